@@ -1,0 +1,42 @@
+"""The one naming function for physical AWS names.
+
+Every physical name is ``<app>-<environment>-<component>``, so a layer can compute the ARN of a
+resource that a later layer owns (IAM in ``security`` names the tables ``data`` will create).
+Pure Python: the Lambda bundle and the local runtime use it too.
+"""
+
+from __future__ import annotations
+
+import re
+
+_PART = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+# The tightest AWS limit among the names we build: IAM role names and ALB-style names (64),
+# SQS queue names (80), DynamoDB (255). Lambda function names allow 64.
+MAX_LENGTH = 64
+
+
+class NamingError(ValueError):
+    """A name part is malformed or the whole name exceeds what AWS accepts."""
+
+
+def physical_name(app: str, environment: str, component: str) -> str:
+    """Return the physical name of ``component`` for ``app`` in ``environment``.
+
+    >>> physical_name("txn", "dev", "transactions")
+    'txn-dev-transactions'
+    """
+    for label, part in (("app", app), ("environment", environment), ("component", component)):
+        if not _PART.match(part):
+            raise NamingError(
+                f"{label} {part!r} must be lower-case letters and digits separated by single "
+                "hyphens, starting with a letter"
+            )
+    name = f"{app}-{environment}-{component}"
+    if len(name) > MAX_LENGTH:
+        raise NamingError(f"{name!r} is {len(name)} characters; AWS allows {MAX_LENGTH}")
+    return name
+
+
+def function_log_group(function_name: str) -> str:
+    """The log group Lambda writes to; created by ``compute`` before the function exists."""
+    return f"/aws/lambda/{function_name}"

@@ -1,0 +1,244 @@
+"""Resource shapes shared by the stacks, the functions and the local runtime.
+
+A shape is what must be the same everywhere a resource is declared or emulated: key schemas,
+indexes, TTL attributes, queue timings and redrive counts, function sizes. The ``data`` and
+``compute`` stacks build their resources from these values, the local runtime creates the same
+resources on the embedded AWS from them, and the functions read attribute names from them.
+Pure Python, no Pulumi import: it ships inside the Lambda bundle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+AttributeType = Literal["S", "N", "B"]
+
+DAY = 24 * 60 * 60
+SQS_MAX_RETENTION = 14 * DAY
+
+
+@dataclass(frozen=True)
+class Index:
+    """A global secondary index."""
+
+    name: str
+    hash_key: str
+    range_key: str | None = None
+    projection: Literal["ALL", "KEYS_ONLY", "INCLUDE"] = "ALL"
+    non_key_attributes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableShape:
+    """Key schema, attribute types, indexes and TTL of a DynamoDB table (always on-demand)."""
+
+    component: str
+    hash_key: str
+    range_key: str | None
+    attributes: dict[str, AttributeType]
+    indexes: tuple[Index, ...] = ()
+    ttl_attribute: str | None = None
+
+    def __post_init__(self) -> None:
+        keys = {self.hash_key, self.range_key} - {None}
+        for index in self.indexes:
+            keys |= {index.hash_key, index.range_key} - {None}
+        missing = keys - set(self.attributes)
+        if missing:
+            raise ValueError(f"{self.component}: key attributes without a type: {sorted(missing)}")
+        extra = set(self.attributes) - keys
+        if extra:  # DynamoDB rejects attribute definitions that are not keys
+            raise ValueError(f"{self.component}: non-key attributes declared: {sorted(extra)}")
+
+
+@dataclass(frozen=True)
+class QueueShape:
+    """Timings and redrive of an SQS queue. ``dead_letter`` names the queue's DLQ shape."""
+
+    component: str
+    visibility_timeout_seconds: int
+    message_retention_seconds: int
+    receive_wait_time_seconds: int = 20
+    dead_letter: QueueShape | None = None
+    max_receive_count: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.dead_letter is None) != (self.max_receive_count is None):
+            raise ValueError(f"{self.component}: dead_letter and max_receive_count go together")
+        if self.dead_letter is not None:
+            # SQS keeps a message's original enqueue time when it moves to a DLQ, so a DLQ that
+            # keeps messages for less time than its source would silently drop them. At the
+            # 14-day SQS maximum the two may be equal.
+            dlq = self.dead_letter.message_retention_seconds
+            if dlq < self.message_retention_seconds or (
+                dlq == self.message_retention_seconds and dlq != SQS_MAX_RETENTION
+            ):
+                raise ValueError(
+                    f"{self.component}: DLQ retention {dlq}s must exceed the queue's "
+                    f"{self.message_retention_seconds}s"
+                )
+
+
+@dataclass(frozen=True)
+class TopicShape:
+    component: str
+
+
+@dataclass(frozen=True)
+class FunctionShape:
+    """Size and limits of a Lambda function; ``handler`` is ``<package>.app.lambda_handler``."""
+
+    component: str
+    package: str
+    memory_mb: int = 512
+    timeout_seconds: int = 60
+    reserved_concurrency: int | None = None
+    environment: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def handler(self) -> str:
+        return f"{self.package}.app.lambda_handler"
+
+
+# --- DynamoDB ---------------------------------------------------------------------------------
+
+TRANSACTIONS_TABLE = TableShape(
+    component="transactions",
+    hash_key="transaction_id",
+    range_key="timestamp",
+    attributes={"transaction_id": "S", "timestamp": "S", "merchant_id": "S"},
+    # A merchant lists its transactions newest first without a scan.
+    indexes=(Index(name="by-merchant", hash_key="merchant_id", range_key="timestamp"),),
+)
+
+MERCHANTS_TABLE = TableShape(
+    component="merchants",
+    hash_key="merchant_id",
+    range_key=None,
+    attributes={"merchant_id": "S"},
+)
+
+IDEMPOTENCY_TABLE = TableShape(
+    component="idempotency",
+    hash_key="id",
+    range_key=None,
+    attributes={"id": "S"},
+    ttl_attribute="expiration",
+)
+
+VELOCITY_TABLE = TableShape(
+    component="velocity",
+    hash_key="pk",
+    range_key="sk",
+    attributes={"pk": "S", "sk": "S"},
+    ttl_attribute="expires_at",
+)
+
+TABLES = (TRANSACTIONS_TABLE, MERCHANTS_TABLE, IDEMPOTENCY_TABLE, VELOCITY_TABLE)
+
+# --- SQS ----------------------------------------------------------------------------------------
+
+# The last stop: messages the failed-transaction function itself could not record.
+PARKING_QUEUE = QueueShape(
+    component="transactions-parking",
+    visibility_timeout_seconds=300,
+    message_retention_seconds=SQS_MAX_RETENTION,
+)
+
+TRANSACTIONS_DLQ = QueueShape(
+    component="transactions-dlq",
+    # 5x the failed-transaction function's 60 s timeout, like the main queue.
+    visibility_timeout_seconds=300,
+    message_retention_seconds=SQS_MAX_RETENTION,
+    dead_letter=PARKING_QUEUE,
+    max_receive_count=5,
+)
+
+TRANSACTIONS_QUEUE = QueueShape(
+    component="transactions",
+    # Mission requirement: 300 s, which is 5x the fraud detector's 60 s timeout with no
+    # batching window (AWS advises 6x; see docs/decisions/0002-queue-timings.md).
+    visibility_timeout_seconds=300,
+    message_retention_seconds=4 * DAY,
+    dead_letter=TRANSACTIONS_DLQ,
+    max_receive_count=5,
+)
+
+QUEUES = (TRANSACTIONS_QUEUE, TRANSACTIONS_DLQ, PARKING_QUEUE)
+
+# --- SNS ----------------------------------------------------------------------------------------
+
+FRAUD_ALERTS_TOPIC = TopicShape(component="fraud-alerts")
+
+# --- Lambda -------------------------------------------------------------------------------------
+
+
+class Env:
+    """Environment variable names the functions read; ``compute`` sets them."""
+
+    TRANSACTIONS_TABLE = "TRANSACTIONS_TABLE"
+    MERCHANTS_TABLE = "MERCHANTS_TABLE"
+    IDEMPOTENCY_TABLE = "IDEMPOTENCY_TABLE"
+    VELOCITY_TABLE = "VELOCITY_TABLE"
+    TRANSACTIONS_QUEUE_URL = "TRANSACTIONS_QUEUE_URL"
+    FRAUD_ALERTS_TOPIC_ARN = "FRAUD_ALERTS_TOPIC_ARN"
+
+
+VALIDATOR = FunctionShape(
+    component="validator",
+    package="validator",
+    environment=(
+        Env.MERCHANTS_TABLE,
+        Env.IDEMPOTENCY_TABLE,
+        Env.TRANSACTIONS_QUEUE_URL,
+    ),
+)
+
+FRAUD_DETECTOR = FunctionShape(
+    component="fraud-detector",
+    package="fraud_detector",
+    reserved_concurrency=100,
+    environment=(
+        Env.TRANSACTIONS_TABLE,
+        Env.MERCHANTS_TABLE,
+        Env.VELOCITY_TABLE,
+        Env.FRAUD_ALERTS_TOPIC_ARN,
+    ),
+)
+
+FAILED_TRANSACTIONS = FunctionShape(
+    component="failed-transactions",
+    package="failed_transactions",
+    environment=(Env.TRANSACTIONS_TABLE,),
+)
+
+FUNCTIONS = (VALIDATOR, FRAUD_DETECTOR, FAILED_TRANSACTIONS)
+
+
+@dataclass(frozen=True)
+class EventSourceShape:
+    """An SQS event source mapping: which queue feeds which function, and how."""
+
+    queue: QueueShape
+    function: FunctionShape
+    batch_size: int = 10
+    maximum_batching_window_seconds: int = 0
+    maximum_concurrency: int | None = None
+
+
+FRAUD_DETECTOR_SOURCE = EventSourceShape(
+    queue=TRANSACTIONS_QUEUE, function=FRAUD_DETECTOR, maximum_concurrency=100
+)
+FAILED_TRANSACTIONS_SOURCE = EventSourceShape(
+    queue=TRANSACTIONS_DLQ, function=FAILED_TRANSACTIONS, maximum_concurrency=5
+)
+EVENT_SOURCES = (FRAUD_DETECTOR_SOURCE, FAILED_TRANSACTIONS_SOURCE)
+
+# --- API Gateway --------------------------------------------------------------------------------
+
+API_COMPONENT = "transactions-api"
+API_KEY_COMPONENT = "transactions-api-key"
+USAGE_PLAN_COMPONENT = "transactions-api-plan"
+API_STAGE = "v1"
+API_PATH = "transaction"
