@@ -40,3 +40,14 @@ def physical_name(app: str, environment: str, component: str) -> str:
 def function_log_group(function_name: str) -> str:
     """The log group Lambda writes to; created by ``compute`` before the function exists."""
     return f"/aws/lambda/{function_name}"
+
+
+def log_group(app: str, environment: str, component: str) -> str:
+    """A log group that is not a function's: ``/<app>/<environment>/<component>``."""
+    physical_name(app, environment, component)  # validates the parts
+    return f"/{app}/{environment}/{component}"
+
+
+def waf_log_group(app: str, environment: str) -> str:
+    """WAF only logs to groups whose name starts with ``aws-waf-logs-``."""
+    return f"aws-waf-logs-{physical_name(app, environment, 'waf')}"

@@ -1,0 +1,50 @@
+"""Sessions for the transaction platform. Run them through ``./noxw`` (it creates .venv).
+
+``./noxw -l`` lists them; ``./noxw`` alone runs the defaults (tests and lint).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+
+# Every session runs in the one shared .venv that ./noxw maintains (the stacks' Pulumi.yaml
+# files point at it too), so nox creates no virtualenvs of its own.
+nox.options.default_venv_backend = "none"
+nox.options.sessions = ["tests", "lint"]
+nox.options.error_on_missing_interpreters = True
+
+
+def python(session: nox.Session) -> str:
+    """The shared virtualenv's interpreter; tells the user how to create it when missing."""
+    if not VENV_PYTHON.exists():
+        session.error("no .venv here: run the sessions through ./noxw, which creates it")
+    return str(VENV_PYTHON)
+
+
+def run_module(session: nox.Session, module: str, *args: str) -> None:
+    session.run(python(session), "-m", module, *args, external=True)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite: stacks under mocks, functions, local runtime end to end."""
+    run_module(session, "pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Check lint and formatting with ruff."""
+    run_module(session, "ruff", "check", ".")
+    run_module(session, "ruff", "format", "--check", ".")
+
+
+@nox.session(default=False)
+def fmt(session: nox.Session) -> None:
+    """Fix lint where safe and format the code with ruff."""
+    run_module(session, "ruff", "check", "--fix", ".")
+    run_module(session, "ruff", "format", ".")

@@ -1,0 +1,1 @@
+"""Pulumi components, one module per layer. A stack program builds these and exports."""
