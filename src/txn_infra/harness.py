@@ -287,6 +287,10 @@ def run_layer(
     values.update(config or {})
     region = values.get("aws:region", "us-east-2")
     pulumi.runtime.set_all_config(values)
+    # A failed earlier run may leave tasks behind; start from a clean runtime, as
+    # pulumi.runtime.test does.
+    pulumi_settings.SETTINGS.rpc_manager.clear()
+    pulumi_settings.SETTINGS.outputs.clear()
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
         LayerMocks(run, region, references or {}),

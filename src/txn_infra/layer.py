@@ -36,7 +36,7 @@ class Upstream:
         self.consumer = consumer
         self.producer = producer
         self.reference = pulumi.StackReference(
-            f"{producer.name}-ref", name=f"{org}/{producer.project}/{stack}"
+            f"{producer.name}-ref", stack_name=f"{org}/{producer.project}/{stack}"
         )
 
     def __getitem__(self, key: str) -> pulumi.Output[Any]:

@@ -1,0 +1,68 @@
+"""The naming function and the resource shapes refuse what AWS would refuse later."""
+
+from __future__ import annotations
+
+import pytest
+
+from txn_infra import shapes
+from txn_infra.naming import NamingError, function_log_group, physical_name, waf_log_group
+
+
+def test_physical_name_joins_app_environment_component() -> None:
+    assert physical_name("txn", "prod", "transactions-dlq") == "txn-prod-transactions-dlq"
+
+
+@pytest.mark.parametrize(
+    ("app", "env", "component"),
+    [("Txn", "dev", "x"), ("txn", "dev_1", "x"), ("txn", "dev", "-x"), ("txn", "dev", "a--b")],
+)
+def test_malformed_parts_are_refused(app: str, env: str, component: str) -> None:
+    with pytest.raises(NamingError, match="must be lower-case"):
+        physical_name(app, env, component)
+
+
+def test_names_longer_than_aws_allows_are_refused() -> None:
+    with pytest.raises(NamingError, match="AWS allows 64"):
+        physical_name("txn", "dev", "x" * 60)
+
+
+def test_log_group_names() -> None:
+    assert function_log_group("txn-dev-validator") == "/aws/lambda/txn-dev-validator"
+    assert waf_log_group("txn", "dev") == "aws-waf-logs-txn-dev-waf"
+
+
+def test_transactions_table_keys_match_the_mission() -> None:
+    table = shapes.TRANSACTIONS_TABLE
+    assert (table.hash_key, table.range_key) == ("transaction_id", "timestamp")
+    assert table.indexes[0].hash_key == "merchant_id"
+
+
+def test_table_shape_refuses_untyped_keys() -> None:
+    with pytest.raises(ValueError, match="key attributes without a type"):
+        shapes.TableShape("t", "pk", "sk", {"pk": "S"})
+
+
+def test_queue_chain_keeps_messages_longer_downstream() -> None:
+    queue = shapes.TRANSACTIONS_QUEUE
+    assert queue.visibility_timeout_seconds == 300
+    assert queue.dead_letter is shapes.TRANSACTIONS_DLQ
+    assert queue.dead_letter.message_retention_seconds == 14 * shapes.DAY
+    assert queue.dead_letter.message_retention_seconds > queue.message_retention_seconds
+
+
+def test_a_dlq_that_forgets_sooner_than_its_source_is_refused() -> None:
+    short = shapes.QueueShape("dlq", 300, shapes.DAY)
+    with pytest.raises(ValueError, match="DLQ retention"):
+        shapes.QueueShape("q", 300, 4 * shapes.DAY, dead_letter=short, max_receive_count=5)
+
+
+def test_visibility_timeout_covers_five_consumer_timeouts_plus_window() -> None:
+    for source in shapes.EVENT_SOURCES:
+        needed = 5 * source.function.timeout_seconds + source.maximum_batching_window_seconds
+        assert source.queue.visibility_timeout_seconds >= needed
+
+
+def test_event_source_concurrency_within_reserved_concurrency() -> None:
+    source = shapes.FRAUD_DETECTOR_SOURCE
+    assert source.function.reserved_concurrency == 100
+    assert source.maximum_concurrency <= source.function.reserved_concurrency
