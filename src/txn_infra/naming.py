@@ -42,12 +42,21 @@ def function_log_group(function_name: str) -> str:
     return f"/aws/lambda/{function_name}"
 
 
+def log_group_prefix(app: str, environment: str) -> str:
+    """What every non-Lambda log group of an environment starts with: ``/<app>/<environment>/``."""
+    return f"/{app}/{environment}/"
+
+
 def log_group(app: str, environment: str, component: str) -> str:
     """A log group that is not a function's: ``/<app>/<environment>/<component>``."""
     physical_name(app, environment, component)  # validates the parts
-    return f"/{app}/{environment}/{component}"
+    return f"{log_group_prefix(app, environment)}{component}"
+
+
+# WAF only logs to groups whose name starts with this.
+WAF_LOG_GROUP_PREFIX = "aws-waf-logs-"
 
 
 def waf_log_group(app: str, environment: str) -> str:
-    """WAF only logs to groups whose name starts with ``aws-waf-logs-``."""
-    return f"aws-waf-logs-{physical_name(app, environment, 'waf')}"
+    """The web ACL's log group: ``aws-waf-logs-<app>-<environment>-waf``."""
+    return f"{WAF_LOG_GROUP_PREFIX}{physical_name(app, environment, 'waf')}"
