@@ -1,0 +1,193 @@
+"""data: tables, queues and the topic keep the shapes, are encrypted with the data key, are
+recoverable, and refuse plaintext transport."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.stacks.conftest import policy, statements
+from txn_infra import shapes
+from txn_infra.harness import ACCOUNT_ID, LayerRun, Resource
+
+DAY = 24 * 60 * 60
+
+
+@pytest.fixture(scope="module")
+def data(system: dict[str, LayerRun]) -> LayerRun:
+    return system["data"]
+
+
+@pytest.fixture(scope="module")
+def data_key(system: dict[str, LayerRun]) -> str:
+    return system["security"].exports["data_key_arn"]
+
+
+def tables(run: LayerRun) -> dict[str, Resource]:
+    return {t.inputs["name"]: t for t in run.of_type("aws:dynamodb/table:Table")}
+
+
+def queues(run: LayerRun) -> dict[str, Resource]:
+    return {q.inputs["name"]: q for q in run.of_type("aws:sqs/queue:Queue")}
+
+
+def test_transactions_table_keys_and_the_merchant_index(data: LayerRun) -> None:
+    table = tables(data)["txn-dev-transactions"]
+    assert (table.inputs["hashKey"], table.inputs["rangeKey"]) == ("transaction_id", "timestamp")
+    (index,) = table.inputs["globalSecondaryIndexes"]
+    assert index["name"] == "by-merchant"
+    assert index["keySchemas"] == [
+        {"attributeName": "merchant_id", "keyType": "HASH"},
+        {"attributeName": "timestamp", "keyType": "RANGE"},
+    ]
+    assert index["projectionType"] == "ALL"
+    assert {a["name"]: a["type"] for a in table.inputs["attributes"]} == {
+        "transaction_id": "S",
+        "timestamp": "S",
+        "merchant_id": "S",
+    }
+
+
+def test_every_table_matches_its_shape(data: LayerRun) -> None:
+    found = tables(data)
+    assert set(found) == {f"txn-dev-{s.component}" for s in shapes.TABLES}
+    for shape in shapes.TABLES:
+        inputs = found[f"txn-dev-{shape.component}"].inputs
+        assert inputs["hashKey"] == shape.hash_key
+        assert inputs.get("rangeKey") == shape.range_key
+        assert {a["name"]: a["type"] for a in inputs["attributes"]} == shape.attributes
+        ttl = inputs.get("ttl")
+        if shape.ttl_attribute:
+            assert ttl == {"attributeName": shape.ttl_attribute, "enabled": True}
+        else:
+            assert ttl is None
+
+
+def test_velocity_and_idempotency_records_expire(data: LayerRun) -> None:
+    found = tables(data)
+    assert found["txn-dev-velocity"].inputs["ttl"]["attributeName"] == "expires_at"
+    assert found["txn-dev-idempotency"].inputs["ttl"]["attributeName"] == "expiration"
+
+
+def test_tables_are_on_demand_recoverable_cmk_encrypted_and_streamless(
+    data: LayerRun, data_key: str
+) -> None:
+    for name, table in tables(data).items():
+        assert table.inputs["billingMode"] == "PAY_PER_REQUEST", name
+        assert "readCapacity" not in table.inputs, name
+        assert "writeCapacity" not in table.inputs, name
+        assert table.inputs["pointInTimeRecovery"] == {"enabled": True}, name
+        assert table.inputs["serverSideEncryption"] == {"enabled": True, "kmsKeyArn": data_key}
+        assert table.inputs["streamEnabled"] is False, name
+
+
+def test_deletion_protection_is_on_in_prod_and_off_in_dev(
+    data: LayerRun, prod_system: dict[str, LayerRun]
+) -> None:
+    assert all(not t.inputs["deletionProtectionEnabled"] for t in tables(data).values())
+    prod = tables(prod_system["data"])
+    assert len(prod) == 4
+    assert all(t.inputs["deletionProtectionEnabled"] is True for t in prod.values())
+
+
+def test_transactions_queue_timings_and_redrive_to_the_dlq(data: LayerRun) -> None:
+    found = queues(data)
+    main, dlq = found["txn-dev-transactions"], found["txn-dev-transactions-dlq"]
+    assert main.inputs["visibilityTimeoutSeconds"] == 300
+    assert main.inputs["receiveWaitTimeSeconds"] == 20
+    assert json.loads(main.inputs["redrivePolicy"]) == {
+        "deadLetterTargetArn": dlq.outputs["arn"],
+        "maxReceiveCount": shapes.TRANSACTIONS_QUEUE.max_receive_count,
+    }
+
+
+def test_dlq_keeps_messages_14_days_longer_than_its_source_and_redrives_to_parking(
+    data: LayerRun,
+) -> None:
+    found = queues(data)
+    main = found["txn-dev-transactions"]
+    dlq = found["txn-dev-transactions-dlq"]
+    parking = found["txn-dev-transactions-parking"]
+    assert dlq.inputs["messageRetentionSeconds"] == 14 * DAY
+    assert dlq.inputs["messageRetentionSeconds"] > main.inputs["messageRetentionSeconds"]
+    # The DLQ is itself consumed (by the failed-transaction function) and redrives to parking.
+    assert dlq.inputs["visibilityTimeoutSeconds"] == 300
+    assert json.loads(dlq.inputs["redrivePolicy"])["deadLetterTargetArn"] == parking.outputs["arn"]
+    assert parking.inputs["messageRetentionSeconds"] == 14 * DAY
+    assert "redrivePolicy" not in parking.inputs
+
+
+def test_each_dlq_accepts_redrive_only_from_its_source(data: LayerRun) -> None:
+    found = queues(data)
+    allowed = {
+        r.inputs["queueUrl"]: json.loads(r.inputs["redriveAllowPolicy"])
+        for r in data.of_type("aws:sqs/redriveAllowPolicy:RedriveAllowPolicy")
+    }
+    assert allowed == {
+        found["txn-dev-transactions-dlq"].outputs["url"]: {
+            "redrivePermission": "byQueue",
+            "sourceQueueArns": [found["txn-dev-transactions"].outputs["arn"]],
+        },
+        found["txn-dev-transactions-parking"].outputs["url"]: {
+            "redrivePermission": "byQueue",
+            "sourceQueueArns": [found["txn-dev-transactions-dlq"].outputs["arn"]],
+        },
+    }
+
+
+def test_every_queue_is_cmk_encrypted_with_day_long_data_keys(
+    data: LayerRun, data_key: str
+) -> None:
+    assert len(queues(data)) == 3
+    for name, queue in queues(data).items():
+        assert queue.inputs["kmsMasterKeyId"] == data_key, name
+        assert queue.inputs["kmsDataKeyReusePeriodSeconds"] == DAY, name
+        assert not queue.inputs.get("sqsManagedSseEnabled")
+
+
+def deny_insecure(document: dict[str, Any], resource: str) -> bool:
+    return any(
+        s["Effect"] == "Deny"
+        and s["Principal"] == "*"
+        and s["Resource"] == resource
+        and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in statements(document)
+    )
+
+
+def test_every_queue_denies_requests_without_tls(data: LayerRun) -> None:
+    policies = {
+        p.inputs["queueUrl"]: policy(p) for p in data.of_type("aws:sqs/queuePolicy:QueuePolicy")
+    }
+    for name, queue in queues(data).items():
+        document = policies[queue.outputs["url"]]
+        assert deny_insecure(document, queue.outputs["arn"]), name
+        assert all(s["Effect"] == "Deny" for s in statements(document)), name
+
+
+def test_fraud_alerts_topic_is_cmk_encrypted_and_publishable_only_by_this_account_over_tls(
+    data: LayerRun, data_key: str
+) -> None:
+    topic = data.one("aws:sns/topic:Topic")
+    assert topic.inputs["name"] == "txn-dev-fraud-alerts"
+    assert topic.inputs["kmsMasterKeyId"] == data_key
+    topic_policy = data.one("aws:sns/topicPolicy:TopicPolicy")
+    assert topic_policy.inputs["arn"] == topic.outputs["arn"]
+    document = policy(topic_policy)
+    assert deny_insecure(document, topic.outputs["arn"])
+    (allow,) = [s for s in statements(document) if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}
+    assert allow["Action"] == "sns:Publish"
+    assert allow["Resource"] == topic.outputs["arn"]
+
+
+def test_exports_name_the_resources_the_shapes_describe(data: LayerRun) -> None:
+    exports = data.exports
+    for shape in shapes.TABLES:
+        assert exports[f"{shape.component}_table_name"] == f"txn-dev-{shape.component}"
+    assert exports["transactions_queue_name"] == "txn-dev-transactions"
+    assert exports["transactions_dlq_name"] == "txn-dev-transactions-dlq"
+    assert exports["parking_queue_name"] == "txn-dev-transactions-parking"
+    assert exports["fraud_alerts_topic_arn"].endswith(":txn-dev-fraud-alerts")

@@ -1,0 +1,404 @@
+"""security: rotated CMKs with least-privilege key policies, and roles that name exact actions,
+exact resources and the conditions that pin them to this account, VPC and endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+
+from tests.stacks.conftest import as_list, policy, statements
+from txn_infra.components.security import (
+    KEY_ADMIN_ACTIONS,
+    NetworkIds,
+    Platform,
+    function_statements,
+)
+from txn_infra.harness import ACCOUNT_ID, LayerRun, run_layer
+
+REGION = "us-east-2"
+ROOT = f"arn:aws:iam::{ACCOUNT_ID}:root"
+LOGS = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:"
+# The only actions AWS offers no resource-level permission for, among those the roles use.
+STAR_ACTIONS = {
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "xray:PutTelemetryRecords",
+    "xray:PutTraceSegments",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "logs:DescribeLogGroups",
+}
+ENI_ACTIONS = {
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:UnassignPrivateIpAddresses",
+}
+FUNCTIONS = ("validator", "fraud-detector", "failed-transactions")
+
+
+@pytest.fixture(scope="module")
+def security(system: dict[str, LayerRun]) -> LayerRun:
+    return system["security"]
+
+
+@pytest.fixture(scope="module")
+def network(system: dict[str, LayerRun]) -> dict[str, Any]:
+    return system["network"].exports
+
+
+def key_policy(security: LayerRun, purpose: str) -> dict[str, dict[str, Any]]:
+    key = security.one("aws:kms/key:Key", f"keys-{purpose}")
+    return {s["Sid"]: s for s in statements(policy(key))}
+
+
+def role_statements(security: LayerRun, component: str) -> dict[str, dict[str, Any]]:
+    found = security.one("aws:iam/rolePolicy:RolePolicy", f"roles-{component}-policy")
+    return {s["Sid"]: s for s in statements(policy(found))}
+
+
+def grants(security: LayerRun, component: str) -> dict[str, set[str]]:
+    """Action -> every resource the role's policy allows it on."""
+    allowed: dict[str, set[str]] = {}
+    for statement in role_statements(security, component).values():
+        for action in as_list(statement["Action"]):
+            allowed.setdefault(action, set()).update(as_list(statement["Resource"]))
+    return allowed
+
+
+def table(name: str) -> str:
+    return f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/txn-dev-{name}"
+
+
+def queue(name: str) -> str:
+    return f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:txn-dev-{name}"
+
+
+# --- Keys ---------------------------------------------------------------------------------------
+
+
+def test_two_symmetric_keys_with_rotation_and_the_configured_deletion_window(
+    security: LayerRun, prod_system: dict[str, LayerRun]
+) -> None:
+    keys = security.of_type("aws:kms/key:Key")
+    assert len(keys) == 2
+    for key in keys:
+        assert key.inputs["enableKeyRotation"] is True
+        assert key.inputs["keyUsage"] == "ENCRYPT_DECRYPT"
+        assert key.inputs["customerMasterKeySpec"] == "SYMMETRIC_DEFAULT"
+        assert key.inputs["deletionWindowInDays"] == 7
+        assert not key.inputs.get("bypassPolicyLockoutSafetyCheck")
+    for key in prod_system["security"].of_type("aws:kms/key:Key"):
+        assert key.inputs["deletionWindowInDays"] == 30
+
+
+def test_each_key_has_its_alias(security: LayerRun) -> None:
+    keys = {k.name: k.id for k in security.of_type("aws:kms/key:Key")}
+    aliases = {
+        a.inputs["name"]: a.inputs["targetKeyId"] for a in security.of_type("aws:kms/alias:Alias")
+    }
+    assert aliases == {
+        "alias/txn-dev-data": keys["keys-data"],
+        "alias/txn-dev-logs": keys["keys-logs"],
+    }
+
+
+def test_key_policies_have_no_wildcard_action_and_admins_cannot_decrypt(security: LayerRun) -> None:
+    for purpose in ("data", "logs"):
+        for statement in key_policy(security, purpose).values():
+            assert statement["Effect"] == "Allow"
+            assert all("*" not in action for action in as_list(statement["Action"]))
+        admin = key_policy(security, purpose)["KeyAdministration"]
+        assert admin["Principal"] == {"AWS": ROOT}
+        assert set(admin["Action"]) == set(KEY_ADMIN_ACTIONS)
+        assert not {"kms:Decrypt", "kms:Encrypt", "kms:DisableKeyRotation"} & set(admin["Action"])
+        assert {"kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:EnableKeyRotation"} <= set(
+            admin["Action"]
+        )
+
+
+def test_data_key_is_used_only_through_the_platform_services_of_this_account(
+    security: LayerRun,
+) -> None:
+    sids = key_policy(security, "data")
+    use = sids["UseThroughAwsServicesInThisAccount"]
+    assert use["Principal"] == {"AWS": ROOT}
+    assert set(use["Action"]) == {
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+        "kms:GenerateDataKeyWithoutPlaintext",
+        "kms:ReEncryptFrom",
+        "kms:ReEncryptTo",
+    }
+    assert use["Condition"] == {
+        "StringEquals": {
+            "kms:CallerAccount": ACCOUNT_ID,
+            "kms:ViaService": [
+                f"{s}.{REGION}.amazonaws.com" for s in ("dynamodb", "sqs", "sns", "lambda")
+            ],
+        }
+    }
+    grant = sids["GrantsForAwsResourcesOnly"]
+    assert grant["Action"] == ["kms:CreateGrant"]
+    assert grant["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
+    assert grant["Condition"]["StringEquals"]["kms:CallerAccount"] == ACCOUNT_ID
+    alarms = sids["CloudWatchAlarmsPublishToEncryptedTopics"]
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert set(alarms["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+    assert alarms["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
+    assert set(sids) == {
+        "KeyAdministration",
+        "UseThroughAwsServicesInThisAccount",
+        "GrantsForAwsResourcesOnly",
+        "CloudWatchAlarmsPublishToEncryptedTopics",
+    }
+
+
+def test_logs_key_serves_only_this_environments_log_groups(security: LayerRun) -> None:
+    sids = key_policy(security, "logs")
+    assert set(sids) == {"KeyAdministration", "CloudWatchLogsForThisEnvironmentsGroups"}
+    logs = sids["CloudWatchLogsForThisEnvironmentsGroups"]
+    assert logs["Principal"] == {"Service": f"logs.{REGION}.amazonaws.com"}
+    assert logs["Condition"] == {
+        "ArnLike": {
+            "kms:EncryptionContext:aws:logs:arn": [
+                f"{LOGS}/aws/lambda/txn-dev-*",
+                f"{LOGS}/txn/dev/*",
+                f"{LOGS}aws-waf-logs-txn-dev-*",
+                f"{LOGS}API-Gateway-Execution-Logs_*",
+            ]
+        }
+    }
+
+
+# --- Roles --------------------------------------------------------------------------------------
+
+
+def test_every_role_trusts_one_service_for_this_account_only(security: LayerRun) -> None:
+    expected = {
+        "txn-dev-validator-role": "lambda.amazonaws.com",
+        "txn-dev-fraud-detector-role": "lambda.amazonaws.com",
+        "txn-dev-failed-transactions-role": "lambda.amazonaws.com",
+        "txn-dev-apigateway-logs-role": "apigateway.amazonaws.com",
+        "txn-dev-flow-logs-role": "vpc-flow-logs.amazonaws.com",
+    }
+    roles = {r.inputs["name"]: r for r in security.of_type("aws:iam/role:Role")}
+    assert set(roles) == set(expected)
+    for name, service in expected.items():
+        (trust,) = statements(policy(roles[name], "assumeRolePolicy"))
+        assert trust["Principal"] == {"Service": service}
+        assert trust["Action"] == "sts:AssumeRole"
+        assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT_ID}
+    (flow,) = statements(policy(roles["txn-dev-flow-logs-role"], "assumeRolePolicy"))
+    assert flow["Condition"]["ArnLike"] == {
+        "aws:SourceArn": f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:vpc-flow-log/*"
+    }
+
+
+def test_no_wildcard_action_and_star_resources_only_where_aws_allows_nothing_narrower(
+    security: LayerRun,
+) -> None:
+    for role_policy in security.of_type("aws:iam/rolePolicy:RolePolicy"):
+        for statement in statements(policy(role_policy)):
+            assert statement["Effect"] == "Allow"
+            actions = as_list(statement["Action"])
+            assert all("*" not in a for a in actions), statement["Sid"]
+            if "*" in as_list(statement["Resource"]):
+                assert set(actions) <= STAR_ACTIONS, statement["Sid"]
+                assert statement["Resource"] == "*"
+
+
+def test_validator_reads_merchants_keeps_idempotency_records_and_enqueues(
+    security: LayerRun, network: dict[str, Any]
+) -> None:
+    allowed = grants(security, "validator")
+    data_actions = {
+        a: r for a, r in allowed.items() if a.split(":")[0] in ("dynamodb", "sqs", "sns")
+    }
+    assert data_actions == {
+        "dynamodb:GetItem": {table("merchants"), table("idempotency")},
+        "dynamodb:PutItem": {table("idempotency")},
+        "dynamodb:UpdateItem": {table("idempotency")},
+        "dynamodb:DeleteItem": {table("idempotency")},
+        "sqs:SendMessage": {queue("transactions")},
+    }
+    sids = role_statements(security, "validator")
+    endpoints = network["vpc_endpoint_ids"]
+    for sid in ("ReadMerchants", "IdempotencyRecords"):
+        assert sids[sid]["Condition"] == {"StringEquals": {"aws:SourceVpce": endpoints["dynamodb"]}}
+    assert sids["Enqueue"]["Condition"] == {"StringEquals": {"aws:SourceVpce": endpoints["sqs"]}}
+
+
+def test_fraud_detector_consumes_the_queue_records_counts_and_alerts(
+    security: LayerRun, network: dict[str, Any]
+) -> None:
+    allowed = grants(security, "fraud-detector")
+    data_actions = {
+        a: r for a, r in allowed.items() if a.split(":")[0] in ("dynamodb", "sqs", "sns")
+    }
+    consume = {
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ChangeMessageVisibility",
+    }
+    assert data_actions == {
+        **{a: {queue("transactions")} for a in consume},
+        "dynamodb:GetItem": {table("merchants"), table("transactions")},
+        "dynamodb:ConditionCheckItem": {table("transactions")},
+        "dynamodb:PutItem": {table("transactions"), table("velocity")},
+        "dynamodb:UpdateItem": {table("transactions"), table("velocity")},
+        "dynamodb:BatchGetItem": {table("velocity")},
+        "dynamodb:BatchWriteItem": {table("velocity")},
+        "sns:Publish": {f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:txn-dev-fraud-alerts"},
+    }
+    sids = role_statements(security, "fraud-detector")
+    endpoints = network["vpc_endpoint_ids"]
+    # The event source mapping polls from the Lambda service, not from the VPC.
+    assert "Condition" not in sids["ConsumeTransactionsQueue"]
+    for sid in ("ReadMerchants", "RecordTransactions", "VelocityCounters"):
+        assert sids[sid]["Condition"] == {"StringEquals": {"aws:SourceVpce": endpoints["dynamodb"]}}
+    assert sids["PublishFraudAlerts"]["Condition"] == {
+        "StringEquals": {"aws:SourceVpce": endpoints["sns"]}
+    }
+
+
+def test_failed_transactions_consumes_the_dlq_and_records_failures(
+    security: LayerRun, network: dict[str, Any]
+) -> None:
+    allowed = grants(security, "failed-transactions")
+    data_actions = {
+        a: r for a, r in allowed.items() if a.split(":")[0] in ("dynamodb", "sqs", "sns")
+    }
+    assert data_actions == {
+        "sqs:ReceiveMessage": {queue("transactions-dlq")},
+        "sqs:DeleteMessage": {queue("transactions-dlq")},
+        "sqs:GetQueueAttributes": {queue("transactions-dlq")},
+        "sqs:ChangeMessageVisibility": {queue("transactions-dlq")},
+        "dynamodb:GetItem": {table("transactions")},
+        "dynamodb:PutItem": {table("transactions")},
+        "dynamodb:UpdateItem": {table("transactions")},
+    }
+    sids = role_statements(security, "failed-transactions")
+    assert "Condition" not in sids["ConsumeDeadLetterQueue"]
+    assert sids["RecordFailures"]["Condition"] == {
+        "StringEquals": {"aws:SourceVpce": network["vpc_endpoint_ids"]["dynamodb"]}
+    }
+
+
+def test_functions_write_only_their_own_log_group_and_never_create_one(
+    security: LayerRun,
+) -> None:
+    for component in FUNCTIONS:
+        allowed = grants(security, component)
+        logs = {a: r for a, r in allowed.items() if a.startswith("logs:")}
+        assert logs == {
+            "logs:CreateLogStream": {f"{LOGS}/aws/lambda/txn-dev-{component}:*"},
+            "logs:PutLogEvents": {f"{LOGS}/aws/lambda/txn-dev-{component}:*"},
+        }
+
+
+def test_functions_use_the_data_key_only_through_the_services_they_call(
+    security: LayerRun,
+) -> None:
+    data_key = security.exports["data_key_arn"]
+    services = {
+        "validator": ["dynamodb", "sqs", "lambda"],
+        "fraud-detector": ["dynamodb", "sqs", "sns", "lambda"],
+        "failed-transactions": ["dynamodb", "sqs", "lambda"],
+    }
+    for component, used in services.items():
+        kms = role_statements(security, component)["DataKeyThroughItsServices"]
+        assert set(kms["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+        assert kms["Resource"] == data_key
+        assert kms["Condition"] == {
+            "StringEquals": {"kms:ViaService": [f"{s}.{REGION}.amazonaws.com" for s in used]}
+        }
+        assert not any(
+            a.startswith("kms:") for a in grants(security, component).keys() - set(kms["Action"])
+        )
+
+
+def test_function_enis_stay_in_the_platform_vpc_subnets_and_security_group(
+    security: LayerRun, network: dict[str, Any]
+) -> None:
+    vpc_arn = f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:vpc/{network['vpc_id']}"
+    sg_arn = (
+        f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:security-group/{network['function_security_group_id']}"
+    )
+    enis = f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:network-interface/*"
+    for component in FUNCTIONS:
+        sids = role_statements(security, component)
+        assert sids["CreateEnisInThePlatformVpc"]["Resource"] == enis
+        placement = sids["CreateEnisOnlyInItsSubnetsAndGroup"]
+        assert placement["Resource"] == [f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:subnet/*", sg_arn]
+        assert placement["Condition"] == {"ArnEquals": {"ec2:Vpc": vpc_arn}}
+        manage = sids["ManageEnisInThePlatformVpc"]
+        assert manage["Resource"] == enis
+        assert manage["Condition"] == {"ArnEquals": {"ec2:Vpc": vpc_arn}}
+        eni_actions = {a for a in grants(security, component) if a.startswith("ec2:")}
+        assert eni_actions == ENI_ACTIONS | {"ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"}
+
+
+def test_no_function_may_put_metrics_or_act_outside_its_services(security: LayerRun) -> None:
+    for component in FUNCTIONS:
+        prefixes = {a.split(":")[0] for a in grants(security, component)}
+        assert prefixes <= {"logs", "xray", "ec2", "kms", "dynamodb", "sqs", "sns"}
+        assert "cloudwatch:PutMetricData" not in grants(security, component)
+
+
+def test_apigateway_logs_role_writes_only_api_log_groups(security: LayerRun) -> None:
+    allowed = grants(security, "apigateway-logs")
+    groups = {f"{LOGS}/txn/dev/*:*", f"{LOGS}API-Gateway-Execution-Logs_*:*"}
+    assert allowed == {
+        "logs:CreateLogGroup": groups,
+        "logs:CreateLogStream": groups,
+        "logs:DescribeLogStreams": groups,
+        "logs:PutLogEvents": groups,
+        "logs:DescribeLogGroups": {"*"},
+    }
+
+
+def test_flow_logs_role_writes_only_the_flow_log_group(security: LayerRun) -> None:
+    group = {f"{LOGS}/txn/dev/vpc-flow-logs:*"}
+    assert grants(security, "flow-logs") == {
+        "logs:CreateLogStream": group,
+        "logs:DescribeLogStreams": group,
+        "logs:PutLogEvents": group,
+    }
+
+
+def test_role_arns_written_before_data_exists_match_what_data_creates(
+    system: dict[str, LayerRun],
+) -> None:
+    security, data = system["security"], system["data"]
+    created = {v for k, v in data.exports.items() if k.endswith("_arn")}
+    for component in FUNCTIONS:
+        for action, resources in grants(security, component).items():
+            if action.split(":")[0] in ("dynamodb", "sqs", "sns"):
+                assert resources <= created, (component, action)
+
+
+def test_policy_functions_are_plain_data_with_plain_inputs() -> None:
+    platform = Platform(app="txn", environment="dev", region=REGION, account_id=ACCOUNT_ID)
+    network = NetworkIds(
+        vpc_id="vpc-1",
+        function_security_group_id="sg-1",
+        endpoint_ids={"dynamodb": "vpce-d", "sqs": "vpce-q", "sns": "vpce-s"},
+    )
+    documents = function_statements(platform, network, "arn:aws:kms:us-east-2:1:key/k")
+    assert set(documents) == set(FUNCTIONS)
+    for document in documents.values():
+        for statement in document:
+            for resource in as_list(statement["Resource"]):
+                assert isinstance(resource, str)
+                assert resource == "*" or resource.startswith("arn:aws:")
+
+
+def test_a_deletion_window_kms_refuses_fails_at_preview_with_one_clear_line() -> None:
+    with pytest.raises(pulumi.RunError, match=r"txn-security:keyDeletionWindowDays .*7"):
+        run_layer("security", config={"txn-security:keyDeletionWindowDays": "3"})
