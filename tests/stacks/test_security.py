@@ -7,6 +7,7 @@ from typing import Any
 
 import pulumi
 import pytest
+from parliament import analyze_policy_string
 
 from tests.stacks.conftest import as_list, policy, statements
 from txn_infra.components.security import (
@@ -333,10 +334,13 @@ def test_function_enis_stay_in_the_platform_vpc_subnets_and_security_group(
     enis = f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:network-interface/*"
     for component in FUNCTIONS:
         sids = role_statements(security, component)
-        assert sids["CreateEnisInThePlatformVpc"]["Resource"] == enis
-        placement = sids["CreateEnisOnlyInItsSubnetsAndGroup"]
-        assert placement["Resource"] == [f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:subnet/*", sg_arn]
-        assert placement["Condition"] == {"ArnEquals": {"ec2:Vpc": vpc_arn}}
+        subnets = [
+            f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:subnet/{subnet}"
+            for subnet in network["private_subnet_ids"]
+        ]
+        create = sids["CreateEnisInItsSubnetsAndGroup"]
+        assert create["Resource"] == [enis, *subnets, sg_arn]
+        assert len(subnets) == 3
         manage = sids["ManageEnisInThePlatformVpc"]
         assert manage["Resource"] == enis
         assert manage["Condition"] == {"ArnEquals": {"ec2:Vpc": vpc_arn}}
@@ -387,6 +391,7 @@ def test_policy_functions_are_plain_data_with_plain_inputs() -> None:
     platform = Platform(app="txn", environment="dev", region=REGION, account_id=ACCOUNT_ID)
     network = NetworkIds(
         vpc_id="vpc-1",
+        private_subnet_ids=["subnet-1", "subnet-2"],
         function_security_group_id="sg-1",
         endpoint_ids={"dynamodb": "vpce-d", "sqs": "vpce-q", "sns": "vpce-s"},
     )
@@ -402,3 +407,9 @@ def test_policy_functions_are_plain_data_with_plain_inputs() -> None:
 def test_a_deletion_window_kms_refuses_fails_at_preview_with_one_clear_line() -> None:
     with pytest.raises(pulumi.RunError, match=r"txn-security:keyDeletionWindowDays .*7"):
         run_layer("security", config={"txn-security:keyDeletionWindowDays": "3"})
+
+
+def test_parliament_finds_nothing_in_any_role_policy(security: LayerRun) -> None:
+    for role_policy in security.of_type("aws:iam/rolePolicy:RolePolicy"):
+        findings = analyze_policy_string(role_policy.inputs["policy"]).findings
+        assert [(f.issue, f.detail) for f in findings] == [], role_policy.name

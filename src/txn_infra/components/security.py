@@ -176,6 +176,7 @@ class NetworkIds:
     """What the roles need from ``network``: the VPC and the endpoints calls must come through."""
 
     vpc_id: pulumi.Input[str]
+    private_subnet_ids: pulumi.Input[Sequence[str]]
     function_security_group_id: pulumi.Input[str]
     # service name (sqs, sns, dynamodb, ...) -> VPC endpoint id
     endpoint_ids: Mapping[str, pulumi.Input[str]]
@@ -314,6 +315,29 @@ def _allow(
     return statement
 
 
+def _ec2_arns(p: Platform, kind: str, ids: pulumi.Input[Sequence[str]]) -> pulumi.Input[Any]:
+    """ARNs of EC2 resources whose ids come as a list (another stack's output)."""
+    if isinstance(ids, (list, tuple)):
+        return [p.arn("ec2", _concat(kind, i)) for i in ids]
+    return pulumi.Output.all(p.account_id, ids).apply(
+        lambda v: [f"arn:{PARTITION}:ec2:{p.region}:{v[0]}:{kind}{i}" for i in v[1]]
+    )
+
+
+def _flatten(*parts: Any) -> pulumi.Input[Any]:
+    """One list of ARNs from single ARNs and lists of them, some known only at deploy time."""
+
+    def join(values: Sequence[Any]) -> list[str]:
+        return [a for v in values for a in (v if isinstance(v, list) else [v])]
+
+    if all(
+        isinstance(v, str) or (isinstance(v, list) and all(isinstance(a, str) for a in v))
+        for v in parts
+    ):
+        return join(parts)
+    return pulumi.Output.all(*parts).apply(join)
+
+
 def _via_endpoint(net: NetworkIds, service: str) -> dict[str, Any]:
     return {"StringEquals": {"aws:SourceVpce": net.endpoint_ids[service]}}
 
@@ -339,21 +363,16 @@ def _function_baseline(
         # X-Ray has no resource-level permissions: "*" is the only Resource AWS accepts.
         _allow("WriteTraces", XRAY_WRITE, "*"),
         # Lambda creates the function's ENIs with its role. A new ENI has no id yet, so
-        # network-interface/* in this account and region; the subnet and security group it is
-        # created in must be in the platform's VPC and be the functions' group.
+        # network-interface/* in this account and region; the subnets and the security group
+        # it may be created in are named exactly.
         _allow(
-            "CreateEnisInThePlatformVpc",
+            "CreateEnisInItsSubnetsAndGroup",
             ["ec2:CreateNetworkInterface"],
-            p.arn("ec2", "network-interface/*"),
-        ),
-        _allow(
-            "CreateEnisOnlyInItsSubnetsAndGroup",
-            ["ec2:CreateNetworkInterface"],
-            [
-                p.arn("ec2", "subnet/*"),
+            _flatten(
+                p.arn("ec2", "network-interface/*"),
+                _ec2_arns(p, "subnet/", net.private_subnet_ids),
                 p.arn("ec2", _concat("security-group/", net.function_security_group_id)),
-            ],
-            in_vpc,
+            ),
         ),
         _allow(
             "ManageEnisInThePlatformVpc",
