@@ -10,6 +10,7 @@ exports of the producer that ran before it.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import runpy
@@ -23,7 +24,7 @@ import pulumi
 import yaml
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from txn_infra import contract
 from txn_infra.layer import Upstream
@@ -299,6 +300,7 @@ def run_layer(
         preview=False,
     )
     main = program or REPO_ROOT / layer.folder / "__main__.py"
+    _quiet_duplicate_failures()
 
     def execute() -> None:
         with _recording_reads(run):
@@ -313,6 +315,19 @@ def run_layer(
 
     _sync_await(run_pulumi_func(execute))
     return run
+
+
+def _quiet_duplicate_failures() -> None:
+    """A failing program fails every future that depends on the failure; ``run_layer`` raises
+    it once, so do not report it again for each orphaned future at garbage collection."""
+    loop = _ensure_event_loop()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if context.get("message") == "Future exception was never retrieved":
+            return
+        loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
 
 
 def reference_name(layer: contract.Layer, stack: str, org: str = "organization") -> str:
