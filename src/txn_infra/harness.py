@@ -339,16 +339,20 @@ def run_system(
     stack: str = "dev",
     layers: Iterable[str] | None = None,
     doctor: Callable[[LayerRun], None] | None = None,
+    programs: dict[str, Path] | None = None,
 ) -> dict[str, LayerRun]:
     """Run layers in DAG order, each reference answered with its producer's real exports.
 
     ``doctor`` may alter a finished run's exports before downstream layers read them (tests use
-    it to prove a missing output is caught).
+    it to prove a missing output is caught). ``programs`` runs a variant program for a layer
+    instead of its ``__main__.py`` (policy tests use it to prove a doctored stack is caught).
     """
     runs: dict[str, LayerRun] = {}
     references: dict[str, dict[str, Any]] = {}
     for name in contract.deploy_order(list(layers) if layers is not None else None):
-        layer_run = run_layer(name, stack=stack, references=dict(references))
+        layer_run = run_layer(
+            name, stack=stack, references=dict(references), program=(programs or {}).get(name)
+        )
         if doctor is not None:
             doctor(layer_run)
         runs[name] = layer_run

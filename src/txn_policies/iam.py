@@ -1,0 +1,150 @@
+"""IAM policy documents: where they live on each resource type, and the Parliament audit.
+
+Parliament (duo-labs) lints a policy document offline against the IAM definitions it ships:
+malformed statements, unknown actions and condition keys, resources in the wrong ARN format,
+privilege-escalation patterns in resource policies. A trust policy has no ``Resource`` element,
+which Parliament reads as malformed, so trust statements are audited with the role's own ARN as
+their resource (the resource a trust policy implicitly governs).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+import parliament
+
+from txn_policies.view import ResourceView, as_list, document, get, statements
+
+DocumentKind = Literal["identity", "trust", "resource"]
+
+ROLE = "aws:iam/role:Role"
+POLICY = "aws:iam/policy:Policy"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+USER_POLICY = "aws:iam/userPolicy:UserPolicy"
+GROUP_POLICY = "aws:iam/groupPolicy:GroupPolicy"
+ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+KMS_KEY = "aws:kms/key:Key"
+KMS_KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
+QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
+TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+VPC_ENDPOINT_POLICY = "aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy"
+
+IDENTITY_TYPES = frozenset({ROLE, POLICY, ROLE_POLICY, USER_POLICY, GROUP_POLICY})
+RESOURCE_POLICY_TYPES = frozenset(
+    {KMS_KEY, KMS_KEY_POLICY, QUEUE_POLICY, TOPIC_POLICY, VPC_ENDPOINT, VPC_ENDPOINT_POLICY}
+)
+DOCUMENT_TYPES = IDENTITY_TYPES | RESOURCE_POLICY_TYPES
+
+# The only actions an identity policy may grant on ``Resource: "*"``: they have no resource-level
+# permissions in IAM. X-Ray trace upload and sampling, the ENI management Lambda needs to attach
+# a function to the VPC, and CloudWatch metric publishing (scoped by namespace condition where
+# used).
+ALLOWED_RESOURCE_STAR_ACTIONS = frozenset(
+    {
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+        "xray:GetSamplingStatisticSummaries",
+        "ec2:CreateNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+        "cloudwatch:PutMetricData",
+    }
+)
+_ALLOWED_LOWER = {a.lower() for a in ALLOWED_RESOURCE_STAR_ACTIONS}
+
+# Severities Parliament assigns (its config.yaml); these block a deployment.
+BLOCKING_SEVERITIES = frozenset({"CRITICAL", "HIGH", "MEDIUM"})
+# Low-severity findings that the dedicated Resource "*" policy already judges.
+RESOURCE_STAR_FINDINGS = frozenset({"RESOURCE_STAR", "RESOURCE_EFFECTIVELY_STAR"})
+
+_TRUST_SUBJECT = "arn:aws:iam::123456789012:role/trust-policy-subject"
+
+
+@dataclass(frozen=True)
+class Document:
+    """One policy document found on a resource."""
+
+    where: str  # e.g. "assumeRolePolicy", "inlinePolicies[0] (name)"
+    kind: DocumentKind
+    body: dict[str, Any]
+
+
+def documents(resource: ResourceView) -> Iterator[Document]:
+    """Every policy document a resource carries, with its kind."""
+    props = resource.props
+    if resource.type == ROLE:
+        trust = document(props.get("assumeRolePolicy"), "assumeRolePolicy")
+        if trust is not None:
+            yield Document("assumeRolePolicy", "trust", trust)
+        for index, inline in enumerate(as_list(props.get("inlinePolicies"))):
+            body = document(get(inline, "policy"), f"inlinePolicies[{index}].policy")
+            if body is not None:
+                label = get(inline, "name", str(index))
+                yield Document(f"inline policy {label!r}", "identity", body)
+    elif resource.type in IDENTITY_TYPES:
+        body = document(props.get("policy"))
+        if body is not None:
+            yield Document("policy", "identity", body)
+    elif resource.type in RESOURCE_POLICY_TYPES:
+        body = document(props.get("policy"))
+        if body is not None:
+            yield Document("policy", "resource", body)
+
+
+def statements_of(doc: Document) -> list[dict[str, Any]]:
+    return list(statements(doc.body))
+
+
+def allowed(statement: dict[str, Any]) -> bool:
+    return statement.get("Effect") == "Allow"
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    return [str(a) for a in as_list(statement.get("Action"))]
+
+
+def is_allowed_star_action(action: str) -> bool:
+    return action.lower() in _ALLOWED_LOWER
+
+
+@dataclass(frozen=True)
+class Finding:
+    issue: str
+    severity: str
+    detail: str
+
+
+def audit(doc: Document) -> list[Finding]:
+    """Parliament's findings for one document (trust statements get the role as resource)."""
+    body = doc.body
+    if doc.kind == "trust":
+        body = dict(body)
+        body["Statement"] = [
+            {**s, "Resource": _TRUST_SUBJECT} if isinstance(s, dict) else s
+            for s in as_list(body.get("Statement"))
+        ]
+    return list(_audit(json.dumps(body, sort_keys=True)))
+
+
+@lru_cache(maxsize=512)
+def _audit(text: str) -> tuple[Finding, ...]:
+    analysed = parliament.analyze_policy_string(text)
+    found = []
+    for finding in analysed.findings:
+        severity = str(parliament.config.get(finding.issue, {}).get("severity", "HIGH"))
+        found.append(Finding(finding.issue, severity.upper(), _short(finding.detail)))
+    return tuple(found)
+
+
+def _short(detail: Any, limit: int = 160) -> str:
+    text = str(detail)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
