@@ -433,21 +433,17 @@ def _function_log_groups(
     for function in (r for r in resources if r.type == FUNCTION):
         expected = _function_log_group_name(function)
         if expected is None:
-            yield (
-                function,
-                (
-                    "has no fixed name, so its log group cannot be declared before it; fix: set "
-                    "name=physical_name(...) and declare /aws/lambda/<name>"
-                ),
+            message = (
+                "has no fixed name, so its log group cannot be declared before it; fix: set "
+                "name=physical_name(...) and declare /aws/lambda/<name>"
             )
+            yield function, message
         elif expected not in declared:
-            yield (
-                function,
-                (
-                    f"writes to log group {expected}, which no stack declares; fix: declare "
-                    f"aws.cloudwatch.LogGroup(name='{expected}') with retention and KMS"
-                ),
+            message = (
+                f"writes to log group {expected}, which no stack declares; fix: declare "
+                f"aws.cloudwatch.LogGroup(name='{expected}') with retention and KMS"
             )
+            yield function, message
 
 
 @policy(
@@ -778,24 +774,20 @@ def _stage_waf(resources: Sequence[ResourceView]) -> Iterator[tuple[ResourceView
     for association in associations:
         arn = association.props.get("resourceArn")
         if isinstance(arn, str) and ":execute-api:" in arn:
-            yield (
-                association,
-                (
-                    f"targets the execution ARN {arn}; fix: resource_arn = the stage ARN "
-                    "(arn:aws:apigateway:<region>::/restapis/<id>/stages/<name>)"
-                ),
+            message = (
+                f"targets the execution ARN {arn}; fix: resource_arn = the stage ARN "
+                "(arn:aws:apigateway:<region>::/restapis/<id>/stages/<name>)"
             )
+            yield association, message
     for stage in (r for r in resources if r.type == STAGE):
         if not any(
             _paired(a, "resourceArn", stage, [stage.props.get("arn")]) for a in associations
         ):
-            yield (
-                stage,
-                (
-                    "has no WAF web ACL association; fix: aws.wafv2.WebAclAssociation("
-                    "resource_arn=stage.arn, web_acl_arn=<web ACL ARN>)"
-                ),
+            message = (
+                "has no WAF web ACL association; fix: aws.wafv2.WebAclAssociation("
+                "resource_arn=stage.arn, web_acl_arn=<web ACL ARN>)"
             )
+            yield stage, message
 
 
 # --- Cross-resource rules (DESIGN 8) ------------------------------------------------------------
@@ -878,11 +870,8 @@ def _function_for(ref: object, resources: Sequence[ResourceView]) -> _Function |
 
 
 def _sqs_mappings(resources: Sequence[ResourceView]) -> list[ResourceView]:
-    return [
-        r
-        for r in resources
-        if r.type == EVENT_SOURCE_MAPPING and ":sqs:" in str(r.props.get("eventSourceArn", ""))
-    ]
+    mappings = [r for r in resources if r.type == EVENT_SOURCE_MAPPING]
+    return [m for m in mappings if ":sqs:" in str(known(m.props, "eventSourceArn", ""))]
 
 
 @policy(
@@ -907,14 +896,12 @@ def _visibility(resources: Sequence[ResourceView]) -> Iterator[tuple[ResourceVie
         window = int(get(mapping.props, "maximumBatchingWindowInSeconds", 0))
         needed = VISIBILITY_MULTIPLIER * function.timeout + window
         if queue.visibility < needed:
-            yield (
-                queue.resource or mapping,
-                (
-                    f"queue {queue.name} visibility {queue.visibility}s < {VISIBILITY_MULTIPLIER} x "
-                    f"{function.name} timeout {function.timeout}s + window {window}s = {needed}s; "
-                    f"fix: visibility_timeout_seconds >= {needed}"
-                ),
+            message = (
+                f"queue {queue.name} visibility {queue.visibility}s < {VISIBILITY_MULTIPLIER} x "
+                f"{function.name} timeout {function.timeout}s + window {window}s = {needed}s; "
+                f"fix: visibility_timeout_seconds >= {needed}"
             )
+            yield queue.resource or mapping, message
     if mappings:
         return
     # A stack with the queues but not the mappings (the data layer under a real preview):
@@ -928,15 +915,13 @@ def _visibility(resources: Sequence[ResourceView]) -> Iterator[tuple[ResourceVie
             window = source.maximum_batching_window_seconds
             needed = VISIBILITY_MULTIPLIER * source.function.timeout_seconds + window
             if visibility < needed:
-                yield (
-                    queue,
-                    (
-                        f"visibility {visibility}s < {VISIBILITY_MULTIPLIER} x "
-                        f"{source.function.component} timeout {source.function.timeout_seconds}s "
-                        f"+ window {window}s (shapes) = {needed}s; "
-                        f"fix: visibility_timeout_seconds >= {needed}"
-                    ),
+                message = (
+                    f"visibility {visibility}s < {VISIBILITY_MULTIPLIER} x "
+                    f"{source.function.component} timeout {source.function.timeout_seconds}s "
+                    f"+ window {window}s (shapes) = {needed}s; "
+                    f"fix: visibility_timeout_seconds >= {needed}"
                 )
+                yield queue, message
 
 
 @policy(
@@ -960,21 +945,17 @@ def _esm_concurrency(
             continue
         maximum = get(mapping.props, "scalingConfig.maximumConcurrency")
         if not isinstance(maximum, int):
-            yield (
-                mapping,
-                (
-                    f"has no maximum concurrency while {function.name} reserves {function.reserved}; "
-                    f"fix: scaling_config maximum_concurrency <= {function.reserved}"
-                ),
+            message = (
+                f"has no maximum concurrency while {function.name} reserves {function.reserved}; "
+                f"fix: scaling_config maximum_concurrency <= {function.reserved}"
             )
+            yield mapping, message
         elif maximum > function.reserved:
-            yield (
-                mapping,
-                (
-                    f"maximum concurrency {maximum} > {function.name} reserved {function.reserved}; "
-                    f"fix: scaling_config maximum_concurrency <= {function.reserved}"
-                ),
+            message = (
+                f"maximum concurrency {maximum} > {function.name} reserved {function.reserved}; "
+                f"fix: scaling_config maximum_concurrency <= {function.reserved}"
             )
+            yield mapping, message
 
 
 @policy(
@@ -1053,14 +1034,12 @@ def _dlq_retention(resources: Sequence[ResourceView]) -> Iterator[tuple[Resource
             target_name = str(target.props.get("name", target.name))
         at_max = source_days == target_days == shapes.SQS_MAX_RETENTION
         if target_days < source_days or (target_days == source_days and not at_max):
-            yield (
-                source,
-                (
-                    f"keeps messages {source_days}s but its DLQ {target_name} only {target_days}s; "
-                    f"fix: DLQ message_retention_seconds > {source_days} "
-                    f"(max {shapes.SQS_MAX_RETENTION})"
-                ),
+            message = (
+                f"keeps messages {source_days}s but its DLQ {target_name} only {target_days}s; "
+                f"fix: DLQ message_retention_seconds > {source_days} "
+                f"(max {shapes.SQS_MAX_RETENTION})"
             )
+            yield source, message
 
 
 def _paired_value(target_ref: object, owner: ResourceView, queue: ResourceView) -> bool:

@@ -46,7 +46,8 @@ class SynthReport:
 
 def existing_layers() -> list[str]:
     """Layers whose program exists in this checkout, in deploy order."""
-    return [n for n in contract.deploy_order() if (REPO_ROOT / "stacks" / n / "__main__.py").exists()]
+    stacks = REPO_ROOT / "stacks"
+    return [n for n in contract.deploy_order() if (stacks / n / "__main__.py").exists()]
 
 
 def views_of(run: LayerRun) -> list[ResourceView]:
