@@ -48,3 +48,9 @@ def fmt(session: nox.Session) -> None:
     """Fix lint where safe and format the code with ruff."""
     run_module(session, "ruff", "check", "--fix", ".")
     run_module(session, "ruff", "format", ".")
+
+
+@nox.session(default=False)
+def synth(session: nox.Session) -> None:
+    """Offline preview: run all layers under mocks, evaluate the policy pack, write evidence."""
+    run_module(session, "txn_policies.synth", *session.posargs)
