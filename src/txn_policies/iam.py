@@ -42,8 +42,8 @@ DOCUMENT_TYPES = IDENTITY_TYPES | RESOURCE_POLICY_TYPES
 
 # The only actions an identity policy may grant on ``Resource: "*"``: they have no resource-level
 # permissions in IAM. X-Ray trace upload and sampling, the ENI management Lambda needs to attach
-# a function to the VPC, and CloudWatch metric publishing (scoped by namespace condition where
-# used).
+# a function to the VPC (the actions of AWS's AWSLambdaVPCAccessExecutionRole, which includes
+# ec2:DescribeSubnets), and CloudWatch metric publishing.
 ALLOWED_RESOURCE_STAR_ACTIONS = frozenset(
     {
         "xray:PutTraceSegments",
@@ -53,6 +53,7 @@ ALLOWED_RESOURCE_STAR_ACTIONS = frozenset(
         "xray:GetSamplingStatisticSummaries",
         "ec2:CreateNetworkInterface",
         "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
         "ec2:DeleteNetworkInterface",
         "ec2:AssignPrivateIpAddresses",
         "ec2:UnassignPrivateIpAddresses",

@@ -22,7 +22,7 @@ from typing import Literal
 
 from txn_infra import shapes
 from txn_policies import iam
-from txn_policies.view import UNKNOWN, ResourceView, as_list, document, get, known
+from txn_policies.view import UNKNOWN, ResourceView, as_list, count, document, get, known, whole
 
 Enforcement = Literal["mandatory", "advisory"]
 
@@ -251,7 +251,7 @@ def _key_rotation(key: ResourceView) -> Iterator[str]:
     if get(key.props, "enableKeyRotation") is not True:
         yield "does not rotate; fix: enable_key_rotation=True"
     period = get(key.props, "rotationPeriodInDays")
-    if isinstance(period, int) and period > MAX_KEY_ROTATION_DAYS:
+    if (whole(period) or 0) > MAX_KEY_ROTATION_DAYS:
         yield f"rotates every {period} days; fix: rotation_period_in_days <= 365"
 
 
@@ -501,8 +501,8 @@ def _function_log_retention(group: ResourceView) -> Iterator[str]:
 def _audit_log_retention(group: ResourceView) -> Iterator[str]:
     if _is_function_log_group(group):
         return
-    days = get(group.props, "retentionInDays")
-    if not isinstance(days, int) or days in (0,):
+    days = whole(get(group.props, "retentionInDays"))
+    if days is None or days == 0:
         yield "has no explicit retention; fix: retention_in_days >= 365 (a recorded decision)"
     elif days < AUDIT_LOG_RETENTION_DAYS:
         yield f"keeps {days} days; fix: retention_in_days >= {AUDIT_LOG_RETENTION_DAYS}"
@@ -835,8 +835,8 @@ def _queue_for(arn: object, resources: Sequence[ResourceView]) -> _Queue | None:
             return _Queue(
                 queue,
                 str(queue.props.get("name", queue.name)),
-                int(get(queue.props, "visibilityTimeoutSeconds", 30)),
-                int(get(queue.props, "messageRetentionSeconds", 345_600)),
+                count(queue.props, "visibilityTimeoutSeconds", 30),
+                count(queue.props, "messageRetentionSeconds", 345_600),
             )
     component = _component(arn, _QUEUE_SHAPES)
     if component is None:
@@ -853,12 +853,12 @@ def _queue_for(arn: object, resources: Sequence[ResourceView]) -> _Queue | None:
 def _function_for(ref: object, resources: Sequence[ResourceView]) -> _Function | None:
     for function in (r for r in resources if r.type == FUNCTION):
         if ref is not UNKNOWN and ref in (function.props.get("name"), function.props.get("arn")):
-            reserved = get(function.props, "reservedConcurrentExecutions")
+            reserved = whole(get(function.props, "reservedConcurrentExecutions"))  # -1: none
             return _Function(
                 function,
                 str(function.props.get("name")),
-                int(get(function.props, "timeout", LAMBDA_DEFAULT_TIMEOUT)),
-                reserved if isinstance(reserved, int) and reserved >= 0 else None,
+                count(function.props, "timeout", LAMBDA_DEFAULT_TIMEOUT),
+                reserved if reserved is not None and reserved >= 0 else None,
             )
     component = _component(ref, _FUNCTION_SHAPES)
     if component is None:
@@ -893,7 +893,7 @@ def _visibility(resources: Sequence[ResourceView]) -> Iterator[tuple[ResourceVie
         function = _function_for(known(mapping.props, "functionName"), resources)
         if queue is None or function is None:
             continue
-        window = int(get(mapping.props, "maximumBatchingWindowInSeconds", 0))
+        window = count(mapping.props, "maximumBatchingWindowInSeconds", 0)
         needed = VISIBILITY_MULTIPLIER * function.timeout + window
         if queue.visibility < needed:
             message = (
@@ -911,7 +911,7 @@ def _visibility(resources: Sequence[ResourceView]) -> Iterator[tuple[ResourceVie
             name = queue.props.get("name", queue.name)
             if _component(name, _QUEUE_SHAPES) != source.queue.component:
                 continue
-            visibility = int(get(queue.props, "visibilityTimeoutSeconds", 30))
+            visibility = count(queue.props, "visibilityTimeoutSeconds", 30)
             window = source.maximum_batching_window_seconds
             needed = VISIBILITY_MULTIPLIER * source.function.timeout_seconds + window
             if visibility < needed:
@@ -944,7 +944,8 @@ def _esm_concurrency(
         if function is None or function.reserved is None:
             continue
         maximum = get(mapping.props, "scalingConfig.maximumConcurrency")
-        if not isinstance(maximum, int):
+        maximum = whole(maximum)
+        if maximum is None:
             message = (
                 f"has no maximum concurrency while {function.name} reserves {function.reserved}; "
                 f"fix: scaling_config maximum_concurrency <= {function.reserved}"
@@ -1022,7 +1023,7 @@ def _dlq_retention(resources: Sequence[ResourceView]) -> Iterator[tuple[Resource
         )
         if source is None:
             continue
-        source_days = int(get(source.props, "messageRetentionSeconds", 345_600))
+        source_days = count(source.props, "messageRetentionSeconds", 345_600)
         if target is None:
             shape = _QUEUE_SHAPES.get(_component(target_ref, _QUEUE_SHAPES) or "")
             if shape is None:
@@ -1030,7 +1031,7 @@ def _dlq_retention(resources: Sequence[ResourceView]) -> Iterator[tuple[Resource
             target_days = shape.message_retention_seconds
             target_name = f"{shape.component} (shapes)"
         else:
-            target_days = int(get(target.props, "messageRetentionSeconds", 345_600))
+            target_days = count(target.props, "messageRetentionSeconds", 345_600)
             target_name = str(target.props.get("name", target.name))
         at_max = source_days == target_days == shapes.SQS_MAX_RETENTION
         if target_days < source_days or (target_days == source_days and not at_max):

@@ -88,6 +88,24 @@ def known(props: Mapping[str, Any], path: str, default: Any = None) -> Any:
     return value
 
 
+def whole(value: Any) -> int | None:
+    """A whole number from an int or a float (CrossGuard's protobuf numbers are floats)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value) if float(value).is_integer() else None
+
+
+def count(props: Mapping[str, Any], path: str, default: int) -> int:
+    """A whole-number property, ``default`` when missing; unknown raises, junk is an error."""
+    value = known(props, path)
+    if value is None:
+        return default
+    number = whole(value)
+    if number is None:
+        raise ValueError(f"{path} is {value!r}, not a whole number")
+    return number
+
+
 def as_list(value: Any) -> list[Any]:
     if value is None:
         return []

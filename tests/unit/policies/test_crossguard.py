@@ -130,3 +130,28 @@ def test_stack_policy_pairs_by_dependency_while_the_arn_is_unknown(built) -> Non
 def test_unwrap_turns_proxies_into_plain_data_with_unknown_markers() -> None:
     proxied = unknown_checking_proxy({"a": [{"b": UNKNOWN_STRING_VALUE}], "c": "x"})
     assert unwrap(proxied) == {"a": [{"b": UNKNOWN}], "c": "x"}
+
+
+def test_numbers_arrive_as_floats_and_still_compare(built) -> None:
+    fraud = "txn-dev-fraud-detector"
+    function = stack_resource(
+        rules.FUNCTION,
+        "fraud",
+        {"name": fraud, "timeout": 60.0, "reservedConcurrentExecutions": 100.0},
+    )
+    mapping = stack_resource(
+        rules.EVENT_SOURCE_MAPPING,
+        "esm",
+        {
+            "eventSourceArn": "arn:aws:sqs:us-east-2:123456789012:txn-dev-transactions",
+            "functionName": fraud,
+            "scalingConfig": {"maximumConcurrency": 100.0},
+        },
+    )
+    stack = StackValidationArgs([function, mapping])
+    assert run(built["esm-concurrency-within-reserved"], stack) == []
+    assert run(built["sqs-visibility-covers-consumer"], stack) == []
+    audit = resource_args(
+        rules.LOG_GROUP, "waf", {"name": "aws-waf-logs-x", "retentionInDays": 365.0}
+    )
+    assert run(built["audit-log-retention"], audit) == []
