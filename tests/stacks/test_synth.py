@@ -102,7 +102,7 @@ def test_evidence_names_requirement_enforcement_and_count_per_policy(shipped) ->
     for entry in evidence["policies"]:
         assert entry["requirements"]
         assert entry["enforcement"] in ("mandatory", "advisory")
-        assert entry["result"] in ("pass", "warn", "n/a")
+        assert entry["result"] in ("pass", "fail", "warn", "n/a", "unknown")
         assert entry["resources_checked"] >= 0
     checked = {p["name"]: p["resources_checked"] for p in evidence["policies"]}
     assert checked["no-public-subnet"] == 3  # the three private subnets
