@@ -80,3 +80,14 @@ class ConfigurationError(DomainError):
     """The function is deployed without a setting it needs (e.g. a missing env var)."""
 
     default_code = "misconfigured"
+
+
+class TransactionCancelledError(ServiceUnavailableError):
+    """A DynamoDB transaction was cancelled; ``reasons`` align with its actions: ``(code, item)``
+    pairs where ``code`` is ``"None"`` for actions that were fine."""
+
+    default_code = "transaction_cancelled"
+
+    def __init__(self, message: str, reasons: list[tuple[str, dict | None]]):
+        super().__init__(message)
+        self.reasons = reasons

@@ -11,6 +11,7 @@ JSON Schema draft-04 cannot speak (calendar-valid timestamps, IP address syntax)
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -25,7 +26,7 @@ SCHEMA_VERSION = "1"
 # Bounds shared with the OpenAPI schema (the agreement test reads them from there).
 MAX_AMOUNT = 99_999_999_999  # 11 digits: an amount can never look like a card number
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-TOKEN_PATTERN = r"^[A-Za-z0-9_-]{4,64}$"
+TOKEN_PATTERN = r"^[A-Za-z0-9_-]{4,64}$"  # noqa: S105 - a pattern, not a secret
 EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 TERMINAL_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
 BIN_PATTERN = r"^[0-9]{6,8}$"
@@ -34,7 +35,8 @@ CURRENCY_PATTERN = r"^[A-Z]{3}$"
 COUNTRY_PATTERN = r"^[A-Z]{2}$"
 IP_PATTERN = r"^[0-9A-Fa-f:.]{2,45}$"
 TIMESTAMP_PATTERN = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$"
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+    r"(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$"
 )
 
 
@@ -157,10 +159,11 @@ class Status(StrEnum):
     FAILED = "FAILED"
 
 
-class Decision(BaseModel):
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The fraud verdict stored with the transaction (a dataclass: built once per record)."""
 
-    status: Literal[Status.APPROVED, Status.FLAGGED]
+    status: Status
     score: int
     matched_rules: tuple[str, ...]
     rules_version: str

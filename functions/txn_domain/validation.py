@@ -108,7 +108,9 @@ def check_merchant(txn: TransactionRequest, merchant: MerchantConfig | None) -> 
         )
     if txn.currency not in merchant.allowed_currencies:
         raise MerchantRejectedError(
-            f"merchant does not accept {txn.currency}", code="currency_not_allowed", field="currency"
+            f"merchant does not accept {txn.currency}",
+            code="currency_not_allowed",
+            field="currency",
         )
     if to_major(txn.amount, txn.currency) > merchant.per_transaction_limit:
         raise MerchantRejectedError(
