@@ -32,7 +32,9 @@ SERVICE = "failed-transactions"
 logger = make_logger(SERVICE)
 tracer = make_tracer(SERVICE)
 metrics = make_metrics(SERVICE)
-processor = BatchProcessor(event_type=EventType.SQS)
+# An all-failed batch is reported like any other (every record listed), not raised: the
+# invocation's outcome stays a batch report and SQS retries exactly the listed records.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 store = TransactionsStore(client("dynamodb"), require_env(Env.TRANSACTIONS_TABLE))
 
 
@@ -97,6 +99,7 @@ def record_handler(record: SQSRecord) -> None:
             },
         )
     else:
+        metrics.add_metric(name="FailedAlreadyRecorded", unit=MetricUnit.Count, value=1)
         logger.info("already recorded", extra={"transaction_id": item["transaction_id"]})
 
 

@@ -17,7 +17,7 @@ from fraud_detector.pipeline import BatchResult, FraudPipeline
 from txn_adapters.alerts import AlertsPublisher
 from txn_adapters.aws import client, require_env
 from txn_adapters.merchants import MerchantsRepository
-from txn_adapters.telemetry import make_logger, make_metrics, make_tracer
+from txn_adapters.telemetry import count_by, make_logger, make_metrics, make_tracer
 from txn_adapters.transactions import TransactionsStore
 from txn_adapters.velocity import VelocityStore
 from txn_domain.models import Status
@@ -28,7 +28,9 @@ SERVICE = "fraud-detector"
 logger = make_logger(SERVICE)
 tracer = make_tracer(SERVICE)
 metrics = make_metrics(SERVICE)
-processor = BatchProcessor(event_type=EventType.SQS)
+# An all-failed batch is reported like any other (every record listed), not raised: the
+# invocation's outcome stays a batch report and SQS retries exactly the listed records.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 _dynamodb = client("dynamodb")
 pipeline = FraudPipeline(
@@ -52,13 +54,7 @@ def _record_metrics(result: BatchResult) -> None:
             for rule_id in a.decision.matched_rules:
                 by_rule[rule_id] = by_rule.get(rule_id, 0) + 1
     for rule_id, count in by_rule.items():
-        with metrics.single_metric(
-            name="FlaggedByRule",
-            unit=MetricUnit.Count,
-            value=count,
-            default_dimensions=metrics.default_dimensions,
-        ) as metric:
-            metric.add_dimension(name="rule_id", value=rule_id)
+        count_by(metrics, "FlaggedByRule", "rule_id", rule_id, count)
 
 
 @logger.inject_lambda_context

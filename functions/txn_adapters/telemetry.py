@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 from txn_domain.pan import redact_pans
@@ -31,3 +32,15 @@ def make_tracer(service: str) -> Tracer:
 
 def make_metrics(service: str) -> Metrics:
     return Metrics(namespace=METRICS_NAMESPACE, service=service)
+
+
+def count_by(metrics: Metrics, name: str, dimension: str, value: str, count: int = 1) -> None:
+    """Emit ``name`` with one extra dimension (e.g. the rejection code) as its own EMF line."""
+    with single_metric(
+        name=name,
+        unit=MetricUnit.Count,
+        value=count,
+        namespace=METRICS_NAMESPACE,
+        default_dimensions=metrics.default_dimensions,
+    ) as metric:
+        metric.add_dimension(name=dimension, value=value)

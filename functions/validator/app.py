@@ -11,7 +11,7 @@ from txn_adapters.aws import client, require_env
 from txn_adapters.idempotency import IdempotencyStore
 from txn_adapters.merchants import MerchantsRepository
 from txn_adapters.queue import QueuePublisher
-from txn_adapters.telemetry import make_logger, make_metrics, make_tracer
+from txn_adapters.telemetry import count_by, make_logger, make_metrics, make_tracer
 from txn_domain.errors import ServiceUnavailableError
 from txn_infra.shapes import Env
 from validator.service import Result, Validator, error_result
@@ -35,13 +35,8 @@ def _record(result: Result) -> None:
         if result.outcome == "replayed":
             metrics.add_metric(name="IdempotentReplays", unit=MetricUnit.Count, value=1)
         return
-    with metrics.single_metric(
-        name="TransactionsRejected",
-        unit=MetricUnit.Count,
-        value=1,
-        default_dimensions=metrics.default_dimensions,
-    ) as metric:
-        metric.add_dimension(name="code", value=result.outcome)
+    metrics.add_metric(name="TransactionsRejected", unit=MetricUnit.Count, value=1)
+    count_by(metrics, "TransactionsRejectedByCode", "code", result.outcome)
     log = logger.error if result.status_code >= 500 else logger.info
     log("transaction refused", extra={"status": result.status_code, "code": result.outcome})
 
