@@ -41,7 +41,8 @@ def test_given_a_decided_record_then_item_has_the_stored_shape(
         "1111",
         "tok_9f8e7d",
     )
-    assert item["score"] == 0 and item["matched_rules"] == []
+    assert item["score"] == 0
+    assert item["matched_rules"] == []
     assert item["rules_version"]
 
 
