@@ -23,7 +23,6 @@ from txn_domain.pan import mask_card
 from txn_domain.rules.engine import RuleSet
 from txn_domain.velocity import (
     CARD_TTL,
-    WINDOWS,
     Counter,
     card_key,
     ip_key,
@@ -75,13 +74,13 @@ def _velocity_features(
     exponent: int,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name in rules.velocity_features:
-        _, dim, metric, window = name.split(".")
+    scale = 10**exponent
+    for name, dim, metric, window_s in rules.velocity_specs:
         group = counters.get(dim)
         if group is None:
             continue
-        value = window_total(group, metric, WINDOWS[window], now)
-        out[name] = value / 10**exponent if metric == "sum" else value
+        value = window_total(group, metric, window_s, now)
+        out[name] = value / scale if metric == "sum" else value
     return out
 
 

@@ -19,6 +19,7 @@ retention are ignored on read (DynamoDB TTL deletes lazily) and removed on the n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 PACK = 10**15
 
@@ -37,6 +38,7 @@ MERCHANT_SHARDS = 4
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
+@lru_cache(maxsize=4096)  # bucket numbers repeat: one encoding per bucket per container
 def b36(n: int) -> str:
     out = ""
     while True:
@@ -136,10 +138,12 @@ class Counter:
     def window(self, metric: str, window_s: int, now: int) -> int:
         """``count``, ``sum`` (minor units) or ``small`` (count) over the window ending now."""
         prefix = _window_prefix(window_s, metric)
-        width = GRANULARITIES[prefix][0]
-        first = (now - window_s) // width
+        buckets = self.buckets[prefix]
+        if not buckets:
+            return 0
+        first = (now - window_s) // GRANULARITIES[prefix][0]
         total = 0
-        for n, value in self.buckets[prefix].items():
+        for n, value in buckets.items():
             if n >= first:
                 total += value
         if metric == "count":
@@ -151,4 +155,9 @@ class Counter:
 
 def window_total(counters: tuple[Counter, ...], metric: str, window_s: int, now: int) -> int:
     """A window summed over several items (the shards of one merchant)."""
-    return sum(c.window(metric, window_s, now) for c in counters)
+    if len(counters) == 1:
+        return counters[0].window(metric, window_s, now)
+    total = 0
+    for counter in counters:
+        total += counter.window(metric, window_s, now)
+    return total

@@ -63,6 +63,8 @@ class RuleSet:
     small_amount_major: float
     rules: tuple[CompiledRule, ...]
     velocity_features: frozenset[str]
+    # (feature name, dimension, metric, window seconds), parsed once at compile time
+    velocity_specs: tuple[tuple[str, str, str, int], ...] = ()
 
     def evaluate(
         self,
@@ -190,6 +192,10 @@ def compile_rules(document: Mapping[str, Any]) -> RuleSet:
         small_amount_major=float(document["small_amount_major"]),
         rules=tuple(compiled),
         velocity_features=frozenset(used),
+        velocity_specs=tuple(
+            (name, name.split(".")[1], name.split(".")[2], WINDOWS[name.split(".")[3]])
+            for name in sorted(used)
+        ),
     )
 
 
