@@ -107,6 +107,8 @@ def record_handler(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    records = len(event.get("Records", []))
+    metrics.add_metric(name="DeadLetteredReceived", unit=MetricUnit.Count, value=records)
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
