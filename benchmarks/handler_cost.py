@@ -1,0 +1,176 @@
+"""Per-transaction CPU cost of the validator's and the fraud detector's pure paths.
+
+AWS calls are stubbed (plain objects, not moto), so what is measured is our own code: parsing,
+PAN scan, validation, rule evaluation, building the DynamoDB actions and SQS payloads. Each is
+set next to a bare ``json.loads`` + ``json.dumps`` of the same payload.
+
+    python -m benchmarks.handler_cost [--iterations N]
+
+Prints a table and writes ``bench-results/handler_cost.json``. Target: <= 100 us/transaction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "functions"), str(ROOT / "src")]
+
+from fraud_detector.pipeline import FraudPipeline  # noqa: E402
+from validator.service import Validator  # noqa: E402
+
+from txn_adapters.merchants import MerchantsRepository  # noqa: E402
+from txn_adapters.queue import QueuePublisher  # noqa: E402
+from txn_adapters.transactions import TransactionsStore  # noqa: E402
+from txn_adapters.velocity import VelocityStore  # noqa: E402
+from txn_domain.ids import new_transaction_id  # noqa: E402
+from txn_domain.rules import load_default_rules  # noqa: E402
+
+TARGET_US = 100.0
+BATCH = 10
+NOW = datetime(2026, 11, 30, 12, 0, 5, tzinfo=UTC)
+BODY = {
+    "merchant_id": "m_1001", "amount": 1999, "currency": "USD", "card_token": "tok_9f8e7d",
+    "card_bin": "411111", "card_last4": "1111", "card_country": "US", "channel": "ecommerce",
+    "ip_address": "203.0.113.7", "ip_country": "US", "billing_country": "US",
+    "shipping_country": "US", "terminal_id": None, "geo": {"lat": 40.71, "lon": -74.0},
+    "external_id": "pi_3Nabc", "timestamp": "2026-11-30T12:00:00Z",
+}  # fmt: skip
+MERCHANT_ITEM = {
+    "merchant_id": {"S": "m_1001"}, "active": {"BOOL": True},
+    "allowed_currencies": {"L": [{"S": "USD"}]}, "per_transaction_limit": {"N": "5000"},
+    "daily_limit": {"N": "200000"}, "mcc": {"S": "5942"}, "country": {"S": "US"},
+}  # fmt: skip
+
+
+class StubAws:
+    """Every AWS call the two paths make, answered instantly."""
+
+    def get_item(self, **_: Any) -> dict:
+        return {"Item": MERCHANT_ITEM}
+
+    def batch_get_item(self, RequestItems: dict) -> dict:
+        table = next(iter(RequestItems))
+        return {"Responses": {table: [MERCHANT_ITEM] if table == "merchants" else []}}
+
+    def send_message(self, **_: Any) -> dict:
+        return {"MessageId": "m"}
+
+    def transact_write_items(self, **_: Any) -> dict:
+        return {}
+
+    def publish(self, alerts: Any) -> list:
+        return []
+
+
+def measure(fn, iterations: int) -> tuple[float, float]:
+    """(cpu us, wall us) per call."""
+    for _ in range(min(200, iterations)):
+        fn()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for _ in range(iterations):
+        fn()
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    return cpu / iterations * 1e6, wall / iterations * 1e6
+
+
+def validator_case(iterations: int) -> dict:
+    aws = StubAws()
+    validator = Validator(
+        merchants=MerchantsRepository(aws, "merchants"),
+        queue=QueuePublisher(aws, "https://sqs/q"),
+        idempotency=None,  # no Idempotency-Key header: no idempotency work at all
+        clock=lambda: NOW,
+    )
+    raw = json.dumps(BODY)
+    event = {"body": raw, "isBase64Encoded": False, "headers": {"Content-Type": "application/json"}}
+    assert validator.handle(event).status_code == 202
+
+    cpu, wall = measure(lambda: validator.handle(event), iterations)
+    base_cpu, _ = measure(lambda: json.dumps(json.loads(raw)), iterations)
+    return {"us_per_txn_cpu": cpu, "us_per_txn_wall": wall, "baseline_us": base_cpu}
+
+
+def fraud_case(iterations: int) -> dict:
+    aws = StubAws()
+    pipeline = FraudPipeline(
+        rules=load_default_rules(),
+        merchants=MerchantsRepository(aws, "merchants"),
+        velocity=VelocityStore(aws, "velocity"),
+        store=TransactionsStore(aws, "transactions"),
+        alerts=aws,
+        clock=lambda: NOW.timestamp(),
+        shard=0,
+    )
+    received = NOW.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    bodies = [
+        json.dumps({**BODY, "card_token": f"tok_{i:04d}", "transaction_id": new_transaction_id(),
+                    "received_at": received})
+        for i in range(BATCH)
+    ]  # fmt: skip
+    records = [{"messageId": str(i), "body": b} for i, b in enumerate(bodies)]
+    assert not pipeline.process(records).failures
+
+    batches = max(1, iterations // BATCH)
+    cpu, wall = measure(lambda: pipeline.process(records), batches)
+
+    def baseline() -> None:
+        for body in bodies:
+            json.dumps(json.loads(body))
+
+    base_cpu, _ = measure(baseline, batches)
+    return {
+        "us_per_txn_cpu": cpu / BATCH,
+        "us_per_txn_wall": wall / BATCH,
+        "baseline_us": base_cpu / BATCH,
+        "rules": len(pipeline.rules.rules),
+        "batch_size": BATCH,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=20_000)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench-results" / "handler_cost.json")
+    args = parser.parse_args(argv)
+
+    results = {
+        "validator": validator_case(args.iterations),
+        "fraud_detector": fraud_case(args.iterations),
+    }
+    for r in results.values():
+        r["ratio_to_json_roundtrip"] = r["us_per_txn_cpu"] / r["baseline_us"]
+        r["within_target"] = r["us_per_txn_cpu"] <= TARGET_US
+
+    print(f"{'path':<16}{'cpu us/txn':>12}{'wall us/txn':>13}{'json us':>10}{'ratio':>8}  target")
+    for name, r in results.items():
+        print(
+            f"{name:<16}{r['us_per_txn_cpu']:>12.1f}{r['us_per_txn_wall']:>13.1f}"
+            f"{r['baseline_us']:>10.2f}{r['ratio_to_json_roundtrip']:>8.1f}  "
+            f"{'ok' if r['within_target'] else 'OVER'} (<= {TARGET_US:.0f})"
+        )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps(
+            {
+                "target_us_per_txn": TARGET_US,
+                "iterations": args.iterations,
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+                "results": results,
+            },
+            indent=2,
+        )
+    )
+    return 0 if all(r["within_target"] for r in results.values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

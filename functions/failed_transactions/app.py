@@ -1,0 +1,114 @@
+"""SQS batch handler on the DLQ: every message becomes a ``FAILED`` record in the audit table.
+
+The write is conditional: a transaction that was in fact decided (its delete was lost) keeps its
+verdict, and a redelivered DLQ message changes nothing. A body that is not a transaction is
+recorded under its message id with a hash of the body, never the body itself (it may hold card
+data). Operations are alerted by the ``FailedTransactions`` metric and an ERROR log line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from txn_adapters.aws import client, require_env
+from txn_adapters.telemetry import make_logger, make_metrics, make_tracer
+from txn_adapters.transactions import TransactionsStore
+from txn_domain.models import AcceptedTransaction, Status
+from txn_infra.shapes import Env
+
+SERVICE = "failed-transactions"
+logger = make_logger(SERVICE)
+tracer = make_tracer(SERVICE)
+metrics = make_metrics(SERVICE)
+# An all-failed batch is reported like any other (every record listed), not raised: the
+# invocation's outcome stays a batch report and SQS retries exactly the listed records.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+store = TransactionsStore(client("dynamodb"), require_env(Env.TRANSACTIONS_TABLE))
+
+
+def _iso_ms(epoch_ms: str | None) -> str | None:
+    if not epoch_ms:
+        return None
+    when = datetime.fromtimestamp(int(epoch_ms) / 1000, UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def failed_record(record: SQSRecord, now: str) -> dict[str, Any]:
+    """The ``FAILED`` item for a dead-lettered message."""
+    attrs = record.attributes
+    receive_count = int(attrs.approximate_receive_count or 0)
+    enqueued_at = _iso_ms(attrs.sent_timestamp)
+    base = {
+        "status": Status.FAILED.value,
+        "receive_count": receive_count,
+        "enqueued_at": enqueued_at,
+        "failed_at": now,
+        "message_id": record.message_id,
+    }
+    try:
+        txn = AcceptedTransaction.model_validate_json(record.body)
+    except ValidationError:
+        digest = hashlib.sha256(record.body.encode("utf-8", "replace")).hexdigest()
+        return {
+            "transaction_id": f"unparsed-{record.message_id}",
+            "timestamp": enqueued_at or now,
+            "reason": "message body is not a transaction",
+            "body_sha256": digest,
+            **base,
+        }
+    return {
+        "transaction_id": txn.transaction_id,
+        "timestamp": txn.timestamp,
+        "merchant_id": txn.merchant_id,
+        "amount": txn.amount,
+        "currency": txn.currency,
+        "card_token": txn.card_token,
+        "card_bin": txn.card_bin,
+        "card_last4": txn.card_last4,
+        "received_at": txn.received_at,
+        "reason": f"not processed after {receive_count} receives on the transactions queue",
+        **base,
+    }
+
+
+def record_handler(record: SQSRecord) -> None:
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    item = failed_record(record, now)
+    created = store.put_if_new(item)
+    if created:
+        metrics.add_metric(name="FailedTransactions", unit=MetricUnit.Count, value=1)
+        logger.error(
+            "transaction failed and recorded as FAILED",
+            extra={
+                "transaction_id": item["transaction_id"],
+                "reason": item["reason"],
+                "receive_count": item["receive_count"],
+                "enqueued_at": item["enqueued_at"],
+            },
+        )
+    else:
+        metrics.add_metric(name="FailedAlreadyRecorded", unit=MetricUnit.Count, value=1)
+        logger.info("already recorded", extra={"transaction_id": item["transaction_id"]})
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    records = len(event.get("Records", []))
+    metrics.add_metric(name="DeadLetteredReceived", unit=MetricUnit.Count, value=records)
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,46 @@
+"""Powertools logger, tracer and metrics, built the same way for every function.
+
+The logger's formatter redacts anything shaped like a card number from the final JSON line, so
+a PAN cannot reach CloudWatch through a message, an extra key or an exception's traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from txn_domain.pan import redact_pans
+
+METRICS_NAMESPACE = "TxnPlatform"
+
+
+class PanRedactingFormatter(LambdaPowertoolsFormatter):
+    def serialize(self, log: Any) -> str:
+        return redact_pans(super().serialize(log))
+
+
+def make_logger(service: str) -> Logger:
+    return Logger(service=service, logger_formatter=PanRedactingFormatter())
+
+
+def make_tracer(service: str) -> Tracer:
+    return Tracer(service=service)
+
+
+def make_metrics(service: str) -> Metrics:
+    return Metrics(namespace=METRICS_NAMESPACE, service=service)
+
+
+def count_by(metrics: Metrics, name: str, dimension: str, value: str, count: int = 1) -> None:
+    """Emit ``name`` with one extra dimension (e.g. the rejection code) as its own EMF line."""
+    with single_metric(
+        name=name,
+        unit=MetricUnit.Count,
+        value=count,
+        namespace=METRICS_NAMESPACE,
+        default_dimensions=metrics.default_dimensions,
+    ) as metric:
+        metric.add_dimension(name=dimension, value=value)

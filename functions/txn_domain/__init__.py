@@ -1,0 +1,1 @@
+"""Pure transaction domain: models, validation, PAN detection, fraud rules. No boto3 here."""

@@ -1,0 +1,93 @@
+"""Domain errors: each carries a machine-readable ``code``, a human ``message``, the offending
+``field`` (or ``None``) and the HTTP status a client should see.
+
+Messages never contain the input value that caused them: the input may carry card data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every error the functions raise on purpose."""
+
+    status: int = 500
+    default_code: str = "internal_error"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.code = code or self.default_code
+        self.message = message
+        self.field = field
+
+    def to_body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "field": self.field}}
+
+
+# --- refused input (4xx) -------------------------------------------------------------------------
+
+
+class BadRequestError(DomainError):
+    """The request is malformed: bad JSON, a missing or invalid field, a card number."""
+
+    status = 400
+    default_code = "invalid_request"
+
+
+class PanDetectedError(BadRequestError):
+    """A raw card number (PAN) was found somewhere in the request."""
+
+    default_code = "pan_not_allowed"
+
+
+class MerchantRejectedError(DomainError):
+    """The request is well formed but the merchant cannot take it."""
+
+    status = 422
+    default_code = "merchant_rejected"
+
+
+class IdempotencyConflictError(DomainError):
+    """An ``Idempotency-Key`` was reused with a different body."""
+
+    status = 422
+    default_code = "idempotency_key_reused"
+
+
+# --- the platform's own trouble (never the client's fault) ----------------------------------------
+
+
+class ServiceUnavailableError(DomainError):
+    """A dependency failed; the client may retry (with the same Idempotency-Key)."""
+
+    status = 503
+    default_code = "service_unavailable"
+
+
+class ThrottledError(ServiceUnavailableError):
+    default_code = "throttled"
+
+
+class DuplicateError(DomainError):
+    """A conditional write found the item already there: the work was done before."""
+
+    status = 409
+    default_code = "duplicate"
+
+
+class ConfigurationError(DomainError):
+    """The function is deployed without a setting it needs (e.g. a missing env var)."""
+
+    default_code = "misconfigured"
+
+
+class TransactionCancelledError(ServiceUnavailableError):
+    """A DynamoDB transaction was cancelled; ``reasons`` align with its actions: ``(code, item)``
+    pairs where ``code`` is ``"None"`` for actions that were fine."""
+
+    default_code = "transaction_cancelled"
+
+    def __init__(self, message: str, reasons: list[tuple[str, dict | None]]):
+        super().__init__(message)
+        self.reasons = reasons

@@ -1,0 +1,240 @@
+"""Assess a batch of accepted transactions against the compiled rules. Pure.
+
+The caller loads the counter items once per batch; :func:`assess` counts each transaction into
+them in arrival order (so a burst inside one batch is seen by its later records) and evaluates
+the rules on the resulting features. What was counted stays as pending deltas on the counters
+for the caller to write in the same transaction as the records.
+
+Velocity time is the validator's ``received_at``, not the client's ``timestamp``: a client cannot
+move its transactions out of a window by back-dating them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from txn_domain.currencies import EXPONENTS
+from txn_domain.models import AcceptedTransaction, Decision, MerchantConfig
+from txn_domain.pan import mask_card
+from txn_domain.rules.engine import RuleSet
+from txn_domain.velocity import (
+    CARD_TTL,
+    Counter,
+    card_key,
+    ip_key,
+    merchant_keys,
+    window_total,
+)
+
+EARTH_RADIUS_KM = 6371.0
+
+
+def epoch_seconds(rfc3339: str) -> int:
+    return int(datetime.fromisoformat(rfc3339).timestamp())
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(h))
+
+
+def counter_keys(txns: Sequence[AcceptedTransaction]) -> list[str]:
+    """Every counter item a batch reads, without repeats, in a stable order."""
+    keys: dict[str, None] = {}
+    for txn in txns:
+        keys[card_key(txn.card_token)] = None
+        if txn.ip_address:
+            keys[ip_key(txn.ip_address)] = None
+        for key in merchant_keys(txn.merchant_id):
+            keys[key] = None
+    return list(keys)
+
+
+def counter_ttl(key: str) -> int:
+    return CARD_TTL if key.startswith("card#") else 26 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    txn: AcceptedTransaction
+    decision: Decision
+
+
+def _velocity_features(
+    rules: RuleSet,
+    counters: Mapping[str, tuple[Counter, ...]],
+    now: int,
+    exponent: int,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    scale = 10**exponent
+    for name, dim, metric, window_s in rules.velocity_specs:
+        group = counters.get(dim)
+        if group is None:
+            continue
+        value = window_total(group, metric, window_s, now)
+        out[name] = value / scale if metric == "sum" else value
+    return out
+
+
+def features(
+    txn: AcceptedTransaction,
+    merchant: MerchantConfig | None,
+    card: Counter,
+    ip: Counter | None,
+    merchant_counters: tuple[Counter, ...],
+    merchant_shard: Counter,
+    rules: RuleSet,
+) -> dict[str, Any]:
+    """Count ``txn`` into its counters and return the features the rules read."""
+    now = epoch_seconds(txn.received_at)
+    exponent = EXPONENTS[txn.currency]
+    amount_major = txn.amount / 10**exponent
+    small = amount_major <= rules.small_amount_major
+    geo = (txn.geo.lat, txn.geo.lon) if txn.geo else None
+
+    travel_km = travel_kmh = None
+    if geo and card.last:
+        lat, lon, then = card.last
+        travel_km = distance_km(lat, lon, geo[0], geo[1])
+        hours = max(now - then, 1) / 3600
+        travel_kmh = travel_km / hours
+    history_count = card.history_count
+    history_avg = card.history_sum / history_count if history_count else None
+
+    card.add(now, txn.amount, small, geo)
+    if ip is not None:
+        ip.add(now, txn.amount, small, None)
+    merchant_shard.add(now, txn.amount, small, None)
+
+    f: dict[str, Any] = {
+        "amount": txn.amount,
+        "amount_major": amount_major,
+        "currency": txn.currency,
+        "is_small": small,
+        "card_bin": txn.card_bin,
+        "card_token": txn.card_token,
+        "card_country": txn.card_country,
+        "ip_address": txn.ip_address,
+        "ip_country": txn.ip_country,
+        "billing_country": txn.billing_country,
+        "shipping_country": txn.shipping_country,
+        "channel": txn.channel,
+        "card_history_count": history_count,
+        "card_history_avg": history_avg,
+        "travel_km": travel_km,
+        "travel_kmh": travel_kmh,
+    }
+    if merchant is not None:
+        f["merchant_country"] = merchant.country
+        f["mcc"] = merchant.mcc
+        f["merchant_high_risk"] = merchant.risk_overrides.high_risk
+        f["merchant_txn_limit"] = merchant.per_transaction_limit
+        f["merchant_daily_limit"] = merchant.daily_limit
+    groups: dict[str, tuple[Counter, ...]] = {"card": (card,), "merchant": merchant_counters}
+    if ip is not None:
+        groups["ip"] = (ip,)
+    f.update(_velocity_features(rules, groups, now, exponent))
+    return f
+
+
+def assess(
+    txns: Sequence[AcceptedTransaction],
+    merchants: Mapping[str, MerchantConfig | None],
+    counters: dict[str, Counter],
+    rules: RuleSet,
+    shard: int,
+) -> list[Assessment]:
+    """Decide each transaction; ``counters`` (key -> Counter) gain the batch's deltas.
+
+    ``shard`` picks which of a merchant's counter items this batch writes (spreading a busy
+    merchant's writes so concurrent batches rarely conflict); reads cover every shard.
+    """
+    out: list[Assessment] = []
+    for txn in sorted(txns, key=lambda t: (t.received_at, t.transaction_id)):
+
+        def get(key: str) -> Counter:
+            counter = counters.get(key)
+            if counter is None:
+                counter = counters[key] = Counter(key=key, ttl=counter_ttl(key))
+            return counter
+
+        card = get(card_key(txn.card_token))
+        ip = get(ip_key(txn.ip_address)) if txn.ip_address else None
+        shards = tuple(get(k) for k in merchant_keys(txn.merchant_id))
+        merchant = merchants.get(txn.merchant_id)
+        f = features(txn, merchant, card, ip, shards, shards[shard % len(shards)], rules)
+        overrides = merchant.risk_overrides if merchant else None
+        decision = rules.evaluate(
+            f,
+            disabled=overrides.disabled_rules if overrides else frozenset(),
+            flag_score=overrides.flag_score if overrides else None,
+        )
+        out.append(Assessment(txn, decision))
+    return out
+
+
+def transaction_record(txn: AcceptedTransaction, decision: Decision, processed_at: str) -> dict:
+    """The transactions-table item (plain values) for a decided transaction. Card data: token,
+    BIN and last four only."""
+    record = {
+        "transaction_id": txn.transaction_id,
+        "timestamp": txn.timestamp,
+        "merchant_id": txn.merchant_id,
+        "status": decision.status.value,
+        "score": decision.score,
+        "matched_rules": list(decision.matched_rules),
+        "rules_version": decision.rules_version,
+        "amount": txn.amount,
+        "currency": txn.currency,
+        "card_token": txn.card_token,
+        "card_bin": txn.card_bin,
+        "card_last4": txn.card_last4,
+        "channel": txn.channel,
+        "received_at": txn.received_at,
+        "processed_at": processed_at,
+    }
+    for name in ("card_country", "ip_address", "ip_country", "external_id", "terminal_id"):
+        value = getattr(txn, name)
+        if value is not None:
+            record[name] = value
+    return record
+
+
+def fraud_alert(txn: AcceptedTransaction, decision: Decision) -> dict:
+    """The SNS alert for a flagged transaction: masked card, no token."""
+    return {
+        "type": "fraud_alert",
+        "transaction_id": txn.transaction_id,
+        "merchant_id": txn.merchant_id,
+        "amount": txn.amount,
+        "currency": txn.currency,
+        "card": mask_card(txn.card_bin, txn.card_last4),
+        "score": decision.score,
+        "matched_rules": list(decision.matched_rules),
+        "rules_version": decision.rules_version,
+        "timestamp": txn.timestamp,
+    }
+
+
+def alert_from_record(record: Mapping[str, Any]) -> dict:
+    """The alert for a stored FLAGGED record (re-sent when its message is redelivered)."""
+    return {
+        "type": "fraud_alert",
+        "transaction_id": record["transaction_id"],
+        "merchant_id": record["merchant_id"],
+        "amount": record["amount"],
+        "currency": record["currency"],
+        "card": mask_card(record.get("card_bin"), record.get("card_last4")),
+        "score": record["score"],
+        "matched_rules": list(record.get("matched_rules", [])),
+        "rules_version": record.get("rules_version"),
+        "timestamp": record["timestamp"],
+    }

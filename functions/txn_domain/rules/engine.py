@@ -1,0 +1,206 @@
+"""Compile the rules document into plain Python predicates, once per container.
+
+A rule's ``condition`` is one of a few kinds, each turned into a closure over a features dict:
+
+- ``compare``: ``{"feature", "op", "value"}``
+- ``ratio``: ``{"numerator", "denominator", "op", "value"}`` (``numerator / denominator``)
+- ``in_set``: ``{"feature", "values"}`` (blocklists)
+- ``differ``: ``{"features": [a, b]}`` (both present and not equal)
+- ``truthy``: ``{"feature"}``
+- ``all`` / ``any``: ``{"conditions": [...]}``
+
+A feature that is missing or ``None`` makes its condition false: rules that need absent data do
+not fire. Velocity features are named ``v.<dimension>.<metric>.<window>`` (``v.card.count.1h``);
+the compiled rule set lists the ones it needs so the caller computes only those.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from txn_domain.models import Decision, Status
+from txn_domain.velocity import WINDOWS
+
+Features = Mapping[str, Any]
+Predicate = Callable[[Features], bool]
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+ACTIONS = ("flag", "review")
+DIMENSIONS = ("card", "merchant", "ip")
+METRICS = ("count", "sum", "small")
+
+
+class RulesDocumentError(ValueError):
+    """The rules document is not valid; raised at cold start, never per transaction."""
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    id: str
+    description: str
+    action: str
+    weight: int
+    priority: int
+    predicate: Predicate
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    version: str
+    flag_score: int
+    small_amount_major: float
+    rules: tuple[CompiledRule, ...]
+    velocity_features: frozenset[str]
+    # (feature name, dimension, metric, window seconds), parsed once at compile time
+    velocity_specs: tuple[tuple[str, str, str, int], ...] = ()
+
+    def evaluate(
+        self,
+        features: Features,
+        disabled: frozenset[str] = frozenset(),
+        flag_score: int | None = None,
+    ) -> Decision:
+        matched: list[str] = []
+        score = 0
+        flag = False
+        for rule in self.rules:
+            if rule.id not in disabled and rule.predicate(features):
+                matched.append(rule.id)
+                score += rule.weight
+                flag = flag or rule.action == "flag"
+        threshold = flag_score or self.flag_score
+        status = Status.FLAGGED if flag or score >= threshold else Status.APPROVED
+        return Decision(status, score, tuple(matched), self.version)
+
+
+def _check_feature(name: Any, used: set[str]) -> str:
+    if not isinstance(name, str) or not name:
+        raise RulesDocumentError(f"feature name must be a non-empty string, got {name!r}")
+    if name.startswith("v."):
+        parts = name.split(".")
+        if (
+            len(parts) != 4
+            or parts[1] not in DIMENSIONS
+            or parts[2] not in METRICS
+            or parts[3] not in WINDOWS
+        ):
+            raise RulesDocumentError(f"bad velocity feature {name!r}")
+        used.add(name)
+    return name
+
+
+def _op(cond: Mapping[str, Any]) -> Callable[[Any, Any], bool]:
+    try:
+        return _OPS[cond["op"]]
+    except KeyError:
+        raise RulesDocumentError(f"unknown or missing op in {cond!r}") from None
+
+
+def _compile(cond: Mapping[str, Any], used: set[str]) -> Predicate:
+    kind = cond.get("kind")
+    if kind == "compare":
+        feature, op, value = _check_feature(cond["feature"], used), _op(cond), cond["value"]
+
+        def compare(f: Features) -> bool:
+            x = f.get(feature)
+            return x is not None and op(x, value)
+
+        return compare
+    if kind == "ratio":
+        num = _check_feature(cond["numerator"], used)
+        den = _check_feature(cond["denominator"], used)
+        op, value = _op(cond), cond["value"]
+
+        def ratio(f: Features) -> bool:
+            a, b = f.get(num), f.get(den)
+            return a is not None and bool(b) and op(a / b, value)
+
+        return ratio
+    if kind == "in_set":
+        feature = _check_feature(cond["feature"], used)
+        values = frozenset(cond["values"])
+
+        def in_set(f: Features) -> bool:
+            return f.get(feature) in values
+
+        return in_set
+    if kind == "differ":
+        a, b = (_check_feature(name, used) for name in cond["features"])
+
+        def differ(f: Features) -> bool:
+            x, y = f.get(a), f.get(b)
+            return x is not None and y is not None and x != y
+
+        return differ
+    if kind == "truthy":
+        feature = _check_feature(cond["feature"], used)
+        return lambda f: bool(f.get(feature))
+    if kind in ("all", "any"):
+        parts = tuple(_compile(c, used) for c in cond["conditions"])
+        if not parts:
+            raise RulesDocumentError(f"{kind} needs conditions")
+        if kind == "all":
+            return lambda f: all(p(f) for p in parts)
+        return lambda f: any(p(f) for p in parts)
+    raise RulesDocumentError(f"unknown condition kind {kind!r}")
+
+
+def compile_rules(document: Mapping[str, Any]) -> RuleSet:
+    """Check and compile a rules document; errors name the offending rule."""
+    used: set[str] = set()
+    compiled: list[CompiledRule] = []
+    seen: set[str] = set()
+    for raw in document["rules"]:
+        rule_id = raw.get("id")
+        if not rule_id or rule_id in seen:
+            raise RulesDocumentError(f"missing or duplicate rule id {rule_id!r}")
+        seen.add(rule_id)
+        if raw.get("action") not in ACTIONS:
+            raise RulesDocumentError(f"{rule_id}: action must be one of {ACTIONS}")
+        try:
+            predicate = _compile(raw["condition"], used)
+        except (KeyError, TypeError) as exc:
+            raise RulesDocumentError(f"{rule_id}: incomplete condition ({exc})") from None
+        except RulesDocumentError as exc:
+            raise RulesDocumentError(f"{rule_id}: {exc}") from None
+        compiled.append(
+            CompiledRule(
+                id=rule_id,
+                description=raw.get("description", ""),
+                action=raw["action"],
+                weight=int(raw.get("weight", 0)),
+                priority=int(raw.get("priority", 100)),
+                predicate=predicate,
+            )
+        )
+    compiled.sort(key=lambda r: (r.priority, r.id))
+    return RuleSet(
+        version=str(document["version"]),
+        flag_score=int(document["flag_score"]),
+        small_amount_major=float(document["small_amount_major"]),
+        rules=tuple(compiled),
+        velocity_features=frozenset(used),
+        velocity_specs=tuple(
+            (name, name.split(".")[1], name.split(".")[2], WINDOWS[name.split(".")[3]])
+            for name in sorted(used)
+        ),
+    )
+
+
+DEFAULT_DOCUMENT = Path(__file__).with_name("document.json")
+
+
+def load_default_rules() -> RuleSet:
+    return compile_rules(json.loads(DEFAULT_DOCUMENT.read_text(encoding="utf-8")))

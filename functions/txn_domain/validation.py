@@ -1,0 +1,120 @@
+"""Validation of a ``POST /transaction`` request: the body, then the merchant's terms.
+
+Order matters: the PAN scan runs on the raw text before anything is parsed, so a card number is
+refused whatever field (or non-field) it hides in, and no later error message can echo it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from pydantic import ValidationError
+
+from txn_domain.currencies import to_major
+from txn_domain.errors import BadRequestError, MerchantRejectedError, PanDetectedError
+from txn_domain.models import MerchantConfig, TransactionRequest
+from txn_domain.pan import contains_pan
+
+MAX_BODY_BYTES = 8 * 1024
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+# pydantic error type -> (our code, message template); {field} is the dotted location.
+_ERRORS = {
+    "missing": ("missing_field", "{field} is required"),
+    "extra_forbidden": ("unknown_field", "{field} is not a field of a transaction"),
+    "int_type": ("invalid_type", "{field} must be an integer"),
+    "string_type": ("invalid_type", "{field} must be a string"),
+    "float_type": ("invalid_type", "{field} must be a number"),
+    "model_type": ("invalid_type", "{field} must be an object"),
+    "dict_type": ("invalid_type", "{field} must be an object"),
+    "string_pattern_mismatch": ("invalid_format", "{field} has an invalid format"),
+    "greater_than_equal": ("out_of_range", "{field} is below its minimum"),
+    "less_than_equal": ("out_of_range", "{field} is above its maximum"),
+    "literal_error": ("invalid_value", "{field} is not one of the allowed values"),
+    "json_invalid": ("malformed_json", "the body is not valid JSON"),
+    "json_type": ("malformed_json", "the body must be a JSON object"),
+}
+
+
+def _field_of(loc: tuple[int | str, ...]) -> str | None:
+    return ".".join(str(part) for part in loc) or None
+
+
+def _from_pydantic(exc: ValidationError) -> BadRequestError:
+    err = exc.errors(include_input=False, include_url=False)[0]
+    field = _field_of(err["loc"])
+    kind = err["type"]
+    if kind == "value_error":  # our own validators: their message never holds the input
+        reason = str(err.get("ctx", {}).get("error", "is invalid"))
+        return BadRequestError(f"{field} {reason}", code="invalid_value", field=field)
+    code, template = _ERRORS.get(kind, ("invalid_value", "{field} is invalid"))
+    if code == "malformed_json" or field is None:
+        return BadRequestError(template.format(field="body"), code=code, field=None)
+    return BadRequestError(template.format(field=field), code=code, field=field)
+
+
+def _pan_field(body: str) -> str | None:
+    """Name of the top-level field holding the PAN, if the body parses; for the error only."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    for key, value in data.items():
+        if contains_pan(json.dumps(value)) or contains_pan(str(key)):
+            return str(key)
+    return None
+
+
+def parse_request(body: str | bytes | None) -> TransactionRequest:
+    """A validated request from the raw body, or :class:`BadRequestError`."""
+    if body is None or len(body) == 0:
+        raise BadRequestError("the request has no body", code="missing_body")
+    if len(body) > MAX_BODY_BYTES:
+        raise BadRequestError(f"the body exceeds {MAX_BODY_BYTES} bytes", code="body_too_large")
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequestError("the body is not UTF-8", code="malformed_json") from None
+    if contains_pan(body):
+        raise PanDetectedError(
+            "raw card numbers are not accepted; send the card token, BIN and last four digits",
+            field=_pan_field(body),
+        )
+    try:
+        return TransactionRequest.model_validate_json(body)
+    except ValidationError as exc:
+        raise _from_pydantic(exc) from None
+
+
+def check_timestamp(txn: TransactionRequest, now: datetime) -> None:
+    ts = datetime.fromisoformat(txn.timestamp)
+    if ts - now.astimezone(UTC) > MAX_CLOCK_SKEW:
+        raise BadRequestError("timestamp is in the future", code="invalid_value", field="timestamp")
+
+
+def check_merchant(txn: TransactionRequest, merchant: MerchantConfig | None) -> None:
+    """Refuse what the merchant cannot take; ``None`` means the merchant is unknown."""
+    if merchant is None:
+        raise MerchantRejectedError(
+            "merchant is not known", code="merchant_unknown", field="merchant_id"
+        )
+    if not merchant.active:
+        raise MerchantRejectedError(
+            "merchant is not active", code="merchant_inactive", field="merchant_id"
+        )
+    if txn.currency not in merchant.allowed_currencies:
+        raise MerchantRejectedError(
+            f"merchant does not accept {txn.currency}",
+            code="currency_not_allowed",
+            field="currency",
+        )
+    if to_major(txn.amount, txn.currency) > merchant.per_transaction_limit:
+        raise MerchantRejectedError(
+            "amount exceeds the merchant's per-transaction limit",
+            code="amount_over_limit",
+            field="amount",
+        )

@@ -1,0 +1,163 @@
+"""Velocity counters: bucket arithmetic and the in-memory view of one counter item. Pure.
+
+One DynamoDB item per dimension value (a card token, an IP, a merchant shard) holds every window
+as numbered bucket attributes, so one transaction touches one item per dimension:
+
+- ``a<n>``: 60 s bucket ``n`` (kept 11 buckets), packed count and amount sum
+- ``k<n>``: 60 s bucket ``n``, count of small amounts (card testing)
+- ``b<n>``: 300 s bucket ``n`` (kept 13 buckets), packed count and sum
+- ``d<n>``: 3600 s bucket ``n`` (kept 25 buckets), packed count and sum
+- ``hn``/``hs``: lifetime count and sum (the card's history), ``lat``/``lon``/``lts``: last place
+
+``n`` is the bucket number (epoch seconds // width) in base 36. Packing count and sum as
+``count * 10**15 + sum`` in one number halves the attributes, keeping a busy merchant's item
+under 1 KB (one write unit). A window is the set of buckets overlapping ``[now - window, now]``,
+so it can over-count by at most one bucket width, never under-count. Buckets older than their
+retention are ignored on read (DynamoDB TTL deletes lazily) and removed on the next write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+PACK = 10**15
+
+# prefix -> (bucket width in seconds, buckets kept)
+GRANULARITIES: dict[str, tuple[int, int]] = {
+    "a": (60, 11),
+    "k": (60, 11),
+    "b": (300, 13),
+    "d": (3600, 25),
+}
+WINDOWS: dict[str, int] = {"1m": 60, "10m": 600, "1h": 3600, "24h": 86400}
+CARD_TTL = 90 * 86400  # the card's history lives this long after its last use
+SHORT_TTL = 26 * 3600  # IP and merchant items only hold windows
+MERCHANT_SHARDS = 4
+
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+@lru_cache(maxsize=4096)  # bucket numbers repeat: one encoding per bucket per container
+def b36(n: int) -> str:
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = _DIGITS[r] + out
+        if not n:
+            return out
+
+
+def _window_prefix(window_s: int, metric: str) -> str:
+    if metric == "small":
+        return "k"
+    if window_s <= 600:
+        return "a"
+    return "b" if window_s <= 3600 else "d"
+
+
+def card_key(token: str) -> str:
+    return f"card#{token}"
+
+
+def ip_key(ip: str) -> str:
+    return f"ip#{ip}"
+
+
+def merchant_keys(merchant_id: str) -> tuple[str, ...]:
+    return tuple(f"merchant#{merchant_id}#{shard}" for shard in range(MERCHANT_SHARDS))
+
+
+@dataclass(slots=True)
+class Counter:
+    """One counter item: its buckets as read, plus what this batch adds to it."""
+
+    key: str
+    ttl: int = SHORT_TTL
+    buckets: dict[str, dict[int, int]] = field(
+        default_factory=lambda: {"a": {}, "k": {}, "b": {}, "d": {}}
+    )
+    history_count: int = 0
+    history_sum: int = 0
+    last: tuple[float, float, int] | None = None  # lat, lon, epoch seconds
+    # pending deltas for the write: attribute name -> increment
+    delta: dict[str, int] = field(default_factory=dict)
+    stale: set[str] = field(default_factory=set)
+    touched: bool = False
+    reset: bool = False  # the stored item expired: overwrite its values instead of adding
+
+    @classmethod
+    def from_item(cls, key: str, item: dict | None, now: int, ttl: int = SHORT_TTL) -> Counter:
+        """Build from a low-level DynamoDB item (``{"a1x": {"N": "..."}}``); ``None`` = empty."""
+        counter = cls(key=key, ttl=ttl)
+        if not item:
+            return counter
+        if int(item.get("expires_at", {}).get("N", "0")) < now:
+            # Expired but not yet deleted by TTL: ignore every value, clear them on write.
+            counter.stale = set(item) - {"pk", "sk", "expires_at"}
+            counter.reset = True
+            return counter
+        buckets = counter.buckets
+        for name, value in item.items():
+            prefix = name[0]
+            if prefix in buckets and len(name) > 1 and name[1:].isalnum():
+                width, kept = GRANULARITIES[prefix]
+                n = int(name[1:], 36)
+                if n <= now // width - kept:
+                    counter.stale.add(name)
+                    continue
+                buckets[prefix][n] = int(value["N"])
+        if "hn" in item:
+            counter.history_count = int(item["hn"]["N"])
+            counter.history_sum = int(item["hs"]["N"])
+        if "lts" in item:
+            counter.last = (float(item["lat"]["N"]), float(item["lon"]["N"]), int(item["lts"]["N"]))
+        return counter
+
+    def add(self, now: int, amount: int, small: bool, geo: tuple[float, float] | None) -> None:
+        """Count one transaction (in memory and as a pending delta)."""
+        packed = PACK + amount
+        for prefix in ("a", "b", "d"):
+            n = now // GRANULARITIES[prefix][0]
+            self.buckets[prefix][n] = self.buckets[prefix].get(n, 0) + packed
+            name = prefix + b36(n)
+            self.delta[name] = self.delta.get(name, 0) + packed
+        if small:
+            n = now // 60
+            self.buckets["k"][n] = self.buckets["k"].get(n, 0) + 1
+            name = "k" + b36(n)
+            self.delta[name] = self.delta.get(name, 0) + 1
+        self.history_count += 1
+        self.history_sum += amount
+        self.delta["hn"] = self.delta.get("hn", 0) + 1
+        self.delta["hs"] = self.delta.get("hs", 0) + amount
+        if geo is not None:
+            self.last = (geo[0], geo[1], now)
+        self.touched = True
+
+    def window(self, metric: str, window_s: int, now: int) -> int:
+        """``count``, ``sum`` (minor units) or ``small`` (count) over the window ending now."""
+        prefix = _window_prefix(window_s, metric)
+        buckets = self.buckets[prefix]
+        if not buckets:
+            return 0
+        first = (now - window_s) // GRANULARITIES[prefix][0]
+        total = 0
+        for n, value in buckets.items():
+            if n >= first:
+                total += value
+        if metric == "count":
+            return total // PACK
+        if metric == "sum":
+            return total % PACK
+        return total
+
+
+def window_total(counters: tuple[Counter, ...], metric: str, window_s: int, now: int) -> int:
+    """A window summed over several items (the shards of one merchant)."""
+    if len(counters) == 1:
+        return counters[0].window(metric, window_s, now)
+    total = 0
+    for counter in counters:
+        total += counter.window(metric, window_s, now)
+    return total

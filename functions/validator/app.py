@@ -1,0 +1,54 @@
+"""API Gateway (REST, Lambda proxy) handler for ``POST /transaction``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from txn_adapters.aws import client, require_env
+from txn_adapters.idempotency import IdempotencyStore
+from txn_adapters.merchants import MerchantsRepository
+from txn_adapters.queue import QueuePublisher
+from txn_adapters.telemetry import count_by, make_logger, make_metrics, make_tracer
+from txn_domain.errors import ServiceUnavailableError
+from txn_infra.shapes import Env
+from validator.service import Result, Validator, error_result
+
+SERVICE = "validator"
+logger = make_logger(SERVICE)
+tracer = make_tracer(SERVICE)
+metrics = make_metrics(SERVICE)
+
+_dynamodb = client("dynamodb")
+validator = Validator(
+    merchants=MerchantsRepository(_dynamodb, require_env(Env.MERCHANTS_TABLE)),
+    queue=QueuePublisher(client("sqs"), require_env(Env.TRANSACTIONS_QUEUE_URL)),
+    idempotency=IdempotencyStore(_dynamodb, require_env(Env.IDEMPOTENCY_TABLE)),
+)
+
+
+def _record(result: Result) -> None:
+    if result.status_code == 202:
+        metrics.add_metric(name="TransactionsAccepted", unit=MetricUnit.Count, value=1)
+        if result.outcome == "replayed":
+            metrics.add_metric(name="IdempotentReplays", unit=MetricUnit.Count, value=1)
+        return
+    metrics.add_metric(name="TransactionsRejected", unit=MetricUnit.Count, value=1)
+    count_by(metrics, "TransactionsRejectedByCode", "code", result.outcome)
+    log = logger.error if result.status_code >= 500 else logger.info
+    log("transaction refused", extra={"status": result.status_code, "code": result.outcome})
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        result = validator.handle(event)
+    except Exception:  # an unknown failure is ours, never the client's: 503 with a code
+        logger.exception("validator failed")
+        result = error_result(ServiceUnavailableError("the service cannot take the request now"))
+    _record(result)
+    return result.to_proxy()

@@ -1,0 +1,138 @@
+"""What the validator does with one request, with its AWS dependencies passed in."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from txn_adapters.idempotency import StoredAnswer
+from txn_domain.errors import BadRequestError, DomainError, IdempotencyConflictError
+from txn_domain.ids import new_transaction_id
+from txn_domain.models import AcceptedTransaction, MerchantConfig
+from txn_domain.validation import check_merchant, check_timestamp, parse_request
+
+IDEMPOTENCY_HEADER = "idempotency-key"
+_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:.")
+_HEADERS = {"Content-Type": "application/json"}
+
+
+class Merchants(Protocol):
+    def get(self, merchant_id: str) -> MerchantConfig | None: ...
+
+
+class Queue(Protocol):
+    def send(self, txn: AcceptedTransaction) -> str: ...
+
+
+class Idempotency(Protocol):
+    def claim(self, key: str, answer: StoredAnswer) -> StoredAnswer | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    status_code: int
+    body: str
+    outcome: str  # "accepted", "replayed" or the error code
+    transaction_id: str | None = None
+
+    def to_proxy(self) -> dict[str, Any]:
+        return {"statusCode": self.status_code, "headers": _HEADERS, "body": self.body}
+
+
+def error_result(err: DomainError) -> Result:
+    return Result(err.status, json.dumps(err.to_body()), err.code)
+
+
+def request_body(event: dict[str, Any]) -> str | bytes | None:
+    """The body of an API Gateway proxy event, base64-decoded when flagged so."""
+    body = event.get("body")
+    if body is None or not event.get("isBase64Encoded"):
+        return body
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequestError("the body is not valid base64", code="malformed_body") from None
+
+
+def idempotency_key(event: dict[str, Any]) -> str | None:
+    """The ``Idempotency-Key`` header (any case), scoped by the caller's API key id."""
+    for name, value in (event.get("headers") or {}).items():
+        if name.lower() == IDEMPOTENCY_HEADER and value is not None:
+            if not (1 <= len(value) <= 128) or not set(value) <= _KEY_CHARS:
+                raise BadRequestError(
+                    "Idempotency-Key must be 1-128 characters of [A-Za-z0-9-_:.]",
+                    code="invalid_header",
+                    field="Idempotency-Key",
+                )
+            identity = (event.get("requestContext") or {}).get("identity") or {}
+            return f"{identity.get('apiKeyId') or 'anonymous'}#{value}"
+    return None
+
+
+class Validator:
+    def __init__(
+        self,
+        merchants: Merchants,
+        queue: Queue,
+        idempotency: Idempotency,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        new_id: Callable[[], str] = new_transaction_id,
+    ):
+        self._merchants = merchants
+        self._queue = queue
+        self._idempotency = idempotency
+        self._clock = clock
+        self._new_id = new_id
+
+    def handle(self, event: dict[str, Any]) -> Result:
+        """Validate, enqueue and answer; a :class:`DomainError` becomes its error answer."""
+        try:
+            return self._handle(event)
+        except DomainError as err:
+            return error_result(err)
+
+    def _handle(self, event: dict[str, Any]) -> Result:
+        key = idempotency_key(event)
+        request = parse_request(request_body(event))
+        now = self._clock()
+        check_timestamp(request, now)
+        check_merchant(request, self._merchants.get(request.merchant_id))
+
+        # Already validated: construct without validating the same fields a second time.
+        txn = AcceptedTransaction.model_construct(
+            **dict(request),
+            transaction_id=self._new_id(),
+            received_at=now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        )
+        body = json.dumps(
+            {
+                "transaction_id": txn.transaction_id,
+                "status": "accepted",
+                "received_at": txn.received_at,
+            }
+        )
+        if key is not None:
+            request_hash = hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+            answer = StoredAnswer(request_hash, 202, body, txn.model_dump_json(exclude_none=True))
+            stored = self._idempotency.claim(key, answer)
+            if stored is not None:
+                if stored.body_hash != request_hash:
+                    raise IdempotencyConflictError(
+                        "Idempotency-Key was already used with a different body",
+                        field="Idempotency-Key",
+                    )
+                # Send again: the first attempt may have died before its SendMessage; the fraud
+                # detector drops the copy if not.
+                replay = AcceptedTransaction.model_validate_json(stored.message)
+                self._queue.send(replay)
+                return Result(
+                    stored.status_code, stored.response, "replayed", replay.transaction_id
+                )
+        self._queue.send(txn)
+        return Result(202, body, "accepted", txn.transaction_id)

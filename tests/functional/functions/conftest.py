@@ -1,0 +1,298 @@
+"""moto-backed fixtures: the real tables, queues and topic from ``txn_infra.shapes``, the demo
+merchants from ``fixtures/merchants.json``, and factories for real Lambda event shapes."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib
+import io
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from txn_infra.shapes import TABLES, Env
+
+REGION = "us-east-2"
+ACCOUNT = "123456789012"
+ROOT = Path(__file__).resolve().parents[3]
+NAMES = {
+    Env.TRANSACTIONS_TABLE: "transactions",
+    Env.MERCHANTS_TABLE: "merchants",
+    Env.IDEMPOTENCY_TABLE: "idempotency",
+    Env.VELOCITY_TABLE: "velocity",
+    Env.TRANSACTIONS_QUEUE_URL: f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/transactions",
+    Env.FRAUD_ALERTS_TOPIC_ARN: f"arn:aws:sns:{REGION}:{ACCOUNT}:fraud-alerts",
+}
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_SERVICE_NAME": "txn-test",
+        **NAMES,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@dataclass
+class Aws:
+    dynamodb: Any
+    sqs: Any
+    sns: Any
+    queue_url: str
+    alerts_queue_url: str
+
+    def items(self, table: str) -> list[dict[str, Any]]:
+        return boto3.resource("dynamodb", region_name=REGION).Table(table).scan()["Items"]
+
+    def messages(self, url: str | None = None) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        while True:
+            got = self.sqs.receive_message(
+                QueueUrl=url or self.queue_url,
+                MaxNumberOfMessages=10,
+                MessageAttributeNames=["All"],
+                AttributeNames=["All"],
+            ).get("Messages", [])
+            if not got:
+                return out
+            out += got
+
+
+@pytest.fixture
+def aws() -> Iterator[Aws]:
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name=REGION)
+        for shape in TABLES:
+            name = {
+                "transactions": "transactions",
+                "merchants": "merchants",
+                "idempotency": "idempotency",
+                "velocity": "velocity",
+            }[shape.component]
+            keys = [{"AttributeName": shape.hash_key, "KeyType": "HASH"}]
+            if shape.range_key:
+                keys.append({"AttributeName": shape.range_key, "KeyType": "RANGE"})
+            kwargs: dict[str, Any] = {}
+            if shape.indexes:
+                kwargs["GlobalSecondaryIndexes"] = [
+                    {
+                        "IndexName": ix.name,
+                        "KeySchema": [
+                            {"AttributeName": ix.hash_key, "KeyType": "HASH"},
+                            {"AttributeName": ix.range_key, "KeyType": "RANGE"},
+                        ],
+                        "Projection": {"ProjectionType": ix.projection},
+                    }
+                    for ix in shape.indexes
+                ]
+            ddb.create_table(
+                TableName=name,
+                KeySchema=keys,
+                AttributeDefinitions=[
+                    {"AttributeName": k, "AttributeType": t} for k, t in shape.attributes.items()
+                ],
+                BillingMode="PAY_PER_REQUEST",
+                **kwargs,
+            )
+        table = boto3.resource("dynamodb", region_name=REGION).Table("merchants")
+        for merchant in json.loads((ROOT / "fixtures" / "merchants.json").read_text()):
+            table.put_item(Item=merchant)
+        sqs = boto3.client("sqs", region_name=REGION)
+        url = sqs.create_queue(QueueName="transactions")["QueueUrl"]
+        sns = boto3.client("sns", region_name=REGION)
+        topic = sns.create_topic(Name="fraud-alerts")["TopicArn"]
+        alerts_url = sqs.create_queue(QueueName="alerts-inbox")["QueueUrl"]
+        alerts_arn = sqs.get_queue_attributes(QueueUrl=alerts_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        sns.subscribe(
+            TopicArn=topic,
+            Protocol="sqs",
+            Endpoint=alerts_arn,
+            Attributes={"RawMessageDelivery": "true"},
+        )
+        assert url == NAMES[Env.TRANSACTIONS_QUEUE_URL]
+        yield Aws(ddb, sqs, sns, url, alerts_url)
+
+
+def _load(module: str) -> Any:
+    app = importlib.import_module(module)
+    for holder in ("validator", "pipeline"):
+        obj = getattr(app, holder, None)
+        merchants = getattr(obj, "_merchants", None)
+        if merchants is not None:
+            merchants._cache.clear()  # the per-container cache must not leak between tests
+    return app
+
+
+@pytest.fixture
+def validator_app(aws):
+    return _load("validator.app")
+
+
+@pytest.fixture
+def fraud_app(aws):
+    return _load("fraud_detector.app")
+
+
+@pytest.fixture
+def failed_app(aws):
+    return _load("failed_transactions.app")
+
+
+@pytest.fixture
+def log_stream() -> Callable[[Any], io.StringIO]:
+    """Point a handler module's Powertools logger at a buffer; returns the buffer."""
+
+    def capture(app: Any) -> io.StringIO:
+        buffer = io.StringIO()
+        app.logger.registered_handler.setStream(buffer)
+        return buffer
+
+    return capture
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "test-fn"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:test-fn"
+    aws_request_id: str = "req-1"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+@pytest.fixture
+def context() -> LambdaContext:
+    return LambdaContext()
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture
+def make_body() -> Callable[..., dict[str, Any]]:
+    def make(**overrides: Any) -> dict[str, Any]:
+        body = {
+            "merchant_id": "m_1001",
+            "amount": 1999,
+            "currency": "USD",
+            "card_token": "tok_9f8e7d",
+            "card_bin": "411111",
+            "card_last4": "1111",
+            "card_country": "US",
+            "channel": "ecommerce",
+            "ip_address": "203.0.113.7",
+            "ip_country": "US",
+            "billing_country": "US",
+            "shipping_country": "US",
+            "terminal_id": None,
+            "geo": {"lat": 40.71, "lon": -74.0},
+            "external_id": "pi_3Nabc",
+            "timestamp": now_rfc3339(),
+        }
+        body.update(overrides)
+        return body
+
+    return make
+
+
+@pytest.fixture
+def api_event() -> Callable[..., dict[str, Any]]:
+    """An API Gateway REST (v1) Lambda proxy event for ``POST /transaction``."""
+
+    def make(body: Any, *, b64: bool = False, headers: dict[str, str] | None = None) -> dict:
+        raw = body if isinstance(body, str | None) else json.dumps(body)
+        if b64 and raw is not None:
+            raw = base64.b64encode(raw.encode()).decode()
+        return {
+            "resource": "/transaction",
+            "path": "/transaction",
+            "httpMethod": "POST",
+            "headers": {"Content-Type": "application/json", "x-api-key": "k", **(headers or {})},
+            "multiValueHeaders": {},
+            "queryStringParameters": None,
+            "multiValueQueryStringParameters": None,
+            "pathParameters": None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourcePath": "/transaction",
+                "httpMethod": "POST",
+                "stage": "v1",
+                "requestId": str(uuid.uuid4()),
+                "identity": {"apiKeyId": "key-123", "sourceIp": "203.0.113.7"},
+                "accountId": ACCOUNT,
+                "apiId": "abc123",
+            },
+            "body": raw,
+            "isBase64Encoded": b64,
+        }
+
+    return make
+
+
+@pytest.fixture
+def sqs_record() -> Callable[..., dict[str, Any]]:
+    """One record of an SQS event as Lambda delivers it."""
+
+    def make(
+        body: str,
+        *,
+        message_id: str | None = None,
+        receive_count: int = 1,
+        queue: str = "transactions",
+    ) -> dict[str, Any]:
+        sent = str(int(time.time() * 1000) - 60_000)
+        return {
+            "messageId": message_id or str(uuid.uuid4()),
+            "receiptHandle": "rh-" + uuid.uuid4().hex,
+            "body": body,
+            "attributes": {
+                "ApproximateReceiveCount": str(receive_count),
+                "SentTimestamp": sent,
+                "SenderId": "AIDAEXAMPLE",
+                "ApproximateFirstReceiveTimestamp": sent,
+            },
+            "messageAttributes": {},
+            "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # noqa: S324 - SQS's own digest
+            "eventSource": "aws:sqs",
+            "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}",
+            "awsRegion": REGION,
+        }
+
+    return make
+
+
+@pytest.fixture
+def accepted(validator_app, api_event, make_body, aws, context) -> Callable[..., str]:
+    """Run a body through the real validator and return the queued message body."""
+
+    def make(**overrides: Any) -> str:
+        response = validator_app.lambda_handler(api_event(make_body(**overrides)), context)
+        assert response["statusCode"] == 202, response["body"]
+        (message,) = aws.messages()
+        aws.sqs.delete_message(QueueUrl=aws.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return message["Body"]
+
+    return make

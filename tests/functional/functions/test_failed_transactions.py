@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import json
+
+PAN = "4111111111111111"
+
+
+def sqs_event(*records):
+    return {"Records": list(records)}
+
+
+def test_given_a_dead_lettered_transaction_then_recorded_failed_with_reason_and_counts(
+    failed_app, accepted, sqs_record, aws, context, capsys, log_stream
+):
+    logs = log_stream(failed_app)
+    body = accepted()
+    record = sqs_record(body, receive_count=6, queue="transactions-dlq")
+    capsys.readouterr()
+
+    response = failed_app.lambda_handler(sqs_event(record), context)
+
+    assert response == {"batchItemFailures": []}
+    (item,) = aws.items("transactions")
+    txn = json.loads(body)
+    assert (item["transaction_id"], item["timestamp"], item["status"]) == (
+        txn["transaction_id"],
+        txn["timestamp"],
+        "FAILED",
+    )
+    assert item["receive_count"] == 6
+    assert item["enqueued_at"].endswith("Z")
+    assert "6 receives" in item["reason"]
+    assert '"FailedTransactions"' in capsys.readouterr().out
+    assert '"level":"ERROR"' in logs.getvalue()
+
+
+def test_given_an_unparseable_body_with_a_pan_then_recorded_by_hash_never_the_body(
+    failed_app, sqs_record, aws, context, log_stream
+):
+    logs = log_stream(failed_app)
+    record = sqs_record(json.dumps({"pan": PAN}))
+
+    failed_app.lambda_handler(sqs_event(record), context)
+
+    (item,) = aws.items("transactions")
+    assert item["transaction_id"] == f"unparsed-{record['messageId']}"
+    assert len(item["body_sha256"]) == 64
+    assert PAN not in json.dumps(item, default=str)
+    assert PAN not in logs.getvalue()
+
+
+def test_given_a_transaction_already_decided_then_its_verdict_is_kept(
+    failed_app, fraud_app, accepted, sqs_record, aws, context
+):
+    body = accepted()
+    fraud_app.lambda_handler(sqs_event(sqs_record(body)), context)
+
+    failed_app.lambda_handler(sqs_event(sqs_record(body, receive_count=6)), context)
+
+    (item,) = aws.items("transactions")
+    assert item["status"] == "APPROVED"
+
+
+def test_given_a_redelivered_dlq_message_then_one_record_and_one_alert(
+    failed_app, accepted, sqs_record, aws, context, capsys
+):
+    record = sqs_record(accepted(), receive_count=6)
+    failed_app.lambda_handler(sqs_event(record), context)
+    capsys.readouterr()
+
+    failed_app.lambda_handler(sqs_event(record), context)
+
+    assert len(aws.items("transactions")) == 1
+    assert '"FailedTransactions"' not in capsys.readouterr().out
+
+
+def test_given_the_table_is_gone_then_the_record_is_reported_failed(
+    failed_app, accepted, sqs_record, aws, context
+):
+    record = sqs_record(accepted())
+    aws.dynamodb.delete_table(TableName="transactions")
+
+    response = failed_app.lambda_handler(sqs_event(record), context)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}

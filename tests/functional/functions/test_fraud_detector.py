@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import json
+
+PAN = "4111111111111111"
+
+
+def sqs_event(*records):
+    return {"Records": list(records)}
+
+
+def test_given_good_bad_and_duplicate_records_then_only_the_bad_one_fails(
+    fraud_app, accepted, sqs_record, aws, context
+):
+    good = accepted()
+    other = accepted(card_token="tok_other", amount=2500)
+    dup_a, dup_b = sqs_record(good), sqs_record(good)  # same message delivered twice
+    bad = sqs_record('{"not": "a transaction"}')
+
+    response = fraud_app.lambda_handler(sqs_event(dup_a, bad, dup_b, sqs_record(other)), context)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": bad["messageId"]}]}
+    items = aws.items("transactions")
+    assert sorted(i["transaction_id"] for i in items) == sorted(
+        {json.loads(good)["transaction_id"], json.loads(other)["transaction_id"]}
+    )
+    assert {i["status"] for i in items} == {"APPROVED"}
+
+
+def test_given_a_decided_record_then_item_has_the_stored_shape(
+    fraud_app, accepted, sqs_record, aws, context
+):
+    body = json.loads(accepted())
+    fraud_app.lambda_handler(sqs_event(sqs_record(json.dumps(body))), context)
+
+    (item,) = aws.items("transactions")
+    assert item["timestamp"] == body["timestamp"]
+    assert item["merchant_id"] == "m_1001"
+    assert (item["card_bin"], item["card_last4"], item["card_token"]) == (
+        "411111",
+        "1111",
+        "tok_9f8e7d",
+    )
+    assert item["score"] == 0
+    assert item["matched_rules"] == []
+    assert item["rules_version"]
+
+
+def test_given_a_redelivered_batch_then_nothing_is_written_or_counted_twice(
+    fraud_app, accepted, sqs_record, aws, context
+):
+    batch = sqs_event(sqs_record(accepted()), sqs_record(accepted(card_token="tok_b")))
+    fraud_app.lambda_handler(batch, context)
+    records_before, counters_before = aws.items("transactions"), aws.items("velocity")
+
+    response = fraud_app.lambda_handler(batch, context)
+
+    assert response == {"batchItemFailures": []}
+    assert aws.items("transactions") == records_before
+    assert aws.items("velocity") == counters_before
+
+
+def test_given_three_transactions_on_one_card_then_card_counter_holds_three_with_ttl(
+    fraud_app, accepted, sqs_record, aws, context
+):
+    batch = sqs_event(*(sqs_record(accepted(amount=1000 + i)) for i in range(3)))
+    fraud_app.lambda_handler(batch, context)
+
+    counters = {i["pk"]: i for i in aws.items("velocity")}
+    card = counters["card#tok_9f8e7d"]
+    assert (card["hn"], card["hs"]) == (3, 3003)
+    assert card["expires_at"] > 0
+    merchant_shards = [k for k in counters if k.startswith("merchant#m_1001#")]
+    assert sum(counters[k]["hn"] for k in merchant_shards) == 3
+
+
+def test_given_a_redelivery_mixed_with_a_new_record_then_only_the_new_one_counts(
+    fraud_app, accepted, sqs_record, aws, context
+):
+    first = accepted()
+    fraud_app.lambda_handler(sqs_event(sqs_record(first)), context)
+
+    fraud_app.lambda_handler(sqs_event(sqs_record(first), sqs_record(accepted())), context)
+
+    card = {i["pk"]: i for i in aws.items("velocity")}["card#tok_9f8e7d"]
+    assert card["hn"] == 2
+    assert len(aws.items("transactions")) == 2
+
+
+def test_given_a_flagged_transaction_then_a_masked_alert_is_published(
+    fraud_app, accepted, sqs_record, aws, context
+):
+    body = accepted(card_bin="400000")  # blocklisted BIN
+    fraud_app.lambda_handler(sqs_event(sqs_record(body)), context)
+
+    (item,) = aws.items("transactions")
+    assert item["status"] == "FLAGGED"
+    assert "blocklist-bin" in item["matched_rules"]
+    (message,) = aws.messages(aws.alerts_queue_url)
+    alert = json.loads(message["Body"])
+    assert alert["card"] == "400000******1111"
+    assert "card_token" not in alert
+    assert alert["transaction_id"] == json.loads(body)["transaction_id"]
+
+
+def test_given_a_flagged_record_redelivered_then_alert_is_sent_again_but_record_unchanged(
+    fraud_app, accepted, sqs_record, aws, context
+):
+    body = accepted(card_bin="400000")
+    fraud_app.lambda_handler(sqs_event(sqs_record(body)), context)
+    before = aws.items("transactions")
+
+    fraud_app.lambda_handler(sqs_event(sqs_record(body)), context)
+
+    assert aws.items("transactions") == before
+    assert len(aws.messages(aws.alerts_queue_url)) == 2  # alerts are at least once
+
+
+def test_given_a_batch_then_metrics_count_approved_and_flagged_by_rule(
+    fraud_app, accepted, sqs_record, context, capsys
+):
+    batch = sqs_event(
+        sqs_record(accepted()), sqs_record(accepted(card_bin="400000", card_token="tok_x"))
+    )
+    capsys.readouterr()
+    fraud_app.lambda_handler(batch, context)
+
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"_aws"' in x]
+    totals = next(x for x in lines if "TransactionsApproved" in x)
+    assert (totals["TransactionsApproved"], totals["TransactionsFlagged"]) == ([1.0], [1.0])
+    assert any(x.get("rule_id") == "blocklist-bin" for x in lines)
+
+
+def test_given_the_table_is_unavailable_then_every_record_fails_and_nothing_is_counted(
+    fraud_app, accepted, sqs_record, aws, context
+):
+    records = [sqs_record(accepted()), sqs_record(accepted(card_token="tok_b"))]
+    aws.dynamodb.delete_table(TableName="transactions")
+
+    response = fraud_app.lambda_handler(sqs_event(*records), context)
+
+    assert {f["itemIdentifier"] for f in response["batchItemFailures"]} == {
+        r["messageId"] for r in records
+    }
+    assert aws.items("velocity") == []
+
+
+def test_given_records_then_no_log_line_holds_a_card_number(
+    fraud_app, accepted, sqs_record, context, log_stream
+):
+    logs = log_stream(fraud_app)
+    fraud_app.lambda_handler(
+        sqs_event(sqs_record(json.dumps({"external_id": PAN})), sqs_record(accepted())), context
+    )
+    fraud_app.logger.warning("diagnostic", extra={"leak": f"card {PAN}"})
+
+    text = logs.getvalue()
+    assert "record not processed" in text
+    assert PAN not in text

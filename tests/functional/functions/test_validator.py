@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+PAN = "4111111111111111"
+
+
+def body_of(response):
+    return json.loads(response["body"])
+
+
+def test_given_a_plain_body_when_posted_then_202_and_one_message_queued(
+    validator_app, api_event, make_body, aws, context
+):
+    response = validator_app.lambda_handler(api_event(make_body()), context)
+
+    assert response["statusCode"] == 202
+    answer = body_of(response)
+    (message,) = aws.messages()
+    queued = json.loads(message["Body"])
+    assert queued["transaction_id"] == answer["transaction_id"]
+    assert queued["received_at"] == answer["received_at"]
+    assert queued["timestamp"].endswith("Z")
+    attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    assert attributes == {
+        "merchant_id": "m_1001",
+        "currency": "USD",
+        "channel": "ecommerce",
+        "schema_version": "1",
+        "transaction_id": answer["transaction_id"],
+    }
+
+
+def test_given_a_base64_body_when_posted_then_202(validator_app, api_event, make_body, context):
+    response = validator_app.lambda_handler(api_event(make_body(), b64=True), context)
+    assert response["statusCode"] == 202
+
+
+def test_given_no_idempotency_key_when_posted_then_nothing_written_to_idempotency_table(
+    validator_app, api_event, make_body, aws, context
+):
+    validator_app.lambda_handler(api_event(make_body()), context)
+    assert aws.items("idempotency") == []
+
+
+@pytest.mark.parametrize(
+    ("event_kw", "code"),
+    [
+        ({"body": None}, "missing_body"),
+        ({"body": "{not json"}, "malformed_json"),
+        ({"body": "[1, 2]"}, "invalid_type"),
+        ({"body": "bm90IGpzb24=", "b64": True}, "malformed_json"),
+        ({"body": "***", "flag_only": True}, "malformed_body"),
+        ({"body": '{"amount": 1}'}, "missing_field"),
+    ],
+)
+def test_given_malformed_input_when_posted_then_400_with_error_shape(
+    validator_app, api_event, aws, context, event_kw, code
+):
+    event_kw = dict(event_kw)
+    flag_only = event_kw.pop("flag_only", False)
+    event = api_event(event_kw.pop("body"), **event_kw)
+    if flag_only:  # flagged as base64 but is not
+        event["isBase64Encoded"] = True
+    response = validator_app.lambda_handler(event, context)
+
+    assert response["statusCode"] == 400
+    error = body_of(response)["error"]
+    assert set(error) == {"code", "message", "field"}
+    assert error["code"] == code
+    assert aws.messages() == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code", "field"),
+    [
+        ({"merchant_id": "m_nope"}, "merchant_unknown", "merchant_id"),
+        ({"merchant_id": "m_9001"}, "merchant_inactive", "merchant_id"),
+        ({"currency": "EUR"}, "currency_not_allowed", "currency"),
+        ({"amount": 500_001}, "amount_over_limit", "amount"),
+    ],
+)
+def test_given_merchant_terms_broken_when_posted_then_422(
+    validator_app, api_event, make_body, aws, context, overrides, code, field
+):
+    response = validator_app.lambda_handler(api_event(make_body(**overrides)), context)
+
+    assert response["statusCode"] == 422
+    assert body_of(response)["error"]["code"] == code
+    assert body_of(response)["error"]["field"] == field
+    assert aws.messages() == []
+
+
+def test_given_a_pan_when_posted_then_400_not_echoed_not_logged_not_queued(
+    validator_app, api_event, make_body, aws, context, log_stream
+):
+    logs = log_stream(validator_app)
+    event = api_event(make_body(external_id=PAN, note="4111 1111 1111 1111"))
+
+    response = validator_app.lambda_handler(event, context)
+
+    assert response["statusCode"] == 400
+    assert body_of(response)["error"]["code"] == "pan_not_allowed"
+    assert PAN not in response["body"]
+    assert aws.messages() == []
+    assert "transaction refused" in logs.getvalue()
+    assert PAN not in logs.getvalue()
+
+
+def test_given_same_idempotency_key_and_body_when_replayed_then_first_answer(
+    validator_app, api_event, make_body, aws, context
+):
+    body = make_body()
+    first = validator_app.lambda_handler(
+        api_event(body, headers={"Idempotency-Key": "k-1"}), context
+    )
+    again = validator_app.lambda_handler(
+        api_event(body, headers={"idempotency-key": "k-1"}), context
+    )
+
+    assert (first["statusCode"], again["statusCode"]) == (202, 202)
+    assert first["body"] == again["body"]
+    # re-sent with the same id: the fraud detector's conditional write drops the copy
+    ids = {json.loads(m["Body"])["transaction_id"] for m in aws.messages()}
+    assert ids == {body_of(first)["transaction_id"]}
+    assert len(aws.items("idempotency")) == 1
+
+
+def test_given_same_idempotency_key_and_other_body_when_posted_then_refused(
+    validator_app, api_event, make_body, context
+):
+    headers = {"Idempotency-Key": "k-2"}
+    validator_app.lambda_handler(api_event(make_body(), headers=headers), context)
+
+    response = validator_app.lambda_handler(
+        api_event(make_body(amount=2500), headers=headers), context
+    )
+
+    assert response["statusCode"] == 422
+    assert body_of(response)["error"]["code"] == "idempotency_key_reused"
+
+
+def test_given_a_bad_idempotency_key_when_posted_then_400(
+    validator_app, api_event, make_body, context
+):
+    event = api_event(make_body(), headers={"Idempotency-Key": "bad key with spaces"})
+    assert validator_app.lambda_handler(event, context)["statusCode"] == 400
+
+
+def test_given_the_queue_is_gone_when_posted_then_503_with_a_code(
+    validator_app, api_event, make_body, aws, context, log_stream
+):
+    logs = log_stream(validator_app)
+    aws.sqs.delete_queue(QueueUrl=aws.queue_url)
+
+    response = validator_app.lambda_handler(api_event(make_body()), context)
+
+    assert response["statusCode"] == 503
+    assert body_of(response)["error"]["code"] == "dependency_failed"
+    assert "Traceback" not in response["body"]
+    assert '"level":"ERROR"' in logs.getvalue()
+
+
+def test_given_an_accepted_transaction_then_metric_emitted(
+    validator_app, api_event, make_body, context, capsys
+):
+    validator_app.lambda_handler(api_event(make_body()), context)
+    assert '"TransactionsAccepted"' in capsys.readouterr().out
+
+
+def test_given_a_rejection_then_metric_has_the_code_dimension(
+    validator_app, api_event, make_body, context, capsys
+):
+    validator_app.lambda_handler(api_event(make_body(merchant_id="m_9001")), context)
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
+    rejected = [m for m in emf if "TransactionsRejectedByCode" in m]
+    assert rejected[0]["code"] == "merchant_inactive"

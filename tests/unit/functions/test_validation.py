@@ -1,0 +1,152 @@
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from txn_domain.errors import BadRequestError, MerchantRejectedError, PanDetectedError
+from txn_domain.validation import MAX_BODY_BYTES, check_merchant, check_timestamp, parse_request
+
+PAN = "4111111111111111"
+
+
+def test_given_the_contract_example_when_parsed_then_timestamp_is_normalised_to_utc(make_json):
+    txn = parse_request(make_json(timestamp="2026-11-30T13:00:00+01:00"))
+    assert txn.timestamp == "2026-11-30T12:00:00.000Z"
+
+
+def test_given_base_bytes_when_parsed_then_accepted(make_json):
+    assert parse_request(make_json().encode()).amount == 1999
+
+
+def test_given_only_required_fields_when_parsed_then_optional_ones_are_none(make_body):
+    body = {
+        k: v
+        for k, v in make_body().items()
+        if k
+        in {
+            "merchant_id",
+            "amount",
+            "currency",
+            "card_token",
+            "card_bin",
+            "card_last4",
+            "channel",
+            "timestamp",
+        }
+    }
+    assert parse_request(json.dumps(body)).geo is None
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code", "field"),
+    [
+        ({"amount": ...}, "missing_field", "amount"),
+        ({"amount": "1999"}, "invalid_type", "amount"),
+        ({"amount": 19.99}, "invalid_type", "amount"),
+        ({"amount": True}, "invalid_type", "amount"),
+        ({"amount": 0}, "out_of_range", "amount"),
+        ({"amount": -5}, "out_of_range", "amount"),
+        ({"amount": 100_000_000_000}, "out_of_range", "amount"),
+        ({"currency": "usd"}, "invalid_format", "currency"),
+        ({"currency": "XXX"}, "invalid_value", "currency"),
+        ({"card_country": "ZZ"}, "invalid_value", "card_country"),
+        ({"card_bin": "41111"}, "invalid_format", "card_bin"),
+        ({"card_last4": "11a1"}, "invalid_format", "card_last4"),
+        ({"card_token": "tok 1"}, "invalid_format", "card_token"),
+        ({"merchant_id": "m" * 65}, "invalid_format", "merchant_id"),
+        ({"channel": "moto"}, "invalid_value", "channel"),
+        ({"timestamp": "30/11/2026"}, "invalid_format", "timestamp"),
+        ({"timestamp": "2026-02-30T12:00:00Z"}, "invalid_value", "timestamp"),
+        ({"ip_address": "999.1.1.1"}, "invalid_value", "ip_address"),
+        ({"geo": {"lat": 91, "lon": 0}}, "out_of_range", "geo.lat"),
+        ({"geo": {"lat": 1}}, "missing_field", "geo.lon"),
+        ({"cvv": "123"}, "unknown_field", "cvv"),
+    ],
+)
+def test_given_a_bad_field_when_parsed_then_400_names_it(make_json, overrides, code, field):
+    with pytest.raises(BadRequestError) as err:
+        parse_request(make_json(**overrides))
+    assert (err.value.status, err.value.code, err.value.field) == (400, code, field)
+
+
+@pytest.mark.parametrize("body", ["{", "[]", "null", '"text"', b"\xff\xfe"])
+def test_given_a_body_that_is_not_an_object_when_parsed_then_400(body):
+    with pytest.raises(BadRequestError) as err:
+        parse_request(body)
+    assert err.value.status == 400
+
+
+@pytest.mark.parametrize("body", [None, ""])
+def test_given_no_body_when_parsed_then_missing_body(body):
+    with pytest.raises(BadRequestError, match="no body"):
+        parse_request(body)
+
+
+def test_given_an_oversized_body_when_parsed_then_refused(make_json):
+    with pytest.raises(BadRequestError) as err:
+        parse_request(make_json(external_id="x" * MAX_BODY_BYTES))
+    assert err.value.code == "body_too_large"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"external_id": PAN}, "external_id"),
+        ({"card_token": f"tok_{PAN}"}, "card_token"),
+        ({"pan": "4111 1111 1111 1111"}, "pan"),
+        ({"amount": int(PAN)}, "amount"),
+    ],
+)
+def test_given_a_pan_anywhere_when_parsed_then_refused_without_echo(make_json, overrides, field):
+    with pytest.raises(PanDetectedError) as err:
+        parse_request(make_json(**overrides))
+    assert err.value.field == field
+    assert "1111 1111" not in json.dumps(err.value.to_body())
+    assert PAN not in json.dumps(err.value.to_body())
+
+
+def test_given_a_pan_in_an_invalid_json_when_parsed_then_still_refused():
+    with pytest.raises(PanDetectedError) as err:
+        parse_request('{"x": ' + PAN)
+    assert err.value.field is None
+
+
+def test_given_a_future_timestamp_when_checked_then_refused(make_json):
+    txn = parse_request(make_json(timestamp="2026-11-30T12:10:00Z"))
+    with pytest.raises(BadRequestError):
+        check_timestamp(txn, datetime(2026, 11, 30, 12, 0, tzinfo=UTC))
+
+
+def test_given_small_clock_skew_when_checked_then_allowed(make_json):
+    txn = parse_request(make_json(timestamp="2026-11-30T12:01:00Z"))
+    check_timestamp(txn, datetime(2026, 11, 30, 12, 0, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    ("merchant_kw", "body_kw", "code"),
+    [
+        (None, {}, "merchant_unknown"),
+        ({"active": False}, {}, "merchant_inactive"),
+        ({}, {"currency": "GBP"}, "currency_not_allowed"),
+        ({}, {"amount": 500001}, "amount_over_limit"),
+    ],
+)
+def test_given_merchant_terms_broken_when_checked_then_422(
+    make_json, make_merchant, merchant_kw, body_kw, code
+):
+    txn = parse_request(make_json(**body_kw))
+    merchant = None if merchant_kw is None else make_merchant(**merchant_kw)
+    with pytest.raises(MerchantRejectedError) as err:
+        check_merchant(txn, merchant)
+    assert (err.value.status, err.value.code) == (422, code)
+
+
+def test_given_amount_exactly_at_limit_when_checked_then_allowed(make_json, make_merchant):
+    check_merchant(parse_request(make_json(amount=500000)), make_merchant())
+
+
+def test_given_zero_exponent_currency_when_checked_then_limit_is_in_major_units(
+    make_json, make_merchant
+):
+    merchant = make_merchant(allowed_currencies=["JPY"], per_transaction_limit=100000)
+    check_merchant(parse_request(make_json(currency="JPY", amount=100000)), merchant)

@@ -1,0 +1,58 @@
+from txn_domain.velocity import PACK, Counter, b36
+
+NOW = 1_796_040_000  # 2026-12-01T...
+
+
+def test_given_a_count_in_the_last_minute_then_one_minute_window_sees_it():
+    counter = Counter(key="card#t")
+    counter.add(NOW - 30, 500, False, None)
+    assert counter.window("count", 60, NOW) == 1
+    assert counter.window("sum", 60, NOW) == 500
+
+
+def test_given_an_hour_old_count_then_one_minute_window_ignores_it_but_a_day_sees_it():
+    counter = Counter(key="card#t")
+    counter.add(NOW - 3 * 3600, 500, False, None)
+    assert counter.window("count", 60, NOW) == 0
+    assert counter.window("count", 86400, NOW) == 1
+
+
+def test_given_stored_buckets_past_retention_when_read_then_ignored_and_marked_stale():
+    old_minute = (NOW - 3600) // 60
+    item = {
+        "pk": {"S": "card#t"},
+        "sk": {"S": "v"},
+        "expires_at": {"N": str(NOW + 100)},
+        "a" + b36(old_minute): {"N": str(PACK * 7)},
+        "a" + b36(NOW // 60): {"N": str(PACK + 10)},
+    }
+    counter = Counter.from_item("card#t", item, NOW)
+    assert counter.window("count", 600, NOW) == 1
+    assert counter.stale == {"a" + b36(old_minute)}
+
+
+def test_given_an_expired_item_not_yet_deleted_when_read_then_empty_and_reset():
+    item = {
+        "pk": {"S": "card#t"},
+        "sk": {"S": "v"},
+        "expires_at": {"N": str(NOW - 1)},
+        "hn": {"N": "40"},
+        "hs": {"N": "9000"},
+        "d" + b36(NOW // 3600): {"N": str(PACK * 3)},
+    }
+    counter = Counter.from_item("card#t", item, NOW)
+    assert (counter.history_count, counter.window("count", 86400, NOW), counter.reset) == (
+        0,
+        0,
+        True,
+    )
+
+
+def test_given_two_adds_in_a_minute_then_one_delta_per_bucket():
+    counter = Counter(key="card#t")
+    counter.add(NOW, 100, True, (1.0, 2.0))
+    counter.add(NOW + 1, 200, True, None)
+    minute = "a" + b36(NOW // 60)
+    assert counter.delta[minute] == 2 * PACK + 300
+    assert counter.delta["k" + b36(NOW // 60)] == 2
+    assert counter.last == (1.0, 2.0, NOW)
