@@ -33,7 +33,8 @@ def run_module(session: nox.Session, module: str, *args: str) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite: stacks under mocks, functions, local runtime end to end."""
-    run_module(session, "pytest", *session.posargs)
+    # Two workers: this machine (and CI) has two cores; the stack and e2e tests are independent.
+    run_module(session, "pytest", "-n", "auto", *session.posargs)
 
 
 @nox.session
@@ -54,3 +55,9 @@ def fmt(session: nox.Session) -> None:
 def synth(session: nox.Session) -> None:
     """Offline preview: run all layers under mocks, evaluate the policy pack, write evidence."""
     run_module(session, "txn_policies.synth", *session.posargs)
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmark the handlers' CPU cost per transaction against a bare JSON round trip."""
+    run_module(session, "benchmarks.handler_cost", *session.posargs)

@@ -24,14 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT / "src")]
 
 from fraud_detector.pipeline import FraudPipeline  # noqa: E402
-from validator.service import Validator  # noqa: E402
-
 from txn_adapters.merchants import MerchantsRepository  # noqa: E402
 from txn_adapters.queue import QueuePublisher  # noqa: E402
 from txn_adapters.transactions import TransactionsStore  # noqa: E402
 from txn_adapters.velocity import VelocityStore  # noqa: E402
 from txn_domain.ids import new_transaction_id  # noqa: E402
 from txn_domain.rules import load_default_rules  # noqa: E402
+from validator.service import Validator  # noqa: E402
 
 TARGET_US = 100.0
 BATCH = 10

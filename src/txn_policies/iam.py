@@ -43,7 +43,9 @@ DOCUMENT_TYPES = IDENTITY_TYPES | RESOURCE_POLICY_TYPES
 # The only actions an identity policy may grant on ``Resource: "*"``: they have no resource-level
 # permissions in IAM. X-Ray trace upload and sampling, the ENI management Lambda needs to attach
 # a function to the VPC (the actions of AWS's AWSLambdaVPCAccessExecutionRole, which includes
-# ec2:DescribeSubnets), and CloudWatch metric publishing.
+# ec2:DescribeSubnets), CloudWatch metric publishing, and logs:DescribeLogGroups, which API
+# Gateway's account-level logging role needs (it is in AWS's AmazonAPIGatewayPushToCloudWatchLogs)
+# and which IAM only accepts on "*".
 ALLOWED_RESOURCE_STAR_ACTIONS = frozenset(
     {
         "xray:PutTraceSegments",
@@ -58,6 +60,7 @@ ALLOWED_RESOURCE_STAR_ACTIONS = frozenset(
         "ec2:AssignPrivateIpAddresses",
         "ec2:UnassignPrivateIpAddresses",
         "cloudwatch:PutMetricData",
+        "logs:DescribeLogGroups",
     }
 )
 _ALLOWED_LOWER = {a.lower() for a in ALLOWED_RESOURCE_STAR_ACTIONS}

@@ -164,8 +164,9 @@ def test_logs_key_serves_only_this_environments_log_groups(security: LayerRun) -
     assert set(sids) == {"KeyAdministration", "CloudWatchLogsForThisEnvironmentsGroups"}
     logs = sids["CloudWatchLogsForThisEnvironmentsGroups"]
     assert logs["Principal"] == {"Service": f"logs.{REGION}.amazonaws.com"}
+    assert "kms:DescribeKey" not in logs["Action"]
     assert logs["Condition"] == {
-        "ArnLike": {
+        "StringLike": {
             "kms:EncryptionContext:aws:logs:arn": [
                 f"{LOGS}/aws/lambda/txn-dev-*",
                 f"{LOGS}/txn/dev/*",

@@ -247,7 +247,7 @@ def logs_key_policy(p: Platform) -> dict[str, Any]:
     """The logs key: every log group of this environment and no other.
 
     CloudWatch Logs encrypts and decrypts log events itself, as ``logs.<region>.amazonaws.com``,
-    with the log group's ARN as encryption context; the ``ArnLike`` condition on that context
+    with the log group's ARN as encryption context; the ``StringLike`` condition on that context
     limits the key to this environment's groups, and the account id inside the ARNs keeps
     another account's groups out (no confused deputy). Readers of the logs need no KMS
     permission, so no principal of the account may use this key directly.
@@ -265,10 +265,14 @@ def logs_key_policy(p: Platform) -> dict[str, Any]:
                 "Sid": "CloudWatchLogsForThisEnvironmentsGroups",
                 "Effect": "Allow",
                 "Principal": {"Service": p.service("logs")},
-                "Action": list(KEY_USAGE_ACTIONS),
+                # No kms:DescribeKey: its requests carry no encryption context, so the
+                # condition below could never let it through (AWS's sample lists it anyway).
+                "Action": [a for a in KEY_USAGE_ACTIONS if a != "kms:DescribeKey"],
                 "Resource": "*",
                 "Condition": {
-                    "ArnLike": {"kms:EncryptionContext:aws:logs:arn": p.log_group_patterns()}
+                    # StringLike, not ArnLike: the context key is typed String in IAM, and the
+                    # wildcard match on the group ARN is the same.
+                    "StringLike": {"kms:EncryptionContext:aws:logs:arn": p.log_group_patterns()}
                 },
             },
         ],

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fraud_detector.pipeline import FraudPipeline
 
+from fraud_detector.pipeline import FraudPipeline
 from txn_adapters.merchants import MerchantsRepository
 from txn_adapters.transactions import TransactionsStore
 from txn_adapters.velocity import VelocityStore
