@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
+from txn_infra import shapes
+
 Environment = Literal["dev", "prod"]
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$", max_length=20)]
 
@@ -55,29 +57,85 @@ class DataConfig(CommonConfig):
     deletion_protection: bool
 
 
+# The retention periods CloudWatch Logs accepts (days).
+LOG_RETENTION_DAYS = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+     2922, 3288, 3653}
+)  # fmt: skip
+
+
+def _retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(f"CloudWatch Logs keeps logs for one of {sorted(LOG_RETENTION_DAYS)} days")
+    return value
+
+
 class ComputeConfig(CommonConfig):
     architecture: Literal["arm64", "x86_64"]
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"]
-    tracing_sample_rate: float = Field(ge=0.0, le=1.0)
+    # Share of invocations that log at DEBUG whatever log_level says (Powertools sampling).
+    log_sample_rate: float = Field(ge=0.0, le=1.0)
     fraud_batch_size: int = Field(ge=1, le=10)
     fraud_batching_window_seconds: int = Field(ge=0, le=300)
     fraud_max_concurrency: int = Field(ge=2, le=1000)
-    fraud_reserved_concurrency: int = Field(ge=1, le=1000)
     log_retention_days: Literal[30] = 30
+    # Function sources, relative to the stack folder; packages are built under <its parent>/build.
+    functions_dir: str = Field(min_length=1)
+
+    @field_validator("fraud_max_concurrency")
+    @classmethod
+    def _within_reserved(cls, value: int) -> int:
+        # Reserved concurrency does not limit an SQS event source: a mapping allowed more
+        # concurrent batches than the function may run gets them throttled back into the queue,
+        # and after maxReceiveCount throttles into the DLQ.
+        reserved = shapes.FRAUD_DETECTOR.reserved_concurrency
+        if reserved is not None and value > reserved:
+            raise ValueError(
+                f"must not exceed the fraud detector's reserved concurrency {reserved}"
+            )
+        return value
+
+    @field_validator("fraud_batching_window_seconds")
+    @classmethod
+    def _fits_visibility(cls, value: int) -> int:
+        # docs/decisions/0002-queue-timings.md: visibility >= 5 x timeout + batching window.
+        budget = (
+            shapes.TRANSACTIONS_QUEUE.visibility_timeout_seconds
+            - 5 * shapes.FRAUD_DETECTOR.timeout_seconds
+        )
+        if value > budget:
+            raise ValueError(
+                f"must be at most {budget}s: the queue's visibility timeout "
+                f"({shapes.TRANSACTIONS_QUEUE.visibility_timeout_seconds}s) must cover 5x the "
+                f"function timeout ({shapes.FRAUD_DETECTOR.timeout_seconds}s) plus the window"
+            )
+        return value
 
 
 class EdgeConfig(CommonConfig):
+    # Stage-wide (all clients) and per-API-key (usage plan) steady rate and burst.
     throttle_rate_limit: float = Field(gt=0, le=10_000)
     throttle_burst_limit: int = Field(gt=0, le=5_000)
     quota_per_day: int = Field(gt=0)
     waf_rate_limit_per_5min: int = Field(ge=100, le=2_000_000_000)
+    # PCI DSS 10.5.1: audit logs (API access, WAF) are kept at least 12 months.
     audit_log_retention_days: int = Field(ge=365)
+
+    _audit_retention = field_validator("audit_log_retention_days")(_retention)
 
 
 class ObservabilityConfig(CommonConfig):
     alert_email: EmailStr
+    # Fraud alerts go to the fraud team; the alarm email when unset.
+    fraud_alert_email: EmailStr | None = None
     error_rate_threshold_percent: float = Field(gt=0, le=100)
     queue_age_threshold_seconds: int = Field(gt=0)
+    flow_log_retention_days: int = Field(ge=365)
+    # Service level objectives of POST /transaction (CloudWatch Application Signals).
+    availability_objective_percent: float = Field(gt=0, lt=100)
+    latency_objective_ms: int = Field(gt=0, le=29_000)
+
+    _flow_retention = field_validator("flow_log_retention_days")(_retention)
 
 
 C = TypeVar("C", bound=_Config)

@@ -67,6 +67,8 @@ class LayerRun:
     invokes: list[str] = field(default_factory=list)
     # producer layer -> output keys this layer read through the contract
     reads: dict[str, set[str]] = field(default_factory=dict)
+    # resource name -> names of the resources it explicitly ``depends_on``
+    depends_on: dict[str, set[str]] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_]
@@ -269,6 +271,26 @@ def _recording_reads(run: LayerRun) -> Iterator[None]:
         Upstream.__getitem__ = original  # type: ignore[method-assign]
 
 
+def _record_dependencies(run: LayerRun) -> None:
+    """Record each resource's explicit ``depends_on`` (the mocks do not see options)."""
+    names: dict[int, str] = {}
+
+    def transformation(
+        args: pulumi.ResourceTransformationArgs,
+    ) -> pulumi.ResourceTransformationResult | None:
+        names[id(args.resource)] = args.name
+        depends_on = args.opts.depends_on if args.opts is not None else None
+        if isinstance(depends_on, pulumi.Resource):
+            depends_on = [depends_on]
+        if isinstance(depends_on, list) and depends_on:
+            run.depends_on[args.name] = {
+                names.get(id(d), repr(d)) for d in depends_on if isinstance(d, pulumi.Resource)
+            }
+        return None
+
+    pulumi.runtime.register_stack_transformation(transformation)
+
+
 def run_layer(
     name: str,
     *,
@@ -303,6 +325,7 @@ def run_layer(
     _quiet_duplicate_failures()
 
     def execute() -> None:
+        _record_dependencies(run)
         with _recording_reads(run):
             runpy.run_path(str(main), run_name="__main__")
         root = pulumi_settings.get_root_resource()
@@ -340,18 +363,24 @@ def run_system(
     layers: Iterable[str] | None = None,
     doctor: Callable[[LayerRun], None] | None = None,
     programs: dict[str, Path] | None = None,
+    config: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, LayerRun]:
     """Run layers in DAG order, each reference answered with its producer's real exports.
 
     ``doctor`` may alter a finished run's exports before downstream layers read them (tests use
     it to prove a missing output is caught). ``programs`` runs a variant program for a layer
     instead of its ``__main__.py`` (policy tests use it to prove a doctored stack is caught).
+    ``config`` maps a layer to single-key config overrides.
     """
     runs: dict[str, LayerRun] = {}
     references: dict[str, dict[str, Any]] = {}
     for name in contract.deploy_order(list(layers) if layers is not None else None):
         layer_run = run_layer(
-            name, stack=stack, references=dict(references), program=(programs or {}).get(name)
+            name,
+            stack=stack,
+            references=dict(references),
+            program=(programs or {}).get(name),
+            config=(config or {}).get(name),
         )
         if doctor is not None:
             doctor(layer_run)

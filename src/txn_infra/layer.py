@@ -11,10 +11,12 @@ references and exports, all through the contract.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_aws_native as aws_native
 
 from txn_infra import contract
 from txn_infra.config import CommonConfig, ConfigError, parse
@@ -63,6 +65,22 @@ class LayerContext(Generic[C]):
     def opts(self) -> pulumi.ResourceOptions:
         """Options for top-level components: children inherit the tagged provider."""
         return pulumi.ResourceOptions(providers={"aws": self.provider})
+
+    @cached_property
+    def native_provider(self) -> aws_native.Provider:
+        """The aws-native (Cloud Control) provider: same region and tags, created on first use."""
+        return aws_native.Provider(
+            "aws-native",
+            region=self.region,
+            default_tags=aws_native.ProviderDefaultTagsArgs(tags=self.tags),
+        )
+
+    @property
+    def native_opts(self) -> pulumi.ResourceOptions:
+        """Options for components with aws-native children as well as aws ones."""
+        return pulumi.ResourceOptions(
+            providers={"aws": self.provider, "aws-native": self.native_provider}
+        )
 
     @property
     def invoke_opts(self) -> pulumi.InvokeOptions:

@@ -183,6 +183,19 @@ class Env:
     VELOCITY_TABLE = "VELOCITY_TABLE"
     TRANSACTIONS_QUEUE_URL = "TRANSACTIONS_QUEUE_URL"
     FRAUD_ALERTS_TOPIC_ARN = "FRAUD_ALERTS_TOPIC_ARN"
+    # Powertools settings, the same for every function (values set by ``compute``).
+    POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+    POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+    POWERTOOLS_LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
+    POWERTOOLS_LOGGER_SAMPLE_RATE = "POWERTOOLS_LOGGER_SAMPLE_RATE"
+
+
+# The CloudWatch namespace of the functions' own (EMF) metrics. Powertools adds the dimension
+# ``service`` = POWERTOOLS_SERVICE_NAME, which ``compute`` sets to the function's physical name,
+# so dev and prod metrics stay apart in one account.
+METRICS_NAMESPACE = "TxnPlatform"
+# Emitted by the failed-transaction function for every transaction it records as FAILED.
+FAILED_TRANSACTIONS_METRIC = "FailedTransactions"
 
 
 VALIDATOR = FunctionShape(

@@ -1,0 +1,243 @@
+"""compute: the three functions, their log groups and their SQS event sources.
+
+Every function runs the same way: a current Python runtime on the configured architecture, the
+size in its shape (512 MB, 60 s), the role ``security`` made for it, the private subnets and the
+functions' security group, X-Ray tracing active, environment variables encrypted with the data
+key, and the Powertools layer for third-party code. Its log group ``/aws/lambda/<name>`` exists
+before the function (30 days, logs key) with a data protection policy that masks card numbers,
+a second line of defence behind the code's own masking.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from txn_infra import bundle, shapes
+from txn_infra.lambda_runtime import PYTHON_RUNTIME, Architecture, powertools_layer_arn
+from txn_infra.naming import function_log_group, physical_name
+from txn_infra.shapes import Env
+
+# Which ``data`` output answers each environment variable a function may read.
+ENV_FROM_DATA: Mapping[str, str] = {
+    Env.TRANSACTIONS_TABLE: "transactions_table_name",
+    Env.MERCHANTS_TABLE: "merchants_table_name",
+    Env.IDEMPOTENCY_TABLE: "idempotency_table_name",
+    Env.VELOCITY_TABLE: "velocity_table_name",
+    Env.TRANSACTIONS_QUEUE_URL: "transactions_queue_url",
+    Env.FRAUD_ALERTS_TOPIC_ARN: "fraud_alerts_topic_arn",
+}
+
+# Which ``data`` output is the ARN of each queue that feeds a function.
+QUEUE_ARN_FROM_DATA: Mapping[str, str] = {
+    shapes.TRANSACTIONS_QUEUE.component: "transactions_queue_arn",
+    shapes.TRANSACTIONS_DLQ.component: "transactions_dlq_arn",
+}
+
+# Managed data identifiers masked in every function log group.
+CARD_DATA_IDENTIFIERS = ("CreditCardNumber", "CreditCardExpiration", "CreditCardSecurityCode")
+
+# Powertools and Lambda name the WARNING level differently.
+_LAMBDA_LOG_LEVEL = {"DEBUG": "DEBUG", "INFO": "INFO", "WARNING": "WARN", "ERROR": "ERROR"}
+
+
+def role_output(shape: shapes.FunctionShape) -> str:
+    """The ``security`` output holding ``shape``'s execution role ARN."""
+    return f"{shape.package}_role_arn"
+
+
+def card_masking_policy(log_group_name: str) -> str:
+    """A CloudWatch Logs data protection policy: audit and mask card data in a log group."""
+    identifiers = [
+        f"arn:aws:dataprotection::aws:data-identifier/{i}" for i in CARD_DATA_IDENTIFIERS
+    ]
+    return json.dumps(
+        {
+            "Name": "mask-card-data",
+            "Description": f"Audit and mask card data written to {log_group_name}",
+            "Version": "2021-06-01",
+            "Statement": [
+                {
+                    "Sid": "audit-card-data",
+                    "DataIdentifier": identifiers,
+                    "Operation": {"Audit": {"FindingsDestination": {}}},
+                },
+                {
+                    "Sid": "mask-card-data",
+                    "DataIdentifier": identifiers,
+                    "Operation": {"Deidentify": {"MaskConfig": {}}},
+                },
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+@dataclass(frozen=True)
+class FunctionsArgs:
+    app: str
+    environment: str
+    region: str
+    architecture: Architecture
+    log_level: str  # Powertools level: DEBUG, INFO, WARNING, ERROR
+    log_sample_rate: float
+    log_retention_days: int
+    # shape.component -> execution role ARN (security)
+    role_arns: Mapping[str, pulumi.Input[str]]
+    subnet_ids: pulumi.Input[Sequence[str]]
+    security_group_id: pulumi.Input[str]
+    environment_key_arn: pulumi.Input[str]
+    logs_key_arn: pulumi.Input[str]
+    # Env name -> value (table names, queue URL, topic ARN from data)
+    environment_values: Mapping[str, pulumi.Input[str]]
+    # queue component -> queue ARN (data)
+    queue_arns: Mapping[str, pulumi.Input[str]]
+    bundles: Mapping[str, bundle.Bundle]  # shape.package -> built deployment package
+    fraud_batch_size: int
+    fraud_batching_window_seconds: int
+    fraud_max_concurrency: int
+    functions: Sequence[shapes.FunctionShape] = shapes.FUNCTIONS
+    event_sources: Sequence[shapes.EventSourceShape] = shapes.EVENT_SOURCES
+
+
+class ServiceFunctions(pulumi.ComponentResource):
+    """The functions, their log groups and data protection policies, and their queue triggers."""
+
+    def __init__(self, name: str, args: FunctionsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("txn:compute:ServiceFunctions", name, None, opts)
+        self.functions: dict[str, aws.lambda_.Function] = {}
+        self.log_groups: dict[str, aws.cloudwatch.LogGroup] = {}
+        self.triggers: dict[str, aws.lambda_.EventSourceMapping] = {}
+        layer = powertools_layer_arn(args.region, args.architecture)
+        for shape in args.functions:
+            self._function(name, shape, args, layer)
+        for source in args.event_sources:
+            self._trigger(name, source, args)
+        self.register_outputs(
+            {
+                "function_names": {c: f.name for c, f in self.functions.items()},
+                "log_group_names": {c: g.name for c, g in self.log_groups.items()},
+            }
+        )
+
+    def _function(
+        self, name: str, shape: shapes.FunctionShape, args: FunctionsArgs, layer: str
+    ) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        function_name = physical_name(args.app, args.environment, shape.component)
+        group_name = function_log_group(function_name)
+        missing = [e for e in shape.environment if e not in args.environment_values]
+        if missing:
+            raise ValueError(f"{shape.component}: no value for environment {missing}")
+        if shape.package not in args.bundles:
+            raise ValueError(f"{shape.component}: no deployment package for {shape.package!r}")
+        package = args.bundles[shape.package]
+
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-{shape.component}-logs",
+            name=group_name,
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.logs_key_arn,
+            opts=child,
+        )
+        masking = aws.cloudwatch.LogDataProtectionPolicy(
+            f"{name}-{shape.component}-masking",
+            log_group_name=log_group.name,
+            policy_document=card_masking_policy(group_name),
+            opts=child,
+        )
+        variables: dict[str, pulumi.Input[str]] = {
+            env: args.environment_values[env] for env in shape.environment
+        }
+        variables |= {
+            Env.POWERTOOLS_SERVICE_NAME: function_name,
+            Env.POWERTOOLS_METRICS_NAMESPACE: shapes.METRICS_NAMESPACE,
+            Env.POWERTOOLS_LOG_LEVEL: args.log_level,
+            Env.POWERTOOLS_LOGGER_SAMPLE_RATE: str(args.log_sample_rate),
+        }
+        self.log_groups[shape.component] = log_group
+        self.functions[shape.component] = aws.lambda_.Function(
+            f"{name}-{shape.component}",
+            name=function_name,
+            description=f"{shape.component} of the transaction platform",
+            role=args.role_arns[shape.component],
+            runtime=PYTHON_RUNTIME,
+            architectures=[args.architecture],
+            handler=shape.handler,
+            code=pulumi.FileArchive(str(package.path)),
+            source_code_hash=package.source_code_hash,
+            layers=[layer],
+            memory_size=shape.memory_mb,
+            timeout=shape.timeout_seconds,
+            reserved_concurrent_executions=shape.reserved_concurrency,
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+            kms_key_arn=args.environment_key_arn,
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables=variables),
+            vpc_config=aws.lambda_.FunctionVpcConfigArgs(
+                subnet_ids=args.subnet_ids,
+                security_group_ids=[args.security_group_id],
+            ),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="JSON",
+                log_group=log_group.name,
+                application_log_level=_LAMBDA_LOG_LEVEL[args.log_level],
+                system_log_level="WARN",
+            ),
+            # The log group (and its masking) must exist before the first invocation, or Lambda
+            # creates an unencrypted group that never expires.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, masking]),
+        )
+
+    def _trigger(self, name: str, source: shapes.EventSourceShape, args: FunctionsArgs) -> None:
+        shape = source.function
+        is_main = shape == shapes.FRAUD_DETECTOR
+        batch_size = args.fraud_batch_size if is_main else source.batch_size
+        window = (
+            args.fraud_batching_window_seconds
+            if is_main
+            else source.maximum_batching_window_seconds
+        )
+        concurrency = args.fraud_max_concurrency if is_main else source.maximum_concurrency
+        reserved = shape.reserved_concurrency
+        if concurrency is not None and reserved is not None and concurrency > reserved:
+            raise ValueError(
+                f"{shape.component}: event source maximum concurrency {concurrency} exceeds "
+                f"reserved concurrency {reserved}"
+            )
+        queue = source.queue
+        if queue.visibility_timeout_seconds < 5 * shape.timeout_seconds + window:
+            raise ValueError(
+                f"{queue.component}: visibility {queue.visibility_timeout_seconds}s is less than "
+                f"5 x {shape.timeout_seconds}s timeout + {window}s batching window"
+            )
+        self.triggers[shape.component] = aws.lambda_.EventSourceMapping(
+            f"{name}-{shape.component}-from-{queue.component}",
+            event_source_arn=args.queue_arns[queue.component],
+            function_name=self.functions[shape.component].arn,
+            batch_size=batch_size,
+            maximum_batching_window_in_seconds=window,
+            function_response_types=["ReportBatchItemFailures"],
+            scaling_config=aws.lambda_.EventSourceMappingScalingConfigArgs(
+                maximum_concurrency=concurrency
+            )
+            if concurrency is not None
+            else None,
+            metrics_config=aws.lambda_.EventSourceMappingMetricsConfigArgs(metrics=["EventCount"]),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+
+def build_packages(functions_dir: Path, out_dir: Path) -> dict[str, bundle.Bundle]:
+    """Build every function's deployment package from ``functions_dir``."""
+    infra_dir = Path(shapes.__file__).parent
+    return bundle.build_all(
+        [s.package for s in shapes.FUNCTIONS],
+        functions_dir=functions_dir,
+        infra_dir=infra_dir,
+        out_dir=out_dir,
+    )

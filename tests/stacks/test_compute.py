@@ -1,0 +1,201 @@
+"""compute: function size, placement, tracing, encryption, log groups first, and queue triggers."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pytest
+
+from txn_infra import contract, shapes
+from txn_infra.components.compute import ENV_FROM_DATA, QUEUE_ARN_FROM_DATA
+from txn_infra.harness import LayerRun, Resource
+from txn_infra.lambda_runtime import powertools_layer_arn
+
+FUNCTION = "aws:lambda/function:Function"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
+MASKING = "aws:cloudwatch/logDataProtectionPolicy:LogDataProtectionPolicy"
+
+
+@pytest.fixture(scope="module")
+def compute(stacks: dict[str, LayerRun]) -> LayerRun:
+    return stacks["compute"]
+
+
+@pytest.fixture(scope="module")
+def upstream(stacks: dict[str, LayerRun], compute: LayerRun) -> dict[str, dict]:
+    """What compute's references answered with, per producer."""
+    from tests.stacks.conftest import stand_in_exports
+
+    return {
+        name: stacks[name].exports
+        if name in stacks
+        else stand_in_exports(contract.layer(name), "dev")
+        for name in contract.COMPUTE.upstream
+    }
+
+
+def functions(run: LayerRun) -> dict[str, Resource]:
+    return {f.inputs["name"].removeprefix("txn-dev-"): f for f in run.of_type(FUNCTION)}
+
+
+def test_three_functions_named_from_their_shapes(compute: LayerRun) -> None:
+    assert set(functions(compute)) == {s.component for s in shapes.FUNCTIONS}
+    for shape in shapes.FUNCTIONS:
+        assert functions(compute)[shape.component].inputs["handler"] == shape.handler
+
+
+@pytest.mark.parametrize("shape", shapes.FUNCTIONS, ids=lambda s: s.component)
+def test_every_function_has_512_mb_60_s_and_xray_active(compute: LayerRun, shape) -> None:
+    fn = functions(compute)[shape.component]
+    assert fn.inputs["memorySize"] == 512
+    assert fn.inputs["timeout"] == 60
+    assert fn.inputs["tracingConfig"] == {"mode": "Active"}
+
+
+@pytest.mark.parametrize("shape", shapes.FUNCTIONS, ids=lambda s: s.component)
+def test_every_function_runs_in_the_private_subnets_with_the_function_sg(
+    compute: LayerRun, upstream: dict[str, dict], shape
+) -> None:
+    vpc = functions(compute)[shape.component].inputs["vpcConfig"]
+    assert vpc["subnetIds"] == upstream["network"]["private_subnet_ids"]
+    assert len(vpc["subnetIds"]) == 3
+    assert vpc["securityGroupIds"] == [upstream["network"]["function_security_group_id"]]
+
+
+@pytest.mark.parametrize("shape", shapes.FUNCTIONS, ids=lambda s: s.component)
+def test_every_function_uses_its_own_role_and_the_data_key(
+    compute: LayerRun, upstream: dict[str, dict], shape
+) -> None:
+    fn = functions(compute)[shape.component]
+    assert fn.inputs["role"] == upstream["security"][f"{shape.package}_role_arn"]
+    assert fn.inputs["kmsKeyArn"] == upstream["security"]["data_key_arn"]
+
+
+def test_current_python_on_arm64_with_the_powertools_layer(compute: LayerRun) -> None:
+    for fn in functions(compute).values():
+        assert fn.inputs["runtime"] == "python3.13"
+        assert fn.inputs["architectures"] == ["arm64"]
+        assert fn.inputs["layers"] == [powertools_layer_arn("us-east-2", "arm64")]
+
+
+def test_only_the_fraud_detector_reserves_100(compute: LayerRun) -> None:
+    reserved = {
+        c: f.inputs.get("reservedConcurrentExecutions") for c, f in functions(compute).items()
+    }
+    assert reserved == {"validator": None, "fraud-detector": 100, "failed-transactions": None}
+
+
+def test_environment_comes_from_data_exports_per_shape(
+    compute: LayerRun, upstream: dict[str, dict]
+) -> None:
+    assert set(ENV_FROM_DATA.values()) <= contract.DATA.outputs
+    for shape in shapes.FUNCTIONS:
+        variables = functions(compute)[shape.component].inputs["environment"]["variables"]
+        for env in shape.environment:
+            assert variables[env] == upstream["data"][ENV_FROM_DATA[env]]
+        undeclared = set(ENV_FROM_DATA) - set(shape.environment)
+        assert undeclared.isdisjoint(variables), f"{shape.component} gets more than it needs"
+        assert variables["POWERTOOLS_SERVICE_NAME"] == f"txn-dev-{shape.component}"
+        assert variables["POWERTOOLS_METRICS_NAMESPACE"] == shapes.METRICS_NAMESPACE
+
+
+@pytest.mark.parametrize("shape", shapes.FUNCTIONS, ids=lambda s: s.component)
+def test_every_function_has_a_30_day_cmk_log_group_created_first(
+    compute: LayerRun, upstream: dict[str, dict], shape
+) -> None:
+    name = f"/aws/lambda/txn-dev-{shape.component}"
+    (group,) = [g for g in compute.of_type(LOG_GROUP) if g.inputs["name"] == name]
+    assert group.inputs["retentionInDays"] == 30
+    assert group.inputs["kmsKeyId"] == upstream["security"]["logs_key_arn"]
+    fn = functions(compute)[shape.component]
+    assert fn.inputs["loggingConfig"]["logGroup"] == name
+    assert group.name in compute.depends_on[fn.name]
+    assert compute.exports["function_log_groups"][shape.component] == name
+
+
+@pytest.mark.parametrize("shape", shapes.FUNCTIONS, ids=lambda s: s.component)
+def test_card_numbers_are_masked_in_every_function_log_group(compute: LayerRun, shape) -> None:
+    name = f"/aws/lambda/txn-dev-{shape.component}"
+    (masking,) = [m for m in compute.of_type(MASKING) if m.inputs["logGroupName"] == name]
+    document = json.loads(masking.inputs["policyDocument"])
+    operations = {next(iter(s["Operation"])): s["DataIdentifier"] for s in document["Statement"]}
+    card = "arn:aws:dataprotection::aws:data-identifier/CreditCardNumber"
+    assert card in operations["Deidentify"]
+    assert card in operations["Audit"]
+    assert masking.name in compute.depends_on[functions(compute)[shape.component].name]
+
+
+def test_fraud_detector_is_fed_by_the_transactions_queue(
+    compute: LayerRun, upstream: dict[str, dict]
+) -> None:
+    mapping = compute.one(MAPPING, "fraud-detector")
+    assert mapping.inputs["eventSourceArn"] == upstream["data"]["transactions_queue_arn"]
+    assert mapping.inputs["functionName"] == functions(compute)["fraud-detector"].outputs["arn"]
+    assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping.inputs["batchSize"] == 10
+    assert mapping.inputs["maximumBatchingWindowInSeconds"] == 0
+
+
+def test_failed_transactions_is_fed_by_the_dlq(
+    compute: LayerRun, upstream: dict[str, dict]
+) -> None:
+    mapping = compute.one(MAPPING, "failed-transactions")
+    assert mapping.inputs["eventSourceArn"] == upstream["data"]["transactions_dlq_arn"]
+    assert (
+        mapping.inputs["functionName"] == functions(compute)["failed-transactions"].outputs["arn"]
+    )
+    assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert set(QUEUE_ARN_FROM_DATA.values()) <= contract.DATA.outputs
+
+
+def test_no_mapping_may_run_more_batches_than_the_function_may_run(compute: LayerRun) -> None:
+    for mapping in compute.of_type(MAPPING):
+        fn = next(
+            f
+            for f in compute.of_type(FUNCTION)
+            if f.outputs["arn"] == mapping.inputs["functionName"]
+        )
+        reserved = fn.inputs.get("reservedConcurrentExecutions")
+        concurrency = mapping.inputs["scalingConfig"]["maximumConcurrency"]
+        assert concurrency >= 2
+        if reserved is not None:
+            assert concurrency <= reserved
+
+
+def test_prod_runs_the_mapping_at_the_reserved_concurrency(
+    prod_stacks: dict[str, LayerRun],
+) -> None:
+    mapping = prod_stacks["compute"].one(MAPPING, "fraud-detector")
+    assert mapping.inputs["scalingConfig"]["maximumConcurrency"] == 100
+
+
+def test_queue_visibility_covers_five_timeouts_plus_the_window(compute: LayerRun) -> None:
+    for source in shapes.EVENT_SOURCES:
+        mapping = compute.one(MAPPING, source.function.component)
+        window = mapping.inputs["maximumBatchingWindowInSeconds"]
+        assert (
+            source.queue.visibility_timeout_seconds >= 5 * source.function.timeout_seconds + window
+        )
+
+
+def test_packages_hold_exactly_the_function_the_shared_code_and_pure_infra(
+    compute: LayerRun,
+) -> None:
+    for shape in shapes.FUNCTIONS:
+        fn = functions(compute)[shape.component]
+        with zipfile.ZipFile(fn.inputs["code"].path) as archive:
+            tops = {name.split("/")[0] for name in archive.namelist()}
+            infra = {n for n in archive.namelist() if n.startswith("txn_infra/")}
+        assert tops == {shape.package, "txn_domain", "txn_adapters", "txn_infra"}
+        assert infra == {"txn_infra/__init__.py", "txn_infra/shapes.py"}
+        assert fn.inputs["sourceCodeHash"]
+
+
+def test_exports_match_the_contract(compute: LayerRun) -> None:
+    assert set(compute.exports) == contract.COMPUTE.outputs
+    assert (
+        compute.exports["validator_invoke_arn"]
+        == functions(compute)["validator"].outputs["invokeArn"]
+    )

@@ -1,0 +1,69 @@
+"""Config rules of compute, edge and observability: refused at preview with one clear line."""
+
+from __future__ import annotations
+
+import pytest
+
+from txn_infra.config import ComputeConfig, ConfigError, EdgeConfig, ObservabilityConfig, parse
+from txn_infra.lambda_runtime import powertools_layer_arn
+
+COMPUTE = {
+    "owner": "t",
+    "architecture": "arm64",
+    "logLevel": "INFO",
+    "logSampleRate": "0",
+    "fraudBatchSize": "10",
+    "fraudBatchingWindowSeconds": "0",
+    "fraudMaxConcurrency": "100",
+    "functionsDir": "../../functions",
+}
+EDGE = {
+    "owner": "t",
+    "throttleRateLimit": "1500",
+    "throttleBurstLimit": "3000",
+    "quotaPerDay": "200000000",
+    "wafRateLimitPer5Min": "300000",
+    "auditLogRetentionDays": "365",
+}
+OBSERVABILITY = {
+    "owner": "t",
+    "alertEmail": "oncall@example.com",
+    "errorRateThresholdPercent": "1",
+    "queueAgeThresholdSeconds": "300",
+    "flowLogRetentionDays": "365",
+    "availabilityObjectivePercent": "99.9",
+    "latencyObjectiveMs": "1000",
+}
+
+
+def test_defaults_parse() -> None:
+    assert parse(ComputeConfig, COMPUTE, "txn-compute").fraud_max_concurrency == 100
+    assert parse(EdgeConfig, EDGE, "txn-edge").audit_log_retention_days == 365
+    assert parse(ObservabilityConfig, OBSERVABILITY, "txn-observability").fraud_alert_email is None
+
+
+def test_mapping_concurrency_above_reserved_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"fraudMaxConcurrency .*reserved concurrency"):
+        parse(ComputeConfig, COMPUTE | {"fraudMaxConcurrency": "101"}, "txn-compute")
+
+
+def test_a_batching_window_the_visibility_cannot_cover_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"fraudBatchingWindowSeconds .*must be at most 0s"):
+        parse(ComputeConfig, COMPUTE | {"fraudBatchingWindowSeconds": "5"}, "txn-compute")
+
+
+@pytest.mark.parametrize("days", ["364", "366"])
+def test_audit_logs_are_kept_a_year_in_a_retention_cloudwatch_accepts(days: str) -> None:
+    with pytest.raises(ConfigError, match="auditLogRetentionDays"):
+        parse(EdgeConfig, EDGE | {"auditLogRetentionDays": days}, "txn-edge")
+
+
+def test_alert_email_must_be_an_address() -> None:
+    with pytest.raises(ConfigError, match="alertEmail"):
+        parse(ObservabilityConfig, OBSERVABILITY | {"alertEmail": "oncall"}, "txn-observability")
+
+
+def test_powertools_layer_arn_follows_region_and_architecture() -> None:
+    assert powertools_layer_arn("eu-west-1", "x86_64") == (
+        "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:27"
+    )
