@@ -120,6 +120,8 @@ class EdgeConfig(CommonConfig):
     waf_rate_limit_per_5min: int = Field(ge=100, le=2_000_000_000)
     # PCI DSS 10.5.1: audit logs (API access, WAF) are kept at least 12 months.
     audit_log_retention_days: int = Field(ge=365)
+    # The API's OpenAPI document, relative to the stack folder; the request model comes from it.
+    openapi_document: str = Field(min_length=1)
 
     _audit_retention = field_validator("audit_log_retention_days")(_retention)
 

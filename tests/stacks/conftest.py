@@ -43,8 +43,18 @@ def functions_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def layer_config(functions_dir: Path) -> dict[str, dict[str, str]]:
-    return {"compute": {"txn-compute:functionsDir": str(functions_dir)}}
+def openapi_document() -> Path:
+    """The API's OpenAPI document, or a small fixture with the same schema name until it lands."""
+    real = REPO_ROOT / "api" / "openapi.yaml"
+    return real if real.is_file() else REPO_ROOT / "tests" / "fixtures" / "openapi-minimal.yaml"
+
+
+@pytest.fixture(scope="session")
+def layer_config(functions_dir: Path, openapi_document: Path) -> dict[str, dict[str, str]]:
+    return {
+        "compute": {"txn-compute:functionsDir": str(functions_dir)},
+        "edge": {"txn-edge:openapiDocument": str(openapi_document)},
+    }
 
 
 @pytest.fixture(scope="session")

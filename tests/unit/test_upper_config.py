@@ -24,6 +24,7 @@ EDGE = {
     "quotaPerDay": "200000000",
     "wafRateLimitPer5Min": "300000",
     "auditLogRetentionDays": "365",
+    "openapiDocument": "../../api/openapi.yaml",
 }
 OBSERVABILITY = {
     "owner": "t",

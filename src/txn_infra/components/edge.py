@@ -1,0 +1,407 @@
+"""edge: the REST API in front of the validator, its API keys and its web application firewall.
+
+``POST /transaction`` requires an API key, validates the body against the model generated from
+the OpenAPI document before any function runs, and proxies to the validator. The stage traces
+with X-Ray, writes JSON access logs (no bodies, no headers) to a CMK-encrypted audit log group,
+and never enables data tracing, which would log card data. WAF sits in front of the stage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from txn_infra.api_schema import REQUEST_SCHEMA
+
+# One line of JSON per request: who, what, how it ended, how long it took. No body, no headers
+# beyond the API key id, so no card data can reach the access log.
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "extendedRequestId": "$context.extendedRequestId",
+        "requestTime": "$context.requestTime",
+        "sourceIp": "$context.identity.sourceIp",
+        "userAgent": "$context.identity.userAgent",
+        "apiKeyId": "$context.identity.apiKeyId",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "protocol": "$context.protocol",
+        "status": "$context.status",
+        "responseLength": "$context.responseLength",
+        "responseLatency": "$context.responseLatency",
+        "integrationStatus": "$context.integration.status",
+        "integrationLatency": "$context.integration.latency",
+        "errorType": "$context.error.responseType",
+        "errorMessage": "$context.error.message",
+        "validationError": "$context.error.validationErrorString",
+        "wafStatus": "$context.waf.status",
+        "xrayTraceId": "$context.xrayTraceId",
+    },
+    separators=(",", ":"),
+)
+
+# Gateway-made answers in the API's error shape (code, message, field), so a client parses a
+# refused body the same way as one the validator refused.
+GATEWAY_RESPONSES: dict[str, tuple[str, str, str]] = {
+    # response type: (status, code, message)
+    "BAD_REQUEST_BODY": ("400", "invalid_request", "$context.error.validationErrorString"),
+    "INVALID_API_KEY": ("403", "forbidden", "missing or invalid API key"),
+    "MISSING_AUTHENTICATION_TOKEN": ("403", "forbidden", "unknown resource or missing API key"),
+    "THROTTLED": ("429", "throttled", "too many requests"),
+    "QUOTA_EXCEEDED": ("429", "quota_exceeded", "daily quota exceeded"),
+    "WAF_FILTERED": ("403", "forbidden", "request blocked"),
+    "REQUEST_TOO_LARGE": ("413", "too_large", "request body too large"),
+}
+
+# AWS managed rule groups, in evaluation order after the rate limit (cheap checks first).
+MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesSQLiRuleSet",
+)
+
+
+def gateway_response_template(code: str, message: str) -> str:
+    return json.dumps({"code": code, "message": message, "field": None})
+
+
+def definition_hash(definition: dict[str, object]) -> str:
+    """A stable digest of the API's definition: a new value means a new deployment."""
+    return hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class TransactionApiArgs:
+    api_name: str
+    region: str
+    stage_name: str
+    path: str
+    model_schema: str  # API Gateway model (draft-04 JSON text)
+    validator_function_name: pulumi.Input[str]
+    validator_invoke_arn: pulumi.Input[str]
+    logs_key_arn: pulumi.Input[str]
+    cloudwatch_role_arn: pulumi.Input[str]
+    access_log_group_name: str
+    audit_log_retention_days: int
+    throttle_rate_limit: float
+    throttle_burst_limit: int
+
+
+class TransactionApi(pulumi.ComponentResource):
+    """REST API, ``POST /transaction`` with validation and Lambda proxy, deployment and stage."""
+
+    def __init__(
+        self, name: str, args: TransactionApiArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("txn:edge:TransactionApi", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        # Region-wide setting: the role API Gateway uses to write every API's logs.
+        account = aws.apigateway.Account(
+            f"{name}-account", cloudwatch_role_arn=args.cloudwatch_role_arn, opts=child
+        )
+        self.api = aws.apigateway.RestApi(
+            f"{name}-api",
+            name=args.api_name,
+            description="Card transactions: POST /transaction",
+            endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(
+                types="REGIONAL"
+            ),
+            api_key_source="HEADER",
+            opts=child,
+        )
+        model = aws.apigateway.Model(
+            f"{name}-request-model",
+            rest_api=self.api.id,
+            name=REQUEST_SCHEMA,
+            description="TransactionRequest from api/openapi.yaml",
+            content_type="application/json",
+            schema=args.model_schema,
+            opts=child,
+        )
+        validator = aws.apigateway.RequestValidator(
+            f"{name}-validator",
+            rest_api=self.api.id,
+            name="body-and-parameters",
+            validate_request_body=True,
+            validate_request_parameters=True,
+            opts=child,
+        )
+        resource = aws.apigateway.Resource(
+            f"{name}-resource",
+            rest_api=self.api.id,
+            parent_id=self.api.root_resource_id,
+            path_part=args.path,
+            opts=child,
+        )
+        method = aws.apigateway.Method(
+            f"{name}-post",
+            rest_api=self.api.id,
+            resource_id=resource.id,
+            http_method="POST",
+            authorization="NONE",
+            api_key_required=True,
+            request_validator_id=validator.id,
+            request_models={"application/json": model.name},
+            request_parameters={"method.request.header.Idempotency-Key": False},
+            opts=child,
+        )
+        integration = aws.apigateway.Integration(
+            f"{name}-integration",
+            rest_api=self.api.id,
+            resource_id=resource.id,
+            http_method=method.http_method,
+            type="AWS_PROXY",
+            integration_http_method="POST",
+            uri=args.validator_invoke_arn,
+            opts=child,
+        )
+        responses = [
+            aws.apigateway.Response(
+                f"{name}-response-{kind.lower().replace('_', '-')}",
+                rest_api_id=self.api.id,
+                response_type=kind,
+                status_code=status,
+                response_templates={"application/json": gateway_response_template(code, message)},
+                opts=child,
+            )
+            for kind, (status, code, message) in GATEWAY_RESPONSES.items()
+        ]
+        self.permission = aws.lambda_.Permission(
+            f"{name}-invoke-validator",
+            action="lambda:InvokeFunction",
+            function=args.validator_function_name,
+            principal="apigateway.amazonaws.com",
+            source_arn=pulumi.Output.concat(
+                self.api.execution_arn, "/", args.stage_name, "/POST/", args.path
+            ),
+            opts=child,
+        )
+
+        # Redeploy whenever what the API does changes: a deployment is a snapshot.
+        definition = {
+            "path": args.path,
+            "method": "POST",
+            "api_key_required": True,
+            "validator": {"body": True, "parameters": True},
+            "model": args.model_schema,
+            "integration": "AWS_PROXY",
+            "gateway_responses": GATEWAY_RESPONSES,
+        }
+        self.deployment = aws.apigateway.Deployment(
+            f"{name}-deployment",
+            rest_api=self.api.id,
+            description="POST /transaction",
+            triggers={
+                "definition": pulumi.Output.from_input(args.validator_invoke_arn).apply(
+                    lambda uri: definition_hash({**definition, "uri": uri})
+                )
+            },
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[method, integration, model, validator, *responses]
+            ),
+        )
+
+        self.access_logs = aws.cloudwatch.LogGroup(
+            f"{name}-access-logs",
+            name=args.access_log_group_name,
+            retention_in_days=args.audit_log_retention_days,
+            kms_key_id=args.logs_key_arn,
+            opts=child,
+        )
+        # API Gateway would create this group itself, unencrypted and kept forever.
+        execution_logs = aws.cloudwatch.LogGroup(
+            f"{name}-execution-logs",
+            name=pulumi.Output.concat(
+                "API-Gateway-Execution-Logs_", self.api.id, "/", args.stage_name
+            ),
+            retention_in_days=args.audit_log_retention_days,
+            kms_key_id=args.logs_key_arn,
+            opts=child,
+        )
+        self.stage = aws.apigateway.Stage(
+            f"{name}-stage",
+            rest_api=self.api.id,
+            deployment=self.deployment.id,
+            stage_name=args.stage_name,
+            xray_tracing_enabled=True,
+            access_log_settings=aws.apigateway.StageAccessLogSettingsArgs(
+                destination_arn=self.access_logs.arn, format=ACCESS_LOG_FORMAT
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[account, execution_logs]),
+        )
+        aws.apigateway.MethodSettings(
+            f"{name}-method-settings",
+            rest_api=self.api.id,
+            stage_name=self.stage.stage_name,
+            method_path="*/*",
+            settings=aws.apigateway.MethodSettingsSettingsArgs(
+                metrics_enabled=True,
+                # ERROR keeps integration and gateway failures; INFO would log every request
+                # at 1,000+ TPS for little more insight. Data tracing logs bodies: never.
+                logging_level="ERROR",
+                data_trace_enabled=False,
+                throttling_rate_limit=args.throttle_rate_limit,
+                throttling_burst_limit=args.throttle_burst_limit,
+            ),
+            opts=child,
+        )
+        self.endpoint_url = pulumi.Output.concat(self.stage.invoke_url, "/", args.path)
+        self.register_outputs(
+            {"rest_api_id": self.api.id, "stage_arn": self.stage.arn, "url": self.endpoint_url}
+        )
+
+
+@dataclass(frozen=True)
+class ApiKeyPlanArgs:
+    plan_name: str
+    key_name: str
+    rest_api_id: pulumi.Input[str]
+    stage_name: pulumi.Input[str]
+    rate_limit: float
+    burst_limit: int
+    quota_per_day: int
+
+
+class ApiKeyPlan(pulumi.ComponentResource):
+    """A usage plan (throttle and daily quota) on the stage and one API key bound to it."""
+
+    def __init__(self, name: str, args: ApiKeyPlanArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("txn:edge:ApiKeyPlan", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.plan = aws.apigateway.UsagePlan(
+            f"{name}-plan",
+            name=args.plan_name,
+            description="Payment providers posting transactions",
+            api_stages=[
+                aws.apigateway.UsagePlanApiStageArgs(api_id=args.rest_api_id, stage=args.stage_name)
+            ],
+            throttle_settings=aws.apigateway.UsagePlanThrottleSettingsArgs(
+                rate_limit=args.rate_limit, burst_limit=args.burst_limit
+            ),
+            quota_settings=aws.apigateway.UsagePlanQuotaSettingsArgs(
+                limit=args.quota_per_day, period="DAY"
+            ),
+            opts=child,
+        )
+        # The value is generated by API Gateway: never in the repository or in config.
+        self.key = aws.apigateway.ApiKey(
+            f"{name}-key",
+            name=args.key_name,
+            description="API key of the payment provider",
+            enabled=True,
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["value"]),
+        )
+        aws.apigateway.UsagePlanKey(
+            f"{name}-plan-key",
+            key_id=self.key.id,
+            key_type="API_KEY",
+            usage_plan_id=self.plan.id,
+            opts=child,
+        )
+        self.register_outputs({"api_key_id": self.key.id, "usage_plan_id": self.plan.id})
+
+
+@dataclass(frozen=True)
+class ApiFirewallArgs:
+    acl_name: str
+    stage_arn: pulumi.Input[str]
+    stage: pulumi.Resource  # the association must wait for it
+    log_group_name: str
+    logs_key_arn: pulumi.Input[str]
+    log_retention_days: int
+    rate_limit_per_5min: int
+    managed_rule_groups: Sequence[str] = MANAGED_RULE_GROUPS
+
+
+def _visibility(metric: str) -> aws.wafv2.WebAclVisibilityConfigArgs:
+    return aws.wafv2.WebAclVisibilityConfigArgs(
+        cloudwatch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
+    )
+
+
+class ApiFirewall(pulumi.ComponentResource):
+    """A regional web ACL (rate limit per IP, AWS managed rules), its logs and association."""
+
+    def __init__(
+        self, name: str, args: ApiFirewallArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("txn:edge:ApiFirewall", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        rules = [
+            aws.wafv2.WebAclRuleArgs(
+                name="rate-limit-per-ip",
+                priority=0,
+                action=aws.wafv2.WebAclRuleActionArgs(block=aws.wafv2.WebAclRuleActionBlockArgs()),
+                statement=aws.wafv2.WebAclRuleStatementArgs(
+                    rate_based_statement=aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
+                        limit=args.rate_limit_per_5min,
+                        aggregate_key_type="IP",
+                        evaluation_window_sec=300,
+                    )
+                ),
+                visibility_config=_visibility("rate-limit-per-ip"),
+            )
+        ]
+        for priority, group in enumerate(args.managed_rule_groups, start=1):
+            rules.append(
+                aws.wafv2.WebAclRuleArgs(
+                    name=group,
+                    priority=priority * 10,
+                    override_action=aws.wafv2.WebAclRuleOverrideActionArgs(
+                        none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()
+                    ),
+                    statement=aws.wafv2.WebAclRuleStatementArgs(
+                        managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
+                            vendor_name="AWS", name=group
+                        )
+                    ),
+                    visibility_config=_visibility(group),
+                )
+            )
+        self.acl = aws.wafv2.WebAcl(
+            f"{name}-acl",
+            name=args.acl_name,
+            description="POST /transaction: IP reputation, bad inputs, common rules, SQLi, rate",
+            scope="REGIONAL",
+            default_action=aws.wafv2.WebAclDefaultActionArgs(
+                allow=aws.wafv2.WebAclDefaultActionAllowArgs()
+            ),
+            rules=rules,
+            visibility_config=_visibility(args.acl_name),
+            opts=child,
+        )
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=args.log_group_name,
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.logs_key_arn,
+            opts=child,
+        )
+        aws.wafv2.WebAclLoggingConfiguration(
+            f"{name}-logging",
+            resource_arn=self.acl.arn,
+            log_destination_configs=[self.log_group.arn],
+            # The API key is a credential: keep it out of the WAF log.
+            redacted_fields=[
+                aws.wafv2.WebAclLoggingConfigurationRedactedFieldArgs(
+                    single_header=aws.wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs(
+                        name="x-api-key"
+                    )
+                )
+            ],
+            opts=child,
+        )
+        aws.wafv2.WebAclAssociation(
+            f"{name}-association",
+            resource_arn=args.stage_arn,
+            web_acl_arn=self.acl.arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.stage]),
+        )
+        self.register_outputs({"web_acl_arn": self.acl.arn})

@@ -1,0 +1,80 @@
+"""edge: the REST API with API keys and request validation, its stage, and the WAF in front."""
+
+from pathlib import Path
+
+from txn_infra import api_schema, contract, shapes
+from txn_infra.components.edge import (
+    ApiFirewall,
+    ApiFirewallArgs,
+    ApiKeyPlan,
+    ApiKeyPlanArgs,
+    TransactionApi,
+    TransactionApiArgs,
+)
+from txn_infra.config import EdgeConfig
+from txn_infra.layer import start
+from txn_infra.naming import log_group, waf_log_group
+
+ctx = start(contract.EDGE, EdgeConfig)
+security = ctx.upstream(contract.SECURITY)
+compute = ctx.upstream(contract.COMPUTE)
+cfg = ctx.config
+
+api = TransactionApi(
+    "api",
+    TransactionApiArgs(
+        api_name=ctx.name(shapes.API_COMPONENT),
+        region=ctx.region,
+        stage_name=shapes.API_STAGE,
+        path=shapes.API_PATH,
+        model_schema=api_schema.model_json(Path(__file__).parent / cfg.openapi_document),
+        validator_function_name=compute["validator_function_name"],
+        validator_invoke_arn=compute["validator_invoke_arn"],
+        logs_key_arn=security["logs_key_arn"],
+        cloudwatch_role_arn=security["apigateway_logs_role_arn"],
+        access_log_group_name=log_group(cfg.app, ctx.environment, "api-access"),
+        audit_log_retention_days=cfg.audit_log_retention_days,
+        throttle_rate_limit=cfg.throttle_rate_limit,
+        throttle_burst_limit=cfg.throttle_burst_limit,
+    ),
+    opts=ctx.opts,
+)
+
+keys = ApiKeyPlan(
+    "keys",
+    ApiKeyPlanArgs(
+        plan_name=ctx.name(shapes.USAGE_PLAN_COMPONENT),
+        key_name=ctx.name(shapes.API_KEY_COMPONENT),
+        rest_api_id=api.api.id,
+        stage_name=api.stage.stage_name,
+        rate_limit=cfg.throttle_rate_limit,
+        burst_limit=cfg.throttle_burst_limit,
+        quota_per_day=cfg.quota_per_day,
+    ),
+    opts=ctx.opts,
+)
+
+waf = ApiFirewall(
+    "waf",
+    ApiFirewallArgs(
+        acl_name=ctx.name("waf"),
+        stage_arn=api.stage.arn,
+        stage=api.stage,
+        log_group_name=waf_log_group(cfg.app, ctx.environment),
+        logs_key_arn=security["logs_key_arn"],
+        log_retention_days=cfg.audit_log_retention_days,
+        rate_limit_per_5min=cfg.waf_rate_limit_per_5min,
+    ),
+    opts=ctx.opts,
+)
+
+ctx.export(
+    rest_api_id=api.api.id,
+    stage_name=api.stage.stage_name,
+    stage_arn=api.stage.arn,
+    transaction_endpoint_url=api.endpoint_url,
+    api_key_id=keys.key.id,
+    api_key_value=keys.key.value,
+    web_acl_arn=waf.acl.arn,
+    access_log_group_name=api.access_logs.name,
+)

@@ -1,0 +1,243 @@
+"""edge: API key required, body validated against the OpenAPI schema, proxy to the validator,
+stage logging without card data, usage plan, and WAF associated with the stage ARN."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.stacks.conftest import stand_in_exports
+from txn_infra import api_schema, contract, shapes
+from txn_infra.components.edge import MANAGED_RULE_GROUPS
+from txn_infra.harness import LayerRun
+
+
+@pytest.fixture(scope="module")
+def edge(stacks: dict[str, LayerRun]) -> LayerRun:
+    return stacks["edge"]
+
+
+@pytest.fixture(scope="module")
+def upstream(stacks: dict[str, LayerRun]) -> dict[str, dict]:
+    return {
+        name: stacks[name].exports
+        if name in stacks
+        else stand_in_exports(contract.layer(name), "dev")
+        for name in contract.EDGE.upstream
+    }
+
+
+def test_regional_rest_api_with_post_transaction(edge: LayerRun) -> None:
+    api = edge.one("aws:apigateway/restApi:RestApi")
+    assert api.inputs["endpointConfiguration"]["types"] == "REGIONAL"
+    assert api.inputs["name"] == "txn-dev-transactions-api"
+    resource = edge.one("aws:apigateway/resource:Resource")
+    assert resource.inputs["pathPart"] == shapes.API_PATH
+    assert resource.inputs["parentId"] == api.outputs["rootResourceId"]
+
+
+def test_post_requires_an_api_key(edge: LayerRun) -> None:
+    method = edge.one("aws:apigateway/method:Method")
+    assert method.inputs["httpMethod"] == "POST"
+    assert method.inputs["apiKeyRequired"] is True
+    assert edge.one("aws:apigateway/restApi:RestApi").inputs["apiKeySource"] == "HEADER"
+
+
+def test_body_is_validated_against_the_openapi_schema(
+    edge: LayerRun, openapi_document: Path
+) -> None:
+    method = edge.one("aws:apigateway/method:Method")
+    validator = edge.one("aws:apigateway/requestValidator:RequestValidator")
+    model = edge.one("aws:apigateway/model:Model")
+    assert method.inputs["requestValidatorId"] == validator.id
+    assert validator.inputs["validateRequestBody"] is True
+    assert method.inputs["requestModels"] == {"application/json": model.inputs["name"]}
+    assert model.inputs["contentType"] == "application/json"
+    schema = json.loads(model.inputs["schema"])
+    assert schema == api_schema.model_schema(api_schema.load_document(openapi_document))
+    assert schema["$schema"] == api_schema.DRAFT_04
+    assert "$ref" not in model.inputs["schema"]
+
+
+def test_lambda_proxy_to_the_validator(edge: LayerRun, upstream: dict[str, dict]) -> None:
+    integration = edge.one("aws:apigateway/integration:Integration")
+    assert integration.inputs["type"] == "AWS_PROXY"
+    assert integration.inputs["integrationHttpMethod"] == "POST"
+    assert integration.inputs["uri"] == upstream["compute"]["validator_invoke_arn"]
+
+
+def test_permission_is_scoped_to_this_api_stage_and_post_transaction(
+    edge: LayerRun, upstream: dict[str, dict]
+) -> None:
+    permission = edge.one("aws:lambda/permission:Permission")
+    api = edge.one("aws:apigateway/restApi:RestApi")
+    assert permission.inputs["function"] == upstream["compute"]["validator_function_name"]
+    assert permission.inputs["principal"] == "apigateway.amazonaws.com"
+    assert permission.inputs["sourceArn"] == f"{api.outputs['executionArn']}/v1/POST/transaction"
+
+
+def test_deployment_is_redone_when_the_definition_changes(edge: LayerRun) -> None:
+    deployment = edge.one("aws:apigateway/deployment:Deployment")
+    assert len(deployment.inputs["triggers"]["definition"]) == 64
+    assert {"api-post", "api-integration", "api-request-model"} <= edge.depends_on[deployment.name]
+    stage = edge.one("aws:apigateway/stage:Stage")
+    assert stage.inputs["deployment"] == deployment.id
+
+
+def test_a_changed_schema_gives_a_new_deployment_trigger(
+    tmp_path: Path, openapi_document: Path, stacks
+) -> None:
+    from txn_infra.harness import reference_name, run_layer
+
+    changed = api_schema.load_document(openapi_document)
+    changed["components"]["schemas"]["TransactionRequest"]["properties"]["amount"]["maximum"] = 7
+    document = tmp_path / "openapi.yaml"
+    document.write_text(json.dumps(changed))
+    references = {
+        reference_name(contract.layer(n), "dev"): (
+            stacks[n].exports if n in stacks else stand_in_exports(contract.layer(n), "dev")
+        )
+        for n in contract.EDGE.upstream
+    }
+    rerun = run_layer(
+        "edge", references=references, config={"txn-edge:openapiDocument": str(document)}
+    )
+    before = stacks["edge"].one("aws:apigateway/deployment:Deployment").inputs["triggers"]
+    after = rerun.one("aws:apigateway/deployment:Deployment").inputs["triggers"]
+    assert before != after
+
+
+def test_stage_traces_and_writes_json_access_logs_to_an_audit_log_group(
+    edge: LayerRun, upstream: dict[str, dict]
+) -> None:
+    stage = edge.one("aws:apigateway/stage:Stage")
+    assert stage.inputs["stageName"] == shapes.API_STAGE
+    assert stage.inputs["xrayTracingEnabled"] is True
+    group = edge.one("aws:cloudwatch/logGroup:LogGroup", "access-logs")
+    assert stage.inputs["accessLogSettings"]["destinationArn"] == group.outputs["arn"]
+    assert group.inputs["retentionInDays"] >= 365
+    assert group.inputs["kmsKeyId"] == upstream["security"]["logs_key_arn"]
+    fields = json.loads(stage.inputs["accessLogSettings"]["format"])
+    assert {"requestId", "sourceIp", "status", "apiKeyId", "xrayTraceId"} <= set(fields)
+    assert not any("body" in v.lower() or "header" in v.lower() for v in fields.values())
+
+
+def test_execution_log_group_is_precreated_encrypted(
+    edge: LayerRun, upstream: dict[str, dict]
+) -> None:
+    group = edge.one("aws:cloudwatch/logGroup:LogGroup", "execution-logs")
+    api = edge.one("aws:apigateway/restApi:RestApi")
+    assert group.inputs["name"] == f"API-Gateway-Execution-Logs_{api.id}/v1"
+    assert group.inputs["kmsKeyId"] == upstream["security"]["logs_key_arn"]
+    assert group.name in edge.depends_on[edge.one("aws:apigateway/stage:Stage").name]
+
+
+def test_method_settings_enable_metrics_and_throttling_but_never_data_trace(edge: LayerRun) -> None:
+    settings = edge.one("aws:apigateway/methodSettings:MethodSettings")
+    assert settings.inputs["methodPath"] == "*/*"
+    values = settings.inputs["settings"]
+    assert values["metricsEnabled"] is True
+    assert values["dataTraceEnabled"] is False
+    assert values["loggingLevel"] in {"ERROR", "OFF"}
+    assert (values["throttlingRateLimit"], values["throttlingBurstLimit"]) == (100, 200)
+
+
+def test_account_logging_role_comes_from_security(
+    edge: LayerRun, upstream: dict[str, dict]
+) -> None:
+    account = edge.one("aws:apigateway/account:Account")
+    assert account.inputs["cloudwatchRoleArn"] == upstream["security"]["apigateway_logs_role_arn"]
+
+
+def test_usage_plan_throttles_and_quotas_the_bound_api_key(edge: LayerRun) -> None:
+    plan = edge.one("aws:apigateway/usagePlan:UsagePlan")
+    key = edge.one("aws:apigateway/apiKey:ApiKey")
+    binding = edge.one("aws:apigateway/usagePlanKey:UsagePlanKey")
+    api = edge.one("aws:apigateway/restApi:RestApi")
+    assert plan.inputs["name"] == "txn-dev-transactions-api-plan"
+    assert key.inputs["name"] == "txn-dev-transactions-api-key"
+    assert plan.inputs["apiStages"] == [{"apiId": api.id, "stage": "v1"}]
+    assert plan.inputs["throttleSettings"] == {"rateLimit": 100, "burstLimit": 200}
+    assert plan.inputs["quotaSettings"] == {"limit": 1_000_000, "period": "DAY"}
+    assert (binding.inputs["keyId"], binding.inputs["keyType"]) == (key.id, "API_KEY")
+    assert "value" not in key.inputs  # generated by API Gateway, never in code or config
+
+
+def test_bad_bodies_get_the_api_error_shape(edge: LayerRun) -> None:
+    responses = {
+        r.inputs["responseType"]: r for r in edge.of_type("aws:apigateway/response:Response")
+    }
+    bad = responses["BAD_REQUEST_BODY"]
+    assert bad.inputs["statusCode"] == "400"
+    body = json.loads(bad.inputs["responseTemplates"]["application/json"])
+    assert set(body) == {"code", "message", "field"}
+    assert responses["INVALID_API_KEY"].inputs["statusCode"] == "403"
+
+
+def test_waf_has_the_managed_rule_groups_and_a_rate_rule_per_ip(edge: LayerRun) -> None:
+    acl = edge.one("aws:wafv2/webAcl:WebAcl")
+    assert acl.inputs["scope"] == "REGIONAL"
+    assert acl.inputs["defaultAction"] == {"allow": {}}
+    rules = {r["name"]: r for r in acl.inputs["rules"]}
+    managed = {
+        r["statement"]["managedRuleGroupStatement"]["name"]
+        for r in rules.values()
+        if "managedRuleGroupStatement" in r["statement"]
+    }
+    assert (
+        managed
+        == {
+            "AWSManagedRulesCommonRuleSet",
+            "AWSManagedRulesKnownBadInputsRuleSet",
+            "AWSManagedRulesSQLiRuleSet",
+            "AWSManagedRulesAmazonIpReputationList",
+        }
+        == set(MANAGED_RULE_GROUPS)
+    )
+    for name in managed:
+        assert rules[name]["overrideAction"] == {"none": {}}  # enforce, not count
+    rate = rules["rate-limit-per-ip"]
+    assert rate["statement"]["rateBasedStatement"]["aggregateKeyType"] == "IP"
+    assert rate["statement"]["rateBasedStatement"]["limit"] == 10_000
+    assert rate["action"] == {"block": {}}
+    assert len({r["priority"] for r in rules.values()}) == len(rules)
+
+
+def test_waf_is_associated_with_the_stage_arn_after_the_stage(edge: LayerRun) -> None:
+    association = edge.one("aws:wafv2/webAclAssociation:WebAclAssociation")
+    stage = edge.one("aws:apigateway/stage:Stage")
+    api = edge.one("aws:apigateway/restApi:RestApi")
+    assert association.inputs["resourceArn"] == stage.outputs["arn"]
+    assert association.inputs["resourceArn"] == (
+        f"arn:aws:apigateway:us-east-2::/restapis/{api.id}/stages/v1"
+    )
+    assert association.inputs["webAclArn"] == edge.one("aws:wafv2/webAcl:WebAcl").outputs["arn"]
+    assert stage.name in edge.depends_on[association.name]
+
+
+def test_waf_logs_go_to_an_encrypted_aws_waf_logs_group_without_the_api_key(
+    edge: LayerRun, upstream: dict[str, dict]
+) -> None:
+    logging = edge.one("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration")
+    group = edge.one("aws:cloudwatch/logGroup:LogGroup", "waf-logs")
+    assert group.inputs["name"].startswith("aws-waf-logs-")
+    assert group.inputs["kmsKeyId"] == upstream["security"]["logs_key_arn"]
+    assert group.inputs["retentionInDays"] >= 365
+    assert logging.inputs["logDestinationConfigs"] == [group.outputs["arn"]]
+    assert {"singleHeader": {"name": "x-api-key"}} in logging.inputs["redactedFields"]
+
+
+def test_exports_the_endpoint_url_and_the_key_value_only_as_a_secret(edge: LayerRun) -> None:
+    stage = edge.one("aws:apigateway/stage:Stage")
+    assert edge.exports["transaction_endpoint_url"] == f"{stage.outputs['invokeUrl']}/transaction"
+    assert edge.exports["transaction_endpoint_url"].startswith("https://")
+    assert edge.exports["api_key_id"] == edge.one("aws:apigateway/apiKey:ApiKey").id
+    assert edge.secret_exports == {"api_key_value"}
+    assert set(edge.exports) == contract.EDGE.outputs
+
+
+def test_prod_keeps_audit_logs_past_twelve_months(prod_stacks: dict[str, LayerRun]) -> None:
+    for group in prod_stacks["edge"].of_type("aws:cloudwatch/logGroup:LogGroup"):
+        assert group.inputs["retentionInDays"] >= 365
