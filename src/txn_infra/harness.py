@@ -128,6 +128,10 @@ _COMPUTED: dict[str, ComputeFn] = {
     "aws:iam/policy:Policy": lambda n, i, r: {
         "arn": _arn("iam", r, f"policy/{i.get('name', n)}", regional=False)
     },
+    "aws:cloudwatch/metricAlarm:MetricAlarm": lambda n, i, r: {
+        "arn": _arn("cloudwatch", r, f"alarm:{i.get('name', n)}"),
+        "id": i.get("name", n),
+    },
     "aws:dynamodb/table:Table": lambda n, i, r: {
         "arn": _arn("dynamodb", r, f"table/{i.get('name', n)}"),
         "id": i.get("name", n),

@@ -1,0 +1,115 @@
+"""observability: dashboard, alarms with runbooks, notifications, VPC flow logs and API SLOs."""
+
+from txn_infra import contract, shapes
+from txn_infra.components.observability import (
+    AlarmsArgs,
+    ApiObjectives,
+    DashboardArgs,
+    FlowLogsArgs,
+    Notifications,
+    NotificationsArgs,
+    ObjectivesArgs,
+    OperationsDashboard,
+    ServiceAlarms,
+    VpcFlowLogs,
+    Watched,
+)
+from txn_infra.config import ObservabilityConfig
+from txn_infra.layer import start
+from txn_infra.naming import log_group
+
+ctx = start(contract.OBSERVABILITY, ObservabilityConfig)
+network = ctx.upstream(contract.NETWORK)
+security = ctx.upstream(contract.SECURITY)
+data = ctx.upstream(contract.DATA)
+compute = ctx.upstream(contract.COMPUTE)
+edge = ctx.upstream(contract.EDGE)
+cfg = ctx.config
+
+watched = Watched(
+    region=ctx.region,
+    function_names={
+        shapes.VALIDATOR.component: compute["validator_function_name"],
+        shapes.FRAUD_DETECTOR.component: compute["fraud_detector_function_name"],
+        shapes.FAILED_TRANSACTIONS.component: compute["failed_transactions_function_name"],
+    },
+    # API Gateway metrics are keyed by the API's name, which the naming function gives.
+    api_name=ctx.name(shapes.API_COMPONENT),
+    stage_name=edge["stage_name"],
+    queue_name=data["transactions_queue_name"],
+    dead_letter_queue_names={
+        shapes.TRANSACTIONS_DLQ.component: data["transactions_dlq_name"],
+        shapes.PARKING_QUEUE.component: data["parking_queue_name"],
+    },
+    table_names={
+        shapes.TRANSACTIONS_TABLE.component: data["transactions_table_name"],
+        shapes.MERCHANTS_TABLE.component: data["merchants_table_name"],
+        shapes.IDEMPOTENCY_TABLE.component: data["idempotency_table_name"],
+        shapes.VELOCITY_TABLE.component: data["velocity_table_name"],
+    },
+    failed_transactions_service=compute["failed_transactions_function_name"],
+)
+
+notifications = Notifications(
+    "notify",
+    NotificationsArgs(
+        topic_name=ctx.name("alarms"),
+        key_arn=security["data_key_arn"],
+        alert_email=cfg.alert_email,
+        fraud_alerts_topic_arn=data["fraud_alerts_topic_arn"],
+        fraud_alert_email=cfg.fraud_alert_email or cfg.alert_email,
+    ),
+    opts=ctx.opts,
+)
+
+alarms = ServiceAlarms(
+    "alarms",
+    AlarmsArgs(
+        name_prefix=ctx.prefix,
+        watched=watched,
+        topic_arn=notifications.topic.arn,
+        error_rate_threshold_percent=cfg.error_rate_threshold_percent,
+        queue_age_threshold_seconds=cfg.queue_age_threshold_seconds,
+    ),
+    opts=ctx.opts,
+)
+
+dashboard = OperationsDashboard(
+    "ops",
+    DashboardArgs(
+        dashboard_name=ctx.name("operations"),
+        watched=watched,
+        alarm_arns=[alarm.arn for alarm in alarms.alarms.values()],
+    ),
+    opts=ctx.opts,
+)
+
+VpcFlowLogs(
+    "flow",
+    FlowLogsArgs(
+        vpc_id=network["vpc_id"],
+        role_arn=security["flow_logs_role_arn"],
+        log_group_name=log_group(cfg.app, ctx.environment, "vpc-flow-logs"),
+        key_arn=security["logs_key_arn"],
+        retention_days=cfg.flow_log_retention_days,
+    ),
+    opts=ctx.opts,
+)
+
+ApiObjectives(
+    "slo",
+    ObjectivesArgs(
+        name_prefix=ctx.prefix,
+        api_name=ctx.name(shapes.API_COMPONENT),
+        stage_name=edge["stage_name"],
+        availability_percent=cfg.availability_objective_percent,
+        latency_ms=cfg.latency_objective_ms,
+    ),
+    opts=ctx.native_opts,
+)
+
+ctx.export(
+    dashboard_url=dashboard.url,
+    transaction_endpoint_url=edge["transaction_endpoint_url"],
+    alarm_topic_arn=notifications.topic.arn,
+)

@@ -1,0 +1,232 @@
+"""observability: error-rate alarms at 1% as metric math, DLQ/age/5XX/throttle alarms with
+runbooks, the dashboard's metrics, notifications, flow logs, SLOs and the two URLs."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.stacks.conftest import stand_in_exports
+from txn_infra import contract, shapes
+from txn_infra.harness import REPO_ROOT, LayerRun, Resource
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+SLO = "aws-native:applicationsignals:ServiceLevelObjective"
+
+
+@pytest.fixture(scope="module")
+def obs(stacks: dict[str, LayerRun]) -> LayerRun:
+    return stacks["observability"]
+
+
+@pytest.fixture(scope="module")
+def upstream(stacks: dict[str, LayerRun]) -> dict[str, dict]:
+    return {
+        name: stacks[name].exports
+        if name in stacks
+        else stand_in_exports(contract.layer(name), "dev")
+        for name in contract.OBSERVABILITY.upstream
+    }
+
+
+def alarms(run: LayerRun) -> dict[str, Resource]:
+    return {a.inputs["name"].removeprefix("txn-dev-"): a for a in run.of_type(ALARM)}
+
+
+def runbook_anchors() -> set[str]:
+    text = (REPO_ROOT / "docs" / "runbooks.md").read_text()
+    headings = re.findall(r"^#{2,3} (.+)$", text, flags=re.MULTILINE)
+    return {re.sub(r"[^a-z0-9 -]", "", h.lower()).strip().replace(" ", "-") for h in headings}
+
+
+@pytest.mark.parametrize("shape", shapes.FUNCTIONS, ids=lambda s: s.component)
+def test_error_rate_alarm_at_1_percent_per_function(
+    obs: LayerRun, upstream: dict[str, dict], shape
+) -> None:
+    alarm = alarms(obs)[f"{shape.component}-error-rate"]
+    assert alarm.inputs["threshold"] == 1
+    assert alarm.inputs["comparisonOperator"] == "GreaterThanThreshold"
+    queries = {q["id"]: q for q in alarm.inputs["metricQueries"]}
+    function_name = upstream["compute"][f"{shape.package}_function_name"]
+    for query_id, metric in (("errors", "Errors"), ("invocations", "Invocations")):
+        stat = queries[query_id]["metric"]
+        assert (stat["namespace"], stat["metricName"], stat["stat"]) == (
+            "AWS/Lambda",
+            metric,
+            "Sum",
+        )
+        assert stat["dimensions"] == {"FunctionName": function_name}
+    (result,) = [q for q in queries.values() if q["returnData"]]
+    assert "100 * errors / invocations" in result["expression"]
+
+
+def test_any_message_in_a_dead_letter_queue_alarms(
+    obs: LayerRun, upstream: dict[str, dict]
+) -> None:
+    for label, key in (
+        ("transactions-dlq", "transactions_dlq_name"),
+        ("transactions-parking", "parking_queue_name"),
+    ):
+        alarm = alarms(obs)[f"{label}-messages"]
+        assert alarm.inputs["metricName"] == "ApproximateNumberOfMessagesVisible"
+        assert alarm.inputs["dimensions"] == {"QueueName": upstream["data"][key]}
+        assert (alarm.inputs["threshold"], alarm.inputs["comparisonOperator"]) == (
+            0,
+            "GreaterThanThreshold",
+        )
+
+
+def test_queue_age_api_5xx_and_throttle_alarms(obs: LayerRun, upstream: dict[str, dict]) -> None:
+    found = alarms(obs)
+    age = found["queue-age"]
+    assert age.inputs["metricName"] == "ApproximateAgeOfOldestMessage"
+    assert age.inputs["dimensions"] == {"QueueName": upstream["data"]["transactions_queue_name"]}
+    assert age.inputs["threshold"] == 300
+    api = found["api-5xx"]
+    assert (api.inputs["namespace"], api.inputs["metricName"]) == ("AWS/ApiGateway", "5XXError")
+    assert api.inputs["dimensions"] == {"ApiName": "txn-dev-transactions-api", "Stage": "v1"}
+    assert (api.inputs["statistic"], api.inputs["threshold"]) == ("Average", 0.01)
+    for shape in shapes.FUNCTIONS:
+        assert found[f"{shape.component}-throttles"].inputs["metricName"] == "Throttles"
+    for table in shapes.TABLES:
+        expression = found[f"{table.component}-table-throttles"].inputs["metricQueries"][-1]
+        assert expression["expression"] == "reads + writes"
+
+
+def test_failed_transactions_metric_alarms(obs: LayerRun, upstream: dict[str, dict]) -> None:
+    alarm = alarms(obs)["failed-transactions"]
+    assert alarm.inputs["namespace"] == shapes.METRICS_NAMESPACE
+    assert alarm.inputs["metricName"] == shapes.FAILED_TRANSACTIONS_METRIC
+    assert alarm.inputs["dimensions"] == {
+        "service": upstream["compute"]["failed_transactions_function_name"]
+    }
+
+
+def test_every_alarm_notifies_the_alarm_topic_and_names_an_existing_runbook(obs: LayerRun) -> None:
+    topic = obs.one("aws:sns/topic:Topic").outputs["arn"]
+    anchors = runbook_anchors()
+    for name, alarm in alarms(obs).items():
+        assert alarm.inputs["alarmActions"] == [topic], name
+        anchor = re.search(r"docs/runbooks\.md#([a-z0-9-]+)", alarm.inputs["alarmDescription"])
+        assert anchor, name
+        assert anchor.group(1) in anchors, f"{name}: no runbook section {anchor.group(1)}"
+    for slo in obs.of_type(SLO):
+        anchor = re.search(r"docs/runbooks\.md#([a-z0-9-]+)", slo.inputs["description"])
+        assert anchor
+        assert anchor.group(1) in anchors
+
+
+def test_alarm_topic_is_encrypted_and_both_topics_email(
+    obs: LayerRun, upstream: dict[str, dict]
+) -> None:
+    topic = obs.one("aws:sns/topic:Topic")
+    assert topic.inputs["kmsMasterKeyId"] == upstream["security"]["data_key_arn"]
+    subscriptions = {
+        s.inputs["topic"]: s for s in obs.of_type("aws:sns/topicSubscription:TopicSubscription")
+    }
+    assert set(subscriptions) == {topic.outputs["arn"], upstream["data"]["fraud_alerts_topic_arn"]}
+    for subscription in subscriptions.values():
+        assert subscription.inputs["protocol"] == "email"
+        assert subscription.inputs["endpoint"] == "payments-oncall-dev@example.com"
+
+
+def test_prod_sends_fraud_alerts_to_the_fraud_team(prod_stacks: dict[str, LayerRun]) -> None:
+    run = prod_stacks["observability"]
+    endpoints = {
+        s.inputs["endpoint"] for s in run.of_type("aws:sns/topicSubscription:TopicSubscription")
+    }
+    assert endpoints == {"payments-oncall@example.com", "fraud-operations@example.com"}
+
+
+def test_dashboard_shows_every_required_metric(obs: LayerRun, upstream: dict[str, dict]) -> None:
+    body = json.loads(obs.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+    lines = [
+        tuple(m[:-1])
+        for w in body["widgets"]
+        if w["type"] == "metric"
+        for m in w["properties"]["metrics"]
+    ]
+    stats = {
+        (m[1], m[-2] if len(m) > 3 else None, s)
+        for w in body["widgets"]
+        if w["type"] == "metric"
+        for m in w["properties"]["metrics"]
+        for s in [m[-1].get("stat")]
+    }
+    for shape in shapes.FUNCTIONS:
+        fn = upstream["compute"][f"{shape.package}_function_name"]
+        for metric in ("Invocations", "Errors", "Throttles", "ConcurrentExecutions"):
+            assert ("AWS/Lambda", metric, "FunctionName", fn) in lines
+        assert ("Duration", fn, "p50") in stats
+        assert ("Duration", fn, "p99") in stats
+    api = ("ApiName", "txn-dev-transactions-api", "Stage", "v1")
+    for metric in ("Count", "4XXError", "5XXError", "Latency"):
+        assert ("AWS/ApiGateway", metric, *api) in lines
+    queue = upstream["data"]["transactions_queue_name"]
+    for metric in ("ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"):
+        assert ("AWS/SQS", metric, "QueueName", queue) in lines
+    for key in ("transactions_dlq_name", "parking_queue_name"):
+        assert (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "QueueName",
+            upstream["data"][key],
+        ) in lines
+    for table in shapes.TABLES:
+        name = upstream["data"][f"{table.component}_table_name"]
+        assert ("AWS/DynamoDB", "ReadThrottleEvents", "TableName", name) in lines
+        assert ("AWS/DynamoDB", "WriteThrottleEvents", "TableName", name) in lines
+    (alarm_widget,) = [w for w in body["widgets"] if w["type"] == "alarm"]
+    assert set(alarm_widget["properties"]["alarms"]) == {
+        a.outputs["arn"] for a in obs.of_type(ALARM)
+    }
+
+
+def test_flow_logs_capture_all_traffic_to_an_encrypted_group(
+    obs: LayerRun, upstream: dict[str, dict]
+) -> None:
+    flow = obs.one("aws:ec2/flowLog:FlowLog")
+    group = obs.one("aws:cloudwatch/logGroup:LogGroup", "flow")
+    assert flow.inputs["vpcId"] == upstream["network"]["vpc_id"]
+    assert flow.inputs["trafficType"] == "ALL"
+    assert flow.inputs["iamRoleArn"] == upstream["security"]["flow_logs_role_arn"]
+    assert flow.inputs["logDestination"] == group.outputs["arn"]
+    assert group.inputs["kmsKeyId"] == upstream["security"]["logs_key_arn"]
+    assert group.inputs["retentionInDays"] >= 365
+
+
+def test_slos_use_the_aws_native_provider_in_the_stack_region(obs: LayerRun) -> None:
+    (provider,) = obs.of_type("pulumi:providers:aws-native")
+    assert provider.inputs["region"] == "us-east-2"
+    assert json.loads(provider.inputs["defaultTags"])["tags"]["Layer"] == "observability"
+    slos = {s.inputs["name"]: s for s in obs.of_type(SLO)}
+    assert set(slos) == {"txn-dev-api-availability", "txn-dev-api-latency"}
+    for slo in slos.values():
+        assert slo.provider.endswith(f"::{provider.id}")
+    availability = slos["txn-dev-api-availability"].inputs
+    assert availability["goal"]["attainmentGoal"] == 99.9
+    metric = availability["requestBasedSli"]["requestBasedSliMetric"]
+    assert (
+        metric["monitoredRequestCountMetric"]["badCountMetric"][0]["metricStat"]["metric"][
+            "metricName"
+        ]
+        == "5XXError"
+    )
+    latency = slos["txn-dev-api-latency"].inputs["sli"]
+    assert (latency["metricThreshold"], latency["comparisonOperator"]) == (
+        1000,
+        "LessThanOrEqualTo",
+    )
+
+
+def test_exports_the_dashboard_url_and_re_exports_the_api_url(
+    obs: LayerRun, upstream: dict[str, dict]
+) -> None:
+    assert obs.exports["dashboard_url"] == (
+        "https://us-east-2.console.aws.amazon.com/cloudwatch/home?region=us-east-2"
+        "#dashboards:name=txn-dev-operations"
+    )
+    assert obs.exports["transaction_endpoint_url"] == upstream["edge"]["transaction_endpoint_url"]
+    assert set(obs.exports) == contract.OBSERVABILITY.outputs
