@@ -1,0 +1,58 @@
+"""The six layers together: compute, edge and observability run after their real producers, and
+what they create fits what security allowed for it."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+
+from tests.stacks.conftest import statements
+from txn_infra import contract
+from txn_infra.harness import LayerRun
+
+UPPER = ("compute", "edge", "observability")
+
+
+def test_all_six_layers_run_in_dag_order(system: dict[str, LayerRun]) -> None:
+    assert list(system) == contract.deploy_order()
+    assert len(system) == 6
+
+
+def test_upper_layers_were_tested_against_real_producers(
+    system: dict[str, LayerRun], stacks: dict[str, LayerRun]
+) -> None:
+    assert stacks is system  # no stand-in answered any reference
+    order = list(system)
+    for name in UPPER:
+        run = system[name]
+        assert set(run.reads) == set(contract.layer(name).upstream)
+        for producer, keys in run.reads.items():
+            assert order.index(producer) < order.index(name)
+            assert keys <= set(system[producer].exports)
+
+
+def test_every_log_group_fits_the_logs_key_policy(system: dict[str, LayerRun]) -> None:
+    """A group the logs key would refuse fails at creation in AWS; catch it here instead."""
+    security = system["security"]
+    (logs_key,) = [
+        k
+        for k in security.of_type("aws:kms/key:Key")
+        if k.outputs["arn"] == security.exports["logs_key_arn"]
+    ]
+    (allow,) = [
+        s
+        for s in statements(json.loads(logs_key.inputs["policy"]))
+        if "kms:EncryptionContext:aws:logs:arn" in s.get("Condition", {}).get("ArnLike", {})
+    ]
+    patterns = allow["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    groups = [g for name in UPPER for g in system[name].of_type("aws:cloudwatch/logGroup:LogGroup")]
+    assert len(groups) == 3 + 3 + 1
+    for group in groups:
+        assert group.inputs["kmsKeyId"] == security.exports["logs_key_arn"]
+        assert any(fnmatch.fnmatchcase(group.outputs["arn"], p) for p in patterns), group.name
+
+
+def test_functions_run_as_the_roles_security_made_for_them(system: dict[str, LayerRun]) -> None:
+    roles = {r.outputs["arn"] for r in system["security"].of_type("aws:iam/role:Role")}
+    for fn in system["compute"].of_type("aws:lambda/function:Function"):
+        assert fn.inputs["role"] in roles
