@@ -139,6 +139,12 @@ class ObservabilityConfig(CommonConfig):
 
     _flow_retention = field_validator("flow_log_retention_days")(_retention)
 
+    @field_validator("fraud_alert_email", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        # Pulumi.yaml declares the key with an empty default: unset means "use alertEmail".
+        return None if value == "" else value
+
 
 C = TypeVar("C", bound=_Config)
 

@@ -59,6 +59,13 @@ def test_audit_logs_are_kept_a_year_in_a_retention_cloudwatch_accepts(days: str)
         parse(EdgeConfig, EDGE | {"auditLogRetentionDays": days}, "txn-edge")
 
 
+def test_an_empty_fraud_alert_email_falls_back_to_unset() -> None:
+    parsed = parse(
+        ObservabilityConfig, OBSERVABILITY | {"fraudAlertEmail": ""}, "txn-observability"
+    )
+    assert parsed.fraud_alert_email is None
+
+
 def test_alert_email_must_be_an_address() -> None:
     with pytest.raises(ConfigError, match="alertEmail"):
         parse(ObservabilityConfig, OBSERVABILITY | {"alertEmail": "oncall"}, "txn-observability")
