@@ -39,12 +39,14 @@ def test_every_log_group_fits_the_logs_key_policy(system: dict[str, LayerRun]) -
         for k in security.of_type("aws:kms/key:Key")
         if k.outputs["arn"] == security.exports["logs_key_arn"]
     ]
-    (allow,) = [
-        s
+    context = "kms:EncryptionContext:aws:logs:arn"
+    # The condition operator (ArnLike, StringLike) is security's choice; the patterns are ours.
+    (patterns,) = [
+        values[context]
         for s in statements(json.loads(logs_key.inputs["policy"]))
-        if "kms:EncryptionContext:aws:logs:arn" in s.get("Condition", {}).get("ArnLike", {})
+        for values in s.get("Condition", {}).values()
+        if context in values
     ]
-    patterns = allow["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
     groups = [g for name in UPPER for g in system[name].of_type("aws:cloudwatch/logGroup:LogGroup")]
     assert len(groups) == 3 + 3 + 1
     for group in groups:
