@@ -158,7 +158,7 @@ def render(report: SynthReport, out: TextIO) -> None:
             if not type_.startswith("pulumi:providers:"):
                 write(f"   {count:>3}  {type_}\n")
         for producer, consumer, keys in edges(run):
-            write(f"   edge {producer} -> {consumer}: {', '.join(keys)}\n")
+            write(f"   reference {producer} -> {consumer}: {', '.join(keys)}\n")
 
     rows = [
         (

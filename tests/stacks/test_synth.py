@@ -92,7 +92,7 @@ def test_synth_prints_resources_edges_and_the_compliance_table(shipped) -> None:
     for layer in LAYERS:
         assert f"== {layer} (txn-{layer})" in text
         for producer, keys in evidence["layers"][layer]["reads"].items():
-            assert f"edge {producer} -> {layer}: {', '.join(keys)}" in text
+            assert f"reference {producer} -> {layer}: {', '.join(keys)}" in text
     assert "synth: " in text.splitlines()[-2]
 
 
