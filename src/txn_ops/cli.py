@@ -1,0 +1,255 @@
+"""``python -m txn_ops``: preview, deploy, destroy, outputs and affected (the nox sessions).
+
+    python -m txn_ops deploy --stack dev data        # one layer (its upstream must be deployed)
+    python -m txn_ops deploy --stack dev             # every layer, upstream first
+    python -m txn_ops destroy --stack dev --plan     # the order, without running anything
+    python -m txn_ops affected --base origin/main    # layers a change touches
+
+Every failure the user can fix prints one line, ``txn-ops: error: <code>: <what to do>``, and
+exits 2; a failed layer exits 1 after the summary table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from txn_infra import contract
+from txn_ops import affected, deploy
+from txn_ops import settings as cfg
+from txn_ops.errors import OpsError
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+WorkspaceFactory = Callable[[cfg.Settings, argparse.Namespace], deploy.Workspace]
+Preflight = Callable[[cfg.Settings], None]
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="txn-ops", description=__doc__.split("\n")[0])
+    top.add_argument("--root", type=Path, default=cfg.REPO_ROOT, help=argparse.SUPPRESS)
+    sub = top.add_subparsers(dest="command", required=True)
+    helps = {
+        "preview": "preview layers in deploy order (policy pack attached)",
+        "deploy": "deploy layers in deploy order, then preview their downstream layers for drift",
+        "destroy": "destroy layers in reverse deploy order",
+        "outputs": "print the outputs of layers' stacks",
+    }
+    for command in deploy.COMMANDS:
+        p = sub.add_parser(command, help=helps[command])
+        p.add_argument("layers", nargs="*", metavar="layer", help="layers (default: all)")
+        p.add_argument("--stack", required=True, choices=cfg.STACKS, help="stack to act on")
+        p.add_argument("--plan", action="store_true", help="print what would run, run nothing")
+        if command in ("preview", "deploy"):
+            p.add_argument("--refresh", action="store_true", help="refresh state from AWS first")
+        if command == "destroy":
+            p.add_argument("--yes", action="store_true", help="confirm the destroy")
+            p.add_argument(
+                "--eni-timeout",
+                type=float,
+                default=45,
+                metavar="MIN",
+                help="minutes to wait for Lambda network interfaces before network (45)",
+            )
+        if command == "outputs":
+            p.add_argument("--json", action="store_true", help="print JSON")
+            p.add_argument("--show-secrets", action="store_true", help="print secret values")
+    a = sub.add_parser("affected", help="list the layers a git change touches")
+    source = a.add_mutually_exclusive_group(required=True)
+    source.add_argument("--base", help="git ref to compare with (merge base), e.g. origin/main")
+    source.add_argument("--files", nargs="+", help="changed files instead of a git diff")
+    a.add_argument("--head", default="HEAD", help="git ref of the change (default HEAD)")
+    a.add_argument("--format", choices=("text", "names", "json"), default="text")
+    a.add_argument(
+        "--changed-only", action="store_true", help="leave out downstream layers (preview only)"
+    )
+    return top
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    workspace_factory: WorkspaceFactory | None = None,
+    preflight: Preflight | None = None,
+    emit: Callable[[str], None] = print,
+) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "affected":
+            return _affected(args, emit)
+        settings = cfg.load(args.root.resolve())
+        if args.plan:
+            for line in render_plan(args.command, args.layers, args.stack, settings):
+                emit(line)
+            return 0
+        if args.command == "destroy" and not args.yes:
+            chosen = deploy.select(args.layers)
+            raise OpsError(
+                "confirm",
+                f"destroy deletes every resource of {', '.join(chosen)} in stack {args.stack}: "
+                "add --yes to go ahead (--plan shows the order)",
+            )
+        deploy.select(args.layers)  # unknown layers fail before any check touches the cloud
+        (preflight or _real_preflight)(settings)
+        factory = workspace_factory or _real_workspace
+        orchestrator = deploy.Orchestrator(
+            factory(settings, args),
+            settings,
+            args.stack,
+            console=deploy.Console(emit),
+            eni_wait=_eni_wait(args, emit) if args.command == "destroy" else None,
+        )
+        if args.command == "outputs":
+            return _outputs(orchestrator, args, emit)
+        report = orchestrator.run(args.command, args.layers)
+        return EXIT_FAILED if report.failed else 0
+    except OpsError as exc:
+        print(f"txn-ops: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("txn-ops: interrupted; a Pulumi update may still hold a stack lock", file=sys.stderr)
+        return 130
+
+
+def render_plan(
+    command: str, names: Sequence[str], stack: str, settings: cfg.Settings
+) -> list[str]:
+    """What ``command`` would run, in order; reads only the repository."""
+    root = settings.root
+    steps = deploy.plan(command, names)
+    layers = [s.layer.name for s in steps if s.action != "wait-enis"]
+    direction = "downstream first" if command == "destroy" else "upstream first"
+    count = f"{len(layers)} layer{'s' if len(layers) != 1 else ''}"
+    lines = [f"Plan: {command} stack {stack}, {count}, {direction} (contract DAG)"]
+    width = max(len(cfg.stack_name(root, s.layer, stack)) for s in steps)
+    for i, step in enumerate(steps, 1):
+        layer = step.layer
+        if step.action == "wait-enis":
+            lines.append(
+                f"  {i}. {'wait':<8} {layer.name:<14} until the Lambda network interfaces in "
+                "its VPC are released"
+            )
+            continue
+        fqn = cfg.stack_name(root, layer, stack)
+        ups = ", ".join(layer.upstream) or "-"
+        missing = "" if cfg.has_program(root, layer) else "  [program missing]"
+        lines.append(
+            f"  {i}. {step.action:<8} {layer.name:<14} {fqn:<{width}}  {layer.folder:<21} "
+            f"reads: {ups}{missing}"
+        )
+    chosen = set(layers)
+    if command in ("preview", "deploy"):
+        outside = sorted(
+            {u for n in layers for u in contract.layer(n).upstream} - chosen,
+            key=list(contract.LAYERS).index,
+        )
+        if outside:
+            lines.append(f"Checked first: deployed in {stack}: {', '.join(outside)}")
+        pack = settings.policy_pack
+        lines.append(
+            f"Policy pack: {pack.relative_to(root)}/ on every preview and update"
+            if pack
+            else "Policy pack: none (policies/PulumiPolicy.yaml not found)"
+        )
+    if command == "deploy":
+        drift = deploy.drift_candidates(layers)
+        lines.append(
+            "Then: preview for drift, if their upstream changed: "
+            + (", ".join(drift) if drift else "nothing (no downstream layer outside the run)")
+        )
+    if command == "destroy":
+        below = sorted(
+            {d for n in layers for d in contract.downstream(n)} - chosen,
+            key=list(contract.LAYERS).index,
+        )
+        if below:
+            lines.append(f"Checked first: not deployed in {stack}: {', '.join(below)}")
+    lines.append(
+        f"Backend: {settings.backend_url or 'NOT SET'} ({settings.backend_source}); secrets: "
+        f"{settings.secrets_provider or 'backend default'} ({settings.secrets_source})"
+    )
+    return lines
+
+
+def _affected(args: argparse.Namespace, emit: Callable[[str], None]) -> int:
+    root = args.root.resolve()
+    if args.files:
+        files, header = list(args.files), f"Layers touched by {len(args.files)} files:"
+    else:
+        files = affected.changed_files(args.base, args.head, root)
+        header = f"Layers touched by {args.base}...{args.head} ({len(files)} files):"
+    selection = affected.select(files, root)
+    if args.format == "names":
+        emit(" ".join(affected.names(selection, args.changed_only)))
+    elif args.format == "json":
+        emit(
+            json.dumps(
+                {
+                    "layers": list(affected.names(selection, args.changed_only)),
+                    "changed": selection.changed_layers,
+                    "downstream": [] if args.changed_only else selection.downstream_layers,
+                    "reasons": selection.changed,
+                    "reads": selection.downstream,
+                    "ignored": selection.ignored,
+                },
+                indent=2,
+            )
+        )
+    else:
+        for line in affected.describe(selection, header):
+            emit(line)
+    return 0
+
+
+def _outputs(
+    orchestrator: deploy.Orchestrator, args: argparse.Namespace, emit: Callable[[str], None]
+) -> int:
+    states = orchestrator.outputs(args.layers)
+    shown: dict[str, Any] = {}
+    for name, state in states.items():
+        if state is None:
+            shown[name] = None
+            continue
+        secret = state.secret_outputs | contract.layer(name).secret_outputs
+        shown[name] = {
+            key: ("[secret]" if key in secret and not args.show_secrets else value)
+            for key, value in sorted(state.outputs.items())
+        }
+    if args.json:
+        emit(json.dumps(shown, indent=2, default=str))
+        return 0
+    for name, values in shown.items():
+        fqn = cfg.stack_name(orchestrator.settings.root, contract.layer(name), args.stack)
+        emit(f"{name} ({fqn})")
+        if values is None:
+            emit("  (no stack)")
+            continue
+        for key, value in values.items():
+            text = value if isinstance(value, str) else json.dumps(value, default=str)
+            emit(f"  {key:<34} {text}")
+    return 0
+
+
+def _real_preflight(settings: cfg.Settings) -> None:
+    from txn_ops.pulumi_workspace import preflight
+
+    preflight(settings)
+
+
+def _real_workspace(settings: cfg.Settings, args: argparse.Namespace) -> deploy.Workspace:
+    from txn_ops.pulumi_workspace import AutomationWorkspace
+
+    return AutomationWorkspace(settings, refresh=getattr(args, "refresh", False))
+
+
+def _eni_wait(args: argparse.Namespace, emit: Callable[[str], None]) -> deploy.EniWait:
+    from txn_ops.enis import wait_for_lambda_enis
+
+    def wait(vpc_id: str, region: str) -> None:
+        wait_for_lambda_enis(vpc_id, region, timeout_seconds=args.eni_timeout * 60, emit=emit)
+
+    return wait

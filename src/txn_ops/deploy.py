@@ -1,0 +1,452 @@
+"""Plan and run preview, deploy, destroy and outputs across the layers, in the contract's order.
+
+The orchestration is written against :class:`Workspace`, a small protocol over one layer's
+stack: read its state, preview, update, destroy. :mod:`txn_ops.pulumi_workspace` implements it
+with the Pulumi Automation API; the tests implement it with an in-memory fake, so every rule
+here (order, selection, refusals, drift) is tested without the CLI or AWS.
+
+Rules:
+- deploy runs upstream first; a layer's upstream layers outside the selection must already be
+  deployed with every output the contract declares, checked before anything runs;
+- destroy runs downstream first and refuses while a layer downstream of the selection is still
+  deployed; before ``network`` it waits for the Lambda network interfaces left in the VPC;
+- after a deploy, every layer downstream of a changed layer that was not part of the run is
+  previewed, and the report says which of them now need an update (Pulumi does not cascade
+  stack references by itself);
+- the policy pack, when the repository has one, is attached to every preview and update.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from txn_infra import contract
+from txn_ops import settings as cfg
+from txn_ops.errors import OpsError
+
+COMMANDS = ("preview", "deploy", "destroy", "outputs")
+
+# Pulumi operation types that leave a resource as it is.
+_UNCHANGED = frozenset({"same", "read"})
+_SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "+-"}
+
+
+@dataclass(frozen=True)
+class Changes:
+    """Resource operations of one preview, update or destroy, by Pulumi operation type."""
+
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> int:
+        return sum(n for op, n in self.counts.items() if op not in _UNCHANGED)
+
+    def describe(self) -> str:
+        parts = [
+            f"{_SYMBOLS.get(op, op + ' ')}{n}"
+            for op, n in sorted(self.counts.items())
+            if op not in _UNCHANGED and n
+        ]
+        return " ".join(parts) if parts else "none"
+
+
+@dataclass(frozen=True)
+class StackState:
+    """A layer's stack as the backend has it."""
+
+    resource_count: int
+    outputs: Mapping[str, Any]
+    secret_outputs: frozenset[str] = frozenset()
+
+    def missing_outputs(self, layer: contract.Layer) -> list[str]:
+        return sorted(layer.outputs - self.outputs.keys())
+
+    def deployed(self, layer: contract.Layer) -> bool:
+        """Deployed and current with the contract: resources and every declared output."""
+        return self.resource_count > 0 and not self.missing_outputs(layer)
+
+
+@runtime_checkable
+class Workspace(Protocol):
+    """One backend's view of the layers' stacks for one stack name (``dev``, ``prod``)."""
+
+    def state(self, layer: contract.Layer, stack: str) -> StackState | None:
+        """The stack's state, or None when the stack does not exist."""
+        ...
+
+    def preview(
+        self, layer: contract.Layer, stack: str, policy_packs: Sequence[Path]
+    ) -> Changes: ...
+
+    def up(self, layer: contract.Layer, stack: str, policy_packs: Sequence[Path]) -> Changes: ...
+
+    def destroy(self, layer: contract.Layer, stack: str) -> Changes: ...
+
+
+class StepFailed(Exception):
+    """A Pulumi operation on one layer failed; its own output says why, this says where."""
+
+
+# Waits until the Lambda network interfaces in a VPC are gone: (vpc_id, region) -> None.
+EniWait = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class Step:
+    action: str  # preview | up | destroy | wait-enis
+    layer: contract.Layer
+
+
+@dataclass
+class Row:
+    layer: str
+    action: str
+    result: str
+    changes: str = ""
+    seconds: float | None = None
+
+
+@dataclass
+class Report:
+    command: str
+    stack: str
+    rows: list[Row] = field(default_factory=list)
+    needs_update: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(row.result == "failed" for row in self.rows)
+
+    def result_of(self, layer: str, action: str) -> str:
+        return next(r.result for r in self.rows if r.layer == layer and r.action == action)
+
+
+def select(names: Sequence[str]) -> list[str]:
+    """The chosen layers in deploy order; no names means every layer."""
+    try:
+        return contract.deploy_order(list(names) if names else None)
+    except contract.ContractError as exc:
+        raise OpsError("layer-unknown", str(exc)) from None
+
+
+def plan(command: str, names: Sequence[str]) -> list[Step]:
+    """What ``command`` runs for the chosen layers, in the order it runs it."""
+    layers = [contract.layer(n) for n in select(names)]
+    if command == "preview":
+        return [Step("preview", layer) for layer in layers]
+    if command == "deploy":
+        return [Step("up", layer) for layer in layers]
+    if command == "outputs":
+        return [Step("outputs", layer) for layer in layers]
+    if command == "destroy":
+        steps: list[Step] = []
+        for layer in reversed(layers):
+            if layer is contract.NETWORK:
+                steps.append(Step("wait-enis", layer))
+            steps.append(Step("destroy", layer))
+        return steps
+    raise OpsError("command-unknown", f"unknown command {command!r}; use {', '.join(COMMANDS)}")
+
+
+def drift_candidates(names: Sequence[str]) -> list[str]:
+    """Layers outside the selection that read a selected layer: previewed after a deploy."""
+    chosen = set(select(names))
+    found = {d for n in chosen for d in contract.downstream(n)} - chosen
+    return [n for n in contract.deploy_order() if n in found]
+
+
+class Console:
+    """Progress lines and the closing table; writes through ``emit`` (print by default)."""
+
+    def __init__(self, emit: Callable[[str], None] = print) -> None:
+        self.emit = emit
+
+    def step(self, index: int, total: int, action: str, layer: str, detail: str) -> None:
+        self.emit(f"==> [{index}/{total}] {action} {layer} ({detail})")
+
+    def note(self, text: str) -> None:
+        self.emit(f"    {text}")
+
+    def table(self, report: Report) -> None:
+        header = ("layer", "action", "result", "changes", "duration")
+        lines = [
+            (
+                r.layer,
+                r.action,
+                r.result,
+                r.changes,
+                "" if r.seconds is None else f"{r.seconds:.1f}s",
+            )
+            for r in report.rows
+        ]
+        widths = [max(len(str(c)) for c in col) for col in zip(header, *lines, strict=False)]
+        self.emit("")
+        self.emit(f"Summary: {report.command} {report.stack}")
+        for line in (header, *lines):
+            self.emit("  " + "  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)))
+        if report.needs_update:
+            joined = " ".join(report.needs_update)
+            self.emit(
+                f"Downstream layers that now need an update: {', '.join(report.needs_update)}"
+                f"\n  run: nox -s deploy -- --stack {report.stack} {joined}"
+            )
+
+
+class Orchestrator:
+    """Runs a plan against a workspace, checking the DAG rules before and between steps."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        settings: cfg.Settings,
+        stack: str,
+        console: Console | None = None,
+        eni_wait: EniWait | None = None,
+    ) -> None:
+        self.ws = workspace
+        self.settings = settings
+        self.stack = cfg.check_stack(stack)
+        self.console = console or Console()
+        self.eni_wait = eni_wait
+        self._states: dict[str, StackState | None] = {}
+
+    # -- state ---------------------------------------------------------------------------
+
+    def state(self, name: str) -> StackState | None:
+        if name not in self._states:
+            self._states[name] = self.ws.state(contract.layer(name), self.stack)
+        return self._states[name]
+
+    def _forget(self, name: str) -> None:
+        self._states.pop(name, None)
+
+    def deployed(self, name: str) -> bool:
+        state = self.state(name)
+        return state is not None and state.deployed(contract.layer(name))
+
+    def _policy_packs(self) -> list[Path]:
+        pack = self.settings.policy_pack
+        return [pack] if pack else []
+
+    def _fqn(self, layer: contract.Layer) -> str:
+        return cfg.stack_name(self.settings.root, layer, self.stack)
+
+    # -- checks --------------------------------------------------------------------------
+
+    def require_programs(self, names: Sequence[str]) -> None:
+        missing = [n for n in names if not cfg.has_program(self.settings.root, contract.layer(n))]
+        if missing:
+            raise OpsError(
+                "program-missing",
+                f"no Pulumi program for {', '.join(missing)} (expected "
+                f"{', '.join(contract.layer(n).folder for n in missing)} with Pulumi.yaml and "
+                "__main__.py)",
+            )
+
+    def require_upstream(self, names: Sequence[str]) -> None:
+        """Refuse when an upstream layer outside the selection is not deployed in this stack."""
+        chosen = set(names)
+        for name in names:
+            for up in contract.layer(name).upstream:
+                if up in chosen:
+                    continue
+                problem = self._not_deployed(up)
+                if problem:
+                    raise OpsError(
+                        "upstream-missing",
+                        f"layer {name} reads {up}, which {problem} in stack {self.stack}; "
+                        f"deploy it first: nox -s deploy -- --stack {self.stack} {up}",
+                    )
+
+    def _not_deployed(self, name: str) -> str | None:
+        state = self.state(name)
+        if state is None:
+            return "has no stack"
+        if state.resource_count == 0:
+            return "has no resources"
+        missing = state.missing_outputs(contract.layer(name))
+        if missing:
+            return f"lacks the contract outputs {', '.join(missing)} (deployed from older code)"
+        return None
+
+    def require_no_downstream(self, names: Sequence[str]) -> None:
+        """Refuse to destroy a layer while a layer reading it stays deployed."""
+        chosen = set(names)
+        for name in names:
+            for down in contract.downstream(name):
+                if down in chosen:
+                    continue
+                state = self.state(down)
+                if state is not None and state.resource_count > 0:
+                    raise OpsError(
+                        "downstream-deployed",
+                        f"layer {down} reads {name} and is still deployed in stack "
+                        f"{self.stack}; destroy it first or add it: "
+                        f"nox -s destroy -- --stack {self.stack} --yes {down} {name}",
+                    )
+
+    # -- commands ------------------------------------------------------------------------
+
+    def run(self, command: str, names: Sequence[str]) -> Report:
+        chosen = select(names)
+        if command not in ("preview", "deploy", "destroy"):
+            raise OpsError("command-unknown", f"{command!r} does not run steps")
+        steps = plan(command, chosen)
+        report = Report(command, self.stack)
+        if command in ("preview", "deploy"):
+            self.require_programs(chosen)
+            self.require_upstream(chosen)
+        if command == "destroy":
+            self.require_no_downstream(chosen)
+        try:
+            if command == "preview":
+                self._preview_all(steps, report)
+            elif command == "deploy":
+                self._deploy_all(steps, report)
+                self._drift(chosen, report)
+            elif command == "destroy":
+                self._destroy_all(steps, report)
+        finally:
+            self.console.table(report)
+        return report
+
+    def outputs(self, names: Sequence[str]) -> dict[str, StackState | None]:
+        """Each chosen layer's state (None: no stack), in deploy order."""
+        return {name: self.state(name) for name in select(names)}
+
+    def _preview_all(self, steps: Sequence[Step], report: Report) -> None:
+        packs = self._policy_packs()
+        for i, step in enumerate(steps, 1):
+            layer = step.layer
+            waiting = [u for u in layer.upstream if self._not_deployed(u)]
+            self.console.step(i, len(steps), "preview", layer.name, self._fqn(layer))
+            if waiting:
+                self.console.note(
+                    f"skipped: reads {', '.join(waiting)}, not deployed yet in {self.stack} "
+                    "(a preview needs its upstream outputs)"
+                )
+                report.rows.append(Row(layer.name, "preview", f"waits for {','.join(waiting)}"))
+                continue
+            with self._timed(report, layer.name, "preview") as row:
+                changes = self.ws.preview(layer, self.stack, packs)
+                row.result = "changes" if changes.changed else "no changes"
+                row.changes = changes.describe()
+        later = drift_candidates([s.layer.name for s in steps])
+        if later:
+            self.console.note(
+                "after a deploy of these layers, the deploy previews their downstream "
+                f"layers for drift: {', '.join(later)}"
+            )
+
+    def _deploy_all(self, steps: Sequence[Step], report: Report) -> None:
+        packs = self._policy_packs()
+        for i, step in enumerate(steps, 1):
+            layer = step.layer
+            if report.failed:
+                report.rows.append(Row(layer.name, "up", "skipped"))
+                continue
+            problem = next(
+                (f"{u} {p}" for u in layer.upstream if (p := self._not_deployed(u))), None
+            )
+            self.console.step(i, len(steps), "deploy", layer.name, self._fqn(layer))
+            if problem:  # an upstream layer in this run did not end up deployed
+                self.console.note(f"not deployed: upstream {problem}")
+                report.rows.append(Row(layer.name, "up", "failed", "upstream " + problem))
+                continue
+            with self._timed(report, layer.name, "up") as row:
+                try:
+                    changes = self.ws.up(layer, self.stack, packs)
+                finally:
+                    self._forget(layer.name)
+                row.result = "updated" if changes.changed else "unchanged"
+                row.changes = changes.describe()
+
+    def _drift(self, chosen: Sequence[str], report: Report) -> None:
+        changed = [r.layer for r in report.rows if r.action == "up" and r.result == "updated"]
+        candidates = drift_candidates(changed) if changed else []
+        candidates = [c for c in candidates if c not in chosen]
+        if not candidates:
+            return
+        packs = self._policy_packs()
+        self.console.emit(
+            f"==> previewing layers downstream of {', '.join(changed)} for drift: "
+            f"{', '.join(candidates)}"
+        )
+        for name in candidates:
+            layer = contract.layer(name)
+            state = self.state(name)
+            if state is None or state.resource_count == 0:
+                report.rows.append(Row(name, "drift", "not deployed"))
+                continue
+            if any(self._not_deployed(u) for u in layer.upstream):
+                report.rows.append(Row(name, "drift", "upstream not deployed"))
+                continue
+            self.console.emit(f"==> drift preview {name} ({self._fqn(layer)})")
+            with self._timed(report, name, "drift") as row:
+                changes = self.ws.preview(layer, self.stack, packs)
+                row.changes = changes.describe()
+                row.result = "needs update" if changes.changed else "up to date"
+                if changes.changed:
+                    report.needs_update.append(name)
+
+    def _destroy_all(self, steps: Sequence[Step], report: Report) -> None:
+        for i, step in enumerate(steps, 1):
+            layer = step.layer
+            if report.failed:
+                report.rows.append(Row(layer.name, step.action, "skipped"))
+                continue
+            self.console.step(i, len(steps), step.action, layer.name, self._fqn(layer))
+            if step.action == "wait-enis":
+                self._wait_for_enis(layer, report)
+                continue
+            state = self.state(layer.name)
+            if state is None:
+                self.console.note("no stack: nothing to destroy")
+                report.rows.append(Row(layer.name, "destroy", "absent"))
+                continue
+            with self._timed(report, layer.name, "destroy") as row:
+                try:
+                    changes = self.ws.destroy(layer, self.stack)
+                finally:
+                    self._forget(layer.name)
+                row.result = "destroyed"
+                row.changes = changes.describe()
+
+    def _wait_for_enis(self, layer: contract.Layer, report: Report) -> None:
+        state = self.state(layer.name)
+        vpc_id = (state.outputs.get("vpc_id") if state else None) or None
+        region = cfg.region(self.settings.root, layer, self.stack)
+        if not vpc_id or not region or self.eni_wait is None:
+            report.rows.append(Row(layer.name, "wait-enis", "skipped"))
+            return
+        self.console.note(
+            f"waiting for Lambda network interfaces in {vpc_id} to be released: AWS frees them "
+            "up to ~40 minutes after the functions are deleted, and the subnets and security "
+            "groups cannot be deleted before"
+        )
+        with self._timed(report, layer.name, "wait-enis") as row:
+            self.eni_wait(str(vpc_id), region)
+            row.result = "released"
+
+    @contextmanager
+    def _timed(self, report: Report, layer: str, action: str) -> Iterator[Row]:
+        row = Row(layer, action, "running")
+        report.rows.append(row)
+        started = time.monotonic()
+        try:
+            yield row
+        except StepFailed as exc:
+            row.result = "failed"
+            row.changes = str(exc)
+            self.console.note(f"failed: {exc}")
+        except OpsError as exc:
+            row.result = "failed"
+            row.changes = exc.code
+            raise
+        finally:
+            row.seconds = time.monotonic() - started

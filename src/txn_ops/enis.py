@@ -1,0 +1,68 @@
+"""Wait for the Lambda network interfaces in a VPC to be released before destroying ``network``.
+
+Lambda's shared (Hyperplane) network interfaces outlive their functions: AWS deletes them some
+time after the last function using the subnet and security group is gone, often 20 to 40
+minutes. Until then the subnets and security groups cannot be deleted, and a ``pulumi destroy``
+of ``network`` would hit its own delete timeouts and fail halfway. Waiting here, with progress,
+lets the destroy that follows run in one pass.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from txn_ops.errors import OpsError
+
+LAMBDA_ENI_DESCRIPTION = "AWS Lambda VPC ENI*"
+
+
+def lambda_interfaces(ec2: Any, vpc_id: str) -> list[str]:
+    """Ids of the network interfaces Lambda created in the VPC."""
+    paginator = ec2.get_paginator("describe_network_interfaces")
+    found: list[str] = []
+    filters = [
+        {"Name": "vpc-id", "Values": [vpc_id]},
+        {"Name": "description", "Values": [LAMBDA_ENI_DESCRIPTION]},
+    ]
+    for page in paginator.paginate(Filters=filters):
+        found.extend(eni["NetworkInterfaceId"] for eni in page["NetworkInterfaces"])
+    return sorted(found)
+
+
+def wait_for_lambda_enis(
+    vpc_id: str,
+    region: str,
+    *,
+    timeout_seconds: float = 45 * 60,
+    interval_seconds: float = 30,
+    ec2: Any = None,
+    emit: Callable[[str], None] = print,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Return once no Lambda interface is left in the VPC; OpsError after ``timeout_seconds``."""
+    if ec2 is None:
+        import boto3
+
+        ec2 = boto3.client("ec2", region_name=region)
+    deadline = clock() + timeout_seconds
+    while True:
+        remaining = lambda_interfaces(ec2, vpc_id)
+        if not remaining:
+            emit(f"    no Lambda network interfaces left in {vpc_id}")
+            return
+        if clock() >= deadline:
+            raise OpsError(
+                "enis-timeout",
+                f"{len(remaining)} Lambda network interfaces still in {vpc_id} after "
+                f"{timeout_seconds / 60:.0f} min ({', '.join(remaining[:3])}...): check that no "
+                "function outside this system uses the VPC, then run the destroy of network "
+                "again",
+            )
+        emit(
+            f"    {len(remaining)} Lambda network interfaces still in {vpc_id}; "
+            f"checking again in {interval_seconds:.0f}s"
+        )
+        sleep(interval_seconds)

@@ -1,0 +1,259 @@
+"""The real :class:`~txn_ops.deploy.Workspace`: the Pulumi Automation API over each layer's folder.
+
+Why the Automation API rather than shelling out to ``pulumi``: it returns structured results
+(per-operation change counts, typed outputs with their secret flag, typed errors such as
+``StackNotFoundError`` and ``ConcurrentUpdateError``), takes the policy pack and the secrets
+provider as arguments, and streams the CLI's output line by line for progress. It still drives
+the same CLI and the same ``stacks/<layer>`` programs a team runs by hand, so nothing differs
+between ``nox -s deploy`` and ``pulumi up`` in a stack folder (see docs/decisions/0004).
+
+:func:`preflight` turns the usual environment problems (no CLI, no backend, no login, no or
+expired AWS credentials) into one :class:`~txn_ops.errors.OpsError` line before anything runs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from pulumi import automation as auto
+
+from txn_infra import contract
+from txn_ops import settings as cfg
+from txn_ops.deploy import Changes, StackState, StepFailed
+from txn_ops.errors import OpsError
+
+INSTALL_HINT = "install it (https://www.pulumi.com/docs/iac/download-install/) and run again"
+AWS_HINT = (
+    "log in (aws sso login --profile <p> and export AWS_PROFILE=<p>) or export "
+    "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; see docs/deploy.md"
+)
+
+# Text in Pulumi's output that means an environment problem, not a program or AWS failure.
+_AWS_CREDENTIAL_SIGNS = (
+    "NoCredentialProviders",
+    "no valid credential sources",
+    "failed to refresh cached credentials",
+    "ExpiredToken",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "security token included in the request is expired",
+)
+_LOGIN_SIGNS = ("PULUMI_ACCESS_TOKEN", "pulumi login", "401 Unauthorized", "not logged in")
+_PASSPHRASE_SIGNS = ("PULUMI_CONFIG_PASSPHRASE", "incorrect passphrase")
+
+
+def classify(text: str, layer: str, backend: str | None) -> Exception:
+    """The error to raise for a failed Pulumi command, from what it printed."""
+    if any(sign in text for sign in _AWS_CREDENTIAL_SIGNS):
+        return OpsError(
+            "aws-credentials",
+            f"AWS refused or found no credentials while running {layer}: " + AWS_HINT,
+        )
+    if any(sign in text for sign in _LOGIN_SIGNS):
+        return OpsError(
+            "pulumi-login",
+            f"not logged in to the state backend {backend}: run "
+            f"`pulumi login {backend}` (Pulumi Cloud: or export PULUMI_ACCESS_TOKEN)",
+        )
+    if any(sign in text for sign in _PASSPHRASE_SIGNS):
+        return OpsError(
+            "secrets-passphrase",
+            "the stack's secrets use a passphrase: export "
+            "PULUMI_CONFIG_PASSPHRASE (or _FILE), or move the stack to the configured KMS "
+            "provider with `pulumi stack change-secrets-provider`",
+        )
+    if "mandatory policy violation" in text or "policy violation" in text.lower():
+        return StepFailed(f"{layer}: the policy pack reported mandatory violations (above)")
+    return StepFailed(f"{layer}: {_first_error(text)}")
+
+
+def _first_error(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if line.lower().startswith("error:"):
+            return line[len("error:") :].strip()
+    return lines[-1] if lines else "the Pulumi command failed (see its output above)"
+
+
+def preflight(settings: cfg.Settings, environ: Mapping[str, str] | None = None) -> None:
+    """Fail in one line, before anything runs, on what the user must fix first."""
+    env = os.environ if environ is None else environ
+    if shutil.which("pulumi", path=env.get("PATH")) is None:
+        raise OpsError("pulumi-cli-missing", f"the Pulumi CLI is not on PATH: {INSTALL_HINT}")
+    backend = settings.require_backend()
+    if settings.secrets_provider == "passphrase" and not (
+        env.get("PULUMI_CONFIG_PASSPHRASE") or env.get("PULUMI_CONFIG_PASSPHRASE_FILE")
+    ):
+        raise OpsError(
+            "secrets-passphrase",
+            "the passphrase secrets provider needs PULUMI_CONFIG_PASSPHRASE (or _FILE)",
+        )
+    check_aws_credentials()
+    workspace = auto.LocalWorkspace(env_vars=_env(settings))
+    try:
+        workspace.who_am_i()
+    except auto.CommandError as exc:
+        error = classify(str(exc), "the backend check", backend)
+        if isinstance(error, OpsError):
+            raise error from None
+        raise OpsError(
+            "backend-unreachable",
+            f"cannot use the state backend {backend} ({_first_error(str(exc))}); create it or "
+            "fix backend-url, see docs/deploy.md",
+        ) from None
+
+
+def check_aws_credentials() -> str:
+    """The caller's account id; an OpsError when credentials are missing or rejected."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    session = boto3.Session()
+    if session.get_credentials() is None:
+        raise OpsError("aws-credentials-missing", f"no AWS credentials found: {AWS_HINT}")
+    try:
+        sts = session.client(
+            "sts",
+            region_name=session.region_name or "us-east-2",
+            config=Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 2}),
+        )
+        return str(sts.get_caller_identity()["Account"])
+    except NoCredentialsError:
+        raise OpsError("aws-credentials-missing", f"no AWS credentials found: {AWS_HINT}") from None
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "error")
+        raise OpsError(
+            "aws-credentials-invalid", f"AWS rejected the credentials ({code}): {AWS_HINT}"
+        ) from None
+    except BotoCoreError as exc:
+        raise OpsError("aws-unreachable", f"cannot reach AWS STS ({exc})") from None
+
+
+def _changes(op_map: Mapping[object, int] | None) -> Changes:
+    """Change counts keyed by the operation's plain name (``OpType`` hashes by member name)."""
+    counts: dict[str, int] = {}
+    for op, n in (op_map or {}).items():
+        key = str(getattr(op, "value", op))
+        counts[key] = counts.get(key, 0) + int(n)
+    return Changes(counts)
+
+
+def _env(settings: cfg.Settings) -> dict[str, str]:
+    env = {"PULUMI_SKIP_UPDATE_CHECK": "true"}
+    if settings.backend_url:
+        env["PULUMI_BACKEND_URL"] = settings.backend_url
+    return env
+
+
+class AutomationWorkspace:
+    """Each layer's ``stacks/<layer>`` folder as a Pulumi LocalWorkspace on one backend."""
+
+    def __init__(
+        self,
+        settings: cfg.Settings,
+        echo: Callable[[str], None] = print,
+        refresh: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.echo = echo
+        self.refresh = refresh
+
+    def _workspace(self, layer: contract.Layer) -> auto.LocalWorkspace:
+        return auto.LocalWorkspace(
+            work_dir=str(cfg.program_dir(self.settings.root, layer)),
+            env_vars=_env(self.settings),
+            secrets_provider=self.settings.stack_secrets_provider(),
+        )
+
+    def _stack(self, layer: contract.Layer, stack: str, create: bool) -> auto.Stack | None:
+        name = cfg.stack_name(self.settings.root, layer, stack)
+        workspace = self._workspace(layer)
+        try:
+            return auto.Stack.select(name, workspace)
+        except auto.StackNotFoundError:
+            if not create:
+                return None
+            self.echo(f"    creating stack {name}")
+            return self._call(layer, lambda: auto.Stack.create(name, workspace))
+
+    def _call(self, layer: contract.Layer, operation: Callable):  # type: ignore[no-untyped-def]
+        try:
+            return operation()
+        except auto.ConcurrentUpdateError:
+            raise StepFailed(
+                f"{layer.name}: another update holds the stack's lock; wait for it, or run "
+                "`pulumi cancel` in its folder if it died"
+            ) from None
+        except auto.CommandError as exc:
+            raise classify(str(exc), layer.name, self.settings.backend_url) from None
+
+    def _printer(self, layer: contract.Layer) -> Callable[[str], None]:
+        prefix = f"    {layer.name} | "
+        return lambda line: self.echo(prefix + line.rstrip("\n"))
+
+    def state(self, layer: contract.Layer, stack: str) -> StackState | None:
+        selected = self._stack(layer, stack, create=False)
+        if selected is None:
+            return None
+        outputs = self._call(layer, selected.outputs)
+        count = self._resource_count(layer, selected, stack)
+        return StackState(
+            resource_count=count,
+            outputs={key: out.value for key, out in outputs.items()},
+            secret_outputs=frozenset(key for key, out in outputs.items() if out.secret),
+        )
+
+    def _resource_count(self, layer: contract.Layer, selected: auto.Stack, stack: str) -> int:
+        summaries = self._call(layer, selected.workspace.list_stacks)
+        for summary in summaries:
+            if summary.name.split("/")[-1] == stack and summary.resource_count is not None:
+                return int(summary.resource_count)
+        deployment = self._call(layer, selected.export_stack).deployment or {}
+        return len(deployment.get("resources") or [])
+
+    def preview(self, layer: contract.Layer, stack: str, policy_packs: Sequence[Path]) -> Changes:
+        selected = self._stack(layer, stack, create=True)
+        assert selected is not None
+        result = self._call(
+            layer,
+            lambda: selected.preview(
+                policy_packs=[str(p) for p in policy_packs] or None,
+                refresh=self.refresh or None,
+                on_output=self._printer(layer),
+                color="never",
+            ),
+        )
+        return _changes(result.change_summary)
+
+    def up(self, layer: contract.Layer, stack: str, policy_packs: Sequence[Path]) -> Changes:
+        selected = self._stack(layer, stack, create=True)
+        assert selected is not None
+        result = self._call(
+            layer,
+            lambda: selected.up(
+                policy_packs=[str(p) for p in policy_packs] or None,
+                refresh=self.refresh or None,
+                on_output=self._printer(layer),
+                color="never",
+                message=f"txn-ops deploy {layer.name}",
+            ),
+        )
+        return _changes(result.summary.resource_changes)
+
+    def destroy(self, layer: contract.Layer, stack: str) -> Changes:
+        selected = self._stack(layer, stack, create=False)
+        if selected is None:
+            return Changes()
+        result = self._call(
+            layer,
+            lambda: selected.destroy(
+                on_output=self._printer(layer),
+                color="never",
+                message=f"txn-ops destroy {layer.name}",
+            ),
+        )
+        return _changes(result.summary.resource_changes)
