@@ -61,3 +61,37 @@ def synth(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmark the handlers' CPU cost per transaction against a bare JSON round trip."""
     run_module(session, "benchmarks.handler_cost", *session.posargs)
+
+
+# Deploys: thin wrappers over ``python -m txn_ops`` (docs/deploy.md). Each takes --stack dev|prod
+# and optional layer names; --plan prints the order without the Pulumi CLI or AWS credentials.
+
+
+@nox.session(default=False)
+def preview(session: nox.Session) -> None:
+    """Preview layers in deploy order with the policy pack: -- --stack dev [layer ...]."""
+    run_module(session, "txn_ops", "preview", *session.posargs)
+
+
+@nox.session(default=False)
+def deploy(session: nox.Session) -> None:
+    """Deploy layers upstream first, then report downstream drift: -- --stack dev [layer ...]."""
+    run_module(session, "txn_ops", "deploy", *session.posargs)
+
+
+@nox.session(default=False)
+def destroy(session: nox.Session) -> None:
+    """Destroy layers downstream first: -- --stack dev --yes [layer ...]."""
+    run_module(session, "txn_ops", "destroy", *session.posargs)
+
+
+@nox.session(default=False)
+def outputs(session: nox.Session) -> None:
+    """Print the outputs of layers' stacks: -- --stack dev [layer ...] [--json]."""
+    run_module(session, "txn_ops", "outputs", *session.posargs)
+
+
+@nox.session(default=False)
+def affected(session: nox.Session) -> None:
+    """List the layers a change touches: -- --base origin/main [--format names|json]."""
+    run_module(session, "txn_ops", "affected", *session.posargs)

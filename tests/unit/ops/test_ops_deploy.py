@@ -1,0 +1,317 @@
+"""The deploy orchestration against an in-memory workspace: order, selection, refusals, drift."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from txn_infra import contract
+from txn_ops import settings as cfg
+from txn_ops.deploy import Console, Orchestrator, Workspace, drift_candidates, plan, select
+from txn_ops.errors import OpsError
+
+ALL = ["network", "security", "data", "compute", "edge", "observability"]
+
+
+def orchestrator(fake, settings, emit, eni_wait=None) -> Orchestrator:
+    return Orchestrator(fake, settings, "dev", console=Console(emit), eni_wait=eni_wait)
+
+
+# -- planning ---------------------------------------------------------------------------------
+
+
+def test_deploy_plan_runs_every_layer_upstream_first() -> None:
+    steps = plan("deploy", [])
+
+    assert [(s.action, s.layer.name) for s in steps] == [("up", n) for n in ALL]
+
+
+def test_selected_layers_run_in_dag_order_whatever_order_they_are_named_in() -> None:
+    assert [s.layer.name for s in plan("deploy", ["edge", "network", "data"])] == [
+        "network",
+        "data",
+        "edge",
+    ]
+
+
+def test_destroy_plan_is_reverse_order_with_the_eni_wait_right_before_network() -> None:
+    steps = [(s.action, s.layer.name) for s in plan("destroy", [])]
+
+    assert steps == [("destroy", n) for n in reversed(ALL[1:])] + [
+        ("wait-enis", "network"),
+        ("destroy", "network"),
+    ]
+
+
+def test_an_unknown_layer_is_refused_with_the_known_ones_listed() -> None:
+    with pytest.raises(OpsError) as caught:
+        select(["databse"])
+
+    assert caught.value.code == "layer-unknown"
+    assert "network, security, data" in caught.value.message
+
+
+def test_drift_candidates_are_downstream_layers_outside_the_selection() -> None:
+    assert drift_candidates(["data"]) == ["compute", "edge", "observability"]
+    assert drift_candidates(["data", "compute"]) == ["edge", "observability"]
+    assert drift_candidates([]) == []  # everything selected: nothing is outside
+
+
+# -- deploy -----------------------------------------------------------------------------------
+
+
+def test_a_full_deploy_into_an_empty_backend_runs_every_layer_in_order(fake, settings, emit):
+    report = orchestrator(fake, settings, emit).run("deploy", [])
+
+    assert fake.calls == [("up", n) for n in ALL]
+    assert [r.result for r in report.rows] == ["updated"] * 6
+    assert not report.failed
+
+
+def test_one_layer_deploys_alone_when_its_upstream_is_deployed(fake, settings, emit):
+    fake.deploy_all(names=["network", "security"])
+
+    orchestrator(fake, settings, emit).run("deploy", ["data"])
+
+    assert fake.calls == [("up", "data")]
+
+
+def test_a_layer_whose_upstream_has_no_stack_is_refused_before_anything_runs(fake, settings, emit):
+    fake.deploy_all(names=["network"])
+
+    with pytest.raises(OpsError) as caught:
+        orchestrator(fake, settings, emit).run("deploy", ["data"])
+
+    assert caught.value.code == "upstream-missing"
+    assert "layer data reads security, which has no stack in stack dev" in caught.value.message
+    assert "nox -s deploy -- --stack dev security" in caught.value.message
+    assert fake.calls == []
+
+
+def test_an_upstream_deployed_from_an_older_contract_is_refused(fake, settings, emit):
+    fake.deploy_all(names=["network", "security"])
+    del fake.stacks[("security", "dev")].outputs["data_key_arn"]
+
+    with pytest.raises(OpsError) as caught:
+        orchestrator(fake, settings, emit).run("deploy", ["data"])
+
+    assert caught.value.code == "upstream-missing"
+    assert "lacks the contract outputs data_key_arn" in caught.value.message
+
+
+def test_an_upstream_inside_the_selection_need_not_be_deployed_yet(fake, settings, emit):
+    fake.deploy_all(names=["network"])
+
+    orchestrator(fake, settings, emit).run("deploy", ["data", "security"])
+
+    assert fake.calls == [("up", "security"), ("up", "data")]
+
+
+def test_a_missing_program_is_refused(fake, settings, emit, repo: Path):
+    (repo / "stacks" / "edge" / "__main__.py").unlink()
+
+    with pytest.raises(OpsError) as caught:
+        orchestrator(fake, settings, emit).run("deploy", ["edge"])
+
+    assert caught.value.code == "program-missing"
+
+
+def test_a_failed_layer_stops_the_run_and_skips_the_layers_after_it(fake, settings, emit):
+    fake.failing.add("security")
+
+    report = orchestrator(fake, settings, emit).run("deploy", [])
+
+    assert fake.calls == [("up", "network"), ("up", "security")]
+    assert [r.result for r in report.rows] == ["updated", "failed"] + ["skipped"] * 4
+    assert report.failed
+
+
+def test_after_a_change_the_downstream_layers_that_read_it_are_reported_as_needing_update(
+    fake, settings, emit, lines
+):
+    # GIVEN everything deployed, and a change in data's program
+    fake.deploy_all()
+    fake.program_changed.add("data")
+
+    # WHEN only data is deployed
+    report = orchestrator(fake, settings, emit).run("deploy", ["data"])
+
+    # THEN its downstream layers are previewed; those reading data directly need an update,
+    # edge (which reads compute, not data) does not until compute is deployed
+    assert fake.calls == [
+        ("up", "data"),
+        ("preview", "compute"),
+        ("preview", "edge"),
+        ("preview", "observability"),
+    ]
+    assert report.needs_update == ["compute", "observability"]
+    assert report.result_of("edge", "drift") == "up to date"
+    assert "  run: nox -s deploy -- --stack dev compute observability" in "\n".join(lines)
+
+
+def test_a_deploy_without_changes_previews_nothing_downstream(fake, settings, emit):
+    fake.deploy_all()
+
+    report = orchestrator(fake, settings, emit).run("deploy", ["data"])
+
+    assert fake.calls == [("up", "data")]
+    assert report.result_of("data", "up") == "unchanged"
+    assert report.needs_update == []
+
+
+def test_drift_preview_skips_downstream_layers_that_are_not_deployed(fake, settings, emit):
+    fake.deploy_all(names=["network", "security", "data"])
+    fake.program_changed.add("data")
+
+    report = orchestrator(fake, settings, emit).run("deploy", ["data"])
+
+    assert fake.calls == [("up", "data")]
+    assert report.result_of("compute", "drift") == "not deployed"
+
+
+def test_a_failed_drift_preview_fails_the_command(fake, settings, emit):
+    fake.deploy_all()
+    fake.program_changed.add("data")
+    fake.failing.add("compute")
+
+    report = orchestrator(fake, settings, emit).run("deploy", ["data"])
+
+    assert report.result_of("compute", "drift") == "failed"
+    assert report.failed
+
+
+def test_the_policy_pack_is_attached_to_every_preview_and_update_when_present(fake, repo, emit):
+    (repo / "policies").mkdir()
+    (repo / "policies" / "PulumiPolicy.yaml").write_text("runtime: python\n")
+    settings = cfg.load(repo, environ={})
+    fake.deploy_all()
+    fake.program_changed.add("data")
+
+    orchestrator(fake, settings, emit).run("deploy", ["data"])
+
+    assert fake.policy_packs == [[repo / "policies"]] * 4  # one up, three drift previews
+
+
+def test_without_a_policy_pack_nothing_is_attached(fake, settings, emit):
+    orchestrator(fake, settings, emit).run("deploy", ["network"])
+
+    assert fake.policy_packs == [[]]
+
+
+def test_progress_names_each_step_and_the_summary_lists_every_layer(fake, settings, emit, lines):
+    orchestrator(fake, settings, emit).run("deploy", ["network", "security"])
+
+    text = "\n".join(lines)
+    assert "==> [1/2] deploy network (organization/txn-network/dev)" in text
+    assert "==> [2/2] deploy security (organization/txn-security/dev)" in text
+    table = lines[lines.index("Summary: deploy dev") + 1 :]
+    assert table[0].split() == ["layer", "action", "result", "changes", "duration"]
+    assert table[1].split()[:4] == ["network", "up", "updated", "+5"]
+    assert table[2].split()[:4] == ["security", "up", "updated", "+5"]
+
+
+# -- preview ----------------------------------------------------------------------------------
+
+
+def test_preview_in_an_empty_backend_previews_network_and_says_what_the_rest_wait_for(
+    fake, settings, emit
+):
+    report = orchestrator(fake, settings, emit).run("preview", [])
+
+    assert fake.calls == [("preview", "network")]
+    assert report.result_of("network", "preview") == "changes"
+    assert report.result_of("security", "preview") == "waits for network"
+    assert report.result_of("compute", "preview") == "waits for network,security,data"
+    assert not report.failed
+
+
+def test_preview_of_one_layer_refuses_a_missing_upstream(fake, settings, emit):
+    with pytest.raises(OpsError) as caught:
+        orchestrator(fake, settings, emit).run("preview", ["compute"])
+
+    assert caught.value.code == "upstream-missing"
+    assert fake.calls == []
+
+
+def test_preview_changes_nothing(fake, settings, emit):
+    fake.deploy_all()
+    fake.program_changed.add("edge")
+
+    report = orchestrator(fake, settings, emit).run("preview", ["edge"])
+
+    assert report.result_of("edge", "preview") == "changes"
+    assert fake.program_changed == {"edge"}
+    assert [op for op, _ in fake.calls] == ["preview"]
+
+
+# -- destroy ----------------------------------------------------------------------------------
+
+
+def test_destroy_runs_in_reverse_and_waits_for_lambda_enis_before_network(fake, settings, emit):
+    fake.deploy_all()
+    vpc_id = fake.stacks[("network", "dev")].outputs["vpc_id"]
+    waited: list[tuple[str, str, list[tuple[str, str]]]] = []
+
+    def eni_wait(vpc: str, region: str) -> None:
+        waited.append((vpc, region, list(fake.calls)))
+
+    orchestrator(fake, settings, emit, eni_wait=eni_wait).run("destroy", [])
+
+    assert fake.calls == [("destroy", n) for n in reversed(ALL)]
+    assert waited == [(vpc_id, "us-east-2", [("destroy", n) for n in reversed(ALL[1:])])]
+
+
+def test_destroy_refuses_while_a_downstream_layer_is_still_deployed(fake, settings, emit):
+    fake.deploy_all()
+
+    with pytest.raises(OpsError) as caught:
+        orchestrator(fake, settings, emit).run("destroy", ["security"])
+
+    assert caught.value.code == "downstream-deployed"
+    assert "layer data reads security and is still deployed" in caught.value.message
+    assert fake.calls == []
+
+
+def test_destroy_of_a_layer_and_everything_downstream_of_it_is_allowed(fake, settings, emit):
+    fake.deploy_all()
+
+    orchestrator(fake, settings, emit).run("destroy", ["compute", "edge", "observability"])
+
+    assert fake.calls == [("destroy", "observability"), ("destroy", "edge"), ("destroy", "compute")]
+
+
+def test_destroy_skips_layers_that_have_no_stack(fake, settings, emit):
+    fake.deploy_all(names=["network"])
+
+    report = orchestrator(fake, settings, emit, eni_wait=lambda *_: None).run("destroy", [])
+
+    assert fake.calls == [("destroy", "network")]
+    assert report.result_of("security", "destroy") == "absent"
+
+
+# -- the protocol -----------------------------------------------------------------------------
+
+
+def test_the_fake_and_the_automation_api_workspace_both_satisfy_the_protocol(fake, settings):
+    from txn_ops.pulumi_workspace import AutomationWorkspace
+
+    assert isinstance(fake, Workspace)
+    assert isinstance(AutomationWorkspace(settings), Workspace)
+
+
+def test_outputs_reads_each_chosen_layer_in_order(fake, settings, emit):
+    fake.deploy_all(names=["network"])
+
+    states = orchestrator(fake, settings, emit).outputs(["security", "network"])
+
+    assert list(states) == ["network", "security"]
+    assert states["security"] is None
+    assert states["network"].outputs.keys() == contract.NETWORK.outputs
+
+
+def test_unknown_stack_is_refused(fake, settings):
+    with pytest.raises(OpsError) as caught:
+        Orchestrator(fake, settings, "staging")
+
+    assert caught.value.code == "stack-unknown"
