@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import ast
+import gc
 import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -104,7 +105,7 @@ class ImportGraph:
         if path in self._loads:
             return self._loads[path]
         self._loads[path] = set()  # guards import cycles
-        tree = ast.parse(path.read_text(), filename=str(path))
+        tree = _parse(path)
         own = self._module_name(path)
         is_package = path.name == "__init__.py"
         package = (own or "") if is_package else (own or "").rpartition(".")[0]
@@ -154,6 +155,24 @@ class ImportGraph:
             if program.is_file():
                 result[name] = {p.relative_to(self.root).as_posix() for p in self.closure(program)}
         return result
+
+
+def _parse(path: Path) -> ast.Module:
+    """``ast.parse`` with the garbage collector paused.
+
+    CPython 3.11 keeps one AST recursion counter per interpreter: a finalizer that runs during
+    the conversion and parses too (an asyncio "exception was never retrieved" log formats a
+    traceback, which parses source lines) fails the outer parse with "AST constructor recursion
+    depth mismatch". Without a collection mid-parse no finalizer runs.
+    """
+    source = path.read_text()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return ast.parse(source, filename=str(path))
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def select(paths: Iterable[str], root: Path) -> Selection:

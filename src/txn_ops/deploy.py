@@ -300,6 +300,8 @@ class Orchestrator:
         report = Report(command, self.stack)
         if command in ("preview", "deploy"):
             self.require_programs(chosen)
+            for name in chosen:
+                cfg.check_secrets_provider(self.settings, contract.layer(name), self.stack)
             self.require_upstream(chosen)
         if command == "destroy":
             self.require_no_downstream(chosen)

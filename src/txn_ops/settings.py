@@ -137,6 +137,19 @@ def config_value(root: Path, layer: contract.Layer, stack: str, key: str) -> Any
     return declared
 
 
+def check_secrets_provider(settings: Settings, layer: contract.Layer, stack: str) -> None:
+    """Refuse a stack whose secrets use another provider than the one configured for all."""
+    existing = stack_file(settings.root, layer, stack).get("secretsprovider")
+    wanted = settings.stack_secrets_provider() or "default"
+    if existing and existing != wanted:
+        raise OpsError(
+            "secrets-provider-mismatch",
+            f"{layer.folder}/Pulumi.{stack}.yaml uses secrets provider {existing}, but every "
+            f"stack is configured for {wanted} ({settings.secrets_source}); move it with "
+            f"`pulumi stack change-secrets-provider {wanted}` in {layer.folder}",
+        )
+
+
 def organization(root: Path, layer: contract.Layer, stack: str) -> str:
     return str(config_value(root, layer, stack, "org") or DEFAULT_ORG)
 

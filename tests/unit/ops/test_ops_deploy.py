@@ -117,6 +117,33 @@ def test_a_missing_program_is_refused(fake, settings, emit, repo: Path):
     assert caught.value.code == "program-missing"
 
 
+def test_a_stack_encrypted_with_another_secrets_provider_is_refused(fake, settings, emit, repo):
+    stack_file = repo / "stacks" / "data" / "Pulumi.dev.yaml"
+    stack_file.write_text("secretsprovider: passphrase\n" + stack_file.read_text())
+
+    with pytest.raises(OpsError) as caught:
+        orchestrator(fake, settings, emit).run("deploy", ["data"])
+
+    assert caught.value.code == "secrets-provider-mismatch"
+    assert "pulumi stack change-secrets-provider awskms://alias/txn-pulumi-secrets" in (
+        caught.value.message
+    )
+    assert fake.calls == []
+
+
+def test_a_stack_created_with_the_configured_provider_deploys(fake, settings, emit, repo):
+    fake.deploy_all(names=["network", "security"])
+    stack_file = repo / "stacks" / "data" / "Pulumi.dev.yaml"
+    provider = settings.secrets_provider
+    stack_file.write_text(
+        f"secretsprovider: {provider}\nencryptedkey: AQIC\n" + stack_file.read_text()
+    )
+
+    orchestrator(fake, settings, emit).run("deploy", ["data"])
+
+    assert fake.calls == [("up", "data")]
+
+
 def test_a_failed_layer_stops_the_run_and_skips_the_layers_after_it(fake, settings, emit):
     fake.failing.add("security")
 
