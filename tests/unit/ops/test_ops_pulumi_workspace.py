@@ -1,0 +1,124 @@
+"""The Automation API workspace, with the CLI-facing classes replaced by recorders.
+
+The real CLI cannot run here; these tests pin what the class asks of the Automation API (folder,
+backend, secrets provider, fully qualified stack name, policy packs) and how it reads answers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pulumi import automation as auto
+from pulumi.automation._cmd import CommandResult
+
+from txn_infra import contract
+from txn_ops import pulumi_workspace
+from txn_ops.deploy import StepFailed
+from txn_ops.errors import OpsError
+from txn_ops.pulumi_workspace import AutomationWorkspace
+
+
+class RecordedWorkspace:
+    def __init__(self, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+
+    def list_stacks(self) -> list[auto.StackSummary]:
+        return [auto.StackSummary(name="dev", current=True, resource_count=7)]
+
+
+class RecordedStack:
+    def __init__(self, name: str, workspace: RecordedWorkspace) -> None:
+        self.name = name
+        self.workspace = workspace
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def outputs(self) -> dict[str, auto.OutputValue]:
+        return {
+            "vpc_id": auto.OutputValue("vpc-123", False),
+            "api_key_value": auto.OutputValue("k", True),
+        }
+
+    def preview(self, **kwargs: Any) -> Any:
+        self.calls.append(("preview", kwargs))
+        counts = {auto.OpType.CREATE: 2, auto.OpType.SAME: 3}
+        return auto.PreviewResult(stdout="", stderr="", change_summary=counts)
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    seen: dict[str, Any] = {"stacks": [], "missing": set()}
+
+    def select(name: str, workspace: RecordedWorkspace) -> RecordedStack:
+        if name in seen["missing"]:
+            raise auto.StackNotFoundError(CommandResult("", f"no stack named '{name}' found", 255))
+        stack = RecordedStack(name, workspace)
+        seen["stacks"].append(stack)
+        return stack
+
+    monkeypatch.setattr(pulumi_workspace.auto, "LocalWorkspace", RecordedWorkspace)
+    monkeypatch.setattr(pulumi_workspace.auto.Stack, "select", staticmethod(select))
+    return seen
+
+
+def test_each_layer_runs_in_its_folder_on_the_one_backend_and_secrets_provider(
+    recorded, settings
+) -> None:
+    AutomationWorkspace(settings, echo=lambda _: None).state(contract.DATA, "dev")
+
+    stack = recorded["stacks"][0]
+    assert stack.name == "organization/txn-data/dev"
+    assert stack.workspace.kwargs["work_dir"] == str(settings.root / "stacks" / "data")
+    assert stack.workspace.kwargs["env_vars"]["PULUMI_BACKEND_URL"] == settings.backend_url
+    assert stack.workspace.kwargs["secrets_provider"] == settings.secrets_provider
+
+
+def test_state_reads_outputs_with_their_secret_flag_and_the_resource_count(
+    recorded, settings
+) -> None:
+    state = AutomationWorkspace(settings).state(contract.NETWORK, "dev")
+
+    assert state is not None
+    assert state.resource_count == 7
+    assert state.outputs["vpc_id"] == "vpc-123"
+    assert state.secret_outputs == {"api_key_value"}
+
+
+def test_a_stack_that_does_not_exist_has_no_state(recorded, settings) -> None:
+    recorded["missing"].add("organization/txn-edge/dev")
+
+    assert AutomationWorkspace(settings).state(contract.EDGE, "dev") is None
+
+
+def test_preview_attaches_the_policy_pack_and_counts_changes_by_plain_name(
+    recorded, settings
+) -> None:
+    changes = AutomationWorkspace(settings, echo=lambda _: None).preview(
+        contract.NETWORK, "dev", [Path("/repo/policies")]
+    )
+
+    _, kwargs = recorded["stacks"][0].calls[0]
+    assert kwargs["policy_packs"] == ["/repo/policies"]
+    assert changes.counts == {"create": 2, "same": 3}
+    assert changes.changed == 2
+
+
+def test_a_concurrent_update_is_a_failed_step_that_says_what_to_do(settings) -> None:
+    def locked() -> None:
+        raise auto.ConcurrentUpdateError(CommandResult("", "the stack is currently locked", 255))
+
+    with pytest.raises(StepFailed, match="pulumi cancel"):
+        AutomationWorkspace(settings)._call(contract.DATA, locked)
+
+
+def test_a_credentials_failure_inside_pulumi_becomes_one_line(settings) -> None:
+    def no_credentials() -> None:
+        raise auto.CommandError(
+            CommandResult("", "error: NoCredentialProviders: no valid providers in chain", 255)
+        )
+
+    with pytest.raises(OpsError) as caught:
+        AutomationWorkspace(settings)._call(contract.DATA, no_credentials)
+
+    assert caught.value.code == "aws-credentials"
