@@ -7,8 +7,8 @@
   change to ``components/data.py`` selects ``data`` while ``contract.py`` selects its importers;
 - ``functions/`` selects ``compute`` (it bundles the Lambda code), ``api/`` selects ``compute``
   and ``edge`` (the request model and API Gateway's validator come from the OpenAPI document),
-  ``pyproject.toml`` and ``policies/`` select every layer (dependencies; the pack gates every
-  preview);
+  ``pyproject.toml``, ``policies/`` and the modules the policy pack imports select every layer
+  (dependencies; the pack gates every preview);
 - every selected layer brings its downstream layers for preview, since their stack references
   may now resolve to new values.
 """
@@ -27,7 +27,8 @@ from txn_ops.errors import OpsError
 
 SOURCE_ROOTS = ("src", "functions")
 ALL_LAYERS_FILES = ("pyproject.toml",)
-ALL_LAYERS_DIRS = ("policies",)
+POLICY_PACK = "policies"
+ALL_LAYERS_DIRS = (POLICY_PACK,)
 DIR_RULES: dict[str, tuple[str, ...]] = {
     "functions": ("compute",),
     "api": ("compute", "edge"),
@@ -190,8 +191,10 @@ def select(paths: Iterable[str], root: Path) -> Selection:
                 selection.add(name, raw)
         elif top in SOURCE_ROOTS and _package_file(path):
             if loads is None:
-                loads = ImportGraph(root).layer_modules()
+                loads = _entry_points(root)
             hit = _importers(raw, loads)
+            if POLICY_PACK in hit:  # the pack gates every layer's preview
+                hit = set(every)
             for name in DIR_RULES.get(top, ()):
                 hit.add(name)
             for name in hit:
@@ -209,6 +212,16 @@ def select(paths: Iterable[str], root: Path) -> Selection:
                 reads = selection.downstream.setdefault(down, [])
                 reads.append(name)
     return selection
+
+
+def _entry_points(root: Path) -> dict[str, set[str]]:
+    """What each layer program loads, plus what the policy pack's program loads."""
+    graph = ImportGraph(root)
+    loads = graph.layer_modules()
+    pack = root / POLICY_PACK / "__main__.py"
+    if pack.is_file():
+        loads[POLICY_PACK] = {p.relative_to(root).as_posix() for p in graph.closure(pack)}
+    return loads
 
 
 def _package_file(path: PurePosixPath) -> bool:

@@ -23,7 +23,9 @@ FILES = {
     "src/txn_infra/components/network.py": "import txn_infra.contract\n",
     "src/txn_infra/components/data.py": "from ..naming import physical_name\n",
     "src/txn_infra/components/schema.json": "{}\n",
-    "src/txn_infra/policies/__init__.py": "",
+    "src/txn_policies/__init__.py": "",
+    "src/txn_policies/pci.py": "",
+    "policies/__main__.py": "from txn_policies.pci import rules\n",
     "stacks/network/__main__.py": (
         "from txn_infra import contract\nfrom txn_infra.components.network import Net\n"
     ),
@@ -97,6 +99,10 @@ def test_functions_select_compute_and_the_api_selects_compute_and_edge(tree: Pat
 def test_pyproject_and_policies_select_every_layer(tree: Path) -> None:
     assert changed(tree, "pyproject.toml") == list(contract.LAYERS)
     assert changed(tree, "policies/pci.py") == list(contract.LAYERS)
+
+
+def test_a_module_the_policy_pack_imports_selects_every_layer(tree: Path) -> None:
+    assert changed(tree, "src/txn_policies/pci.py") == list(contract.LAYERS)
 
 
 def test_docs_tests_and_tooling_select_nothing(tree: Path) -> None:
