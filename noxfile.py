@@ -95,3 +95,9 @@ def outputs(session: nox.Session) -> None:
 def affected(session: nox.Session) -> None:
     """List the layers a change touches: -- --base origin/main [--format names|json]."""
     run_module(session, "txn_ops", "affected", *session.posargs)
+
+
+@nox.session(default=False)
+def capacity(session: nox.Session) -> None:
+    """Capacity per component, bottleneck and cost per million transactions of a stack."""
+    run_module(session, "txn_perf.capacity", *(session.posargs or ["--stack", "prod"]))

@@ -53,8 +53,26 @@ class SecurityConfig(CommonConfig):
     key_deletion_window_days: int = Field(ge=7, le=30)
 
 
+# A new on-demand table (or index) takes 4,000 write units a second until DynamoDB has seen more.
+ON_DEMAND_INITIAL_WRITE_UNITS = 4_000
+# The default per-table maximum of an on-demand table (a Service Quotas limit).
+ON_DEMAND_TABLE_MAX_WRITE_UNITS = 40_000
+
+
 class DataConfig(CommonConfig):
     deletion_protection: bool
+    # Warm write throughput of the hot-path tables and their indexes; 0 keeps the on-demand
+    # initial 4,000 (see docs/capacity.md for the figure each environment needs).
+    warm_write_units_per_second: int = Field(default=0, ge=0, le=ON_DEMAND_TABLE_MAX_WRITE_UNITS)
+
+    @field_validator("warm_write_units_per_second")
+    @classmethod
+    def _above_initial(cls, value: int) -> int:
+        if 0 < value < ON_DEMAND_INITIAL_WRITE_UNITS:
+            raise ValueError(
+                f"must be 0 (on-demand default) or at least {ON_DEMAND_INITIAL_WRITE_UNITS}"
+            )
+        return value
 
 
 # The retention periods CloudWatch Logs accepts (days).

@@ -39,6 +39,9 @@ class TableShape:
     attributes: dict[str, AttributeType]
     indexes: tuple[Index, ...] = ()
     ttl_attribute: str | None = None
+    # Written by every transaction: pre-warmed (table and indexes) when the data layer's
+    # ``warmWriteUnitsPerSecond`` is set, so a new table takes the peak from its first second.
+    hot_path: bool = False
 
     def __post_init__(self) -> None:
         keys = {self.hash_key, self.range_key} - {None}
@@ -110,6 +113,7 @@ TRANSACTIONS_TABLE = TableShape(
     attributes={"transaction_id": "S", "timestamp": "S", "merchant_id": "S"},
     # A merchant lists its transactions newest first without a scan.
     indexes=(Index(name="by-merchant", hash_key="merchant_id", range_key="timestamp"),),
+    hot_path=True,
 )
 
 MERCHANTS_TABLE = TableShape(
@@ -133,6 +137,7 @@ VELOCITY_TABLE = TableShape(
     range_key="sk",
     attributes={"pk": "S", "sk": "S"},
     ttl_attribute="expires_at",
+    hot_path=True,
 )
 
 TABLES = (TRANSACTIONS_TABLE, MERCHANTS_TABLE, IDEMPOTENCY_TABLE, VELOCITY_TABLE)

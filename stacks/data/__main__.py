@@ -16,6 +16,9 @@ tables = {
             name=ctx.name(shape.component),
             key_arn=data_key_arn,
             deletion_protection=ctx.config.deletion_protection,
+            warm_write_units=(ctx.config.warm_write_units_per_second or None)
+            if shape.hot_path
+            else None,
         ),
         opts=ctx.opts,
     ).table

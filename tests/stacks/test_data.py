@@ -191,3 +191,16 @@ def test_exports_name_the_resources_the_shapes_describe(data: LayerRun) -> None:
     assert exports["transactions_dlq_name"] == "txn-dev-transactions-dlq"
     assert exports["parking_queue_name"] == "txn-dev-transactions-parking"
     assert exports["fraud_alerts_topic_arn"].endswith(":txn-dev-fraud-alerts")
+
+
+def test_prod_prewarms_the_hot_path_tables_and_their_indexes_only(
+    data: LayerRun, prod_system: dict[str, LayerRun]
+) -> None:
+    warm = {"writeUnitsPerSecond": 16000}
+    for shape in shapes.TABLES:
+        table = tables(prod_system["data"])[f"txn-prod-{shape.component}"]
+        assert table.inputs.get("warmThroughput") == (warm if shape.hot_path else None), shape
+        for index in table.inputs.get("globalSecondaryIndexes") or []:
+            assert index.get("warmThroughput") == (warm if shape.hot_path else None), shape
+    assert {s.component for s in shapes.TABLES if s.hot_path} == {"transactions", "velocity"}
+    assert all("warmThroughput" not in t.inputs for t in tables(data).values())

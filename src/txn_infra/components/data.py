@@ -39,6 +39,8 @@ class TableArgs:
     name: str
     key_arn: pulumi.Input[str]
     deletion_protection: bool
+    # Write units a second the table and its indexes take at once; None: on-demand initial.
+    warm_write_units: int | None = None
 
 
 class Table(pulumi.ComponentResource):
@@ -47,6 +49,7 @@ class Table(pulumi.ComponentResource):
     def __init__(self, name: str, args: TableArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("txn:data:Table", name, None, opts)
         shape = args.shape
+        warm = args.warm_write_units
         self.table = aws.dynamodb.Table(
             f"{name}-table",
             name=args.name,
@@ -69,6 +72,13 @@ class Table(pulumi.ComponentResource):
                     ],
                     projection_type=index.projection,
                     non_key_attributes=list(index.non_key_attributes) or None,
+                    warm_throughput=(
+                        aws.dynamodb.TableGlobalSecondaryIndexWarmThroughputArgs(
+                            write_units_per_second=warm
+                        )
+                        if warm
+                        else None
+                    ),
                 )
                 for index in shape.indexes
             ]
@@ -81,6 +91,10 @@ class Table(pulumi.ComponentResource):
             point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
             server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(
                 enabled=True, kms_key_arn=args.key_arn
+            ),
+            # Pre-warming is charged once; the table keeps the level without further cost.
+            warm_throughput=(
+                aws.dynamodb.TableWarmThroughputArgs(write_units_per_second=warm) if warm else None
             ),
             deletion_protection_enabled=args.deletion_protection,
             stream_enabled=False,

@@ -1,0 +1,363 @@
+"""Capacity and cost per million transactions of a stack configuration.
+
+    python -m txn_perf.capacity --stack prod [--bench bench-results/handler_cost.json] [--json PATH]
+
+The deployment's knobs come from the stacks' own configuration (``Pulumi.yaml`` defaults, then
+``Pulumi.<stack>.yaml``, validated by the models in :mod:`txn_infra.config`) and from what the
+six stack programs declare when run under mocks (function memory, endpoints, keys, WAF rules,
+alarms), so nothing here re-types a setting. Per-transaction CPU comes from the benchmark's
+JSON when present (``nox -s bench`` writes ``bench-results/handler_cost.json``), else from
+a short measurement run here. AWS service latencies, item sizes and log volumes that cannot
+be measured on this machine are the assumptions listed in :data:`ASSUMPTIONS`, each printed
+with the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from txn_infra import config, contract, harness, shapes
+from txn_perf import model
+from txn_perf.prices import AS_OF, PRICES, QUOTAS, REGION
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET_TPS = 1_000
+CAPACITY_GOAL_TPS = 3_000
+COST_GOAL_PER_MILLION = 6.00
+
+# The representative traffic mix, shared with the benchmark's traffic generator.
+MIX = {
+    "approved": 0.93,  # valid, no rule fires
+    "flagged": 0.02,  # valid, a fraud rule fires (an alert is published and emailed)
+    "invalid": 0.03,  # 400 (API Gateway's model or the validator)
+    "unknown_merchant": 0.02,  # 422 from the validator
+}
+IDEMPOTENCY_KEY_SHARE = 0.5  # requests carrying an Idempotency-Key header
+
+# What cannot be measured here: each value, and why it is what it is.
+ASSUMPTIONS: dict[str, tuple[float, str]] = {
+    "sqs_send_ms": (8.0, "SQS SendMessage p50 in-region through an interface endpoint"),
+    "ddb_put_ms": (5.0, "DynamoDB PutItem (idempotency claim) p50"),
+    "ddb_batch_get_ms": (6.0, "DynamoDB BatchGetItem of ~25 counter items p50"),
+    "ddb_transact_ms": (25.0, "TransactWriteItems of ~23 actions p50 (two-phase commit)"),
+    "sns_publish_ms": (15.0, "SNS PublishBatch p50"),
+    "powertools_ms": (1.0, "Powertools logger/tracer/metrics per invocation, incl. flush"),
+    "record_bytes": (700.0, "stored transaction record (< 1 KB: 1 WU, 2 in a transaction)"),
+    "counter_bytes": (600.0, "card or IP counter item (< 1 KB)"),
+    "merchant_counter_bytes": (1_000.0, "a busy merchant's shard item (~1 KB)"),
+    "distinct_merchants_per_batch": (1.0, "merchants in one batch of 10 (worst case for reads)"),
+    "lambda_platform_log_bytes": (420.0, "START + END + REPORT lines (with the XRAY line)"),
+    "validator_emf_bytes": (380.0, "EMF metrics line flushed per validator invocation"),
+    "fraud_emf_bytes": (700.0, "EMF lines per fraud batch (approved/flagged/duplicates/rule)"),
+    "access_log_bytes": (620.0, "API Gateway access log line (edge ACCESS_LOG_FORMAT filled)"),
+    "waf_log_bytes": (1_400.0, "WAF log record per request (headers, rule group matches)"),
+    "message_bytes": (800.0, "queued transaction message"),
+    "xray_segments_per_trace": (4.0, "API stage, validator function + invocation, SQS hop"),
+    "kms_requests_per_second": (
+        1.0,
+        "data-key refreshes: SQS (reuse 24 h), DynamoDB table keys (5 min), SNS, Lambda env "
+        "at cold start; independent of traffic",
+    ),
+    "custom_metrics": (40.0, "EMF metric x dimension combinations of the three functions"),
+    "xray_reservoir_per_s": (1.0, "X-Ray default rule: 1 trace/s then 5% (no custom rule)"),
+    "xray_fixed_rate": (0.05, "X-Ray default rule fixed rate"),
+}
+
+
+def assumption(key: str) -> float:
+    return ASSUMPTIONS[key][0]
+
+
+# --- the deployment, from config and the declared resources -----------------------------------
+
+
+def layer_config(name: str, stack: str, model_type: type[config.C]) -> config.C:
+    layer = contract.layer(name)
+    prefix = f"{layer.project}:"
+    values = {
+        key[len(prefix) :]: value
+        for key, value in harness.stack_config(layer, stack).items()
+        if key.startswith(prefix)
+    }
+    return config.parse(model_type, values, layer.project)
+
+
+def _alarm_metrics(alarm: harness.Resource) -> int:
+    queries = alarm.inputs.get("metricQueries") or []
+    return sum(1 for q in queries if q.get("metric")) or 1
+
+
+def deployment(stack: str, runs: dict[str, harness.LayerRun] | None = None) -> model.Deployment:
+    """The deployment ``stack`` describes: config values plus counts of declared resources."""
+    compute = layer_config("compute", stack, config.ComputeConfig)
+    edge = layer_config("edge", stack, config.EdgeConfig)
+    runs = runs if runs is not None else harness.run_system(stack=stack)
+    endpoints = runs["network"].of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+    interface = [e for e in endpoints if e.inputs.get("vpcEndpointType") == "Interface"]
+    acls = runs["edge"].of_type("aws:wafv2/webAcl:WebAcl")
+    other_sources = [
+        s for s in shapes.EVENT_SOURCES if s.function.reserved_concurrency is None
+    ]  # their executions come out of the unreserved pool the validator uses
+    return model.Deployment(
+        architecture=compute.architecture,
+        validator_memory_mb=shapes.VALIDATOR.memory_mb,
+        fraud_memory_mb=shapes.FRAUD_DETECTOR.memory_mb,
+        fraud_batch_size=compute.fraud_batch_size,
+        fraud_batching_window_s=compute.fraud_batching_window_seconds,
+        fraud_max_concurrency=compute.fraud_max_concurrency,
+        fraud_reserved_concurrency=shapes.FRAUD_DETECTOR.reserved_concurrency or 0,
+        other_unreserved_concurrency=sum(s.maximum_concurrency or 0 for s in other_sources),
+        api_rate_limit=edge.throttle_rate_limit,
+        api_key_rate_limit=edge.throttle_rate_limit,
+        api_keys=len(runs["edge"].of_type("aws:apigateway/apiKey:ApiKey")),
+        waf_rate_limit_per_ip_5min=edge.waf_rate_limit_per_5min,
+        interface_endpoints=len(interface),
+        availability_zones=max(len(e.inputs.get("subnetIds") or []) for e in interface),
+        waf_web_acls=len(acls),
+        waf_rules=sum(len(a.inputs.get("rules") or []) for a in acls),
+        kms_keys=len(runs["security"].of_type("aws:kms/key:Key")),
+        alarm_metrics=sum(
+            _alarm_metrics(a)
+            for run in runs.values()
+            for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        ),
+        dashboards=sum(len(r.of_type("aws:cloudwatch/dashboard:Dashboard")) for r in runs.values()),
+        custom_metrics=int(assumption("custom_metrics")),
+        xray_reservoir_per_s=assumption("xray_reservoir_per_s"),
+        xray_fixed_rate=assumption("xray_fixed_rate"),
+    )
+
+
+def warm_write_units(runs: dict[str, harness.LayerRun]) -> dict[str, float]:
+    """Warm write throughput declared per table (and index), by shape component."""
+    warm: dict[str, float] = {}
+    for table in runs["data"].of_type("aws:dynamodb/table:Table"):
+        component = table.name.removesuffix("-table")
+        units = (table.inputs.get("warmThroughput") or {}).get("writeUnitsPerSecond")
+        if units:
+            warm[component] = float(units)
+        for index in table.inputs.get("globalSecondaryIndexes") or []:
+            units = (index.get("warmThroughput") or {}).get("writeUnitsPerSecond")
+            if units:
+                warm[f"{component} {index['name']}"] = float(units)
+    return warm
+
+
+# --- the workload, from measurements and the assumptions --------------------------------------
+
+
+def measured_cpu(bench: Path | None) -> tuple[dict[str, float], str]:
+    """CPU us per transaction of the validator and the fraud detector, and where it came from."""
+    if bench is not None and bench.exists():
+        data = json.loads(bench.read_text())
+        results = data["results"]
+        source = f"{bench.relative_to(ROOT) if bench.is_relative_to(ROOT) else bench}"
+    else:
+        sys.path.insert(0, str(ROOT))
+        from benchmarks import handler_cost
+
+        results = {
+            "validator": handler_cost.validator_case(3_000),
+            "fraud_detector": handler_cost.fraud_case(3_000),
+        }
+        source = "measured now (3,000 iterations; run `nox -s bench` for the full figures)"
+    return {k: results[k]["us_per_txn_cpu"] for k in ("validator", "fraud_detector")}, source
+
+
+def workload(
+    d: model.Deployment, cpu_us: dict[str, float], warm: dict[str, float]
+) -> model.Workload:
+    accepted = MIX["approved"] + MIX["flagged"]
+    per_accepted = 1.0 / accepted
+    batch = d.fraud_batch_size
+    validator_ms = (
+        model.lambda_cpu_ms(cpu_us["validator"], d.validator_memory_mb)
+        + assumption("powertools_ms")
+        + accepted * assumption("sqs_send_ms")
+        + accepted * IDEMPOTENCY_KEY_SHARE * assumption("ddb_put_ms")
+    )
+    flagged_batch = 1 - (1 - MIX["flagged"] / accepted) ** batch  # a batch with >= 1 alert
+    fraud_batch_ms = (
+        model.lambda_cpu_ms(cpu_us["fraud_detector"] * batch, d.fraud_memory_mb)
+        + assumption("powertools_ms")
+        + assumption("ddb_batch_get_ms")
+        + assumption("ddb_transact_ms")
+        + flagged_batch * assumption("sns_publish_ms")
+    )
+    merchants = assumption("distinct_merchants_per_batch")
+    record = model.write_units(assumption("record_bytes"), transactional=True)
+    counter = model.write_units(assumption("counter_bytes"), transactional=True)
+    merchant = model.write_units(assumption("merchant_counter_bytes"), transactional=True)
+    counter_reads = (2 * batch + 4 * merchants) / batch  # card + IP per txn, 4 shards/merchant
+    tables = {
+        "transactions": model.TableLoad(wru=record, warm_wru=warm.get("transactions")),
+        "transactions by-merchant": model.TableLoad(
+            wru=model.write_units(assumption("record_bytes"), transactional=False),
+            warm_wru=warm.get("transactions by-merchant"),
+        ),
+        "velocity": model.TableLoad(
+            wru=2 * counter + merchants * merchant / batch,
+            rru=counter_reads * model.read_units(assumption("counter_bytes")),
+            warm_wru=warm.get("velocity"),
+        ),
+        "idempotency": model.TableLoad(
+            wru=per_accepted * IDEMPOTENCY_KEY_SHARE * model.write_units(500, False),
+            warm_wru=warm.get("idempotency"),
+        ),
+    }
+    log_bytes = {
+        "WAF logs": per_accepted * assumption("waf_log_bytes"),
+        "API access logs": per_accepted * assumption("access_log_bytes"),
+        "validator logs": per_accepted
+        * (assumption("lambda_platform_log_bytes") + assumption("validator_emf_bytes")),
+        "fraud detector logs": (
+            assumption("lambda_platform_log_bytes") + assumption("fraud_emf_bytes")
+        )
+        / batch,
+    }
+    sqs = 1.0 + 2.0 / batch  # SendMessage; ReceiveMessage + DeleteMessageBatch per batch
+    return model.Workload(
+        validator_ms=validator_ms,
+        fraud_batch_ms=fraud_batch_ms,
+        requests_per_accepted=per_accepted,
+        tables=tables,
+        sqs_requests=sqs,
+        sns_publishes=flagged_batch / batch,
+        sns_emails=MIX["flagged"] / accepted,
+        log_bytes=log_bytes,
+        endpoint_bytes=(
+            2 * assumption("message_bytes")  # into SQS, out again to the poller... via Lambda
+            + sum(log_bytes.values())
+        ),
+        xray_segments_per_trace=assumption("xray_segments_per_trace"),
+        kms_requests_per_second=assumption("kms_requests_per_second"),
+    )
+
+
+# --- report ------------------------------------------------------------------------------------
+
+
+def _tps(value: float) -> str:
+    return "unbounded" if value == float("inf") else f"{value:,.0f}"
+
+
+def report(stack: str, bench: Path | None) -> tuple[str, dict[str, Any]]:
+    runs = harness.run_system(stack=stack)
+    d = deployment(stack, runs)
+    warm = warm_write_units(runs)
+    cpu, cpu_source = measured_cpu(bench)
+    w = workload(d, cpu, warm)
+    comps = model.capacity(d, w)
+    first = model.bottleneck(comps)
+    c = model.costs(d, w, reference_tps=TARGET_TPS)
+    one_time = model.warm_throughput_cost(warm)
+
+    out: list[str] = []
+    out.append(f"Capacity of stack '{stack}' ({REGION}, default quotas; prices as of {AS_OF})")
+    out.append(
+        f"CPU per txn: validator {cpu['validator']:.1f} us, fraud detector "
+        f"{cpu['fraud_detector']:.1f} us ({cpu_source})"
+    )
+    out.append(
+        f"Modelled durations: validator {w.validator_ms:.1f} ms per request, fraud "
+        f"detector {w.fraud_batch_ms:.1f} ms per batch of {d.fraud_batch_size}"
+    )
+    out.append("")
+    out.append(f"{'component':<42}{'max TPS':>12}  basis")
+    for comp in sorted(comps, key=lambda x: x.max_tps):
+        out.append(f"{comp.name:<42}{_tps(comp.max_tps):>12}  {comp.basis}")
+    out.append("")
+    out.append(
+        f"Bottleneck: {first.name} at {_tps(first.max_tps)} TPS; headroom over "
+        f"{TARGET_TPS:,} TPS: {model.headroom(first.max_tps, TARGET_TPS):.1f}x "
+        f"(goal >= {CAPACITY_GOAL_TPS:,} TPS: "
+        f"{'met' if first.max_tps >= CAPACITY_GOAL_TPS else 'NOT met'})"
+    )
+    out.append(
+        f"Per client IP: WAF allows {d.waf_rate_limit_per_ip_5min / 300:,.0f} req/s "
+        "(rate rule over 5 minutes)"
+    )
+    out.append("")
+    out.append(
+        "Cost per million accepted transactions (mix: "
+        + ", ".join(f"{k} {v:.0%}" for k, v in MIX.items())
+        + f"; {IDEMPOTENCY_KEY_SHARE:.0%} with Idempotency-Key; at {TARGET_TPS:,} TPS)"
+    )
+    out.append(f"{'service':<18}{'item':<42}{'per txn':>12}{'$ / M':>9}")
+    for line in c.variable:
+        out.append(f"{line.service:<18}{line.item:<42}{line.quantity:>12.4g}{line.amount:>9.3f}")
+    out.append(
+        f"{'':<18}{'total':<42}{'':>12}{c.per_million:>9.2f}  (goal <= "
+        f"{COST_GOAL_PER_MILLION:.2f}: "
+        f"{'met' if c.per_million <= COST_GOAL_PER_MILLION else 'NOT met'})"
+    )
+    out.append("By service: " + ", ".join(f"{k} {v:.2f}" for k, v in c.by_service().items()))
+    out.append("")
+    out.append(f"{'fixed monthly':<18}{'item':<42}{'quantity':>12}{'$ / mo':>9}")
+    for line in c.fixed:
+        out.append(f"{line.service:<18}{line.item:<42}{line.quantity:>12,.0f}{line.amount:>9.2f}")
+    out.append(f"{'':<18}{'total':<42}{'':>12}{c.monthly_fixed:>9.2f}")
+    for line in one_time:
+        out.append(
+            f"one-time: {line.service} {line.item}: {line.quantity:,.0f} WRU/s raised, "
+            f"${line.amount:,.2f}"
+        )
+    out.append("")
+    out.append("Assumptions (not measurable on this machine):")
+    for key, (value, why) in ASSUMPTIONS.items():
+        out.append(f"  {key} = {value:g}: {why}")
+
+    data = {
+        "stack": stack,
+        "region": REGION,
+        "prices_as_of": AS_OF,
+        "deployment": asdict(d),
+        "cpu_us_per_txn": cpu,
+        "cpu_source": cpu_source,
+        "workload": {
+            **{k: v for k, v in asdict(w).items() if k != "tables"},
+            "tables": {k: asdict(v) for k, v in w.tables.items()},
+        },
+        "capacity": [asdict(x) for x in comps],
+        "bottleneck": asdict(first),
+        "headroom_over_target": model.headroom(first.max_tps, TARGET_TPS),
+        "capacity_goal_met": first.max_tps >= CAPACITY_GOAL_TPS,
+        "cost_per_million": c.per_million,
+        "cost_by_service": c.by_service(),
+        "cost_lines": [asdict(x) for x in c.variable],
+        "cost_goal_met": c.per_million <= COST_GOAL_PER_MILLION,
+        "fixed_monthly": c.monthly_fixed,
+        "fixed_lines": [asdict(x) for x in c.fixed],
+        "one_time": [asdict(x) for x in one_time],
+        "assumptions": {k: v for k, (v, _) in ASSUMPTIONS.items()},
+        "prices": {k: asdict(v) for k, v in PRICES.items()},
+        "quotas": {k: asdict(v) for k, v in QUOTAS.items()},
+    }
+    return "\n".join(out), json.loads(json.dumps(data, default=str).replace("Infinity", "null"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", default="prod", choices=["dev", "prod"])
+    parser.add_argument("--bench", type=Path, default=ROOT / "bench-results" / "handler_cost.json")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args(argv)
+    try:
+        text, data = report(args.stack, args.bench)
+    except config.ConfigError as exc:
+        print(f"error: config_invalid: {exc}", file=sys.stderr)
+        return 2
+    print(text)
+    out = args.json or ROOT / "bench-results" / f"capacity-{args.stack}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

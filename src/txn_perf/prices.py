@@ -1,0 +1,141 @@
+"""The one price and quota table: AWS list prices and default quotas in us-east-2.
+
+Every figure the capacity and cost model uses comes from here, with the page it was read from.
+Prices are US dollars, on-demand, first pricing tier (the platform's volumes stay inside it),
+as published on the AWS pricing pages on ``AS_OF``. Quotas are the default values of a new
+account; most are adjustable through Service Quotas. Where a figure could not be checked
+against the page offline it says so in ``note``: re-check those before quoting them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+REGION = "us-east-2"
+AS_OF = "2026-11-30"
+HOURS_PER_MONTH = 730
+
+
+@dataclass(frozen=True)
+class Price:
+    value: float
+    unit: str
+    source: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Quota:
+    value: float
+    unit: str
+    source: str
+    adjustable: bool = True
+    note: str = ""
+
+
+# fmt: off
+PRICES: dict[str, Price] = {
+    # https://aws.amazon.com/api-gateway/pricing/ (REST APIs, first 333 million a month)
+    "apigw_rest_request": Price(3.50 / 1e6, "request", "https://aws.amazon.com/api-gateway/pricing/"),
+    # https://aws.amazon.com/waf/pricing/
+    "waf_request": Price(0.60 / 1e6, "request", "https://aws.amazon.com/waf/pricing/"),
+    "waf_web_acl_month": Price(5.00, "web ACL-month", "https://aws.amazon.com/waf/pricing/"),
+    "waf_rule_month": Price(1.00, "rule-month", "https://aws.amazon.com/waf/pricing/",
+                            "a managed rule group counts as one rule (no subscription fee for "
+                            "the AWS baseline groups used here)"),
+    # https://aws.amazon.com/lambda/pricing/ (Arm, first 7.5 billion GB-s a month)
+    "lambda_request": Price(0.20 / 1e6, "request", "https://aws.amazon.com/lambda/pricing/"),
+    "lambda_gb_second_arm64": Price(0.0000133334, "GB-s", "https://aws.amazon.com/lambda/pricing/"),
+    "lambda_gb_second_x86_64": Price(0.0000166667, "GB-s", "https://aws.amazon.com/lambda/pricing/"),
+    # https://aws.amazon.com/sqs/pricing/ (standard queues; every 64 KB chunk is a request)
+    "sqs_request": Price(0.40 / 1e6, "64 KB request", "https://aws.amazon.com/sqs/pricing/"),
+    # https://aws.amazon.com/dynamodb/pricing/on-demand/ (after the November 2024 price cut)
+    "dynamodb_wru": Price(0.625 / 1e6, "write request unit",
+                          "https://aws.amazon.com/dynamodb/pricing/on-demand/"),
+    "dynamodb_rru": Price(0.125 / 1e6, "read request unit",
+                          "https://aws.amazon.com/dynamodb/pricing/on-demand/"),
+    "dynamodb_storage_gb_month": Price(0.25, "GB-month",
+                                       "https://aws.amazon.com/dynamodb/pricing/on-demand/"),
+    "dynamodb_pitr_gb_month": Price(0.20, "GB-month",
+                                    "https://aws.amazon.com/dynamodb/pricing/on-demand/"),
+    # Pre-warming is charged once, for the units raised above the free default; the model
+    # prices it like one hour of the same provisioned capacity ($0.00065 per WCU-hour).
+    "dynamodb_warm_wru_once": Price(0.00065, "warm write unit/s raised (once)",
+                                    "https://aws.amazon.com/dynamodb/pricing/on-demand/",
+                                    "not verified offline: read the 'warm throughput' section"),
+    # https://aws.amazon.com/kms/pricing/
+    "kms_key_month": Price(1.00, "key-month", "https://aws.amazon.com/kms/pricing/"),
+    "kms_request": Price(0.03 / 1e4, "request", "https://aws.amazon.com/kms/pricing/"),
+    # https://aws.amazon.com/cloudwatch/pricing/ (Standard log class; vended WAF logs the same
+    # $0.50 in the first 10 TB tier)
+    "logs_ingest_gb": Price(0.50, "GB ingested", "https://aws.amazon.com/cloudwatch/pricing/"),
+    "logs_storage_gb_month": Price(0.03, "GB-month", "https://aws.amazon.com/cloudwatch/pricing/"),
+    "cw_alarm_metric_month": Price(0.10, "metric-month (standard alarm)",
+                                   "https://aws.amazon.com/cloudwatch/pricing/"),
+    "cw_dashboard_month": Price(3.00, "dashboard-month", "https://aws.amazon.com/cloudwatch/pricing/"),
+    "cw_custom_metric_month": Price(0.30, "metric-month", "https://aws.amazon.com/cloudwatch/pricing/"),
+    # https://aws.amazon.com/xray/pricing/
+    "xray_trace_recorded": Price(5.00 / 1e6, "trace recorded", "https://aws.amazon.com/xray/pricing/"),
+    # https://aws.amazon.com/privatelink/pricing/ (interface endpoints)
+    "vpce_az_hour": Price(0.01, "endpoint-AZ-hour", "https://aws.amazon.com/privatelink/pricing/"),
+    "vpce_gb": Price(0.01, "GB processed", "https://aws.amazon.com/privatelink/pricing/"),
+    # https://aws.amazon.com/sns/pricing/ (email deliveries of alerts are $2 per 100,000)
+    "sns_publish": Price(0.50 / 1e6, "64 KB publish", "https://aws.amazon.com/sns/pricing/"),
+    "sns_email": Price(2.00 / 1e5, "email delivered", "https://aws.amazon.com/sns/pricing/"),
+}
+
+QUOTAS: dict[str, Quota] = {
+    # https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
+    "apigw_account_rps": Quota(10_000, "requests/s per account and region",
+                               "https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html"),
+    "apigw_account_burst": Quota(5_000, "requests (token bucket)",
+                                 "https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html"),
+    # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+    "lambda_concurrency": Quota(1_000, "concurrent executions per region",
+                                "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html",
+                                note="new accounts may start lower: check Service Quotas"),
+    "lambda_unreserved_minimum": Quota(100, "executions that reservations must leave unreserved",
+                                       "https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html",
+                                       adjustable=False),
+    "lambda_sqs_max_pollers": Quota(1_250, "concurrent invocations per SQS event source",
+                                    "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html",
+                                    adjustable=False),
+    # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/on-demand-capacity-mode.html
+    "dynamodb_new_table_wru": Quota(4_000, "write units/s a new on-demand table (or GSI) takes",
+                                    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput.html",
+                                    note="raised by warm throughput, or by DynamoDB after a peak"),
+    "dynamodb_new_table_rru": Quota(12_000, "read units/s a new on-demand table (or GSI) takes",
+                                    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput.html"),
+    "dynamodb_table_max_wru": Quota(40_000, "write units/s per table (on-demand maximum)",
+                                    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html"),
+    "dynamodb_table_max_rru": Quota(40_000, "read units/s per table (on-demand maximum)",
+                                    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html"),
+    "dynamodb_partition_wru": Quota(1_000, "write units/s per partition (per hot item)",
+                                    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput-scenarios.html",
+                                    adjustable=False),
+    # https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html
+    "kms_symmetric_rps": Quota(50_000, "cryptographic requests/s (symmetric, shared)",
+                               "https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html",
+                               note="us-east-2 value as last read (100,000 in us-east-1/us-west-2/"
+                                    "eu-west-1); the offline copy did not show the regional table"),
+    # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html
+    "sqs_inflight": Quota(120_000, "in-flight messages per standard queue",
+                          "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html"),
+    # https://docs.aws.amazon.com/general/latest/gr/sns.html
+    "sns_publish_rps": Quota(1_500, "Publish/PublishBatch requests/s",
+                             "https://docs.aws.amazon.com/general/latest/gr/sns.html",
+                             note="us-east-2 value as last read (30,000 in us-east-1); "
+                                  "not verified offline"),
+    # https://docs.aws.amazon.com/general/latest/gr/xray.html
+    "xray_segments_per_second": Quota(2_600, "trace segments/s per region",
+                                      "https://docs.aws.amazon.com/general/latest/gr/xray.html"),
+}
+# fmt: on
+
+
+def price(key: str) -> float:
+    return PRICES[key].value
+
+
+def quota(key: str) -> float:
+    return QUOTAS[key].value
