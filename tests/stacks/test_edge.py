@@ -229,6 +229,29 @@ def test_waf_logs_go_to_an_encrypted_aws_waf_logs_group_without_the_api_key(
     assert {"singleHeader": {"name": "x-api-key"}} in logging.inputs["redactedFields"]
 
 
+def test_waf_logs_keep_only_requests_waf_acted_on(edge: LayerRun) -> None:
+    logging = edge.one("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration")
+    log_filter = logging.inputs["loggingFilter"]
+    assert log_filter["defaultBehavior"] == "DROP"
+    (keep,) = log_filter["filters"]
+    assert keep["behavior"] == "KEEP"
+    assert keep["requirement"] == "MEETS_ANY"
+    actions = {c["actionCondition"]["action"] for c in keep["conditions"]}
+    assert {"BLOCK", "COUNT"} <= actions
+    assert "ALLOW" not in actions
+
+
+def test_access_log_records_waf_verdict_of_every_request(edge: LayerRun) -> None:
+    # The WAF log drops allowed requests: the access log is where every request, and what WAF
+    # decided for it, stays on record (PCI DSS 10.2).
+    stage = edge.one("aws:apigateway/stage:Stage")
+    fields = json.loads(stage.inputs["accessLogSettings"]["format"])
+    assert fields["wafStatus"] == "$context.waf.status"
+    assert fields["wafResponse"] == "$context.wafResponseCode"
+    group = edge.one("aws:cloudwatch/logGroup:LogGroup", "access-logs")
+    assert group.inputs["retentionInDays"] >= 365
+
+
 def test_exports_the_endpoint_url_and_the_key_value_only_as_a_secret(edge: LayerRun) -> None:
     stage = edge.one("aws:apigateway/stage:Stage")
     assert edge.exports["transaction_endpoint_url"] == f"{stage.outputs['invokeUrl']}/transaction"

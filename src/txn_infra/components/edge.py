@@ -40,6 +40,7 @@ ACCESS_LOG_FORMAT = json.dumps(
         "errorMessage": "$context.error.message",
         "validationError": "$context.error.validationErrorString",
         "wafStatus": "$context.waf.status",
+        "wafResponse": "$context.wafResponseCode",
         "xrayTraceId": "$context.xrayTraceId",
     },
     separators=(",", ":"),
@@ -65,6 +66,12 @@ MANAGED_RULE_GROUPS = (
     "AWSManagedRulesCommonRuleSet",
     "AWSManagedRulesSQLiRuleSet",
 )
+
+
+# WAF actions whose requests keep a WAF log record (the filter drops every ALLOWed request).
+# The stage's access log records every request, WAF's verdict included, so an allowed request
+# is never unlogged: see stacks/edge/README.md (PCI DSS 10.2).
+WAF_LOGGED_ACTIONS = ("BLOCK", "COUNT", "CAPTCHA", "CHALLENGE", "EXCLUDED_AS_COUNT")
 
 
 def gateway_response_template(code: str, message: str) -> str:
@@ -326,6 +333,29 @@ def _visibility(metric: str) -> aws.wafv2.WebAclVisibilityConfigArgs:
     )
 
 
+def waf_logging_filter(
+    actions: Sequence[str] = WAF_LOGGED_ACTIONS,
+) -> aws.wafv2.WebAclLoggingConfigurationLoggingFilterArgs:
+    """Keep the WAF log records of requests WAF acted on (any of ``actions``), drop the rest."""
+    return aws.wafv2.WebAclLoggingConfigurationLoggingFilterArgs(
+        default_behavior="DROP",
+        filters=[
+            aws.wafv2.WebAclLoggingConfigurationLoggingFilterFilterArgs(
+                behavior="KEEP",
+                requirement="MEETS_ANY",
+                conditions=[
+                    aws.wafv2.WebAclLoggingConfigurationLoggingFilterFilterConditionArgs(
+                        action_condition=aws.wafv2.WebAclLoggingConfigurationLoggingFilterFilterConditionActionConditionArgs(
+                            action=action
+                        )
+                    )
+                    for action in actions
+                ],
+            )
+        ],
+    )
+
+
 class ApiFirewall(pulumi.ComponentResource):
     """A regional web ACL (rate limit per IP, AWS managed rules), its logs and association."""
 
@@ -388,6 +418,8 @@ class ApiFirewall(pulumi.ComponentResource):
             f"{name}-logging",
             resource_arn=self.acl.arn,
             log_destination_configs=[self.log_group.arn],
+            # Only what WAF stopped or flagged; allowed requests are in the access log.
+            logging_filter=waf_logging_filter(),
             # The API key is a credential: keep it out of the WAF log.
             redacted_fields=[
                 aws.wafv2.WebAclLoggingConfigurationRedactedFieldArgs(
