@@ -11,7 +11,15 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from txn_infra import shapes
@@ -99,6 +107,34 @@ class ComputeConfig(CommonConfig):
     log_retention_days: Literal[30] = 30
     # Function sources, relative to the stack folder; packages are built under <its parent>/build.
     functions_dir: str = Field(min_length=1)
+
+    @field_validator("log_level")
+    @classmethod
+    def _keeps_metrics(cls, value: str) -> str:
+        # The functions' log level is also Lambda's application log level (advanced logging
+        # controls). Lambda gives a JSON line without a "level" key the level INFO, and the
+        # Powertools EMF metric lines have none: above INFO, Lambda drops every custom metric
+        # (and the alarms on them go blind).
+        if value not in ("DEBUG", "INFO"):
+            raise ValueError(
+                "must be DEBUG or INFO: Lambda filters at this level and treats the EMF metric "
+                "lines as INFO, so WARNING or ERROR would drop every custom metric"
+            )
+        return value
+
+    @field_validator("log_sample_rate")
+    @classmethod
+    def _sampling_needs_debug(cls, value: float, info: ValidationInfo) -> float:
+        # Powertools debug sampling raises a logger to DEBUG inside the function, but Lambda
+        # drops lines below its application log level (= log_level): the sampled lines would
+        # cost CPU and never reach CloudWatch.
+        level = info.data.get("log_level")
+        if value > 0 and level is not None and level != "DEBUG":
+            raise ValueError(
+                f"has no effect at logLevel {level}: Lambda drops DEBUG lines below its "
+                "application log level; set logSampleRate to 0 or logLevel to DEBUG"
+            )
+        return value
 
     @field_validator("fraud_max_concurrency")
     @classmethod

@@ -116,6 +116,20 @@ def test_every_function_has_a_30_day_cmk_log_group_created_first(
 
 
 @pytest.mark.parametrize("shape", shapes.FUNCTIONS, ids=lambda s: s.component)
+def test_every_function_drops_platform_lines_and_filters_at_the_configured_level(
+    compute: LayerRun, shape
+) -> None:
+    fn = functions(compute)[shape.component]
+    logging_config = fn.inputs["loggingConfig"]
+    # WARN drops Lambda's START/END/REPORT lines (INFO platform events) before ingestion.
+    assert logging_config["systemLogLevel"] == "WARN"
+    assert logging_config["logFormat"] == "JSON"  # log-level filtering needs JSON
+    # Lambda's filter and Powertools agree (dev: logLevel DEBUG): no line is logged and dropped.
+    variables = fn.inputs["environment"]["variables"]
+    assert logging_config["applicationLogLevel"] == variables["POWERTOOLS_LOG_LEVEL"] == "DEBUG"
+
+
+@pytest.mark.parametrize("shape", shapes.FUNCTIONS, ids=lambda s: s.component)
 def test_card_numbers_are_masked_in_every_function_log_group(compute: LayerRun, shape) -> None:
     name = f"/aws/lambda/txn-dev-{shape.component}"
     (masking,) = [m for m in compute.of_type(MASKING) if m.inputs["logGroupName"] == name]

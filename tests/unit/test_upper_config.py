@@ -53,6 +53,19 @@ def test_a_batching_window_the_visibility_cannot_cover_is_refused() -> None:
         parse(ComputeConfig, COMPUTE | {"fraudBatchingWindowSeconds": "5"}, "txn-compute")
 
 
+@pytest.mark.parametrize("level", ["WARNING", "ERROR"])
+def test_a_log_level_that_would_drop_the_emf_metrics_is_refused(level: str) -> None:
+    with pytest.raises(ConfigError, match=r"logLevel .*must be DEBUG or INFO.*EMF"):
+        parse(ComputeConfig, COMPUTE | {"logLevel": level}, "txn-compute")
+
+
+def test_debug_sampling_that_lambda_would_drop_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"logSampleRate .*no effect at logLevel INFO"):
+        parse(ComputeConfig, COMPUTE | {"logSampleRate": "0.01"}, "txn-compute")
+    sampled = parse(ComputeConfig, COMPUTE | {"logLevel": "DEBUG", "logSampleRate": "0.5"}, "c")
+    assert sampled.log_sample_rate == 0.5
+
+
 @pytest.mark.parametrize("days", ["364", "366"])
 def test_audit_logs_are_kept_a_year_in_a_retention_cloudwatch_accepts(days: str) -> None:
     with pytest.raises(ConfigError, match="auditLogRetentionDays"):
