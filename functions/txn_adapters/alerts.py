@@ -1,4 +1,9 @@
-"""Fraud alerts on the SNS topic: one PublishBatch per ten alerts."""
+"""Fraud alerts on the SNS topic: one PublishBatch per ten alerts, each with its severity.
+
+Every flagged transaction is published (machines subscribe to all of them); the ``severity``
+message attribute lets a subscription filter keep only what a person must read now: a
+blocklist match, or a score far above the flag threshold.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,22 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from txn_adapters.aws import translate
+from txn_infra.shapes import ALERT_SEVERITY_ATTRIBUTE, ALERT_SEVERITY_HIGH, ALERT_SEVERITY_NORMAL
+
+# Scores add rule weights; a transaction is flagged from 60. 100 takes a blocklist match or at
+# least two strong signals together (e.g. a card burst and impossible travel).
+HIGH_SEVERITY_SCORE = 100
+BLOCKLIST_RULE_PREFIX = "blocklist-"
+
+
+def severity(alert: dict[str, Any]) -> str:
+    """``high`` for a blocklist match or a score of at least HIGH_SEVERITY_SCORE."""
+    rules = alert.get("matched_rules") or ()
+    if alert.get("score", 0) >= HIGH_SEVERITY_SCORE or any(
+        rule.startswith(BLOCKLIST_RULE_PREFIX) for rule in rules
+    ):
+        return ALERT_SEVERITY_HIGH
+    return ALERT_SEVERITY_NORMAL
 
 
 class AlertsPublisher:
@@ -28,6 +49,10 @@ class AlertsPublisher:
                     "Message": json.dumps(alert, separators=(",", ":")),
                     "MessageAttributes": {
                         "merchant_id": {"DataType": "String", "StringValue": alert["merchant_id"]},
+                        ALERT_SEVERITY_ATTRIBUTE: {
+                            "DataType": "String",
+                            "StringValue": severity(alert),
+                        },
                     },
                 }
                 for i, alert in enumerate(chunk)

@@ -190,6 +190,8 @@ class ObservabilityConfig(CommonConfig):
     # Service level objectives of POST /transaction (CloudWatch Application Signals).
     availability_objective_percent: float = Field(gt=0, lt=100)
     latency_objective_ms: int = Field(gt=0, le=29_000)
+    # Share of POST /transaction requests X-Ray traces after 1 a second (the stage's rule).
+    xray_sampling_rate: float = Field(default=0.05, ge=0, le=1)
 
     _flow_retention = field_validator("flow_log_retention_days")(_retention)
 

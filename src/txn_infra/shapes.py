@@ -202,6 +202,13 @@ METRICS_NAMESPACE = "TxnPlatform"
 # Emitted by the failed-transaction function for every transaction it records as FAILED.
 FAILED_TRANSACTIONS_METRIC = "FailedTransactions"
 
+# The fraud-alerts message attribute that says how urgent an alert is. The fraud detector sets
+# it on every alert; the email subscription (observability) takes only the high ones, while a
+# machine subscriber (queue, SIEM) can take them all.
+ALERT_SEVERITY_ATTRIBUTE = "severity"
+ALERT_SEVERITY_HIGH = "high"
+ALERT_SEVERITY_NORMAL = "normal"
+
 
 VALIDATOR = FunctionShape(
     component="validator",

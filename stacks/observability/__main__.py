@@ -11,6 +11,8 @@ from txn_infra.components.observability import (
     ObjectivesArgs,
     OperationsDashboard,
     ServiceAlarms,
+    TraceSampling,
+    TraceSamplingArgs,
     VpcFlowLogs,
     Watched,
 )
@@ -92,6 +94,17 @@ VpcFlowLogs(
         log_group_name=log_group(cfg.app, ctx.environment, "vpc-flow-logs"),
         key_arn=security["logs_key_arn"],
         retention_days=cfg.flow_log_retention_days,
+    ),
+    opts=ctx.opts,
+)
+
+TraceSampling(
+    "traces",
+    TraceSamplingArgs(
+        rule_name=ctx.name("api"),
+        api_name=ctx.name(shapes.API_COMPONENT),
+        stage_name=edge["stage_name"],
+        fixed_rate=cfg.xray_sampling_rate,
     ),
     opts=ctx.opts,
 )

@@ -132,6 +132,42 @@ def test_alarm_topic_is_encrypted_and_both_topics_email(
         assert subscription.inputs["endpoint"] == "payments-oncall-dev@example.com"
 
 
+def test_only_high_severity_fraud_alerts_are_emailed(
+    obs: LayerRun, upstream: dict[str, dict]
+) -> None:
+    (email,) = [
+        s
+        for s in obs.of_type("aws:sns/topicSubscription:TopicSubscription")
+        if s.inputs["topic"] == upstream["data"]["fraud_alerts_topic_arn"]
+    ]
+    assert email.inputs["filterPolicyScope"] == "MessageAttributes"
+    assert json.loads(email.inputs["filterPolicy"]) == {
+        shapes.ALERT_SEVERITY_ATTRIBUTE: [shapes.ALERT_SEVERITY_HIGH]
+    }
+    (alarms_email,) = [
+        s
+        for s in obs.of_type("aws:sns/topicSubscription:TopicSubscription")
+        if s is not email
+    ]
+    assert "filterPolicy" not in alarms_email.inputs  # every alarm reaches on-call
+
+
+def test_api_stage_sampling_rule_takes_its_rate_from_config(
+    obs: LayerRun, prod_stacks: dict[str, LayerRun], upstream: dict[str, dict]
+) -> None:
+    rule = obs.one("aws:xray/samplingRule:SamplingRule")
+    assert rule.inputs["fixedRate"] == 0.05  # the default
+    assert rule.inputs["reservoirSize"] == 1
+    assert rule.inputs["serviceType"] == "AWS::ApiGateway::Stage"
+    assert rule.inputs["serviceName"] == (
+        f"txn-dev-{shapes.API_COMPONENT}/{upstream['edge']['stage_name']}"
+    )
+    assert rule.inputs["priority"] < 10_000  # evaluated before the Default rule
+    assert len(rule.inputs["ruleName"]) <= 32
+    prod = prod_stacks["observability"].one("aws:xray/samplingRule:SamplingRule")
+    assert prod.inputs["fixedRate"] == 0.01  # Pulumi.prod.yaml
+
+
 def test_prod_sends_fraud_alerts_to_the_fraud_team(prod_stacks: dict[str, LayerRun]) -> None:
     run = prod_stacks["observability"]
     endpoints = {

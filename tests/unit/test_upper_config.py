@@ -66,6 +66,12 @@ def test_debug_sampling_that_lambda_would_drop_is_refused() -> None:
     assert sampled.log_sample_rate == 0.5
 
 
+@pytest.mark.parametrize("rate", ["-0.01", "1.5"])
+def test_an_xray_sampling_rate_outside_0_to_1_is_refused(rate: str) -> None:
+    with pytest.raises(ConfigError, match="xraySamplingRate"):
+        parse(ObservabilityConfig, OBSERVABILITY | {"xraySamplingRate": rate}, "txn-observability")
+
+
 @pytest.mark.parametrize("days", ["364", "366"])
 def test_audit_logs_are_kept_a_year_in_a_retention_cloudwatch_accepts(days: str) -> None:
     with pytest.raises(ConfigError, match="auditLogRetentionDays"):
