@@ -145,9 +145,7 @@ def test_only_high_severity_fraud_alerts_are_emailed(
         shapes.ALERT_SEVERITY_ATTRIBUTE: [shapes.ALERT_SEVERITY_HIGH]
     }
     (alarms_email,) = [
-        s
-        for s in obs.of_type("aws:sns/topicSubscription:TopicSubscription")
-        if s is not email
+        s for s in obs.of_type("aws:sns/topicSubscription:TopicSubscription") if s is not email
     ]
     assert "filterPolicy" not in alarms_email.inputs  # every alarm reaches on-call
 
