@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +51,21 @@ ASSUMPTIONS: dict[str, tuple[float, str]] = {
     "counter_bytes": (600.0, "card or IP counter item (< 1 KB)"),
     "merchant_counter_bytes": (1_000.0, "a busy merchant's shard item (~1 KB)"),
     "distinct_merchants_per_batch": (1.0, "merchants in one batch of 10 (worst case for reads)"),
-    "lambda_platform_log_bytes": (420.0, "START + END + REPORT lines (with the XRAY line)"),
+    "lambda_platform_log_bytes": (
+        420.0,
+        "START + END + REPORT lines (with the XRAY line); ingested only if a function's "
+        "systemLogLevel lets INFO through",
+    ),
+    "refusal_log_bytes": (450.0, "validator's INFO line for a request it refuses (422)"),
     "validator_emf_bytes": (380.0, "EMF metrics line flushed per validator invocation"),
     "fraud_emf_bytes": (700.0, "EMF lines per fraud batch (approved/flagged/duplicates/rule)"),
     "access_log_bytes": (620.0, "API Gateway access log line (edge ACCESS_LOG_FORMAT filled)"),
     "waf_log_bytes": (1_400.0, "WAF log record per request (headers, rule group matches)"),
+    "waf_acted_share": (
+        0.01,
+        "requests WAF blocks or counts (all its filtered log keeps): ~0 of a provider's own "
+        "traffic; 1% leaves room for scans and floods",
+    ),
     "message_bytes": (800.0, "queued transaction message"),
     "xray_segments_per_trace": (4.0, "API stage, validator function + invocation, SQS hop"),
     "kms_requests_per_second": (
@@ -63,9 +73,22 @@ ASSUMPTIONS: dict[str, tuple[float, str]] = {
         "data-key refreshes: SQS (reuse 24 h), DynamoDB table keys (5 min), SNS, Lambda env "
         "at cold start; independent of traffic",
     ),
-    "custom_metrics": (40.0, "EMF metric x dimension combinations of the three functions"),
-    "xray_reservoir_per_s": (1.0, "X-Ray default rule: 1 trace/s then 5% (no custom rule)"),
-    "xray_fixed_rate": (0.05, "X-Ray default rule fixed rate"),
+    "custom_metrics": (
+        42.0,
+        "EMF metric x dimension combinations: validator 3 + TransactionsRejectedByCode per error "
+        "code (9), fraud detector 3 + FlaggedByRule per rule (24), failed-transaction 3; "
+        "bounded by the code's error classes and the rule document, never per id",
+    ),
+    "high_severity_share": (
+        0.2,
+        "flagged transactions with a blocklist match or a score >= 100 (the ones emailed)",
+    ),
+    "xray_default_reservoir_per_s": (
+        1.0,
+        "X-Ray default rule (1 trace/s, then 5%): the API stage's without a rule of ours, and "
+        "always Lambda's for the traces it starts (not configurable)",
+    ),
+    "xray_default_fixed_rate": (0.05, "X-Ray default rule fixed rate"),
 }
 
 
@@ -87,6 +110,71 @@ def layer_config(name: str, stack: str, model_type: type[config.C]) -> config.C:
     return config.parse(model_type, values, layer.project)
 
 
+@dataclass(frozen=True)
+class Declared:
+    """What the stacks declare that changes log, trace and email volumes (the cost trims).
+
+    The defaults describe a deployment without them: every WAF record and platform line
+    ingested, every flagged transaction emailed.
+    """
+
+    waf_logs_only_acted_on: bool = False  # a WAF logging filter that drops ALLOWed requests
+    platform_lines_ingested: bool = True  # some function's systemLogLevel lets INFO through
+    emails_high_severity_only: bool = False  # the fraud email subscription filters severity
+
+
+_QUIET_SYSTEM_LEVELS = {"WARN", "ERROR", "FATAL"}
+
+
+def declared(runs: dict[str, harness.LayerRun]) -> Declared:
+    """Read the trims from the resources the stack programs declared."""
+    (waf_logging,) = runs["edge"].of_type(
+        "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
+    )
+    log_filter = waf_logging.inputs.get("loggingFilter") or {}
+    keeps = [f for f in log_filter.get("filters", []) if f.get("behavior") == "KEEP"]
+    kept_actions = {
+        c["actionCondition"]["action"]
+        for f in keeps
+        for c in f.get("conditions", [])
+        if "actionCondition" in c
+    }
+    functions = runs["compute"].of_type("aws:lambda/function:Function")
+    fraud_topic = runs["data"].exports["fraud_alerts_topic_arn"]
+    emails = [
+        s
+        for s in runs["observability"].of_type("aws:sns/topicSubscription:TopicSubscription")
+        if s.inputs["topic"] == fraud_topic and s.inputs["protocol"] == "email"
+    ]
+    return Declared(
+        waf_logs_only_acted_on=log_filter.get("defaultBehavior") == "DROP"
+        and "ALLOW" not in kept_actions,
+        platform_lines_ingested=any(
+            (f.inputs.get("loggingConfig") or {}).get("systemLogLevel") not in _QUIET_SYSTEM_LEVELS
+            for f in functions
+        ),
+        emails_high_severity_only=bool(emails)
+        and all(
+            json.loads(e.inputs.get("filterPolicy") or "{}").get(shapes.ALERT_SEVERITY_ATTRIBUTE)
+            == [shapes.ALERT_SEVERITY_HIGH]
+            for e in emails
+        ),
+    )
+
+
+def _xray_sampling(runs: dict[str, harness.LayerRun]) -> tuple[float, float]:
+    """Reservoir and fixed rate of the API stage's sampling rule (X-Ray's default without)."""
+    rules = [
+        r
+        for r in runs["observability"].of_type("aws:xray/samplingRule:SamplingRule")
+        if r.inputs.get("serviceType") == "AWS::ApiGateway::Stage"
+    ]
+    if not rules:
+        return assumption("xray_default_reservoir_per_s"), assumption("xray_default_fixed_rate")
+    rule = min(rules, key=lambda r: r.inputs["priority"])
+    return float(rule.inputs["reservoirSize"]), float(rule.inputs["fixedRate"])
+
+
 def _alarm_metrics(alarm: harness.Resource) -> int:
     queries = alarm.inputs.get("metricQueries") or []
     return sum(1 for q in queries if q.get("metric")) or 1
@@ -100,6 +188,7 @@ def deployment(stack: str, runs: dict[str, harness.LayerRun] | None = None) -> m
     endpoints = runs["network"].of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
     interface = [e for e in endpoints if e.inputs.get("vpcEndpointType") == "Interface"]
     acls = runs["edge"].of_type("aws:wafv2/webAcl:WebAcl")
+    xray_reservoir, xray_rate = _xray_sampling(runs)
     other_sources = [
         s for s in shapes.EVENT_SOURCES if s.function.reserved_concurrency is None
     ]  # their executions come out of the unreserved pool the validator uses
@@ -128,8 +217,8 @@ def deployment(stack: str, runs: dict[str, harness.LayerRun] | None = None) -> m
         ),
         dashboards=sum(len(r.of_type("aws:cloudwatch/dashboard:Dashboard")) for r in runs.values()),
         custom_metrics=int(assumption("custom_metrics")),
-        xray_reservoir_per_s=assumption("xray_reservoir_per_s"),
-        xray_fixed_rate=assumption("xray_fixed_rate"),
+        xray_reservoir_per_s=xray_reservoir,
+        xray_fixed_rate=xray_rate,
     )
 
 
@@ -170,8 +259,12 @@ def measured_cpu(bench: Path | None) -> tuple[dict[str, float], str]:
 
 
 def workload(
-    d: model.Deployment, cpu_us: dict[str, float], warm: dict[str, float]
+    d: model.Deployment,
+    cpu_us: dict[str, float],
+    warm: dict[str, float],
+    trims: Declared | None = None,
 ) -> model.Workload:
+    trims = trims or Declared()
     accepted = MIX["approved"] + MIX["flagged"]
     per_accepted = 1.0 / accepted
     batch = d.fraud_batch_size
@@ -210,16 +303,25 @@ def workload(
             warm_wru=warm.get("idempotency"),
         ),
     }
+    waf_logged = assumption("waf_acted_share") if trims.waf_logs_only_acted_on else 1.0
+    platform = assumption("lambda_platform_log_bytes") if trims.platform_lines_ingested else 0.0
     log_bytes = {
-        "WAF logs": per_accepted * assumption("waf_log_bytes"),
+        "WAF logs": per_accepted * waf_logged * assumption("waf_log_bytes"),
         "API access logs": per_accepted * assumption("access_log_bytes"),
-        "validator logs": per_accepted
-        * (assumption("lambda_platform_log_bytes") + assumption("validator_emf_bytes")),
-        "fraud detector logs": (
-            assumption("lambda_platform_log_bytes") + assumption("fraud_emf_bytes")
-        )
-        / batch,
+        "validator logs": per_accepted * (platform + assumption("validator_emf_bytes"))
+        + MIX["unknown_merchant"] / accepted * assumption("refusal_log_bytes"),
+        "fraud detector logs": (platform + assumption("fraud_emf_bytes")) / batch,
     }
+    # Fraud batches start their own traces (SQS-fed), sampled at Lambda's fixed rate.
+    lambda_sampling = model.replace_sampling(
+        d, assumption("xray_default_reservoir_per_s"), assumption("xray_default_fixed_rate")
+    )
+    batches_per_s = TARGET_TPS / batch
+    lambda_traces = model.traced_share(lambda_sampling, batches_per_s) / batch
+    flagged = MIX["flagged"] / accepted
+    emailed = flagged * (
+        assumption("high_severity_share") if trims.emails_high_severity_only else 1.0
+    )
     sqs = 1.0 + 2.0 / batch  # SendMessage; ReceiveMessage + DeleteMessageBatch per batch
     return model.Workload(
         validator_ms=validator_ms,
@@ -228,7 +330,7 @@ def workload(
         tables=tables,
         sqs_requests=sqs,
         sns_publishes=flagged_batch / batch,
-        sns_emails=MIX["flagged"] / accepted,
+        sns_emails=emailed,
         log_bytes=log_bytes,
         endpoint_bytes=(
             2 * assumption("message_bytes")  # into SQS, out again to the poller... via Lambda
@@ -236,6 +338,7 @@ def workload(
         ),
         xray_segments_per_trace=assumption("xray_segments_per_trace"),
         kms_requests_per_second=assumption("kms_requests_per_second"),
+        lambda_started_traces=lambda_traces,
     )
 
 
@@ -251,7 +354,8 @@ def report(stack: str, bench: Path | None) -> tuple[str, dict[str, Any]]:
     d = deployment(stack, runs)
     warm = warm_write_units(runs)
     cpu, cpu_source = measured_cpu(bench)
-    w = workload(d, cpu, warm)
+    trims = declared(runs)
+    w = workload(d, cpu, warm, trims)
     comps = model.capacity(d, w)
     first = model.bottleneck(comps)
     c = model.costs(d, w, reference_tps=TARGET_TPS)
@@ -319,6 +423,7 @@ def report(stack: str, bench: Path | None) -> tuple[str, dict[str, Any]]:
         "deployment": asdict(d),
         "cpu_us_per_txn": cpu,
         "cpu_source": cpu_source,
+        "declared_trims": asdict(trims),
         "workload": {
             **{k: v for k, v in asdict(w).items() if k != "tables"},
             "tables": {k: asdict(v) for k, v in w.tables.items()},

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from txn_perf.prices import HOURS_PER_MONTH, price, quota
 
@@ -77,6 +77,9 @@ class Workload:
     xray_segments_per_trace: float
     kms_requests: float = 0.0  # per txn; the data keys are cached, so ~0
     kms_requests_per_second: float = 0.0  # the cache refreshes, independent of traffic
+    # traces that start at a Lambda (SQS-fed invocations), per accepted txn: Lambda samples them
+    # at its own fixed rate, which no sampling rule changes
+    lambda_started_traces: float = 0.0
 
 
 # --- capacity ----------------------------------------------------------------------------------
@@ -260,6 +263,11 @@ def traced_share(d: Deployment, tps: float) -> float:
     return (reservoir + (tps - reservoir) * d.xray_fixed_rate) / tps
 
 
+def replace_sampling(d: Deployment, reservoir_per_s: float, fixed_rate: float) -> Deployment:
+    """``d`` with another X-Ray sampling rule (e.g. Lambda's fixed one for traces it starts)."""
+    return replace(d, xray_reservoir_per_s=reservoir_per_s, xray_fixed_rate=fixed_rate)
+
+
 def costs(d: Deployment, w: Workload, reference_tps: float) -> Costs:
     """Variable cost per million accepted transactions at ``reference_tps``, fixed per month."""
     gb_s = price(f"lambda_gb_second_{d.architecture}")
@@ -308,9 +316,21 @@ def costs(d: Deployment, w: Workload, reference_tps: float) -> Costs:
         )
     v.append(
         _per_million(
-            "X-Ray", "traces recorded", traced_share(d, reference_tps), price("xray_trace_recorded")
+            "X-Ray",
+            "traces recorded (API stage rule)",
+            traced_share(d, reference_tps),
+            price("xray_trace_recorded"),
         )
     )
+    if w.lambda_started_traces:
+        v.append(
+            _per_million(
+                "X-Ray",
+                "traces recorded (queue consumers)",
+                w.lambda_started_traces,
+                price("xray_trace_recorded"),
+            )
+        )
     v.append(_per_million("SNS", "alert publishes", w.sns_publishes, price("sns_publish")))
     v.append(_per_million("SNS", "alert emails", w.sns_emails, price("sns_email")))
     v.append(

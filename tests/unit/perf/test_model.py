@@ -161,3 +161,17 @@ def test_every_price_and_quota_names_its_source() -> None:
     assert all(p.source.startswith("https://") and p.value > 0 for p in PRICES.values())
     assert all(q.source.startswith("https://") and q.value > 0 for q in QUOTAS.values())
     assert price("lambda_gb_second_arm64") < price("lambda_gb_second_x86_64")
+
+
+def test_traces_started_by_lambda_are_a_cost_line_of_their_own() -> None:
+    c = model.costs(deployment(), workload(lambda_started_traces=0.006), reference_tps=1_000)
+    (line,) = [x for x in c.variable if x.item == "traces recorded (queue consumers)"]
+    assert line.amount == pytest.approx(0.006 * price("xray_trace_recorded") * 1e6)
+    none = model.costs(deployment(), workload(), reference_tps=1_000)
+    assert not [x for x in none.variable if "queue consumers" in x.item]
+
+
+def test_replace_sampling_changes_only_the_rule() -> None:
+    d = model.replace_sampling(deployment(), 2, 0.01)
+    assert (d.xray_reservoir_per_s, d.xray_fixed_rate) == (2, 0.01)
+    assert replace(d, xray_reservoir_per_s=1, xray_fixed_rate=0.05) == deployment()

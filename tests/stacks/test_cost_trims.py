@@ -1,0 +1,53 @@
+"""The cost model reads the trims from what the stacks declare, and each one moves its line:
+WAF log records only for requests WAF acted on, no Lambda platform lines, emails only for
+high-severity alerts, traces at the stage rule's rate."""
+
+from __future__ import annotations
+
+import pytest
+
+from txn_infra.harness import LayerRun
+from txn_perf import capacity, model
+
+CPU = {"validator": 50.0, "fraud_detector": 60.0}
+
+
+@pytest.fixture(scope="module")
+def prod(prod_stacks: dict[str, LayerRun]) -> model.Deployment:
+    return capacity.deployment("prod", prod_stacks)
+
+
+def test_prod_declares_every_trim(prod_stacks: dict[str, LayerRun]) -> None:
+    assert capacity.declared(prod_stacks) == capacity.Declared(
+        waf_logs_only_acted_on=True, platform_lines_ingested=False, emails_high_severity_only=True
+    )
+
+
+def test_the_xray_rate_is_the_declared_stage_rule(
+    prod: model.Deployment, stacks: dict[str, LayerRun]
+) -> None:
+    assert (prod.xray_reservoir_per_s, prod.xray_fixed_rate) == (1.0, 0.01)
+    assert capacity.deployment("dev", stacks).xray_fixed_rate == 0.05
+
+
+def test_each_trim_cuts_its_own_line_only(prod: model.Deployment) -> None:
+    before = capacity.workload(prod, CPU, {}, capacity.Declared())
+    after = capacity.workload(prod, CPU, {}, capacity.Declared(True, False, True))
+    waf_share = capacity.assumption("waf_acted_share")
+    assert after.log_bytes["WAF logs"] == pytest.approx(before.log_bytes["WAF logs"] * waf_share)
+    platform = capacity.assumption("lambda_platform_log_bytes")
+    assert before.log_bytes["fraud detector logs"] - after.log_bytes[
+        "fraud detector logs"
+    ] == pytest.approx(platform / prod.fraud_batch_size)
+    high = capacity.assumption("high_severity_share")
+    assert after.sns_emails == pytest.approx(before.sns_emails * high)
+    assert after.sns_publishes == before.sns_publishes  # every alert is still published
+    assert after.log_bytes["API access logs"] == before.log_bytes["API access logs"]
+    assert after.tables == before.tables
+
+
+def test_queue_consumer_traces_keep_lambdas_fixed_rate(prod: model.Deployment) -> None:
+    w = capacity.workload(prod, CPU, {}, capacity.Declared())
+    batches_per_s = capacity.TARGET_TPS / prod.fraud_batch_size  # 100
+    expected = (1 + (batches_per_s - 1) * 0.05) / batches_per_s / prod.fraud_batch_size
+    assert w.lambda_started_traces == pytest.approx(expected)
