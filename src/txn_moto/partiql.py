@@ -1,0 +1,320 @@
+"""PartiQL write statements for moto's DynamoDB, with DynamoDB's per-statement semantics.
+
+moto 5.2 runs PartiQL through ``py-partiql-parser``, which handles ``UPDATE ... SET a = ?`` with
+equality ``WHERE`` only: no arithmetic, ``set_add``, ``contains`` or ``IS MISSING``; a failed
+``WHERE`` is silently a no-op instead of ``ConditionalCheckFailed``; ``INSERT`` overwrites an
+existing item instead of failing with ``DuplicateItem``; and each statement serialises every
+table. The fraud detector's write path (ADR 0003) relies on exactly those semantics, so
+:func:`apply` makes ``BatchExecuteStatement`` write statements run through moto's own
+``UpdateItem`` / ``PutItem`` expression engine instead:
+
+- ``INSERT INTO "t" VALUE {'a': ?, ...}`` -> ``PutItem`` with ``attribute_not_exists`` on the
+  hash key; an existing key is the statement error ``DuplicateItem``.
+- ``UPDATE "t" SET "x" = ? | SET "x" = "x" + ? | SET "x" = "x" - ? | SET "s" = set_add("s", ?)
+  | REMOVE "x" ... WHERE "pk" = ? [AND "sk" = ?] [AND "x" IS MISSING | AND "x" = ? |
+  AND NOT contains("s", ?)]...`` -> ``UpdateItem`` whose condition also requires the item to
+  exist (a PartiQL ``UPDATE`` never creates one); a failed condition is the statement error
+  ``ConditionalCheckFailed``, with the item when ``ReturnValuesOnConditionCheckFailure`` is
+  ``ALL_OLD``.
+
+Anything else in the grammar (``SELECT`` statements are left to moto) is a ``ValidationError``
+for that statement, so unsupported syntax fails loudly rather than half-working. Apply it in the
+process that runs moto: ``mock_aws`` tests call :func:`apply` themselves; the embedded runtime
+calls it in its moto server process.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+_applied = False
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<ident>"[^"]+")
+      | (?P<string>'[^']*')
+      | (?P<param>\?)
+      | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
+      | (?P<punct>[=+\-(),{}:])
+    )""",
+    re.VERBOSE,
+)
+
+
+class StatementError(Exception):
+    """A statement this emulation does not accept (reported as ``ValidationError``)."""
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    pos = 0
+    text = text.strip()
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if match is None or match.end() == pos:
+            raise StatementError(f"unexpected input at {pos}: {text[pos : pos + 20]!r}")
+        kind = match.lastgroup or ""
+        value = match.group(kind)
+        if kind == "word":
+            value = value.upper()
+        elif kind in ("ident", "string"):
+            value = value[1:-1]
+        out.append((kind, value))
+        pos = match.end()
+    return out
+
+
+class _Reader:
+    def __init__(self, text: str, params: list[dict[str, Any]]):
+        self.tokens = _tokens(text)
+        self.i = 0
+        self.params = list(params)
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def take(self, kind: str, value: str | None = None) -> str:
+        token = self.peek()
+        if token is None or token[0] != kind or (value is not None and token[1] != value):
+            raise StatementError(f"expected {value or kind}, found {token}")
+        self.i += 1
+        return token[1]
+
+    def at(self, kind: str, value: str | None = None) -> bool:
+        token = self.peek()
+        return token is not None and token[0] == kind and (value is None or token[1] == value)
+
+    def param(self) -> dict[str, Any]:
+        self.take("param")
+        if not self.params:
+            raise StatementError("fewer parameters than ?")
+        return self.params.pop(0)
+
+    def done(self) -> None:
+        if self.peek() is not None:
+            raise StatementError(f"unexpected {self.peek()}")
+        if self.params:
+            raise StatementError("more parameters than ?")
+
+
+def parse_insert(text: str, params: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """``(table, item)`` of an ``INSERT INTO "t" VALUE {'a': ?, ...}``."""
+    r = _Reader(text, params)
+    r.take("word", "INSERT")
+    r.take("word", "INTO")
+    table = r.take("ident")
+    r.take("word", "VALUE")
+    r.take("punct", "{")
+    item: dict[str, Any] = {}
+    while True:
+        name = r.take("string")
+        r.take("punct", ":")
+        item[name] = r.param()
+        if r.at("punct", ","):
+            r.take("punct", ",")
+            continue
+        r.take("punct", "}")
+        break
+    r.done()
+    return table, item
+
+
+class Update:
+    """An ``UPDATE`` as ``UpdateItem`` arguments."""
+
+    def __init__(self, table: str):
+        self.table = table
+        self.key_values: list[tuple[str, dict[str, Any]]] = []
+        self.sets: list[str] = []
+        self.adds: list[str] = []
+        self.removes: list[str] = []
+        self.conditions: list[str] = []
+        self.names: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+
+    def name(self, attr: str) -> str:
+        for alias, existing in self.names.items():
+            if existing == attr:
+                return alias
+        alias = f"#n{len(self.names)}"
+        self.names[alias] = attr
+        return alias
+
+    def value(self, value: dict[str, Any]) -> str:
+        alias = f":v{len(self.values)}"
+        self.values[alias] = value
+        return alias
+
+    def expression(self) -> str:
+        parts = []
+        if self.sets:
+            parts.append("SET " + ", ".join(self.sets))
+        if self.adds:
+            parts.append("ADD " + ", ".join(self.adds))
+        if self.removes:
+            parts.append("REMOVE " + ", ".join(self.removes))
+        if not parts:
+            raise StatementError("UPDATE changes nothing")
+        return " ".join(parts)
+
+
+def parse_update(text: str, params: list[dict[str, Any]]) -> Update:
+    r = _Reader(text, params)
+    r.take("word", "UPDATE")
+    u = Update(r.take("ident"))
+    while r.at("word", "SET") or r.at("word", "REMOVE"):
+        if r.take("word") == "REMOVE":
+            u.removes.append(u.name(r.take("ident")))
+            continue
+        target = r.take("ident")
+        r.take("punct", "=")
+        if r.at("param"):
+            u.sets.append(f"{u.name(target)} = {u.value(r.param())}")
+        elif r.at("ident"):
+            if r.take("ident") != target:
+                raise StatementError("arithmetic must read the attribute it sets")
+            op = r.take("punct")
+            if op not in "+-":
+                raise StatementError(f"unsupported operator {op}")
+            alias = u.name(target)
+            u.sets.append(f"{alias} = {alias} {op} {u.value(r.param())}")
+        else:
+            if r.take("word") != "SET_ADD":
+                raise StatementError("only set_add is supported as a SET function")
+            r.take("punct", "(")
+            if r.take("ident") != target:
+                raise StatementError("set_add must add to the attribute it sets")
+            r.take("punct", ",")
+            u.adds.append(f"{u.name(target)} {u.value(r.param())}")
+            r.take("punct", ")")
+    r.take("word", "WHERE")
+    while True:
+        if r.at("word", "NOT"):
+            r.take("word", "NOT")
+            if r.take("word") != "CONTAINS":
+                raise StatementError("only NOT contains(...) is supported")
+            r.take("punct", "(")
+            attr = u.name(r.take("ident"))
+            r.take("punct", ",")
+            u.conditions.append(f"NOT contains({attr}, {u.value(r.param())})")
+            r.take("punct", ")")
+        else:
+            attr = r.take("ident")
+            if r.at("word", "IS"):
+                r.take("word", "IS")
+                r.take("word", "MISSING")
+                u.conditions.append(f"attribute_not_exists({u.name(attr)})")
+            else:
+                r.take("punct", "=")
+                value = r.param()
+                u.key_values.append((attr, value))
+        if not r.at("word", "AND"):
+            break
+        r.take("word", "AND")
+    r.done()
+    return u
+
+
+def _execute_update(backend: Any, u: Update) -> None:
+    table = backend.get_table(u.table)
+    key_names = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
+    given = dict(u.key_values)
+    missing = [k for k in key_names if k not in given]
+    if missing:
+        raise StatementError(f"WHERE must name the whole primary key (missing {missing})")
+    key = {k: given.pop(k) for k in key_names}
+    # Equality on non-key attributes is a condition, like any other.
+    conditions = [f"{u.name(a)} = {u.value(v)}" for a, v in given.items()]
+    # A PartiQL UPDATE never creates an item: no item, no match.
+    conditions.insert(0, f"attribute_exists({u.name(table.hash_key_attr)})")
+    backend.update_item(
+        u.table,
+        key,
+        u.expression(),
+        u.names,
+        u.values,
+        condition_expression=" AND ".join(conditions + u.conditions),
+    )
+
+
+def _run_one(backend: Any, statement: dict[str, Any]) -> dict[str, Any]:
+    from moto.dynamodb.exceptions import ConditionalCheckFailed, DynamodbException
+
+    text = statement.get("Statement", "")
+    params = statement.get("Parameters", [])
+    return_old = statement.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD"
+    head = text.lstrip()[:6].upper()
+    try:
+        if head == "INSERT":
+            table, item = parse_insert(text, params)
+            hash_key = backend.get_table(table).hash_key_attr
+            try:
+                backend.put_item(
+                    table,
+                    item,
+                    condition_expression="attribute_not_exists(#k)",
+                    expression_attribute_names={"#k": hash_key},
+                )
+            except ConditionalCheckFailed:
+                return {"TableName": table, "Error": _error("DuplicateItem", "Duplicate item")}
+            return {"TableName": table}
+        if head == "UPDATE":
+            u = parse_update(text, params)
+            try:
+                _execute_update(backend, u)
+            except ConditionalCheckFailed:
+                error = _error("ConditionalCheckFailed", "The conditional request failed")
+                if return_old:
+                    table = backend.get_table(u.table)
+                    key = {
+                        k: v
+                        for k, v in u.key_values
+                        if k in (table.hash_key_attr, table.range_key_attr)
+                    }
+                    current = backend.get_item(u.table, key)
+                    if current is not None:
+                        error["Item"] = current.to_json()["Attributes"]
+                return {"TableName": u.table, "Error": error}
+            return {"TableName": u.table}
+    except StatementError as exc:
+        return {"Error": _error("ValidationError", str(exc))}
+    except DynamodbException as exc:
+        code = exc.error_type.rsplit("#", 1)[-1].removesuffix("Exception")
+        return {"Error": _error("ValidationError" if code == "Validation" else code, exc.message)}
+    return {"Error": _error("ValidationError", "only INSERT and UPDATE are emulated")}
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"Code": code, "Message": message}
+
+
+def apply() -> None:
+    """Route ``BatchExecuteStatement`` writes through the emulation above (idempotent)."""
+    global _applied
+    if _applied:
+        return
+    from moto.dynamodb import models
+
+    original = models.DynamoDBBackend.batch_execute_statement
+
+    @functools.wraps(original)
+    def batch_execute_statement(self: Any, statements: list[dict[str, Any]]) -> list[dict]:
+        heads = {s.get("Statement", "").lstrip()[:6].upper() for s in statements}
+        if heads <= {"SELECT"}:
+            return original(self, statements)
+        if "SELECT" in heads:
+            raise _validation("a batch mixes read and write statements")
+        if len(statements) > 25:
+            raise _validation("Member must have length less than or equal to 25")
+        return [_run_one(self, s) for s in statements]
+
+    models.DynamoDBBackend.batch_execute_statement = batch_execute_statement
+    _applied = True
+
+
+def _validation(message: str) -> Exception:
+    from moto.dynamodb.exceptions import MockValidationException
+
+    return MockValidationException(message)
