@@ -48,6 +48,10 @@ def _record_metrics(result: BatchResult) -> None:
     metrics.add_metric(name="TransactionsApproved", unit=MetricUnit.Count, value=approved)
     metrics.add_metric(name="TransactionsFlagged", unit=MetricUnit.Count, value=flagged)
     metrics.add_metric(name="DuplicateDeliveries", unit=MetricUnit.Count, value=result.duplicates)
+    if result.merchant_drift:
+        metrics.add_metric(
+            name="MerchantCountDrift", unit=MetricUnit.Count, value=result.merchant_drift
+        )
     by_rule: dict[str, int] = {}
     for a in result.decided:
         if a.decision.status is Status.FLAGGED:
@@ -63,6 +67,11 @@ def _record_metrics(result: BatchResult) -> None:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = pipeline.process(event.get("Records", []))
     _record_metrics(result)
+    if result.merchant_drift:
+        logger.warning(
+            "merchant velocity not settled for some transactions",
+            extra={"transactions": result.merchant_drift},
+        )
     for message_id, exc in result.failures.items():
         logger.warning(
             "record not processed, SQS will retry it",

@@ -1,9 +1,19 @@
 """One SQS batch through the fraud rules, with its AWS dependencies passed in.
 
-AWS calls per batch: one BatchGetItem (counters), one TransactWriteItems (records + counters),
-one PublishBatch when something is flagged, and a BatchGetItem for merchants only on a cache
-miss. A record that is already in the table (a redelivery) cancels the transaction; the retry
-leaves it out, so it is neither written nor counted twice.
+DynamoDB work per batch (ADR 0003), three calls when nothing races:
+
+1. ``BatchGetItem``: every counter item the batch touches, and the batch's own records. A record
+   already stored means a redelivery: it is skipped whole (its alert re-sent if it was flagged).
+2. ``BatchExecuteStatement``: one statement per card and IP item, each adding the transactions'
+   digests to the item's guard set and holding only if none is there yet.
+3. ``BatchExecuteStatement``: each record's ``INSERT`` (refused if the key exists) and one
+   statement per merchant shard adding exactly those records.
+
+A failure between 2 and 3 is recovered by the redelivery: the guards skip what 2 counted, and 3
+stores the record and counts the merchant. A statement that loses a race (a concurrent delivery,
+two writers creating one bucket) is rebuilt from the item as it now is and sent again, up to
+:data:`ROUNDS` times. A merchant statement whose records were not all stored (or the reverse) is
+corrected the same way; what cannot be settled is reported as ``merchant_drift``.
 """
 
 from __future__ import annotations
@@ -18,7 +28,8 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from txn_adapters.aws import from_item
-from txn_domain.errors import BadRequestError, TransactionCancelledError
+from txn_adapters.partiql import Outcome, Statement
+from txn_domain.errors import BadRequestError, WriteFailedError
 from txn_domain.fraud import (
     Assessment,
     alert_from_record,
@@ -29,7 +40,9 @@ from txn_domain.fraud import (
 )
 from txn_domain.models import AcceptedTransaction, MerchantConfig, Status
 from txn_domain.rules.engine import RuleSet
-from txn_domain.velocity import MERCHANT_SHARDS, Counter
+from txn_domain.velocity import MERCHANT_SHARDS, Contribution, Counter, guard_digest, guarded
+
+ROUNDS = 3  # attempts per counter write before its records are left to SQS to retry
 
 
 class Merchants(Protocol):
@@ -37,17 +50,30 @@ class Merchants(Protocol):
 
 
 class Velocity(Protocol):
-    def load(self, keys: Sequence[str], now: int) -> dict[str, Counter]: ...
-    def update_action(self, counter: Counter, now: int) -> dict[str, Any]: ...
+    def load(
+        self,
+        keys: Sequence[str],
+        now: int,
+        also: tuple[str, Sequence[dict[str, Any]]] | None = None,
+    ) -> tuple[dict[str, Counter], list[dict[str, Any]]]: ...
+    def statement(
+        self, counter: Counter, added: Sequence[Contribution], now: int, sign: int = 1
+    ) -> Statement: ...
+    def execute(self, statements: Sequence[Statement]) -> list[Outcome]: ...
 
 
 class Store(Protocol):
-    def put_action(self, record: dict[str, Any]) -> dict[str, Any]: ...
-    def commit(self, actions: Sequence[dict[str, Any]]) -> None: ...
+    def keys(self, txns: Sequence[AcceptedTransaction]) -> tuple[str, list[dict[str, Any]]]: ...
+    def insert(self, record: dict[str, Any]) -> Statement: ...
+    def execute(self, statements: Sequence[Statement]) -> list[Outcome]: ...
 
 
 class Alerts(Protocol):
     def publish(self, alerts: Sequence[dict[str, Any]]) -> list[str]: ...
+
+
+# One pending counter write: the item as last seen, what to add to it, +1 or -1.
+Write = tuple[Counter, list[Contribution], int]
 
 
 @dataclass
@@ -57,6 +83,7 @@ class BatchResult:
     failures: dict[str, Exception] = field(default_factory=dict)
     decided: list[Assessment] = field(default_factory=list)
     duplicates: int = 0
+    merchant_drift: int = 0  # transactions whose merchant count could not be settled
 
 
 def _parse(body: str) -> AcceptedTransaction:
@@ -108,23 +135,29 @@ class FraudPipeline:
         txns = list(primaries.values())
         try:
             merchants = self._merchants.get_many([t.merchant_id for t in txns])
-            loaded = self._velocity.load(counter_keys(txns), now)
+            counters, found = self._velocity.load(
+                counter_keys(txns), now, also=self._store.keys(txns)
+            )
         except Exception as exc:  # nothing written: every message retries
             for ids in message_of.values():
                 for message_id in ids:
                     result.failures[message_id] = exc
             return result
 
+        stored = {r["transaction_id"]: r for r in (from_item(i) for i in found)}
+        duplicates: list[dict[str, Any]] = [stored[t] for t in primaries if t in stored]
+        fresh = [t for t in txns if t.transaction_id not in stored]
         errors: dict[str, Exception] = {}
-        duplicates: list[dict[str, Any]] = []
-        decided = self._commit(txns, merchants, loaded, now, errors, duplicates)
-        result.decided = decided
+        if fresh:
+            result.decided = self._write(fresh, merchants, counters, now, errors, duplicates, result)
         result.duplicates = len(duplicates)
 
         # Flagged records, and duplicates whose stored verdict is FLAGGED (their alert may not
         # have gone out before the redelivery): alerts are at least once, keyed by transaction id.
         alerts = [
-            fraud_alert(a.txn, a.decision) for a in decided if a.decision.status is Status.FLAGGED
+            fraud_alert(a.txn, a.decision)
+            for a in result.decided
+            if a.decision.status is Status.FLAGGED
         ]
         alerts += [alert_from_record(d) for d in duplicates if d.get("status") == "FLAGGED"]
         if alerts:
@@ -139,68 +172,116 @@ class FraudPipeline:
                 result.failures[message_id] = exc
         return result
 
-    def _actions(self, txns: Sequence[AcceptedTransaction], merchants, loaded, now):
-        counters = {k: _fresh(c) for k, c in loaded.items()}
-        assessments = assess(txns, merchants, counters, self.rules, self._shard)
+    def _write(self, fresh, merchants, counters, now, errors, duplicates, result):
+        """Count, record and decide ``fresh`` (none of them stored when read)."""
+        assessments = assess(fresh, merchants, counters, self.rules, self._shard, now)
+        owner = {guard_digest(t.transaction_id): t.transaction_id for t in fresh}
+
+        # 2. card and IP counters, each guarded by the item's own set of counted digests
+        writes = [(c, list(c.added), 1) for k, c in counters.items() if c.added and guarded(k)]
+        try:
+            unsettled = self._settle(writes, now, reread=False)
+        except Exception as exc:
+            for t in fresh:
+                errors[t.transaction_id] = exc
+            return []
+        for _, added, _, reason in unsettled:
+            for c in added:
+                errors[owner[c.digest]] = WriteFailedError("counting velocity", reason)
+
+        # 3. the records, and the merchant shards counted for exactly those records
+        ready = [a for a in assessments if a.txn.transaction_id not in errors]
+        if not ready:
+            return []
         processed_at = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        actions = [
-            self._store.put_action(transaction_record(a.txn, a.decision, processed_at))
-            for a in assessments
+        statements = [
+            self._store.insert(transaction_record(a.txn, a.decision, processed_at)) for a in ready
         ]
-        actions += [self._velocity.update_action(c, now) for c in counters.values() if c.touched]
-        return assessments, actions
+        ready_ids = {a.txn.transaction_id for a in ready}
+        shards: list[tuple[Counter, list[Contribution]]] = []
+        for key, counter in counters.items():
+            if counter.added and not guarded(key):
+                parts = [c for c in counter.added if owner[c.digest] in ready_ids]
+                if parts:
+                    shards.append((counter, parts))
+        statements += [self._velocity.statement(c, parts, now) for c, parts in shards]
+        try:
+            outcomes = self._store.execute(statements)
+        except Exception as exc:  # nothing known to be written: SQS retries, guards hold
+            for a in ready:
+                errors[a.txn.transaction_id] = exc
+            return []
 
-    def _commit(self, txns, merchants, loaded, now, errors, duplicates) -> list[Assessment]:
-        pending = list(txns)
-        for _ in range(3):
-            if not pending:
-                return []
-            assessments, actions = self._actions(pending, merchants, loaded, now)
+        decided: list[Assessment] = []
+        for a, outcome in zip(ready, outcomes, strict=False):
+            if outcome.ok:
+                decided.append(a)
+            elif outcome.error == "DuplicateItem":
+                duplicates.append({})  # a concurrent delivery stored it (and alerts for it)
+            else:
+                errors[a.txn.transaction_id] = WriteFailedError(
+                    "recording transactions", outcome.error or "unknown"
+                )
+        recorded = {a.txn.transaction_id for a in decided}
+        corrections: list[Write] = []
+        for (counter, parts), outcome in zip(shards, outcomes[len(ready) :], strict=True):
+            if outcome.ok:  # counted: take out what was not recorded after all
+                over = [c for c in parts if owner[c.digest] not in recorded]
+                if over:
+                    corrections.append((counter, over, -1))
+            else:  # not counted: add what was recorded
+                under = [c for c in parts if owner[c.digest] in recorded]
+                if under:
+                    corrections.append((counter, under, 1))
+        if corrections:
             try:
-                self._store.commit(actions)
-                return assessments
-            except TransactionCancelledError as exc:
-                dup_ids = set()
-                for (code, item), a in zip(exc.reasons, assessments, strict=False):
-                    if code == "ConditionalCheckFailed":
-                        dup_ids.add(a.txn.transaction_id)
-                        duplicates.append(from_item(item) if item else {})
-                if not dup_ids:
-                    break  # conflict or throttling: go record by record
-                pending = [t for t in pending if t.transaction_id not in dup_ids]
-            except Exception as exc:
-                for t in pending:
-                    errors[t.transaction_id] = exc
-                return []
-        return self._one_by_one(pending, merchants, loaded, now, errors, duplicates)
-
-    def _one_by_one(self, pending, merchants, loaded, now, errors, duplicates) -> list[Assessment]:
-        decided = []
-        for txn in pending:
-            assessments, actions = self._actions([txn], merchants, loaded, now)
-            try:
-                self._store.commit(actions)
-                decided += assessments
-            except TransactionCancelledError as exc:
-                code, item = exc.reasons[0] if exc.reasons else ("None", None)
-                if code == "ConditionalCheckFailed":
-                    duplicates.append(from_item(item) if item else {})
-                else:
-                    errors[txn.transaction_id] = exc
-            except Exception as exc:
-                errors[txn.transaction_id] = exc
+                left = self._settle(corrections, now, reread=True)
+            except Exception:
+                left = [(c, added, sign, "error") for c, added, sign in corrections]
+            result.merchant_drift = sum(len(added) for _, added, _, _ in left)
         return decided
 
+    def _settle(self, writes: list[Write], now: int, reread: bool):
+        """Apply ``writes``, rebuilding each that loses a race from the item as it now is.
 
-def _fresh(counter: Counter) -> Counter:
-    """A copy of a loaded counter without this attempt's deltas."""
-    return Counter(
-        key=counter.key,
-        ttl=counter.ttl,
-        buckets={p: dict(b) for p, b in counter.buckets.items()},
-        history_count=counter.history_count,
-        history_sum=counter.history_sum,
-        last=counter.last,
-        stale=set(counter.stale),
-        reset=counter.reset,
-    )
+        Returns the writes still not applied after :data:`ROUNDS` attempts, with the last
+        per-statement error. An exception from a whole call propagates (nothing to settle)."""
+        reasons: dict[str, str] = {}
+        for _ in range(ROUNDS):
+            if reread:
+                loaded, _ = self._velocity.load([c.key for c, _, _ in writes], now)
+                writes = [(loaded[c.key], added, sign) for c, added, sign in writes]
+                writes = [(c, _uncounted(c, added), sign) for c, added, sign in writes]
+                writes = [w for w in writes if w[1]]
+            if not writes:
+                return []
+            outcomes = self._velocity.execute(
+                [self._velocity.statement(c, added, now, sign) for c, added, sign in writes]
+            )
+            retry: list[Write] = []
+            reread = False
+            for (counter, added, sign), outcome in zip(writes, outcomes, strict=True):
+                if outcome.ok:
+                    continue
+                reasons[counter.key] = outcome.error or "unknown"
+                if outcome.error == "ConditionalCheckFailed" and outcome.item is not None:
+                    seen = Counter.from_item(counter.key, outcome.item, now, counter.ttl)
+                    left = _uncounted(seen, added)
+                    if left:
+                        retry.append((seen, left, sign))
+                elif outcome.error == "ConditionalCheckFailed":  # the item is gone: create it
+                    retry.append((Counter(key=counter.key, ttl=counter.ttl), added, sign))
+                else:  # created meanwhile (DuplicateItem), throttled, ...: read it again
+                    retry.append((counter, added, sign))
+                    reread = True
+            writes = retry
+        return [(c, added, sign, reasons.get(c.key, "unknown")) for c, added, sign in writes]
+
+
+def _uncounted(counter: Counter, added: list[Contribution]) -> list[Contribution]:
+    """What an item does not hold yet (all of it for an item without a guard set)."""
+    if not guarded(counter.key):
+        return added
+    return [c for c in added if not counter.counted(c.digest, c.at)]
+
+

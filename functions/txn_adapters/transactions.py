@@ -1,8 +1,8 @@
-"""The transactions table: decided records committed with their velocity updates in one
-``TransactWriteItems``, and ``FAILED`` records from the DLQ.
+"""The transactions table: decided records inserted with PartiQL ``INSERT`` (which refuses an
+existing key), probed by key in the batch's one read, and ``FAILED`` records from the DLQ.
 
 Every record write is conditional on the record not existing: a redelivered message changes
-nothing, and its counter updates, being in the same transaction, are not applied either.
+nothing.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from txn_adapters.aws import to_item, translate
-from txn_domain.errors import TransactionCancelledError
+from txn_adapters.partiql import Outcome, Statement, execute, quote
+from txn_domain.models import AcceptedTransaction
 
-MAX_ACTIONS = 100
 _NEW = "attribute_not_exists(transaction_id)"
 
 
@@ -24,32 +24,21 @@ class TransactionsStore:
         self._ddb = dynamodb
         self.table = table
 
-    def put_action(self, record: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "Put": {
-                "TableName": self.table,
-                "Item": to_item(record),
-                "ConditionExpression": _NEW,
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }
-        }
+    def keys(self, txns: Sequence[AcceptedTransaction]) -> tuple[str, list[dict[str, Any]]]:
+        """The table and the record keys of ``txns``, to read whether they are stored."""
+        return self.table, [
+            {"transaction_id": {"S": t.transaction_id}, "timestamp": {"S": t.timestamp}}
+            for t in txns
+        ]
 
-    def commit(self, actions: Sequence[dict[str, Any]]) -> None:
-        """Apply all actions or none; :class:`TransactionCancelledError` tells which failed."""
-        if len(actions) > MAX_ACTIONS:
-            raise ValueError(f"{len(actions)} actions exceed the {MAX_ACTIONS} limit")
-        try:
-            self._ddb.transact_write_items(TransactItems=list(actions))
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise translate(exc, "recording transactions") from exc
-            reasons = [
-                (r.get("Code", "None"), r.get("Item"))
-                for r in exc.response.get("CancellationReasons", [])
-            ]
-            raise TransactionCancelledError("recording transactions: cancelled", reasons) from exc
-        except BotoCoreError as exc:
-            raise translate(exc, "recording transactions") from exc
+    def insert(self, record: dict[str, Any]) -> Statement:
+        """An ``INSERT`` of ``record``; it fails with ``DuplicateItem`` if the key is stored."""
+        item = to_item(record)
+        fields = ", ".join(f"'{name}': ?" for name in item)
+        return Statement(f"INSERT INTO {quote(self.table)} VALUE {{{fields}}}", list(item.values()))
+
+    def execute(self, statements: Sequence[Statement]) -> list[Outcome]:
+        return execute(self._ddb, statements, "recording transactions")
 
     def put_if_new(self, record: dict[str, Any]) -> bool:
         """Write ``record`` unless one with its key exists; ``False`` if it did."""

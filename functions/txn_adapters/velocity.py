@@ -1,23 +1,32 @@
-"""Velocity counter items: one BatchGetItem per batch to read, Update actions to write.
+"""Velocity counter items: one BatchGetItem per batch to read, one PartiQL statement per item to
+write (sent in batches by :func:`txn_adapters.partiql.execute`).
 
-The writes are not sent from here: :meth:`VelocityStore.update_action` builds the
-``TransactWriteItems`` action that :class:`txn_adapters.transactions.TransactionsStore` commits
-together with the transaction records, so a transaction is counted exactly when it is recorded.
+A statement adds the batch's transactions to one item. For card and IP items it also adds their
+digests to the item's guard set and holds only if none of them is there yet, so a redelivered
+message is never counted twice there. Attributes the item had when read are incremented
+(``"x" = "x" + ?``); new ones are set on the condition that they are still missing, so two
+writers racing to create a bucket cannot overwrite each other: the loser's statement fails,
+changes nothing, and is rebuilt from the item the failure returns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from txn_adapters.aws import translate
+from txn_adapters.partiql import Outcome, Statement, execute, quote
 from txn_domain.errors import ThrottledError
 from txn_domain.fraud import counter_ttl
-from txn_domain.velocity import Counter
+from txn_domain.velocity import GUARD, GUARD_WIDTH, Contribution, Counter, b36, guarded
 
 _MAX_KEYS = 100
+
+
+def _n(value: int | float) -> dict[str, str]:
+    return {"N": repr(value) if isinstance(value, float) else str(value)}
 
 
 class VelocityStore:
@@ -25,66 +34,108 @@ class VelocityStore:
         self._ddb = dynamodb
         self.table = table
 
-    def load(self, keys: Iterable[str], now: int) -> dict[str, Counter]:
-        """The counters for ``keys`` (missing or expired items as empty counters)."""
+    def load(
+        self,
+        keys: Iterable[str],
+        now: int,
+        also: tuple[str, Sequence[dict[str, Any]]] | None = None,
+    ) -> tuple[dict[str, Counter], list[dict[str, Any]]]:
+        """The counters for ``keys`` (missing or expired items as empty counters), plus the
+        items found for ``also`` (another table's keys, read in the same calls)."""
         keys = list(keys)
+        wanted: list[tuple[str, dict[str, Any]]] = [
+            (self.table, {"pk": {"S": k}, "sk": {"S": "v"}}) for k in keys
+        ]
+        if also is not None:
+            wanted += [(also[0], key) for key in also[1]]
         items: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(keys), _MAX_KEYS):
-            request: dict[str, Any] = {
-                self.table: {
-                    "Keys": [
-                        {"pk": {"S": k}, "sk": {"S": "v"}} for k in keys[start : start + _MAX_KEYS]
-                    ]
-                }
-            }
+        others: list[dict[str, Any]] = []
+        for start in range(0, len(wanted), _MAX_KEYS):
+            request: dict[str, Any] = {}
+            for table, key in wanted[start : start + _MAX_KEYS]:
+                request.setdefault(table, {"Keys": []})["Keys"].append(key)
             for _ in range(5):
                 try:
                     response = self._ddb.batch_get_item(RequestItems=request)
                 except (ClientError, BotoCoreError) as exc:
                     raise translate(exc, "reading velocity counters") from exc
-                for item in response.get("Responses", {}).get(self.table, []):
-                    items[item["pk"]["S"]] = item
+                for table, found in response.get("Responses", {}).items():
+                    if table == self.table:
+                        for item in found:
+                            items[item["pk"]["S"]] = item
+                    else:
+                        others += found
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
             else:
                 raise ThrottledError("reading velocity counters: keys left unprocessed")
-        return {k: Counter.from_item(k, items.get(k), now, counter_ttl(k)) for k in keys}
+        counters = {k: Counter.from_item(k, items.get(k), now, counter_ttl(k)) for k in keys}
+        return counters, others
 
-    def update_action(self, counter: Counter, now: int) -> dict[str, Any]:
-        """An ``Update`` action adding the counter's pending deltas and dropping stale buckets."""
-        names: dict[str, str] = {"#x": "expires_at"}
-        values: dict[str, Any] = {":x": {"N": str(now + counter.ttl)}}
-        adds: list[str] = []
-        for i, (attr, delta) in enumerate(counter.delta.items()):
-            names[f"#a{i}"] = attr
-            values[f":a{i}"] = {"N": str(delta)}
-            adds.append(f"#a{i} :a{i}")
-        sets = ["#x = :x"]
-        if counter.reset:  # old values are garbage: SET the deltas rather than ADD to them
-            sets += [a.replace(" ", " = ") for a in adds]
-            adds = []
-        if counter.last is not None and counter.key.startswith("card#"):
-            lat, lon, ts = counter.last
-            names.update({"#lat": "lat", "#lon": "lon", "#lts": "lts"})
-            values.update(
-                {":lat": {"N": repr(lat)}, ":lon": {"N": repr(lon)}, ":lts": {"N": str(ts)}}
-            )
-            sets += ["#lat = :lat", "#lon = :lon", "#lts = :lts"]
-        expression = "SET " + ", ".join(sets)
-        if adds:
-            expression += " ADD " + ", ".join(adds)
-        stale = sorted(counter.stale - set(counter.delta))
-        if stale:
-            for i, attr in enumerate(stale):
-                names[f"#r{i}"] = attr
-            expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(stale)))
-        return {
-            "Update": {
-                "TableName": self.table,
-                "Key": {"pk": {"S": counter.key}, "sk": {"S": "v"}},
-                "UpdateExpression": expression,
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": values,
-            }
-        }
+    def execute(self, statements: Sequence[Statement]) -> list[Outcome]:
+        return execute(self._ddb, statements, "counting velocity")
+
+    def statement(
+        self, counter: Counter, added: Sequence[Contribution], now: int, sign: int = 1
+    ) -> Statement:
+        """The write adding ``added`` to ``counter``'s item (``sign=-1``: taking them out)."""
+        delta = counter.delta(list(added), sign)
+        guards: dict[str, list[str]] = {}
+        if guarded(counter.key) and sign > 0:
+            for c in added:
+                guards.setdefault(GUARD + b36(c.at // GUARD_WIDTH), []).append(c.digest)
+        plain: dict[str, dict[str, Any]] = {"expires_at": _n(now + counter.ttl)}
+        if counter.key.startswith("card#"):
+            located = [c for c in added if c.geo is not None]
+            if located:
+                last = max(located, key=lambda c: c.at)
+                plain.update(lat=_n(last.geo[0]), lon=_n(last.geo[1]), lts=_n(last.at))  # type: ignore[index]
+
+        if not counter.exists:
+            item: dict[str, dict[str, Any]] = {"pk": {"S": counter.key}, "sk": {"S": "v"}}
+            item.update(plain)
+            item.update({name: _n(value) for name, value in delta.items()})
+            item.update({name: {"SS": digests} for name, digests in guards.items()})
+            fields = ", ".join(f"'{name}': ?" for name in item)
+            return Statement(f"INSERT INTO {quote(self.table)} VALUE {{{fields}}}", list(item.values()))
+
+        sets: list[str] = []
+        params: list[dict[str, Any]] = []
+        conditions: list[str] = []
+        condition_params: list[dict[str, Any]] = []
+        live = frozenset() if counter.reset else counter.names
+        for name, value in plain.items():
+            sets.append(f"SET {quote(name)} = ?")
+            params.append(value)
+        # A reset overwrites every value; its expires_at condition already excludes a race.
+        fresh = [] if counter.reset else conditions
+        for name, value in delta.items():
+            if name in live:
+                sets.append(f"SET {quote(name)} = {quote(name)} + ?")
+            else:
+                sets.append(f"SET {quote(name)} = ?")
+                fresh.append(f"{quote(name)} IS MISSING")
+            params.append(_n(value))
+        for name, digests in guards.items():
+            if name in live:
+                sets.append(f"SET {quote(name)} = set_add({quote(name)}, ?)")
+                for digest in digests:
+                    conditions.append(f"NOT contains({quote(name)}, ?)")
+                    condition_params.append({"S": digest})
+            else:
+                sets.append(f"SET {quote(name)} = ?")
+                fresh.append(f"{quote(name)} IS MISSING")
+            params.append({"SS": digests})
+        written = set(plain) | set(delta) | set(guards)
+        sets += [f"REMOVE {quote(name)}" for name in sorted(counter.stale - written)]
+        where = [f"{quote('pk')} = ?", f"{quote('sk')} = ?"]
+        params += [{"S": counter.key}, {"S": "v"}]
+        if counter.reset:
+            # Another writer may have reset the expired item first: only one reset wins.
+            where.append(f"{quote('expires_at')} = ?")
+            params.append(_n(counter.expires_at))
+        text = f"UPDATE {quote(self.table)} {' '.join(sets)} WHERE " + " AND ".join(
+            where + conditions
+        )
+        return Statement(text, params + condition_params)

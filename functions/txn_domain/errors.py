@@ -82,12 +82,12 @@ class ConfigurationError(DomainError):
     default_code = "misconfigured"
 
 
-class TransactionCancelledError(ServiceUnavailableError):
-    """A DynamoDB transaction was cancelled; ``reasons`` align with its actions: ``(code, item)``
-    pairs where ``code`` is ``"None"`` for actions that were fine."""
+class WriteFailedError(ServiceUnavailableError):
+    """One statement of a batched write failed (throttled, conflicting, ...); its record is
+    retried by SQS. ``reason`` is DynamoDB's per-statement error code."""
 
-    default_code = "transaction_cancelled"
+    default_code = "write_failed"
 
-    def __init__(self, message: str, reasons: list[tuple[str, dict | None]]):
-        super().__init__(message)
-        self.reasons = reasons
+    def __init__(self, message: str, reason: str):
+        super().__init__(f"{message}: {reason}")
+        self.reason = reason

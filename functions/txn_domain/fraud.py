@@ -2,8 +2,9 @@
 
 The caller loads the counter items once per batch; :func:`assess` counts each transaction into
 them in arrival order (so a burst inside one batch is seen by its later records) and evaluates
-the rules on the resulting features. What was counted stays as pending deltas on the counters
-for the caller to write in the same transaction as the records.
+the rules on the resulting features. What was counted stays on the counters (``Counter.added``)
+for the caller to write. A transaction whose digest is already in a card or IP item's guard set
+(an earlier attempt counted it there) is not counted into that item again.
 
 Velocity time is the validator's ``received_at``, not the client's ``timestamp``: a client cannot
 move its transactions out of a window by back-dating them.
@@ -23,8 +24,11 @@ from txn_domain.pan import mask_card
 from txn_domain.rules.engine import RuleSet
 from txn_domain.velocity import (
     CARD_TTL,
+    GUARD_HOURS,
+    GUARD_WIDTH,
     Counter,
     card_key,
+    guard_digest,
     ip_key,
     merchant_keys,
     window_total,
@@ -92,8 +96,13 @@ def features(
     merchant_counters: tuple[Counter, ...],
     merchant_shard: Counter,
     rules: RuleSet,
+    clock: int | None = None,
 ) -> dict[str, Any]:
-    """Count ``txn`` into its counters and return the features the rules read."""
+    """Count ``txn`` into its counters and return the features the rules read.
+
+    ``clock`` (epoch seconds, default: the transaction's ``received_at``) is the processing
+    time: a transaction received before the guard horizon is not counted into card or IP items.
+    """
     now = epoch_seconds(txn.received_at)
     exponent = EXPONENTS[txn.currency]
     amount_major = txn.amount / 10**exponent
@@ -109,10 +118,13 @@ def features(
     history_count = card.history_count
     history_avg = card.history_sum / history_count if history_count else None
 
-    card.add(now, txn.amount, small, geo)
-    if ip is not None:
-        ip.add(now, txn.amount, small, None)
-    merchant_shard.add(now, txn.amount, small, None)
+    digest = guard_digest(txn.transaction_id)
+    if now // GUARD_WIDTH > (now if clock is None else clock) // GUARD_WIDTH - GUARD_HOURS:
+        if not card.counted(digest, now):
+            card.add(now, txn.amount, small, geo, digest)
+        if ip is not None and not ip.counted(digest, now):
+            ip.add(now, txn.amount, small, None, digest)
+    merchant_shard.add(now, txn.amount, small, None, digest)
 
     f: dict[str, Any] = {
         "amount": txn.amount,
@@ -151,8 +163,9 @@ def assess(
     counters: dict[str, Counter],
     rules: RuleSet,
     shard: int,
+    clock: int | None = None,
 ) -> list[Assessment]:
-    """Decide each transaction; ``counters`` (key -> Counter) gain the batch's deltas.
+    """Decide each transaction; ``counters`` (key -> Counter) gain the batch's contributions.
 
     ``shard`` picks which of a merchant's counter items this batch writes (spreading a busy
     merchant's writes so concurrent batches rarely conflict); reads cover every shard.
@@ -170,7 +183,7 @@ def assess(
         ip = get(ip_key(txn.ip_address)) if txn.ip_address else None
         shards = tuple(get(k) for k in merchant_keys(txn.merchant_id))
         merchant = merchants.get(txn.merchant_id)
-        f = features(txn, merchant, card, ip, shards, shards[shard % len(shards)], rules)
+        f = features(txn, merchant, card, ip, shards, shards[shard % len(shards)], rules, clock)
         overrides = merchant.risk_overrides if merchant else None
         decision = rules.evaluate(
             f,

@@ -14,10 +14,20 @@ as numbered bucket attributes, so one transaction touches one item per dimension
 under 1 KB (one write unit). A window is the set of buckets overlapping ``[now - window, now]``,
 so it can over-count by at most one bucket width, never under-count. Buckets older than their
 retention are ignored on read (DynamoDB TTL deletes lazily) and removed on the next write.
+
+Card and IP items also hold their own exactly-once guard (ADR 0003): ``g<h>``, a string set of
+the digests (:func:`guard_digest`) of the transactions counted into the item whose
+``received_at`` falls in hour ``h``, kept :data:`GUARD_HOURS` hours. A write adds its
+transactions' digests and is conditioned on none of them being there yet, so a redelivered
+message cannot be counted twice; a transaction older than the guard's horizon is not counted
+(it could no longer be told apart from one already counted). Merchant shard items have no guard:
+they are counted with the record (see ``fraud_detector.pipeline``).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -34,6 +44,12 @@ WINDOWS: dict[str, int] = {"1m": 60, "10m": 600, "1h": 3600, "24h": 86400}
 CARD_TTL = 90 * 86400  # the card's history lives this long after its last use
 SHORT_TTL = 26 * 3600  # IP and merchant items only hold windows
 MERCHANT_SHARDS = 4
+GUARD = "g"
+GUARD_WIDTH = 3600
+# Guard sets kept: the current hour and the two before. A message is redelivered within minutes
+# (visibility timeout 300 s, 5 receives); one counted but not recorded and redelivered later
+# than this is left uncounted rather than risk counting it twice.
+GUARD_HOURS = 3
 
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -56,6 +72,17 @@ def _window_prefix(window_s: int, metric: str) -> str:
     return "b" if window_s <= 3600 else "d"
 
 
+def guard_digest(transaction_id: str) -> str:
+    """8 characters (48 bits) standing for a transaction id in a guard set."""
+    digest = hashlib.blake2b(transaction_id.encode(), digest_size=6).digest()
+    return base64.b64encode(digest).decode()
+
+
+def guarded(key: str) -> bool:
+    """Card and IP items carry a guard set; merchant shards are guarded by the record."""
+    return not key.startswith("merchant#")
+
+
 def card_key(token: str) -> str:
     return f"card#{token}"
 
@@ -68,9 +95,20 @@ def merchant_keys(merchant_id: str) -> tuple[str, ...]:
     return tuple(f"merchant#{merchant_id}#{shard}" for shard in range(MERCHANT_SHARDS))
 
 
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """One transaction counted into one item: what the write adds for it."""
+
+    digest: str
+    at: int  # received_at, epoch seconds
+    amount: int
+    small: bool
+    geo: tuple[float, float] | None
+
+
 @dataclass(slots=True)
 class Counter:
-    """One counter item: its buckets as read, plus what this batch adds to it."""
+    """One counter item: its buckets as read, plus the transactions this batch counts into it."""
 
     key: str
     ttl: int = SHORT_TTL
@@ -80,11 +118,13 @@ class Counter:
     history_count: int = 0
     history_sum: int = 0
     last: tuple[float, float, int] | None = None  # lat, lon, epoch seconds
-    # pending deltas for the write: attribute name -> increment
-    delta: dict[str, int] = field(default_factory=dict)
+    guards: dict[int, set[str]] = field(default_factory=dict)  # hour -> digests counted
+    names: frozenset[str] = frozenset()  # live attributes of the stored item
+    exists: bool = False  # an item is stored under the key (maybe expired)
+    expires_at: int = 0  # as read (the condition of a reset)
     stale: set[str] = field(default_factory=set)
-    touched: bool = False
     reset: bool = False  # the stored item expired: overwrite its values instead of adding
+    added: list[Contribution] = field(default_factory=list)  # this batch, arrival order
 
     @classmethod
     def from_item(cls, key: str, item: dict | None, now: int, ttl: int = SHORT_TTL) -> Counter:
@@ -92,12 +132,15 @@ class Counter:
         counter = cls(key=key, ttl=ttl)
         if not item:
             return counter
-        if int(item.get("expires_at", {}).get("N", "0")) < now:
+        counter.exists = True
+        counter.expires_at = int(item.get("expires_at", {}).get("N", "0"))
+        if counter.expires_at < now:
             # Expired but not yet deleted by TTL: ignore every value, clear them on write.
             counter.stale = set(item) - {"pk", "sk", "expires_at"}
             counter.reset = True
             return counter
         buckets = counter.buckets
+        oldest_guard = now // GUARD_WIDTH - GUARD_HOURS
         for name, value in item.items():
             prefix = name[0]
             if prefix in buckets and len(name) > 1 and name[1:].isalnum():
@@ -107,6 +150,13 @@ class Counter:
                     counter.stale.add(name)
                     continue
                 buckets[prefix][n] = int(value["N"])
+            elif prefix == GUARD and "SS" in value:
+                hour = int(name[1:], 36)
+                if hour <= oldest_guard:
+                    counter.stale.add(name)
+                    continue
+                counter.guards[hour] = set(value["SS"])
+        counter.names = frozenset(item) - counter.stale
         if "hn" in item:
             counter.history_count = int(item["hn"]["N"])
             counter.history_sum = int(item["hs"]["N"])
@@ -114,26 +164,53 @@ class Counter:
             counter.last = (float(item["lat"]["N"]), float(item["lon"]["N"]), int(item["lts"]["N"]))
         return counter
 
-    def add(self, now: int, amount: int, small: bool, geo: tuple[float, float] | None) -> None:
-        """Count one transaction (in memory and as a pending delta)."""
+    @property
+    def touched(self) -> bool:
+        return bool(self.added)
+
+    def counted(self, digest: str, at: int) -> bool:
+        """Whether an earlier attempt already counted this transaction into the item."""
+        hour_set = self.guards.get(at // GUARD_WIDTH)
+        return hour_set is not None and digest in hour_set
+
+    def add(
+        self,
+        now: int,
+        amount: int,
+        small: bool,
+        geo: tuple[float, float] | None,
+        digest: str = "",
+    ) -> None:
+        """Count one transaction received at ``now`` (in memory, and pending for the write)."""
         packed = PACK + amount
         for prefix in ("a", "b", "d"):
             n = now // GRANULARITIES[prefix][0]
-            self.buckets[prefix][n] = self.buckets[prefix].get(n, 0) + packed
-            name = prefix + b36(n)
-            self.delta[name] = self.delta.get(name, 0) + packed
+            bucket = self.buckets[prefix]
+            bucket[n] = bucket.get(n, 0) + packed
         if small:
             n = now // 60
             self.buckets["k"][n] = self.buckets["k"].get(n, 0) + 1
-            name = "k" + b36(n)
-            self.delta[name] = self.delta.get(name, 0) + 1
         self.history_count += 1
         self.history_sum += amount
-        self.delta["hn"] = self.delta.get("hn", 0) + 1
-        self.delta["hs"] = self.delta.get("hs", 0) + amount
         if geo is not None:
             self.last = (geo[0], geo[1], now)
-        self.touched = True
+        self.added.append(Contribution(digest, now, amount, small, geo))
+
+    def delta(self, added: list[Contribution] | None = None, sign: int = 1) -> dict[str, int]:
+        """Attribute name -> increment for ``added`` (default: everything this batch added);
+        ``sign=-1`` gives the decrement that takes them out again."""
+        out: dict[str, int] = {}
+        for c in self.added if added is None else added:
+            packed = (PACK + c.amount) * sign
+            for prefix in ("a", "b", "d"):
+                name = prefix + b36(c.at // GRANULARITIES[prefix][0])
+                out[name] = out.get(name, 0) + packed
+            if c.small:
+                name = "k" + b36(c.at // 60)
+                out[name] = out.get(name, 0) + sign
+            out["hn"] = out.get("hn", 0) + sign
+            out["hs"] = out.get("hs", 0) + c.amount * sign
+        return out
 
     def window(self, metric: str, window_s: int, now: int) -> int:
         """``count``, ``sum`` (minor units) or ``small`` (count) over the window ending now."""

@@ -21,6 +21,10 @@ import pytest
 from moto import mock_aws
 
 from txn_infra.shapes import TABLES, Env
+from txn_moto import partiql
+
+# moto's own PartiQL cannot run the fraud detector's conditional statements (see the module).
+partiql.apply()
 
 REGION = "us-east-2"
 ACCOUNT = "123456789012"

@@ -58,6 +58,39 @@ def test_given_a_redelivered_batch_then_nothing_is_written_or_counted_twice(
     assert response == {"batchItemFailures": []}
     assert aws.items("transactions") == records_before
     assert aws.items("velocity") == counters_before
+    assert {i["pk"].split("#")[0] for i in counters_before} == {"card", "ip", "merchant"}
+
+
+def test_given_a_crash_after_counting_then_the_redelivery_records_once_and_counts_once(
+    fraud_app, accepted, sqs_record, aws, context, monkeypatch
+):
+    body = accepted(amount=1234)
+    batch = sqs_event(sqs_record(body))
+    store = fraud_app.pipeline._store
+    real_execute = store.execute
+
+    def crash(statements):  # the invocation dies after the counters, before the records
+        raise RuntimeError("injected crash before the records step")
+
+    monkeypatch.setattr(store, "execute", crash)
+    first = fraud_app.lambda_handler(batch, context)
+    counters_after_crash = {i["pk"]: i for i in aws.items("velocity")}
+    monkeypatch.setattr(store, "execute", real_execute)
+
+    second = fraud_app.lambda_handler(batch, context)
+    third = fraud_app.lambda_handler(batch, context)
+
+    assert len(first["batchItemFailures"]) == 1
+    assert (second, third) == ({"batchItemFailures": []}, {"batchItemFailures": []})
+    assert aws.items("transactions")[0]["transaction_id"] == json.loads(body)["transaction_id"]
+    assert len(aws.items("transactions")) == 1
+    counters = {i["pk"]: i for i in aws.items("velocity")}
+    assert counters_after_crash["card#tok_9f8e7d"]["hn"] == 1
+    assert (counters["card#tok_9f8e7d"]["hn"], counters["ip#203.0.113.7"]["hn"]) == (1, 1)
+    assert (counters["card#tok_9f8e7d"]["hs"], counters["ip#203.0.113.7"]["hs"]) == (1234, 1234)
+    shards = [v for k, v in counters.items() if k.startswith("merchant#m_1001#")]
+    assert not [k for k in counters_after_crash if k.startswith("merchant#")]
+    assert (sum(s["hn"] for s in shards), sum(s["hs"] for s in shards)) == (1, 1234)
 
 
 def test_given_three_transactions_on_one_card_then_card_counter_holds_three_with_ttl(
