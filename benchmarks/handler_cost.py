@@ -56,14 +56,13 @@ class StubAws:
         return {"Item": MERCHANT_ITEM}
 
     def batch_get_item(self, RequestItems: dict) -> dict:
-        table = next(iter(RequestItems))
-        return {"Responses": {table: [MERCHANT_ITEM] if table == "merchants" else []}}
+        return {"Responses": {t: [MERCHANT_ITEM] if t == "merchants" else [] for t in RequestItems}}
 
     def send_message(self, **_: Any) -> dict:
         return {"MessageId": "m"}
 
-    def transact_write_items(self, **_: Any) -> dict:
-        return {}
+    def batch_execute_statement(self, Statements: list) -> dict:
+        return {"Responses": [{} for _ in Statements]}
 
     def publish(self, alerts: Any) -> list:
         return []

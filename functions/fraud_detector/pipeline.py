@@ -149,7 +149,9 @@ class FraudPipeline:
         fresh = [t for t in txns if t.transaction_id not in stored]
         errors: dict[str, Exception] = {}
         if fresh:
-            result.decided = self._write(fresh, merchants, counters, now, errors, duplicates, result)
+            result.decided = self._write(
+                fresh, merchants, counters, now, errors, duplicates, result
+            )
         result.duplicates = len(duplicates)
 
         # Flagged records, and duplicates whose stored verdict is FLAGGED (their alert may not
@@ -283,5 +285,3 @@ def _uncounted(counter: Counter, added: list[Contribution]) -> list[Contribution
     if not guarded(counter.key):
         return added
     return [c for c in added if not counter.counted(c.digest, c.at)]
-
-

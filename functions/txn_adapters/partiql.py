@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -63,6 +64,13 @@ def execute(dynamodb: Any, statements: Sequence[Statement], what: str) -> list[O
     if len(out) != len(statements):
         raise translate(ClientError({"Error": {"Code": "IncompleteResponse"}}, "x"), what)
     return out
+
+
+@lru_cache(maxsize=256)  # one text per shape of item: records and counters repeat their shapes
+def insert_text(table: str, names: tuple[str, ...]) -> str:
+    """``INSERT INTO "table" VALUE {'a': ?, ...}`` for attributes ``names``, in order."""
+    fields = ", ".join(f"'{name}': ?" for name in names)
+    return f"INSERT INTO {quote(table)} VALUE {{{fields}}}"
 
 
 def quote(name: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from txn_adapters.aws import to_item, translate
-from txn_adapters.partiql import Outcome, Statement, execute, quote
+from txn_adapters.partiql import Outcome, Statement, execute, insert_text
 from txn_domain.models import AcceptedTransaction
 
 _NEW = "attribute_not_exists(transaction_id)"
@@ -34,8 +34,7 @@ class TransactionsStore:
     def insert(self, record: dict[str, Any]) -> Statement:
         """An ``INSERT`` of ``record``; it fails with ``DuplicateItem`` if the key is stored."""
         item = to_item(record)
-        fields = ", ".join(f"'{name}': ?" for name in item)
-        return Statement(f"INSERT INTO {quote(self.table)} VALUE {{{fields}}}", list(item.values()))
+        return Statement(insert_text(self.table, tuple(item)), list(item.values()))
 
     def execute(self, statements: Sequence[Statement]) -> list[Outcome]:
         return execute(self._ddb, statements, "recording transactions")

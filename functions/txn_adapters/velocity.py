@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from txn_adapters.aws import translate
-from txn_adapters.partiql import Outcome, Statement, execute, quote
+from txn_adapters.partiql import Outcome, Statement, execute, insert_text, quote
 from txn_domain.errors import ThrottledError
 from txn_domain.fraud import counter_ttl
 from txn_domain.velocity import GUARD, GUARD_WIDTH, Contribution, Counter, b36, guarded
@@ -97,8 +97,7 @@ class VelocityStore:
             item.update(plain)
             item.update({name: _n(value) for name, value in delta.items()})
             item.update({name: {"SS": digests} for name, digests in guards.items()})
-            fields = ", ".join(f"'{name}': ?" for name in item)
-            return Statement(f"INSERT INTO {quote(self.table)} VALUE {{{fields}}}", list(item.values()))
+            return Statement(insert_text(self.table, tuple(item)), list(item.values()))
 
         sets: list[str] = []
         params: list[dict[str, Any]] = []

@@ -72,6 +72,7 @@ def _window_prefix(window_s: int, metric: str) -> str:
     return "b" if window_s <= 3600 else "d"
 
 
+@lru_cache(maxsize=1024)  # asked for by the rules pass and the write of the same batch
 def guard_digest(transaction_id: str) -> str:
     """8 characters (48 bits) standing for a transaction id in a guard set."""
     digest = hashlib.blake2b(transaction_id.encode(), digest_size=6).digest()

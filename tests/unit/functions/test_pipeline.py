@@ -1,50 +1,59 @@
-"""The fraud pipeline's batch logic with stub AWS clients (no moto): retries on cancellation."""
+"""The fraud pipeline's batch logic with a scripted DynamoDB stand-in (no moto): calls per batch,
+per-statement failures, races and the merchant corrections."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
-from fraud_detector.pipeline import FraudPipeline
+from fraud_detector.pipeline import ROUNDS, FraudPipeline
 from txn_adapters.merchants import MerchantsRepository
 from txn_adapters.transactions import TransactionsStore
 from txn_adapters.velocity import VelocityStore
-from txn_domain.errors import TransactionCancelledError
-from txn_domain.velocity import Counter
+from txn_domain.errors import ServiceUnavailableError, WriteFailedError
+from txn_domain.fraud import epoch_seconds
+from txn_domain.models import AcceptedTransaction
+from txn_domain.velocity import GUARD_WIDTH, b36, guard_digest
 
 NOW = 1_796_000_000
+RECEIVED = "2026-11-30T12:00:00.000Z"
 
 
 class StubDynamo:
-    """Answers the calls the pipeline makes; ``cancel`` scripts TransactWriteItems failures."""
+    """Answers the calls the pipeline makes; ``script`` gives, per BatchExecuteStatement call,
+    a function from the statements to their per-statement error codes (or items)."""
 
-    def __init__(self, merchant: dict[str, Any], cancel: list[list[str]] | None = None):
+    def __init__(self, merchant: dict[str, Any], script: list | None = None):
         self.merchant = merchant
-        self.cancel = list(cancel or [])
-        self.committed: list[list[dict[str, Any]]] = []
+        self.script = list(script or [])
         self.calls: list[str] = []
+        self.sent: list[list[dict[str, Any]]] = []
+        self.stored: list[dict[str, Any]] = []  # records every BatchGetItem finds
+        self.velocity: list[dict[str, Any]] = []  # counter items every BatchGetItem finds
 
     def batch_get_item(self, RequestItems):
         self.calls.append("BatchGetItem")
-        table = next(iter(RequestItems))
-        if table == "merchants":
+        if "merchants" in RequestItems:
             return {"Responses": {"merchants": [self.merchant]}}
-        return {"Responses": {table: []}}
+        found = {"tx": self.stored, "velocity": self.velocity}
+        return {"Responses": {t: list(found[t]) for t in RequestItems}}
 
-
-class StubStore(TransactionsStore):
-    def __init__(self, ddb: StubDynamo):
-        super().__init__(None, "transactions")
-        self.ddb = ddb
-
-    def commit(self, actions):
-        self.ddb.calls.append("TransactWriteItems")
-        codes = self.ddb.cancel.pop(0) if self.ddb.cancel else None
-        if codes is not None:
-            reasons = [(c, None) for c in codes] + [("None", None)] * (len(actions) - len(codes))
-            raise TransactionCancelledError("cancelled", reasons)
-        self.ddb.committed.append(list(actions))
+    def batch_execute_statement(self, Statements):
+        self.calls.append("BatchExecuteStatement")
+        self.sent.append(Statements)
+        answer = self.script.pop(0)(Statements) if self.script else [None] * len(Statements)
+        return {
+            "Responses": [
+                {}
+                if a is None
+                else {"Error": {"Code": a[0], **({"Item": a[1]} if a[1] else {})}}
+                if isinstance(a, tuple)
+                else {"Error": {"Code": a}}
+                for a in answer
+            ]
+        }
 
 
 class StubAlerts:
@@ -54,6 +63,19 @@ class StubAlerts:
     def publish(self, alerts):
         self.sent += alerts
         return []
+
+
+def on(predicate, code, others=None):
+    """A script step: ``code`` for statements matching ``predicate``, ``others`` elsewhere."""
+    return lambda statements: [code if predicate(s) else others for s in statements]
+
+
+def touches(key: str):
+    return lambda s: {"S": key} in s["Parameters"]
+
+
+def inserts(table: str):
+    return lambda s: s["Statement"].startswith(f'INSERT INTO "{table}"')
 
 
 @pytest.fixture
@@ -68,13 +90,13 @@ def pipeline_factory(rules):
         "country": {"S": "US"},
     }
 
-    def make(cancel=None):
-        ddb = StubDynamo(merchant, cancel)
+    def make(script=None):
+        ddb = StubDynamo(merchant, script)
         pipeline = FraudPipeline(
             rules=rules,
             merchants=MerchantsRepository(ddb, "merchants"),
             velocity=VelocityStore(ddb, "velocity"),
-            store=StubStore(ddb),
+            store=TransactionsStore(ddb, "tx"),
             alerts=StubAlerts(),
             clock=lambda: NOW,
             shard=0,
@@ -84,78 +106,179 @@ def pipeline_factory(rules):
     return make
 
 
-def records(make_txn, n):
+def records(make_txn, n, overrides=None):
     return [
-        {"messageId": f"m{i}", "body": make_txn(card_token=f"tok_{i:04d}").model_dump_json()}
+        {
+            "messageId": f"m{i}",
+            "body": make_txn(
+                card_token=f"tok_{i:04d}", received_at=RECEIVED, **(overrides or {}).get(i, {})
+            ).model_dump_json(),
+        }
         for i in range(n)
     ]
 
 
-def test_given_a_batch_then_one_read_and_one_write_for_counters_and_records(
-    pipeline_factory, make_txn
-):
+def kinds(statements):
+    return [s["Statement"].split('"')[1] + ":" + s["Statement"].split()[0] for s in statements]
+
+
+def test_given_a_batch_then_one_read_and_two_statement_calls(pipeline_factory, make_txn):
     pipeline, ddb = pipeline_factory()
     result = pipeline.process(records(make_txn, 10))
 
     assert result.failures == {}
-    assert ddb.calls == [
-        "BatchGetItem",
-        "BatchGetItem",
-        "TransactWriteItems",
-    ]  # merchants, counters
-    (actions,) = ddb.committed
-    puts = [a for a in actions if "Put" in a]
-    updates = [a for a in actions if "Update" in a]
-    # 10 records; 10 cards + 1 shared IP + 1 merchant shard, each updated once
-    assert (len(puts), len(updates)) == (10, 12)
+    # merchants (cache miss), then counters + records, then the two writes
+    assert ddb.calls == ["BatchGetItem", "BatchGetItem"] + ["BatchExecuteStatement"] * 2
+    counters, records_and_merchant = (kinds(s) for s in ddb.sent)
+    # 10 new cards + 1 shared IP; then 10 records + 1 merchant shard
+    assert sorted(set(counters)) == ["velocity:INSERT"]
+    assert len(counters) == 11
+    assert records_and_merchant == ["tx:INSERT"] * 10 + ["velocity:INSERT"]
 
 
-def test_given_the_merchant_is_cached_then_the_next_batch_reads_only_counters(
+def test_given_the_merchant_is_cached_then_the_next_batch_makes_three_calls(
     pipeline_factory, make_txn
 ):
     pipeline, ddb = pipeline_factory()
     pipeline.process(records(make_txn, 2))
     ddb.calls.clear()
     pipeline.process(records(make_txn, 2))
-    assert ddb.calls == ["BatchGetItem", "TransactWriteItems"]
+    assert ddb.calls == ["BatchGetItem", "BatchExecuteStatement", "BatchExecuteStatement"]
 
 
-def test_given_one_record_already_stored_then_retry_without_it_and_count_it_not(
+def test_given_a_stored_record_then_it_is_neither_counted_nor_inserted(pipeline_factory, make_txn):
+    pipeline, ddb = pipeline_factory()
+    batch = records(make_txn, 2)
+    txn = AcceptedTransaction.model_validate_json(batch[1]["body"])
+    ddb.stored = [{"transaction_id": {"S": txn.transaction_id}, "status": {"S": "APPROVED"}}]
+
+    result = pipeline.process(batch)
+
+    assert (result.failures, result.duplicates) == ({}, 1)
+    sent = [s for call in ddb.sent for s in call]
+    assert not [s for s in sent if touches("card#tok_0001")(s)]
+    assert not [s for s in sent if {"S": txn.transaction_id} in s["Parameters"]]
+
+
+def test_given_a_counter_already_holding_the_digest_then_it_counts_as_done(
     pipeline_factory, make_txn
 ):
-    pipeline, ddb = pipeline_factory(cancel=[["None", "ConditionalCheckFailed"]])
-    batch = records(make_txn, 3)
+    batch = records(make_txn, 1)
+    txn = AcceptedTransaction.model_validate_json(batch[0]["body"])
+    hour = b36(epoch_seconds(txn.received_at) // GUARD_WIDTH)
+    counted = {
+        "pk": {"S": "card#tok_0000"},
+        "sk": {"S": "v"},
+        "expires_at": {"N": str(NOW + 100)},
+        "g" + hour: {"SS": [guard_digest(txn.transaction_id)]},
+    }
+    # a concurrent delivery counted it between the read and the write
+    pipeline, ddb = pipeline_factory(
+        script=[on(touches("card#tok_0000"), ("ConditionalCheckFailed", counted))]
+    )
 
     result = pipeline.process(batch)
 
     assert result.failures == {}
-    assert result.duplicates == 1
-    (actions,) = ddb.committed
-    assert len([a for a in actions if "Put" in a]) == 2
-    counted = [a["Update"]["Key"]["pk"]["S"] for a in actions if "Update" in a]
-    assert "card#tok_0001" not in counted
+    assert ddb.calls.count("BatchExecuteStatement") == 2  # no retry for the card
 
 
-def test_given_a_conflict_then_records_go_one_by_one(pipeline_factory, make_txn):
-    pipeline, ddb = pipeline_factory(cancel=[["None", "TransactionConflict"]])
-    result = pipeline.process(records(make_txn, 3))
+def test_given_a_bucket_created_concurrently_then_the_statement_is_rebuilt_as_an_increment(
+    pipeline_factory, make_txn
+):
+    raced = {
+        "pk": {"S": "card#tok_0000"},
+        "sk": {"S": "v"},
+        "expires_at": {"N": str(NOW + 100)},
+        "hn": {"N": "1"},
+        "hs": {"N": "5"},
+    }
+    pipeline, ddb = pipeline_factory(
+        script=[on(touches("card#tok_0000"), ("ConditionalCheckFailed", raced))]
+    )
+
+    result = pipeline.process(records(make_txn, 1))
 
     assert result.failures == {}
-    assert len(ddb.committed) == 3
+    retry = ddb.sent[1]
+    assert len(retry) == 1
+    assert retry[0]["Statement"].startswith('UPDATE "velocity"')
+    assert '"hn" = "hn" + ?' in retry[0]["Statement"]
+    assert 'NOT contains("g' not in retry[0]["Statement"]  # the guard set is new: IS MISSING
 
 
-def test_given_a_persistent_conflict_for_one_record_then_only_it_fails(pipeline_factory, make_txn):
-    pipeline, ddb = pipeline_factory(
-        cancel=[["TransactionConflict"], None, ["TransactionConflict"]]
-    )
-    result = pipeline.process(records(make_txn, 2))
+def test_given_a_counter_throttled_every_round_then_only_its_record_fails(
+    pipeline_factory, make_txn
+):
+    distinct_ips = {i: {"ip_address": f"198.51.100.{i}"} for i in range(3)}
+    always = on(touches("card#tok_0001"), "ThrottlingError")
+    pipeline, ddb = pipeline_factory(script=[always] * ROUNDS)
+
+    result = pipeline.process(records(make_txn, 3, distinct_ips))
+
     assert set(result.failures) == {"m1"}
-    assert len(ddb.committed) == 1
+    assert isinstance(result.failures["m1"], WriteFailedError)
+    inserted = [s for s in ddb.sent[-1] if inserts("tx")(s)]
+    assert len(inserted) == 2
 
 
-def test_counters_loaded_are_not_mutated_between_attempts(pipeline_factory, make_txn):
-    pipeline, _ = pipeline_factory(cancel=[["ConditionalCheckFailed"]])
-    loaded = {"card#tok_0000": Counter(key="card#tok_0000")}
-    pipeline._velocity.load = lambda keys, now: {**{k: Counter(key=k) for k in keys}, **loaded}
-    pipeline.process(records(make_txn, 2))
-    assert loaded["card#tok_0000"].history_count == 0
+def test_given_a_record_stored_concurrently_then_the_merchant_count_is_taken_back(
+    pipeline_factory, make_txn
+):
+    batch = records(make_txn, 2)
+    second = AcceptedTransaction.model_validate_json(batch[1]["body"]).transaction_id
+    pipeline, ddb = pipeline_factory(
+        script=[
+            lambda statements: [None] * len(statements),
+            on(lambda s: inserts("tx")(s) and {"S": second} in s["Parameters"], "DuplicateItem"),
+        ]
+    )
+
+    ddb.velocity = [
+        {
+            "pk": {"S": "merchant#m_1001#0"},
+            "sk": {"S": "v"},
+            "expires_at": {"N": str(NOW + 100)},
+            "hn": {"N": "7"},
+            "hs": {"N": "700"},
+        }
+    ]
+
+    result = pipeline.process(batch)
+
+    assert (result.failures, result.duplicates, result.merchant_drift) == ({}, 1, 0)
+    (correction,) = ddb.sent[-1]
+    assert correction["Statement"].startswith('UPDATE "velocity"')
+    assert '"hn" = "hn" + ?' in correction["Statement"]
+    assert {"N": "-1"} in correction["Parameters"]  # hn back by one
+
+
+def test_given_the_merchant_statement_fails_then_it_is_retried_for_the_stored_records(
+    pipeline_factory, make_txn
+):
+    merchant = lambda s: touches("merchant#m_1001#0")(s)  # noqa: E731
+    pipeline, ddb = pipeline_factory(
+        script=[lambda st: [None] * len(st), on(merchant, "ThrottlingError")]
+    )
+
+    result = pipeline.process(records(make_txn, 2))
+
+    assert (result.failures, result.merchant_drift) == ({}, 0)
+    (retry,) = ddb.sent[-1]
+    assert merchant(retry)
+    assert {"N": "2"} in retry["Parameters"]
+
+
+def test_given_the_counters_call_fails_then_every_record_fails_and_none_is_inserted(
+    pipeline_factory, make_txn
+):
+    def unavailable(statements):
+        raise ClientError({"Error": {"Code": "InternalServerError"}}, "BatchExecuteStatement")
+
+    pipeline, ddb = pipeline_factory(script=[unavailable])
+
+    result = pipeline.process(records(make_txn, 2))
+
+    assert set(result.failures) == {"m0", "m1"}
+    assert all(isinstance(e, ServiceUnavailableError) for e in result.failures.values())
+    assert len(ddb.sent) == 1

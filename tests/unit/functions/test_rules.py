@@ -23,7 +23,7 @@ def preload(key: str, n: int, amount: int, small: bool, now: str) -> dict[str, C
     ts = int(datetime.fromisoformat(now).timestamp())
     for _ in range(n):
         counter.add(ts, amount, small, None)
-    counter.delta.clear()
+    counter.added.clear()  # already stored: nothing pending to write
     return {key: counter}
 
 

@@ -53,6 +53,6 @@ def test_given_two_adds_in_a_minute_then_one_delta_per_bucket():
     counter.add(NOW, 100, True, (1.0, 2.0))
     counter.add(NOW + 1, 200, True, None)
     minute = "a" + b36(NOW // 60)
-    assert counter.delta[minute] == 2 * PACK + 300
-    assert counter.delta["k" + b36(NOW // 60)] == 2
+    assert counter.delta()[minute] == 2 * PACK + 300
+    assert counter.delta()["k" + b36(NOW // 60)] == 2
     assert counter.last == (1.0, 2.0, NOW)
