@@ -250,12 +250,10 @@ def test_fraud_detector_consumes_the_queue_records_counts_and_alerts(
     }
     assert data_actions == {
         **{a: {queue("transactions")} for a in consume},
-        "dynamodb:GetItem": {table("merchants"), table("transactions")},
-        "dynamodb:ConditionCheckItem": {table("transactions")},
-        "dynamodb:PutItem": {table("transactions"), table("velocity")},
-        "dynamodb:UpdateItem": {table("transactions"), table("velocity")},
-        "dynamodb:BatchGetItem": {table("velocity")},
-        "dynamodb:BatchWriteItem": {table("velocity")},
+        "dynamodb:GetItem": {table("merchants")},
+        "dynamodb:BatchGetItem": {table("merchants"), table("transactions"), table("velocity")},
+        "dynamodb:PartiQLInsert": {table("transactions"), table("velocity")},
+        "dynamodb:PartiQLUpdate": {table("velocity")},
         "sns:Publish": {f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:txn-dev-fraud-alerts"},
     }
     sids = role_statements(security, "fraud-detector")

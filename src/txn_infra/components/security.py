@@ -436,27 +436,21 @@ def function_statements(
             # The event source mapping polls with this role from the Lambda service, outside
             # the VPC: an aws:SourceVpce condition here would stop delivery.
             _allow("ConsumeTransactionsQueue", SQS_CONSUME, queue),
-            _allow("ReadMerchants", ["dynamodb:GetItem"], merchants, dynamodb),
-            # TransactWriteItems is authorised per item action (Put/Update/ConditionCheck).
+            # The pipeline reads merchants with BatchGetItem (GetItem for a single miss).
+            _allow(
+                "ReadMerchants", ["dynamodb:BatchGetItem", "dynamodb:GetItem"], merchants, dynamodb
+            ),
+            # ADR 0003: one BatchGetItem probes the records; BatchExecuteStatement is authorised
+            # per statement (PartiQL INSERT for records, INSERT/UPDATE for counters).
             _allow(
                 "RecordTransactions",
-                [
-                    "dynamodb:ConditionCheckItem",
-                    "dynamodb:GetItem",
-                    "dynamodb:PutItem",
-                    "dynamodb:UpdateItem",
-                ],
+                ["dynamodb:BatchGetItem", "dynamodb:PartiQLInsert"],
                 transactions,
                 dynamodb,
             ),
             _allow(
                 "VelocityCounters",
-                [
-                    "dynamodb:BatchGetItem",
-                    "dynamodb:BatchWriteItem",
-                    "dynamodb:PutItem",
-                    "dynamodb:UpdateItem",
-                ],
+                ["dynamodb:BatchGetItem", "dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate"],
                 velocity,
                 dynamodb,
             ),
