@@ -1,0 +1,307 @@
+"""The embedded AWS: moto servers on 127.0.0.1 and the resources the stacks declare.
+
+Two moto processes share the work across both cores: SQS, the busiest service, gets its own
+(on ``aws_port + 1``); DynamoDB, KMS, SNS and API Gateway share the other (on ``aws_port``).
+boto3 and the AWS CLI honour ``AWS_ENDPOINT_URL`` and the per-service
+``AWS_ENDPOINT_URL_SQS``, so the handlers run unchanged.
+
+Every resource is created from the shapes in :mod:`txn_infra.shapes` and named by
+:func:`txn_infra.naming.physical_name`, exactly as the ``security``, ``data`` and ``edge``
+stacks declare them: same keys, indexes, TTL attributes, queue timings and redrive.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeSerializer
+from botocore.config import Config
+
+from txn_infra import shapes
+from txn_infra.naming import physical_name
+from txn_local.errors import LocalError
+from txn_local.motoserver import MotoServer
+
+APP = "txn"
+ENVIRONMENT = "local"
+REGION = "us-east-2"
+# moto's fixed account; fake credentials are all it needs.
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+KMS_KEY_COMPONENT = "data"
+DEFAULT_AWS_PORT = 4566
+
+_CLIENT_CONFIG = Config(
+    max_pool_connections=64,
+    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=5,
+    read_timeout=30,
+)
+
+
+def name(component: str) -> str:
+    """The physical name of ``component`` in the local environment."""
+    return physical_name(APP, ENVIRONMENT, component)
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where the embedded AWS listens: one URL for SQS, one for everything else."""
+
+    default: str
+    sqs: str
+
+    def environment(self) -> dict[str, str]:
+        return {"AWS_ENDPOINT_URL": self.default, "AWS_ENDPOINT_URL_SQS": self.sqs}
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What :meth:`EmbeddedAws.provision` created: the names and URLs handlers need."""
+
+    tables: dict[str, str]  # shape component -> table name
+    queue_urls: dict[str, str]  # shape component -> queue URL
+    queue_arns: dict[str, str]
+    topic_arn: str
+    kms_key_id: str
+    rest_api_id: str
+    api_key: str
+    merchants: tuple[dict[str, Any], ...] = field(default=())
+
+    def table(self, shape: shapes.TableShape) -> str:
+        return self.tables[shape.component]
+
+    def queue_url(self, shape: shapes.QueueShape) -> str:
+        return self.queue_urls[shape.component]
+
+    def function_environment(self) -> dict[str, str]:
+        """The ``Env.*`` variables ``compute`` sets on the functions, with local values."""
+        return {
+            shapes.Env.TRANSACTIONS_TABLE: self.table(shapes.TRANSACTIONS_TABLE),
+            shapes.Env.MERCHANTS_TABLE: self.table(shapes.MERCHANTS_TABLE),
+            shapes.Env.IDEMPOTENCY_TABLE: self.table(shapes.IDEMPOTENCY_TABLE),
+            shapes.Env.VELOCITY_TABLE: self.table(shapes.VELOCITY_TABLE),
+            shapes.Env.TRANSACTIONS_QUEUE_URL: self.queue_url(shapes.TRANSACTIONS_QUEUE),
+            shapes.Env.FRAUD_ALERTS_TOPIC_ARN: self.topic_arn,
+        }
+
+
+class EmbeddedAws:
+    """Starts and stops the moto servers and creates the resources on them."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = DEFAULT_AWS_PORT):
+        self.host = host
+        # Port 0 (tests) lets each server pick a free port.
+        self._servers = {
+            "default": MotoServer(host, port, "aws"),
+            "sqs": MotoServer(host, port + 1 if port else 0, "sqs"),
+        }
+        self.endpoints: Endpoints | None = None
+
+    def start(self) -> Endpoints:
+        try:
+            for server in self._servers.values():
+                server.launch()  # both import moto at once
+            for server in self._servers.values():
+                server.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        self.endpoints = Endpoints(self._servers["default"].url, self._servers["sqs"].url)
+        return self.endpoints
+
+    def stop(self) -> None:
+        for server in self._servers.values():
+            server.stop()
+
+    def client(self, service: str) -> Any:
+        if self.endpoints is None:
+            raise RuntimeError("the embedded AWS is not started")
+        url = self.endpoints.sqs if service == "sqs" else self.endpoints.default
+        return boto3.session.Session().client(
+            service, endpoint_url=url, region_name=REGION, config=_CLIENT_CONFIG, **CREDENTIALS
+        )
+
+    def provision(self, *, api_key: str | None = None, merchants_file: Path | None) -> Resources:
+        """Create every resource and seed the merchants; returns their names."""
+        kms_key_id = self._create_kms_key()
+        tables = {shape.component: self._create_table(shape, kms_key_id) for shape in shapes.TABLES}
+        queue_urls, queue_arns = self._create_queues(kms_key_id)
+        topic_arn = self.client("sns").create_topic(
+            Name=name(shapes.FRAUD_ALERTS_TOPIC.component),
+            Attributes={"KmsMasterKeyId": kms_key_id},
+        )["TopicArn"]
+        rest_api_id, key_value = self._create_api(api_key or secrets.token_urlsafe(30))
+        merchants = load_merchants(merchants_file) if merchants_file else ()
+        self._seed(tables[shapes.MERCHANTS_TABLE.component], merchants)
+        return Resources(
+            tables=tables,
+            queue_urls=queue_urls,
+            queue_arns=queue_arns,
+            topic_arn=topic_arn,
+            kms_key_id=kms_key_id,
+            rest_api_id=rest_api_id,
+            api_key=key_value,
+            merchants=merchants,
+        )
+
+    # --- resources ------------------------------------------------------------------------------
+
+    def _create_kms_key(self) -> str:
+        kms = self.client("kms")
+        key_id = kms.create_key(
+            Description="txn local: tables, queues and topic", KeyUsage="ENCRYPT_DECRYPT"
+        )["KeyMetadata"]["KeyId"]
+        kms.enable_key_rotation(KeyId=key_id)
+        kms.create_alias(AliasName=f"alias/{name(KMS_KEY_COMPONENT)}", TargetKeyId=key_id)
+        return key_id
+
+    def _create_table(self, shape: shapes.TableShape, kms_key_id: str) -> str:
+        dynamodb = self.client("dynamodb")
+        table_name = name(shape.component)
+        key_schema = [{"AttributeName": shape.hash_key, "KeyType": "HASH"}]
+        if shape.range_key:
+            key_schema.append({"AttributeName": shape.range_key, "KeyType": "RANGE"})
+        arguments: dict[str, Any] = {
+            "TableName": table_name,
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": key_schema,
+            "AttributeDefinitions": [
+                {"AttributeName": attribute, "AttributeType": kind}
+                for attribute, kind in shape.attributes.items()
+            ],
+            "SSESpecification": {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": kms_key_id},
+        }
+        if shape.indexes:
+            arguments["GlobalSecondaryIndexes"] = [_index(index) for index in shape.indexes]
+        dynamodb.create_table(**arguments)
+        if shape.ttl_attribute:
+            dynamodb.update_time_to_live(
+                TableName=table_name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": shape.ttl_attribute},
+            )
+        return table_name
+
+    def _create_queues(self, kms_key_id: str) -> tuple[dict[str, str], dict[str, str]]:
+        sqs = self.client("sqs")
+        urls: dict[str, str] = {}
+        arns: dict[str, str] = {}
+        # A queue's DLQ must exist first: the end of the redrive chain comes first.
+        for shape in sorted(shapes.QUEUES, key=_redrive_depth):
+            attributes = {
+                "VisibilityTimeout": str(shape.visibility_timeout_seconds),
+                "MessageRetentionPeriod": str(shape.message_retention_seconds),
+                "ReceiveMessageWaitTimeSeconds": str(shape.receive_wait_time_seconds),
+                "KmsMasterKeyId": kms_key_id,
+            }
+            if shape.dead_letter is not None:
+                attributes["RedrivePolicy"] = json.dumps(
+                    {
+                        "deadLetterTargetArn": arns[shape.dead_letter.component],
+                        "maxReceiveCount": shape.max_receive_count,
+                    }
+                )
+            url = sqs.create_queue(QueueName=name(shape.component), Attributes=attributes)[
+                "QueueUrl"
+            ]
+            urls[shape.component] = url
+            arns[shape.component] = sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["QueueArn"]
+            )["Attributes"]["QueueArn"]
+        return urls, arns
+
+    def _create_api(self, key_value: str) -> tuple[str, str]:
+        """The REST API, ``POST /transaction`` (API key required), stage, usage plan and key."""
+        apigateway = self.client("apigateway")
+        api_id = apigateway.create_rest_api(
+            name=name(shapes.API_COMPONENT), endpointConfiguration={"types": ["REGIONAL"]}
+        )["id"]
+        root = next(
+            item["id"]
+            for item in apigateway.get_resources(restApiId=api_id)["items"]
+            if item["path"] == "/"
+        )
+        resource_id = apigateway.create_resource(
+            restApiId=api_id, parentId=root, pathPart=shapes.API_PATH
+        )["id"]
+        apigateway.put_method(
+            restApiId=api_id,
+            resourceId=resource_id,
+            httpMethod="POST",
+            authorizationType="NONE",
+            apiKeyRequired=True,
+        )
+        function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:{name('validator')}"
+        apigateway.put_integration(
+            restApiId=api_id,
+            resourceId=resource_id,
+            httpMethod="POST",
+            type="AWS_PROXY",
+            integrationHttpMethod="POST",
+            uri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function_arn}/invocations",
+        )
+        apigateway.create_deployment(restApiId=api_id, stageName=shapes.API_STAGE)
+        plan_id = apigateway.create_usage_plan(
+            name=name(shapes.USAGE_PLAN_COMPONENT),
+            apiStages=[{"apiId": api_id, "stage": shapes.API_STAGE}],
+        )["id"]
+        key = apigateway.create_api_key(
+            name=name(shapes.API_KEY_COMPONENT), enabled=True, value=key_value
+        )
+        apigateway.create_usage_plan_key(usagePlanId=plan_id, keyId=key["id"], keyType="API_KEY")
+        return api_id, key["value"]
+
+    def _seed(self, table_name: str, merchants: tuple[dict[str, Any], ...]) -> None:
+        dynamodb = self.client("dynamodb")
+        serializer = TypeSerializer()
+        items = [
+            {"PutRequest": {"Item": {k: serializer.serialize(v) for k, v in merchant.items()}}}
+            for merchant in merchants
+        ]
+        for start in range(0, len(items), 25):
+            pending: dict[str, Any] = {table_name: items[start : start + 25]}
+            while pending:
+                pending = dynamodb.batch_write_item(RequestItems=pending)["UnprocessedItems"]
+
+
+def load_merchants(path: Path) -> tuple[dict[str, Any], ...]:
+    """The demo merchants: a JSON list of merchant items (numbers kept exact as Decimal)."""
+    try:
+        data = json.loads(path.read_text(), parse_float=Decimal)
+    except FileNotFoundError:
+        raise LocalError("fixture_missing", f"no merchants fixture at {path}") from None
+    except json.JSONDecodeError as error:
+        raise LocalError("fixture_invalid", f"{path} is not JSON: {error}") from None
+    if isinstance(data, dict) and "merchants" in data:
+        data = data["merchants"]
+    if not isinstance(data, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("merchant_id"), str) for m in data
+    ):
+        raise LocalError(
+            "fixture_invalid", f"{path} must be a list of objects, each with a merchant_id"
+        )
+    return tuple(data)
+
+
+def _index(index: shapes.Index) -> dict[str, Any]:
+    key_schema = [{"AttributeName": index.hash_key, "KeyType": "HASH"}]
+    if index.range_key:
+        key_schema.append({"AttributeName": index.range_key, "KeyType": "RANGE"})
+    projection: dict[str, Any] = {"ProjectionType": index.projection}
+    if index.non_key_attributes:
+        projection["NonKeyAttributes"] = list(index.non_key_attributes)
+    return {"IndexName": index.name, "KeySchema": key_schema, "Projection": projection}
+
+
+def _redrive_depth(shape: shapes.QueueShape) -> int:
+    """How many queues sit behind ``shape`` in its redrive chain (parking 0, DLQ 1, main 2)."""
+    depth = 0
+    while shape.dead_letter is not None:
+        shape = shape.dead_letter
+        depth += 1
+    return depth
