@@ -101,3 +101,9 @@ def affected(session: nox.Session) -> None:
 def capacity(session: nox.Session) -> None:
     """Capacity per component, bottleneck and cost per million transactions of a stack."""
     run_module(session, "txn_perf.capacity", *(session.posargs or ["--stack", "prod"]))
+
+
+@nox.session(default=False)
+def local(session: nox.Session) -> None:
+    """Run the whole pipeline locally: the demo, or `-- serve` to keep it running."""
+    run_module(session, "txn_local", *session.posargs)

@@ -25,8 +25,6 @@ class GatewayResponse:
     status: int
     code: str
     message: str
-    # API Gateway's variable that carries the detail, e.g. the validator's error string.
-    detail_variable: str | None = None
 
 
 BAD_REQUEST_BODY = GatewayResponse(
@@ -34,7 +32,6 @@ BAD_REQUEST_BODY = GatewayResponse(
     400,
     "invalid_request",
     "The request body does not match the TransactionRequest schema",
-    detail_variable="$context.error.validationErrorString",
 )
 INVALID_API_KEY = GatewayResponse(
     "INVALID_API_KEY", 403, "forbidden", "A valid x-api-key header is required"
@@ -65,16 +62,15 @@ REQUEST_MODEL = "TransactionRequest"
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
+def body(response: GatewayResponse) -> dict[str, Any]:
+    """The body the client gets, as a dict (the local gateway serialises it)."""
+    return {"error": {"code": response.code, "message": response.message, "field": None}}
+
+
 def template(response: GatewayResponse) -> str:
-    """The ``application/json`` response template for API Gateway."""
-    message = response.message
-    if response.detail_variable:
-        # API Gateway substitutes the variable as raw text inside the JSON string.
-        message = f"{message}: {response.detail_variable}"
-    return json.dumps({"error": {"code": response.code, "message": message, "field": None}})
+    """The ``application/json`` response template for API Gateway: the same body, constant.
 
-
-def body(response: GatewayResponse, detail: str | None = None) -> dict[str, Any]:
-    """The body the local gateway answers with; ``detail`` fills ``detail_variable``."""
-    message = response.message if not detail else f"{response.message}: {detail}"
-    return {"error": {"code": response.code, "message": message, "field": None}}
+    Deliberately without ``$context.error.validationErrorString``: API Gateway's validation
+    message quotes the offending value, which may be a card number (PCI DSS 3.3).
+    """
+    return json.dumps(body(response))

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -26,7 +28,7 @@ from botocore.config import Config
 from txn_infra import shapes
 from txn_infra.naming import physical_name
 from txn_local.errors import LocalError
-from txn_local.motoserver import MotoServer
+from txn_local.motoserver import MotoServer, ensure_port_free
 
 APP = "txn"
 ENVIRONMENT = "local"
@@ -102,6 +104,15 @@ class EmbeddedAws:
             "sqs": MotoServer(host, port + 1 if port else 0, "sqs"),
         }
         self.endpoints: Endpoints | None = None
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
+
+    def check_ports(self) -> None:
+        """Raise ``port_in_use`` now if a fixed port is taken."""
+        for server in self._servers.values():
+            ensure_port_free(
+                server.host, server.requested_port, f"the embedded AWS ({server.label})"
+            )
 
     def start(self) -> Endpoints:
         try:
@@ -118,25 +129,46 @@ class EmbeddedAws:
     def stop(self) -> None:
         for server in self._servers.values():
             server.stop()
+        self._clients.clear()
 
     def client(self, service: str) -> Any:
+        """A boto3 client for ``service`` on the embedded AWS (one per service: they are
+        thread-safe and take a tenth of a second to build)."""
         if self.endpoints is None:
             raise RuntimeError("the embedded AWS is not started")
-        url = self.endpoints.sqs if service == "sqs" else self.endpoints.default
-        return boto3.session.Session().client(
-            service, endpoint_url=url, region_name=REGION, config=_CLIENT_CONFIG, **CREDENTIALS
-        )
+        with self._clients_lock:
+            if service not in self._clients:
+                url = self.endpoints.sqs if service == "sqs" else self.endpoints.default
+                self._clients[service] = boto3.session.Session().client(
+                    service,
+                    endpoint_url=url,
+                    region_name=REGION,
+                    config=_CLIENT_CONFIG,
+                    **CREDENTIALS,
+                )
+            return self._clients[service]
 
     def provision(self, *, api_key: str | None = None, merchants_file: Path | None) -> Resources:
         """Create every resource and seed the merchants; returns their names."""
         kms_key_id = self._create_kms_key()
-        tables = {shape.component: self._create_table(shape, kms_key_id) for shape in shapes.TABLES}
-        queue_urls, queue_arns = self._create_queues(kms_key_id)
-        topic_arn = self.client("sns").create_topic(
-            Name=name(shapes.FRAUD_ALERTS_TOPIC.component),
-            Attributes={"KmsMasterKeyId": kms_key_id},
-        )["TopicArn"]
-        rest_api_id, key_value = self._create_api(api_key or secrets.token_urlsafe(30))
+        # moto loads each service on first use (up to a second): create in parallel.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            table_futures = {
+                shape.component: pool.submit(self._create_table, shape, kms_key_id)
+                for shape in shapes.TABLES
+            }
+            queues = pool.submit(self._create_queues, kms_key_id)
+            topic = pool.submit(
+                lambda: self.client("sns").create_topic(
+                    Name=name(shapes.FRAUD_ALERTS_TOPIC.component),
+                    Attributes={"KmsMasterKeyId": kms_key_id},
+                )["TopicArn"]
+            )
+            api = pool.submit(self._create_api, api_key or secrets.token_urlsafe(30))
+            tables = {component: future.result() for component, future in table_futures.items()}
+            queue_urls, queue_arns = queues.result()
+            topic_arn = topic.result()
+            rest_api_id, key_value = api.result()
         merchants = load_merchants(merchants_file) if merchants_file else ()
         self._seed(tables[shapes.MERCHANTS_TABLE.component], merchants)
         return Resources(
@@ -203,7 +235,7 @@ class EmbeddedAws:
                 attributes["RedrivePolicy"] = json.dumps(
                     {
                         "deadLetterTargetArn": arns[shape.dead_letter.component],
-                        "maxReceiveCount": shape.max_receive_count,
+                        "maxReceiveCount": _local_max_receive_count(shape),
                     }
                 )
             url = sqs.create_queue(QueueName=name(shape.component), Attributes=attributes)[
@@ -296,6 +328,21 @@ def _index(index: shapes.Index) -> dict[str, Any]:
     if index.non_key_attributes:
         projection["NonKeyAttributes"] = list(index.non_key_attributes)
     return {"IndexName": index.name, "KeySchema": key_schema, "Projection": projection}
+
+
+def _local_max_receive_count(shape: shapes.QueueShape) -> int:
+    """``maxReceiveCount`` for ``shape`` on moto.
+
+    moto moves a message to the DLQ with its receive count, so a message arriving in the DLQ
+    already has the source queue's ``maxReceiveCount`` receives; with the DLQ's own count of 5
+    it would skip the failed-transaction function and go straight to parking. Adding the counts
+    of the queues in front gives every queue its own ``maxReceiveCount`` tries.
+    """
+    assert shape.max_receive_count is not None
+    upstream = sum(
+        queue.max_receive_count or 0 for queue in shapes.QUEUES if queue.dead_letter == shape
+    )
+    return shape.max_receive_count + upstream
 
 
 def _redrive_depth(shape: shapes.QueueShape) -> int:

@@ -95,7 +95,8 @@ class MotoServer:
         self.port = int(line.split()[1])
 
     def _read_ready_line(self) -> str:
-        assert self._process is not None and self._process.stdout is not None
+        assert self._process is not None
+        assert self._process.stdout is not None
         result: list[str] = []
         reader = threading.Thread(
             target=lambda: result.append(self._process.stdout.readline().strip()),  # type: ignore[union-attr]

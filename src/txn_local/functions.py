@@ -1,0 +1,93 @@
+"""Invoking a Lambda handler in-process, the way the Lambda runtime would.
+
+moto cannot run Lambda code here (no Docker), so the runtime imports the handlers and calls
+them with real event shapes and a context object that has what Powertools reads.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from txn_infra import shapes
+from txn_infra.naming import function_log_group
+from txn_local.errors import LocalError
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass
+class LambdaContext:
+    """The attributes and method of the Lambda Python context object that handlers use."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    invoked_function_arn: str
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str
+    function_version: str = "$LATEST"
+    deadline: float = field(default=0.0)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+@dataclass(frozen=True)
+class LocalFunction:
+    """A handler with the shape (name, memory, timeout) that ``compute`` gives its function."""
+
+    shape: shapes.FunctionShape
+    physical_name: str
+    handler: Handler
+    region: str
+    account_id: str
+
+    def context(self) -> LambdaContext:
+        return LambdaContext(
+            function_name=self.physical_name,
+            memory_limit_in_mb=self.shape.memory_mb,
+            invoked_function_arn=(
+                f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.physical_name}"
+            ),
+            aws_request_id=str(uuid.uuid4()),
+            log_group_name=function_log_group(self.physical_name),
+            log_stream_name=time.strftime("%Y/%m/%d/[$LATEST]local"),
+            deadline=time.monotonic() + self.shape.timeout_seconds,
+        )
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        return self.handler(event, self.context())
+
+
+def import_handlers(
+    functions: tuple[shapes.FunctionShape, ...] = shapes.FUNCTIONS,
+) -> dict[str, Handler]:
+    """The real handlers, ``<package>.app.lambda_handler``, keyed by function component.
+
+    Import only after the environment (``Env.*``, endpoints, credentials) is set: the handler
+    modules create their boto3 clients and read their settings at import, as in Lambda.
+    """
+    handlers: dict[str, Handler] = {}
+    for shape in functions:
+        module_name, _, attribute = shape.handler.rpartition(".")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            raise LocalError(
+                "functions_missing",
+                f"cannot import {shape.handler} ({error}); is the project installed "
+                "(./noxw creates .venv) and functions/ complete?",
+            ) from None
+        handlers[shape.component] = getattr(module, attribute)
+    return handlers
+
+
+def check_handlers(handlers: Mapping[str, Handler]) -> None:
+    missing = {shape.component for shape in shapes.FUNCTIONS} - set(handlers)
+    if missing:
+        raise ValueError(f"no handler for {sorted(missing)}")

@@ -1,0 +1,404 @@
+"""The local API Gateway: ``POST /transaction`` on 127.0.0.1, in front of the validator.
+
+It does what the REST API in the ``edge`` stack does before and after the Lambda proxy
+integration, in the same order: route (anything but ``POST /transaction`` gets API Gateway's
+403 ``MISSING_AUTHENTICATION_TOKEN``), size limit, API key (checked against the key the
+embedded API Gateway holds through its usage plan), request validation against the OpenAPI
+``TransactionRequest`` schema, then a REST proxy event (payload v1) for the validator, whose
+answer goes back to the client. A handler error or a malformed answer is a 502, as in AWS.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import fastjsonschema
+import yaml
+
+from txn_infra import api_responses, shapes
+from txn_infra.api_responses import GatewayResponse
+from txn_local.errors import LocalError
+from txn_local.functions import LocalFunction
+from txn_local.motoserver import ensure_port_free
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 8080
+RESOURCE_PATH = f"/{shapes.API_PATH}"
+KEY_REFRESH_SECONDS = 2.0
+
+
+# --- request schema ------------------------------------------------------------------------------
+
+
+def load_request_schema(openapi_path: Path, model: str = api_responses.REQUEST_MODEL) -> dict:
+    """The JSON schema of ``model`` from the OpenAPI document, ``$ref`` targets included."""
+    try:
+        document = yaml.safe_load(openapi_path.read_text())
+    except FileNotFoundError:
+        raise LocalError("openapi_missing", f"no OpenAPI document at {openapi_path}") from None
+    schemas = (document or {}).get("components", {}).get("schemas", {})
+    if model not in schemas:
+        raise LocalError("openapi_invalid", f"{openapi_path} has no components/schemas/{model}")
+    return {
+        "$ref": f"#/components/schemas/{model}",
+        "components": {"schemas": _nullable_to_type(schemas)},
+    }
+
+
+def _nullable_to_type(node: Any) -> Any:
+    """OpenAPI 3.0 ``nullable: true`` as JSON Schema's ``type: [..., "null"]``."""
+    if isinstance(node, list):
+        return [_nullable_to_type(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    converted = {key: _nullable_to_type(value) for key, value in node.items()}
+    if converted.pop("nullable", False) is True and "type" in converted:
+        kinds = converted["type"] if isinstance(converted["type"], list) else [converted["type"]]
+        converted["type"] = [*kinds, "null"]
+        if "enum" in converted:
+            converted["enum"] = [*converted["enum"], None]
+    return converted
+
+
+BodyCheck = Callable[[Any], Any]
+
+
+def compile_body_check(schema: dict) -> BodyCheck:
+    """Compiled once; raises ``fastjsonschema.JsonSchemaException`` for a bad body."""
+    return fastjsonschema.compile(schema)
+
+
+# --- API keys ------------------------------------------------------------------------------------
+
+
+class ApiKeys:
+    """The enabled keys of the usage plans bound to the API's stage, read from API Gateway.
+
+    Cached; an unknown key triggers a refresh at most every ``KEY_REFRESH_SECONDS``, so a key
+    created or disabled through the embedded API Gateway takes effect within seconds.
+    """
+
+    def __init__(self, apigateway: Any, rest_api_id: str, stage: str = shapes.API_STAGE):
+        self._apigateway = apigateway
+        self._api_id = rest_api_id
+        self._stage = stage
+        self._keys: dict[str, str] = {}  # value -> key id
+        self._loaded_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def key_id(self, value: str | None) -> str | None:
+        if not value:
+            return None
+        key_id = self._keys.get(value)
+        if key_id is None and time.monotonic() - self._loaded_at > KEY_REFRESH_SECONDS:
+            self.refresh()
+            key_id = self._keys.get(value)
+        return key_id
+
+    def refresh(self) -> None:
+        with self._lock:
+            keys: dict[str, str] = {}
+            for plan in self._apigateway.get_usage_plans()["items"]:
+                stages = {(s.get("apiId"), s.get("stage")) for s in plan.get("apiStages", [])}
+                if (self._api_id, self._stage) not in stages:
+                    continue
+                for plan_key in self._apigateway.get_usage_plan_keys(usagePlanId=plan["id"])[
+                    "items"
+                ]:
+                    key = self._apigateway.get_api_key(apiKey=plan_key["id"], includeValue=True)
+                    if key.get("enabled"):
+                        keys[key["value"]] = key["id"]
+            self._keys = keys
+            self._loaded_at = time.monotonic()
+
+
+# --- proxy event ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    source_ip: str
+
+
+def proxy_event(
+    request: Request,
+    *,
+    rest_api_id: str,
+    account_id: str,
+    api_key: str,
+    api_key_id: str,
+    host: str,
+    port: int,
+) -> dict[str, Any]:
+    """An API Gateway REST proxy event (payload format 1.0) for ``request``."""
+    now = datetime.now(UTC)
+    request_id = str(uuid.uuid4())
+    headers: dict[str, str] = {}
+    multi_headers: dict[str, list[str]] = {}
+    for header, value in request.headers:
+        headers[header] = value
+        multi_headers.setdefault(header, []).append(value)
+    added = {
+        "X-Forwarded-For": request.source_ip,
+        "X-Forwarded-Port": str(port),
+        "X-Forwarded-Proto": "http",
+        "X-Amzn-Trace-Id": f"Root=1-{int(now.timestamp()):08x}-{secrets.token_hex(12)}",
+    }
+    for header, value in added.items():
+        headers.setdefault(header, value)
+        multi_headers.setdefault(header, [value])
+    pairs = parse_qsl(request.query, keep_blank_values=True)
+    query: dict[str, str] = {}
+    multi_query: dict[str, list[str]] = {}
+    for key, value in pairs:
+        query[key] = value
+        multi_query.setdefault(key, []).append(value)
+    try:
+        body: str | None = request.body.decode() if request.body else None
+        is_base64 = False
+    except UnicodeDecodeError:  # a REST API without binary media types would mangle it
+        body, is_base64 = base64.b64encode(request.body).decode(), True
+    return {
+        "resource": RESOURCE_PATH,
+        "path": request.path,
+        "httpMethod": request.method,
+        "headers": headers,
+        "multiValueHeaders": multi_headers,
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourceId": "local",
+            "resourcePath": RESOURCE_PATH,
+            "httpMethod": request.method,
+            "extendedRequestId": request_id,
+            "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "path": f"/{shapes.API_STAGE}{request.path}",
+            "accountId": account_id,
+            "protocol": "HTTP/1.1",
+            "stage": shapes.API_STAGE,
+            "domainPrefix": rest_api_id,
+            "requestTimeEpoch": int(now.timestamp() * 1000),
+            "requestId": request_id,
+            "identity": {
+                "cognitoIdentityPoolId": None,
+                "accountId": None,
+                "cognitoIdentityId": None,
+                "caller": None,
+                "sourceIp": request.source_ip,
+                "principalOrgId": None,
+                "accessKey": None,
+                "cognitoAuthenticationType": None,
+                "cognitoAuthenticationProvider": None,
+                "userArn": None,
+                "userAgent": headers.get("User-Agent") or headers.get("user-agent"),
+                "user": None,
+                "apiKey": api_key,
+                "apiKeyId": api_key_id,
+            },
+            "domainName": f"{host}:{port}",
+            "apiId": rest_api_id,
+        },
+        "body": body,
+        "isBase64Encoded": is_base64,
+    }
+
+
+# --- responses -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    @classmethod
+    def gateway(cls, response: GatewayResponse) -> Response:
+        body = json.dumps(api_responses.body(response)).encode()
+        headers = [
+            ("Content-Type", "application/json"),
+            ("x-amzn-ErrorType", response.response_type),
+        ]
+        return cls(response.status, headers, body)
+
+
+def from_proxy_result(result: Any) -> Response:
+    """The client's answer from the handler's proxy result; 502 when it is malformed."""
+    if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
+        return Response.gateway(api_responses.DEFAULT_5XX)
+    headers: list[tuple[str, str]] = []
+    for header, values in (result.get("multiValueHeaders") or {}).items():
+        headers += [(header, str(value)) for value in values]
+    single = result.get("headers") or {}
+    named = {header.lower() for header, _ in headers}
+    headers += [(h, str(v)) for h, v in single.items() if h.lower() not in named]
+    body = result.get("body")
+    if body is None:
+        payload = b""
+    elif not isinstance(body, str):
+        return Response.gateway(api_responses.DEFAULT_5XX)
+    elif result.get("isBase64Encoded"):
+        payload = base64.b64decode(body)
+    else:
+        payload = body.encode()
+    if not any(header.lower() == "content-type" for header, _ in headers):
+        headers.append(("Content-Type", "application/json"))
+    return Response(result["statusCode"], headers, payload)
+
+
+# --- the server ----------------------------------------------------------------------------------
+
+
+class Gateway:
+    """The HTTP front door; ``start()`` listens, ``stop()`` stops accepting and returns."""
+
+    def __init__(
+        self,
+        *,
+        validator: LocalFunction,
+        body_check: BodyCheck,
+        api_keys: ApiKeys,
+        rest_api_id: str,
+        account_id: str,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+    ):
+        self.validator = validator
+        self.body_check = body_check
+        self.api_keys = api_keys
+        self.rest_api_id = rest_api_id
+        self.account_id = account_id
+        self.host = host
+        self.requested_port = port
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the gateway is not started")
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        ensure_port_free(self.host, self.requested_port, "the local API gateway")
+        handler = type("BoundHandler", (_HttpHandler,), {"gateway": self})
+        try:
+            self._server = ThreadingHTTPServer((self.host, self.requested_port), handler)
+        except OSError as error:
+            raise LocalError(
+                "port_in_use",
+                f"the local API gateway cannot listen on {self.host}:{self.requested_port} "
+                f"({error.strerror})",
+            ) from None
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="gateway", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+
+    def handle(self, request: Request) -> Response:
+        """API Gateway's steps for one request, in API Gateway's order."""
+        if request.path != RESOURCE_PATH or request.method != "POST":
+            return Response.gateway(api_responses.MISSING_AUTHENTICATION_TOKEN)
+        if len(request.body) > api_responses.MAX_BODY_BYTES:
+            return Response.gateway(api_responses.REQUEST_TOO_LARGE)
+        api_key = next((v for h, v in request.headers if h.lower() == "x-api-key"), None)
+        key_id = self.api_keys.key_id(api_key)
+        if key_id is None or api_key is None:
+            return Response.gateway(api_responses.INVALID_API_KEY)
+        try:
+            self.body_check(json.loads(request.body))
+        except (ValueError, fastjsonschema.JsonSchemaException):
+            return Response.gateway(api_responses.BAD_REQUEST_BODY)
+        event = proxy_event(
+            request,
+            rest_api_id=self.rest_api_id,
+            account_id=self.account_id,
+            api_key=api_key,
+            api_key_id=key_id,
+            host=self.host,
+            port=self.port,
+        )
+        try:
+            result = self.validator.invoke(event)
+        except Exception:
+            # The Lambda failed: API Gateway answers 502; the error is in the function's log.
+            log.exception("the %s handler raised", self.validator.physical_name)
+            return Response.gateway(api_responses.DEFAULT_5XX)
+        return from_proxy_result(result)
+
+
+class _HttpHandler(BaseHTTPRequestHandler):
+    gateway: Gateway
+    protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
+    server_version = "txn-local-gateway"
+
+    def _dispatch(self) -> None:
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > api_responses.MAX_BODY_BYTES:
+            self.close_connection = True  # the unread body makes the connection unusable
+            self._send(Response.gateway(api_responses.REQUEST_TOO_LARGE))
+            return
+        body = self.rfile.read(length) if length else b""
+        request = Request(
+            method=self.command,
+            path=parts.path,
+            query=parts.query,
+            headers=list(self.headers.items()),
+            body=body,
+            source_ip=self.client_address[0],
+        )
+        self._send(self.gateway.handle(request))
+
+    def _send(self, response: Response) -> None:
+        try:
+            phrase = HTTPStatus(response.status).phrase
+        except ValueError:
+            phrase = ""
+        self.send_response(response.status, phrase)
+        for header, value in response.headers:
+            self.send_header(header, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s %s", self.address_string(), format % args)

@@ -1,0 +1,228 @@
+"""The whole pipeline on this machine: embedded AWS, gateway, functions and pollers.
+
+``with LocalRuntime(RuntimeConfig()) as runtime:`` starts moto, creates the resources, sets
+the functions' environment, imports the handlers (or takes injected ones), opens the gateway
+and starts the pollers; leaving the block stops accepting requests, lets the pollers finish the
+batches they hold, and stops moto.
+
+The handlers live in this process, so there is one runtime per process: they read their
+settings and create their boto3 clients when first imported.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from txn_infra import shapes
+from txn_local import embedded
+from txn_local.embedded import EmbeddedAws, Endpoints, Resources
+from txn_local.functions import Handler, LocalFunction, check_handlers, import_handlers
+from txn_local.gateway import ApiKeys, Gateway, compile_body_check, load_request_schema
+from txn_local.motoserver import ensure_port_free
+from txn_local.pollers import DEFAULT_RETRY_DELAY_SECONDS, SqsPoller
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MERCHANTS_FIXTURE = REPO_ROOT / "fixtures" / "merchants.json"
+OPENAPI_DOCUMENT = REPO_ROOT / "api" / "openapi.yaml"
+ACCOUNT_ID = "123456789012"  # moto's account
+API_KEY_ENV = "TXN_LOCAL_API_KEY"
+METRICS_NAMESPACE = "txn"
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080  # the gateway; 0 picks a free port
+    aws_port: int = embedded.DEFAULT_AWS_PORT  # SQS listens on aws_port + 1
+    api_key: str | None = None  # None: generated
+    merchants_file: Path | None = MERCHANTS_FIXTURE
+    openapi_document: Path = OPENAPI_DOCUMENT
+    # Concurrent pollers per event source (capped by the mapping's maximum concurrency).
+    fraud_workers: int = 4
+    failed_workers: int = 1
+    retry_delay: int | None = DEFAULT_RETRY_DELAY_SECONDS
+    log_level: str = "WARNING"  # the functions' Powertools log level
+    handlers: Mapping[str, Handler] | None = None  # None: import the real handlers
+    extra_environment: Mapping[str, str] = field(default_factory=dict)
+
+
+class LocalRuntime:
+    def __init__(self, config: RuntimeConfig | None = None):
+        self.config = config or RuntimeConfig()
+        self.aws = EmbeddedAws(self.config.host, self.config.aws_port)
+        self.endpoints: Endpoints | None = None
+        self.resources: Resources | None = None
+        self.functions: dict[str, LocalFunction] = {}
+        self.gateway: Gateway | None = None
+        self.pollers: dict[str, SqsPoller] = {}
+        self.started_at = 0.0
+        self._saved_environment: dict[str, str | None] = {}
+
+    def __enter__(self) -> LocalRuntime:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        config = self.config
+        # Check the ports first: a taken port fails in milliseconds, not after moto started.
+        ensure_port_free(config.host, config.port, "the local API gateway")
+        self.aws.check_ports()
+        body_check = compile_body_check(load_request_schema(config.openapi_document))
+        try:
+            self.endpoints = self.aws.start()
+            self.resources = self.aws.provision(
+                api_key=config.api_key, merchants_file=config.merchants_file
+            )
+            self._set_environment(self.function_environment())
+            handlers = dict(config.handlers) if config.handlers is not None else import_handlers()
+            check_handlers(handlers)
+            self.functions = {
+                shape.component: LocalFunction(
+                    shape=shape,
+                    physical_name=embedded.name(shape.component),
+                    handler=handlers[shape.component],
+                    region=embedded.REGION,
+                    account_id=ACCOUNT_ID,
+                )
+                for shape in shapes.FUNCTIONS
+            }
+            self.pollers = {
+                source.function.component: self._poller(source) for source in shapes.EVENT_SOURCES
+            }
+            self.gateway = Gateway(
+                validator=self.functions[shapes.VALIDATOR.component],
+                body_check=body_check,
+                api_keys=ApiKeys(self.aws.client("apigateway"), self.resources.rest_api_id),
+                rest_api_id=self.resources.rest_api_id,
+                account_id=ACCOUNT_ID,
+                host=config.host,
+                port=config.port,
+            )
+            self.gateway.api_keys.refresh()
+            for poller in self.pollers.values():
+                poller.start()
+            self.gateway.start()
+        except BaseException:
+            self.stop()
+            raise
+        self.started_at = time.monotonic()
+
+    def stop(self) -> None:
+        """Stop taking requests, drain the batches in hand, stop the embedded AWS."""
+        if self.gateway is not None:
+            self.gateway.stop()
+            self.gateway = None
+        for poller in self.pollers.values():
+            poller.stop()
+        self.aws.stop()
+        self._restore_environment()
+
+    def _poller(self, source: shapes.EventSourceShape) -> SqsPoller:
+        assert self.resources is not None
+        workers = (
+            self.config.fraud_workers
+            if source.function == shapes.FRAUD_DETECTOR
+            else self.config.failed_workers
+        )
+        return SqsPoller(
+            sqs=self.aws.client("sqs"),
+            queue_url=self.resources.queue_url(source.queue),
+            queue_arn=self.resources.queue_arns[source.queue.component],
+            function=self.functions[source.function.component],
+            source=source,
+            workers=workers,
+            retry_delay=self.config.retry_delay,
+            region=embedded.REGION,
+        )
+
+    # --- environment ----------------------------------------------------------------------------
+
+    def function_environment(self) -> dict[str, str]:
+        """What Lambda and ``compute`` would give the functions, pointed at the embedded AWS."""
+        assert self.endpoints is not None
+        assert self.resources is not None
+        return {
+            **self.endpoints.environment(),
+            "AWS_ACCESS_KEY_ID": embedded.CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": embedded.CREDENTIALS["aws_secret_access_key"],
+            "AWS_DEFAULT_REGION": embedded.REGION,
+            "AWS_REGION": embedded.REGION,
+            **self.resources.function_environment(),
+            "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_METRICS_DISABLED": "true",  # EMF would print a JSON blob per call
+            "POWERTOOLS_LOG_LEVEL": self.config.log_level,
+            **self.config.extra_environment,
+        }
+
+    def _set_environment(self, values: Mapping[str, str]) -> None:
+        for key, value in values.items():
+            self._saved_environment.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+        # The session's credentials must not come from a profile on this machine.
+        for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+            self._saved_environment.setdefault(key, os.environ.pop(key, None))
+
+    def _restore_environment(self) -> None:
+        for key, value in self._saved_environment.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_environment = {}
+
+    # --- observation ----------------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        assert self.gateway is not None
+        return f"{self.gateway.url}/{shapes.API_PATH}"
+
+    @property
+    def api_key(self) -> str:
+        assert self.resources is not None
+        return self.resources.api_key
+
+    def queue_depth(self, shape: shapes.QueueShape) -> int:
+        """Messages visible, in flight or delayed on a queue."""
+        assert self.resources is not None
+        attributes = self.aws.client("sqs").get_queue_attributes(
+            QueueUrl=self.resources.queue_url(shape),
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
+        )["Attributes"]
+        return sum(int(value) for value in attributes.values())
+
+    def idle(self) -> bool:
+        """Nothing left to do: both event-source queues empty and no batch in a handler."""
+        busy = any(poller.stats.snapshot()["in_flight"] for poller in self.pollers.values())
+        return not busy and all(
+            self.queue_depth(source.queue) == 0 for source in shapes.EVENT_SOURCES
+        )
+
+    def wait_idle(self, timeout: float, poll: float = 0.2) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.idle():
+                return True
+            time.sleep(poll)
+        return self.idle()
+
+    def stats(self) -> dict[str, dict[str, Any]]:
+        return {name: poller.stats.snapshot() for name, poller in self.pollers.items()}

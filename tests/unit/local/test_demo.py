@@ -1,0 +1,108 @@
+"""The demo's traffic and its verdict, without running anything."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from txn_local.demo import Answer, Outcome, check, percentile
+from txn_local.traffic import SampleRequest, build
+
+MERCHANTS = [
+    {
+        "merchant_id": "m_1",
+        "active": True,
+        "allowed_currencies": ["USD"],
+        "per_transaction_limit": 500,
+    },
+    {
+        "merchant_id": "m_2",
+        "active": True,
+        "allowed_currencies": ["EUR"],
+        "per_transaction_limit": 300,
+    },
+    {
+        "merchant_id": "m_3",
+        "active": False,
+        "allowed_currencies": ["GBP"],
+        "per_transaction_limit": 100,
+    },
+]
+
+
+def test_the_burst_has_every_case_and_the_requested_size():
+    requests = build(MERCHANTS, 200)
+    kinds = Counter(r.kind for r in requests)
+    assert len(requests) == 200
+    for kind in (
+        "valid",
+        "invalid_body",
+        "missing_key",
+        "wrong_key",
+        "unknown_merchant",
+        "pan",
+        "card_testing",
+        "velocity",
+        "idempotent_first",
+        "idempotent_replay",
+    ):
+        assert kinds[kind] >= 1, kind
+
+
+def test_valid_traffic_only_uses_active_merchants():
+    import json
+
+    merchants = {
+        json.loads(r.body)["merchant_id"] for r in build(MERCHANTS, 100) if r.kind == "valid"
+    }
+    assert merchants == {"m_1", "m_2"}
+
+
+def answer(kind: str, status: int, transaction_id: str | None = None, expect: int = 202) -> Answer:
+    body = {"transaction_id": transaction_id} if transaction_id else {}
+    return Answer(SampleRequest(kind, b"{}", expect), status, body, 1.0)
+
+
+def outcome(answers, stored, poison="P") -> Outcome:
+    return Outcome(answers, stored, poison, 1.0, drained=True)
+
+
+POISON_ROW = {"transaction_id": "P", "status": "FAILED"}
+
+
+def test_a_clean_run_has_no_problems():
+    result = outcome(
+        [answer("valid", 202, "T1")], [{"transaction_id": "T1", "status": "APPROVED"}, POISON_ROW]
+    )
+    assert check(result) == []
+
+
+@pytest.mark.parametrize(
+    ("stored", "problem"),
+    [
+        ([POISON_ROW], "never reached the table"),
+        ([{"transaction_id": "T1", "status": "APPROVED"}] * 2 + [POISON_ROW], "more than once"),
+        ([{"transaction_id": "T1", "status": "PENDING"}, POISON_ROW], "without a final status"),
+        ([{"transaction_id": "T1", "status": "APPROVED"}], "poison"),
+    ],
+    ids=["lost", "duplicated", "unfinished", "poison-missing"],
+)
+def test_the_verdict_names_what_went_wrong(stored, problem):
+    problems = check(outcome([answer("valid", 202, "T1")], stored))
+    assert any(problem in p for p in problems), problems
+
+
+def test_an_unexpected_answer_is_a_problem():
+    problems = check(
+        outcome(
+            [answer("missing_key", 202, "T1", expect=403)],
+            [{"transaction_id": "T1", "status": "APPROVED"}, POISON_ROW],
+        )
+    )
+    assert problems == ["1 x missing_key: expected 403, got 202"]
+
+
+def test_percentiles():
+    values = [float(v) for v in range(1, 101)]
+    assert (percentile(values, 0.5), percentile(values, 0.99)) == (50.0, 99.0)
