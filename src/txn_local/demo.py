@@ -46,13 +46,31 @@ class Answer:
         return value if isinstance(value, str) else None
 
 
+@dataclass(frozen=True)
+class Poison:
+    """The poison message sent: its SQS message id and the transaction id in its body."""
+
+    message_id: str
+    transaction_id: str
+
+    def rows(self, stored: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Its rows in the table: the failed-transaction function keys a body that is not a
+        transaction by message id, and a transaction by its id."""
+        return [
+            item
+            for item in stored
+            if item.get("message_id") == self.message_id
+            or item.get("transaction_id") == self.transaction_id
+        ]
+
+
 @dataclass
 class Outcome:
     """What the demo observed; ``ok`` decides the exit code."""
 
     answers: list[Answer]
     stored: list[dict[str, Any]]
-    poison_id: str
+    poison: Poison
     elapsed_seconds: float
     drained: bool
     problems: list[str] = field(default_factory=list)
@@ -102,7 +120,7 @@ class Demo:
             target=self._progress, args=(len(requests), started, stop_progress), daemon=True
         )
         progress.start()
-        poison_id = self._send_poison()
+        poison = self._send_poison()
         interrupted = False
         try:
             self._send_all(requests)
@@ -116,20 +134,20 @@ class Demo:
         stored = self._scan_transactions()
         with self._lock:
             answers = list(self._answers)
-        outcome = Outcome(answers, stored, poison_id, elapsed, drained)
+        outcome = Outcome(answers, stored, poison, elapsed, drained)
         outcome.problems = check(outcome)
         if interrupted:
             outcome.problems.insert(0, "interrupted before the burst finished")
         return outcome
 
-    def _send_poison(self) -> str:
+    def _send_poison(self) -> Poison:
         assert self.runtime.resources is not None
         message = poison_message(random.Random(self.seed))  # noqa: S311
-        self.runtime.aws.client("sqs").send_message(
+        sent = self.runtime.aws.client("sqs").send_message(
             QueueUrl=self.runtime.resources.queue_url(shapes.TRANSACTIONS_QUEUE),
             MessageBody=json.dumps(message),
         )
-        return message["transaction_id"]
+        return Poison(sent["MessageId"], message["transaction_id"])
 
     def _send_all(self, requests: list[SampleRequest]) -> None:
         queue = list(reversed(requests))
@@ -261,8 +279,7 @@ def check(outcome: Outcome) -> list[str]:
     ]
     if unfinished:
         problems.append(f"{len(unfinished)} transactions without a final status")
-    poison = rows.get(outcome.poison_id, [])
-    if [r.get("status") for r in poison] != ["FAILED"]:
+    if [r.get("status") for r in outcome.poison.rows(outcome.stored)] != ["FAILED"]:
         problems.append("the poison message did not end FAILED exactly once")
     unexpected = Counter(
         f"{a.request.kind}: expected {a.request.expect}, got {a.status}"
@@ -315,8 +332,8 @@ def summary(outcome: Outcome) -> str:
         f"  failed          {len(failed_items)} (poison message "
         + (
             "FAILED as expected)"
-            if any(str(i.get("transaction_id")) == outcome.poison_id for i in failed_items)
-            else "NOT recorded)"
+            if [r.get("status") for r in outcome.poison.rows(outcome.stored)] == ["FAILED"]
+            else "NOT recorded as FAILED)"
         ),
         f"  throughput      {len(accepted) / outcome.elapsed_seconds:.0f} accepted transactions/s "
         f"end to end ({outcome.elapsed_seconds:.1f} s)",

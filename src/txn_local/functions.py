@@ -7,10 +7,13 @@ them with real event shapes and a context object that has what Powertools reads.
 from __future__ import annotations
 
 import importlib
+import logging
+import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from txn_infra import shapes
@@ -64,6 +67,33 @@ class LocalFunction:
         return self.handler(event, self.context())
 
 
+FUNCTIONS_ROOT = Path(__file__).resolve().parents[2] / "functions"
+
+
+def unload_function_modules(root: Path = FUNCTIONS_ROOT) -> None:
+    """Forget every module loaded from ``functions/``.
+
+    The handler modules create their boto3 clients and read their settings once, at import,
+    as in a Lambda container. Importing afresh gives a new runtime (or a test with moto's
+    in-process mock) clients for its own endpoints instead of a previous one's.
+    """
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if path and Path(path).resolve().is_relative_to(root):
+            _forget_loggers(module)
+            del sys.modules[name]
+
+
+def _forget_loggers(module: Any) -> None:
+    """Drop the Python loggers behind a module's Powertools loggers: Powertools configures a
+    logger (level, handler) only the first time, so a re-import would inherit the old one."""
+    from aws_lambda_powertools import Logger
+
+    for value in vars(module).values():
+        if isinstance(value, Logger):
+            logging.Logger.manager.loggerDict.pop(value.name, None)
+
+
 def import_handlers(
     functions: tuple[shapes.FunctionShape, ...] = shapes.FUNCTIONS,
 ) -> dict[str, Handler]:
@@ -72,6 +102,7 @@ def import_handlers(
     Import only after the environment (``Env.*``, endpoints, credentials) is set: the handler
     modules create their boto3 clients and read their settings at import, as in Lambda.
     """
+    unload_function_modules()  # a "cold start": fresh clients for this environment
     handlers: dict[str, Handler] = {}
     for shape in functions:
         module_name, _, attribute = shape.handler.rpartition(".")

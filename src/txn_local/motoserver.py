@@ -149,6 +149,9 @@ def _serve(host: str, port: int) -> int:
     )
     from werkzeug.serving import make_server
 
+    from txn_local import moto_patches
+
+    moto_patches.apply()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     app = DomainDispatcherApplication(create_backend_app)
     try:

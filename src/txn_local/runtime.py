@@ -22,7 +22,13 @@ from typing import Any
 from txn_infra import shapes
 from txn_local import embedded
 from txn_local.embedded import EmbeddedAws, Endpoints, Resources
-from txn_local.functions import Handler, LocalFunction, check_handlers, import_handlers
+from txn_local.functions import (
+    Handler,
+    LocalFunction,
+    check_handlers,
+    import_handlers,
+    unload_function_modules,
+)
 from txn_local.gateway import ApiKeys, Gateway, compile_body_check, load_request_schema
 from txn_local.motoserver import ensure_port_free
 from txn_local.pollers import DEFAULT_RETRY_DELAY_SECONDS, SqsPoller
@@ -129,6 +135,8 @@ class LocalRuntime:
             poller.stop()
         self.aws.stop()
         self._restore_environment()
+        if self.config.handlers is None and self.functions:
+            unload_function_modules()  # their clients point at the moto servers just stopped
 
     def _poller(self, source: shapes.EventSourceShape) -> SqsPoller:
         assert self.resources is not None

@@ -17,6 +17,9 @@ from typing import Any
 # Currencies the demo prefers (two-decimal ones, so minor units are cents).
 _DEMO_CURRENCIES = ("USD", "EUR", "GBP", "CAD", "AUD")
 _COUNTRIES = ("US", "GB", "DE", "FR", "CA", "AU", "NL", "ES")
+_BINS = ("411111", "400551", "542523", "601100", "455673")
+# Currencies without minor units: the amount is in major units already.
+_ZERO_DECIMAL = frozenset({"JPY", "KRW", "VND", "CLP", "ISK"})
 
 
 @dataclass(frozen=True)
@@ -48,25 +51,29 @@ def _card(rng: random.Random) -> dict[str, str]:
     last4 = f"{rng.randrange(10_000):04d}"
     return {
         "card_token": _token(rng, "tok_", 20),
-        "card_bin": rng.choice(("411111", "510510", "400551", "542523", "601100")),
+        "card_bin": rng.choice(_BINS),
         "card_last4": last4,
     }
 
 
-def _amount_cap(merchant: dict[str, Any]) -> int:
-    """Highest amount (minor units of a two-decimal currency) under the merchant's limit."""
-    limit = merchant.get("per_transaction_limit")
-    return max(100, min(20_000, int(limit) * 100 // 2)) if limit else 5_000
+def _amount(rng: random.Random, merchant: dict[str, Any], currency: str) -> int:
+    """An everyday amount in minor units: 5 to 150 major units, under half the merchant's
+    per-transaction limit (which is in major units)."""
+    limit = int(merchant.get("per_transaction_limit") or 300)
+    major = rng.uniform(5, max(5.0, min(150.0, limit / 2)))
+    # The rules compare major units without FX, so a yen amount stays in the same range.
+    return round(major) if currency in _ZERO_DECIMAL else round(major * 100)
 
 
 def transaction(rng: random.Random, merchant: dict[str, Any], **overrides: Any) -> dict[str, Any]:
     """A valid request body for ``merchant`` (overrides win)."""
-    currencies = [c for c in merchant.get("allowed_currencies", ()) if c in _DEMO_CURRENCIES]
+    allowed = list(merchant.get("allowed_currencies") or ["USD"])
+    currency = rng.choice([c for c in allowed if c in _DEMO_CURRENCIES] or allowed)
     country = merchant.get("country") or rng.choice(_COUNTRIES)
     body: dict[str, Any] = {
         "merchant_id": merchant["merchant_id"],
-        "amount": rng.randrange(100, _amount_cap(merchant) + 1),
-        "currency": rng.choice(currencies or list(merchant.get("allowed_currencies", ["USD"]))),
+        "amount": _amount(rng, merchant, currency),
+        "currency": currency,
         **_card(rng),
         "card_country": country,
         "channel": rng.choice(("ecommerce", "card_present")),
@@ -140,9 +147,11 @@ def build(merchants: Sequence[dict[str, Any]], count: int, seed: int = 7) -> lis
         add(SampleRequest("country_mismatch", _encode(body), 202))
 
     valid_count = max(0, count - len(specials))
+    # High-risk merchants (a casino) see less of the everyday traffic.
+    weights = [1 if (m.get("risk_overrides") or {}).get("high_risk") else 5 for m in active]
     requests = [
-        SampleRequest("valid", _encode(transaction(rng, active[i % len(active)])), 202)
-        for i in range(valid_count)
+        SampleRequest("valid", _encode(transaction(rng, merchant)), 202)
+        for merchant in rng.choices(active, weights=weights, k=valid_count)
     ]
     # Spread the special cases through the burst, keeping each pattern's order.
     step = max(1, len(requests) // (len(specials) + 1))

@@ -191,15 +191,15 @@ def valid_body(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def calls() -> Counter[str]:
     """How often each stand-in handler ran."""
     return Counter()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def runtime(calls: Counter[str]) -> Iterator[LocalRuntime]:
-    """One runtime for the session, on free ports, with the stand-in handlers."""
+    """One runtime per module (one at a time per process), on free ports, with stand-ins."""
 
     def counted(name: str, handler: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(event: dict[str, Any], context: Any) -> Any:

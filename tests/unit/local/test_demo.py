@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from txn_local.demo import Answer, Outcome, check, percentile
+from txn_local.demo import Answer, Outcome, Poison, check, percentile
 from txn_local.traffic import SampleRequest, build
 
 MERCHANTS = [
@@ -64,11 +64,11 @@ def answer(kind: str, status: int, transaction_id: str | None = None, expect: in
     return Answer(SampleRequest(kind, b"{}", expect), status, body, 1.0)
 
 
-def outcome(answers, stored, poison="P") -> Outcome:
-    return Outcome(answers, stored, poison, 1.0, drained=True)
+def outcome(answers, stored) -> Outcome:
+    return Outcome(answers, stored, Poison("M", "P"), 1.0, drained=True)
 
 
-POISON_ROW = {"transaction_id": "P", "status": "FAILED"}
+POISON_ROW = {"transaction_id": "unparsed-M", "message_id": "M", "status": "FAILED"}
 
 
 def test_a_clean_run_has_no_problems():

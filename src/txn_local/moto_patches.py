@@ -1,0 +1,139 @@
+"""Fixes to moto that the local pipeline needs, applied in the moto child process only.
+
+**SQS is not thread-safe in moto.** Its threaded server runs concurrent calls on the same
+queue: a ``DeleteMessage`` rebuilds the queue's message list while a ``SendMessage`` appends to
+it (the new message is lost), and two concurrent receives can hand out the same message. The
+patch runs every SQS backend call one at a time; a long poll waits outside the lock, so it
+never holds up senders.
+
+**DynamoDB transactions.**
+moto's ``TransactWriteItems`` keeps a rollback copy by deep-copying every table the
+transaction touches, once per action: its cost grows with the table (a 10-record batch on a
+table of a few thousand items takes seconds), and under moto's threaded server a concurrent
+write changes a table while it is being copied, which surfaces as an HTTP 500. The fraud
+detector commits each batch with one ``TransactWriteItems``, so both bite at demo scale.
+
+:func:`apply` keeps moto's own transaction logic and replaces only its rollback: the items the
+transaction names are copied before it runs (the undo log) and put back if it is cancelled, and
+transactions run one at a time. The table copy becomes a no-op. Checked by
+``tests/unit/local/test_moto_patches.py`` against moto's own in-process backend.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import threading
+import time
+import types
+from typing import Any
+
+_applied = False
+_lock = threading.Lock()
+
+
+def apply() -> None:
+    global _applied
+    if _applied:
+        return
+    _serialise_sqs()
+    from moto.dynamodb import models
+    from moto.dynamodb.exceptions import MockValidationException, TransactionCanceledException
+    from moto.dynamodb.models.table import Table
+
+    original = models.DynamoDBBackend.transact_write_items
+
+    def deepcopy_except_tables(value: Any, memo: Any = None) -> Any:
+        # The transaction's table backup: the undo log below replaces it.
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    # ``models`` reaches ``copy.deepcopy`` through its module global ``copy``.
+    models.copy = types.SimpleNamespace(**{**vars(copy), "deepcopy": deepcopy_except_tables})
+
+    @functools.wraps(original)
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        with _lock:
+            undo = _undo_log(self, transact_items)
+            try:
+                return original(self, transact_items)
+            except (TransactionCanceledException, MockValidationException):
+                _roll_back(self, undo)
+                raise
+
+    models.DynamoDBBackend.transact_write_items = transact_write_items
+    _applied = True
+
+
+_SQS_CALLS = (
+    "send_message",
+    "send_message_batch",
+    "delete_message",
+    "delete_message_batch",
+    "change_message_visibility",
+    "change_message_visibility_batch",
+    "get_queue_attributes",
+    "purge_queue",
+)
+_POLL_SECONDS = 0.02
+
+
+def _serialise_sqs() -> None:
+    from moto.sqs import models
+
+    backend = models.SQSBackend
+    sqs_lock = threading.RLock()
+
+    def locked(method: Any) -> Any:
+        @functools.wraps(method)
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with sqs_lock:
+                return method(self, *args, **kwargs)
+
+        return call
+
+    for name in _SQS_CALLS:
+        setattr(backend, name, locked(getattr(backend, name)))
+
+    receive = backend.receive_message
+
+    @functools.wraps(receive)
+    def receive_message(
+        self: Any, queue_name: str, count: int, wait_seconds_timeout: int, *args: Any, **kw: Any
+    ) -> Any:
+        # Long polling as short polls under the lock, waiting between them without it.
+        deadline = time.monotonic() + (wait_seconds_timeout or 0)
+        while True:
+            with sqs_lock:
+                messages = receive(self, queue_name, count, 0, *args, **kw)
+            if messages or time.monotonic() >= deadline:
+                return messages
+            time.sleep(_POLL_SECONDS)
+
+    backend.receive_message = receive_message
+
+
+def _undo_log(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[str, dict, Any]]:
+    """(table, key, copy of the item or None) for every item the transaction names."""
+    log = []
+    for action in transact_items:
+        op = next(iter(action.values()), None)
+        if not isinstance(op, dict) or op.get("TableName") not in backend.tables:
+            continue  # moto rejects it before writing anything
+        table = backend.tables[op["TableName"]]
+        source = op.get("Key") or op.get("Item") or {}
+        key_names = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
+        if not all(name in source for name in key_names):
+            continue
+        key = {name: source[name] for name in key_names}
+        current = backend.get_item(op["TableName"], key)
+        log.append((op["TableName"], key, copy.deepcopy(current)))
+    return log
+
+
+def _roll_back(backend: Any, log: list[tuple[str, dict, Any]]) -> None:
+    for table_name, key, before in reversed(log):
+        if before is None:
+            if backend.get_item(table_name, key) is not None:
+                backend.delete_item(table_name, key)
+        else:
+            backend.put_item(table_name, before.to_json()["Attributes"])

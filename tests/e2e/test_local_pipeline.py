@@ -1,0 +1,167 @@
+"""The real functions end to end through the local runtime: gateway, queue, pollers, tables.
+
+One runtime for the module (free ports, the real handlers, the OpenAPI schema and the demo
+merchants from the repository); about 40 s in all.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from boto3.dynamodb.types import TypeDeserializer
+
+from txn_infra import shapes
+from txn_local.demo import Demo
+from txn_local.runtime import LocalRuntime, RuntimeConfig
+
+pytestmark = pytest.mark.e2e
+
+FINAL = {"APPROVED", "FLAGGED", "FAILED"}
+
+
+@pytest.fixture(scope="module")
+def runtime() -> Iterator[LocalRuntime]:
+    config = RuntimeConfig(port=0, aws_port=0, api_key="e2e-test-key-0123456789abcdef")
+    with LocalRuntime(config) as started:
+        yield started
+
+
+def post(
+    runtime: LocalRuntime,
+    body: Any,
+    *,
+    api_key: str | None = "default",
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    assert runtime.gateway is not None
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    if api_key is not None:
+        sent["x-api-key"] = runtime.api_key if api_key == "default" else api_key
+    connection = http.client.HTTPConnection("127.0.0.1", runtime.gateway.port, timeout=15)
+    try:
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        connection.request("POST", "/transaction", body=payload, headers=sent)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+    finally:
+        connection.close()
+
+
+def body(**overrides: Any) -> dict[str, Any]:
+    values = {
+        "merchant_id": "m_1001",
+        "amount": 1999,
+        "currency": "USD",
+        "card_token": f"tok_{uuid.uuid4().hex[:6]}x{uuid.uuid4().hex[:6]}",
+        "card_bin": "411111",
+        "card_last4": "4242",
+        "channel": "ecommerce",
+        "ip_address": "203.0.113.7",
+        "ip_country": "US",
+        "card_country": "US",
+        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    values.update(overrides)
+    return values
+
+
+def rows(runtime: LocalRuntime) -> list[dict[str, Any]]:
+    assert runtime.resources is not None
+    dynamodb = runtime.aws.client("dynamodb")
+    deserializer = TypeDeserializer()
+    items, arguments = [], {"TableName": runtime.resources.table(shapes.TRANSACTIONS_TABLE)}
+    while True:
+        page = dynamodb.scan(**arguments)
+        items += [{k: deserializer.deserialize(v) for k, v in i.items()} for i in page["Items"]]
+        if "LastEvaluatedKey" not in page:
+            return items
+        arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def enqueued(runtime: LocalRuntime) -> int:
+    """Records the fraud detector has been handed so far."""
+    return runtime.stats()[shapes.FRAUD_DETECTOR.component]["records"]
+
+
+def test_every_accepted_transaction_is_stored_once_with_a_final_status(runtime):
+    # GIVEN 60 valid transactions from 6 concurrent clients
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda i: post(runtime, body(amount=1000 + i)), range(60)))
+    # WHEN the pipeline drains
+    assert runtime.wait_idle(30)
+    # THEN each was accepted and is in the table exactly once, with a final status
+    assert [a for a in answers if a[0] != 202] == []
+    ids = [answer["transaction_id"] for _, answer in answers]
+    stored = [r for r in rows(runtime) if r["transaction_id"] in set(ids)]
+    assert sorted(r["transaction_id"] for r in stored) == sorted(ids)
+    assert {r["status"] for r in stored} <= FINAL
+
+
+def test_a_poison_message_ends_failed(runtime):
+    # GIVEN a message on the transactions queue that is not a transaction
+    assert runtime.resources is not None
+    sent = runtime.aws.client("sqs").send_message(
+        QueueUrl=runtime.resources.queue_url(shapes.TRANSACTIONS_QUEUE),
+        MessageBody=json.dumps({"transaction_id": "poison", "amount": "lots"}),
+    )
+    # WHEN it has failed maxReceiveCount times and moto's redrive moved it to the DLQ
+    assert runtime.wait_idle(45)
+    # THEN the failed-transaction function recorded it as FAILED, once
+    mine = [r for r in rows(runtime) if r.get("message_id") == sent["MessageId"]]
+    assert [r["status"] for r in mine] == ["FAILED"]
+
+
+@pytest.mark.parametrize(
+    ("request_body", "status", "code"),
+    [
+        pytest.param(body(amount="19.99"), 400, "invalid_request", id="schema-wrong-type"),
+        pytest.param({"merchant_id": "m_1001"}, 400, "invalid_request", id="schema-missing"),
+        pytest.param(b"{not json", 400, "invalid_request", id="not-json"),
+        pytest.param(body(card_token="4111111111111111"), 400, "pan_not_allowed", id="pan"),
+        pytest.param(body(merchant_id="m_nobody"), 422, "merchant_unknown", id="unknown-merchant"),
+        pytest.param(body(merchant_id="m_9001"), 422, "merchant_inactive", id="inactive-merchant"),
+    ],
+)
+def test_bad_input_gets_a_4xx_with_a_code_and_is_never_enqueued(
+    runtime, request_body, status, code
+):
+    assert runtime.wait_idle(30)
+    before = enqueued(runtime)
+    answered, answer = post(runtime, request_body)
+    assert answered == status
+    assert answer["error"]["code"] == code
+    assert runtime.wait_idle(10)
+    assert enqueued(runtime) == before
+
+
+def test_a_replayed_idempotency_key_gets_the_first_answer(runtime):
+    request_body = body()
+    key = {"Idempotency-Key": f"e2e-{uuid.uuid4()}"}
+    first = post(runtime, request_body, headers=key)
+    again = post(runtime, request_body, headers=key)
+    assert first[0] == 202
+    assert again == first
+    assert runtime.wait_idle(30)
+    stored = [r for r in rows(runtime) if r["transaction_id"] == first[1]["transaction_id"]]
+    assert len(stored) == 1
+
+
+@pytest.mark.parametrize("api_key", [None, "not-the-key-0123456789"], ids=["missing", "wrong"])
+def test_a_missing_or_wrong_api_key_gets_403(runtime, api_key):
+    before = enqueued(runtime)
+    status, answer = post(runtime, body(), api_key=api_key)
+    assert (status, answer["error"]["code"]) == (403, "forbidden")
+    assert enqueued(runtime) == before
+
+
+def test_the_demo_burst_ends_with_nothing_lost(runtime):
+    outcome = Demo(runtime, count=150, timeout=60, seed=11).run()
+    assert outcome.problems == []
+    assert len(outcome.accepted_ids) > 100
