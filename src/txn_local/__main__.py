@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from typing import TextIO
 
 from txn_local import embedded, gateway
@@ -44,7 +45,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--log-level",
         default=None,
-        help="the functions' log level (demo: WARNING, serve: INFO)",
+        help="the functions' log level (demo: ERROR, serve: INFO)",
     )
     args = parser.parse_args(argv)
     for name in ("port", "aws_port"):
@@ -62,7 +63,7 @@ def config(args: argparse.Namespace) -> RuntimeConfig:
         aws_port=args.aws_port,
         api_key=os.environ.get(API_KEY_ENV) or None,
         fraud_workers=args.workers,
-        log_level=args.log_level or ("INFO" if args.mode == "serve" else "WARNING"),
+        log_level=args.log_level or ("INFO" if args.mode == "serve" else "ERROR"),
     )
 
 
@@ -98,27 +99,27 @@ def serve(runtime: LocalRuntime, out: TextIO) -> int:
         flush=True,
     )
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
+    for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, or a service manager's stop
+        signal.signal(signum, lambda *_: stop.set())
+    while not stop.wait(0.5):
         pass
-    print("\nStopping: draining the pollers ...", file=out, flush=True)
+    print("\nStopping: draining the pollers, then the embedded AWS ...", file=out, flush=True)
     return 0
 
 
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     args = parse(argv)
+    # Metrics are off locally (EMF would print a blob per call); Powertools says so per call.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     began = time.monotonic()
     try:
         print("Starting the embedded AWS, the gateway and the pollers ...", file=out, flush=True)
         with LocalRuntime(config(args)) as runtime:
             print(f"Up in {time.monotonic() - began:.1f} s.", file=out, flush=True)
-            if args.mode == "serve":
-                return serve(runtime, out)
-            return demo(runtime, args, out)
+            code = serve(runtime, out) if args.mode == "serve" else demo(runtime, args, out)
+        print("Stopped.", file=out, flush=True)
+        return code
     except LocalError as error:
         print(f"txn_local: error [{error.code}]: {error.message}", file=out)
         return EXIT_ERROR

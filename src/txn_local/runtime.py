@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from txn_local.functions import (
 )
 from txn_local.gateway import ApiKeys, Gateway, compile_body_check, load_request_schema
 from txn_local.motoserver import ensure_port_free
+from txn_local.output import DropEmf
 from txn_local.pollers import DEFAULT_RETRY_DELAY_SECONDS, SqsPoller
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,7 @@ class RuntimeConfig:
     failed_workers: int = 1
     retry_delay: int | None = DEFAULT_RETRY_DELAY_SECONDS
     log_level: str = "WARNING"  # the functions' Powertools log level
+    show_metrics: bool = False  # print the functions' CloudWatch EMF lines
     handlers: Mapping[str, Handler] | None = None  # None: import the real handlers
     extra_environment: Mapping[str, str] = field(default_factory=dict)
 
@@ -71,6 +74,7 @@ class LocalRuntime:
         self.pollers: dict[str, SqsPoller] = {}
         self.started_at = 0.0
         self._saved_environment: dict[str, str | None] = {}
+        self._stdout: Any = None
 
     def __enter__(self) -> LocalRuntime:
         self.start()
@@ -93,6 +97,8 @@ class LocalRuntime:
                 api_key=config.api_key, merchants_file=config.merchants_file
             )
             self._set_environment(self.function_environment())
+            if not config.show_metrics:
+                self._stdout, sys.stdout = sys.stdout, DropEmf(sys.stdout)
             handlers = dict(config.handlers) if config.handlers is not None else import_handlers()
             check_handlers(handlers)
             self.functions = {
@@ -135,6 +141,8 @@ class LocalRuntime:
             poller.stop()
         self.aws.stop()
         self._restore_environment()
+        if self._stdout is not None:
+            sys.stdout, self._stdout = self._stdout, None
         if self.config.handlers is None and self.functions:
             unload_function_modules()  # their clients point at the moto servers just stopped
 
