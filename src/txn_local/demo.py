@@ -279,6 +279,13 @@ def check(outcome: Outcome) -> list[str]:
     ]
     if unfinished:
         problems.append(f"{len(unfinished)} transactions without a final status")
+    failed = [
+        tid for tid in accepted if any(r.get("status") == "FAILED" for r in rows.get(tid, ()))
+    ]
+    if failed:  # the sample traffic is all processable: FAILED means the pipeline broke
+        problems.append(
+            f"{len(failed)} accepted transactions ended FAILED (see the functions' log)"
+        )
     if [r.get("status") for r in outcome.poison.rows(outcome.stored)] != ["FAILED"]:
         problems.append("the poison message did not end FAILED exactly once")
     unexpected = Counter(

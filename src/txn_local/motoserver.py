@@ -150,8 +150,10 @@ def _serve(host: str, port: int) -> int:
     from werkzeug.serving import make_server
 
     from txn_local import moto_patches
+    from txn_moto import partiql
 
     moto_patches.apply()
+    partiql.apply()  # the fraud detector's PartiQL write statements (ADR 0003)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     app = DomainDispatcherApplication(create_backend_app)
     try:

@@ -85,8 +85,9 @@ def test_a_clean_run_has_no_problems():
         ([{"transaction_id": "T1", "status": "APPROVED"}] * 2 + [POISON_ROW], "more than once"),
         ([{"transaction_id": "T1", "status": "PENDING"}, POISON_ROW], "without a final status"),
         ([{"transaction_id": "T1", "status": "APPROVED"}], "poison"),
+        ([{"transaction_id": "T1", "status": "FAILED"}, POISON_ROW], "ended FAILED"),
     ],
-    ids=["lost", "duplicated", "unfinished", "poison-missing"],
+    ids=["lost", "duplicated", "unfinished", "poison-missing", "valid-failed"],
 )
 def test_the_verdict_names_what_went_wrong(stored, problem):
     problems = check(outcome([answer("valid", 202, "T1")], stored))
