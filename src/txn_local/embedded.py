@@ -235,7 +235,7 @@ class EmbeddedAws:
                 attributes["RedrivePolicy"] = json.dumps(
                     {
                         "deadLetterTargetArn": arns[shape.dead_letter.component],
-                        "maxReceiveCount": _local_max_receive_count(shape),
+                        "maxReceiveCount": shape.max_receive_count,
                     }
                 )
             url = sqs.create_queue(QueueName=name(shape.component), Attributes=attributes)[
@@ -328,21 +328,6 @@ def _index(index: shapes.Index) -> dict[str, Any]:
     if index.non_key_attributes:
         projection["NonKeyAttributes"] = list(index.non_key_attributes)
     return {"IndexName": index.name, "KeySchema": key_schema, "Projection": projection}
-
-
-def _local_max_receive_count(shape: shapes.QueueShape) -> int:
-    """``maxReceiveCount`` for ``shape`` on moto.
-
-    moto moves a message to the DLQ with its receive count, so a message arriving in the DLQ
-    already has the source queue's ``maxReceiveCount`` receives; with the DLQ's own count of 5
-    it would skip the failed-transaction function and go straight to parking. Adding the counts
-    of the queues in front gives every queue its own ``maxReceiveCount`` tries.
-    """
-    assert shape.max_receive_count is not None
-    upstream = sum(
-        queue.max_receive_count or 0 for queue in shapes.QUEUES if queue.dead_letter == shape
-    )
-    return shape.max_receive_count + upstream
 
 
 def _redrive_depth(shape: shapes.QueueShape) -> int:
