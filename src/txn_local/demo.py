@@ -238,7 +238,7 @@ class Demo:
 
     def _scan_transactions(self) -> list[dict[str, Any]]:
         assert self.runtime.resources is not None
-        dynamodb = self.runtime.aws.client("dynamodb")
+        dynamodb = self.runtime.aws.client("dynamodb", observer=True)
         items: list[dict[str, Any]] = []
         arguments: dict[str, Any] = {
             "TableName": self.runtime.resources.table(shapes.TRANSACTIONS_TABLE)

@@ -27,6 +27,7 @@ from botocore.config import Config
 
 from txn_infra import shapes
 from txn_infra.naming import physical_name
+from txn_local.callcount import OBSERVER_AGENT, Calls, merge
 from txn_local.errors import LocalError
 from txn_local.motoserver import MotoServer, ensure_port_free
 
@@ -131,22 +132,41 @@ class EmbeddedAws:
             server.stop()
         self._clients.clear()
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, *, observer: bool = False) -> Any:
         """A boto3 client for ``service`` on the embedded AWS (one per service: they are
-        thread-safe and take a tenth of a second to build)."""
+        thread-safe and take a tenth of a second to build).
+
+        ``observer=True``: a client for watching the pipeline (queue depths, reading results
+        back), whose calls the servers count apart from the pipeline's (:meth:`calls`).
+        """
         if self.endpoints is None:
             raise RuntimeError("the embedded AWS is not started")
+        key = f"{service}/observer" if observer else service
         with self._clients_lock:
-            if service not in self._clients:
+            if key not in self._clients:
                 url = self.endpoints.sqs if service == "sqs" else self.endpoints.default
-                self._clients[service] = boto3.session.Session().client(
+                config = (
+                    _CLIENT_CONFIG.merge(Config(user_agent_extra=OBSERVER_AGENT))
+                    if observer
+                    else _CLIENT_CONFIG
+                )
+                self._clients[key] = boto3.session.Session().client(
                     service,
                     endpoint_url=url,
                     region_name=REGION,
-                    config=_CLIENT_CONFIG,
+                    config=config,
                     **CREDENTIALS,
                 )
-            return self._clients[service]
+            return self._clients[key]
+
+    def calls(self) -> dict[str, Calls]:
+        """AWS API calls the embedded AWS answered so far, by service and operation, over all
+        its servers: ``{"calls": {service: {operation: n}}, "observer": {...}}``."""
+        snapshots = [server.calls() for server in self._servers.values()]
+        return {
+            part: merge(*(snapshot[part] for snapshot in snapshots))
+            for part in ("calls", "observer")
+        }
 
     def provision(self, *, api_key: str | None = None, merchants_file: Path | None) -> Resources:
         """Create every resource and seed the merchants; returns their names."""

@@ -4,23 +4,40 @@
 the port (0 picks a free one), prints ``ready <port>`` and serves until its stdin closes, so it
 never outlives the runtime that started it, even when that runtime is killed. A taken port is a
 :class:`~txn_local.errors.LocalError`, not a hang or a traceback.
+
+The child serves moto's WSGI app with cheroot (a thread pool with HTTP/1.1 keep-alive) rather
+than werkzeug's development server, which closes the connection after every response and
+starts a thread per request: each AWS call then cost a new TCP connection on both sides. A
+:class:`~txn_local.callcount.CallCounter` in front of the app counts every call by service and
+operation (``MotoServer.calls()``). With ``TXN_LOCAL_PROFILE_DIR`` set, the child profiles every
+request with cProfile and writes ``moto-<label>-<pid>.prof`` there when it stops.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import json
 import logging
 import os
+import pstats
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import urllib.request
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
+from txn_local.callcount import CALLS_PATH, CallCounter, Calls
 from txn_local.errors import LocalError
 
 START_TIMEOUT_SECONDS = 60
+PROFILE_DIR_ENV = "TXN_LOCAL_PROFILE_DIR"
+# Worker threads per moto server: a long-polling receive holds one for up to a second.
+SERVER_THREADS = 32
 _READY = "ready"
 _PORT_IN_USE_EXIT = 3
 
@@ -65,7 +82,7 @@ class MotoServer:
         """Spawn the child; :meth:`wait_ready` waits until it listens."""
         ensure_port_free(self.host, self.requested_port, f"the embedded AWS ({self.label})")
         command = [sys.executable, "-m", "txn_local.motoserver"]
-        command += ["--host", self.host, "--port", str(self.requested_port)]
+        command += ["--host", self.host, "--port", str(self.requested_port), "--label", self.label]
         with self._log.open("w") as log:
             self._process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
                 command,
@@ -106,6 +123,11 @@ class MotoServer:
         reader.join(START_TIMEOUT_SECONDS)
         return result[0] if result else "timeout"
 
+    def calls(self) -> dict[str, Calls]:
+        """The calls this server answered so far: ``{"calls": ..., "observer": ...}``."""
+        with urllib.request.urlopen(f"{self.url}{CALLS_PATH}", timeout=10) as response:  # noqa: S310 - our own loopback server
+            return json.loads(response.read())
+
     def log_tail(self, lines: int = 5) -> str:
         try:
             text = self._log.read_text().strip().splitlines()
@@ -140,44 +162,87 @@ def _child_environment() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1"}
 
 
-def _serve(host: str, port: int) -> int:
+def _serve(host: str, port: int, label: str) -> int:
     """The child: serve moto until stdin closes."""
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
-    from werkzeug.serving import make_server
+    from cheroot import wsgi
+    from moto import backends
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from txn_local import moto_patches
     from txn_moto import partiql
 
     moto_patches.apply()
     partiql.apply()  # the fraud detector's PartiQL write statements (ADR 0003)
+    # moto's dispatcher lists its own package directory (a few hundred stat calls) on every
+    # request to match the host against service names; the directory does not change.
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
-    app = DomainDispatcherApplication(create_backend_app)
+    app: Any = DomainDispatcherApplication(create_backend_app)
+    profile_dir = os.environ.get(PROFILE_DIR_ENV)
+    profiler = _Profiler(app) if profile_dir else None
+    counter = CallCounter(profiler or app)
+    server = wsgi.Server((host, port), counter, numthreads=SERVER_THREADS, request_queue_size=128)
     try:
-        server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+        server.prepare()
     except OSError as error:
         print(f"cannot bind {host}:{port}: {error}", file=sys.stderr)
         return _PORT_IN_USE_EXIT
 
     def stop_when_parent_goes() -> None:
         sys.stdin.read()
-        server.shutdown()
+        server.stop()
 
     threading.Thread(target=stop_when_parent_goes, daemon=True).start()
-    print(f"{_READY} {server.server_port}", flush=True)
-    server.serve_forever()
+    print(f"{_READY} {server.bind_addr[1]}", flush=True)
+    try:
+        server.serve()
+    finally:
+        if profiler is not None and profile_dir:
+            profiler.dump(Path(profile_dir) / f"moto-{label}-{os.getpid()}.prof")
     return 0
+
+
+class _Profiler:
+    """WSGI wrapper: cProfile around each request, one profile per worker thread."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]):
+        self.app = app
+        self._local = threading.local()
+        self._profiles: list[cProfile.Profile] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        profile = getattr(self._local, "profile", None)
+        if profile is None:
+            profile = self._local.profile = cProfile.Profile()
+            with self._lock:
+                self._profiles.append(profile)
+        profile.enable()
+        try:
+            return list(self.app(environ, start_response))
+        finally:
+            profile.disable()
+
+    def dump(self, path: Path) -> None:
+        with self._lock:
+            profiles = [p for p in self._profiles if p.getstats()]
+        if not profiles:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        stats = pstats.Stats(profiles[0])
+        for profile in profiles[1:]:
+            stats.add(profile)
+        stats.dump_stats(str(path))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--label", default="aws")
     args = parser.parse_args(argv)
-    return _serve(args.host, args.port)
+    return _serve(args.host, args.port, args.label)
 
 
 if __name__ == "__main__":

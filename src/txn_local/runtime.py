@@ -215,7 +215,7 @@ class LocalRuntime:
     def queue_depth(self, shape: shapes.QueueShape) -> int:
         """Messages visible, in flight or delayed on a queue."""
         assert self.resources is not None
-        attributes = self.aws.client("sqs").get_queue_attributes(
+        attributes = self.aws.client("sqs", observer=True).get_queue_attributes(
             QueueUrl=self.resources.queue_url(shape),
             AttributeNames=[
                 "ApproximateNumberOfMessages",
