@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -107,6 +108,9 @@ class Demo:
         self._lock = threading.Lock()
         self._sent = 0
         self._cancelled = threading.Event()
+        # Called once the traffic is done and the queues drained (or not), before the table is
+        # read back: a benchmark reads the AWS call counts there.
+        self.after_traffic: Callable[[], None] | None = None
 
     # --- sending --------------------------------------------------------------------------------
 
@@ -131,6 +135,8 @@ class Demo:
         elapsed = time.monotonic() - started
         stop_progress.set()
         progress.join()
+        if self.after_traffic is not None:
+            self.after_traffic()
         stored = self._scan_transactions()
         with self._lock:
             answers = list(self._answers)

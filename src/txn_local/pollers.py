@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 DEFAULT_RETRY_DELAY_SECONDS = 1
 # Long polling locally: short enough that stopping a poller takes about a second.
 LOCAL_WAIT_SECONDS = 1
+_MAX_LATENCIES = 1_000_000
 
 
 @dataclass
@@ -43,6 +44,8 @@ class PollerStats:
     failed: int = 0  # record deliveries that failed (a poison message counts once per try)
     handler_errors: int = 0
     in_flight: int = 0
+    # Per record handled: milliseconds from its SendMessage to its deletion (kept bounded).
+    latencies_ms: list[float] = field(default_factory=list, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def snapshot(self) -> dict[str, int]:
@@ -233,7 +236,15 @@ class SqsPoller:
             done = [m for m in messages if m["MessageId"] not in failed]
             self._delete(done)
             self._release([m for m in messages if m["MessageId"] in failed])
+            now_ms = time.time() * 1000
+            latencies = [
+                now_ms - int(m["Attributes"]["SentTimestamp"])
+                for m in done
+                if "SentTimestamp" in m.get("Attributes", {})
+            ]
             with self.stats.lock:
+                if len(self.stats.latencies_ms) < _MAX_LATENCIES:
+                    self.stats.latencies_ms += latencies
                 self.stats.batches += 1
                 self.stats.records += len(messages)
                 self.stats.succeeded += len(done)
