@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -64,11 +65,21 @@ def run(count: int, clients: int, workers: int, window: int, timeout: float) -> 
     with LocalRuntime(config) as runtime:
         startup = time.monotonic() - began
         print(f"  runtime up in {startup:.1f} s; sending {count} requests", file=sys.stderr)
+        pids = {"main": os.getpid(), **runtime.aws.server_pids()}
+        cpu_before = {label: _cpu_seconds(pid) for label, pid in pids.items()}
         before = runtime.aws.calls()
         demo = Demo(runtime, count=count, clients=clients, window=window, timeout=timeout)
+
         # The counts are read once the queues drained, before the table is read back.
-        demo.after_traffic = lambda: after.update(runtime.aws.calls())
+        def after_traffic() -> None:
+            after.update(runtime.aws.calls())
+            cpu.update(
+                {label: _cpu_seconds(pid) - cpu_before[label] for label, pid in pids.items()}
+            )
+
+        demo.after_traffic = after_traffic
         after: dict[str, Any] = {}
+        cpu: dict[str, float] = {}
         outcome = demo.run()
         stats = runtime.stats()
         processing = list(runtime.pollers[shapes.FRAUD_DETECTOR.component].stats.latencies_ms)
@@ -95,6 +106,7 @@ def run(count: int, clients: int, workers: int, window: int, timeout: float) -> 
         "queue_to_stored_ms": _percentiles(processing),
         **losses,
         "problems": outcome.problems,
+        "cpu_ms_per_accepted": {label: 1000 * s / accepted for label, s in cpu.items()},
         "calls": calls,
         "calls_total": total_calls,
         "calls_per_accepted": total_calls / accepted if accepted else None,
@@ -104,6 +116,12 @@ def run(count: int, clients: int, workers: int, window: int, timeout: float) -> 
         },
         "settings": {"clients": clients, "fraud_workers": workers, "window": window},
     }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _percentiles(values: list[float]) -> dict[str, float]:
@@ -138,6 +156,8 @@ def table(result: dict[str, Any]) -> str:
         f"p99 {api['p99']:.1f} ms",
         f"  queue to stored   p50 {e2e['p50']:.1f} ms  p95 {e2e['p95']:.1f} ms  "
         f"p99 {e2e['p99']:.1f} ms",
+        "  CPU per accepted  "
+        + "  ".join(f"{k} {v:.1f} ms" for k, v in result["cpu_ms_per_accepted"].items()),
         f"  lost              {result['lost']} (missing {result['missing']}, duplicated "
         f"{result['duplicated']}, not final {result['not_final']})",
     ]

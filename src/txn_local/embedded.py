@@ -159,6 +159,10 @@ class EmbeddedAws:
                 )
             return self._clients[key]
 
+    def server_pids(self) -> dict[str, int]:
+        """The moto server processes by label (``aws``, ``sqs``), for measuring their CPU."""
+        return {server.label: server.pid for server in self._servers.values() if server.pid}
+
     def calls(self) -> dict[str, Calls]:
         """AWS API calls the embedded AWS answered so far, by service and operation, over all
         its servers: ``{"calls": {service: {operation: n}}, "observer": {...}}``."""

@@ -22,7 +22,9 @@ transactions run one at a time. The table copy becomes a no-op. Checked by
 reading the queue's attributes, which rebuilds all of them (three scans of the queue for the
 approximate counts) two or three times: a receive of 10 messages on a queue of a few hundred
 scanned it thousands of times. The patch reads the retention period directly, and a request
-for named attributes builds them once. Same answers, a fraction of the work.
+for named attributes builds them once. The queue's scans (visible messages, the approximate
+counts, also rebuilt on every ``SendMessage``) read the clock once per scan instead of once
+per message. Same answers, a fraction of the work.
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ _POLL_SECONDS = 0.02
 
 
 def _serialise_sqs() -> None:
-    from moto.core.utils import unix_time
+    from moto.core.utils import unix_time, unix_time_millis
     from moto.sqs import models
 
     backend = models.SQSBackend
@@ -142,6 +144,28 @@ def _serialise_sqs() -> None:
         }
 
     backend.get_queue_attributes = locked(get_queue_attributes)
+    _one_clock_read_per_scan(models.Queue, unix_time_millis)
+
+
+def _one_clock_read_per_scan(queue_class: Any, now_ms: Any) -> None:
+    """moto's ``Message.visible`` (``now > visible_at``) and ``Message.delayed``
+    (``now < delayed_until``), evaluated against one reading of the clock per scan."""
+
+    def messages(self: Any) -> list[Any]:
+        now = now_ms()
+        return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+
+    def delayed(self: Any) -> int:
+        now = now_ms()
+        return sum(1 for m in self._messages if now < m.delayed_until)
+
+    def not_visible(self: Any) -> int:
+        now = now_ms()
+        return sum(1 for m in self._messages if not now > m.visible_at)
+
+    queue_class.messages = property(messages)
+    queue_class.approximate_number_of_messages_delayed = property(delayed)
+    queue_class.approximate_number_of_messages_not_visible = property(not_visible)
 
 
 def _undo_log(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[str, dict, Any]]:

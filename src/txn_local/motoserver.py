@@ -123,6 +123,10 @@ class MotoServer:
         reader.join(START_TIMEOUT_SECONDS)
         return result[0] if result else "timeout"
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
     def calls(self) -> dict[str, Calls]:
         """The calls this server answered so far: ``{"calls": ..., "observer": ...}``."""
         with urllib.request.urlopen(f"{self.url}{CALLS_PATH}", timeout=10) as response:  # noqa: S310 - our own loopback server
