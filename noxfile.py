@@ -59,8 +59,8 @@ def synth(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Benchmark the handlers' CPU cost per transaction against a bare JSON round trip."""
-    run_module(session, "benchmarks.handler_cost", *session.posargs)
+    """Handler CPU per transaction, AWS calls per transaction, local end-to-end TPS/latency/loss."""
+    run_module(session, "benchmarks.bench", *session.posargs)
 
 
 # Deploys: thin wrappers over ``python -m txn_ops`` (docs/deploy.md). Each takes --stack dev|prod

@@ -6,6 +6,9 @@ it (the new message is lost), and two concurrent receives can hand out the same 
 patch runs every SQS backend call one at a time; a long poll waits outside the lock, so it
 never holds up senders.
 
+**DynamoDB UpdateItem** deep-copies the item it updates, only to hand the old image to the
+table's stream; on a table without a stream (all of ours) the patch skips that copy.
+
 **DynamoDB transactions.**
 moto's ``TransactWriteItems`` keeps a rollback copy by deep-copying every table the
 transaction touches, once per action: its cost grows with the table (a 10-record batch on a
@@ -38,6 +41,7 @@ from typing import Any
 
 _applied = False
 _lock = threading.Lock()
+_no_stream = threading.local()
 
 
 def apply() -> None:
@@ -51,12 +55,31 @@ def apply() -> None:
 
     original = models.DynamoDBBackend.transact_write_items
 
+    from moto.dynamodb.models.dynamo_type import Item
+
     def deepcopy_except_tables(value: Any, memo: Any = None) -> Any:
         # The transaction's table backup: the undo log below replaces it.
-        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+        if isinstance(value, Table):
+            return value
+        # UpdateItem's copy of the old item only feeds the table's stream.
+        if isinstance(value, Item) and getattr(_no_stream, "active", False):
+            return value
+        return copy.deepcopy(value, memo)
 
     # ``models`` reaches ``copy.deepcopy`` through its module global ``copy``.
     models.copy = types.SimpleNamespace(**{**vars(copy), "deepcopy": deepcopy_except_tables})
+    original_update = models.DynamoDBBackend.update_item
+
+    @functools.wraps(original_update)
+    def update_item(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+        table = self.tables.get(table_name)
+        _no_stream.active = table is not None and table.stream_shard is None
+        try:
+            return original_update(self, table_name, *args, **kwargs)
+        finally:
+            _no_stream.active = False
+
+    models.DynamoDBBackend.update_item = update_item
 
     @functools.wraps(original)
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:

@@ -1,0 +1,80 @@
+"""``nox -s bench``: the handlers' CPU cost and the local pipeline end to end, in one report.
+
+1. CPU per transaction of the validator and the fraud detector (AWS stubbed) against a bare
+   JSON parse + dump (:mod:`benchmarks.handler_cost`);
+2. AWS API calls per accepted transaction by service and operation, counted in the moto server
+   processes, and 3. throughput, latency and losses through the local runtime
+   (:mod:`benchmarks.local_e2e`).
+
+Prints the tables and writes ``bench-results/bench.json``. Exit 1 when a transaction was lost
+or the run had problems, or the handlers' CPU is over its target.
+
+    python -m benchmarks.bench [--count 5000] [--iterations 20000]
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from pathlib import Path
+
+from benchmarks import handler_cost, local_e2e
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = local_e2e.parser()
+    parser.description = __doc__.splitlines()[0]
+    parser.add_argument("--iterations", type=int, default=20_000, help="handler CPU loops")
+    parser.set_defaults(workers=8, clients=16, window=400)
+    args = parser.parse_args(argv)
+
+    print("1. Handler CPU per transaction (AWS stubbed)", file=sys.stderr)
+    cpu = {
+        "validator": handler_cost.validator_case(args.iterations),
+        "fraud_detector": handler_cost.fraud_case(args.iterations),
+    }
+    for r in cpu.values():
+        r["ratio_to_json_roundtrip"] = r["us_per_txn_cpu"] / r["baseline_us"]
+        r["within_target"] = r["us_per_txn_cpu"] <= handler_cost.TARGET_US
+    print(f"2-3. Local end to end: {args.count} requests", file=sys.stderr)
+    e2e = local_e2e.run(args.count, args.clients, args.workers, args.window, args.timeout)
+
+    print(f"{'path':<16}{'cpu us/txn':>12}{'json us':>10}{'ratio':>8}  target")
+    for name, r in cpu.items():
+        print(
+            f"{name:<16}{r['us_per_txn_cpu']:>12.1f}{r['baseline_us']:>10.2f}"
+            f"{r['ratio_to_json_roundtrip']:>8.1f}  "
+            f"{'ok' if r['within_target'] else 'OVER'} (<= {handler_cost.TARGET_US:.0f})"
+        )
+    print()
+    print(local_e2e.table(e2e))
+    out = ROOT / "bench-results" / "bench.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        json.dumps(
+            {
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+                "handler_cpu": {"target_us_per_txn": handler_cost.TARGET_US, "results": cpu},
+                "local_e2e": {
+                    "targets": {
+                        "throughput_tps": local_e2e.TARGET_TPS,
+                        "calls_per_accepted": local_e2e.TARGET_CALLS_PER_TXN,
+                        "lost": 0,
+                    },
+                    **e2e,
+                },
+            },
+            indent=2,
+        )
+    )
+    print(f"\nwritten: {out.relative_to(ROOT)}")
+    ok = e2e["lost"] == 0 and not e2e["problems"]
+    return 0 if ok and all(r["within_target"] for r in cpu.values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
