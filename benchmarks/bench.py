@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import platform
 import sys
+import warnings
 from pathlib import Path
 
 from benchmarks import handler_cost, local_e2e
@@ -30,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=20_000, help="handler CPU loops")
     parser.set_defaults(workers=8, clients=16, window=400)
     args = parser.parse_args(argv)
+    # Metrics are off locally; Powertools would warn on every invocation.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
 
     print("1. Handler CPU per transaction (AWS stubbed)", file=sys.stderr)
     cpu = {
