@@ -17,6 +17,13 @@ table. The fraud detector's write path (ADR 0003) relies on exactly those semant
   ``ConditionalCheckFailed``, with the item when ``ReturnValuesOnConditionCheckFailure`` is
   ``ALL_OLD``.
 
+The statements the fraud detector sends take a fast path (:func:`_fast_update`,
+:func:`_fast_insert`): the same checks and changes applied straight to moto's stored item, with
+no expression parsing or AST validation (which cost most of the DynamoDB process's CPU). Whatever
+it does not handle, and every input moto rejects, takes the ``UpdateItem``/``PutItem`` path above,
+so errors are moto's own; ``tests/unit/local/test_partiql_fast_path.py`` runs the same statements
+through both paths and compares answers and items.
+
 Anything else in the grammar (``SELECT`` statements are left to moto) is a ``ValidationError``
 for that statement, so unsupported syntax fails loudly rather than half-working. Apply it in the
 process that runs moto: ``mock_aws`` tests call :func:`apply` themselves; the embedded runtime
@@ -133,6 +140,11 @@ class Update:
         self.conditions: list[str] = []
         self.names: dict[str, str] = {}
         self.values: dict[str, Any] = {}
+        # The same statement as data, for the fast path: (op, attribute, value) with op one of
+        # "=", "+", "-", "set_add", "remove"; checks as ("missing", attribute, None) or
+        # ("not_contains", attribute, value).
+        self.actions: list[tuple[str, str, dict[str, Any] | None]] = []
+        self.checks: list[tuple[str, str, dict[str, Any] | None]] = []
 
     def name(self, attr: str) -> str:
         for alias, existing in self.names.items():
@@ -166,12 +178,16 @@ def parse_update(text: str, params: list[dict[str, Any]]) -> Update:
     u = Update(r.take("ident"))
     while r.at("word", "SET") or r.at("word", "REMOVE"):
         if r.take("word") == "REMOVE":
-            u.removes.append(u.name(r.take("ident")))
+            attr = r.take("ident")
+            u.removes.append(u.name(attr))
+            u.actions.append(("remove", attr, None))
             continue
         target = r.take("ident")
         r.take("punct", "=")
         if r.at("param"):
-            u.sets.append(f"{u.name(target)} = {u.value(r.param())}")
+            value = r.param()
+            u.sets.append(f"{u.name(target)} = {u.value(value)}")
+            u.actions.append(("=", target, value))
         elif r.at("ident"):
             if r.take("ident") != target:
                 raise StatementError("arithmetic must read the attribute it sets")
@@ -179,7 +195,9 @@ def parse_update(text: str, params: list[dict[str, Any]]) -> Update:
             if op not in "+-":
                 raise StatementError(f"unsupported operator {op}")
             alias = u.name(target)
-            u.sets.append(f"{alias} = {alias} {op} {u.value(r.param())}")
+            value = r.param()
+            u.sets.append(f"{alias} = {alias} {op} {u.value(value)}")
+            u.actions.append((op, target, value))
         else:
             if r.take("word") != "SET_ADD":
                 raise StatementError("only set_add is supported as a SET function")
@@ -187,7 +205,9 @@ def parse_update(text: str, params: list[dict[str, Any]]) -> Update:
             if r.take("ident") != target:
                 raise StatementError("set_add must add to the attribute it sets")
             r.take("punct", ",")
-            u.adds.append(f"{u.name(target)} {u.value(r.param())}")
+            value = r.param()
+            u.adds.append(f"{u.name(target)} {u.value(value)}")
+            u.actions.append(("set_add", target, value))
             r.take("punct", ")")
     r.take("word", "WHERE")
     while True:
@@ -196,9 +216,11 @@ def parse_update(text: str, params: list[dict[str, Any]]) -> Update:
             if r.take("word") != "CONTAINS":
                 raise StatementError("only NOT contains(...) is supported")
             r.take("punct", "(")
-            attr = u.name(r.take("ident"))
+            attr = r.take("ident")
             r.take("punct", ",")
-            u.conditions.append(f"NOT contains({attr}, {u.value(r.param())})")
+            value = r.param()
+            u.conditions.append(f"NOT contains({u.name(attr)}, {u.value(value)})")
+            u.checks.append(("not_contains", attr, value))
             r.take("punct", ")")
         else:
             attr = r.take("ident")
@@ -206,6 +228,7 @@ def parse_update(text: str, params: list[dict[str, Any]]) -> Update:
                 r.take("word", "IS")
                 r.take("word", "MISSING")
                 u.conditions.append(f"attribute_not_exists({u.name(attr)})")
+                u.checks.append(("missing", attr, None))
             else:
                 r.take("punct", "=")
                 value = r.param()
@@ -239,7 +262,142 @@ def _execute_update(backend: Any, u: Update) -> None:
     )
 
 
-def _run_one(backend: Any, statement: dict[str, Any]) -> dict[str, Any]:
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_PLAIN_TYPES = frozenset({"S", "N", "SS", "NS", "BOOL", "NULL"})
+_ITEM_LIMIT = 405000  # moto's LimitedSizeDict bound
+
+
+def _plain(value: Any) -> bool:
+    """A parameter whose handling needs no validation: one plain type, sets not empty."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return False
+    ((kind, inner),) = value.items()
+    if kind not in _PLAIN_TYPES:
+        return False
+    if kind in ("SS", "NS"):
+        return isinstance(inner, list) and bool(inner) and all(isinstance(v, str) for v in inner)
+    if kind in ("S", "N"):
+        return isinstance(inner, str)
+    return True
+
+
+def _key_attributes(table: Any) -> frozenset[str]:
+    names = {a["AttributeName"] for a in table.attr or []}
+    names.add(table.hash_key_attr)
+    if table.range_key_attr:
+        names.add(table.range_key_attr)
+    return frozenset(names)
+
+
+def _fast_update(backend: Any, u: Update) -> bool:
+    """Apply ``u`` straight to moto's stored item, as moto's ``UpdateItem`` would; ``False``
+    (nothing done) for anything it does not handle, which then takes the slow path.
+
+    Raises moto's ``ConditionalCheckFailed`` exactly where ``UpdateItem``
+    would: moto checks the condition before it validates the update, so does this. After the
+    condition holds, every case moto would reject, and every update that could come near
+    moto's item size limit, is left to the slow path before anything is written."""
+    from moto.dynamodb.comparisons import AttributePath, AttributeValue, FuncContains
+    from moto.dynamodb.exceptions import ConditionalCheckFailed
+    from moto.dynamodb.models.dynamo_type import DynamoType, bytesize
+
+    table = backend.tables.get(u.table)
+    if table is None or table.stream_shard is not None:
+        return False
+    given = dict(u.key_values)
+    hash_name, range_name = table.hash_key_attr, table.range_key_attr
+    if hash_name not in given or (range_name and range_name not in given):
+        return False
+    values = [v for _, v in u.key_values] + [v for _, _, v in u.actions + u.checks if v]
+    if not all(_plain(v) for v in values):
+        return False
+    item = table.get_item(
+        DynamoType(given.pop(hash_name)),
+        DynamoType(given.pop(range_name)) if range_name else None,
+    )
+    if item is None:
+        raise ConditionalCheckFailed  # the slow path's attribute_exists(<hash key>)
+    attrs = item.attrs
+    for name, value in given.items():  # equality on other attributes
+        current = attrs.get(name)
+        if (None if current is None else current.cast_value) != AttributeValue(value).expr(item):
+            raise ConditionalCheckFailed  # the caller reads the item
+    for check, name, value in u.checks:
+        if check == "missing":
+            held = name in attrs
+        else:
+            held = FuncContains(AttributePath([name]), AttributeValue(value)).expr(item)  # type: ignore[arg-type]
+        if held:
+            raise ConditionalCheckFailed  # the caller reads the item
+
+    keys = _key_attributes(table)
+    targets = [name for _, name, _ in u.actions]
+    if len(set(targets)) != len(targets) or keys.intersection(targets):
+        return False  # moto's overlapping-path and key-update errors
+    changes: list[tuple[str, Any]] = []
+    for op, name, value in u.actions:
+        current = attrs.get(name)
+        if op == "remove":
+            changes.append((name, None))
+        elif op == "=":
+            changes.append((name, DynamoType(value)))
+        elif op in "+-":
+            if (
+                current is None
+                or current.type != "N"
+                or "N" not in value  # type: ignore[operator]
+                or not _NUMBER.fullmatch(current.value)
+                or not _NUMBER.fullmatch(value["N"])  # type: ignore[index]
+            ):
+                return False
+            operand = DynamoType(value)
+            changes.append((name, current + operand if op == "+" else current - operand))
+        else:  # set_add
+            ((kind, new),) = value.items()  # type: ignore[union-attr]
+            if kind not in ("SS", "NS") or (current is not None and current.type != kind):
+                return False
+            merged = list(current.value) if current is not None else []
+            for v in new:
+                if v not in merged:
+                    merged.append(v)
+            changes.append((name, DynamoType({kind: merged})))
+    # moto checks the size on every assignment, counting the item as it is then plus the new
+    # value: never more than the item now plus every new value, so under that, it never fires.
+    size = sum(bytesize(k) + v.size() for k, v in attrs.items())
+    size += sum(bytesize(k) + v.size() for k, v in changes if v is not None)
+    if size > _ITEM_LIMIT:
+        return False
+    for name, new_value in changes:
+        if new_value is None:
+            attrs.pop(name, None)
+        else:
+            dict.__setitem__(attrs, name, new_value)
+    return True
+
+
+def _fast_insert(backend: Any, table_name: str, item: dict[str, Any]) -> bool:
+    """Store ``item`` if its key is free (``False``, nothing done, otherwise: the slow path
+    reports the duplicate, or whatever moto finds wrong with the item first)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    table = backend.tables.get(table_name)
+    if table is None or table.stream_shard is not None:
+        return False
+    hash_name, range_name = table.hash_key_attr, table.range_key_attr
+    if hash_name not in item or (range_name and range_name not in item):
+        return False
+    try:
+        hash_value = DynamoType(item[hash_name])
+        range_value = DynamoType(item[range_name]) if range_name else None
+    except Exception:  # a malformed key: moto's own error, on the slow path
+        return False
+    if table.get_item(hash_value, range_value) is not None:
+        return False
+    table.put_item(item)
+    return True
+
+
+def _run_one(backend: Any, statement: dict[str, Any], fast: bool = True) -> dict[str, Any]:
     from moto.dynamodb.exceptions import ConditionalCheckFailed, DynamodbException
 
     text = statement.get("Statement", "")
@@ -249,6 +407,8 @@ def _run_one(backend: Any, statement: dict[str, Any]) -> dict[str, Any]:
     try:
         if head == "INSERT":
             table, item = parse_insert(text, params)
+            if fast and _fast_insert(backend, table, item):
+                return {"TableName": table}
             hash_key = backend.get_table(table).hash_key_attr
             try:
                 backend.put_item(
@@ -263,7 +423,8 @@ def _run_one(backend: Any, statement: dict[str, Any]) -> dict[str, Any]:
         if head == "UPDATE":
             u = parse_update(text, params)
             try:
-                _execute_update(backend, u)
+                if not (fast and _fast_update(backend, u)):
+                    _execute_update(backend, u)
             except ConditionalCheckFailed:
                 error = _error("ConditionalCheckFailed", "The conditional request failed")
                 if return_old:
