@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -61,6 +62,10 @@ class RuntimeConfig:
     show_metrics: bool = False  # print the functions' CloudWatch EMF lines
     handlers: Mapping[str, Handler] | None = None  # None: import the real handlers
     extra_environment: Mapping[str, str] = field(default_factory=dict)
+    # botocore checks every request against the service model before sending it; the moto
+    # servers check what matters again. Off here only (a profile in AWS_CONFIG_FILE, which the
+    # handlers' clients read), it saves CPU per call; the tests run the adapters with it on.
+    client_parameter_validation: bool = False
 
 
 class LocalRuntime:
@@ -75,6 +80,7 @@ class LocalRuntime:
         self.started_at = 0.0
         self._saved_environment: dict[str, str | None] = {}
         self._stdout: Any = None
+        self._aws_config = tempfile.TemporaryDirectory(prefix="txn-local-aws-")
 
     def __enter__(self) -> LocalRuntime:
         self.start()
@@ -181,8 +187,16 @@ class LocalRuntime:
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_METRICS_DISABLED": "true",  # EMF would print a JSON blob per call
             "POWERTOOLS_LOG_LEVEL": self.config.log_level,
+            "AWS_CONFIG_FILE": str(self._aws_config_file()),
             **self.config.extra_environment,
         }
+
+    def _aws_config_file(self) -> Path:
+        """The functions' AWS config file: this runtime's own, never a profile on this machine."""
+        path = Path(self._aws_config.name) / "config"
+        validation = "true" if self.config.client_parameter_validation else "false"
+        path.write_text(f"[default]\nparameter_validation = {validation}\n")
+        return path
 
     def _set_environment(self, values: Mapping[str, str]) -> None:
         for key, value in values.items():
