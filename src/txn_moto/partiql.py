@@ -54,7 +54,8 @@ class StatementError(Exception):
     """A statement this emulation does not accept (reported as ``ValidationError``)."""
 
 
-def _tokens(text: str) -> list[tuple[str, str]]:
+@functools.lru_cache(maxsize=1024)  # statement texts repeat: one per shape of item
+def _tokens(text: str) -> tuple[tuple[str, str], ...]:
     out: list[tuple[str, str]] = []
     pos = 0
     text = text.strip()
@@ -70,7 +71,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
             value = value[1:-1]
         out.append((kind, value))
         pos = match.end()
-    return out
+    return tuple(out)
 
 
 class _Reader:

@@ -83,3 +83,40 @@ def test_a_cancelled_transaction_removes_items_it_created(dynamodb):
     with pytest.raises(ClientError):
         dynamodb.transact_write_items(TransactItems=failing)
     assert "Item" not in dynamodb.get_item(TableName="records", Key={"pk": {"S": "fresh"}})
+
+
+def test_an_item_built_with_one_size_count_equals_moto_s_and_fails_at_the_same_size(dynamodb):
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
+    class MotoItem(Item):  # moto's own constructor: every assignment through LimitedSizeDict
+        def __init__(self, hash_key, range_key, attrs):
+            self.hash_key, self.range_key = hash_key, range_key
+            self.attrs = LimitedSizeDict()
+            for key, value in attrs.items():
+                self.attrs[key] = DynamoType(value)
+
+    attrs = {
+        "pk": {"S": "k"},
+        "n": {"N": "12.5"},
+        "g": {"SS": ["a", "b"]},
+        "m": {"M": {"x": {"L": [{"N": "1"}, {"BOOL": True}]}}},
+    }
+    key = DynamoType({"S": "k"})
+    assert Item(key, None, attrs).to_json() == MotoItem(key, None, attrs).to_json()
+    assert isinstance(Item(key, None, attrs).attrs, LimitedSizeDict)
+
+    seen = set()
+    # pk (2 + 1) + n (1 + 1) + big (3 + filler) bytes: 404_992 is exactly at moto's bound
+    for filler in (404_991, 404_992, 404_993):
+        big = {"pk": {"S": "k"}, "n": {"N": "1"}, "big": {"S": "x" * filler}}
+        outcomes = []
+        for cls in (Item, MotoItem):
+            try:
+                cls(key, None, big)
+                outcomes.append("ok")
+            except ItemSizeTooLarge:
+                outcomes.append("too large")
+        assert outcomes[0] == outcomes[1], filler
+        seen.add(outcomes[0])
+    assert seen == {"ok", "too large"}
