@@ -34,12 +34,21 @@ assignment re-measures the whole item so far to enforce the 400 KB limit: quadra
 number of attributes (a 30-attribute record is measured 30 times). The patched constructor adds
 each attribute's size to a running total instead: the total only grows while an item is built,
 so it raises ``ItemSizeTooLarge`` at exactly the same attribute.
+
+**DynamoDB responses.** moto's generic serialiser walks every response against the botocore
+output shape, value by value (a set of a few hundred digests costs thousands of calls). The
+results of ``BatchGetItem`` and ``BatchExecuteStatement`` are already in wire form (attribute
+values, table names, numbers), so the patch writes them with ``json.dumps`` directly, with the
+serialiser's status and headers; a result holding a binary value or a null (the two things the
+walk would change) still takes the walk. ``tests/unit/local/test_moto_patches.py`` compares
+both on the same results.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import json
 import threading
 import time
 import types
@@ -87,6 +96,7 @@ def apply() -> None:
 
     models.DynamoDBBackend.update_item = update_item
     _item_size_once()
+    _plain_json_responses()
 
     @functools.wraps(original)
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
@@ -122,6 +132,38 @@ def _item_size_once() -> None:
             dict.__setitem__(self.attrs, key, typed)
 
     Item.__init__ = __init__
+
+
+PLAIN_JSON_OPERATIONS = frozenset({"BatchGetItem", "BatchExecuteStatement"})
+_WALK_NEEDED = ('"B":', '"BS":', "null")  # binary values are re-encoded, nulls dropped
+
+
+def _plain_json_responses() -> None:
+    from moto import settings
+    from moto.dynamodb.responses import DynamoResult
+
+    original = DynamoResult.execute_result
+
+    @functools.wraps(original)
+    def execute_result(self: Any, context: Any) -> Any:
+        result = self.result
+        if context.operation_model.name not in PLAIN_JSON_OPERATIONS or not isinstance(
+            result, dict
+        ):
+            return original(self, context)
+        try:
+            body = json.dumps(result, indent=4 if settings.PRETTIFY_RESPONSES else None)
+        except TypeError:  # bytes: binary values, which the walk encodes
+            return original(self, context)
+        if any(marker in body for marker in _WALK_NEEDED):
+            return original(self, context)
+        serializer = context.serializer_class(operation_model=context.operation_model)
+        response = serializer._create_default_response()
+        response["body"] = body
+        response["headers"]["Content-Type"] = serializer._get_protocol_specific_content_type()
+        return response["status_code"], response["headers"], response["body"]
+
+    DynamoResult.execute_result = execute_result
 
 
 _SQS_CALLS = (

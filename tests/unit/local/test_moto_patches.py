@@ -120,3 +120,51 @@ def test_an_item_built_with_one_size_count_equals_moto_s_and_fails_at_the_same_s
         assert outcomes[0] == outcomes[1], filler
         seen.add(outcomes[0])
     assert seen == {"ok", "too large"}
+
+
+def test_batch_reads_and_partiql_answers_written_as_plain_json_equal_moto_s_walk(
+    dynamodb, monkeypatch
+):
+    from moto.dynamodb.responses import DynamoResult
+
+    from txn_moto import partiql
+
+    partiql.apply()
+    items = [
+        {"pk": {"S": "plain"}, "n": {"N": "1.50"}, "g": {"SS": ["a", "b"]}, "ns": {"NS": ["1"]}},
+        {
+            "pk": {"S": "nested"},
+            "m": {"M": {"x": {"L": [{"N": "1"}, {"BOOL": False}, {"S": "null"}]}}},
+            "nul": {"NULL": True},
+        },
+        {"pk": {"S": "binary"}, "b": {"B": b"\x00\x01"}, "bs": {"BS": [b"\x02"]}},
+    ]
+    for item in items:
+        dynamodb.put_item(TableName="records", Item=item)
+    keys = [{"pk": item["pk"]} for item in items] + [{"pk": {"S": "absent"}}]
+    statements = [
+        {
+            "Statement": 'UPDATE "records" SET "n" = "n" + ? WHERE "pk" = ? AND "n" = ?',
+            "Parameters": [{"N": "1"}, {"S": "plain"}, {"N": "9"}],
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        },
+        {"Statement": "INSERT INTO \"records\" VALUE {'pk': ?}", "Parameters": [{"S": "taken"}]},
+    ]
+
+    def answers() -> list:
+        out = [
+            dynamodb.batch_get_item(RequestItems={"records": {"Keys": keys}}),
+            dynamodb.batch_get_item(RequestItems={"records": {"Keys": keys[:1]}}),
+            dynamodb.batch_execute_statement(Statements=statements),
+        ]
+        for answer in out:
+            answer.pop("ResponseMetadata")
+        return out
+
+    plain = answers()
+    monkeypatch.setattr(DynamoResult, "execute_result", DynamoResult.execute_result.__wrapped__)
+    walked = answers()
+
+    assert plain == walked
+    assert len(plain[0]["Responses"]["records"]) == 3
+    assert plain[2]["Responses"][0]["Error"]["Item"]["g"] == {"SS": ["a", "b"]}
