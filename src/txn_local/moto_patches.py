@@ -42,6 +42,10 @@ values, table names, numbers), so the patch writes them with ``json.dumps`` dire
 serialiser's status and headers; a result holding a binary value or a null (the two things the
 walk would change) still takes the walk. ``tests/unit/local/test_moto_patches.py`` compares
 both on the same results.
+
+**Request dispatch.** For every request moto lists the handler class's methods with
+``inspect.getmembers`` to check that the action exists; the list never changes, so the patch
+computes it once per class.
 """
 
 from __future__ import annotations
@@ -97,6 +101,7 @@ def apply() -> None:
     models.DynamoDBBackend.update_item = update_item
     _item_size_once()
     _plain_json_responses()
+    _method_names_once()
 
     @functools.wraps(original)
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
@@ -132,6 +137,12 @@ def _item_size_once() -> None:
             dict.__setitem__(self.attrs, key, typed)
 
     Item.__init__ = __init__
+
+
+def _method_names_once() -> None:
+    from moto.core import responses
+
+    responses.method_names_from_class = functools.cache(responses.method_names_from_class)
 
 
 PLAIN_JSON_OPERATIONS = frozenset({"BatchGetItem", "BatchExecuteStatement"})

@@ -168,3 +168,16 @@ def test_batch_reads_and_partiql_answers_written_as_plain_json_equal_moto_s_walk
     assert plain == walked
     assert len(plain[0]["Responses"]["records"]) == 3
     assert plain[2]["Responses"][0]["Error"]["Item"]["g"] == {"SS": ["a", "b"]}
+
+
+def test_handler_method_names_are_listed_once_per_class_and_stay_moto_s(dynamodb):
+    import inspect
+
+    from moto.core import responses
+    from moto.sqs.responses import SQSResponse
+
+    listed = responses.method_names_from_class(SQSResponse)
+
+    assert listed == [n for n, _ in inspect.getmembers(SQSResponse, inspect.isfunction)]
+    assert "send_message" in listed
+    assert responses.method_names_from_class(SQSResponse) is listed  # computed once
