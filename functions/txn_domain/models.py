@@ -79,11 +79,20 @@ IpAddress = Annotated[str, Field(pattern=IP_PATTERN), AfterValidator(_ip)]
 Timestamp = Annotated[str, Field(pattern=TIMESTAMP_PATTERN), AfterValidator(normalise_timestamp)]
 
 
+GEO_DECIMALS = 6  # about 0.1 m: more is noise, and a long fraction must not look like a PAN
+
+
+def _coordinate(value: float) -> float:
+    return round(value, GEO_DECIMALS)
+
+
 class Geo(BaseModel):
+    """Coordinates, rounded to :data:`GEO_DECIMALS` places so what is stored stays short."""
+
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    lat: Annotated[float, Field(ge=-90, le=90), AfterValidator(_coordinate)]
+    lon: Annotated[float, Field(ge=-180, le=180), AfterValidator(_coordinate)]
 
 
 class Channel(StrEnum):

@@ -1,13 +1,18 @@
 """Validation of a ``POST /transaction`` request: the body, then the merchant's terms.
 
-Order matters: the PAN scan runs on the raw text before anything is parsed, so a card number is
-refused whatever field (or non-field) it hides in, and no later error message can echo it.
+Order matters: the PAN scan runs before the request model, so a card number is refused whatever
+field (or non-field) it hides in, and no later error message can echo it. The raw text is the
+cheap first look; when it has a long digit run or a ``\\u`` escape, the decoded JSON decides:
+escapes cannot hide a card number, and the fraction digits of a JSON number (a precise ``geo``
+coordinate) are not one. A body that is not JSON is judged on its text.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -54,18 +59,46 @@ def _from_pydantic(exc: ValidationError) -> BadRequestError:
     return BadRequestError(template.format(field=field), code=code, field=field)
 
 
-def _pan_field(body: str) -> str | None:
-    """Name of the top-level field holding the PAN, if the body parses; for the error only."""
+def _texts(value: Any) -> Iterator[str]:
+    """Every key, string and integer in a decoded JSON document, as text (floats left out)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        yield str(value)
+
+
+def _holds_pan(value: Any) -> bool:
+    return any(contains_pan(text) for text in _texts(value))
+
+
+def _pan_in(body: str) -> tuple[bool, str | None]:
+    """Whether ``body`` holds a PAN, and the top-level field holding it when known."""
+    escaped = "\\u" in body
+    if not escaped and not contains_pan(body):
+        return False, None
     try:
         data = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    for key, value in data.items():
-        if contains_pan(json.dumps(value)) or contains_pan(str(key)):
-            return str(key)
-    return None
+    except (ValueError, RecursionError):  # not JSON (or too deep for it): judge the text
+        return contains_pan(body), None
+    try:
+        if not _holds_pan(data):
+            return False, None
+    except RecursionError:
+        return contains_pan(body), None
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if contains_pan(key):  # the key is the card number: naming it would echo it
+                return True, None
+            if _holds_pan(value):
+                return True, key
+    return True, None
 
 
 def parse_request(body: str | bytes | None) -> TransactionRequest:
@@ -79,10 +112,11 @@ def parse_request(body: str | bytes | None) -> TransactionRequest:
             body = body.decode("utf-8")
         except UnicodeDecodeError:
             raise BadRequestError("the body is not UTF-8", code="malformed_json") from None
-    if contains_pan(body):
+    found, field = _pan_in(body)
+    if found:
         raise PanDetectedError(
             "raw card numbers are not accepted; send the card token, BIN and last four digits",
-            field=_pan_field(body),
+            field=field,
         )
     try:
         return TransactionRequest.model_validate_json(body)
