@@ -107,3 +107,9 @@ def capacity(session: nox.Session) -> None:
 def local(session: nox.Session) -> None:
     """Run the whole pipeline locally: the demo, or `-- serve` to keep it running."""
     run_module(session, "txn_local", *session.posargs)
+
+
+@nox.session(default=False)
+def resilience(session: nox.Session) -> None:
+    """Fault scenarios and a 20,000-transaction soak on the local runtime: ledger, leaks."""
+    run_module(session, "txn_resilience", *session.posargs)

@@ -294,6 +294,7 @@ class Gateway:
         self.requested_port = port
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._listening_port = 0  # kept after stop(): open keep-alive connections still finish
 
     @property
     def port(self) -> int:
@@ -317,6 +318,7 @@ class Gateway:
                 f"({error.strerror})",
             ) from None
         self._server.daemon_threads = True
+        self._listening_port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="gateway", daemon=True
         )
@@ -342,7 +344,8 @@ class Gateway:
             return Response.gateway(api_responses.INVALID_API_KEY)
         try:
             self.body_check(json.loads(request.body))
-        except (ValueError, fastjsonschema.JsonSchemaException):
+        # RecursionError: a body nested thousands deep (API Gateway refuses it as a bad body)
+        except (ValueError, RecursionError, fastjsonschema.JsonSchemaException):
             return Response.gateway(api_responses.BAD_REQUEST_BODY)
         event = proxy_event(
             request,
@@ -351,7 +354,7 @@ class Gateway:
             api_key=api_key,
             api_key_id=key_id,
             host=self.host,
-            port=self.port,
+            port=self._listening_port,
         )
         try:
             result = self.validator.invoke(event)
@@ -399,6 +402,13 @@ class _HttpHandler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch
+
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, CONNECT, made-up ones) gets API Gateway's 403 answer, not
+        # http.server's 501 page.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)

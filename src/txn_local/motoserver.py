@@ -48,6 +48,9 @@ def ensure_port_free(host: str, port: int, what: str) -> None:
         return
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         try:
+            # As the servers bind (SO_REUSEADDR): connections left in TIME_WAIT by a server
+            # that just stopped do not make its port "taken", so it can be restarted at once.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((host, port))
         except OSError as error:
             raise LocalError(

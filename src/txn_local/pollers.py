@@ -167,6 +167,7 @@ class SqsPoller:
         return self.function.shape.component
 
     def start(self) -> None:
+        self._stopping.clear()  # a stopped poller can be started again (a restart)
         for number in range(self.workers):
             thread = threading.Thread(
                 target=self._run, name=f"poller-{self.name}-{number}", daemon=True

@@ -152,6 +152,23 @@ class LocalRuntime:
         if self.config.handlers is None and self.functions:
             unload_function_modules()  # their clients point at the moto servers just stopped
 
+    def restart_compute(self, downtime: float = 0.0) -> None:
+        """Stop the gateway and the pollers (batches in hand finish), wait ``downtime`` seconds,
+        start them again on the same port and the same embedded AWS: what clients and queues
+        see when the functions are redeployed. Requests meanwhile are refused (connection
+        refused); messages wait on their queues."""
+        gateway = self.gateway
+        if gateway is None:
+            raise RuntimeError("the runtime is not started")
+        gateway.requested_port = gateway.port  # come back where clients look
+        gateway.stop()
+        for poller in self.pollers.values():
+            poller.stop()
+        time.sleep(downtime)
+        for poller in self.pollers.values():
+            poller.start()
+        gateway.start()
+
     def _poller(self, source: shapes.EventSourceShape) -> SqsPoller:
         assert self.resources is not None
         workers = (

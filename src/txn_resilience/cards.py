@@ -2,8 +2,10 @@
 
 The policy (what may exist outside the card vault, PCI DSS 3.3/3.4):
 
-- a **PAN** (13 to 19 digits, single spaces or hyphens allowed between them, passing Luhn) may
-  appear nowhere: no log line, table item, queue message or alert;
+- a **PAN** (13 to 19 digits, single spaces or hyphens allowed between them, passing Luhn,
+  starting as an issued card does: see :func:`issuer_like`) may appear nowhere: no log line,
+  table item, queue message or alert; the velocity table's numeric attributes are packed
+  counters (``count * 10**15 + sum``, ADR 0003), not scanned as PANs;
 - the **card token** (the vault's opaque surrogate, ``card_token``) may be stored in the
   transactions, idempotency and velocity tables and carried in queue messages, because the
   pipeline keys on it; it must never appear in a log line or an alert (it is "unmasked" there);
@@ -33,7 +35,8 @@ LAST4 = re.compile(r"^[0-9]{4}$")
 # Key names that only card data would have; matched on the key, lower-cased, without separators.
 FORBIDDEN_KEYS = re.compile(
     r"^(pan|cardnumber|cardno|ccnumber|ccnum|primaryaccountnumber|accountnumber|cvv|cvc|cvv2|"
-    r"cvc2|cid|securitycode|expiry|expirydate|expdate|expiration|track1|track2|trackdata|pin)$"
+    r"cvc2|securitycode|expiry|expirydate|expdate|cardexpiry|cardexpiration|track1|track2|"
+    r"trackdata|pin|pinblock)$"
 )
 ALLOWED_CARD_KEYS = frozenset({"card_token", "card_bin", "card_last4", "card_country", "card"})
 
@@ -61,6 +64,14 @@ def luhn_complete(prefix: str) -> str:
     raise AssertionError("unreachable: one check digit always fits")
 
 
+def issuer_like(digits: str) -> bool:
+    """Whether a Luhn-valid run could be an issued card: its major industry identifier (first
+    digit) is 2 to 6 (the card networks: Mastercard 2/5, Amex/JCB/Diners 3, Visa 4, Discover
+    and UnionPay 6), or 1 for a 15-digit UATP card. A 13-digit run starting with 1 is an epoch
+    in milliseconds (every log line has one), not a card."""
+    return digits[0] in "23456" or (digits[0] == "1" and len(digits) == 15)
+
+
 def find_pans(text: str) -> list[str]:
     """Every PAN-like run in ``text`` (as found, separators kept).
 
@@ -73,11 +84,12 @@ def find_pans(text: str) -> list[str]:
         if len(digits) < MIN_PAN:
             continue
         if len(digits) <= MAX_PAN:
-            if luhn_valid(digits):
+            if luhn_valid(digits) and issuer_like(digits):
                 found.append(match.group())
             continue
         if any(
             luhn_valid(digits[start : start + length])
+            and issuer_like(digits[start : start + length])
             for length in range(MIN_PAN, MAX_PAN + 1)
             for start in range(len(digits) - length + 1)
         ):

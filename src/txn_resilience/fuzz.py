@@ -1,0 +1,81 @@
+"""schemathesis against the local gateway, from the OpenAPI document, bounded in examples.
+
+Checks: ``not_a_server_error`` (no 5xx), our ``error_has_a_code`` (every 4xx has a code) and
+``status_code_conformance`` (only documented statuses). It runs as a child process with the
+checks module in ``SCHEMATHESIS_HOOKS``; its JSON report gives the counts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+CHECKS = "not_a_server_error,error_has_a_code,status_code_conformance"
+
+
+def run(
+    openapi: Path, base_url: str, api_key: str, max_examples: int = 60, seed: int = 11
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="txn-schemathesis-") as tmp:
+        report = Path(tmp) / "report.ndjson"
+        command = [
+            sys.executable, "-m", "schemathesis.cli", "run", str(openapi),
+            "--url", base_url,
+            "--header", f"x-api-key: {api_key}",
+            "--checks", CHECKS,
+            "--max-examples", str(max_examples),
+            "--seed", str(seed),
+            "--phases", "examples,coverage,fuzzing",
+            "--workers", "1",
+            "--report", "ndjson", "--report-ndjson-path", str(report),
+            "--suppress-health-check", "all",
+        ]  # fmt: skip
+        environment = {**os.environ, "SCHEMATHESIS_HOOKS": "txn_resilience.schemathesis_hooks"}
+        completed = subprocess.run(  # noqa: S603 - fixed arguments
+            command, capture_output=True, text=True, env=environment, timeout=600, check=False
+        )
+        return _summary(completed, report)
+
+
+def _summary(completed: subprocess.CompletedProcess[str], report: Path) -> dict[str, Any]:
+    statuses: dict[str, int] = {}
+    failures: list[str] = []
+    if report.exists():
+        for line in report.read_text().splitlines():
+            for status in _statuses(json.loads(line)):
+                statuses[str(status)] = statuses.get(str(status), 0) + 1
+    if completed.returncode != 0:
+        failures = [
+            line.strip()
+            for line in completed.stdout.splitlines()
+            if line.strip().startswith(("-", "_")) or "Failed" in line or "Error" in line
+        ][:10]
+    return {
+        "exit_status": completed.returncode,
+        "requests": sum(statuses.values()),
+        "statuses": dict(sorted(statuses.items())),
+        "5xx": sum(n for s, n in statuses.items() if s.startswith("5")),
+        "failures": failures,
+        "tail": completed.stdout.strip().splitlines()[-3:],
+    }
+
+
+def _statuses(event: Any) -> list[int]:
+    """Status codes of the responses recorded in one ndjson event (any nesting)."""
+    found: list[int] = []
+    if isinstance(event, dict):
+        response = event.get("response")
+        if isinstance(response, dict) and isinstance(response.get("status_code"), int):
+            found.append(response["status_code"])
+        for value in event.values():
+            if isinstance(value, dict | list):
+                found += _statuses(value)
+    elif isinstance(event, list):
+        for value in event:
+            found += _statuses(value)
+    return found

@@ -1,0 +1,470 @@
+"""One fault scenario on the local runtime, end to end, in this process.
+
+The runtime runs the real handlers, wrapped: the wrapper turns an injected
+:class:`~txn_resilience.faults.FunctionCrash` into a failed invocation (what Lambda reports when
+the function dies), duplicates deliveries on request, and keeps every record it was handed.
+Clients send valid transactions with idempotency keys (:mod:`txn_resilience.load`); poison
+messages go straight onto the transactions queue. When the queues are drained, the ledger is
+balanced from a full scan of the table, and every log line, table item, queue message and
+fraud alert of the run is scanned for card data.
+
+The handlers create their AWS clients at import and the runtime is one per process: run each
+scenario in its own process (``python -m txn_resilience.scenario NAME``, as the CLI and the
+tests do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import faulthandler
+import importlib
+import io
+import json
+import logging
+import random
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from txn_infra import shapes
+from txn_local.runtime import LocalRuntime, RuntimeConfig
+from txn_resilience import badinput, fuzz
+from txn_resilience.faults import AwsFaults, Fault, FunctionCrash
+from txn_resilience.leaks import LeakScan
+from txn_resilience.ledger import balance
+from txn_resilience.load import Load
+
+ALERTS_CAPTURE_QUEUE = "txn-local-alerts-capture"
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    transactions: int
+    faults: tuple[Fault, ...] = ()
+    duplicate_rate: float = 0.0  # share of fraud-detector batches delivered twice
+    poison: int = 0
+    restart_at: float | None = None  # share of the load after which the runtime restarts
+    restart_downtime: float = 1.0
+    bad_input: bool = False
+    seed: int = 7
+    clients: int = 8
+
+
+# --- capture ----------------------------------------------------------------------------------
+
+
+class Lines(io.TextIOBase):
+    """A thread-safe sink for log output, kept as lines."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self._lock = threading.Lock()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self.lines.extend(line for line in text.splitlines() if line.strip())
+        return len(text)
+
+
+@dataclass
+class Seen:
+    """Every message the functions sent or were handed during the run."""
+
+    sent: list[str] = field(default_factory=list)
+    delivered: dict[str, list[str]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record_send(self, params: dict[str, Any], **_: Any) -> None:
+        """A ``before-parameter-build`` hook: ``params`` are the call's arguments."""
+        with self.lock:
+            self.sent.append(str(params.get("MessageBody")))
+            self.sent.append(json.dumps(params.get("MessageAttributes", {})))
+
+    def record_delivery(self, component: str, event: dict[str, Any]) -> None:
+        with self.lock:
+            self.delivered.setdefault(component, []).extend(
+                r["body"] for r in event.get("Records", [])
+            )
+
+
+# --- the wrapped handlers ---------------------------------------------------------------------
+
+
+class Wrapped:
+    """The real handler of ``component``, imported on first use, with crash and duplicates."""
+
+    def __init__(self, shape: shapes.FunctionShape, spec: Spec, seen: Seen, stats: Counter):
+        self.shape = shape
+        self.spec = spec
+        self.seen = seen
+        self.stats = stats
+        self._handler: Callable[..., Any] | None = None
+        self.resend: Callable[[str], None] | None = None
+        self._rng = random.Random(f"{spec.seed}:{shape.component}")  # noqa: S311
+        self._lock = threading.Lock()
+
+    def handler(self) -> Callable[..., Any]:
+        if self._handler is None:
+            module, _, attribute = self.shape.handler.rpartition(".")
+            self._handler = getattr(importlib.import_module(module), attribute)
+        return self._handler
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        if "Records" in event:
+            self.seen.record_delivery(self.shape.component, event)
+            event = self._maybe_duplicate(event)
+        try:
+            answer = self.handler()(event, context)
+        except FunctionCrash as crash:
+            with self._lock:
+                self.stats[f"{self.shape.component} crashed"] += 1
+            raise RuntimeError(f"the function process died ({crash})") from None
+        return _fold_duplicates(answer)
+
+    def _maybe_duplicate(self, event: dict[str, Any]) -> dict[str, Any]:
+        """At-least-once delivery: the same message twice in one batch, as SQS may do."""
+        if self.shape != shapes.FRAUD_DETECTOR or not self.spec.duplicate_rate:
+            return event
+        with self._lock:
+            draw = self._rng.random()
+        if draw >= self.spec.duplicate_rate:
+            return event
+        records = event["Records"]
+        copy = dict(records[0], messageId=records[0]["messageId"] + DUP)
+        with self._lock:
+            self.stats["duplicate deliveries"] += 2
+        if self.resend is not None and _is_transaction(records[-1]["body"]):
+            self.resend(records[-1]["body"])  # and once more later, as a message of its own
+        return {"Records": [*records, copy]}
+
+
+DUP = "-dup"
+
+
+def _is_transaction(body: str) -> bool:
+    """Whether a queued body is an accepted transaction (poison is never re-sent)."""
+    try:
+        txn_id = json.loads(body).get("transaction_id")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(txn_id, str) and len(txn_id) == 26
+
+
+def _fold_duplicates(answer: Any) -> Any:
+    """A failure reported for an in-batch copy is a failure of the message it copies."""
+    if not isinstance(answer, dict) or not answer.get("batchItemFailures"):
+        return answer
+    ids = dict.fromkeys(f["itemIdentifier"].removesuffix(DUP) for f in answer["batchItemFailures"])
+    return {**answer, "batchItemFailures": [{"itemIdentifier": i} for i in ids]}
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def _alerts_sqs(runtime: LocalRuntime) -> Any:
+    """SQS on the SNS process: moto delivers a topic's messages to queues of its own process."""
+    import boto3
+
+    from txn_local import embedded
+
+    assert runtime.endpoints is not None
+    return boto3.client(
+        "sqs",
+        endpoint_url=runtime.endpoints.default,
+        region_name=embedded.REGION,
+        **embedded.CREDENTIALS,
+    )
+
+
+def _capture_alerts(runtime: LocalRuntime) -> str:
+    assert runtime.resources is not None
+    sqs = _alerts_sqs(runtime)
+    url = sqs.create_queue(QueueName=ALERTS_CAPTURE_QUEUE)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    runtime.aws.client("sns").subscribe(
+        TopicArn=runtime.resources.topic_arn,
+        Protocol="sqs",
+        Endpoint=arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    return url
+
+
+def _drain(sqs: Any, url: str) -> list[str]:
+    bodies: list[str] = []
+    while True:
+        got = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=120, WaitTimeSeconds=0
+        ).get("Messages", [])
+        if not got:
+            return bodies
+        bodies += [m["Body"] for m in got]
+
+
+def _scan_table(runtime: LocalRuntime, shape: shapes.TableShape) -> list[dict[str, Any]]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    assert runtime.resources is not None
+    plain = TypeDeserializer()
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": runtime.resources.table(shape)}
+    ddb = runtime.aws.client("dynamodb")
+    while True:
+        page = ddb.scan(**kwargs)
+        items += [{k: plain.deserialize(v) for k, v in i.items()} for i in page["Items"]]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _send_poison(runtime: LocalRuntime, count: int, seed: int) -> None:
+    assert runtime.resources is not None
+    sqs = runtime.aws.client("sqs")
+    rng = random.Random(f"{seed}:poison")  # noqa: S311
+    url = runtime.resources.queue_url(shapes.TRANSACTIONS_QUEUE)
+    for number in range(count):
+        body = rng.choice(
+            (
+                "not json at all",
+                '{"transaction_id": 42}',
+                json.dumps({"note": "truncated", "amount": -1})[:-3],
+                json.dumps({"card_token": "tok_poison", "pan_like": "n/a", "n": number}),
+            )
+        )
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+
+
+def run(spec: Spec, progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """Run ``spec`` and return its report (ledger, answers, faults, leak scan)."""
+    began = time.monotonic()
+    seen, stats = Seen(), Counter()
+    logs = Lines()
+    root = logging.getLogger()
+    capture = logging.StreamHandler(logs)
+    capture.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    root.addHandler(capture)
+    handlers = {s.component: Wrapped(s, spec, seen, stats) for s in shapes.FUNCTIONS}
+    config = RuntimeConfig(
+        port=0, aws_port=0, handlers=handlers, log_level="INFO", show_metrics=True
+    )
+    faults = AwsFaults(spec.faults, seed=spec.seed)
+    report: dict[str, Any] = {"scenario": spec.name, "spec": _spec_dict(spec)}
+    # Everything the functions print (EMF metrics included) is their log output: captured.
+    with contextlib.redirect_stdout(logs), LocalRuntime(config) as runtime:
+        from txn_adapters.aws import client
+
+        alerts_url = _capture_alerts(runtime)
+        client("sqs").meta.events.register(
+            "before-parameter-build.sqs.SendMessage", seen.record_send
+        )
+        for wrapped in handlers.values():  # import now, with the runtime's environment
+            wrapped.handler()
+            module = sys.modules[wrapped.shape.handler.rpartition(".")[0]]
+            module.logger.registered_handler.setStream(logs)
+        faults.install(client)
+        assert runtime.resources is not None
+        queue_url = runtime.resources.queue_url(shapes.TRANSACTIONS_QUEUE)
+        handlers[shapes.FRAUD_DETECTOR.component].resend = lambda body: runtime.aws.client(
+            "sqs"
+        ).send_message(QueueUrl=queue_url, MessageBody=body)
+        faults.started = time.monotonic()
+        if spec.bad_input:
+            progress("bad input: the catalogue through the gateway")
+            progress("bad input: schemathesis from the OpenAPI document")
+            report["schemathesis"] = fuzz.run(
+                config.openapi_document, runtime.gateway.url, runtime.api_key
+            )
+            report["bad_input"] = badinput.run(
+                runtime.gateway.host, runtime.gateway.port, runtime.api_key
+            )
+        _send_poison(runtime, spec.poison, spec.seed)
+        if spec.poison:
+            stats["poison messages"] = spec.poison
+        restarter = _restarter(runtime, spec, stats, progress)
+        load = Load(
+            host=runtime.gateway.host,
+            port=runtime.gateway.port,
+            api_key=runtime.api_key,
+            count=spec.transactions,
+            seed=spec.seed,
+            clients=spec.clients,
+            on_progress=restarter,
+            backlog=lambda: runtime.queue_depth(shapes.TRANSACTIONS_QUEUE),
+            deadline_seconds=max(240.0, spec.transactions / 10),
+        )
+        progress(f"load: {spec.transactions} transactions, {spec.clients} clients")
+        result = load.run()
+        progress(f"load done in {time.monotonic() - began:.1f}s; draining the queues")
+        drained = runtime.wait_idle(timeout=max(60.0, spec.transactions / 20))
+        faults.active = False
+        if not drained:  # a last chance without faults: what is still queued is counted
+            drained = runtime.wait_idle(timeout=30.0)
+        assert runtime.resources is not None
+        sqs = runtime.aws.client("sqs")
+        queued = []
+        for shape in (shapes.TRANSACTIONS_QUEUE, shapes.TRANSACTIONS_DLQ):
+            queued += _drain(sqs, runtime.resources.queue_url(shape))
+        alerts = _drain(_alerts_sqs(runtime), alerts_url)
+        transactions = _scan_table(runtime, shapes.TRANSACTIONS_TABLE)
+        accepted = [*result.accepted.values(), *report.get("bad_input", {}).get("accepted_ids", [])]
+        ledger = balance(accepted, transactions, queued, poison_sent=spec.poison)
+        alerted = {json.loads(body).get("transaction_id") for body in alerts}
+        flagged = {i["transaction_id"] for i in transactions if i.get("status") == "FLAGGED"}
+        scan = LeakScan(tokens=frozenset(result.tokens))
+        scan.log_lines(logs.lines)
+        for shape in shapes.TABLES:
+            packed = shape == shapes.VELOCITY_TABLE
+            scan.items(shape.component, _scan_table(runtime, shape), packed_numbers=packed)
+        scan.messages("transactions (sent)", seen.sent)
+        for component, bodies in seen.delivered.items():
+            scan.messages(f"{component} (delivered)", bodies)
+        scan.alerts(alerts)
+        report.update(
+            ledger=ledger.as_dict(),
+            ledger_line=ledger.line(),
+            answers={str(k): v for k, v in sorted(result.statuses.items())},
+            client_5xx=sum(v for k, v in result.statuses.items() if k >= 500),
+            connection_errors=result.connection_errors,
+            retries=result.retries,
+            refused=len(result.refused),
+            unanswered=len(result.unanswered),
+            conflicting_ids=result.conflicting_ids,
+            drained=drained,
+            faults_injected=dict(faults.injected),
+            faults_total=faults.total() + sum(stats.values()),
+            events=dict(stats),
+            pollers=runtime.stats(),
+            alerts=len(alerts),
+            flagged_without_alert=len(flagged - alerted),
+            leaks=scan.summary(),
+            leak_findings=[str(f) for f in scan.findings[:20]],
+            seconds=round(time.monotonic() - began, 1),
+        )
+    root.removeHandler(capture)
+    return report
+
+
+def _restarter(
+    runtime: LocalRuntime, spec: Spec, stats: Counter, progress
+) -> Callable[[int], None]:
+    if spec.restart_at is None:
+        return lambda _: None
+    at = int(spec.transactions * spec.restart_at)
+    fired = threading.Event()
+
+    def maybe(number: int) -> None:
+        if number >= at and not fired.is_set():
+            fired.set()
+
+            def restart() -> None:
+                progress(f"restarting the runtime after {number} transactions")
+                runtime.restart_compute(spec.restart_downtime)
+                stats["runtime restarts"] += 1
+
+            threading.Thread(target=restart, daemon=True).start()
+
+    return maybe
+
+
+def _spec_dict(spec: Spec) -> dict[str, Any]:
+    out = asdict(spec)
+    out["faults"] = [asdict(f) for f in spec.faults]
+    return out
+
+
+# --- the scenarios ----------------------------------------------------------------------------
+
+THROTTLE_DDB = (
+    Fault("dynamodb", "TransactWriteItems", "throttle", 0.15),
+    Fault("dynamodb", "BatchGetItem", "throttle", 0.10),
+    Fault("dynamodb", "PutItem", "throttle", 0.10),
+    Fault("dynamodb", "GetItem", "error", 0.05),
+)
+
+
+def scenarios(scale: int = 1) -> dict[str, Spec]:
+    """The named scenarios; ``scale`` multiplies their transaction counts."""
+    n = 150 * scale
+    return {
+        "bad_input": Spec("bad_input", transactions=20, bad_input=True),
+        "crash": Spec(
+            "crash",
+            n,
+            faults=(
+                Fault("dynamodb", "TransactWriteItems", "crash", 0.2),
+                Fault("sns", "PublishBatch", "crash", 0.2),
+                Fault("sqs", "SendMessage", "crash", 0.05),
+            ),
+        ),
+        "dynamodb": Spec("dynamodb", n, faults=THROTTLE_DDB),
+        "sns_down": Spec(
+            "sns_down", n, faults=(Fault("sns", "PublishBatch", "unavailable", 1.0, (0, 2.5)),)
+        ),
+        "duplicates": Spec("duplicates", n, duplicate_rate=0.3),
+        "poison": Spec("poison", n // 3, poison=12),
+        "restart": Spec("restart", 2 * n, restart_at=0.4),
+    }
+
+
+def soak(transactions: int) -> Spec:
+    """Everything at once, at volume."""
+    return Spec(
+        "soak",
+        transactions,
+        faults=(
+            *THROTTLE_DDB,
+            Fault("dynamodb", "TransactWriteItems", "crash", 0.02),
+            Fault("sqs", "SendMessage", "error", 0.02),
+            Fault("sns", "PublishBatch", "unavailable", 1.0, (5, 7)),
+        ),
+        duplicate_rate=0.05,
+        poison=25,
+        restart_at=0.5,
+        clients=12,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m txn_resilience.scenario")
+    parser.add_argument("name", help="a scenario name, or 'soak'")
+    parser.add_argument("--scale", type=int, default=1)
+    parser.add_argument("--transactions", type=int, help="override the transaction count")
+    parser.add_argument("--json", help="write the report here")
+    parser.add_argument(
+        "--watchdog", type=float, default=600, help="dump the threads and exit after this long"
+    )
+    args = parser.parse_args(argv)
+    faulthandler.dump_traceback_later(args.watchdog, exit=True)
+    logging.basicConfig(level=logging.WARNING, stream=io.StringIO())  # captured, not printed
+    if args.name == "soak":
+        spec = soak(args.transactions or 20_000)
+    else:
+        spec = scenarios(args.scale)[args.name]
+        if args.transactions:
+            spec = dataclasses.replace(spec, transactions=args.transactions)
+    report = run(
+        spec, progress=lambda m: print(f"  [{spec.name}] {m}", file=sys.__stdout__, flush=True)
+    )
+    text = json.dumps(report, indent=2, default=str)
+    if args.json:
+        with open(args.json, "w") as out:
+            out.write(text)
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Regressions found by the bad-input run against the local gateway (no AWS needed)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from txn_infra import shapes
+from txn_local.gateway import Gateway, Request, compile_body_check, load_request_schema
+
+OPENAPI = Path(__file__).resolve().parents[3] / "api" / "openapi.yaml"
+
+
+class Keys:
+    def key_id(self, value: str | None) -> str | None:
+        return "kid" if value == "k" else None
+
+
+class Validator:
+    physical_name = "stand-in"
+
+    def invoke(self, event: dict) -> dict:
+        return {"statusCode": 202, "headers": {}, "body": "{}"}
+
+
+@pytest.fixture
+def gateway() -> Iterator[Gateway]:
+    gw = Gateway(
+        validator=Validator(),  # type: ignore[arg-type]
+        body_check=compile_body_check(load_request_schema(OPENAPI)),
+        api_keys=Keys(),  # type: ignore[arg-type]
+        rest_api_id="api",
+        account_id="123456789012",
+        port=0,
+    )
+    gw.start()
+    yield gw
+    gw.stop()
+
+
+def post(body: bytes) -> Request:
+    return Request(
+        method="POST",
+        path=f"/{shapes.API_PATH}",
+        query="",
+        headers=[("x-api-key", "k")],
+        body=body,
+        source_ip="127.0.0.1",
+    )
+
+
+@pytest.mark.parametrize("opener", [b"[", b'{"a":'])
+def test_a_body_nested_thousands_deep_is_a_coded_400(gateway: Gateway, opener: bytes) -> None:
+    closer = b"]" if opener == b"[" else b"}"
+    response = gateway.handle(post(opener * 5000 + b"1" + closer * 5000))
+    assert response.status == 400
+    assert json.loads(response.body)["error"]["code"] == "invalid_request"
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "BREW"])
+def test_an_unknown_method_gets_the_coded_403_not_a_501(gateway: Gateway, method: str) -> None:
+    connection = http.client.HTTPConnection(gateway.host, gateway.port, timeout=10)
+    connection.request(method, f"/{shapes.API_PATH}", headers={"x-api-key": "k"})
+    response = connection.getresponse()
+    assert response.status == 403
+    assert json.loads(response.read())["error"]["code"] == "not_found"
+    connection.close()
+
+
+def test_a_request_on_an_open_connection_after_stop_is_still_answered(gateway: Gateway) -> None:
+    # regression: a restart made keep-alive connections fail on the stopped gateway's port
+    connection = http.client.HTTPConnection(gateway.host, gateway.port, timeout=10)
+    connection.request("GET", "/nowhere")
+    connection.getresponse().read()
+    gateway.stop()
+    body = {
+        "merchant_id": "m_1001",
+        "amount": 1999,
+        "currency": "USD",
+        "card_token": "tok_abcdefgh",
+        "card_bin": "411111",
+        "card_last4": "1111",
+        "channel": "ecommerce",
+        "timestamp": "2026-11-30T12:00:00Z",
+    }
+    assert gateway.handle(post(json.dumps(body).encode())).status == 202
