@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+import types
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import botocore.endpoint
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
@@ -18,6 +21,9 @@ CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"})
 
 @pytest.fixture
 def clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    # botocore's retries back off for real; the schedule, not the waiting, is under test
+    no_wait = types.SimpleNamespace(**{**vars(time), "sleep": lambda _seconds: None})
+    monkeypatch.setattr(botocore.endpoint, "time", no_wait)
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(name, "testing")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
