@@ -53,6 +53,7 @@ class Spec:
     restart_at: float | None = None  # share of the load after which the runtime restarts
     restart_downtime: float = 1.0
     bad_input: bool = False
+    fuzz_examples: int = 60  # schemathesis examples per phase (bad_input only)
     seed: int = 7
     clients: int = 8
 
@@ -284,7 +285,10 @@ def run(spec: Spec, progress: Callable[[str], None] = lambda _: None) -> dict[st
             progress("bad input: the catalogue through the gateway")
             progress("bad input: schemathesis from the OpenAPI document")
             report["schemathesis"] = fuzz.run(
-                config.openapi_document, runtime.gateway.url, runtime.api_key
+                config.openapi_document,
+                runtime.gateway.url,
+                runtime.api_key,
+                max_examples=spec.fuzz_examples,
             )
             report["bad_input"] = badinput.run(
                 runtime.gateway.host, runtime.gateway.port, runtime.api_key
@@ -442,6 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=int, default=1)
     parser.add_argument("--transactions", type=int, help="override the transaction count")
     parser.add_argument("--json", help="write the report here")
+    parser.add_argument("--fuzz-examples", type=int, help="schemathesis examples (bad_input)")
     parser.add_argument(
         "--watchdog", type=float, default=600, help="dump the threads and exit after this long"
     )
@@ -454,6 +459,8 @@ def main(argv: list[str] | None = None) -> int:
         spec = scenarios(args.scale)[args.name]
         if args.transactions:
             spec = dataclasses.replace(spec, transactions=args.transactions)
+        if args.fuzz_examples:
+            spec = dataclasses.replace(spec, fuzz_examples=args.fuzz_examples)
     report = run(
         spec, progress=lambda m: print(f"  [{spec.name}] {m}", file=sys.__stdout__, flush=True)
     )
