@@ -391,7 +391,7 @@ def _spec_dict(spec: Spec) -> dict[str, Any]:
 # --- the scenarios ----------------------------------------------------------------------------
 
 THROTTLE_DDB = (
-    Fault("dynamodb", "TransactWriteItems", "throttle", 0.15),
+    Fault("dynamodb", "BatchExecuteStatement", "throttle", 0.15),
     Fault("dynamodb", "BatchGetItem", "throttle", 0.10),
     Fault("dynamodb", "PutItem", "throttle", 0.10),
     Fault("dynamodb", "GetItem", "error", 0.05),
@@ -407,7 +407,7 @@ def scenarios(scale: int = 1) -> dict[str, Spec]:
             "crash",
             n,
             faults=(
-                Fault("dynamodb", "TransactWriteItems", "crash", 0.2),
+                Fault("dynamodb", "BatchExecuteStatement", "crash", 0.2),
                 Fault("sns", "PublishBatch", "crash", 0.2),
                 Fault("sqs", "SendMessage", "crash", 0.05),
             ),
@@ -429,7 +429,7 @@ def soak(transactions: int) -> Spec:
         transactions,
         faults=(
             *THROTTLE_DDB,
-            Fault("dynamodb", "TransactWriteItems", "crash", 0.02),
+            Fault("dynamodb", "BatchExecuteStatement", "crash", 0.02),
             Fault("sqs", "SendMessage", "error", 0.02),
             Fault("sns", "PublishBatch", "unavailable", 1.0, (5, 7)),
         ),
