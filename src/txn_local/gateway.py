@@ -11,9 +11,11 @@ answer goes back to the client. A handler error or a malformed answer is a 502, 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import secrets
+import socket
 import threading
 import time
 import uuid
@@ -295,6 +297,8 @@ class Gateway:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._listening_port = 0  # kept after stop(): open keep-alive connections still finish
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
 
     @property
     def port(self) -> int:
@@ -324,13 +328,21 @@ class Gateway:
         )
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, *, drop_connections: bool = False) -> None:
+        """Stop accepting. ``drop_connections``: also cut the open (keep-alive) connections,
+        as a process that goes away does; a request in flight then gets no answer."""
         server, self._server = self._server, None
         if server is not None:
             server.shutdown()
             server.server_close()
         if self._thread is not None:
             self._thread.join()
+        if drop_connections:
+            with self._connections_lock:
+                connections, self._connections = self._connections, set()
+            for connection in connections:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
 
     def handle(self, request: Request) -> Response:
         """API Gateway's steps for one request, in API Gateway's order."""
@@ -369,6 +381,16 @@ class _HttpHandler(BaseHTTPRequestHandler):
     gateway: Gateway
     protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
     server_version = "txn-local-gateway"
+
+    def setup(self) -> None:
+        super().setup()
+        with self.gateway._connections_lock:
+            self.gateway._connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.gateway._connections_lock:
+            self.gateway._connections.discard(self.connection)
+        super().finish()
 
     def _dispatch(self) -> None:
         parts = urlsplit(self.path)

@@ -155,13 +155,14 @@ class LocalRuntime:
     def restart_compute(self, downtime: float = 0.0) -> None:
         """Stop the gateway and the pollers (batches in hand finish), wait ``downtime`` seconds,
         start them again on the same port and the same embedded AWS: what clients and queues
-        see when the functions are redeployed. Requests meanwhile are refused (connection
-        refused); messages wait on their queues."""
+        see when the functions' processes are replaced. Open connections are cut (a request
+        in flight gets no answer) and new ones refused until the gateway is back; messages
+        wait on their queues."""
         gateway = self.gateway
         if gateway is None:
             raise RuntimeError("the runtime is not started")
         gateway.requested_port = gateway.port  # come back where clients look
-        gateway.stop()
+        gateway.stop(drop_connections=True)
         for poller in self.pollers.values():
             poller.stop()
         time.sleep(downtime)

@@ -88,3 +88,17 @@ def test_a_request_on_an_open_connection_after_stop_is_still_answered(gateway: G
         "timestamp": "2026-11-30T12:00:00Z",
     }
     assert gateway.handle(post(json.dumps(body).encode())).status == 202
+
+
+def test_a_restart_cuts_open_connections(gateway: Gateway) -> None:
+    connection = http.client.HTTPConnection(gateway.host, gateway.port, timeout=10)
+    connection.request("GET", "/nowhere")
+    connection.getresponse().read()
+    gateway.stop(drop_connections=True)
+    with pytest.raises((OSError, http.client.HTTPException)):
+        ask(connection)
+
+
+def ask(connection: http.client.HTTPConnection) -> bytes:
+    connection.request("GET", "/nowhere")
+    return connection.getresponse().read()
