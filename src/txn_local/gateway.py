@@ -387,6 +387,12 @@ class _HttpHandler(BaseHTTPRequestHandler):
         with self.gateway._connections_lock:
             self.gateway._connections.add(self.connection)
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except ConnectionError:  # the client went away, or stop() cut the connection
+            self.close_connection = True
+
     def finish(self) -> None:
         with self.gateway._connections_lock:
             self.gateway._connections.discard(self.connection)
