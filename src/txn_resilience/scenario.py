@@ -423,14 +423,18 @@ def scenarios(scale: int = 1) -> dict[str, Spec]:
 
 
 def soak(transactions: int) -> Spec:
-    """Everything at once, at volume."""
+    """Everything at once, at volume; rates low enough that the run stays within minutes (a
+    throttled batch is a batch done twice), high enough for hundreds of faults of each kind."""
     return Spec(
         "soak",
         transactions,
         faults=(
-            *THROTTLE_DDB,
-            Fault("dynamodb", "BatchExecuteStatement", "crash", 0.02),
-            Fault("sqs", "SendMessage", "error", 0.02),
+            Fault("dynamodb", "BatchExecuteStatement", "throttle", 0.03),
+            Fault("dynamodb", "BatchGetItem", "throttle", 0.03),
+            Fault("dynamodb", "PutItem", "throttle", 0.03),
+            Fault("dynamodb", "GetItem", "error", 0.02),
+            Fault("dynamodb", "BatchExecuteStatement", "crash", 0.01),
+            Fault("sqs", "SendMessage", "error", 0.01),
             Fault("sns", "PublishBatch", "unavailable", 1.0, (5, 7)),
         ),
         duplicate_rate=0.05,
