@@ -363,13 +363,18 @@ def run(spec: Spec, progress: Callable[[str], None] = lambda _: None) -> dict[st
 def _restarter(
     runtime: LocalRuntime, spec: Spec, stats: Counter, progress
 ) -> Callable[[int], None]:
-    if spec.restart_at is None:
-        return lambda _: None
-    at = int(spec.transactions * spec.restart_at)
+    """Called with each transaction number sent: restarts the runtime once at ``restart_at``
+    and reports progress every tenth of a large load."""
+    at = int(spec.transactions * spec.restart_at) if spec.restart_at is not None else None
     fired = threading.Event()
+    began = time.monotonic()
+    step = max(1000, spec.transactions // 10)
 
     def maybe(number: int) -> None:
-        if number >= at and not fired.is_set():
+        if number and number % step == 0:
+            rate = number / max(time.monotonic() - began, 1e-3)
+            progress(f"{number} sent ({rate:.0f}/s)")
+        if at is not None and number >= at and not fired.is_set():
             fired.set()
 
             def restart() -> None:
