@@ -282,7 +282,6 @@ def run(spec: Spec, progress: Callable[[str], None] = lambda _: None) -> dict[st
         ).send_message(QueueUrl=queue_url, MessageBody=body)
         faults.started = time.monotonic()
         if spec.bad_input:
-            progress("bad input: the catalogue through the gateway")
             progress("bad input: schemathesis from the OpenAPI document")
             report["schemathesis"] = fuzz.run(
                 config.openapi_document,
@@ -290,6 +289,7 @@ def run(spec: Spec, progress: Callable[[str], None] = lambda _: None) -> dict[st
                 runtime.api_key,
                 max_examples=spec.fuzz_examples,
             )
+            progress("bad input: the catalogue through the gateway")
             report["bad_input"] = badinput.run(
                 runtime.gateway.host, runtime.gateway.port, runtime.api_key
             )
