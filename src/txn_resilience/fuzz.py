@@ -37,7 +37,13 @@ def run(
         ]  # fmt: skip
         environment = {**os.environ, "SCHEMATHESIS_HOOKS": "txn_resilience.schemathesis_hooks"}
         completed = subprocess.run(  # noqa: S603 - fixed arguments
-            command, capture_output=True, text=True, env=environment, timeout=600, check=False
+            command,
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=600,
+            check=False,
+            cwd=tmp,  # schemathesis keeps a cache folder where it runs
         )
         return _summary(completed, report)
 
