@@ -30,7 +30,9 @@ def transaction(rng: random.Random, number: int) -> tuple[str, dict]:
     flagged = rng.random() < 0.1
     body = {
         "merchant_id": merchant,
-        "amount": rng.randrange(100, cap),
+        # $5 to $60: above card-testing's "small" amounts, and a merchant's daily limit is
+        # reached late in a large run rather than in its first minute.
+        "amount": rng.randrange(500, min(cap, 6_000)),
         "currency": "USD",
         "card_token": "tok_" + "".join(rng.choice(_ALPHABET) for _ in range(20)),
         "card_bin": FLAGGED_BIN if flagged else rng.choice(("411111", "400551", "542523")),
