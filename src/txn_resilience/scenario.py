@@ -347,7 +347,8 @@ def run(spec: Spec, progress: Callable[[str], None] = lambda _: None) -> dict[st
             conflicting_ids=result.conflicting_ids,
             drained=drained,
             faults_injected=dict(faults.injected),
-            faults_total=faults.total() + sum(stats.values()),
+            # A crash is counted once, as the fault that caused it, not again as an event.
+            faults_total=faults.total() + sum(n for k, n in stats.items() if "crashed" not in k),
             events=dict(stats),
             pollers=runtime.stats(),
             alerts=len(alerts),
