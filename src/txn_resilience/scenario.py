@@ -54,6 +54,7 @@ class Spec:
     restart_downtime: float = 1.0
     bad_input: bool = False
     fuzz_examples: int = 60  # schemathesis examples per phase (bad_input only)
+    fuzz_phases: str = "examples,coverage,fuzzing"
     seed: int = 7
     clients: int = 8
 
@@ -288,6 +289,7 @@ def run(spec: Spec, progress: Callable[[str], None] = lambda _: None) -> dict[st
                 runtime.gateway.url,
                 runtime.api_key,
                 max_examples=spec.fuzz_examples,
+                phases=spec.fuzz_phases,
             )
             progress("bad input: the catalogue through the gateway")
             report["bad_input"] = badinput.run(
@@ -457,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--transactions", type=int, help="override the transaction count")
     parser.add_argument("--json", help="write the report here")
     parser.add_argument("--fuzz-examples", type=int, help="schemathesis examples (bad_input)")
+    parser.add_argument("--fuzz-phases", help="schemathesis phases (bad_input)")
     parser.add_argument(
         "--watchdog", type=float, default=600, help="dump the threads and exit after this long"
     )
@@ -471,6 +474,8 @@ def main(argv: list[str] | None = None) -> int:
             spec = dataclasses.replace(spec, transactions=args.transactions)
         if args.fuzz_examples:
             spec = dataclasses.replace(spec, fuzz_examples=args.fuzz_examples)
+        if args.fuzz_phases:
+            spec = dataclasses.replace(spec, fuzz_phases=args.fuzz_phases)
     report = run(
         spec, progress=lambda m: print(f"  [{spec.name}] {m}", file=sys.__stdout__, flush=True)
     )
