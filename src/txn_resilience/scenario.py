@@ -298,7 +298,7 @@ def run(spec: Spec, progress: Callable[[str], None] = lambda _: None) -> dict[st
         _send_poison(runtime, spec.poison, spec.seed)
         if spec.poison:
             stats["poison messages"] = spec.poison
-        restarter = _restarter(runtime, spec, stats, progress)
+        restarter = _Restarter(runtime, spec, stats, progress)
         load = Load(
             host=runtime.gateway.host,
             port=runtime.gateway.port,
@@ -312,6 +312,7 @@ def run(spec: Spec, progress: Callable[[str], None] = lambda _: None) -> dict[st
         )
         progress(f"load: {spec.transactions} transactions, {spec.clients} clients")
         result = load.run()
+        restarter.finish()
         progress(f"load done in {time.monotonic() - began:.1f}s; draining the queues")
         drained = runtime.wait_idle(timeout=max(60.0, spec.transactions / 20))
         faults.active = False
@@ -363,31 +364,47 @@ def run(spec: Spec, progress: Callable[[str], None] = lambda _: None) -> dict[st
     return report
 
 
-def _restarter(
-    runtime: LocalRuntime, spec: Spec, stats: Counter, progress
-) -> Callable[[int], None]:
+class _Restarter:
     """Called with each transaction number sent: restarts the runtime once at ``restart_at``
-    and reports progress every tenth of a large load."""
-    at = int(spec.transactions * spec.restart_at) if spec.restart_at is not None else None
-    fired = threading.Event()
-    began = time.monotonic()
-    step = max(1000, spec.transactions // 10)
+    (in a thread, so the load keeps going against the restarting runtime) and reports progress
+    every tenth of a large load. ``finish`` waits for the restart and re-raises its failure, so
+    the report is built only after the restart it counts has happened."""
 
-    def maybe(number: int) -> None:
-        if number and number % step == 0:
-            rate = number / max(time.monotonic() - began, 1e-3)
-            progress(f"{number} sent ({rate:.0f}/s)")
-        if at is not None and number >= at and not fired.is_set():
-            fired.set()
+    def __init__(self, runtime: LocalRuntime, spec: Spec, stats: Counter, progress) -> None:
+        self.runtime, self.spec, self.stats, self.progress = runtime, spec, stats, progress
+        self.at = int(spec.transactions * spec.restart_at) if spec.restart_at is not None else None
+        self.began = time.monotonic()
+        self.step = max(1000, spec.transactions // 10)
+        self.thread: threading.Thread | None = None
+        self.error: BaseException | None = None
 
-            def restart() -> None:
-                progress(f"restarting the runtime after {number} transactions")
-                runtime.restart_compute(spec.restart_downtime)
-                stats["runtime restarts"] += 1
+    def __call__(self, number: int) -> None:
+        if number and number % self.step == 0:
+            rate = number / max(time.monotonic() - self.began, 1e-3)
+            self.progress(f"{number} sent ({rate:.0f}/s)")
+        if self.at is not None and number >= self.at and self.thread is None:
+            self.thread = threading.Thread(target=self._restart, args=(number,), daemon=True)
+            self.thread.start()
 
-            threading.Thread(target=restart, daemon=True).start()
+    def _restart(self, number: int) -> None:
+        self.progress(f"restarting the runtime after {number} transactions")
+        try:
+            self.runtime.restart_compute(self.spec.restart_downtime)
+        except BaseException as exc:  # re-raised by finish() in the scenario's thread
+            self.error = exc
+            return
+        self.stats["runtime restarts"] += 1
 
-    return maybe
+    def finish(self, timeout: float = 120.0) -> None:
+        if self.thread is None:
+            if self.at is not None:  # the load ended before the restart point: say so
+                raise RuntimeError(f"the load ended before transaction {self.at}: no restart")
+            return
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            raise RuntimeError(f"the runtime restart did not finish within {timeout:.0f}s")
+        if self.error is not None:
+            raise self.error
 
 
 def _spec_dict(spec: Spec) -> dict[str, Any]:
