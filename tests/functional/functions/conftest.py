@@ -20,6 +20,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.factories import transaction_body
 from txn_infra.shapes import TABLES, Env
 from txn_moto import partiql
 
@@ -198,26 +199,7 @@ def now_rfc3339() -> str:
 @pytest.fixture
 def make_body() -> Callable[..., dict[str, Any]]:
     def make(**overrides: Any) -> dict[str, Any]:
-        body = {
-            "merchant_id": "m_1001",
-            "amount": 1999,
-            "currency": "USD",
-            "card_token": "tok_9f8e7d",
-            "card_bin": "411111",
-            "card_last4": "1111",
-            "card_country": "US",
-            "channel": "ecommerce",
-            "ip_address": "203.0.113.7",
-            "ip_country": "US",
-            "billing_country": "US",
-            "shipping_country": "US",
-            "terminal_id": None,
-            "geo": {"lat": 40.71, "lon": -74.0},
-            "external_id": "pi_3Nabc",
-            "timestamp": now_rfc3339(),
-        }
-        body.update(overrides)
-        return body
+        return transaction_body(**{"timestamp": now_rfc3339(), **overrides})
 
     return make
 

@@ -6,37 +6,15 @@ from typing import Any
 
 import pytest
 
+from tests.factories import transaction_body
 from txn_domain.models import AcceptedTransaction, MerchantConfig
 from txn_domain.rules import load_default_rules
-
-
-def _body(**overrides: Any) -> dict[str, Any]:
-    body = {
-        "merchant_id": "m_1001",
-        "amount": 1999,
-        "currency": "USD",
-        "card_token": "tok_9f8e7d",
-        "card_bin": "411111",
-        "card_last4": "1111",
-        "card_country": "US",
-        "channel": "ecommerce",
-        "ip_address": "203.0.113.7",
-        "ip_country": "US",
-        "billing_country": "US",
-        "shipping_country": "US",
-        "terminal_id": None,
-        "geo": {"lat": 40.71, "lon": -74.0},
-        "external_id": "pi_3Nabc",
-        "timestamp": "2026-11-30T12:00:00Z",
-    }
-    body.update(overrides)
-    return {k: v for k, v in body.items() if v is not ...}
 
 
 @pytest.fixture
 def make_body() -> Callable[..., dict[str, Any]]:
     """A valid request body; pass ``field=...`` (Ellipsis) to drop a field."""
-    return _body
+    return transaction_body
 
 
 @pytest.fixture

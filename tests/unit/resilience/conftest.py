@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from tests.factories import transaction_body
 from txn_resilience import strategies
 
 
@@ -13,22 +14,13 @@ def make_body() -> Callable[..., dict[str, Any]]:
     """A valid request body with fields overridden."""
 
     def make(**overrides: Any) -> dict[str, Any]:
-        body = {
-            "merchant_id": "m_1001",
-            "amount": 1999,
-            "currency": "USD",
+        defaults = {
             "card_token": "tok_9f8e7dabc",
-            "card_bin": "411111",
-            "card_last4": "1111",
-            "card_country": "US",
-            "channel": "ecommerce",
-            "ip_address": "203.0.113.7",
-            "ip_country": "US",
-            "billing_country": "US",
             "timestamp": strategies.now_rfc3339(),
-            "external_id": "pi_3Nabc",
+            "shipping_country": ...,
+            "terminal_id": ...,
+            "geo": ...,
         }
-        body.update(overrides)
-        return body
+        return transaction_body(**{**defaults, **overrides})
 
     return make
