@@ -6,6 +6,7 @@ a PAN cannot reach CloudWatch through a message, an extra key or an exception's 
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -28,6 +29,11 @@ def make_logger(service: str) -> Logger:
 
 def make_tracer(service: str) -> Tracer:
     return Tracer(service=service)
+
+
+# An invocation with nothing to count (the validator's accepted transactions) is normal here,
+# not a mistake for Powertools to warn about.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 
 def make_metrics(service: str) -> Metrics:

@@ -13,7 +13,7 @@ from txn_adapters.merchants import MerchantsRepository
 from txn_adapters.queue import QueuePublisher
 from txn_adapters.telemetry import count_by, make_logger, make_metrics, make_tracer
 from txn_domain.errors import ServiceUnavailableError
-from txn_infra.shapes import Env
+from txn_infra.shapes import REJECTED_TRANSACTIONS_METRIC, Env
 from validator.service import Result, Validator, error_result
 
 SERVICE = "validator"
@@ -30,12 +30,12 @@ validator = Validator(
 
 
 def _record(result: Result) -> None:
+    # An accepted transaction writes no metric line (see REJECTED_TRANSACTIONS_METRIC).
     if result.status_code == 202:
-        metrics.add_metric(name="TransactionsAccepted", unit=MetricUnit.Count, value=1)
         if result.outcome == "replayed":
             metrics.add_metric(name="IdempotentReplays", unit=MetricUnit.Count, value=1)
         return
-    metrics.add_metric(name="TransactionsRejected", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=REJECTED_TRANSACTIONS_METRIC, unit=MetricUnit.Count, value=1)
     count_by(metrics, "TransactionsRejectedByCode", "code", result.outcome)
     log = logger.error if result.status_code >= 500 else logger.info
     log("transaction refused", extra={"status": result.status_code, "code": result.outcome})

@@ -204,6 +204,10 @@ class Env:
 METRICS_NAMESPACE = "TxnPlatform"
 # Emitted by the failed-transaction function for every transaction it records as FAILED.
 FAILED_TRANSACTIONS_METRIC = "FailedTransactions"
+# Emitted by the validator for every request it refuses. Accepted ones emit nothing: the queue's
+# NumberOfMessagesSent counts them (one EMF line per accepted request would cost more than the
+# rest of the function's logs).
+REJECTED_TRANSACTIONS_METRIC = "TransactionsRejected"
 
 # The fraud-alerts message attribute that says how urgent an alert is. The fraud detector sets
 # it on every alert; the email subscription (observability) takes only the high ones, while a

@@ -27,6 +27,9 @@ from txn_perf.prices import AS_OF, PRICES, QUOTAS, REGION
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET_TPS = 1_000
+# Steady daily volumes the cost is also priced at (the API's price per request falls with the
+# month's volume; X-Ray's reservoir is a larger share of a slower stream).
+VOLUMES_PER_DAY = (10e6, 30e6, TARGET_TPS * 86_400.0)
 CAPACITY_GOAL_TPS = 3_000
 COST_GOAL_PER_MILLION = 6.00
 
@@ -64,7 +67,13 @@ ASSUMPTIONS: dict[str, tuple[float, str]] = {
         "systemLogLevel lets INFO through",
     ),
     "refusal_log_bytes": (450.0, "validator's INFO line for a request it refuses (422)"),
-    "validator_emf_bytes": (380.0, "EMF metrics line flushed per validator invocation"),
+    "validator_emf_bytes": (
+        380.0,
+        "one EMF metrics line; the validator writes two for a refusal (TransactionsRejected, "
+        "the by-code line) and one for a replayed Idempotency-Key, none for an accepted "
+        "transaction (counted by the queue's NumberOfMessagesSent instead)",
+    ),
+    "replayed_share": (0.01, "accepted requests that replay an Idempotency-Key already used"),
     "fraud_emf_bytes": (700.0, "EMF lines per fraud batch (approved/flagged/duplicates/rule)"),
     "access_log_bytes": (620.0, "API Gateway access log line (edge ACCESS_LOG_FORMAT filled)"),
     "waf_log_bytes": (1_400.0, "WAF log record per request (headers, rule group matches)"),
@@ -81,8 +90,9 @@ ASSUMPTIONS: dict[str, tuple[float, str]] = {
         "at cold start; independent of traffic",
     ),
     "custom_metrics": (
-        42.0,
-        "EMF metric x dimension combinations: validator 3 + TransactionsRejectedByCode per error "
+        41.0,
+        "EMF metric x dimension combinations: validator 2 (TransactionsRejected, "
+        "IdempotentReplays) + TransactionsRejectedByCode per error "
         "code (9), fraud detector 3 + FlaggedByRule per rule (24), failed-transaction 3; "
         "bounded by the code's error classes and the rule document, never per id",
     ),
@@ -128,6 +138,7 @@ class Declared:
     waf_logs_only_acted_on: bool = False  # a WAF logging filter that drops ALLOWed requests
     platform_lines_ingested: bool = True  # some function's systemLogLevel lets INFO through
     emails_high_severity_only: bool = False  # the fraud email subscription filters severity
+    access_logs_infrequent: bool = False  # the API access log group is Infrequent Access class
 
 
 _QUIET_SYSTEM_LEVELS = {"WARN", "ERROR", "FATAL"}
@@ -153,7 +164,9 @@ def declared(runs: dict[str, harness.LayerRun]) -> Declared:
         for s in runs["observability"].of_type("aws:sns/topicSubscription:TopicSubscription")
         if s.inputs["topic"] == fraud_topic and s.inputs["protocol"] == "email"
     ]
+    access_logs = runs["edge"].one("aws:cloudwatch/logGroup:LogGroup", "access-logs")
     return Declared(
+        access_logs_infrequent=access_logs.inputs.get("logGroupClass") == "INFREQUENT_ACCESS",
         waf_logs_only_acted_on=log_filter.get("defaultBehavior") == "DROP"
         and "ALLOW" not in kept_actions,
         platform_lines_ingested=any(
@@ -270,7 +283,9 @@ def workload(
     cpu_us: dict[str, float],
     warm: dict[str, float],
     trims: Declared | None = None,
+    tps: float = TARGET_TPS,
 ) -> model.Workload:
+    """What one accepted transaction costs in each service, at a steady ``tps``."""
     trims = trims or Declared()
     accepted = MIX["approved"] + MIX["flagged"]
     per_accepted = 1.0 / accepted
@@ -322,15 +337,18 @@ def workload(
     log_bytes = {
         "WAF logs": per_accepted * waf_logged * assumption("waf_log_bytes"),
         "API access logs": per_accepted * assumption("access_log_bytes"),
-        "validator logs": per_accepted * (platform + assumption("validator_emf_bytes"))
-        + MIX["unknown_merchant"] / accepted * assumption("refusal_log_bytes"),
+        "validator logs": per_accepted * platform
+        + MIX["unknown_merchant"]
+        / accepted
+        * (assumption("refusal_log_bytes") + 2 * assumption("validator_emf_bytes"))
+        + assumption("replayed_share") * assumption("validator_emf_bytes"),
         "fraud detector logs": (platform + assumption("fraud_emf_bytes")) / batch,
     }
     # Fraud batches start their own traces (SQS-fed), sampled at Lambda's fixed rate.
     lambda_sampling = model.replace_sampling(
         d, assumption("xray_default_reservoir_per_s"), assumption("xray_default_fixed_rate")
     )
-    batches_per_s = TARGET_TPS / batch
+    batches_per_s = tps / batch
     lambda_traces = model.traced_share(lambda_sampling, batches_per_s) / batch
     flagged = MIX["flagged"] / accepted
     emailed = flagged * (
@@ -353,7 +371,28 @@ def workload(
         xray_segments_per_trace=assumption("xray_segments_per_trace"),
         kms_requests_per_second=assumption("kms_requests_per_second"),
         lambda_started_traces=lambda_traces,
+        infrequent_access_logs=frozenset(
+            {"API access logs"} if trims.access_logs_infrequent else ()
+        ),
     )
+
+
+def cost_by_volume(
+    d: model.Deployment, cpu: dict[str, float], warm: dict[str, float], trims: Declared
+) -> list[tuple[float, float]]:
+    """Cost per million accepted transactions at each of :data:`VOLUMES_PER_DAY`."""
+    result = []
+    for per_day in VOLUMES_PER_DAY:
+        tps = per_day / 86_400.0
+        result.append(
+            (per_day, model.costs(d, workload(d, cpu, warm, trims, tps), tps).per_million)
+        )
+    return result
+
+
+def _volume_meeting_goal(by_volume: list[tuple[float, float]]) -> str:
+    meeting = [per_day for per_day, cost in by_volume if cost <= COST_GOAL_PER_MILLION]
+    return f"{min(meeting) / 1e6:,.1f} M a day" if meeting else "none of these volumes"
 
 
 # --- report ------------------------------------------------------------------------------------
@@ -372,7 +411,7 @@ def report(stack: str, bench: Path | None) -> tuple[str, dict[str, Any]]:
     w = workload(d, cpu, warm, trims)
     comps = model.capacity(d, w)
     first = model.bottleneck(comps)
-    c = model.costs(d, w, reference_tps=TARGET_TPS)
+    c = model.costs(d, w, reference_tps=TARGET_TPS)  # the volume of a steady peak
     one_time = model.warm_throughput_cost(warm)
 
     out: list[str] = []
@@ -415,6 +454,12 @@ def report(stack: str, bench: Path | None) -> tuple[str, dict[str, Any]]:
         f"{'met' if c.per_million <= COST_GOAL_PER_MILLION else 'NOT met'})"
     )
     out.append("By service: " + ", ".join(f"{k} {v:.2f}" for k, v in c.by_service().items()))
+    by_volume = cost_by_volume(d, cpu, warm, trims)
+    out.append(
+        "By steady volume: "
+        + ", ".join(f"{per_day / 1e6:,.1f} M a day ${cost:.2f}" for per_day, cost in by_volume)
+        + f" (goal met from {_volume_meeting_goal(by_volume)})"
+    )
     out.append("")
     out.append(f"{'fixed monthly':<18}{'item':<42}{'quantity':>12}{'$ / mo':>9}")
     for line in c.fixed:
@@ -450,6 +495,7 @@ def report(stack: str, bench: Path | None) -> tuple[str, dict[str, Any]]:
         "cost_by_service": c.by_service(),
         "cost_lines": [asdict(x) for x in c.variable],
         "cost_goal_met": c.per_million <= COST_GOAL_PER_MILLION,
+        "cost_by_volume": [{"per_day": v, "per_million": cost} for v, cost in by_volume],
         "fixed_monthly": c.monthly_fixed,
         "fixed_lines": [asdict(x) for x in c.fixed],
         "one_time": [asdict(x) for x in one_time],

@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from txn_perf.prices import HOURS_PER_MONTH, price, quota
+from txn_perf.prices import HOURS_PER_MONTH, price, quota, tiered_price
 
 MB_PER_VCPU = 1769  # Lambda gives one full vCPU at 1,769 MB and CPU in proportion below it
 
@@ -80,6 +80,8 @@ class Workload:
     # traces that start at a Lambda (SQS-fed invocations), per accepted txn: Lambda samples them
     # at its own fixed rate, which no sampling rule changes
     lambda_started_traces: float = 0.0
+    # log sources whose group is in the Infrequent Access class (half the ingestion price)
+    infrequent_access_logs: frozenset[str] = frozenset()
 
 
 # --- capacity ----------------------------------------------------------------------------------
@@ -268,15 +270,25 @@ def replace_sampling(d: Deployment, reservoir_per_s: float, fixed_rate: float) -
     return replace(d, xray_reservoir_per_s=reservoir_per_s, xray_fixed_rate=fixed_rate)
 
 
+def monthly_volume(tps: float) -> float:
+    """Accepted transactions in a month at a steady ``tps``."""
+    return tps * 3600 * HOURS_PER_MONTH
+
+
 def costs(d: Deployment, w: Workload, reference_tps: float) -> Costs:
-    """Variable cost per million accepted transactions at ``reference_tps``, fixed per month."""
+    """Variable cost per million accepted transactions at a steady ``reference_tps``, fixed per
+    month. The rate sets the month's volume (volume-tiered prices) and X-Ray's sampled share."""
     gb_s = price(f"lambda_gb_second_{d.architecture}")
     batches = 1.0 / d.fraud_batch_size
+    api_requests = monthly_volume(reference_tps) * w.requests_per_accepted
     c = Costs()
     v = c.variable
     v.append(
         _per_million(
-            "API Gateway", "REST requests", w.requests_per_accepted, price("apigw_rest_request")
+            "API Gateway",
+            f"REST requests ({api_requests / 1e6:,.0f} M a month, tiered)",
+            w.requests_per_accepted,
+            tiered_price("apigw_rest_request", api_requests),
         )
     )
     v.append(
@@ -311,8 +323,14 @@ def costs(d: Deployment, w: Workload, reference_tps: float) -> Costs:
             )
     v.append(_per_million("KMS", "requests", w.kms_requests, price("kms_request")))
     for source, size in w.log_bytes.items():
+        infrequent = source in w.infrequent_access_logs
         v.append(
-            _per_million("CloudWatch Logs", f"{source} (GB)", size / 1e9, price("logs_ingest_gb"))
+            _per_million(
+                "CloudWatch Logs",
+                f"{source} (GB{', Infrequent Access' if infrequent else ''})",
+                size / 1e9,
+                price("logs_ingest_gb_infrequent" if infrequent else "logs_ingest_gb"),
+            )
         )
     v.append(
         _per_million(

@@ -1,8 +1,10 @@
 """The one price and quota table: AWS list prices and default quotas in us-east-2.
 
 Every figure the capacity and cost model uses comes from here, with the page it was read from.
-Prices are US dollars, on-demand, first pricing tier (the platform's volumes stay inside it),
-as published on the AWS pricing pages on ``AS_OF``. Quotas are the default values of a new
+Prices are US dollars, on-demand, as published on the AWS pricing pages on ``AS_OF``: the first
+pricing tier, except where volume tiers move the cost per million at the platform's own volumes
+(REST API requests: :data:`TIERS`, priced at the month's volume). Quotas are the default values
+of a new
 account; most are adjustable through Service Quotas. Where a figure could not be checked
 against the page offline it says so in ``note``: re-check those before quoting them.
 """
@@ -35,7 +37,8 @@ class Quota:
 
 # fmt: off
 PRICES: dict[str, Price] = {
-    # https://aws.amazon.com/api-gateway/pricing/ (REST APIs, first 333 million a month)
+    # https://aws.amazon.com/api-gateway/pricing/ (REST APIs, first 333 million a month; the
+    # tiers above it are in TIERS)
     "apigw_rest_request": Price(3.50 / 1e6, "request", "https://aws.amazon.com/api-gateway/pricing/"),
     # https://aws.amazon.com/waf/pricing/
     "waf_request": Price(0.60 / 1e6, "request", "https://aws.amazon.com/waf/pricing/"),
@@ -69,6 +72,10 @@ PRICES: dict[str, Price] = {
     # https://aws.amazon.com/cloudwatch/pricing/ (Standard log class; vended WAF logs the same
     # $0.50 in the first 10 TB tier)
     "logs_ingest_gb": Price(0.50, "GB ingested", "https://aws.amazon.com/cloudwatch/pricing/"),
+    # Infrequent Access log class: half the ingestion price; Logs Insights, KMS and retention
+    # work, metric and subscription filters, Live Tail and EMF do not
+    "logs_ingest_gb_infrequent": Price(0.25, "GB ingested (Infrequent Access class)",
+                                       "https://aws.amazon.com/cloudwatch/pricing/"),
     "logs_storage_gb_month": Price(0.03, "GB-month", "https://aws.amazon.com/cloudwatch/pricing/"),
     "cw_alarm_metric_month": Price(0.10, "metric-month (standard alarm)",
                                    "https://aws.amazon.com/cloudwatch/pricing/"),
@@ -82,6 +89,18 @@ PRICES: dict[str, Price] = {
     # https://aws.amazon.com/sns/pricing/ (email deliveries of alerts are $2 per 100,000)
     "sns_publish": Price(0.50 / 1e6, "64 KB publish", "https://aws.amazon.com/sns/pricing/"),
     "sns_email": Price(2.00 / 1e5, "email delivered", "https://aws.amazon.com/sns/pricing/"),
+}
+
+# Volume tiers: (requests in the tier per month, price per request), lowest volume first. A month's
+# requests are billed tier by tier, so the price per request falls as the month's volume grows.
+TIERS: dict[str, tuple[tuple[float, float], ...]] = {
+    # https://aws.amazon.com/api-gateway/pricing/ (REST APIs, us-east-2)
+    "apigw_rest_request": (
+        (333e6, 3.50 / 1e6),
+        (667e6, 2.80 / 1e6),
+        (19e9, 2.38 / 1e6),
+        (float("inf"), 1.51 / 1e6),
+    ),
 }
 
 QUOTAS: dict[str, Quota] = {
@@ -139,3 +158,21 @@ def price(key: str) -> float:
 
 def quota(key: str) -> float:
     return QUOTAS[key].value
+
+
+def tiered_price(key: str, monthly_quantity: float) -> float:
+    """Average price per unit of a month with ``monthly_quantity`` units, billed tier by tier.
+
+    Without a tier table for ``key`` (or a zero volume) this is the flat first-tier price.
+    """
+    tiers = TIERS.get(key)
+    if not tiers or monthly_quantity <= 0:
+        return price(key)
+    billed, left = 0.0, monthly_quantity
+    for width, unit in tiers:
+        take = min(left, width)
+        billed += take * unit
+        left -= take
+        if left <= 0:
+            break
+    return billed / monthly_quantity

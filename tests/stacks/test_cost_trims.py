@@ -19,7 +19,10 @@ def prod(prod_stacks: dict[str, LayerRun]) -> model.Deployment:
 
 def test_prod_declares_every_trim(prod_stacks: dict[str, LayerRun]) -> None:
     assert capacity.declared(prod_stacks) == capacity.Declared(
-        waf_logs_only_acted_on=True, platform_lines_ingested=False, emails_high_severity_only=True
+        waf_logs_only_acted_on=True,
+        platform_lines_ingested=False,
+        emails_high_severity_only=True,
+        access_logs_infrequent=True,
     )
 
 
@@ -32,7 +35,7 @@ def test_the_xray_rate_is_the_declared_stage_rule(
 
 def test_each_trim_cuts_its_own_line_only(prod: model.Deployment) -> None:
     before = capacity.workload(prod, CPU, {}, capacity.Declared())
-    after = capacity.workload(prod, CPU, {}, capacity.Declared(True, False, True))
+    after = capacity.workload(prod, CPU, {}, capacity.Declared(True, False, True, True))
     waf_share = capacity.assumption("waf_acted_share")
     assert after.log_bytes["WAF logs"] == pytest.approx(before.log_bytes["WAF logs"] * waf_share)
     platform = capacity.assumption("lambda_platform_log_bytes")
@@ -43,6 +46,8 @@ def test_each_trim_cuts_its_own_line_only(prod: model.Deployment) -> None:
     assert after.sns_emails == pytest.approx(before.sns_emails * high)
     assert after.sns_publishes == before.sns_publishes  # every alert is still published
     assert after.log_bytes["API access logs"] == before.log_bytes["API access logs"]
+    assert before.infrequent_access_logs == frozenset()
+    assert after.infrequent_access_logs == {"API access logs"}  # same bytes, half the price
     assert after.tables == before.tables
 
 

@@ -250,6 +250,9 @@ def test_access_log_records_waf_verdict_of_every_request(edge: LayerRun) -> None
     assert fields["wafResponse"] == "$context.wafResponseCode"
     group = edge.one("aws:cloudwatch/logGroup:LogGroup", "access-logs")
     assert group.inputs["retentionInDays"] >= 365
+    # read by Logs Insights only (no metric or subscription filter): the cheaper class
+    assert group.inputs["logGroupClass"] == "INFREQUENT_ACCESS"
+    assert group.inputs["kmsKeyId"]
 
 
 def test_exports_the_endpoint_url_and_the_key_value_only_as_a_secret(edge: LayerRun) -> None:

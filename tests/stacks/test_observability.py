@@ -201,6 +201,11 @@ def test_dashboard_shows_every_required_metric(obs: LayerRun, upstream: dict[str
     queue = upstream["data"]["transactions_queue_name"]
     for metric in ("ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"):
         assert ("AWS/SQS", metric, "QueueName", queue) in lines
+    # accepted = what the validator queued (it writes no metric line for them); refused = its own
+    assert ("AWS/SQS", "NumberOfMessagesSent", "QueueName", queue) in lines
+    validator = upstream["compute"]["validator_function_name"]
+    rejected = (shapes.METRICS_NAMESPACE, shapes.REJECTED_TRANSACTIONS_METRIC, "service")
+    assert (*rejected, validator) in lines
     for key in ("transactions_dlq_name", "parking_queue_name"):
         assert (
             "AWS/SQS",

@@ -215,9 +215,13 @@ class TransactionApi(pulumi.ComponentResource):
             ),
         )
 
+        # One line per request, read by Logs Insights queries in an investigation or an audit,
+        # never by a metric or subscription filter: the Infrequent Access class halves its
+        # ingestion price. The class is fixed at creation (changing it replaces the group).
         self.access_logs = aws.cloudwatch.LogGroup(
             f"{name}-access-logs",
             name=args.access_log_group_name,
+            log_group_class="INFREQUENT_ACCESS",
             retention_in_days=args.audit_log_retention_days,
             kms_key_id=args.logs_key_arn,
             opts=child,

@@ -266,6 +266,28 @@ def dashboard_body(watched: Watched, alarm_arns: Sequence[pulumi.Input[str]]) ->
             r,
         ),
     ]
+    widgets.append(
+        _graph(
+            "Transactions accepted (queued) and refused",
+            [
+                [
+                    "AWS/SQS",
+                    "NumberOfMessagesSent",
+                    "QueueName",
+                    w.queue_name,
+                    {"stat": "Sum", "label": "accepted (queued; a replay counts again)"},
+                ],
+                [
+                    shapes.METRICS_NAMESPACE,
+                    shapes.REJECTED_TRANSACTIONS_METRIC,
+                    "service",
+                    w.function_names[shapes.VALIDATOR.component],
+                    {"stat": "Sum", "label": "refused by the validator"},
+                ],
+            ],
+            r,
+        )
+    )
     for component, fn in w.function_names.items():
         dims = ["FunctionName", fn]
         widgets += [

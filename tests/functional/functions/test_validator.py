@@ -163,11 +163,28 @@ def test_given_the_queue_is_gone_when_posted_then_503_with_a_code(
     assert '"level":"ERROR"' in logs.getvalue()
 
 
-def test_given_an_accepted_transaction_then_metric_emitted(
+def test_given_an_accepted_transaction_then_no_metric_line_is_written(
     validator_app, api_event, make_body, context, capsys
 ):
-    validator_app.lambda_handler(api_event(make_body()), context)
-    assert '"TransactionsAccepted"' in capsys.readouterr().out
+    # the queue's NumberOfMessagesSent counts accepted transactions; a line each would be most
+    # of the function's log bill
+    response = validator_app.lambda_handler(api_event(make_body()), context)
+
+    assert response["statusCode"] == 202
+    assert "_aws" not in capsys.readouterr().out
+
+
+def test_given_a_replayed_key_then_the_replay_is_counted(
+    validator_app, api_event, make_body, context, capsys
+):
+    event = api_event(make_body(), headers={"Idempotency-Key": "order-77"})
+    validator_app.lambda_handler(event, context)
+    capsys.readouterr()
+
+    validator_app.lambda_handler(event, context)
+
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
+    assert [m.get("IdempotentReplays") for m in emf] == [[1.0]]
 
 
 def test_given_a_rejection_then_metric_has_the_code_dimension(

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from txn_perf import model
-from txn_perf.prices import AS_OF, PRICES, QUOTAS, price, quota
+from txn_perf.prices import AS_OF, PRICES, QUOTAS, TIERS, price, quota, tiered_price
 
 
 def deployment(**overrides: object) -> model.Deployment:
@@ -114,9 +114,9 @@ def test_xray_share_is_the_reservoir_then_the_fixed_rate() -> None:
 
 
 def test_cost_lines_are_quantity_times_price_per_million() -> None:
-    c = model.costs(deployment(), workload(), reference_tps=1000)
+    c = model.costs(deployment(), workload(), reference_tps=100)  # 263 M a month: first tier
     lines = {(x.service, x.item): x.amount for x in c.variable}
-    assert lines[("API Gateway", "REST requests")] == pytest.approx(3.50)
+    assert lines[("API Gateway", "REST requests (263 M a month, tiered)")] == pytest.approx(3.50)
     assert lines[("WAF", "requests inspected")] == pytest.approx(0.60)
     assert lines[("DynamoDB", "velocity write units")] == pytest.approx(4 * 0.625)
     assert lines[("DynamoDB", "velocity read units")] == pytest.approx(0.125)
@@ -175,3 +175,39 @@ def test_replace_sampling_changes_only_the_rule() -> None:
     d = model.replace_sampling(deployment(), 2, 0.01)
     assert (d.xray_reservoir_per_s, d.xray_fixed_rate) == (2, 0.01)
     assert replace(d, xray_reservoir_per_s=1, xray_fixed_rate=0.05) == deployment()
+
+
+def test_a_tiered_price_bills_each_tier_at_its_own_rate() -> None:
+    key = "apigw_rest_request"
+    assert tiered_price(key, 100e6) == pytest.approx(3.50e-6)
+    # 333 M at 3.50, then 667 M at 2.80, then 1 B at 2.38 (per million)
+    expected = (333 * 3.50 + 667 * 2.80 + 1000 * 2.38) / 2000 / 1e6
+    assert tiered_price(key, 2e9) == pytest.approx(expected)
+    assert tiered_price(key, 0) == price(key)
+    assert tiered_price("waf_request", 5e9) == price("waf_request")  # no tiers: flat
+
+
+def test_every_tier_table_starts_at_the_listed_first_tier_price() -> None:
+    for key, tiers in TIERS.items():
+        assert tiers[0][1] == price(key)
+        assert [unit for _, unit in tiers] == sorted((unit for _, unit in tiers), reverse=True)
+        assert tiers[-1][0] == math.inf
+
+
+def test_the_api_line_is_priced_at_the_month_of_the_reference_rate() -> None:
+    slow = model.costs(deployment(), workload(), reference_tps=100).by_service()["API Gateway"]
+    fast = model.costs(deployment(), workload(), reference_tps=1_000).by_service()["API Gateway"]
+    assert slow == pytest.approx(3.50)
+    assert fast == pytest.approx(
+        tiered_price("apigw_rest_request", model.monthly_volume(1_000)) * 1e6
+    )
+    assert fast < slow
+
+
+def test_infrequent_access_log_groups_are_priced_at_their_class() -> None:
+    w = workload(
+        log_bytes={"access": 1e3, "app": 1e3}, infrequent_access_logs=frozenset({"access"})
+    )
+    lines = {x.item: x.amount for x in model.costs(deployment(), w, 1000).variable}
+    assert lines["access (GB, Infrequent Access)"] == pytest.approx(0.25 * 1e3 / 1e9 * 1e6)
+    assert lines["app (GB)"] == pytest.approx(0.50 * 1e3 / 1e9 * 1e6)
