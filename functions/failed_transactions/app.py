@@ -4,6 +4,11 @@ The write is conditional: a transaction that was in fact decided (its delete was
 verdict, and a redelivered DLQ message changes nothing. A body that is not a transaction is
 recorded under its message id with a hash of the body, never the body itself (it may hold card
 data). Operations are alerted by the ``FailedTransactions`` metric and an ERROR log line.
+
+A transaction already stored ``FLAGGED`` reached the DLQ because its fraud alert could not be
+published through the whole redrive (an SNS outage): its alert is published here, and the
+message fails again if SNS still refuses it, so the alert is never dropped (alerts are at least
+once, keyed by transaction id, like the fraud detector's).
 """
 
 from __future__ import annotations
@@ -22,9 +27,11 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from txn_adapters.alerts import AlertsPublisher
 from txn_adapters.aws import client, require_env
 from txn_adapters.telemetry import make_logger, make_metrics, make_tracer
 from txn_adapters.transactions import TransactionsStore
+from txn_domain.fraud import alert_from_record
 from txn_domain.models import AcceptedTransaction, Status
 from txn_infra.shapes import Env
 
@@ -36,6 +43,7 @@ metrics = make_metrics(SERVICE)
 # invocation's outcome stays a batch report and SQS retries exactly the listed records.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 store = TransactionsStore(client("dynamodb"), require_env(Env.TRANSACTIONS_TABLE))
+alerts = AlertsPublisher(client("sns"), require_env(Env.FRAUD_ALERTS_TOPIC_ARN))
 
 
 def _iso_ms(epoch_ms: str | None) -> str | None:
@@ -86,8 +94,8 @@ def failed_record(record: SQSRecord, now: str) -> dict[str, Any]:
 def record_handler(record: SQSRecord) -> None:
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     item = failed_record(record, now)
-    created = store.put_if_new(item)
-    if created:
+    stored = store.put_if_new(item)
+    if stored is None:
         metrics.add_metric(name="FailedTransactions", unit=MetricUnit.Count, value=1)
         logger.error(
             "transaction failed and recorded as FAILED",
@@ -97,6 +105,14 @@ def record_handler(record: SQSRecord) -> None:
                 "receive_count": item["receive_count"],
                 "enqueued_at": item["enqueued_at"],
             },
+        )
+    elif stored.get("status") == Status.FLAGGED.value:
+        if alerts.publish([alert_from_record(stored)]):
+            raise RuntimeError("fraud alert not published")  # the DLQ redelivers it
+        metrics.add_metric(name="FraudAlertsRepublished", unit=MetricUnit.Count, value=1)
+        logger.warning(
+            "flagged transaction's alert published from the DLQ",
+            extra={"transaction_id": item["transaction_id"]},
         )
     else:
         metrics.add_metric(name="FailedAlreadyRecorded", unit=MetricUnit.Count, value=1)

@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from txn_adapters.aws import to_item, translate
+from txn_adapters.aws import from_item, to_item, translate
 from txn_adapters.partiql import Outcome, Statement, execute, insert_text
 from txn_domain.models import AcceptedTransaction
 
@@ -39,14 +39,20 @@ class TransactionsStore:
     def execute(self, statements: Sequence[Statement]) -> list[Outcome]:
         return execute(self._ddb, statements, "recording transactions")
 
-    def put_if_new(self, record: dict[str, Any]) -> bool:
-        """Write ``record`` unless one with its key exists; ``False`` if it did."""
+    def put_if_new(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """Write ``record`` unless one with its key exists: ``None`` if written, else the
+        record already stored (one call either way)."""
         try:
-            self._ddb.put_item(TableName=self.table, Item=to_item(record), ConditionExpression=_NEW)
+            self._ddb.put_item(
+                TableName=self.table,
+                Item=to_item(record),
+                ConditionExpression=_NEW,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
+                return from_item(exc.response.get("Item") or {})
             raise translate(exc, "recording the failed transaction") from exc
         except BotoCoreError as exc:
             raise translate(exc, "recording the failed transaction") from exc
-        return True
+        return None

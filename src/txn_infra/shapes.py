@@ -242,7 +242,8 @@ FRAUD_DETECTOR = FunctionShape(
 FAILED_TRANSACTIONS = FunctionShape(
     component="failed-transactions",
     package="failed_transactions",
-    environment=(Env.TRANSACTIONS_TABLE,),
+    # the topic: a FLAGGED transaction dead-lettered by an SNS outage gets its alert from here
+    environment=(Env.TRANSACTIONS_TABLE, Env.FRAUD_ALERTS_TOPIC_ARN),
 )
 
 FUNCTIONS = (VALIDATOR, FRAUD_DETECTOR, FAILED_TRANSACTIONS)

@@ -441,6 +441,13 @@ def scenarios(scale: int = 1) -> dict[str, Spec]:
         "sns_down": Spec(
             "sns_down", n, faults=(Fault("sns", "PublishBatch", "unavailable", 1.0, (0, 2.5)),)
         ),
+        # Longer than the main queue's whole redrive (5 receives, 1 s apart locally): flagged
+        # transactions reach the DLQ stored FLAGGED, and their alerts go out from there.
+        "sns_down_past_redrive": Spec(
+            "sns_down_past_redrive",
+            n,
+            faults=(Fault("sns", "PublishBatch", "unavailable", 1.0, (0, 9.0)),),
+        ),
         "duplicates": Spec("duplicates", n, duplicate_rate=0.3),
         "poison": Spec("poison", n // 3, poison=12),
         "restart": Spec("restart", 2 * n, restart_at=0.4),

@@ -279,14 +279,19 @@ def test_failed_transactions_consumes_the_dlq_and_records_failures(
         "sqs:DeleteMessage": {queue("transactions-dlq")},
         "sqs:GetQueueAttributes": {queue("transactions-dlq")},
         "sqs:ChangeMessageVisibility": {queue("transactions-dlq")},
-        "dynamodb:GetItem": {table("transactions")},
+        # one conditional PutItem returns the stored record when there is one
         "dynamodb:PutItem": {table("transactions")},
-        "dynamodb:UpdateItem": {table("transactions")},
+        # the alert of a FLAGGED transaction dead-lettered by an SNS outage
+        "sns:Publish": {f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:txn-dev-fraud-alerts"},
     }
     sids = role_statements(security, "failed-transactions")
     assert "Condition" not in sids["ConsumeDeadLetterQueue"]
+    endpoints = network["vpc_endpoint_ids"]
     assert sids["RecordFailures"]["Condition"] == {
-        "StringEquals": {"aws:SourceVpce": network["vpc_endpoint_ids"]["dynamodb"]}
+        "StringEquals": {"aws:SourceVpce": endpoints["dynamodb"]}
+    }
+    assert sids["PublishFraudAlerts"]["Condition"] == {
+        "StringEquals": {"aws:SourceVpce": endpoints["sns"]}
     }
 
 
@@ -309,7 +314,7 @@ def test_functions_use_the_data_key_only_through_the_services_they_call(
     services = {
         "validator": ["dynamodb", "sqs", "lambda"],
         "fraud-detector": ["dynamodb", "sqs", "sns", "lambda"],
-        "failed-transactions": ["dynamodb", "sqs", "lambda"],
+        "failed-transactions": ["dynamodb", "sqs", "sns", "lambda"],
     }
     for component, used in services.items():
         kms = role_statements(security, component)["DataKeyThroughItsServices"]

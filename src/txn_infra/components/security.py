@@ -412,6 +412,12 @@ def function_statements(
     idempotency, velocity = p.table_arn(s.IDEMPOTENCY_TABLE), p.table_arn(s.VELOCITY_TABLE)
     queue, dlq = p.queue_arn(s.TRANSACTIONS_QUEUE), p.queue_arn(s.TRANSACTIONS_DLQ)
     dynamodb = _via_endpoint(net, "dynamodb")
+    publish_alerts = _allow(
+        "PublishFraudAlerts",
+        ["sns:Publish"],
+        p.topic_arn(s.FRAUD_ALERTS_TOPIC),
+        _via_endpoint(net, "sns"),
+    )
     return {
         s.VALIDATOR.component: [
             *_function_baseline(s.VALIDATOR, p, net, data_key_arn, ("dynamodb", "sqs", "lambda")),
@@ -454,25 +460,18 @@ def function_statements(
                 velocity,
                 dynamodb,
             ),
-            _allow(
-                "PublishFraudAlerts",
-                ["sns:Publish"],
-                p.topic_arn(s.FRAUD_ALERTS_TOPIC),
-                _via_endpoint(net, "sns"),
-            ),
+            publish_alerts,
         ],
         s.FAILED_TRANSACTIONS.component: [
             *_function_baseline(
-                s.FAILED_TRANSACTIONS, p, net, data_key_arn, ("dynamodb", "sqs", "lambda")
+                s.FAILED_TRANSACTIONS, p, net, data_key_arn, ("dynamodb", "sqs", "sns", "lambda")
             ),
             # Polled by the Lambda service, like the main queue: no aws:SourceVpce.
             _allow("ConsumeDeadLetterQueue", SQS_CONSUME, dlq),
-            _allow(
-                "RecordFailures",
-                ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-                transactions,
-                dynamodb,
-            ),
+            # A conditional PutItem that returns the stored record when there is one.
+            _allow("RecordFailures", ["dynamodb:PutItem"], transactions, dynamodb),
+            # The alert of a FLAGGED transaction dead-lettered by an SNS outage.
+            publish_alerts,
         ],
     }
 

@@ -27,6 +27,16 @@ def test_the_ledger_balances_and_nothing_leaks_under(name: str) -> None:
     assert report["faults_total"] > 0  # the scenario did inject what it names
 
 
+def test_an_sns_outage_longer_than_the_redrive_still_alerts_every_flagged_transaction() -> None:
+    report = run_child("sns_down_past_redrive", "--transactions", "20", timeout=120)
+    assert problems(report) == [], report
+    assert report["ledger"]["FLAGGED"] > 0
+    assert report["flagged_without_alert"] == 0
+    # the alerts went out from the DLQ: its function handled the flagged transactions
+    assert report["pollers"]["failed-transactions"]["succeeded"] >= report["ledger"]["FLAGGED"]
+    assert report["ledger"]["FAILED"] == 0  # their verdicts stayed FLAGGED
+
+
 def test_bad_input_through_the_gateway_gets_no_5xx_and_coded_4xx() -> None:
     report = run_child(
         "bad_input", "--fuzz-examples", "15", "--fuzz-phases", "examples,fuzzing", timeout=120

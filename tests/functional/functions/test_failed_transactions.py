@@ -83,3 +83,49 @@ def test_given_the_table_is_gone_then_the_record_is_reported_failed(
     response = failed_app.lambda_handler(sqs_event(record), context)
 
     assert response == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+
+
+def test_given_a_flagged_transaction_dead_lettered_by_an_sns_outage_then_its_alert_is_published(
+    fraud_app, failed_app, accepted, sqs_record, aws, context, capsys, monkeypatch
+):
+    body = accepted(card_bin="400000")  # blocklisted BIN: flagged
+    with monkeypatch.context() as outage:
+        outage.setattr(fraud_app.pipeline._alerts._sns, "publish_batch", _refuse)
+        failed = fraud_app.lambda_handler(sqs_event(sqs_record(body)), context)
+    assert failed["batchItemFailures"]  # stored FLAGGED, alert not out: the message will retry
+    assert not aws.messages(aws.alerts_queue_url)
+    capsys.readouterr()
+
+    response = failed_app.lambda_handler(sqs_event(sqs_record(body, receive_count=6)), context)
+
+    assert response == {"batchItemFailures": []}
+    (item,) = aws.items("transactions")
+    assert item["status"] == "FLAGGED"  # the verdict stays
+    (message,) = aws.messages(aws.alerts_queue_url)
+    alert = json.loads(message["Body"])
+    assert alert["transaction_id"] == json.loads(body)["transaction_id"]
+    assert alert["card"] == "400000******1111"
+    assert '"FraudAlertsRepublished"' in capsys.readouterr().out
+
+
+def test_given_sns_still_down_then_the_dead_lettered_flagged_message_fails_again(
+    fraud_app, failed_app, accepted, sqs_record, aws, context, monkeypatch
+):
+    body = accepted(card_bin="400000")
+    monkeypatch.setattr(fraud_app.pipeline._alerts._sns, "publish_batch", _refuse)
+    fraud_app.lambda_handler(sqs_event(sqs_record(body)), context)
+    monkeypatch.setattr(failed_app.alerts._sns, "publish_batch", _refuse)
+    record = sqs_record(body, receive_count=6)
+
+    response = failed_app.lambda_handler(sqs_event(record), context)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    assert aws.items("transactions")[0]["status"] == "FLAGGED"
+
+
+def _refuse(**_: object) -> None:
+    from botocore.exceptions import ClientError
+
+    raise ClientError(
+        {"Error": {"Code": "InternalError", "Message": "SNS is down"}}, "PublishBatch"
+    )
