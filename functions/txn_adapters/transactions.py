@@ -2,7 +2,9 @@
 existing key), probed by key in the batch's one read, and ``FAILED`` records from the DLQ.
 
 Every record write is conditional on the record not existing: a redelivered message changes
-nothing.
+nothing. Both writes store :func:`stored_item` of the record: a record whose status needs a person
+(``FLAGGED``, ``FAILED``) also carries the sparse ``review-by-merchant`` index's key, so only those
+records are copied into the index (``txn_infra.shapes.REVIEW_INDEX``).
 """
 
 from __future__ import annotations
@@ -15,8 +17,18 @@ from botocore.exceptions import BotoCoreError, ClientError
 from txn_adapters.aws import from_item, to_item, translate
 from txn_adapters.partiql import Outcome, Statement, execute, insert_text
 from txn_domain.models import AcceptedTransaction
+from txn_infra.shapes import REVIEW_KEY, REVIEW_STATUSES
 
 _NEW = "attribute_not_exists(transaction_id)"
+
+
+def stored_item(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` as the table stores it: with the review index's key when its status needs a
+    person and its merchant is known (a FAILED record of an unparsable message has none)."""
+    merchant = record.get("merchant_id")
+    if record.get("status") in REVIEW_STATUSES and merchant:
+        return {**record, REVIEW_KEY: merchant}
+    return record
 
 
 class TransactionsStore:
@@ -33,7 +45,7 @@ class TransactionsStore:
 
     def insert(self, record: dict[str, Any]) -> Statement:
         """An ``INSERT`` of ``record``; it fails with ``DuplicateItem`` if the key is stored."""
-        item = to_item(record)
+        item = to_item(stored_item(record))
         return Statement(insert_text(self.table, tuple(item)), list(item.values()))
 
     def execute(self, statements: Sequence[Statement]) -> list[Outcome]:
@@ -45,7 +57,7 @@ class TransactionsStore:
         try:
             self._ddb.put_item(
                 TableName=self.table,
-                Item=to_item(record),
+                Item=to_item(stored_item(record)),
                 ConditionExpression=_NEW,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )

@@ -31,7 +31,11 @@ class Index:
 
 @dataclass(frozen=True)
 class TableShape:
-    """Key schema, attribute types, indexes and TTL of a DynamoDB table (always on-demand)."""
+    """Key schema, attribute types, indexes and TTL of a DynamoDB table.
+
+    Capacity (on-demand, or provisioned with auto scaling) is deployment config, not shape: see
+    ``DataConfig`` and :func:`synchronous_tables` for the tables that must stay on-demand.
+    """
 
     component: str
     hash_key: str
@@ -106,13 +110,24 @@ class FunctionShape:
 
 # --- DynamoDB ---------------------------------------------------------------------------------
 
+# The records a person must look at: a merchant's FLAGGED (fraud) and FAILED (not processed)
+# transactions, newest first. The index is sparse: only those records carry its hash key
+# (``txn_adapters.transactions`` adds it from ``merchant_id`` when it stores one), so DynamoDB
+# copies about 2% of the writes into it instead of every one (1 write unit a transaction, the
+# cost of the full ``by-merchant`` index this replaces). Nothing lists all of a merchant's
+# transactions today; a merchant listing API would add a full index on ``merchant_id`` back
+# (``merchant_id`` as a key attribute, one more write unit a transaction; DynamoDB fills a new
+# index from the stored items itself). See docs/decisions/0006-sparse-review-index.md.
+REVIEW_KEY = "review_merchant_id"
+REVIEW_STATUSES = frozenset({"FLAGGED", "FAILED"})
+REVIEW_INDEX = Index(name="review-by-merchant", hash_key=REVIEW_KEY, range_key="timestamp")
+
 TRANSACTIONS_TABLE = TableShape(
     component="transactions",
     hash_key="transaction_id",
     range_key="timestamp",
-    attributes={"transaction_id": "S", "timestamp": "S", "merchant_id": "S"},
-    # A merchant lists its transactions newest first without a scan.
-    indexes=(Index(name="by-merchant", hash_key="merchant_id", range_key="timestamp"),),
+    attributes={"transaction_id": "S", "timestamp": "S", REVIEW_KEY: "S"},
+    indexes=(REVIEW_INDEX,),
     hot_path=True,
 )
 

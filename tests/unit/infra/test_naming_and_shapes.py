@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from txn_domain.models import Status
 from txn_infra import shapes
 from txn_infra.naming import NamingError, function_log_group, physical_name, waf_log_group
 
@@ -34,7 +35,19 @@ def test_log_group_names() -> None:
 def test_transactions_table_keys_match_the_mission() -> None:
     table = shapes.TRANSACTIONS_TABLE
     assert (table.hash_key, table.range_key) == ("transaction_id", "timestamp")
-    assert table.indexes[0].hash_key == "merchant_id"
+
+
+def test_the_only_index_is_the_sparse_review_index_newest_first_per_merchant() -> None:
+    (index,) = shapes.TRANSACTIONS_TABLE.indexes
+    assert index is shapes.REVIEW_INDEX
+    assert (index.hash_key, index.range_key) == (shapes.REVIEW_KEY, "timestamp")
+    # merchant_id itself is no key: every record has one, so an index on it copies every write
+    assert "merchant_id" not in shapes.TRANSACTIONS_TABLE.attributes
+
+
+def test_review_statuses_are_the_two_that_need_a_person() -> None:
+    assert {s.value for s in Status} - shapes.REVIEW_STATUSES == {"APPROVED"}
+    assert {s.value for s in Status} >= shapes.REVIEW_STATUSES
 
 
 def test_table_shape_refuses_untyped_keys() -> None:
