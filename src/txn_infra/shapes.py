@@ -283,6 +283,24 @@ FAILED_TRANSACTIONS_SOURCE = EventSourceShape(
 )
 EVENT_SOURCES = (FRAUD_DETECTOR_SOURCE, FAILED_TRANSACTIONS_SOURCE)
 
+# Which environment variable names which table (``compute`` sets them from ``data``'s outputs).
+TABLE_ENV = {
+    Env.TRANSACTIONS_TABLE: TRANSACTIONS_TABLE,
+    Env.MERCHANTS_TABLE: MERCHANTS_TABLE,
+    Env.IDEMPOTENCY_TABLE: IDEMPOTENCY_TABLE,
+    Env.VELOCITY_TABLE: VELOCITY_TABLE,
+}
+
+
+def synchronous_tables() -> tuple[TableShape, ...]:
+    """Tables a function no queue feeds (the validator, behind the API) uses while the client
+    waits: a throttled request there is an error to the client, so they stay on-demand. The
+    others are written only behind SQS, where a throttle becomes a redelivery (ADR 0005)."""
+    queue_fed = {source.function for source in EVENT_SOURCES}
+    used = {env for f in FUNCTIONS if f not in queue_fed for env in f.environment}
+    return tuple(table for env, table in TABLE_ENV.items() if env in used)
+
+
 # --- API Gateway --------------------------------------------------------------------------------
 
 API_COMPONENT = "transactions-api"

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from tests.stacks.conftest import policy, statements
-from txn_infra import shapes
+from txn_infra import config, contract, harness, shapes
+from txn_infra.components.data import AUTOSCALED_PROPERTIES
 from txn_infra.harness import ACCOUNT_ID, LayerRun, Resource
 
 DAY = 24 * 60 * 60
@@ -23,6 +24,19 @@ def data(system: dict[str, LayerRun]) -> LayerRun:
 @pytest.fixture(scope="module")
 def data_key(system: dict[str, LayerRun]) -> str:
     return system["security"].exports["data_key_arn"]
+
+
+TARGET = "aws:appautoscaling/target:Target"
+SCALING_POLICY = "aws:appautoscaling/policy:Policy"
+QUEUE_FED = {"transactions", "velocity"}
+
+
+def prod_config() -> config.DataConfig:
+    layer = contract.layer("data")
+    values = harness.stack_config(layer, "prod")
+    prefix = f"{layer.project}:"
+    own = {k.removeprefix(prefix): v for k, v in values.items() if k.startswith(prefix)}
+    return config.parse(config.DataConfig, own, layer.project)
 
 
 def tables(run: LayerRun) -> dict[str, Resource]:
@@ -197,7 +211,8 @@ def test_exports_name_the_resources_the_shapes_describe(data: LayerRun) -> None:
 def test_prod_prewarms_the_hot_path_tables_and_their_indexes_only(
     data: LayerRun, prod_system: dict[str, LayerRun]
 ) -> None:
-    warm = {"writeUnitsPerSecond": 16000}
+    warm = {"writeUnitsPerSecond": prod_config().warm_write_units_per_second}
+    assert warm["writeUnitsPerSecond"] >= 4000
     for shape in shapes.TABLES:
         table = tables(prod_system["data"])[f"txn-prod-{shape.component}"]
         assert table.inputs.get("warmThroughput") == (warm if shape.hot_path else None), shape
@@ -205,3 +220,123 @@ def test_prod_prewarms_the_hot_path_tables_and_their_indexes_only(
             assert index.get("warmThroughput") == (warm if shape.hot_path else None), shape
     assert {s.component for s in shapes.TABLES if s.hot_path} == {"transactions", "velocity"}
     assert all("warmThroughput" not in t.inputs for t in tables(data).values())
+
+
+# --- capacity: on-demand in dev, queue-fed tables provisioned with auto scaling in prod -------
+
+
+def test_dev_has_no_provisioned_table_and_no_auto_scaling(data: LayerRun) -> None:
+    assert data.of_type(TARGET) == []
+    assert data.of_type(SCALING_POLICY) == []
+    assert data.ignore_changes == {}
+
+
+def test_prod_provisions_exactly_the_queue_fed_tables(prod_system: dict[str, LayerRun]) -> None:
+    found = tables(prod_system["data"])
+    modes = {name.removeprefix("txn-prod-"): t.inputs["billingMode"] for name, t in found.items()}
+    assert modes == {
+        "transactions": "PROVISIONED",
+        "velocity": "PROVISIONED",
+        "merchants": "PAY_PER_REQUEST",
+        "idempotency": "PAY_PER_REQUEST",
+    }
+    assert {s.component for s in shapes.TABLES} - {
+        s.component for s in shapes.synchronous_tables()
+    } == QUEUE_FED
+    for component in ("merchants", "idempotency"):
+        table = found[f"txn-prod-{component}"]
+        assert "readCapacity" not in table.inputs
+        assert "writeCapacity" not in table.inputs
+
+
+def test_provisioned_tables_start_at_the_minimums_and_leave_capacity_to_auto_scaling(
+    prod_system: dict[str, LayerRun],
+) -> None:
+    run, cfg = prod_system["data"], prod_config()
+    for shape in config.PROVISIONABLE_TABLES:
+        capacity = cfg.capacity(shape)
+        assert capacity is not None
+        table = tables(run)[f"txn-prod-{shape.component}"]
+        assert (table.inputs["readCapacity"], table.inputs["writeCapacity"]) == (
+            capacity.read.min,
+            capacity.write.min,
+        )
+        for index in table.inputs.get("globalSecondaryIndexes") or []:
+            assert (index["readCapacity"], index["writeCapacity"]) == (
+                capacity.index_read.min,
+                capacity.index_write.min,
+            )
+        # pulumi up must not reset what auto scaling moved
+        assert run.ignore_changes[table.name] == list(AUTOSCALED_PROPERTIES)
+    assert set(run.ignore_changes) == {f"{c}-table" for c in QUEUE_FED}
+
+
+def scalable(run: LayerRun) -> dict[tuple[str, str], Resource]:
+    return {(t.inputs["resourceId"], t.inputs["scalableDimension"]): t for t in run.of_type(TARGET)}
+
+
+def test_every_read_and_write_of_a_provisioned_table_and_its_index_has_a_target(
+    prod_system: dict[str, LayerRun],
+) -> None:
+    run, cfg = prod_system["data"], prod_config()
+    expected = {}
+    for shape in config.PROVISIONABLE_TABLES:
+        capacity = cfg.capacity(shape)
+        assert capacity is not None
+        table = f"table/txn-prod-{shape.component}"
+        expected[(table, "dynamodb:table:ReadCapacityUnits")] = capacity.read
+        expected[(table, "dynamodb:table:WriteCapacityUnits")] = capacity.write
+        for index in shape.indexes:
+            resource = f"{table}/index/{index.name}"
+            expected[(resource, "dynamodb:index:ReadCapacityUnits")] = capacity.index_read
+            expected[(resource, "dynamodb:index:WriteCapacityUnits")] = capacity.index_write
+    found = scalable(run)
+    assert set(found) == set(expected)
+    for key, bounds in expected.items():
+        target = found[key]
+        assert target.inputs["serviceNamespace"] == "dynamodb"
+        assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (
+            bounds.min,
+            bounds.max,
+        )
+        assert "roleArn" not in target.inputs  # the service-linked role
+        table_component = key[0].split("/")[1].removeprefix("txn-prod-")
+        assert run.depends_on[target.name] == {f"{table_component}-table"}
+
+
+def test_each_target_has_a_target_tracking_policy_on_its_own_metric(
+    prod_system: dict[str, LayerRun],
+) -> None:
+    run = prod_system["data"]
+    targets = scalable(run)
+    policies = run.of_type(SCALING_POLICY)
+    assert len(policies) == len(targets) == 6
+    for scaling in policies:
+        key = (scaling.inputs["resourceId"], scaling.inputs["scalableDimension"])
+        assert run.depends_on[scaling.name] == {targets[key].name}
+        assert scaling.inputs["policyType"] == "TargetTrackingScaling"
+        tracking = scaling.inputs["targetTrackingScalingPolicyConfiguration"]
+        assert tracking["targetValue"] == prod_config().target_utilization_percent == 70
+        direction = "Read" if key[1].endswith("ReadCapacityUnits") else "Write"
+        assert tracking["predefinedMetricSpecification"] == {
+            "predefinedMetricType": f"DynamoDB{direction}CapacityUtilization"
+        }
+    assert len({p.inputs["name"] for p in policies}) == 6
+
+
+def test_prod_maxima_hold_the_capacity_goal_on_every_provisioned_dimension() -> None:
+    cfg = prod_config()
+    # units per transaction of the capacity model (docs/capacity.md): reads are eventually
+    # consistent halves; the sparse index takes a flag storm at the table's full write rate
+    per_txn = {
+        ("transactions", "write"): 1.0,
+        ("transactions", "read"): 0.5,
+        ("transactions", "index_write"): 1.0,
+        ("velocity", "write"): 2.1,
+        ("velocity", "read"): 1.2,
+    }
+    for (component, kind), units in per_txn.items():
+        shape = next(s for s in shapes.TABLES if s.component == component)
+        capacity = cfg.capacity(shape)
+        assert capacity is not None
+        assert getattr(capacity, kind).max / units >= 3000, (component, kind)
