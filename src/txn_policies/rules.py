@@ -46,6 +46,8 @@ STAGE = "aws:apigateway/stage:Stage"
 METHOD = "aws:apigateway/method:Method"
 METHOD_SETTINGS = "aws:apigateway/methodSettings:MethodSettings"
 WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
+SCALABLE_TARGET = "aws:appautoscaling/target:Target"
+SCALING_POLICY = "aws:appautoscaling/policy:Policy"
 
 FUNCTION_LOG_RETENTION_DAYS = 30
 AUDIT_LOG_RETENTION_DAYS = 365
@@ -273,20 +275,107 @@ def _table_pitr(table: ResourceView) -> Iterator[str]:
         yield "has point-in-time recovery off; fix: point_in_time_recovery enabled=True"
 
 
+_TABLE_SHAPES = {t.component: t for t in shapes.TABLES}
+# Used by a function behind the API while the client waits (the validator): on-demand only.
+_SYNCHRONOUS_TABLES = frozenset(t.component for t in shapes.synchronous_tables())
+_DIMENSIONS = ("Read", "Write")
+
+
+def _scaling(
+    resources: Sequence[ResourceView],
+) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """(resource id, scalable dimension) of the DynamoDB scalable targets in view, and of those
+    with a target-tracking policy."""
+    targets = {
+        (known(t.props, "resourceId"), known(t.props, "scalableDimension"))
+        for t in resources
+        if t.type == SCALABLE_TARGET and get(t.props, "serviceNamespace") == "dynamodb"
+    }
+    tracked = {
+        (known(p.props, "resourceId"), known(p.props, "scalableDimension"))
+        for p in resources
+        if p.type == SCALING_POLICY
+        and get(p.props, "serviceNamespace") == "dynamodb"
+        and get(p.props, "policyType") == "TargetTrackingScaling"
+        and get(p.props, "targetTrackingScalingPolicyConfiguration.targetValue") is not None
+    }
+    return targets, tracked
+
+
 @policy(
-    name="dynamodb-on-demand",
-    description="Every DynamoDB table uses on-demand capacity (PAY_PER_REQUEST).",
-    requirements=("mission: 1,000+ TPS bursts without throttling",),
+    name="dynamodb-capacity-scales",
+    description="Every DynamoDB table is on-demand, or provisioned with target-tracking auto "
+    "scaling on the reads and writes of the table and of each index; the tables the API path "
+    "uses while the client waits (merchants, idempotency) are on-demand.",
+    requirements=("mission: 1,000+ TPS bursts, nothing lost",),
     enforcement="mandatory",
-    reason="mandatory: provisioned capacity throttles bursts above its setting, and a "
-    "throttled write turns an accepted transaction into a retry or a DLQ entry.",
-    remediation="set billing_mode='PAY_PER_REQUEST'",
-    types=(TABLE,),
+    reason="mandatory: a provisioned table or index that cannot scale throttles every burst "
+    "above its setting. Behind SQS a throttle is a redelivery, but one that never scales drifts "
+    "into the DLQ as FAILED; on the API path it is an error to the client (ADR 0005).",
+    remediation="billing_mode='PAY_PER_REQUEST', or per table and index an "
+    "aws.appautoscaling.Target and a TargetTrackingScaling Policy for reads and for writes",
+    types=(TABLE, SCALABLE_TARGET, SCALING_POLICY),
+    stack=True,
 )
-def _table_on_demand(table: ResourceView) -> Iterator[str]:
-    mode = get(table.props, "billingMode", "PROVISIONED")
-    if mode != "PAY_PER_REQUEST":
-        yield f"uses billing mode {mode}; fix: billing_mode='PAY_PER_REQUEST'"
+def _table_capacity(
+    resources: Sequence[ResourceView],
+) -> Iterator[tuple[ResourceView | None, str]]:
+    tables = [r for r in resources if r.type == TABLE]
+    provisioned = [
+        t for t in tables if get(t.props, "billingMode", "PROVISIONED") != "PAY_PER_REQUEST"
+    ]
+    if not provisioned:
+        return
+    targets, tracked = _scaling(resources)
+    for table in provisioned:
+        name = known(table.props, "name")
+        if not isinstance(name, str):
+            yield (
+                table,
+                (
+                    "is provisioned without a fixed name, so no scalable target can name it; fix: "
+                    "name=physical_name(...) or billing_mode='PAY_PER_REQUEST'"
+                ),
+            )
+            continue
+        if _component(name, _TABLE_SHAPES) in _SYNCHRONOUS_TABLES:
+            yield (
+                table,
+                (
+                    f"{name} is provisioned, but the validator uses it while the API client waits: "
+                    "a throttle there is an error to the client, not a redelivery; fix: "
+                    "billing_mode='PAY_PER_REQUEST'"
+                ),
+            )
+            continue
+        needed = [(f"table/{name}", "table", d, f"table {d.lower()}s") for d in _DIMENSIONS]
+        for index in as_list(get(table.props, "globalSecondaryIndexes")):
+            index_name = get(index, "name")
+            needed += [
+                (f"table/{name}/index/{index_name}", "index", d, f"index {index_name} {d.lower()}s")
+                for d in _DIMENSIONS
+            ]
+        keys = {label: (rid, f"dynamodb:{kind}:{d}CapacityUnits") for rid, kind, d, label in needed}
+        unscaled = [label for label, key in keys.items() if key not in targets]
+        untracked = [label for label, key in keys.items() if key in targets and key not in tracked]
+        if unscaled:
+            yield (
+                table,
+                (
+                    f"{name} is provisioned without auto scaling on {', '.join(unscaled)}; fix: an "
+                    "aws.appautoscaling.Target (service_namespace 'dynamodb', resource_id "
+                    "'table/<name>[/index/<index>]') with a TargetTrackingScaling Policy for each"
+                ),
+            )
+        if untracked:
+            yield (
+                table,
+                (
+                    f"{name} has scalable targets without a target-tracking policy on "
+                    f"{', '.join(untracked)}; fix: a TargetTrackingScaling Policy on "
+                    "DynamoDB{Read,Write}CapacityUtilization for each target"
+                ),
+            )
 
 
 # --- Network: private only ----------------------------------------------------------------------

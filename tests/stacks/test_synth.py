@@ -30,6 +30,13 @@ DOCTORED = [
         "dynamodb-point-in-time-recovery",
     ),
     ("data", QUEUE, "transactions", {"kms_master_key_id": None}, "sqs-cmk-encryption"),
+    (
+        "data",
+        TABLE,
+        "merchants",
+        {"billing_mode": "PROVISIONED", "read_capacity": 5, "write_capacity": 5},
+        "dynamodb-capacity-scales",
+    ),
     ("compute", FUNCTION, "fraud", {"vpc_config": None}, "lambda-in-private-subnets"),
 ]
 
@@ -82,6 +89,22 @@ def test_shipped_stacks_pass_every_mandatory_policy(shipped) -> None:
     assert failed == [], text
     assert code == 0
     assert evidence["summary"]["mandatory_violations"] == 0
+
+
+def test_prod_with_its_provisioned_tables_passes_every_mandatory_policy(tmp_path: Path) -> None:
+    evidence = tmp_path / "synth.json"
+    out = io.StringIO()
+
+    code = synth.main(["--stack", "prod", "--evidence", str(evidence)], out=out)
+
+    assert code == 0, out.getvalue()
+    (entry,) = [
+        p
+        for p in json.loads(evidence.read_text())["policies"]
+        if p["name"] == "dynamodb-capacity-scales"
+    ]
+    # 4 tables, and a scalable target and a policy for each of the 6 provisioned dimensions
+    assert (entry["result"], entry["resources_checked"]) == ("pass", 4 + 6 + 6)
 
 
 def test_synth_prints_resources_edges_and_the_compliance_table(shipped) -> None:

@@ -28,6 +28,8 @@ from txn_policies.rules import (
     REDRIVE_POLICY,
     ROUTE,
     ROUTE_TABLE,
+    SCALABLE_TARGET,
+    SCALING_POLICY,
     STAGE,
     SUBNET,
     TABLE,
@@ -115,6 +117,56 @@ def mapping(**props: Any) -> ResourceView:
     return res(EVENT_SOURCE_MAPPING, "esm", **{**defaults, **props})
 
 
+def provisioned_table(component: str, index: str | None = None) -> ResourceView:
+    indexes = [{"name": index, "readCapacity": 5, "writeCapacity": 5}] if index else []
+    return res(
+        TABLE,
+        f"{component}-table",
+        name=f"txn-dev-{component}",
+        billingMode="PROVISIONED",
+        readCapacity=5,
+        writeCapacity=5,
+        globalSecondaryIndexes=indexes,
+    )
+
+
+def scaled(
+    component: str,
+    index: str | None = None,
+    dimensions: tuple[str, ...] = ("Read", "Write"),
+    policies: bool = True,
+) -> list[ResourceView]:
+    """Scalable targets (and target-tracking policies) of a table or one of its indexes."""
+    resource_id = f"table/txn-dev-{component}" + (f"/index/{index}" if index else "")
+    kind = "index" if index else "table"
+    found = []
+    for dimension in dimensions:
+        key = {
+            "serviceNamespace": "dynamodb",
+            "resourceId": resource_id,
+            "scalableDimension": f"dynamodb:{kind}:{dimension}CapacityUnits",
+        }
+        label = f"{component}-{index}-{dimension}"
+        found.append(res(SCALABLE_TARGET, f"{label}-target", minCapacity=5, maxCapacity=50, **key))
+        if policies:
+            tracking = {
+                "targetValue": 70,
+                "predefinedMetricSpecification": {
+                    "predefinedMetricType": f"DynamoDB{dimension}CapacityUtilization"
+                },
+            }
+            found.append(
+                res(
+                    SCALING_POLICY,
+                    f"{label}-policy",
+                    policyType="TargetTrackingScaling",
+                    targetTrackingScalingPolicyConfiguration=tracking,
+                    **key,
+                )
+            )
+    return found
+
+
 @dataclass(frozen=True)
 class Case:
     policy: str
@@ -174,10 +226,39 @@ CASES = [
         "point-in-time recovery off",
     ),
     Case(
-        "dynamodb-on-demand",
-        [res(TABLE, billingMode="PAY_PER_REQUEST")],
-        [res(TABLE, billingMode="PROVISIONED", readCapacity=5)],
-        "PAY_PER_REQUEST",
+        "dynamodb-capacity-scales",
+        [res(TABLE, name="txn-dev-velocity", billingMode="PAY_PER_REQUEST"), *scaled("velocity")],
+        [res(TABLE, name="txn-dev-velocity", billingMode="PROVISIONED", readCapacity=5)],
+        "without auto scaling on table reads, table writes",
+    ),
+    Case(
+        # every index of a provisioned table scales too: an index short of writes throttles
+        # its table's writes
+        "dynamodb-capacity-scales",
+        [
+            provisioned_table("transactions", index="review-by-merchant"),
+            *scaled("transactions"),
+            *scaled("transactions", index="review-by-merchant"),
+        ],
+        [
+            provisioned_table("transactions", index="review-by-merchant"),
+            *scaled("transactions"),
+            *scaled("transactions", index="review-by-merchant", dimensions=("Read",)),
+        ],
+        "without auto scaling on index review-by-merchant writes",
+    ),
+    Case(
+        "dynamodb-capacity-scales",
+        [provisioned_table("velocity"), *scaled("velocity")],
+        [provisioned_table("velocity"), *scaled("velocity", policies=False)],
+        "without a target-tracking policy on table reads, table writes",
+    ),
+    Case(
+        # the validator's tables stay on-demand even with auto scaling
+        "dynamodb-capacity-scales",
+        [res(TABLE, name="txn-dev-merchants", billingMode="PAY_PER_REQUEST")],
+        [provisioned_table("merchants"), *scaled("merchants")],
+        "while the API client waits",
     ),
     Case(
         "no-internet-gateway-or-nat",
