@@ -111,6 +111,19 @@ ASSUMPTIONS: dict[str, tuple[float, str]] = {
         "always Lambda's for the traces it starts (not configurable)",
     ),
     "xray_default_fixed_rate": (0.05, "X-Ray default rule fixed rate"),
+    "provisioned_utilization_of_target": (
+        0.8,
+        "average consumed/provisioned on a provisioned table, as a share of its target-tracking "
+        "target: scale-out holds consumption near the target on rising and steady load, but "
+        "scale-in waits 15 minutes at 20% below it and DynamoDB limits decreases a day, so "
+        "falling and spiky load runs below target (70% target -> 56%)",
+    ),
+    "autoscaling_alarms_per_target": (
+        4.0,
+        "CloudWatch alarms target tracking creates per DynamoDB scalable target (high and low "
+        "on consumption, high and low on provisioned capacity), billed as standard alarms; "
+        "not verified offline",
+    ),
 }
 
 
@@ -267,6 +280,56 @@ def warm_write_units(runs: dict[str, harness.LayerRun]) -> dict[str, float]:
     return warm
 
 
+_TARGET = "aws:appautoscaling/target:Target"
+_SCALING_POLICY = "aws:appautoscaling/policy:Policy"
+
+
+def declared_capacity(runs: dict[str, harness.LayerRun]) -> dict[str, model.Provisioned]:
+    """The provisioned tables (and indexes) the data layer declares, by the same keys as
+    :func:`warm_write_units`: bounds from their scalable targets, utilization from their
+    target-tracking policies' target times ``provisioned_utilization_of_target``."""
+    data = runs["data"]
+    bounds = {
+        (t.inputs["resourceId"], t.inputs["scalableDimension"]): t.inputs
+        for t in data.of_type(_TARGET)
+    }
+    targets = {
+        (p.inputs["resourceId"], p.inputs["scalableDimension"]): float(
+            p.inputs["targetTrackingScalingPolicyConfiguration"]["targetValue"]
+        )
+        for p in data.of_type(_SCALING_POLICY)
+        if p.inputs.get("policyType") == "TargetTrackingScaling"
+    }
+    share = assumption("provisioned_utilization_of_target")
+    found: dict[str, model.Provisioned] = {}
+    for table in data.of_type("aws:dynamodb/table:Table"):
+        if table.inputs.get("billingMode") != "PROVISIONED":
+            continue
+        component = table.name.removesuffix("-table")
+        scaled = [(component, f"table/{table.inputs['name']}", "table")]
+        scaled += [
+            (
+                f"{component} {ix['name']}",
+                f"table/{table.inputs['name']}/index/{ix['name']}",
+                "index",
+            )
+            for ix in table.inputs.get("globalSecondaryIndexes") or []
+        ]
+        for key, resource_id, kind in scaled:
+            read = (resource_id, f"dynamodb:{kind}:ReadCapacityUnits")
+            write = (resource_id, f"dynamodb:{kind}:WriteCapacityUnits")
+            found[key] = model.Provisioned(
+                min_wcu=float(bounds[write]["minCapacity"]),
+                max_wcu=float(bounds[write]["maxCapacity"]),
+                min_rcu=float(bounds[read]["minCapacity"]),
+                max_rcu=float(bounds[read]["maxCapacity"]),
+                write_utilization=targets[write] / 100 * share,
+                read_utilization=targets[read] / 100 * share,
+                alarms=int(2 * assumption("autoscaling_alarms_per_target")),
+            )
+    return found
+
+
 # --- the workload, from measurements and the assumptions --------------------------------------
 
 
@@ -294,9 +357,12 @@ def workload(
     warm: dict[str, float],
     trims: Declared | None = None,
     tps: float = TARGET_TPS,
+    provisioned: dict[str, model.Provisioned] | None = None,
 ) -> model.Workload:
     """What one accepted transaction costs in each service, at a steady ``tps``."""
     trims = trims or Declared()
+    provisioned = provisioned or {}
+    review = f"transactions {shapes.REVIEW_INDEX.name}"
     accepted = MIX["approved"] + MIX["flagged"]
     per_accepted = 1.0 / accepted
     batch = d.fraud_batch_size
@@ -327,16 +393,19 @@ def workload(
             # the batch's read also probes each record's key (a redelivery is skipped whole)
             rru=model.read_units(assumption("record_bytes")),
             warm_wru=warm.get("transactions"),
+            provisioned=provisioned.get("transactions"),
         ),
         # sparse: only FLAGGED and FAILED records carry the index key (shapes.REVIEW_INDEX)
         shapes.REVIEW_INDEX.name: model.TableLoad(
             wru=review_share() * record,
-            warm_wru=warm.get(f"transactions {shapes.REVIEW_INDEX.name}"),
+            warm_wru=warm.get(review),
+            provisioned=provisioned.get(review),
         ),
         "velocity": model.TableLoad(
             wru=2 * counter + merchants * merchant / batch,
             rru=counter_reads * model.read_units(assumption("counter_bytes")),
             warm_wru=warm.get("velocity"),
+            provisioned=provisioned.get("velocity"),
         ),
         "idempotency": model.TableLoad(
             wru=per_accepted * IDEMPOTENCY_KEY_SHARE * model.write_units(500, False),
@@ -389,15 +458,19 @@ def workload(
 
 
 def cost_by_volume(
-    d: model.Deployment, cpu: dict[str, float], warm: dict[str, float], trims: Declared
+    d: model.Deployment,
+    cpu: dict[str, float],
+    warm: dict[str, float],
+    trims: Declared,
+    provisioned: dict[str, model.Provisioned] | None = None,
 ) -> list[tuple[float, float]]:
-    """Cost per million accepted transactions at each of :data:`VOLUMES_PER_DAY`."""
+    """Cost per million accepted transactions at each of :data:`VOLUMES_PER_DAY` (a provisioned
+    table's minimum weighs more at a lower volume)."""
     result = []
     for per_day in VOLUMES_PER_DAY:
         tps = per_day / 86_400.0
-        result.append(
-            (per_day, model.costs(d, workload(d, cpu, warm, trims, tps), tps).per_million)
-        )
+        w = workload(d, cpu, warm, trims, tps, provisioned)
+        result.append((per_day, model.costs(d, w, tps).per_million))
     return result
 
 
@@ -407,6 +480,29 @@ def _volume_meeting_goal(by_volume: list[tuple[float, float]]) -> str:
 
 
 # --- report ------------------------------------------------------------------------------------
+
+
+def _provisioned_notes(provisioned: dict[str, model.Provisioned], w: model.Workload) -> list[str]:
+    """What the DynamoDB lines of a provisioned table assume, and the floor it always costs."""
+    if not provisioned:
+        return []
+    floor = model.provisioned_floor(w.tables)
+    used = sorted({round(p.write_utilization, 3) for p in provisioned.values()})
+    even = model.break_even_utilization()
+    binding = ", ".join(
+        f"{table} {p.min_wcu * p.write_utilization / load.wru:,.0f}"
+        for table, load in w.tables.items()
+        if (p := load.provisioned) is not None and load.wru > 0
+    )
+    return [
+        f"provisioned: {', '.join(sorted(provisioned))} at "
+        f"{', '.join(f'{u:.0%}' for u in used)} average utilization (assumption "
+        f"provisioned_utilization_of_target x the target-tracking target); cheaper than "
+        f"on-demand above {even['writes']:.0%} (writes) / {even['reads']:.0%} (reads)",
+        f"provisioned: the auto scaling minimums cost ${sum(x.amount for x in floor):,.2f} a "
+        f"month at any traffic (in the lines above at {TARGET_TPS:,} TPS); below these TPS the "
+        f"write minimum, not the traffic, sets the price: {binding}",
+    ]
 
 
 def _tps(value: float) -> str:
@@ -419,11 +515,12 @@ def report(stack: str, bench: Path | None) -> tuple[str, dict[str, Any]]:
     warm = warm_write_units(runs)
     cpu, cpu_source = measured_cpu(bench)
     trims = declared(runs)
-    w = workload(d, cpu, warm, trims)
+    provisioned = declared_capacity(runs)
+    w = workload(d, cpu, warm, trims, provisioned=provisioned)
     comps = model.capacity(d, w)
     first = model.bottleneck(comps)
     c = model.costs(d, w, reference_tps=TARGET_TPS)  # the volume of a steady peak
-    one_time = model.warm_throughput_cost(warm)
+    one_time = model.warm_throughput_cost(warm, {key: p.min_wcu for key, p in provisioned.items()})
 
     out: list[str] = []
     out.append(f"Capacity of stack '{stack}' ({REGION}, default quotas; prices as of {AS_OF})")
@@ -465,7 +562,7 @@ def report(stack: str, bench: Path | None) -> tuple[str, dict[str, Any]]:
         f"{'met' if c.per_million <= COST_GOAL_PER_MILLION else 'NOT met'})"
     )
     out.append("By service: " + ", ".join(f"{k} {v:.2f}" for k, v in c.by_service().items()))
-    by_volume = cost_by_volume(d, cpu, warm, trims)
+    by_volume = cost_by_volume(d, cpu, warm, trims, provisioned)
     out.append(
         "By steady volume: "
         + ", ".join(f"{per_day / 1e6:,.1f} M a day ${cost:.2f}" for per_day, cost in by_volume)
@@ -481,6 +578,7 @@ def report(stack: str, bench: Path | None) -> tuple[str, dict[str, Any]]:
             f"one-time: {line.service} {line.item}: {line.quantity:,.0f} WRU/s raised, "
             f"${line.amount:,.2f}"
         )
+    out += _provisioned_notes(provisioned, w)
     out.append("")
     out.append("Assumptions (not measurable on this machine):")
     for key, (value, why) in ASSUMPTIONS.items():
@@ -510,6 +608,8 @@ def report(stack: str, bench: Path | None) -> tuple[str, dict[str, Any]]:
         "fixed_monthly": c.monthly_fixed,
         "fixed_lines": [asdict(x) for x in c.fixed],
         "one_time": [asdict(x) for x in one_time],
+        "provisioned": {k: asdict(v) for k, v in provisioned.items()},
+        "provisioned_floor_monthly": sum(x.amount for x in model.provisioned_floor(w.tables)),
         "assumptions": {k: v for k, (v, _) in ASSUMPTIONS.items()},
         "prices": {k: asdict(v) for k, v in PRICES.items()},
         "quotas": {k: asdict(v) for k, v in QUOTAS.items()},

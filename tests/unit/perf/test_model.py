@@ -211,3 +211,86 @@ def test_infrequent_access_log_groups_are_priced_at_their_class() -> None:
     lines = {x.item: x.amount for x in model.costs(deployment(), w, 1000).variable}
     assert lines["access (GB, Infrequent Access)"] == pytest.approx(0.25 * 1e3 / 1e9 * 1e6)
     assert lines["app (GB)"] == pytest.approx(0.50 * 1e3 / 1e9 * 1e6)
+
+
+# --- provisioned tables --------------------------------------------------------------------------
+
+
+def provisioned(**overrides: object) -> model.Provisioned:
+    base = model.Provisioned(
+        min_wcu=10, max_wcu=8_000, min_rcu=5, max_rcu=3_000,
+        write_utilization=0.5, read_utilization=0.5, alarms=8,
+    )  # fmt: skip
+    return replace(base, **overrides)
+
+
+def with_velocity(p: model.Provisioned | None, wru: float = 2.0, rru: float = 1.0):
+    load = model.TableLoad(wru=wru, rru=rru, warm_wru=40_000, provisioned=p)
+    return workload(tables={"velocity": load})
+
+
+def test_a_provisioned_table_takes_its_auto_scaling_maximum_whatever_its_warm_throughput() -> None:
+    comps = by_name(model.capacity(deployment(), with_velocity(provisioned())))
+    assert comps["DynamoDB velocity writes"].max_tps == pytest.approx(4_000)  # 8,000 / 2
+    assert comps["DynamoDB velocity reads"].max_tps == pytest.approx(3_000)  # 3,000 / 1
+    assert "auto scaling max" in comps["DynamoDB velocity writes"].basis
+
+
+def test_a_provisioned_unit_costs_the_hourly_price_over_an_hour_at_the_utilization() -> None:
+    c = model.costs(deployment(), with_velocity(provisioned()), reference_tps=1000)
+    lines = {x.item: x for x in c.variable if x.service == "DynamoDB"}
+    assert set(lines) == {"velocity write capacity", "velocity read capacity"}
+    per_wcu = price("dynamodb_wcu_hour") / (3600 * 0.5)
+    assert lines["velocity write capacity"].amount == pytest.approx(2 * per_wcu * 1e6)
+    per_rcu = price("dynamodb_rcu_hour") / (3600 * 0.5)
+    assert lines["velocity read capacity"].amount == pytest.approx(1 * per_rcu * 1e6)
+
+
+def test_provisioned_at_the_modelled_utilization_costs_less_than_on_demand() -> None:
+    on_demand = model.costs(deployment(), with_velocity(None), 1000).by_service()["DynamoDB"]
+    cheaper = model.costs(deployment(), with_velocity(provisioned()), 1000).by_service()
+    assert cheaper["DynamoDB"] < on_demand
+    idle = provisioned(write_utilization=0.2, read_utilization=0.2)  # below break-even
+    assert model.costs(deployment(), with_velocity(idle), 1000).by_service()["DynamoDB"] > on_demand
+
+
+def test_below_the_minimum_the_floor_sets_the_price() -> None:
+    # 100 TPS x 2 WU = 200 WU/s would need 400 WCU at 50%; the minimum keeps 1,000
+    floor = provisioned(min_wcu=1_000)
+    c = model.costs(deployment(), with_velocity(floor), reference_tps=100)
+    (line,) = [x for x in c.variable if x.item == "velocity write capacity"]
+    assert line.unit_price == pytest.approx(1_000 * price("dynamodb_wcu_hour") / 3600 / 200)
+
+
+def test_utilization_outside_0_to_1_is_refused() -> None:
+    for utilization in (0.0, 1.5):
+        with pytest.raises(ValueError, match="utilization"):
+            model.provisioned_unit_price(0.00065, utilization, 100, 1)
+
+
+def test_break_even_against_on_demand_is_about_29_percent() -> None:
+    even = model.break_even_utilization()
+    assert even["writes"] == pytest.approx(0.00065 / 3600 / (0.625 / 1e6))
+    assert 0.28 < even["writes"] < 0.30
+    assert 0.28 < even["reads"] < 0.30
+
+
+def test_the_minimums_cost_a_month_of_their_capacity() -> None:
+    lines = model.provisioned_floor({"velocity": with_velocity(provisioned()).tables["velocity"]})
+    amounts = {x.item: x.amount for x in lines}
+    assert amounts["velocity minimum WCU"] == pytest.approx(10 * 730 * price("dynamodb_wcu_hour"))
+    assert amounts["velocity minimum RCU"] == pytest.approx(5 * 730 * price("dynamodb_rcu_hour"))
+    assert model.provisioned_floor(workload().tables) == []
+
+
+def test_target_tracking_alarms_are_a_fixed_cost_only_when_provisioned() -> None:
+    fixed = {x.item: x for x in model.costs(deployment(), with_velocity(provisioned()), 1).fixed}
+    assert fixed["DynamoDB target-tracking alarms"].quantity == 8
+    assert fixed["DynamoDB target-tracking alarms"].amount == pytest.approx(0.8)
+    on_demand = model.costs(deployment(), workload(), 1).fixed
+    assert "DynamoDB target-tracking alarms" not in {x.item for x in on_demand}
+
+
+def test_prewarming_a_provisioned_table_is_charged_above_the_capacity_it_starts_with() -> None:
+    lines = model.warm_throughput_cost({"velocity": 12_000}, {"velocity": 100})
+    assert lines[0].quantity == 11_900
