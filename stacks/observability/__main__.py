@@ -50,6 +50,7 @@ watched = Watched(
         shapes.VELOCITY_TABLE.component: data["velocity_table_name"],
     },
     failed_transactions_service=compute["failed_transactions_function_name"],
+    table_indexes={t.component: [i.name for i in t.indexes] for t in shapes.TABLES if t.indexes},
 )
 
 notifications = Notifications(

@@ -38,6 +38,8 @@ class Watched:
     dead_letter_queue_names: Mapping[str, pulumi.Input[str]]  # label -> queue name
     table_names: Mapping[str, pulumi.Input[str]]  # table component -> table name
     failed_transactions_service: pulumi.Input[str]  # Powertools ``service`` dimension
+    # table component -> its global secondary indexes: their throttles are metrics of their own
+    table_indexes: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 # --- alarms -------------------------------------------------------------------------------------
@@ -128,20 +130,29 @@ class ServiceAlarms(pulumi.ComponentResource):
             datapoints_to_alarm=3,
         )
         for component, table in w.table_names.items():
+            # The TableName dimension alone leaves out the indexes' throttles, and an index short
+            # of write capacity (a provisioned one) throttles its table's writes.
+            sources = [("", {"TableName": table})] + [
+                (f"index{n}_", {"TableName": table, "GlobalSecondaryIndexName": index})
+                for n, index in enumerate(w.table_indexes.get(component, ()))
+            ]
+            queries = [
+                _metric(f"{prefix}{kind}", "AWS/DynamoDB", metric, dims, "Sum")
+                for prefix, dims in sources
+                for kind, metric in (
+                    ("reads", "ReadThrottleEvents"),
+                    ("writes", "WriteThrottleEvents"),
+                )
+            ]
             self._alarm(
                 f"{component}-table-throttles",
-                f"DynamoDB throttles requests to the {component} table",
+                f"DynamoDB throttles requests to the {component} table or its indexes",
                 "dynamodb-throttles",
                 metric_queries=[
-                    _metric(
-                        "reads", "AWS/DynamoDB", "ReadThrottleEvents", {"TableName": table}, "Sum"
-                    ),
-                    _metric(
-                        "writes", "AWS/DynamoDB", "WriteThrottleEvents", {"TableName": table}, "Sum"
-                    ),
+                    *queries,
                     aws.cloudwatch.MetricAlarmMetricQueryArgs(
                         id="throttles",
-                        expression="reads + writes",
+                        expression=" + ".join(q.id for q in queries),
                         label="Throttle events",
                         return_data=True,
                     ),
@@ -232,6 +243,18 @@ def _graph(title: str, metrics: list[list[Any]], region: str, **extra: Any) -> d
             **extra,
         },
     }
+
+
+def _table_dimensions(w: Watched) -> list[tuple[str, list[pulumi.Input[str]]]]:
+    """(label, CloudWatch dimensions) of every table and of each of its indexes."""
+    found: list[tuple[str, list[pulumi.Input[str]]]] = []
+    for component, table in w.table_names.items():
+        found.append((component, ["TableName", table]))
+        found += [
+            (f"{component} {index}", ["TableName", table, "GlobalSecondaryIndexName", index])
+            for index in w.table_indexes.get(component, ())
+        ]
+    return found
 
 
 def dashboard_body(watched: Watched, alarm_arns: Sequence[pulumi.Input[str]]) -> dict[str, Any]:
@@ -349,14 +372,27 @@ def dashboard_body(watched: Watched, alarm_arns: Sequence[pulumi.Input[str]]) ->
                 [
                     "AWS/DynamoDB",
                     metric,
-                    "TableName",
-                    table,
-                    {"stat": "Sum", "label": f"{component} {kind}"},
+                    *dims,
+                    {"stat": "Sum", "label": f"{label} {kind}"},
                 ]
-                for component, table in w.table_names.items()
+                for label, dims in _table_dimensions(w)
                 for metric, kind in (
                     ("ReadThrottleEvents", "reads"),
                     ("WriteThrottleEvents", "writes"),
+                )
+            ],
+            r,
+        ),
+        # Only provisioned tables report these: at the auto scaling maximum, throttles no
+        # longer heal by scaling (the maximum is in stacks/data/Pulumi.<stack>.yaml).
+        _graph(
+            "DynamoDB provisioned capacity (auto scaling)",
+            [
+                ["AWS/DynamoDB", metric, *dims, {"stat": "Maximum", "label": f"{label} {kind}"}]
+                for label, dims in _table_dimensions(w)
+                for metric, kind in (
+                    ("ProvisionedReadCapacityUnits", "RCU"),
+                    ("ProvisionedWriteCapacityUnits", "WCU"),
                 )
             ],
             r,
