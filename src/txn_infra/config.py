@@ -85,8 +85,11 @@ class CapacityRange(_Config):
     min: int = Field(ge=1, le=PROVISIONED_TABLE_MAX_UNITS)
     max: int = Field(ge=1, le=PROVISIONED_TABLE_MAX_UNITS)
 
-    def __str__(self) -> str:
-        return f"{self.min}-{self.max}"
+    @model_validator(mode="after")
+    def _ordered(self) -> CapacityRange:
+        if self.min > self.max:
+            raise ValueError(f"minimum {self.min} is above maximum {self.max}")
+        return self
 
 
 def _capacity_range(value: object) -> object:
@@ -99,10 +102,7 @@ def _capacity_range(value: object) -> object:
             raise ValueError(
                 f"must be '<min>-<max>' capacity units, e.g. '100-6000', not {value!r}"
             )
-        low_units, high_units = int(low), int(high)
-        if low_units > high_units:
-            raise ValueError(f"minimum {low_units} is above maximum {high_units}")
-        return {"min": low_units, "max": high_units}
+        return {"min": int(low), "max": int(high)}
     return value
 
 
@@ -239,9 +239,10 @@ class DataConfig(CommonConfig):
                 total += len(shape.indexes) * getattr(capacity, f"index_{direction}").max
             if total > PROVISIONED_ACCOUNT_MAX_UNITS:
                 problems.append(
-                    f"the {direction} capacity maxima add up to {total} units, above the "
-                    f"account's default quota of {PROVISIONED_ACCOUNT_MAX_UNITS} per region: "
-                    "lower them or raise the quota first (Service Quotas)"
+                    f"the {direction} capacity maxima of the provisioned tables and indexes "
+                    f"add up to {total} units, above the account's default quota of "
+                    f"{PROVISIONED_ACCOUNT_MAX_UNITS} per region: lower them or raise the quota "
+                    "first (Service Quotas)"
                 )
         return problems
 

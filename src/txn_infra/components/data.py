@@ -124,7 +124,6 @@ class Table(pulumi.ComponentResource):
                 parent=self, ignore_changes=list(AUTOSCALED_PROPERTIES) if capacity else None
             ),
         )
-        self.scaling: list[aws.appautoscaling.Policy] = []
         if capacity is not None:
             self._autoscale(name, args.name, "table", f"table/{args.name}", capacity)
             for index in shape.indexes:
@@ -159,22 +158,20 @@ class Table(pulumi.ComponentResource):
                 # no role_arn: Application Auto Scaling uses its service-linked role
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.table]),
             )
-            self.scaling.append(
-                aws.appautoscaling.Policy(
-                    f"{name}-{dimension.lower()}-policy",
-                    name=f"{physical}-{dimension.lower()}-utilization",
-                    policy_type="TargetTrackingScaling",
-                    service_namespace="dynamodb",
-                    resource_id=resource_id,
-                    scalable_dimension=scalable_dimension,
-                    target_tracking_scaling_policy_configuration={
-                        "target_value": capacity.target_utilization_percent,
-                        "predefined_metric_specification": {
-                            "predefined_metric_type": _METRIC[dimension]
-                        },
+            aws.appautoscaling.Policy(
+                f"{name}-{dimension.lower()}-policy",
+                name=f"{physical}-{dimension.lower()}-utilization",
+                policy_type="TargetTrackingScaling",
+                service_namespace="dynamodb",
+                resource_id=resource_id,
+                scalable_dimension=scalable_dimension,
+                target_tracking_scaling_policy_configuration={
+                    "target_value": capacity.target_utilization_percent,
+                    "predefined_metric_specification": {
+                        "predefined_metric_type": _METRIC[dimension]
                     },
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[target]),
-                )
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[target]),
             )
 
 
