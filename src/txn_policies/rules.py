@@ -320,9 +320,10 @@ def _scaling(
 def _table_capacity(
     resources: Sequence[ResourceView],
 ) -> Iterator[tuple[ResourceView | None, str]]:
-    tables = [r for r in resources if r.type == TABLE]
     provisioned = [
-        t for t in tables if get(t.props, "billingMode", "PROVISIONED") != "PAY_PER_REQUEST"
+        r
+        for r in resources
+        if r.type == TABLE and get(r.props, "billingMode", "PROVISIONED") != "PAY_PER_REQUEST"
     ]
     if not provisioned:
         return
@@ -330,52 +331,45 @@ def _table_capacity(
     for table in provisioned:
         name = known(table.props, "name")
         if not isinstance(name, str):
-            yield (
-                table,
-                (
-                    "is provisioned without a fixed name, so no scalable target can name it; fix: "
-                    "name=physical_name(...) or billing_mode='PAY_PER_REQUEST'"
-                ),
+            message = (
+                "is provisioned without a fixed name, so no scalable target can name it; fix: "
+                "name=physical_name(...) or billing_mode='PAY_PER_REQUEST'"
             )
+            yield table, message
             continue
         if _component(name, _TABLE_SHAPES) in _SYNCHRONOUS_TABLES:
-            yield (
-                table,
-                (
-                    f"{name} is provisioned, but the validator uses it while the API client waits: "
-                    "a throttle there is an error to the client, not a redelivery; fix: "
-                    "billing_mode='PAY_PER_REQUEST'"
-                ),
+            message = (
+                f"{name} is provisioned, but the validator uses it while the API client waits: "
+                "a throttle there is an error to the client, not a redelivery; fix: "
+                "billing_mode='PAY_PER_REQUEST'"
             )
+            yield table, message
             continue
-        needed = [(f"table/{name}", "table", d, f"table {d.lower()}s") for d in _DIMENSIONS]
-        for index in as_list(get(table.props, "globalSecondaryIndexes")):
-            index_name = get(index, "name")
-            needed += [
-                (f"table/{name}/index/{index_name}", "index", d, f"index {index_name} {d.lower()}s")
-                for d in _DIMENSIONS
-            ]
-        keys = {label: (rid, f"dynamodb:{kind}:{d}CapacityUnits") for rid, kind, d, label in needed}
+        indexes = [get(i, "name") for i in as_list(get(table.props, "globalSecondaryIndexes"))]
+        scaled = [(f"table/{name}", "table", "table")] + [
+            (f"table/{name}/index/{index}", "index", f"index {index}") for index in indexes
+        ]
+        keys = {
+            f"{label} {d.lower()}s": (resource_id, f"dynamodb:{kind}:{d}CapacityUnits")
+            for resource_id, kind, label in scaled
+            for d in _DIMENSIONS
+        }
         unscaled = [label for label, key in keys.items() if key not in targets]
         untracked = [label for label, key in keys.items() if key in targets and key not in tracked]
         if unscaled:
-            yield (
-                table,
-                (
-                    f"{name} is provisioned without auto scaling on {', '.join(unscaled)}; fix: an "
-                    "aws.appautoscaling.Target (service_namespace 'dynamodb', resource_id "
-                    "'table/<name>[/index/<index>]') with a TargetTrackingScaling Policy for each"
-                ),
+            message = (
+                f"{name} is provisioned without auto scaling on {', '.join(unscaled)}; fix: an "
+                "aws.appautoscaling.Target (service_namespace 'dynamodb', resource_id "
+                "'table/<name>[/index/<index>]') with a TargetTrackingScaling Policy for each"
             )
+            yield table, message
         if untracked:
-            yield (
-                table,
-                (
-                    f"{name} has scalable targets without a target-tracking policy on "
-                    f"{', '.join(untracked)}; fix: a TargetTrackingScaling Policy on "
-                    "DynamoDB{Read,Write}CapacityUtilization for each target"
-                ),
+            message = (
+                f"{name} has scalable targets without a target-tracking policy on "
+                f"{', '.join(untracked)}; fix: a TargetTrackingScaling Policy on "
+                "DynamoDB{Read,Write}CapacityUtilization for each target"
             )
+            yield table, message
 
 
 # --- Network: private only ----------------------------------------------------------------------
