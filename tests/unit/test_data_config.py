@@ -131,7 +131,7 @@ def test_prewarming_a_provisioned_table_to_its_maximum_is_kept() -> None:
 
 
 def test_maxima_above_the_accounts_quota_are_refused() -> None:
-    with pytest.raises(ConfigError, match="write capacity maxima .* add up to 100000 units"):
+    with pytest.raises(ConfigError, match=r"write capacity maxima .* add up to 100000 units"):
         data_config(
             transactionsCapacity="provisioned",
             transactionsReadCapacity="1-100",
