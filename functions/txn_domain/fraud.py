@@ -49,13 +49,23 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(h))
 
 
+def customer_ip(txn: AcceptedTransaction) -> str | None:
+    """The IP whose velocity is counted: the cardholder's, so e-commerce only.
+
+    A card-present transaction's IP is the terminal's or the merchant's gateway: a busy shop
+    would reach the IP limits by itself, and its transactions are counted per merchant already.
+    The IP is still matched against the blocklist on every channel.
+    """
+    return txn.ip_address if txn.channel == "ecommerce" else None
+
+
 def counter_keys(txns: Sequence[AcceptedTransaction]) -> list[str]:
     """Every counter item a batch reads, without repeats, in a stable order."""
     keys: dict[str, None] = {}
     for txn in txns:
         keys[card_key(txn.card_token)] = None
-        if txn.ip_address:
-            keys[ip_key(txn.ip_address)] = None
+        if ip := customer_ip(txn):
+            keys[ip_key(ip)] = None
         for key in merchant_keys(txn.merchant_id):
             keys[key] = None
     return list(keys)
@@ -180,7 +190,8 @@ def assess(
             return counter
 
         card = get(card_key(txn.card_token))
-        ip = get(ip_key(txn.ip_address)) if txn.ip_address else None
+        ip_address = customer_ip(txn)
+        ip = get(ip_key(ip_address)) if ip_address else None
         shards = tuple(get(k) for k in merchant_keys(txn.merchant_id))
         merchant = merchants.get(txn.merchant_id)
         f = features(txn, merchant, card, ip, shards, shards[shard % len(shards)], rules, clock)

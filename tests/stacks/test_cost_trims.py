@@ -56,3 +56,36 @@ def test_queue_consumer_traces_keep_lambdas_fixed_rate(prod: model.Deployment) -
     batches_per_s = capacity.TARGET_TPS / prod.fraud_batch_size  # 100
     expected = (1 + (batches_per_s - 1) * 0.05) / batches_per_s / prod.fraud_batch_size
     assert w.lambda_started_traces == pytest.approx(expected)
+
+
+def test_the_modelled_ecommerce_share_is_the_traffic_generators() -> None:
+    import random
+
+    from txn_local import traffic
+
+    rng = random.Random(11)
+    merchant = {"merchant_id": "m_1001", "allowed_currencies": ["USD"], "country": "US"}
+    draws = [traffic.transaction(rng, merchant)["channel"] for _ in range(4_000)]
+    share = draws.count("ecommerce") / len(draws)
+    assert share == pytest.approx(capacity.ECOMMERCE_SHARE, abs=0.03)
+
+
+def test_card_present_transactions_write_no_ip_counter(prod: model.Deployment) -> None:
+    w = capacity.workload(prod, CPU, {}, capacity.Declared())
+    counter = model.write_units(capacity.assumption("counter_bytes"), transactional=False)
+    merchant = model.write_units(capacity.assumption("merchant_counter_bytes"), False)
+    card_and_ip = (1 + capacity.ECOMMERCE_SHARE) * counter
+    assert w.tables["velocity"].wru == pytest.approx(card_and_ip + merchant / prod.fraud_batch_size)
+
+
+def test_the_break_even_volume_is_where_the_cost_crosses_the_goal(
+    prod: model.Deployment, prod_stacks: dict[str, LayerRun]
+) -> None:
+    args = (prod, CPU, {}, capacity.declared(prod_stacks), capacity.declared_capacity(prod_stacks))
+    volume = capacity.break_even_volume(*args)
+    assert volume is not None
+    goal = capacity.COST_GOAL_PER_MILLION
+    assert capacity.cost_at_volume(volume, *args) <= goal
+    assert capacity.cost_at_volume(volume * 0.99, *args) > goal
+    # a slower month pays the API's first tier and the tables' minimums over fewer transactions
+    assert capacity.cost_at_volume(10e6, *args) > capacity.cost_at_volume(volume, *args)

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from txn_domain.fraud import assess
+from txn_domain.fraud import assess, counter_keys
 from txn_domain.models import Status
 from txn_domain.rules.engine import RulesDocumentError, compile_rules
-from txn_domain.velocity import Counter, ip_key, merchant_keys
+from txn_domain.velocity import Counter, card_key, ip_key, merchant_keys
 
 T0 = datetime(2026, 11, 30, 12, 0, 0)
 
@@ -123,6 +123,33 @@ def run(scenario, rules, make_txn, make_merchant):
         counters = preload(*scenario["counters"], now=scenario["txns"][0][0])
     decided = assess(txns, {merchant.merchant_id: merchant}, counters, rules, shard=0)
     return decided[-1].decision
+
+
+def test_given_a_card_present_transaction_then_its_ip_is_neither_read_nor_counted(
+    rules, make_txn, make_merchant
+):
+    # a terminal's IP: a busy shop would reach the IP limits by itself
+    firing = SCENARIOS["ip-count-24h"][0]
+    txn = make_txn(received_at=at(), channel="card_present", terminal_id="T-1")
+    counters = preload(*firing["counters"], now=at())
+    merchant = make_merchant()
+
+    (decided,) = assess([txn], {merchant.merchant_id: merchant}, counters, rules, shard=0)
+
+    assert "ip-count-24h" not in decided.decision.matched_rules
+    assert not counters[ip_key("203.0.113.7")].added  # nothing to write to the IP item
+    assert counter_keys([txn]) == [card_key(txn.card_token), *merchant_keys(txn.merchant_id)]
+
+
+def test_given_a_blocklisted_ip_on_a_card_present_transaction_then_still_flagged(
+    rules, make_txn, make_merchant
+):
+    txn = make_txn(
+        received_at=at(), channel="card_present", terminal_id="T-1", ip_address="198.51.100.66"
+    )
+    merchant = make_merchant()
+    (decided,) = assess([txn], {merchant.merchant_id: merchant}, {}, rules, shard=0)
+    assert "blocklist-ip" in decided.decision.matched_rules
 
 
 def test_every_rule_has_a_scenario(rules):
