@@ -10,7 +10,9 @@ than werkzeug's development server, which closes the connection after every resp
 starts a thread per request: each AWS call then cost a new TCP connection on both sides. A
 :class:`~txn_local.callcount.CallCounter` in front of the app counts every call by service and
 operation (``MotoServer.calls()``). With ``TXN_LOCAL_PROFILE_DIR`` set, the child profiles every
-request with cProfile and writes ``moto-<label>-<pid>.prof`` there when it stops.
+request with cProfile and writes ``moto-<label>-<pid>.prof`` there when it stops. The profiles
+count each worker thread's CPU time, not wall time: in a threaded server the wall clock also
+counts the time a thread waits for the GIL or a lock, which would bury the real costs.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -211,7 +214,8 @@ def _serve(host: str, port: int, label: str) -> int:
 
 
 class _Profiler:
-    """WSGI wrapper: cProfile around each request, one profile per worker thread."""
+    """WSGI wrapper: cProfile around each request, one profile per worker thread, timed by that
+    thread's CPU clock."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]]):
         self.app = app
@@ -222,7 +226,7 @@ class _Profiler:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         profile = getattr(self._local, "profile", None)
         if profile is None:
-            profile = self._local.profile = cProfile.Profile()
+            profile = self._local.profile = cProfile.Profile(time.thread_time)
             with self._lock:
                 self._profiles.append(profile)
         profile.enable()
