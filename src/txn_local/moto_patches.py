@@ -29,6 +29,11 @@ for named attributes builds them once. The queue's scans (visible messages, the 
 counts, also rebuilt on every ``SendMessage``) read the clock once per scan instead of once
 per message. Same answers, a fraction of the work.
 
+**SQS per-message work.** ``DeleteMessage`` walked the queue twice per receipt handle (now
+once); receipt handles and request ids were drawn one character per call to the random
+generator (now one call each); the queue attribute and action names went through the
+CamelCase-to-snake conversion on every call (now once per name).
+
 **DynamoDB item size.** moto builds every stored item attribute by attribute, and each
 assignment re-measures the whole item so far to enforce the 400 KB limit: quadratic in the
 number of attributes (a 30-attribute record is measured 30 times). The patched constructor adds
@@ -250,6 +255,9 @@ def _serialise_sqs() -> None:
 
     backend.get_queue_attributes = locked(get_queue_attributes)
     _one_clock_read_per_scan(models.Queue, unix_time_millis)
+    _one_pass_delete(models.Queue)
+    _cheap_identifiers(models)
+    _attribute_names_once(models)
 
 
 def _one_clock_read_per_scan(queue_class: Any, now_ms: Any) -> None:
@@ -271,6 +279,84 @@ def _one_clock_read_per_scan(queue_class: Any, now_ms: Any) -> None:
     queue_class.messages = property(messages)
     queue_class.approximate_number_of_messages_delayed = property(delayed)
     queue_class.approximate_number_of_messages_not_visible = property(not_visible)
+
+
+def _one_pass_delete(queue_class: Any) -> None:
+    """moto's ``Queue.delete_message`` walks the queue twice per receipt handle and rebuilds
+    every message's list of handles on each step; one walk with a direct comparison finds the
+    same message(s). Same rules: a handle already deleted is ignored, an unknown one raises."""
+    from moto.sqs.exceptions import ReceiptHandleIsInvalid
+
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        if receipt_handle in self.deleted_messages:
+            return
+        kept: list[Any] = []
+        gone: list[Any] = []
+        for message in self._messages:
+            had = (
+                message.receipt_handle == receipt_handle
+                or receipt_handle in message._old_receipt_handles
+            )
+            (gone if had else kept).append(message)
+        if not gone:
+            raise ReceiptHandleIsInvalid()
+        for message in gone:
+            self.pending_messages.discard(message)
+            self.deleted_messages.update(message.all_receipt_handles)
+        self._messages = kept
+
+    queue_class.delete_message = delete_message
+
+
+def _cheap_identifiers(models: Any) -> None:
+    """Receipt handles (185 letters per received message) and request ids (52 letters and
+    digits per response) made from one ``randbytes`` call mapped onto the alphabet, instead of
+    one ``choice`` call per character: same alphabet, length and generator (moto's seedable
+    one); a byte maps onto 26 or 62 characters, so some are a little likelier: these are
+    identifiers, not secrets."""
+    import string
+
+    from moto.moto_api._internal.moto_random import MotoRandom
+
+    random = models.random
+
+    def alphabet_table(alphabet: str) -> bytes:
+        return bytes(ord(alphabet[byte % len(alphabet)]) for byte in range(256))
+
+    letters = alphabet_table(string.ascii_lowercase)
+    tables = {
+        (True, False): alphabet_table(string.ascii_letters + string.digits),
+        (False, False): alphabet_table(string.ascii_letters),
+        (True, True): alphabet_table(string.ascii_lowercase + string.digits),
+        (False, True): letters,
+    }
+
+    def generate_receipt_handle() -> str:
+        return random.randbytes(RECEIPT_HANDLE_LENGTH).translate(letters).decode()
+
+    models.generate_receipt_handle = generate_receipt_handle
+
+    def get_random_string(
+        self: Any, length: int = 20, include_digits: bool = True, lower_case: bool = False
+    ) -> str:
+        return self.randbytes(length).translate(tables[include_digits, lower_case]).decode()
+
+    MotoRandom.get_random_string = get_random_string
+
+
+RECEIPT_HANDLE_LENGTH = 185  # moto's
+
+
+def _attribute_names_once(models: Any) -> None:
+    """moto turns each queue attribute name into its Python name, character by character, for
+    every attribute, every time it builds a queue's attributes (``SendMessage`` does, to read
+    one), and every action name into its method name on every request; the names are a small
+    fixed set, so each is converted once."""
+    from moto.core import responses, utils
+
+    convert = functools.lru_cache(maxsize=4096)(utils.camelcase_to_underscores)
+    models.camelcase_to_underscores = convert
+    responses.camelcase_to_underscores = convert  # the action's method name, per request
 
 
 def _undo_log(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[str, dict, Any]]:

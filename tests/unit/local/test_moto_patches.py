@@ -181,3 +181,74 @@ def test_handler_method_names_are_listed_once_per_class_and_stay_moto_s(dynamodb
     assert listed == [n for n, _ in inspect.getmembers(SQSResponse, inspect.isfunction)]
     assert "send_message" in listed
     assert responses.method_names_from_class(SQSResponse) is listed  # computed once
+
+
+@pytest.fixture
+def sqs(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-2")
+    moto_patches.apply()
+    with mock_aws():
+        import boto3
+
+        client = boto3.client("sqs")
+        url = client.create_queue(QueueName="q")["QueueUrl"]
+        for n in range(3):
+            client.send_message(QueueUrl=url, MessageBody=f"m{n}")
+        yield client, url
+
+
+def test_a_message_is_deleted_by_its_current_or_an_earlier_receipt_handle(sqs):
+    client, url = sqs
+    first = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    client.change_message_visibility_batch(
+        QueueUrl=url,
+        Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+            for i, m in enumerate(first)
+        ],
+    )
+    again = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert {m["MessageId"] for m in again} == {m["MessageId"] for m in first}
+
+    client.delete_message(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"])  # earlier
+    client.delete_message(QueueUrl=url, ReceiptHandle=again[1]["ReceiptHandle"])  # current
+    client.delete_message(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"])  # again: no-op
+
+    left = client.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    assert left == {"ApproximateNumberOfMessagesNotVisible": "1"}
+
+
+def test_an_unknown_receipt_handle_is_refused_as_moto_refuses_it(sqs):
+    client, url = sqs
+    with pytest.raises(ClientError) as error:
+        client.delete_message(QueueUrl=url, ReceiptHandle="not-a-handle")
+    assert error.value.response["Error"]["Code"] == "ReceiptHandleIsInvalid"
+
+
+def test_receipt_handles_and_request_ids_keep_moto_s_alphabets_and_lengths(sqs):
+    import string
+
+    client, url = sqs
+    received = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    handles = [m["ReceiptHandle"] for m in received["Messages"]]
+    request_id = received["ResponseMetadata"]["RequestId"]
+
+    assert all(len(h) == 185 and set(h) <= set(string.ascii_lowercase) for h in handles)
+    assert len(set(handles)) == len(handles)
+    assert len(request_id) == 52
+    assert set(request_id) <= set(string.ascii_letters + string.digits)
+
+
+def test_queue_attribute_names_are_converted_as_moto_converts_them():
+    from moto.core.utils import camelcase_to_underscores
+    from moto.sqs import models
+
+    moto_patches.apply()
+    names = ["ApproximateNumberOfMessagesNotVisible", "KmsMasterKeyId", "RedrivePolicy"]
+    assert [models.camelcase_to_underscores(n) for n in names] == [
+        camelcase_to_underscores(n) for n in names
+    ]
