@@ -65,7 +65,8 @@ def run(count: int, clients: int, workers: int, window: int, timeout: float) -> 
     with LocalRuntime(config) as runtime:
         startup = time.monotonic() - began
         print(f"  runtime up in {startup:.1f} s; sending {count} requests", file=sys.stderr)
-        pids = {"main": os.getpid(), **runtime.aws.server_pids()}
+        consumer = {"consumer": runtime.consumer.pid} if runtime.consumer is not None else {}
+        pids = {"main": os.getpid(), **consumer, **runtime.aws.server_pids()}
         cpu_before = {label: _cpu_seconds(pid) for label, pid in pids.items()}
         before = runtime.aws.calls()
         demo = Demo(runtime, count=count, clients=clients, window=window, timeout=timeout)
@@ -82,10 +83,11 @@ def run(count: int, clients: int, workers: int, window: int, timeout: float) -> 
         cpu: dict[str, float] = {}
         outcome = demo.run()
         stats = runtime.stats()
-        processing = list(runtime.pollers[shapes.FRAUD_DETECTOR.component].stats.latencies_ms)
+        processing = runtime.latencies(shapes.FRAUD_DETECTOR.component)
     calls = callcount.difference(after["calls"], before["calls"])
     observer = callcount.difference(after["observer"], before["observer"])
-    accepted = len(outcome.accepted_ids)
+    accepted_ids = outcome.accepted_ids  # a property that builds the set: once
+    accepted = len(accepted_ids)
     total_calls = sum(n for ops in calls.values() for n in ops.values())
     api = [a.latency_ms for a in outcome.answers if a.status]
     losses = lost(outcome)
@@ -96,7 +98,7 @@ def run(count: int, clients: int, workers: int, window: int, timeout: float) -> 
             Counter(
                 str(i.get("status"))
                 for i in outcome.stored
-                if str(i.get("transaction_id")) in outcome.accepted_ids
+                if str(i.get("transaction_id")) in accepted_ids
             )
         ),
         "elapsed_seconds": outcome.elapsed_seconds,

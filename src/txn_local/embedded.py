@@ -52,6 +52,18 @@ def name(component: str) -> str:
     return physical_name(APP, ENVIRONMENT, component)
 
 
+def make_client(service: str, url: str, *, observer: bool = False) -> Any:
+    """A boto3 client for ``service`` at ``url`` with the runtime's own settings (not the
+    functions'): a large connection pool, fake credentials, calls counted apart when
+    ``observer``."""
+    config = _CLIENT_CONFIG
+    if observer:
+        config = config.merge(Config(user_agent_extra=OBSERVER_AGENT))
+    return boto3.session.Session().client(
+        service, endpoint_url=url, region_name=REGION, config=config, **CREDENTIALS
+    )
+
+
 @dataclass(frozen=True)
 class Endpoints:
     """Where the embedded AWS listens: one URL for SQS, one for everything else."""
@@ -145,18 +157,7 @@ class EmbeddedAws:
         with self._clients_lock:
             if key not in self._clients:
                 url = self.endpoints.sqs if service == "sqs" else self.endpoints.default
-                config = (
-                    _CLIENT_CONFIG.merge(Config(user_agent_extra=OBSERVER_AGENT))
-                    if observer
-                    else _CLIENT_CONFIG
-                )
-                self._clients[key] = boto3.session.Session().client(
-                    service,
-                    endpoint_url=url,
-                    region_name=REGION,
-                    config=config,
-                    **CREDENTIALS,
-                )
+                self._clients[key] = make_client(service, url, observer=observer)
             return self._clients[key]
 
     def server_pids(self) -> dict[str, int]:

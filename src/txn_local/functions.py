@@ -118,7 +118,10 @@ def import_handlers(
     return handlers
 
 
-def check_handlers(handlers: Mapping[str, Handler]) -> None:
-    missing = {shape.component for shape in shapes.FUNCTIONS} - set(handlers)
+def check_handlers(
+    handlers: Mapping[str, Handler],
+    functions: tuple[shapes.FunctionShape, ...] = shapes.FUNCTIONS,
+) -> None:
+    missing = {shape.component for shape in functions} - set(handlers)
     if missing:
         raise ValueError(f"no handler for {sorted(missing)}")

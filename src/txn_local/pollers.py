@@ -19,7 +19,7 @@ import base64
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,17 +47,24 @@ class PollerStats:
     # Per record handled: milliseconds from its SendMessage to its deletion (kept bounded).
     latencies_ms: list[float] = field(default_factory=list, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Called with the counts after every change, ``lock`` held (the consumer process shares
+    # them with the runtime's process this way).
+    publish: Callable[[dict[str, int]], None] | None = field(default=None, repr=False)
 
     def snapshot(self) -> dict[str, int]:
         with self.lock:
-            return {
-                "batches": self.batches,
-                "records": self.records,
-                "succeeded": self.succeeded,
-                "failed": self.failed,
-                "handler_errors": self.handler_errors,
-                "in_flight": self.in_flight,
-            }
+            return self._counts()
+
+    def _counts(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in COUNTS}
+
+    def changed(self) -> None:
+        """Call with ``lock`` held after changing the counts."""
+        if self.publish is not None:
+            self.publish(self._counts())
+
+
+COUNTS = ("batches", "records", "succeeded", "failed", "handler_errors", "in_flight")
 
 
 def sqs_record(message: dict[str, Any], *, queue_arn: str, region: str) -> dict[str, Any]:
@@ -221,6 +228,7 @@ class SqsPoller:
         """Invoke the function with one batch; returns the ids of the records that failed."""
         with self.stats.lock:
             self.stats.in_flight += len(messages)
+            self.stats.changed()
         try:
             event = {
                 "Records": [
@@ -255,6 +263,7 @@ class SqsPoller:
         finally:
             with self.stats.lock:
                 self.stats.in_flight -= len(messages)
+                self.stats.changed()
 
     def _delete(self, messages: list[dict[str, Any]]) -> None:
         if not messages:

@@ -5,7 +5,14 @@ the functions' environment, imports the handlers (or takes injected ones), opens
 and starts the pollers; leaving the block stops accepting requests, lets the pollers finish the
 batches they hold, and stops moto.
 
-The handlers live in this process, so there is one runtime per process: they read their
+Four processes share the work: two moto servers (:mod:`txn_local.embedded`), this one (the
+gateway and the validator) and the consumer process (:mod:`txn_local.consumer`: the pollers, the
+fraud detector and the failed-transaction function), so the two halves of the pipeline do not
+queue for one GIL. With injected handlers (callables of this process: tests, fault scenarios
+that hook the functions' clients) the pollers run here instead, as they do with
+``consumer_process=False``.
+
+The validator lives in this process, so there is one runtime per process: handlers read their
 settings and create their boto3 clients when first imported.
 """
 
@@ -23,6 +30,7 @@ from typing import Any
 
 from txn_infra import shapes
 from txn_local import embedded
+from txn_local.consumer import ConsumerProcess, ConsumerSpec, SourceSpec
 from txn_local.embedded import EmbeddedAws, Endpoints, Resources
 from txn_local.functions import (
     Handler,
@@ -66,6 +74,17 @@ class RuntimeConfig:
     # servers check what matters again. Off here only (a profile in AWS_CONFIG_FILE, which the
     # handlers' clients read), it saves CPU per call; the tests run the adapters with it on.
     client_parameter_validation: bool = False
+    # The pollers and the functions they feed in a process of their own (see the module doc).
+    # None: yes, unless ``handlers`` are injected (they are callables of this process).
+    consumer_process: bool | None = None
+
+    @property
+    def separate_consumer(self) -> bool:
+        if self.consumer_process is None:
+            return self.handlers is None
+        if self.consumer_process and self.handlers is not None:
+            raise ValueError("injected handlers run in this process: consumer_process=False")
+        return self.consumer_process
 
 
 class LocalRuntime:
@@ -76,7 +95,8 @@ class LocalRuntime:
         self.resources: Resources | None = None
         self.functions: dict[str, LocalFunction] = {}
         self.gateway: Gateway | None = None
-        self.pollers: dict[str, SqsPoller] = {}
+        self.pollers: dict[str, SqsPoller] = {}  # in-process layout only
+        self.consumer: ConsumerProcess | None = None
         self.started_at = 0.0
         self._saved_environment: dict[str, str | None] = {}
         self._stdout: Any = None
@@ -105,8 +125,15 @@ class LocalRuntime:
             self._set_environment(self.function_environment())
             if not config.show_metrics:
                 self._stdout, sys.stdout = sys.stdout, DropEmf(sys.stdout)
-            handlers = dict(config.handlers) if config.handlers is not None else import_handlers()
-            check_handlers(handlers)
+            separate = config.separate_consumer
+            if separate:  # it imports its functions while this process imports the validator
+                self.consumer = ConsumerProcess(self._consumer_spec, os.environ)
+                self.consumer.launch()
+            wanted = (shapes.VALIDATOR,) if separate else shapes.FUNCTIONS
+            handlers = (
+                dict(config.handlers) if config.handlers is not None else import_handlers(wanted)
+            )
+            check_handlers(handlers, wanted)
             self.functions = {
                 shape.component: LocalFunction(
                     shape=shape,
@@ -115,11 +142,13 @@ class LocalRuntime:
                     region=embedded.REGION,
                     account_id=ACCOUNT_ID,
                 )
-                for shape in shapes.FUNCTIONS
+                for shape in wanted
             }
-            self.pollers = {
-                source.function.component: self._poller(source) for source in shapes.EVENT_SOURCES
-            }
+            if not separate:
+                self.pollers = {
+                    source.function.component: self._poller(source)
+                    for source in shapes.EVENT_SOURCES
+                }
             self.gateway = Gateway(
                 validator=self.functions[shapes.VALIDATOR.component],
                 body_check=body_check,
@@ -130,6 +159,8 @@ class LocalRuntime:
                 port=config.port,
             )
             self.gateway.api_keys.refresh()
+            if self.consumer is not None:
+                self.consumer.wait_ready()
             for poller in self.pollers.values():
                 poller.start()
             self.gateway.start()
@@ -145,6 +176,9 @@ class LocalRuntime:
             self.gateway = None
         for poller in self.pollers.values():
             poller.stop()
+        if self.consumer is not None:
+            self.consumer.close()
+            self.consumer = None
         self.aws.stop()
         self._restore_environment()
         if self._stdout is not None:
@@ -165,25 +199,50 @@ class LocalRuntime:
         gateway.stop(drop_connections=True)
         for poller in self.pollers.values():
             poller.stop()
+        if self.consumer is not None:
+            self.consumer.stop()
         time.sleep(downtime)
+        if self.consumer is not None:
+            self.consumer.start()
         for poller in self.pollers.values():
             poller.start()
         gateway.start()
 
+    def _workers(self, source: shapes.EventSourceShape) -> int:
+        if source.function == shapes.FRAUD_DETECTOR:
+            return self.config.fraud_workers
+        return self.config.failed_workers
+
+    def _consumer_spec(self, counters_path: str) -> ConsumerSpec:
+        assert self.resources is not None
+        assert self.endpoints is not None
+        return ConsumerSpec(
+            sqs_url=self.endpoints.sqs,
+            sources=tuple(
+                SourceSpec(
+                    component=source.function.component,
+                    queue_url=self.resources.queue_url(source.queue),
+                    queue_arn=self.resources.queue_arns[source.queue.component],
+                    workers=self._workers(source),
+                )
+                for source in shapes.EVENT_SOURCES
+            ),
+            counters_path=counters_path,
+            region=embedded.REGION,
+            account_id=ACCOUNT_ID,
+            retry_delay=self.config.retry_delay,
+            show_metrics=self.config.show_metrics,
+        )
+
     def _poller(self, source: shapes.EventSourceShape) -> SqsPoller:
         assert self.resources is not None
-        workers = (
-            self.config.fraud_workers
-            if source.function == shapes.FRAUD_DETECTOR
-            else self.config.failed_workers
-        )
         return SqsPoller(
             sqs=self.aws.client("sqs"),
             queue_url=self.resources.queue_url(source.queue),
             queue_arn=self.resources.queue_arns[source.queue.component],
             function=self.functions[source.function.component],
             source=source,
-            workers=workers,
+            workers=self._workers(source),
             retry_delay=self.config.retry_delay,
             region=embedded.REGION,
         )
@@ -258,8 +317,11 @@ class LocalRuntime:
         return sum(int(value) for value in attributes.values())
 
     def idle(self) -> bool:
-        """Nothing left to do: both event-source queues empty and no batch in a handler."""
-        busy = any(poller.stats.snapshot()["in_flight"] for poller in self.pollers.values())
+        """Nothing left to do: both event-source queues empty and no batch in a handler.
+
+        Raises ``LocalError`` when the consumer process failed for good: nothing would drain.
+        """
+        busy = any(counts["in_flight"] for counts in self.stats().values())
         return not busy and all(
             self.queue_depth(source.queue) == 0 for source in shapes.EVENT_SOURCES
         )
@@ -272,5 +334,19 @@ class LocalRuntime:
             time.sleep(poll)
         return self.idle()
 
-    def stats(self) -> dict[str, dict[str, Any]]:
+    def stats(self) -> dict[str, dict[str, int]]:
+        """The pollers' counters by function (:data:`txn_local.pollers.COUNTS`); cheap."""
+        if self.consumer is not None:
+            if self.consumer.failure is not None:
+                raise self.consumer.failure
+            return self.consumer.stats()
         return {name: poller.stats.snapshot() for name, poller in self.pollers.items()}
+
+    def latencies(self, component: str) -> list[float]:
+        """Per record the ``component`` function handled: milliseconds from its SendMessage to
+        its deletion (kept bounded)."""
+        if self.consumer is not None:
+            return self.consumer.latencies(component)
+        stats = self.pollers[component].stats
+        with stats.lock:
+            return list(stats.latencies_ms)
