@@ -42,6 +42,7 @@ START_TIMEOUT_SECONDS = 60
 PROFILE_DIR_ENV = "TXN_LOCAL_PROFILE_DIR"
 # Worker threads per moto server: a long-polling receive holds one for up to a second.
 SERVER_THREADS = 32
+KEEP_ALIVE_CONNECTIONS = 256
 _READY = "ready"
 _PORT_IN_USE_EXIT = 3
 
@@ -194,6 +195,10 @@ def _serve(host: str, port: int, label: str) -> int:
     profiler = _Profiler(app) if profile_dir else None
     counter = CallCounter(profiler or app)
     server = wsgi.Server((host, port), counter, numthreads=SERVER_THREADS, request_queue_size=128)
+    # cheroot keeps at most 10 idle keep-alive connections and closes the others after their
+    # response: with the validator's, the pollers' and the functions' clients (25 and more
+    # connections) most calls then paid for a new TCP connection on both sides.
+    server.keep_alive_conn_limit = KEEP_ALIVE_CONNECTIONS
     try:
         server.prepare()
     except OSError as error:
