@@ -29,6 +29,9 @@ for named attributes builds them once. The queue's scans (visible messages, the 
 counts, also rebuilt on every ``SendMessage``) read the clock once per scan instead of once
 per message. Same answers, a fraction of the work.
 
+**SQS answers.** ``SendMessage`` and ``DeleteMessageBatch`` results are written with
+``json.dumps`` in the JSON protocol (see :func:`_plain_json_sqs_results`).
+
 **SQS per-message work.** ``DeleteMessage`` walked the queue twice per receipt handle (now
 once); receipt handles and request ids were drawn one character per call to the random
 generator (now one call each); the queue attribute and action names went through the
@@ -258,6 +261,7 @@ def _serialise_sqs() -> None:
     _one_pass_delete(models.Queue)
     _cheap_identifiers(models)
     _attribute_names_once(models)
+    _plain_json_sqs_results()
 
 
 def _one_clock_read_per_scan(queue_class: Any, now_ms: Any) -> None:
@@ -279,6 +283,39 @@ def _one_clock_read_per_scan(queue_class: Any, now_ms: Any) -> None:
     queue_class.messages = property(messages)
     queue_class.approximate_number_of_messages_delayed = property(delayed)
     queue_class.approximate_number_of_messages_not_visible = property(not_visible)
+
+
+PLAIN_JSON_SQS_OPERATIONS = frozenset({"SendMessage", "DeleteMessageBatch"})
+
+
+def _plain_json_sqs_results() -> None:
+    """``SendMessage`` (one per transaction) and ``DeleteMessageBatch`` answer plain dicts of
+    strings (ids, digests) and booleans: in the JSON protocol they go out with ``json.dumps``
+    instead of moto's walk over the output shape, with the serialiser's status and headers.
+    The query protocol (XML) and every other operation keep the walk."""
+    from moto import settings
+    from moto.core.responses import ActionResult
+    from moto.core.serialize import JSONSerializer
+
+    original = ActionResult.execute_result
+
+    @functools.wraps(original)
+    def execute_result(self: Any, context: Any) -> Any:
+        result = self.result
+        if (
+            context.operation_model.name not in PLAIN_JSON_SQS_OPERATIONS
+            or context.service_model.service_name != "sqs"
+            or not issubclass(context.serializer_class, JSONSerializer)
+            or not isinstance(result, dict)
+        ):
+            return original(self, context)
+        serializer = context.serializer_class(operation_model=context.operation_model)
+        response = serializer._create_default_response()
+        response["body"] = json.dumps(result, indent=4 if settings.PRETTIFY_RESPONSES else None)
+        response["headers"]["Content-Type"] = serializer._get_protocol_specific_content_type()
+        return response["status_code"], response["headers"], response["body"]
+
+    ActionResult.execute_result = execute_result
 
 
 def _one_pass_delete(queue_class: Any) -> None:

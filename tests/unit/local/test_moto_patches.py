@@ -252,3 +252,37 @@ def test_queue_attribute_names_are_converted_as_moto_converts_them():
     assert [models.camelcase_to_underscores(n) for n in names] == [
         camelcase_to_underscores(n) for n in names
     ]
+
+
+def test_send_and_batch_delete_answers_written_as_plain_json_equal_moto_s_walk(sqs, monkeypatch):
+    from moto.core.responses import ActionResult
+
+    client, url = sqs
+
+    def answers() -> list:
+        sent = client.send_message(
+            QueueUrl=url,
+            MessageBody="body",
+            MessageAttributes={"kind": {"DataType": "String", "StringValue": "txn"}},
+        )
+        plain = client.send_message(QueueUrl=url, MessageBody="plain")
+        handle = client.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"][0][
+            "ReceiptHandle"
+        ]
+        deleted = client.delete_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": "ok", "ReceiptHandle": handle}, {"Id": "bad", "ReceiptHandle": "x"}],
+        )
+        out = [sent, plain, deleted]
+        for answer in out:
+            answer.pop("ResponseMetadata")
+            answer.pop("MessageId", None)  # new per call
+        return out
+
+    plain = answers()
+    monkeypatch.setattr(ActionResult, "execute_result", ActionResult.execute_result.__wrapped__)
+    walked = answers()
+
+    assert plain == walked
+    assert plain[2]["Failed"][0]["Code"] == "ReceiptHandleIsInvalid"
+    assert "MD5OfMessageAttributes" in plain[0]
