@@ -68,15 +68,26 @@ class StubAws:
         return []
 
 
+ROUNDS = 5
+
+
 def measure(fn, iterations: int) -> tuple[float, float]:
-    """(cpu us, wall us) per call."""
+    """(cpu us, wall us) per call: the fastest of ``ROUNDS`` rounds of ``iterations / ROUNDS``.
+
+    On a shared machine other processes only ever add time (cache and core contention), so the
+    fastest round is the closest to the code's own cost; the baseline is measured the same way.
+    """
     for _ in range(min(200, iterations)):
         fn()
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    for _ in range(iterations):
-        fn()
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    return cpu / iterations * 1e6, wall / iterations * 1e6
+    per_round = max(1, iterations // ROUNDS)
+    best_cpu = best_wall = float("inf")
+    for _ in range(ROUNDS):
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        for _ in range(per_round):
+            fn()
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        best_cpu, best_wall = min(best_cpu, cpu / per_round), min(best_wall, wall / per_round)
+    return best_cpu * 1e6, best_wall * 1e6
 
 
 def validator_case(iterations: int) -> dict:
