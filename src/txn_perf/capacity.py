@@ -469,54 +469,41 @@ def workload(
     )
 
 
-def cost_at_volume(
-    per_day: float,
-    d: model.Deployment,
-    cpu: dict[str, float],
-    warm: dict[str, float],
-    trims: Declared,
-    provisioned: dict[str, model.Provisioned] | None = None,
-) -> float:
-    """Cost per million accepted transactions at a steady ``per_day`` (the API's tiers and a
-    provisioned table's minimum both weigh on it)."""
-    tps = per_day / 86_400.0
-    return model.costs(d, workload(d, cpu, warm, trims, tps, provisioned), tps).per_million
+@dataclass(frozen=True)
+class Bill:
+    """What the month's bill depends on besides its volume: price it at any steady volume."""
 
+    deployment: model.Deployment
+    cpu: dict[str, float]
+    warm: dict[str, float]
+    trims: Declared
+    provisioned: dict[str, model.Provisioned] | None = None
 
-def cost_by_volume(
-    d: model.Deployment,
-    cpu: dict[str, float],
-    warm: dict[str, float],
-    trims: Declared,
-    provisioned: dict[str, model.Provisioned] | None = None,
-) -> list[tuple[float, float]]:
-    """Cost per million accepted transactions at each of :data:`VOLUMES_PER_DAY`."""
-    return [
-        (per_day, cost_at_volume(per_day, d, cpu, warm, trims, provisioned))
-        for per_day in VOLUMES_PER_DAY
-    ]
+    def per_million(self, per_day: float) -> float:
+        """Cost per million accepted transactions at a steady ``per_day`` (the API's tiers and
+        a provisioned table's minimum both weigh on it)."""
+        d, tps = self.deployment, per_day / 86_400.0
+        w = workload(d, self.cpu, self.warm, self.trims, tps, self.provisioned)
+        return model.costs(d, w, tps).per_million
 
+    def by_volume(self) -> list[tuple[float, float]]:
+        """Cost per million accepted transactions at each of :data:`VOLUMES_PER_DAY`."""
+        return [(per_day, self.per_million(per_day)) for per_day in VOLUMES_PER_DAY]
 
-def break_even_volume(
-    d: model.Deployment,
-    cpu: dict[str, float],
-    warm: dict[str, float],
-    trims: Declared,
-    provisioned: dict[str, model.Provisioned] | None = None,
-) -> float | None:
-    """The lowest steady daily volume (up to :data:`VOLUMES_PER_DAY`'s highest) at which the
-    cost per million meets the goal, to within 0.1%; ``None`` if it does not there."""
-    high = max(VOLUMES_PER_DAY)
-    if cost_at_volume(high, d, cpu, warm, trims, provisioned) > COST_GOAL_PER_MILLION:
-        return None
-    low = 1e5  # 100,000 a day: far above the goal (fixed minimums dominate)
-    while high / low > 1.001:  # the cost falls as the volume grows
-        mid = (low * high) ** 0.5
-        if cost_at_volume(mid, d, cpu, warm, trims, provisioned) <= COST_GOAL_PER_MILLION:
-            high = mid
-        else:
-            low = mid
-    return high
+    def break_even(self) -> float | None:
+        """The lowest steady daily volume (up to :data:`VOLUMES_PER_DAY`'s highest) at which
+        the cost per million meets the goal, to within 0.1%; ``None`` if it does not there."""
+        high = max(VOLUMES_PER_DAY)
+        if self.per_million(high) > COST_GOAL_PER_MILLION:
+            return None
+        low = 1e5  # 100,000 a day: far above the goal (fixed minimums dominate)
+        while high / low > 1.001:  # the cost falls as the volume grows
+            mid = (low * high) ** 0.5
+            if self.per_million(mid) <= COST_GOAL_PER_MILLION:
+                high = mid
+            else:
+                low = mid
+        return high
 
 
 # --- report ------------------------------------------------------------------------------------
@@ -602,8 +589,8 @@ def report(stack: str, bench: Path | None) -> tuple[str, dict[str, Any]]:
         f"{'met' if c.per_million <= COST_GOAL_PER_MILLION else 'NOT met'})"
     )
     out.append("By service: " + ", ".join(f"{k} {v:.2f}" for k, v in c.by_service().items()))
-    by_volume = cost_by_volume(d, cpu, warm, trims, provisioned)
-    break_even = break_even_volume(d, cpu, warm, trims, provisioned)
+    bill = Bill(d, cpu, warm, trims, provisioned)
+    by_volume, break_even = bill.by_volume(), bill.break_even()
     out.append(
         "By steady volume: "
         + ", ".join(f"{per_day / 1e6:,.1f} M a day ${cost:.2f}" for per_day, cost in by_volume)

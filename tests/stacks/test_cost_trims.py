@@ -81,11 +81,14 @@ def test_card_present_transactions_write_no_ip_counter(prod: model.Deployment) -
 def test_the_break_even_volume_is_where_the_cost_crosses_the_goal(
     prod: model.Deployment, prod_stacks: dict[str, LayerRun]
 ) -> None:
-    args = (prod, CPU, {}, capacity.declared(prod_stacks), capacity.declared_capacity(prod_stacks))
-    volume = capacity.break_even_volume(*args)
+    bill = capacity.Bill(
+        prod, CPU, {}, capacity.declared(prod_stacks), capacity.declared_capacity(prod_stacks)
+    )
+    volume = bill.break_even()
     assert volume is not None
     goal = capacity.COST_GOAL_PER_MILLION
-    assert capacity.cost_at_volume(volume, *args) <= goal
-    assert capacity.cost_at_volume(volume * 0.99, *args) > goal
+    assert bill.per_million(volume) <= goal
+    assert bill.per_million(volume * 0.99) > goal
     # a slower month pays the API's first tier and the tables' minimums over fewer transactions
-    assert capacity.cost_at_volume(10e6, *args) > capacity.cost_at_volume(volume, *args)
+    assert bill.per_million(10e6) > bill.per_million(volume)
+    assert [v for v, _ in bill.by_volume()] == list(capacity.VOLUMES_PER_DAY)

@@ -10,11 +10,16 @@ from txn_local import moto_patches
 
 
 @pytest.fixture
-def dynamodb(monkeypatch):
+def patched_moto(monkeypatch):
+    """Fake credentials and our moto patches; the tests then run moto in-process."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-2")
     moto_patches.apply()
+
+
+@pytest.fixture
+def dynamodb(patched_moto):
     with mock_aws():
         import boto3
 
@@ -184,11 +189,7 @@ def test_handler_method_names_are_listed_once_per_class_and_stay_moto_s(dynamodb
 
 
 @pytest.fixture
-def sqs(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-2")
-    moto_patches.apply()
+def sqs(patched_moto):
     with mock_aws():
         import boto3
 
