@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from txn_infra import shapes
+from txn_local.errors import LocalError
 from txn_local.runtime import LocalRuntime
 from txn_local.traffic import SampleRequest, build, poison_message
 
@@ -109,6 +110,9 @@ class Demo:
         self._lock = threading.Lock()
         self._sent = 0
         self._cancelled = threading.Event()
+        # The consumer process failed for good (seen by a client or the progress thread): the
+        # run stops and ``run`` raises it, so the command line prints it instead of a traceback.
+        self._failure: LocalError | None = None
         # Called once the traffic is done and the queues drained (or not), before the table is
         # read back: a benchmark reads the AWS call counts there.
         self.after_traffic: Callable[[], None] | None = None
@@ -129,13 +133,16 @@ class Demo:
         interrupted = False
         try:
             self._send_all(requests)
+            if self._failure is not None:
+                raise self._failure
             drained = self.runtime.wait_idle(self.timeout)
         except KeyboardInterrupt:  # Ctrl-C: stop sending, still report what happened
             self._cancelled.set()
             interrupted, drained = True, False
+        finally:
+            stop_progress.set()
+            progress.join()
         elapsed = time.monotonic() - started
-        stop_progress.set()
-        progress.join()
         if self.after_traffic is not None:
             self.after_traffic()
         stored = self._scan_transactions()
@@ -197,7 +204,10 @@ class Demo:
         while time.monotonic() < deadline and not self._cancelled.is_set():
             with self._lock:  # a running count: this check runs every few ms per client
                 accepted = self._accepted
-            processed = self.runtime.stats()[shapes.FRAUD_DETECTOR.component]["succeeded"]
+            stats = self._stats()
+            if stats is None:
+                return
+            processed = stats[shapes.FRAUD_DETECTOR.component]["succeeded"]
             if accepted - processed < self.window:
                 return
             time.sleep(0.005)
@@ -225,7 +235,9 @@ class Demo:
     def _progress(self, total: int, started: float, stop: threading.Event) -> None:
         tty = self.out.isatty()
         while not stop.wait(1.0 if not tty else 0.25):
-            stats = self.runtime.stats()
+            stats = self._stats()
+            if stats is None:
+                break
             fraud = stats[shapes.FRAUD_DETECTOR.component]
             failed = stats[shapes.FAILED_TRANSACTIONS.component]
             with self._lock:
@@ -241,6 +253,15 @@ class Demo:
             self.out.flush()
         if tty:
             self.out.write("\n")
+
+    def _stats(self) -> dict[str, dict[str, int]] | None:
+        """The pollers' counters, or ``None`` (and the run cancelled) once the consumer failed."""
+        try:
+            return self.runtime.stats()
+        except LocalError as failure:
+            self._failure = failure
+            self._cancelled.set()
+            return None
 
     # --- reading back ---------------------------------------------------------------------------
 

@@ -107,3 +107,49 @@ def test_an_unexpected_answer_is_a_problem():
 def test_percentiles():
     values = [float(v) for v in range(1, 101)]
     assert (percentile(values, 0.5), percentile(values, 0.99)) == (50.0, 99.0)
+
+
+class _DeadConsumerRuntime:
+    """A runtime whose consumer process has failed for good: every stats() call says so."""
+
+    api_key = "k"
+
+    def __init__(self) -> None:
+        from types import SimpleNamespace
+
+        self.resources = SimpleNamespace(merchants=MERCHANTS, queue_url=lambda shape: "q")
+        self.gateway = SimpleNamespace(host="127.0.0.1", port=9)  # never reached
+        sqs = SimpleNamespace(send_message=lambda **_: {"MessageId": "m"})
+        self.aws = SimpleNamespace(client=lambda *_, **__: sqs)
+        self.idle_waited = False
+
+    def stats(self):
+        from txn_local.errors import LocalError
+
+        raise LocalError("consumer_failed", "the consumer process exited 3 times")
+
+    def wait_idle(self, timeout: float) -> bool:
+        self.idle_waited = True
+        return True
+
+
+def test_given_the_consumer_fails_for_good_then_the_demo_stops_with_its_error_not_a_traceback(
+    monkeypatch,
+):
+    import io
+    import threading
+
+    from txn_local.demo import Demo
+    from txn_local.errors import LocalError
+
+    thread_errors: list[BaseException] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: thread_errors.append(args.exc_value))
+    runtime = _DeadConsumerRuntime()
+    demo = Demo(runtime, count=50, clients=3, timeout=5, out=io.StringIO())  # type: ignore[arg-type]
+
+    with pytest.raises(LocalError) as raised:
+        demo.run()
+
+    assert raised.value.code == "consumer_failed"
+    assert thread_errors == []  # the client and progress threads stopped quietly
+    assert not runtime.idle_waited  # no waiting for a consumer that is gone
