@@ -21,6 +21,7 @@ from typing import Any
 from txn_resilience.scenario import scenarios
 
 FAULT_SCENARIOS = tuple(scenarios())
+W = max(len(name) for name in (*FAULT_SCENARIOS, "soak"))  # the report's name column
 
 
 def run_child(name: str, *args: str, timeout: float = 900) -> dict[str, Any]:
@@ -83,31 +84,31 @@ def summary(reports: list[dict[str, Any]]) -> dict[str, Any]:
 def print_report(report: dict[str, Any]) -> None:
     name = report["scenario"]
     if "error" in report:
-        print(f"{name:<11} ERROR {report['error']}")
+        print(f"{name:<{W}} ERROR {report['error']}")
         return
-    print(f"{name:<11} {report['ledger_line']}")
+    print(f"{name:<{W}} {report['ledger_line']}")
     faults = ", ".join(f"{k} {v}" for k, v in sorted(report["faults_injected"].items()))
     events = ", ".join(f"{k} {v}" for k, v in sorted(report["events"].items()))
-    print(f"{'':<11} faults: {faults or '-'}; events: {events or '-'}")
+    print(f"{'':<{W}} faults: {faults or '-'}; events: {events or '-'}")
     print(
-        f"{'':<11} answers {report['answers']}, client retries {report['retries']}, "
+        f"{'':<{W}} answers {report['answers']}, client retries {report['retries']}, "
         f"alerts {report['alerts']}, leaks {report['leaks']['findings']} in "
         f"{sum(report['leaks']['scanned'].values())} scanned, {report['seconds']} s"
     )
     if report.get("schemathesis"):
         f = report["schemathesis"]
         print(
-            f"{'':<11} schemathesis: {f['requests']} requests, answers {f['statuses']}, "
+            f"{'':<{W}} schemathesis: {f['requests']} requests, answers {f['statuses']}, "
             f"exit status {f['exit_status']}"
         )
     if report.get("bad_input"):
         b = report["bad_input"]
         print(
-            f"{'':<11} bad input: {b['tried']} tried, answers {b['statuses']}, 5xx {b['5xx']}, "
+            f"{'':<{W}} bad input: {b['tried']} tried, answers {b['statuses']}, 5xx {b['5xx']}, "
             f"uncoded 4xx {b['uncoded_4xx']}, no answer {b['no_answer']}"
         )
     for finding in report.get("leak_findings", [])[:5]:
-        print(f"{'':<11} LEAK {finding}")
+        print(f"{'':<{W}} LEAK {finding}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n== resilience summary ==")
     for report in reports:
         if "ledger" in report:
-            print(f"{report['scenario']:<11} {report['ledger_line']}")
+            print(f"{report['scenario']:<{W}} {report['ledger_line']}")
     print(
         f"bad inputs tried {result['bad_inputs_tried']}: 5xx {result['bad_input_5xx']}, "
         f"without a coded answer {result['bad_input_uncoded_4xx']}; schemathesis requests "
