@@ -1,12 +1,13 @@
 """Capacity and cost per million transactions of a stack configuration.
 
-    python -m txn_perf.capacity --stack prod [--bench bench-results/handler_cost.json] [--json PATH]
+    python -m txn_perf.capacity --stack prod [--bench bench-results/bench.json] [--json PATH]
 
 The deployment's knobs come from the stacks' own configuration (``Pulumi.yaml`` defaults, then
 ``Pulumi.<stack>.yaml``, validated by the models in :mod:`txn_infra.config`) and from what the
 six stack programs declare when run under mocks (function memory, endpoints, keys, WAF rules,
 alarms), so nothing here re-types a setting. Per-transaction CPU comes from the benchmark's
-JSON when present (``nox -s bench`` writes ``bench-results/handler_cost.json``), else from
+JSON when present (``nox -s bench`` writes ``bench-results/bench.json``; ``python -m
+benchmarks.handler_cost`` alone writes ``handler_cost.json``, also accepted), else from
 a short measurement run here. AWS service latencies, item sizes and log volumes that cannot
 be measured on this machine are the assumptions listed in :data:`ASSUMPTIONS`, each printed
 with the result.
@@ -345,7 +346,7 @@ def measured_cpu(bench: Path | None) -> tuple[dict[str, float], str]:
     """CPU us per transaction of the validator and the fraud detector, and where it came from."""
     if bench is not None and bench.exists():
         data = json.loads(bench.read_text())
-        results = data["results"]
+        results = data.get("handler_cpu", data)["results"]  # bench.json, or handler_cost.json
         source = f"{bench.relative_to(ROOT) if bench.is_relative_to(ROOT) else bench}"
     else:
         sys.path.insert(0, str(ROOT))
@@ -653,7 +654,7 @@ def report(stack: str, bench: Path | None) -> tuple[str, dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="prod", choices=["dev", "prod"])
-    parser.add_argument("--bench", type=Path, default=ROOT / "bench-results" / "handler_cost.json")
+    parser.add_argument("--bench", type=Path, default=ROOT / "bench-results" / "bench.json")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
     try:

@@ -92,3 +92,20 @@ def test_the_break_even_volume_is_where_the_cost_crosses_the_goal(
     # a slower month pays the API's first tier and the tables' minimums over fewer transactions
     assert bill.per_million(10e6) > bill.per_million(volume)
     assert [v for v, _ in bill.by_volume()] == list(capacity.VOLUMES_PER_DAY)
+
+
+def test_the_cpu_figures_come_from_either_benchmark_file(tmp_path) -> None:
+    import json
+
+    results = {
+        "validator": {"us_per_txn_cpu": 61.0},
+        "fraud_detector": {"us_per_txn_cpu": 70.0},
+    }
+    bench = tmp_path / "bench.json"  # nox -s bench
+    bench.write_text(json.dumps({"handler_cpu": {"results": results}, "local_e2e": {}}))
+    alone = tmp_path / "handler_cost.json"  # python -m benchmarks.handler_cost
+    alone.write_text(json.dumps({"results": results}))
+    for path in (bench, alone):
+        cpu, source = capacity.measured_cpu(path)
+        assert cpu == {"validator": 61.0, "fraud_detector": 70.0}
+        assert source.endswith(path.name)
