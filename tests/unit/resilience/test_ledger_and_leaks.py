@@ -136,3 +136,14 @@ def test_a_sha256_digest_is_not_read_as_a_card_number() -> None:
     scan = LeakScan()
     scan.items("idempotency", [{"id": "k", "body_hash": digest}])
     assert scan.clean
+
+
+def test_a_message_id_uuid_is_not_read_as_a_card_number_but_a_pan_beside_it_is() -> None:
+    # the shape of the flaky finding: a FAILED record keyed by an SQS message id
+    message_id = "4d90f551-8568-4935-821b-8cb9fa50ecd7"
+    assert cards.find_pans(message_id) == ["551-8568-4935-821"]  # read bare, it passes
+    scan = LeakScan()
+    scan.items("transactions", [{"transaction_id": f"unparsed-{message_id}", "status": "FAILED"}])
+    assert scan.clean
+    scan.log_lines([f"{message_id} 4111 1111 1111 1111"])
+    assert [f.rule for f in scan.findings] == ["pan"]
