@@ -121,6 +121,17 @@ def run_with_stand_ins(stack: str, config: dict[str, dict[str, str]]) -> dict[st
     return runs
 
 
+def upstream_exports(stacks: dict[str, LayerRun], spec: contract.Layer) -> dict[str, dict]:
+    """What ``spec``'s references answered with in the dev run, per producer: its real exports
+    where the producer ran, the stand-in otherwise."""
+    return {
+        name: stacks[name].exports
+        if name in stacks
+        else stand_in_exports(contract.layer(name), "dev")
+        for name in spec.upstream
+    }
+
+
 def stand_in_exports(spec: contract.Layer, stack: str, region: str = "us-east-2") -> dict[str, Any]:
     """Exports shaped like the producer's real ones (names from the naming function)."""
     account = ACCOUNT_ID

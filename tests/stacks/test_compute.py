@@ -26,14 +26,9 @@ def compute(stacks: dict[str, LayerRun]) -> LayerRun:
 @pytest.fixture(scope="module")
 def upstream(stacks: dict[str, LayerRun], compute: LayerRun) -> dict[str, dict]:
     """What compute's references answered with, per producer."""
-    from tests.stacks.conftest import stand_in_exports
+    from tests.stacks.conftest import upstream_exports
 
-    return {
-        name: stacks[name].exports
-        if name in stacks
-        else stand_in_exports(contract.layer(name), "dev")
-        for name in contract.COMPUTE.upstream
-    }
+    return upstream_exports(stacks, contract.COMPUTE)
 
 
 def functions(run: LayerRun) -> dict[str, Resource]:

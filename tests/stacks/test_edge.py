@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.stacks.conftest import stand_in_exports
+from tests.stacks.conftest import upstream_exports
 from txn_infra import api_schema, contract, shapes
 from txn_infra.components.edge import MANAGED_RULE_GROUPS
 from txn_infra.harness import LayerRun
@@ -21,12 +21,7 @@ def edge(stacks: dict[str, LayerRun]) -> LayerRun:
 
 @pytest.fixture(scope="module")
 def upstream(stacks: dict[str, LayerRun]) -> dict[str, dict]:
-    return {
-        name: stacks[name].exports
-        if name in stacks
-        else stand_in_exports(contract.layer(name), "dev")
-        for name in contract.EDGE.upstream
-    }
+    return upstream_exports(stacks, contract.EDGE)
 
 
 def test_regional_rest_api_with_post_transaction(edge: LayerRun) -> None:
@@ -96,10 +91,8 @@ def test_a_changed_schema_gives_a_new_deployment_trigger(
     document = tmp_path / "openapi.yaml"
     document.write_text(json.dumps(changed))
     references = {
-        reference_name(contract.layer(n), "dev"): (
-            stacks[n].exports if n in stacks else stand_in_exports(contract.layer(n), "dev")
-        )
-        for n in contract.EDGE.upstream
+        reference_name(contract.layer(n), "dev"): exports
+        for n, exports in upstream_exports(stacks, contract.EDGE).items()
     }
     rerun = run_layer(
         "edge", references=references, config={"txn-edge:openapiDocument": str(document)}

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.stacks.conftest import stand_in_exports
+from tests.stacks.conftest import upstream_exports
 from txn_infra import contract, shapes
 from txn_infra.harness import REPO_ROOT, LayerRun, Resource
 
@@ -23,12 +23,7 @@ def obs(stacks: dict[str, LayerRun]) -> LayerRun:
 
 @pytest.fixture(scope="module")
 def upstream(stacks: dict[str, LayerRun]) -> dict[str, dict]:
-    return {
-        name: stacks[name].exports
-        if name in stacks
-        else stand_in_exports(contract.layer(name), "dev")
-        for name in contract.OBSERVABILITY.upstream
-    }
+    return upstream_exports(stacks, contract.OBSERVABILITY)
 
 
 def alarms(run: LayerRun) -> dict[str, Resource]:
