@@ -30,18 +30,13 @@ from txn_adapters.transactions import TransactionsStore  # noqa: E402
 from txn_adapters.velocity import VelocityStore  # noqa: E402
 from txn_domain.ids import new_transaction_id  # noqa: E402
 from txn_domain.rules import load_default_rules  # noqa: E402
+from txn_infra import api_schema  # noqa: E402
 from validator.service import Validator  # noqa: E402
 
 TARGET_US = 100.0
 BATCH = 10
 NOW = datetime(2026, 11, 30, 12, 0, 5, tzinfo=UTC)
-BODY = {
-    "merchant_id": "m_1001", "amount": 1999, "currency": "USD", "card_token": "tok_9f8e7d",
-    "card_bin": "411111", "card_last4": "1111", "card_country": "US", "channel": "ecommerce",
-    "ip_address": "203.0.113.7", "ip_country": "US", "billing_country": "US",
-    "shipping_country": "US", "terminal_id": None, "geo": {"lat": 40.71, "lon": -74.0},
-    "external_id": "pi_3Nabc", "timestamp": "2026-11-30T12:00:00Z",
-}  # fmt: skip
+BODY = api_schema.request_example(ROOT / api_schema.OPENAPI_PATH)  # the documented example
 MERCHANT_ITEM = {
     "merchant_id": {"S": "m_1001"}, "active": {"BOOL": True},
     "allowed_currencies": {"L": [{"S": "USD"}]}, "per_transaction_limit": {"N": "5000"},

@@ -1,27 +1,16 @@
-"""The one sample transaction body the tests build on (DESIGN.md section 5's example)."""
+"""The one sample transaction body the tests build on: the API document's own example."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-SAMPLE_BODY: dict[str, Any] = {
-    "merchant_id": "m_1001",
-    "amount": 1999,
-    "currency": "USD",
-    "card_token": "tok_9f8e7d",
-    "card_bin": "411111",
-    "card_last4": "1111",
-    "card_country": "US",
-    "channel": "ecommerce",
-    "ip_address": "203.0.113.7",
-    "ip_country": "US",
-    "billing_country": "US",
-    "shipping_country": "US",
-    "terminal_id": None,
-    "geo": {"lat": 40.71, "lon": -74.0},
-    "external_id": "pi_3Nabc",
-    "timestamp": "2026-11-30T12:00:00Z",
-}
+from txn_infra import api_schema
+
+# DESIGN.md section 5's example, kept as the request schema's example in the API document.
+SAMPLE_BODY: dict[str, Any] = api_schema.request_example(
+    Path(__file__).resolve().parents[1] / api_schema.OPENAPI_PATH
+)
 
 
 def transaction_body(**overrides: Any) -> dict[str, Any]:

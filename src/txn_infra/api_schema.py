@@ -59,6 +59,14 @@ def model_schema(document: dict[str, Any], name: str = REQUEST_SCHEMA) -> dict[s
     return {"$schema": DRAFT_04, "title": name, **converted}
 
 
+def request_example(path: Path, name: str = REQUEST_SCHEMA) -> dict[str, Any]:
+    """The ``example`` of ``components.schemas.<name>`` in the document at ``path`` (a copy)."""
+    schema = ((load_document(path).get("components") or {}).get("schemas") or {}).get(name) or {}
+    if not isinstance(schema.get("example"), dict):
+        raise SchemaError(f"components.schemas.{name} in {path} has no example object")
+    return copy.deepcopy(schema["example"])
+
+
 def model_json(path: Path, name: str = REQUEST_SCHEMA) -> str:
     """The API Gateway model body (stable JSON text) for schema ``name`` in ``path``."""
     return json.dumps(model_schema(load_document(path), name), sort_keys=True)
