@@ -43,7 +43,7 @@ def problems(report: dict[str, Any]) -> list[str]:
         return [report["error"]]
     found = []
     if not report["ledger"]["balanced"]:
-        found.append("ledger not balanced")
+        found.append(f"ledger not balanced: {report['ledger_line']}")
     if report["leaks"]["findings"]:
         found.append(f"{report['leaks']['findings']} card-data findings")
     if report["unanswered"] or report["conflicting_ids"]:

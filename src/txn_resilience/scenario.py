@@ -325,7 +325,11 @@ def run(spec: Spec, progress: Callable[[str], None] = lambda _: None) -> dict[st
             queued += _drain(sqs, runtime.resources.queue_url(shape))
         alerts = _drain(_alerts_sqs(runtime), alerts_url)
         transactions = _scan_table(runtime, shapes.TRANSACTIONS_TABLE)
-        accepted = [*result.accepted.values(), *report.get("bad_input", {}).get("accepted_ids", [])]
+        accepted = [
+            *result.accepted.values(),
+            *report.get("bad_input", {}).get("accepted_ids", []),
+            *report.get("schemathesis", {}).get("accepted_ids", []),
+        ]
         ledger = balance(accepted, transactions, queued, poison_sent=spec.poison)
         alerted = {json.loads(body).get("transaction_id") for body in alerts}
         flagged = {i["transaction_id"] for i in transactions if i.get("status") == "FLAGGED"}

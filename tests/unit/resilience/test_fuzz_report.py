@@ -1,0 +1,60 @@
+"""The schemathesis report is read for statuses and for the transactions it got accepted."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from txn_resilience import fuzz
+from txn_resilience.__main__ import problems
+
+
+def _event(status: int, body: bytes) -> dict:
+    content = {"$base64": base64.b64encode(body).decode()}
+    return {"ScenarioFinished": {"recorder": {"interactions": {"a": {
+        "request": {"method": "POST"},
+        "response": {"status_code": status, "content": content},
+    }}}}}  # fmt: skip
+
+
+def _summary(tmp_path: Path, *events: dict) -> dict:
+    report = tmp_path / "report.ndjson"
+    report.write_text("\n".join(json.dumps(e) for e in events))
+    completed = subprocess.CompletedProcess(args=[], returncode=0, stdout="", stderr="")
+    return fuzz._summary(completed, report)
+
+
+def test_every_202_in_the_report_gives_its_transaction_id_to_the_ledger(tmp_path: Path) -> None:
+    # GIVEN two accepted examples and one refused request in the report
+    summary = _summary(
+        tmp_path,
+        _event(202, b'{"transaction_id": "txn_a", "status": "accepted"}'),
+        _event(400, b'{"error": {"code": "invalid_body", "message": "no"}}'),
+        _event(202, b'{"transaction_id": "txn_b", "status": "accepted"}'),
+    )
+    # THEN both accepted ids are reported, and the statuses are counted
+    assert summary["accepted_ids"] == ["txn_a", "txn_b"]
+    assert summary["statuses"] == {"202": 2, "400": 1}
+
+
+def test_a_202_without_a_transaction_id_is_an_error_not_an_uncounted_answer(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ValueError, match="without a transaction_id"):
+        _summary(tmp_path, _event(202, b'{"status": "accepted"}'))
+
+
+def test_an_unbalanced_ledger_is_reported_with_its_line() -> None:
+    report = {
+        "ledger": {"balanced": False},
+        "ledger_line": "submitted 2 = APPROVED 1 + ... orphans 1",
+        "leaks": {"findings": 0},
+        "unanswered": 0,
+        "conflicting_ids": 0,
+        "flagged_without_alert": 0,
+    }
+    assert problems(report) == ["ledger not balanced: submitted 2 = APPROVED 1 + ... orphans 1"]
