@@ -37,6 +37,12 @@ def tests(session: nox.Session) -> None:
     run_module(session, "pytest", "-n", "auto", *session.posargs)
 
 
+@nox.session(default=False)
+def lock(session: nox.Session) -> None:
+    """Re-resolve uv.lock from pyproject.toml (./noxw does it) and show the pins that matter."""
+    run_module(session, "txn_infra.pins")
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """Check lint and formatting with ruff."""

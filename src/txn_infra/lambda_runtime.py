@@ -4,8 +4,21 @@ Third-party libraries come from the public Powertools for AWS Lambda (Python) v3
 by AWS in every commercial region from account 017000801446. It is built with
 ``aws-lambda-powertools[all]``, so it carries pydantic (Parser), aws-xray-sdk (Tracer) and
 fastjsonschema besides Powertools itself; boto3 comes with the Lambda runtime. The functions'
-own code is bundled by :mod:`txn_infra.bundle`. Bump ``POWERTOOLS_LAYER_VERSION`` (and the
-``aws-lambda-powertools`` bound in ``pyproject.toml``) together; the stack tests pin both.
+own code is bundled by :mod:`txn_infra.bundle`.
+
+The layer version is derived from the Powertools release: AWS numbers layer versions one after
+another, across releases, and publishes the mapping as the public SSM parameter
+``/aws/service/powertools/python/<arch>/<runtime>/<release>`` (see :func:`ssm_parameter`).
+To upgrade: bump ``aws-lambda-powertools`` in ``pyproject.toml``, ``./noxw -s lock``, set
+:data:`POWERTOOLS_RELEASE` and add the release's layer version to :data:`LAYER_VERSIONS`
+(``aws ssm get-parameter --name`` that parameter). ``tests/unit/test_pins.py`` fails while the
+lock, the installed package and this module disagree.
+
+Tests run on the CPython that ``./noxw`` finds (3.11 or newer; 3.11 on this project's machines)
+while the functions run on :data:`PYTHON_RUNTIME`. The functions' code is written for 3.11 and
+newer (ruff's ``target-version``), uses no API that 3.13 removed, and the layer's own packages
+are built for 3.13 by AWS; what the two interpreters could disagree on is the packages' builds,
+which the layer fixes to the same release the tests run.
 """
 
 from __future__ import annotations
@@ -16,7 +29,13 @@ Architecture = Literal["arm64", "x86_64"]
 
 PYTHON_RUNTIME = "python3.13"
 POWERTOOLS_LAYER_ACCOUNT = "017000801446"
-POWERTOOLS_LAYER_VERSION = 27
+# The Powertools release the functions run with; uv.lock pins the same one for the tests.
+POWERTOOLS_RELEASE = "3.23.0"
+# Layer version of each release (the same in every commercial region and both architectures);
+# 3.23.0 -> 27: the SSM parameter .../python3.13/latest pointed at 27 when 3.23.0 shipped
+# (powertools-lambda-python issue 7689).
+LAYER_VERSIONS = {"3.23.0": 27}
+POWERTOOLS_LAYER_VERSION = LAYER_VERSIONS[POWERTOOLS_RELEASE]
 
 
 def powertools_layer_arn(region: str, architecture: Architecture) -> str:
@@ -30,3 +49,12 @@ def powertools_layer_arn(region: str, architecture: Architecture) -> str:
         f"arn:aws:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
         f"AWSLambdaPowertoolsPythonV3-{python}-{architecture}:{POWERTOOLS_LAYER_VERSION}"
     )
+
+
+def ssm_parameter(architecture: Architecture) -> str:
+    """The public SSM parameter whose value is the layer ARN of :data:`POWERTOOLS_RELEASE`.
+
+    >>> ssm_parameter("arm64")
+    '/aws/service/powertools/python/arm64/python3.13/3.23.0'
+    """
+    return f"/aws/service/powertools/python/{architecture}/{PYTHON_RUNTIME}/{POWERTOOLS_RELEASE}"

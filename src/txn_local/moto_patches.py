@@ -60,21 +60,42 @@ from __future__ import annotations
 
 import copy
 import functools
+import importlib.metadata
 import json
 import threading
 import time
 import types
 from typing import Any
 
+from txn_local.errors import LocalError
+
+# The moto release these patches were written and tested against: they replace moto internals,
+# so any other release may break them silently. pyproject.toml pins the same release; a test
+# holds the two together.
+MOTO_VERSION = "5.2.6"
+
 _applied = False
 _lock = threading.Lock()
 _no_stream = threading.local()
+
+
+def check_version(installed: str | None = None) -> None:
+    """Refuse to patch a moto release other than :data:`MOTO_VERSION`, with a coded error."""
+    installed = installed or importlib.metadata.version("moto")
+    if installed != MOTO_VERSION:
+        raise LocalError(
+            "moto_version",
+            f"moto {installed} is installed but the local runtime patches moto {MOTO_VERSION}: "
+            "run through ./noxw (it installs exactly uv.lock), or re-check "
+            f"txn_local/moto_patches.py against moto {installed} and update MOTO_VERSION",
+        )
 
 
 def apply() -> None:
     global _applied
     if _applied:
         return
+    check_version()
     _serialise_sqs()
     from moto.dynamodb import models
     from moto.dynamodb.exceptions import MockValidationException, TransactionCanceledException

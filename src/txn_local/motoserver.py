@@ -35,6 +35,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any, ClassVar
 
+from txn_local import moto_patches
 from txn_local.callcount import CALLS_PATH, CallCounter, Calls
 from txn_local.errors import LocalError
 
@@ -89,6 +90,7 @@ class MotoServer:
     def launch(self) -> None:
         """Spawn the child; :meth:`wait_ready` waits until it listens."""
         ensure_port_free(self.host, self.requested_port, f"the embedded AWS ({self.label})")
+        moto_patches.check_version()  # here too: a coded error, not a child that never starts
         command = [sys.executable, "-m", "txn_local.motoserver"]
         command += ["--host", self.host, "--port", str(self.requested_port), "--label", self.label]
         with self._log.open("w") as log:
@@ -180,7 +182,6 @@ def _serve(host: str, port: int, label: str) -> int:
     from moto import backends
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from txn_local import moto_patches
     from txn_moto import partiql
 
     moto_patches.apply()

@@ -287,3 +287,11 @@ def test_send_and_batch_delete_answers_written_as_plain_json_equal_moto_s_walk(s
     assert plain == walked
     assert plain[2]["Failed"][0]["Code"] == "ReceiptHandleIsInvalid"
     assert "MD5OfMessageAttributes" in plain[0]
+
+
+def test_the_patches_refuse_a_moto_release_they_were_not_written_for() -> None:
+    from txn_local.errors import LocalError
+
+    with pytest.raises(LocalError, match=r"moto 5\.0\.1 is installed") as error:
+        moto_patches.check_version("5.0.1")
+    assert error.value.code == "moto_version"
