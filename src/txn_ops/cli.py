@@ -47,6 +47,13 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--plan", action="store_true", help="print what would run, run nothing")
         if command in ("preview", "deploy"):
             p.add_argument("--refresh", action="store_true", help="refresh state from AWS first")
+            p.add_argument(
+                "--plans",
+                type=Path,
+                metavar="DIR",
+                help="preview: save each layer's update plan in DIR; deploy: apply exactly "
+                "those plans (an update that would differ from its preview fails)",
+            )
         if command == "destroy":
             p.add_argument("--yes", action="store_true", help="confirm the destroy")
             p.add_argument(
@@ -243,7 +250,9 @@ def _real_preflight(settings: cfg.Settings) -> None:
 def _real_workspace(settings: cfg.Settings, args: argparse.Namespace) -> deploy.Workspace:
     from txn_ops.pulumi_workspace import AutomationWorkspace
 
-    return AutomationWorkspace(settings, refresh=getattr(args, "refresh", False))
+    return AutomationWorkspace(
+        settings, refresh=getattr(args, "refresh", False), plans_dir=getattr(args, "plans", None)
+    )
 
 
 def _eni_wait(args: argparse.Namespace, emit: Callable[[str], None]) -> deploy.EniWait:

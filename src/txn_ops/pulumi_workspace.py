@@ -157,10 +157,18 @@ class AutomationWorkspace:
         settings: cfg.Settings,
         echo: Callable[[str], None] = print,
         refresh: bool = False,
+        plans_dir: Path | None = None,
     ) -> None:
+        """``plans_dir``: where ``preview`` saves each layer's update plan (``<layer>.json``) and
+        where ``up`` reads it, so an update does exactly what a reviewer saw in the preview
+        (Pulumi's update plans: ``pulumi preview --save-plan`` / ``pulumi up --plan``)."""
         self.settings = settings
         self.echo = echo
         self.refresh = refresh
+        self.plans_dir = plans_dir
+
+    def plan_path(self, layer: contract.Layer) -> Path | None:
+        return self.plans_dir / f"{layer.name}.json" if self.plans_dir else None
 
     def _workspace(self, layer: contract.Layer) -> auto.LocalWorkspace:
         return auto.LocalWorkspace(
@@ -223,6 +231,7 @@ class AutomationWorkspace:
             lambda: selected.preview(
                 policy_packs=[str(p) for p in policy_packs] or None,
                 refresh=self.refresh or None,
+                plan=str(plan) if (plan := self._plan_to_save(layer)) else None,
                 on_output=self._printer(layer),
                 color="never",
             ),
@@ -237,12 +246,28 @@ class AutomationWorkspace:
             lambda: selected.up(
                 policy_packs=[str(p) for p in policy_packs] or None,
                 refresh=self.refresh or None,
+                plan=str(plan) if (plan := self._plan_to_follow(layer)) else None,
                 on_output=self._printer(layer),
                 color="never",
                 message=f"txn-ops deploy {layer.name}",
             ),
         )
         return _changes(result.summary.resource_changes)
+
+    def _plan_to_save(self, layer: contract.Layer) -> Path | None:
+        path = self.plan_path(layer)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _plan_to_follow(self, layer: contract.Layer) -> Path | None:
+        path = self.plan_path(layer)
+        if path is not None and not path.is_file():
+            raise StepFailed(
+                f"{layer.name}: no saved plan {path}; preview with --plans {self.plans_dir} "
+                "first, so the update does what the reviewers saw"
+            )
+        return path
 
     def destroy(self, layer: contract.Layer, stack: str) -> Changes:
         selected = self._stack(layer, stack, create=False)

@@ -45,6 +45,13 @@ class RecordedStack:
         counts = {auto.OpType.CREATE: 2, auto.OpType.SAME: 3}
         return auto.PreviewResult(stdout="", stderr="", change_summary=counts)
 
+    def up(self, **kwargs: Any) -> Any:
+        self.calls.append(("up", kwargs))
+        summary = auto.UpdateSummary(resource_changes={"update": 1}, kind="update", start_time=None,
+                                     message=None, environment={}, config={}, result="succeeded",
+                                     end_time=None, version=None, deployment=None)  # fmt: skip
+        return auto.UpResult(stdout="", stderr="", summary=summary, outputs={})
+
 
 @pytest.fixture
 def recorded(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
@@ -122,3 +129,44 @@ def test_a_credentials_failure_inside_pulumi_becomes_one_line(settings) -> None:
         AutomationWorkspace(settings)._call(contract.DATA, no_credentials)
 
     assert caught.value.code == "aws-credentials"
+
+
+def test_a_preview_saves_each_layers_update_plan_where_the_deploy_will_read_it(
+    recorded, settings, tmp_path: Path
+) -> None:
+    # GIVEN a workspace told to keep plans in a folder that does not exist yet
+    plans = tmp_path / "plans" / "prod"
+    workspace = AutomationWorkspace(settings, echo=lambda _: None, plans_dir=plans)
+    # WHEN the data layer is previewed
+    workspace.preview(contract.DATA, "prod", [])
+    # THEN Pulumi is asked to save the plan as <plans>/data.json, in a folder that now exists
+    _, kwargs = recorded["stacks"][0].calls[0]
+    assert kwargs["plan"] == str(plans / "data.json")
+    assert plans.is_dir()
+
+
+def test_a_deploy_applies_the_saved_plan(recorded, settings, tmp_path: Path) -> None:
+    (tmp_path / "edge.json").write_text("{}")
+    workspace = AutomationWorkspace(settings, echo=lambda _: None, plans_dir=tmp_path)
+
+    workspace.up(contract.EDGE, "prod", [])
+
+    name, kwargs = recorded["stacks"][0].calls[0]
+    assert (name, kwargs["plan"]) == ("up", str(tmp_path / "edge.json"))
+
+
+def test_a_deploy_without_the_saved_plan_it_was_told_to_follow_stops(
+    recorded, settings, tmp_path: Path
+) -> None:
+    workspace = AutomationWorkspace(settings, echo=lambda _: None, plans_dir=tmp_path)
+
+    with pytest.raises(StepFailed, match="edge: no saved plan"):
+        workspace.up(contract.EDGE, "prod", [])
+    assert recorded["stacks"][0].calls == []
+
+
+def test_without_a_plans_folder_nothing_is_saved_or_followed(recorded, settings) -> None:
+    AutomationWorkspace(settings, echo=lambda _: None).preview(contract.DATA, "dev", [])
+
+    _, kwargs = recorded["stacks"][0].calls[0]
+    assert kwargs["plan"] is None

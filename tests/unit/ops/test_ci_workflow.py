@@ -1,0 +1,64 @@
+"""The example deploy workflow: checks gate every deploy, prod applies the plans reviewers saw."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from txn_infra import pins
+
+WORKFLOW = Path(__file__).resolve().parents[3] / ".github" / "workflows" / "infra.yml"
+
+
+def _jobs() -> dict[str, Any]:
+    return yaml.safe_load(WORKFLOW.read_text())["jobs"]
+
+
+def _upstream(jobs: dict[str, Any], name: str) -> set[str]:
+    needs = jobs[name].get("needs", [])
+    direct = {needs} if isinstance(needs, str) else set(needs)
+    return direct.union(*(_upstream(jobs, n) for n in direct)) if direct else set()
+
+
+def _runs(job: dict[str, Any]) -> str:
+    return "\n".join(step.get("run", "") for step in job["steps"])
+
+
+def test_tests_lint_types_and_synth_gate_every_job_that_touches_aws() -> None:
+    jobs = _jobs()
+    checks = _runs(jobs["checks"])
+    for session in ("tests", "lint", "typecheck", "synth"):
+        assert session in checks, f"the checks job does not run {session}"
+    touching_aws = [name for name, job in jobs.items() if "pulumi/actions@v6" in str(job)]
+    assert touching_aws, "no job installs the Pulumi CLI"
+    for name in touching_aws:
+        assert "checks" in _upstream(jobs, name), f"{name} can run without the checks"
+
+
+def test_prod_is_previewed_with_saved_plans_before_the_gate_and_deployed_from_them() -> None:
+    jobs = _jobs()
+    preview, deploy = jobs["preview-prod"], jobs["deploy-prod"]
+    assert "preview-prod" in _upstream(jobs, "deploy-prod")
+    assert preview["environment"] != deploy["environment"] == "prod"
+    assert "--stack prod --plans plans/prod" in _runs(preview)
+    assert "deploy -- --stack prod --plans plans/prod" in _runs(deploy)
+    uploaded = next(s for s in preview["steps"] if "upload-artifact" in s.get("uses", ""))
+    downloaded = next(s for s in deploy["steps"] if "download-artifact" in s.get("uses", ""))
+    assert uploaded["with"]["name"] == downloaded["with"]["name"]
+
+
+def test_only_the_affected_layers_are_previewed_and_deployed() -> None:
+    jobs = _jobs()
+    for name in ("preview-dev", "deploy-dev", "preview-prod", "deploy-prod"):
+        assert "${{ needs.affected.outputs.layers }}" in _runs(jobs[name]), name
+
+
+def test_the_pulumi_cli_is_pinned_to_the_sdk_release_in_the_lock() -> None:
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    assert workflow["env"]["PULUMI_VERSION"] == pins.locked_versions()["pulumi"]
+    for name, job in workflow["jobs"].items():
+        for step in job["steps"]:
+            if step.get("uses", "").startswith("pulumi/actions"):
+                assert step["with"]["pulumi-version"] == "${{ env.PULUMI_VERSION }}", name
