@@ -27,8 +27,14 @@ def make_logger(service: str) -> Logger:
     return Logger(service=service, logger_formatter=PanRedactingFormatter())
 
 
+# The functions call AWS through botocore and nothing else. Powertools would otherwise patch every
+# library the X-Ray SDK knows (patch_all: it imports each one it finds, sqlite3 and http.client
+# among them) at every cold start, for calls these functions never make.
+TRACED_MODULES = ("botocore",)
+
+
 def make_tracer(service: str) -> Tracer:
-    return Tracer(service=service)
+    return Tracer(service=service, patch_modules=TRACED_MODULES)
 
 
 # An invocation with nothing to count (the validator's accepted transactions) is normal here,

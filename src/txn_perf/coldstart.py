@@ -66,6 +66,7 @@ def lambda_environment(shape: shapes.FunctionShape | None) -> dict[str, str]:
         "AWS_LAMBDA_FUNCTION_NAME": name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(shape.memory_mb if shape else 128),
         "AWS_EXECUTION_ENV": f"AWS_Lambda_{PYTHON_RUNTIME}",
+        "LAMBDA_TASK_ROOT": "/var/task",  # Powertools turns tracing on only where this is set
         "_X_AMZN_TRACE_ID": "Root=1-00000000-000000000000000000000000;Sampled=1",
         Env.POWERTOOLS_SERVICE_NAME: name,
         Env.POWERTOOLS_METRICS_NAMESPACE: shapes.METRICS_NAMESPACE,
@@ -78,6 +79,7 @@ def lambda_environment(shape: shapes.FunctionShape | None) -> dict[str, str]:
 def measure(name: str, module: str, environment: dict[str, str], rounds: int) -> Case:
     walls, cpus = [], []
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
+    base.pop("LAMBDA_TASK_ROOT", None)
     for _ in range(rounds):
         done = subprocess.run(  # noqa: S603 - our interpreter, a fixed probe
             [sys.executable, "-c", _PROBE, module],
