@@ -284,6 +284,8 @@ class ComputeConfig(CommonConfig):
     fraud_batch_size: int = Field(ge=1, le=10)
     fraud_batching_window_seconds: int = Field(ge=0, le=300)
     fraud_max_concurrency: int = Field(ge=2, le=1000)
+    # Publish a version per deploy with a SnapStart snapshot, invoked through the live alias.
+    snap_start: bool = False
     log_retention_days: Literal[30] = 30
     # Function sources, relative to the stack folder; packages are built under <its parent>/build.
     functions_dir: str = Field(min_length=1)

@@ -155,7 +155,12 @@ _COMPUTED: dict[str, ComputeFn] = {
         "arn": (arn := _arn("lambda", r, f"function:{i.get('name', n)}")),
         "qualifiedArn": f"{arn}:$LATEST",
         "invokeArn": f"arn:aws:apigateway:{r}:lambda:path/2015-03-31/functions/{arn}/invocations",
+        "version": "1" if i.get("publish") else "$LATEST",
         "id": i.get("name", n),
+    },
+    "aws:lambda/alias:Alias": lambda n, i, r: {
+        "arn": (arn := _arn("lambda", r, f"function:{i['functionName']}:{i['name']}")),
+        "invokeArn": f"arn:aws:apigateway:{r}:lambda:path/2015-03-31/functions/{arn}/invocations",
     },
     "aws:apigateway/restApi:RestApi": lambda n, i, r: {
         "id": (api := _short_id(n, 10)),

@@ -44,13 +44,14 @@ fns = ServiceFunctions(
         fraud_batch_size=ctx.config.fraud_batch_size,
         fraud_batching_window_seconds=ctx.config.fraud_batching_window_seconds,
         fraud_max_concurrency=ctx.config.fraud_max_concurrency,
+        snap_start=ctx.config.snap_start,
     ),
     opts=ctx.opts,
 )
 
-validator = fns.functions["validator"]
+validator = fns.targets["validator"]  # the function, or its live alias under SnapStart
 ctx.export(
-    validator_function_name=validator.name,
+    validator_function_name=fns.functions["validator"].name,
     validator_function_arn=validator.arn,
     validator_invoke_arn=validator.invoke_arn,
     fraud_detector_function_name=fns.functions["fraud-detector"].name,

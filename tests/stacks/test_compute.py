@@ -9,7 +9,7 @@ import pytest
 
 from txn_infra import contract, shapes
 from txn_infra.components.compute import ENV_FROM_DATA, QUEUE_ARN_FROM_DATA
-from txn_infra.harness import LayerRun, Resource
+from txn_infra.harness import LayerRun, Resource, run_system
 from txn_infra.lambda_runtime import powertools_layer_arn
 
 FUNCTION = "aws:lambda/function:Function"
@@ -208,3 +208,67 @@ def test_exports_match_the_contract(compute: LayerRun) -> None:
         compute.exports["validator_invoke_arn"]
         == functions(compute)["validator"].outputs["invokeArn"]
     )
+
+
+ALIAS = "aws:lambda/alias:Alias"
+
+
+def test_dev_invokes_the_functions_themselves_without_snapstart(compute: LayerRun) -> None:
+    assert compute.of_type(ALIAS) == []
+    for fn in functions(compute).values():
+        assert fn.inputs.get("snapStart") is None
+        assert not fn.inputs.get("publish")
+
+
+@pytest.fixture(scope="module")
+def snapstart(layer_config: dict[str, dict[str, str]]) -> dict[str, LayerRun]:
+    """network to edge with compute's ``snapStart`` on."""
+    config = {**layer_config}
+    config["compute"] = {**config["compute"], "txn-compute:snapStart": "true"}
+    layers = ["network", "security", "data", "compute", "edge"]
+    return run_system(stack="prod", layers=layers, config=config)
+
+
+@pytest.fixture(scope="module")
+def prod_compute(snapstart: dict[str, LayerRun]) -> LayerRun:
+    return snapstart["compute"]
+
+
+def test_snapstart_publishes_a_version_of_every_function_behind_the_live_alias(
+    prod_compute: LayerRun,
+) -> None:
+    fns = {f.inputs["name"]: f for f in prod_compute.of_type(FUNCTION)}
+    aliases = {a.inputs["functionName"]: a for a in prod_compute.of_type(ALIAS)}
+    assert set(aliases) == set(fns)
+    for name, fn in fns.items():
+        assert fn.inputs["publish"] is True
+        assert fn.inputs["snapStart"] == {"applyOn": "PublishedVersions"}
+        assert aliases[name].inputs["name"] == "live"
+
+
+def test_under_snapstart_the_queues_feed_the_alias_not_the_unpublished_function(
+    prod_compute: LayerRun,
+) -> None:
+    alias_arns = {r.outputs["arn"] for r in prod_compute.of_type(ALIAS)}
+    function_arns = {r.outputs.get("arn") for r in prod_compute.of_type(FUNCTION)}
+    for mapping in prod_compute.of_type(MAPPING):
+        assert mapping.inputs["functionName"] in alias_arns
+        assert mapping.inputs["functionName"] not in function_arns
+
+
+def test_under_snapstart_the_api_invokes_the_alias(prod_compute: LayerRun) -> None:
+    (validator_alias,) = [
+        a for a in prod_compute.of_type(ALIAS) if a.inputs["functionName"].endswith("validator")
+    ]
+    assert prod_compute.exports["validator_function_arn"] == validator_alias.outputs["arn"]
+    assert prod_compute.exports["validator_invoke_arn"] == validator_alias.outputs["invokeArn"]
+
+
+def test_under_snapstart_api_gateway_may_invoke_the_alias_it_calls(
+    snapstart: dict[str, LayerRun],
+) -> None:
+    (permission,) = snapstart["edge"].of_type("aws:lambda/permission:Permission")
+    (integration,) = snapstart["edge"].of_type("aws:apigateway/integration:Integration")
+    assert permission.inputs["function"] == snapstart["compute"].exports["validator_function_arn"]
+    assert integration.inputs["uri"] == snapstart["compute"].exports["validator_invoke_arn"]
+    assert permission.inputs["function"].endswith(":live")

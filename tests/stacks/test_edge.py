@@ -68,7 +68,7 @@ def test_permission_is_scoped_to_this_api_stage_and_post_transaction(
 ) -> None:
     permission = edge.one("aws:lambda/permission:Permission")
     api = edge.one("aws:apigateway/restApi:RestApi")
-    assert permission.inputs["function"] == upstream["compute"]["validator_function_name"]
+    assert permission.inputs["function"] == upstream["compute"]["validator_function_arn"]
     assert permission.inputs["principal"] == "apigateway.amazonaws.com"
     assert permission.inputs["sourceArn"] == f"{api.outputs['executionArn']}/v1/POST/transaction"
 

@@ -6,6 +6,11 @@ functions' security group, X-Ray tracing active, environment variables encrypted
 key, and the Powertools layer for third-party code. Its log group ``/aws/lambda/<name>`` exists
 before the function (30 days, logs key) with a data protection policy that masks card numbers,
 a second line of defence behind the code's own masking.
+
+With ``snap_start`` (docs/decisions/0007-snapstart.md) every deploy publishes a version, Lambda
+snapshots its initialised environment, and the alias ``live`` points at it: the queues' event
+sources and API Gateway call the alias, so a new environment resumes from the snapshot instead
+of running the cold start. Without it they call the function itself ($LATEST).
 """
 
 from __future__ import annotations
@@ -41,6 +46,9 @@ QUEUE_ARN_FROM_DATA: Mapping[str, str] = {
 
 # Managed data identifiers masked in every function log group.
 CARD_DATA_IDENTIFIERS = ("CreditCardNumber", "CreditCardExpiration", "CreditCardSecurityCode")
+
+# The alias that event sources and API Gateway invoke when SnapStart is on.
+LIVE_ALIAS = "live"
 
 # Powertools and Lambda name the WARNING level differently.
 _LAMBDA_LOG_LEVEL = {"DEBUG": "DEBUG", "INFO": "INFO", "WARNING": "WARN", "ERROR": "ERROR"}
@@ -101,6 +109,7 @@ class FunctionsArgs:
     fraud_batch_size: int
     fraud_batching_window_seconds: int
     fraud_max_concurrency: int
+    snap_start: bool = False
     functions: Sequence[shapes.FunctionShape] = shapes.FUNCTIONS
     event_sources: Sequence[shapes.EventSourceShape] = shapes.EVENT_SOURCES
 
@@ -111,6 +120,8 @@ class ServiceFunctions(pulumi.ComponentResource):
     def __init__(self, name: str, args: FunctionsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("txn:compute:ServiceFunctions", name, None, opts)
         self.functions: dict[str, aws.lambda_.Function] = {}
+        # What callers invoke: the function, or its ``live`` alias under SnapStart.
+        self.targets: dict[str, aws.lambda_.Function | aws.lambda_.Alias] = {}
         self.log_groups: dict[str, aws.cloudwatch.LogGroup] = {}
         self.triggers: dict[str, aws.lambda_.EventSourceMapping] = {}
         layer = powertools_layer_arn(args.region, args.architecture)
@@ -188,9 +199,26 @@ class ServiceFunctions(pulumi.ComponentResource):
                 application_log_level=_LAMBDA_LOG_LEVEL[args.log_level],
                 system_log_level="WARN",
             ),
+            publish=args.snap_start,
+            snap_start=aws.lambda_.FunctionSnapStartArgs(apply_on="PublishedVersions")
+            if args.snap_start
+            else None,
             # The log group (and its masking) must exist before the first invocation, or Lambda
             # creates an unencrypted group that never expires.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, masking]),
+        )
+        function = self.functions[shape.component]
+        self.targets[shape.component] = (
+            aws.lambda_.Alias(
+                f"{name}-{shape.component}-{LIVE_ALIAS}",
+                name=LIVE_ALIAS,
+                function_name=function.name,
+                function_version=function.version,
+                description="the published version (SnapStart snapshot) callers invoke",
+                opts=child,
+            )
+            if args.snap_start
+            else function
         )
 
     def _trigger(self, name: str, source: shapes.EventSourceShape, args: FunctionsArgs) -> None:
@@ -218,7 +246,7 @@ class ServiceFunctions(pulumi.ComponentResource):
         self.triggers[shape.component] = aws.lambda_.EventSourceMapping(
             f"{name}-{shape.component}-from-{queue.component}",
             event_source_arn=args.queue_arns[queue.component],
-            function_name=self.functions[shape.component].arn,
+            function_name=self.targets[shape.component].arn,
             batch_size=batch_size,
             maximum_batching_window_in_seconds=window,
             function_response_types=["ReportBatchItemFailures"],

@@ -90,7 +90,8 @@ class TransactionApiArgs:
     stage_name: str
     path: str
     model_schema: str  # API Gateway model (draft-04 JSON text)
-    validator_function_name: pulumi.Input[str]
+    # The function, or its live alias under SnapStart: what API Gateway invokes.
+    validator_function_arn: pulumi.Input[str]
     validator_invoke_arn: pulumi.Input[str]
     logs_key_arn: pulumi.Input[str]
     cloudwatch_role_arn: pulumi.Input[str]
@@ -183,7 +184,8 @@ class TransactionApi(pulumi.ComponentResource):
         self.permission = aws.lambda_.Permission(
             f"{name}-invoke-validator",
             action="lambda:InvokeFunction",
-            function=args.validator_function_name,
+            # the ARN API Gateway invokes: a permission on the function does not cover an alias
+            function=args.validator_function_arn,
             principal="apigateway.amazonaws.com",
             source_arn=pulumi.Output.concat(
                 self.api.execution_arn, "/", args.stage_name, "/POST/", args.path
