@@ -7,7 +7,7 @@ key, and the Powertools layer for third-party code. Its log group ``/aws/lambda/
 before the function (30 days, logs key) with a data protection policy that masks card numbers,
 a second line of defence behind the code's own masking.
 
-With ``snap_start`` (docs/decisions/0007-snapstart.md) every deploy publishes a version, Lambda
+With ``snap_start`` (docs/decisions/0008-snapstart.md) every deploy publishes a version, Lambda
 snapshots its initialised environment, and the alias ``live`` points at it: the queues' event
 sources and API Gateway call the alias, so a new environment resumes from the snapshot instead
 of running the cold start. Without it they call the function itself ($LATEST).
