@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.metadata
 import re
 import sys
+import sysconfig
 import tomllib
 from pathlib import Path
 
@@ -69,9 +70,13 @@ def drift(locked: dict[str, str], installed: dict[str, str], uv_in_noxw: str) ->
 
 
 def installed_versions(names: set[str]) -> dict[str, str]:
-    """Installed version of each of ``names`` that is installed (normalised names)."""
+    """Installed version of each of ``names`` that is installed (normalised names), read from
+    the environment's site-packages only: once something imports ``pkg_resources``, setuptools'
+    vendored copies (older packaging, more-itertools, ...) join ``sys.path`` with their own
+    metadata, and they are not what uv installed."""
     found = {}
-    for dist in importlib.metadata.distributions():
+    site_packages = [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    for dist in importlib.metadata.distributions(path=site_packages):
         name = re.sub(r"[-_.]+", "-", dist.metadata["Name"]).lower()
         if name in names:
             found[name] = dist.version
