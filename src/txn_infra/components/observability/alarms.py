@@ -1,0 +1,194 @@
+"""Every alarm of the platform, each pointing to its runbook section."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from txn_infra import shapes
+from txn_infra.components.observability.watched import PERIOD, Watched, runbook_link
+
+
+@dataclass(frozen=True)
+class AlarmsArgs:
+    name_prefix: str
+    watched: Watched
+    topic_arn: pulumi.Input[str]
+    error_rate_threshold_percent: float
+    queue_age_threshold_seconds: int
+
+
+def _metric(
+    id_: str, namespace: str, metric: str, dimensions: Mapping[str, pulumi.Input[str]], stat: str
+) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+    return aws.cloudwatch.MetricAlarmMetricQueryArgs(
+        id=id_,
+        return_data=False,
+        metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+            namespace=namespace,
+            metric_name=metric,
+            dimensions=dict(dimensions),
+            period=PERIOD,
+            stat=stat,
+        ),
+    )
+
+
+class ServiceAlarms(pulumi.ComponentResource):
+    """Every alarm of the platform; each one's description names its runbook section."""
+
+    def __init__(self, name: str, args: AlarmsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("txn:observability:ServiceAlarms", name, None, opts)
+        self._name = name
+        self._args = args
+        self.alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
+        w = args.watched
+        for component, function_name in w.function_names.items():
+            self._error_rate(component, function_name)
+            self._alarm(
+                f"{component}-throttles",
+                f"{component} invocations are throttled (concurrency exhausted)",
+                "function-throttles",
+                namespace="AWS/Lambda",
+                metric_name="Throttles",
+                dimensions={"FunctionName": function_name},
+                statistic="Sum",
+                threshold=0,
+                evaluation_periods=3,
+                datapoints_to_alarm=2,
+            )
+        for label, queue in w.dead_letter_queue_names.items():
+            self._alarm(
+                f"{label}-messages",
+                f"Messages are waiting in {label}: transactions that could not be processed",
+                "messages-in-a-dead-letter-queue",
+                namespace="AWS/SQS",
+                metric_name="ApproximateNumberOfMessagesVisible",
+                dimensions={"QueueName": queue},
+                statistic="Maximum",
+                threshold=0,
+                evaluation_periods=1,
+            )
+        self._alarm(
+            "queue-age",
+            f"The oldest transaction waits more than {args.queue_age_threshold_seconds}s",
+            "transactions-queue-age",
+            namespace="AWS/SQS",
+            metric_name="ApproximateAgeOfOldestMessage",
+            dimensions={"QueueName": w.queue_name},
+            statistic="Maximum",
+            threshold=args.queue_age_threshold_seconds,
+            evaluation_periods=3,
+        )
+        # 5XXError is 1 for a failed request and 0 otherwise: its Average is the 5XX rate.
+        self._alarm(
+            "api-5xx",
+            f"More than {args.error_rate_threshold_percent}% of POST /transaction end in 5XX",
+            "api-5xx-responses",
+            namespace="AWS/ApiGateway",
+            metric_name="5XXError",
+            dimensions={"ApiName": w.api_name, "Stage": w.stage_name},
+            statistic="Average",
+            threshold=args.error_rate_threshold_percent / 100,
+            evaluation_periods=5,
+            datapoints_to_alarm=3,
+        )
+        for component, table in w.table_names.items():
+            # The TableName dimension alone leaves out the indexes' throttles, and an index short
+            # of write capacity (a provisioned one) throttles its table's writes.
+            sources = [("", {"TableName": table})] + [
+                (f"index{n}_", {"TableName": table, "GlobalSecondaryIndexName": index})
+                for n, index in enumerate(w.table_indexes.get(component, ()))
+            ]
+            queries = [
+                _metric(f"{prefix}{kind}", "AWS/DynamoDB", metric, dims, "Sum")
+                for prefix, dims in sources
+                for kind, metric in (
+                    ("reads", "ReadThrottleEvents"),
+                    ("writes", "WriteThrottleEvents"),
+                )
+            ]
+            self._alarm(
+                f"{component}-table-throttles",
+                f"DynamoDB throttles requests to the {component} table or its indexes",
+                "dynamodb-throttles",
+                metric_queries=[
+                    *queries,
+                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                        id="throttles",
+                        expression=" + ".join(q.id for q in queries),
+                        label="Throttle events",
+                        return_data=True,
+                    ),
+                ],
+                threshold=0,
+                evaluation_periods=3,
+                datapoints_to_alarm=2,
+            )
+        self._alarm(
+            "failed-transactions",
+            "Transactions were recorded as FAILED after exhausting their retries",
+            "failed-transactions",
+            namespace=shapes.METRICS_NAMESPACE,
+            metric_name=shapes.FAILED_TRANSACTIONS_METRIC,
+            dimensions={"service": w.failed_transactions_service},
+            statistic="Sum",
+            threshold=0,
+            evaluation_periods=1,
+        )
+        self.register_outputs({"alarm_arns": [a.arn for a in self.alarms.values()]})
+
+    def _error_rate(self, component: str, function_name: pulumi.Input[str]) -> None:
+        dims = {"FunctionName": function_name}
+        threshold = self._args.error_rate_threshold_percent
+        self._alarm(
+            f"{component}-error-rate",
+            f"More than {threshold}% of {component} invocations fail",
+            "function-error-rate",
+            metric_queries=[
+                _metric("errors", "AWS/Lambda", "Errors", dims, "Sum"),
+                _metric("invocations", "AWS/Lambda", "Invocations", dims, "Sum"),
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="error_rate",
+                    expression="IF(invocations > 0, 100 * errors / invocations, 0)",
+                    label="Error rate (%)",
+                    return_data=True,
+                ),
+            ],
+            threshold=threshold,
+            evaluation_periods=5,
+            datapoints_to_alarm=3,
+        )
+
+    def _alarm(
+        self,
+        key: str,
+        what: str,
+        runbook: str,
+        *,
+        threshold: float,
+        evaluation_periods: int,
+        datapoints_to_alarm: int | None = None,
+        **metric: Any,
+    ) -> None:
+        args = self._args
+        if "metric_queries" not in metric:
+            metric["period"] = PERIOD
+        self.alarms[key] = aws.cloudwatch.MetricAlarm(
+            f"{self._name}-{key}",
+            name=f"{args.name_prefix}-{key}",
+            alarm_description=f"{what}. {runbook_link(runbook)}",
+            comparison_operator="GreaterThanThreshold",
+            threshold=threshold,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=datapoints_to_alarm or evaluation_periods,
+            treat_missing_data="notBreaching",
+            alarm_actions=[args.topic_arn],
+            ok_actions=[args.topic_arn],
+            opts=pulumi.ResourceOptions(parent=self),
+            **metric,
+        )

@@ -1,0 +1,60 @@
+"""Who is told: the alarm topic and the email subscriptions to it and to the fraud alerts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from txn_infra import shapes
+
+# What a person is emailed from the fraud-alerts topic: high-severity alerts only. Every alert
+# stays on the topic for machine subscribers; at 1,000 TPS and a 2% flag rate one email per
+# flagged transaction would be 20 a second, more than anyone reads (and $0.42 per million).
+FRAUD_EMAIL_FILTER_POLICY = json.dumps(
+    {shapes.ALERT_SEVERITY_ATTRIBUTE: [shapes.ALERT_SEVERITY_HIGH]}, sort_keys=True
+)
+
+
+@dataclass(frozen=True)
+class NotificationsArgs:
+    topic_name: str
+    key_arn: pulumi.Input[str]
+    alert_email: str
+    fraud_alerts_topic_arn: pulumi.Input[str]
+    fraud_alert_email: str
+
+
+class Notifications(pulumi.ComponentResource):
+    """The alarm topic (CMK) and the email subscriptions to it and to the fraud-alerts topic."""
+
+    def __init__(
+        self, name: str, args: NotificationsArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("txn:observability:Notifications", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.topic = aws.sns.Topic(
+            f"{name}-alarms",
+            name=args.topic_name,
+            kms_master_key_id=args.key_arn,
+            opts=child,
+        )
+        aws.sns.TopicSubscription(
+            f"{name}-alarms-email",
+            topic=self.topic.arn,
+            protocol="email",
+            endpoint=args.alert_email,
+            opts=child,
+        )
+        aws.sns.TopicSubscription(
+            f"{name}-fraud-alerts-email",
+            topic=args.fraud_alerts_topic_arn,
+            protocol="email",
+            endpoint=args.fraud_alert_email,
+            filter_policy=FRAUD_EMAIL_FILTER_POLICY,
+            filter_policy_scope="MessageAttributes",
+            opts=child,
+        )
+        self.register_outputs({"alarm_topic_arn": self.topic.arn})

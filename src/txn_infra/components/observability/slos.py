@@ -1,0 +1,117 @@
+"""Service level objectives of ``POST /transaction`` (CloudWatch Application Signals)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws_native as aws_native
+
+from txn_infra.components.observability.watched import PERIOD, runbook_link
+
+
+@dataclass(frozen=True)
+class ObjectivesArgs:
+    name_prefix: str
+    api_name: str
+    stage_name: pulumi.Input[str]
+    availability_percent: float
+    latency_ms: int
+    # Burn rates over these windows (minutes) become metrics to alarm on.
+    burn_rate_windows: Sequence[int] = field(default=(60, 360))
+
+
+def _api_query(
+    id_: str, metric: str, api_name: str, stage: pulumi.Input[str], stat: str
+) -> aws_native.applicationsignals.ServiceLevelObjectiveMetricDataQueryArgs:
+    sl = aws_native.applicationsignals
+    return sl.ServiceLevelObjectiveMetricDataQueryArgs(
+        id=id_,
+        return_data=True,
+        metric_stat=sl.ServiceLevelObjectiveMetricStatArgs(
+            metric=sl.ServiceLevelObjectiveMetricArgs(
+                namespace="AWS/ApiGateway",
+                metric_name=metric,
+                dimensions=[
+                    sl.ServiceLevelObjectiveDimensionArgs(name="ApiName", value=api_name),
+                    sl.ServiceLevelObjectiveDimensionArgs(name="Stage", value=stage),
+                ],
+            ),
+            period=PERIOD,
+            stat=stat,
+        ),
+    )
+
+
+class ApiObjectives(pulumi.ComponentResource):
+    """Availability and latency SLOs of ``POST /transaction`` (CloudWatch Application Signals).
+
+    pulumi-aws has no Application Signals resources; aws-native (Cloud Control) does.
+    """
+
+    def __init__(self, name: str, args: ObjectivesArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("txn:observability:ApiObjectives", name, None, opts)
+        sl = aws_native.applicationsignals
+        child = pulumi.ResourceOptions(parent=self)
+        rolling_28_days = sl.ServiceLevelObjectiveIntervalArgs(
+            rolling_interval=sl.ServiceLevelObjectiveRollingIntervalArgs(
+                duration=28, duration_unit=sl.ServiceLevelObjectiveDurationUnit.DAY
+            )
+        )
+        burn_rates = [
+            sl.ServiceLevelObjectiveBurnRateConfigurationArgs(look_back_window_minutes=m)
+            for m in args.burn_rate_windows
+        ]
+        self.availability = sl.ServiceLevelObjective(
+            f"{name}-availability",
+            name=f"{args.name_prefix}-api-availability",
+            description=(
+                f"{args.availability_percent}% of POST /transaction requests end without a 5XX. "
+                f"{runbook_link('api-availability-objective')}"
+            ),
+            request_based_sli=sl.ServiceLevelObjectiveRequestBasedSliArgs(
+                request_based_sli_metric=sl.ServiceLevelObjectiveRequestBasedSliMetricArgs(
+                    total_request_count_metric=[
+                        _api_query("requests", "Count", args.api_name, args.stage_name, "Sum")
+                    ],
+                    monitored_request_count_metric=sl.ServiceLevelObjectiveMonitoredRequestCountMetricArgs(
+                        bad_count_metric=[
+                            _api_query(
+                                "failures", "5XXError", args.api_name, args.stage_name, "Sum"
+                            )
+                        ]
+                    ),
+                )
+            ),
+            goal=sl.ServiceLevelObjectiveGoalArgs(
+                attainment_goal=args.availability_percent,
+                warning_threshold=30,
+                interval=rolling_28_days,
+            ),
+            burn_rate_configurations=burn_rates,
+            opts=child,
+        )
+        self.latency = sl.ServiceLevelObjective(
+            f"{name}-latency",
+            name=f"{args.name_prefix}-api-latency",
+            description=(
+                f"p99 latency of POST /transaction stays at or under {args.latency_ms} ms in 99% "
+                f"of minutes. {runbook_link('api-latency-objective')}"
+            ),
+            sli=sl.ServiceLevelObjectiveSliArgs(
+                sli_metric=sl.ServiceLevelObjectiveSliMetricArgs(
+                    metric_data_queries=[
+                        _api_query("latency", "Latency", args.api_name, args.stage_name, "p99")
+                    ]
+                ),
+                metric_threshold=args.latency_ms,
+                comparison_operator=sl.ServiceLevelObjectiveSliComparisonOperator.LESS_THAN_OR_EQUAL_TO,
+            ),
+            goal=sl.ServiceLevelObjectiveGoalArgs(
+                attainment_goal=99.0, warning_threshold=30, interval=rolling_28_days
+            ),
+            burn_rate_configurations=burn_rates,
+            opts=child,
+        )
+        self.register_outputs({"availability_slo": self.availability.arn})

@@ -1,0 +1,31 @@
+"""What observability watches, the period of its metrics, and where its alerts point."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+
+RUNBOOK = "docs/runbooks.md"
+PERIOD = 60
+
+
+def runbook_link(anchor: str) -> str:
+    return f"Runbook: {RUNBOOK}#{anchor}"
+
+
+@dataclass(frozen=True)
+class Watched:
+    """What the alarms and the dashboard watch, by physical name."""
+
+    region: str
+    function_names: Mapping[str, pulumi.Input[str]]  # shape.component -> function name
+    api_name: str
+    stage_name: pulumi.Input[str]
+    queue_name: pulumi.Input[str]
+    dead_letter_queue_names: Mapping[str, pulumi.Input[str]]  # label -> queue name
+    table_names: Mapping[str, pulumi.Input[str]]  # table component -> table name
+    failed_transactions_service: pulumi.Input[str]  # Powertools ``service`` dimension
+    # table component -> its global secondary indexes: their throttles are metrics of their own
+    table_indexes: Mapping[str, Sequence[str]] = field(default_factory=dict)

@@ -1,0 +1,259 @@
+"""Trust policies and the inline policy of every role, as data: one function per document."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pulumi
+
+from txn_infra import shapes
+from txn_infra.components.security.platform import (
+    APIGATEWAY_EXECUTION_LOGS,
+    PARTITION,
+    NetworkIds,
+    Platform,
+    Statement,
+    concat,
+)
+from txn_infra.naming import function_log_group, log_group
+
+# SQS actions a Lambda event source mapping performs with the function's role.
+SQS_CONSUME = (
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage",
+)
+LOG_WRITE = ("logs:CreateLogStream", "logs:PutLogEvents")
+XRAY_WRITE = (
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "xray:PutTelemetryRecords",
+    "xray:PutTraceSegments",
+)
+
+
+def trust_policy(
+    service: str, p: Platform, source_arn: pulumi.Input[str] | None = None
+) -> dict[str, Any]:
+    """Only ``service`` may assume the role, and only on behalf of this account."""
+    condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": p.account_id}}
+    if source_arn is not None:
+        condition["ArnLike"] = {"aws:SourceArn": source_arn}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": service},
+                "Action": "sts:AssumeRole",
+                "Condition": condition,
+            }
+        ],
+    }
+
+
+def _allow(
+    sid: str,
+    actions: Sequence[str],
+    resources: pulumi.Input[str] | Sequence[pulumi.Input[str]],
+    condition: dict[str, Any] | None = None,
+) -> Statement:
+    statement: Statement = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": sorted(actions),
+        "Resource": list(resources) if isinstance(resources, (list, tuple)) else resources,
+    }
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def _ec2_arns(p: Platform, kind: str, ids: pulumi.Input[Sequence[str]]) -> pulumi.Input[Any]:
+    """ARNs of EC2 resources whose ids come as a list (another stack's output)."""
+    if isinstance(ids, (list, tuple)):
+        return [p.arn("ec2", concat(kind, i)) for i in ids]
+    return pulumi.Output.all(p.account_id, ids).apply(
+        lambda v: [f"arn:{PARTITION}:ec2:{p.region}:{v[0]}:{kind}{i}" for i in v[1]]
+    )
+
+
+def _flatten(*parts: Any) -> pulumi.Input[Any]:
+    """One list of ARNs from single ARNs and lists of them, some known only at deploy time."""
+
+    def join(values: Sequence[Any]) -> list[str]:
+        return [a for v in values for a in (v if isinstance(v, list) else [v])]
+
+    if all(
+        isinstance(v, str) or (isinstance(v, list) and all(isinstance(a, str) for a in v))
+        for v in parts
+    ):
+        return join(parts)
+    return pulumi.Output.all(*parts).apply(join)
+
+
+def _via_endpoint(net: NetworkIds, service: str) -> dict[str, Any]:
+    return {"StringEquals": {"aws:SourceVpce": net.endpoint_ids[service]}}
+
+
+def _function_baseline(
+    fn: shapes.FunctionShape,
+    p: Platform,
+    net: NetworkIds,
+    data_key_arn: pulumi.Input[str],
+    key_services: Sequence[str],
+) -> list[Statement]:
+    """What every function needs: its logs, traces, ENIs and the data key through its services."""
+    vpc_arn = p.arn("ec2", concat("vpc/", net.vpc_id))
+    in_vpc = {"ArnEquals": {"ec2:Vpc": vpc_arn}}
+    return [
+        # Only its own group, which compute creates (with retention and KMS) before the
+        # function exists: no logs:CreateLogGroup.
+        _allow(
+            "WriteOwnLogs",
+            LOG_WRITE,
+            p.log_group_arn(function_log_group(p.name(fn.component))),
+        ),
+        # X-Ray has no resource-level permissions: "*" is the only Resource AWS accepts.
+        _allow("WriteTraces", XRAY_WRITE, "*"),
+        # Lambda creates the function's ENIs with its role. A new ENI has no id yet, so
+        # network-interface/* in this account and region; the subnets and the security group
+        # it may be created in are named exactly.
+        _allow(
+            "CreateEnisInItsSubnetsAndGroup",
+            ["ec2:CreateNetworkInterface"],
+            _flatten(
+                p.arn("ec2", "network-interface/*"),
+                _ec2_arns(p, "subnet/", net.private_subnet_ids),
+                p.arn("ec2", concat("security-group/", net.function_security_group_id)),
+            ),
+        ),
+        _allow(
+            "ManageEnisInThePlatformVpc",
+            [
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:DeleteNetworkInterface",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
+            p.arn("ec2", "network-interface/*"),
+            in_vpc,
+        ),
+        # Describe* calls have no resource-level permissions: "*" is the only Resource AWS
+        # accepts. DescribeSubnets joined AWSLambdaVPCAccessExecutionRole in January 2024.
+        _allow("DescribeEnis", ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"], "*"),
+        _allow(
+            "DataKeyThroughItsServices",
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            data_key_arn,
+            {"StringEquals": {"kms:ViaService": [p.service(s) for s in key_services]}},
+        ),
+    ]
+
+
+def function_statements(
+    p: Platform, net: NetworkIds, data_key_arn: pulumi.Input[str]
+) -> dict[str, list[Statement]]:
+    """Each function's permissions, keyed by its component name (``validator``, ...).
+
+    No ``cloudwatch:PutMetricData``: Powertools Metrics writes EMF to the function's logs.
+    """
+    s = shapes
+    transactions, merchants = p.table_arn(s.TRANSACTIONS_TABLE), p.table_arn(s.MERCHANTS_TABLE)
+    idempotency, velocity = p.table_arn(s.IDEMPOTENCY_TABLE), p.table_arn(s.VELOCITY_TABLE)
+    queue, dlq = p.queue_arn(s.TRANSACTIONS_QUEUE), p.queue_arn(s.TRANSACTIONS_DLQ)
+    dynamodb = _via_endpoint(net, "dynamodb")
+    publish_alerts = _allow(
+        "PublishFraudAlerts",
+        ["sns:Publish"],
+        p.topic_arn(s.FRAUD_ALERTS_TOPIC),
+        _via_endpoint(net, "sns"),
+    )
+    return {
+        s.VALIDATOR.component: [
+            *_function_baseline(s.VALIDATOR, p, net, data_key_arn, ("dynamodb", "sqs", "lambda")),
+            _allow("ReadMerchants", ["dynamodb:GetItem"], merchants, dynamodb),
+            _allow(
+                "IdempotencyRecords",
+                [
+                    "dynamodb:DeleteItem",
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                ],
+                idempotency,
+                dynamodb,
+            ),
+            _allow("Enqueue", ["sqs:SendMessage"], queue, _via_endpoint(net, "sqs")),
+        ],
+        s.FRAUD_DETECTOR.component: [
+            *_function_baseline(
+                s.FRAUD_DETECTOR, p, net, data_key_arn, ("dynamodb", "sqs", "sns", "lambda")
+            ),
+            # The event source mapping polls with this role from the Lambda service, outside
+            # the VPC: an aws:SourceVpce condition here would stop delivery.
+            _allow("ConsumeTransactionsQueue", SQS_CONSUME, queue),
+            # The pipeline reads merchants with BatchGetItem (GetItem for a single miss).
+            _allow(
+                "ReadMerchants", ["dynamodb:BatchGetItem", "dynamodb:GetItem"], merchants, dynamodb
+            ),
+            # ADR 0003: one BatchGetItem probes the records; BatchExecuteStatement is authorised
+            # per statement (PartiQL INSERT for records, INSERT/UPDATE for counters).
+            _allow(
+                "RecordTransactions",
+                ["dynamodb:BatchGetItem", "dynamodb:PartiQLInsert"],
+                transactions,
+                dynamodb,
+            ),
+            _allow(
+                "VelocityCounters",
+                ["dynamodb:BatchGetItem", "dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate"],
+                velocity,
+                dynamodb,
+            ),
+            publish_alerts,
+        ],
+        s.FAILED_TRANSACTIONS.component: [
+            *_function_baseline(
+                s.FAILED_TRANSACTIONS, p, net, data_key_arn, ("dynamodb", "sqs", "sns", "lambda")
+            ),
+            # Polled by the Lambda service, like the main queue: no aws:SourceVpce.
+            _allow("ConsumeDeadLetterQueue", SQS_CONSUME, dlq),
+            # A conditional PutItem that returns the stored record when there is one.
+            _allow("RecordFailures", ["dynamodb:PutItem"], transactions, dynamodb),
+            # The alert of a FLAGGED transaction dead-lettered by an SNS outage.
+            publish_alerts,
+        ],
+    }
+
+
+def apigateway_logs_statements(p: Platform) -> list[Statement]:
+    """API Gateway's account-wide CloudWatch role: access logs and execution logs only."""
+    groups = [p.log_group_arn(p.own_log_groups), p.log_group_arn(APIGATEWAY_EXECUTION_LOGS)]
+    return [
+        _allow(
+            "WriteApiLogs",
+            [
+                # API Gateway creates its execution log groups when they do not exist yet.
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:DescribeLogStreams",
+                "logs:PutLogEvents",
+            ],
+            groups,
+        ),
+        # DescribeLogGroups has no resource-level permission: "*" is the only Resource accepted.
+        _allow("FindLogGroups", ["logs:DescribeLogGroups"], "*"),
+    ]
+
+
+def flow_logs_statements(p: Platform) -> list[Statement]:
+    """VPC flow logs deliver to the one group observability creates."""
+    return [
+        _allow(
+            "WriteFlowLogs",
+            ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+            p.log_group_arn(log_group(p.app, p.environment, "vpc-flow-logs")),
+        )
+    ]

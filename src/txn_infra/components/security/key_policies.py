@@ -1,0 +1,144 @@
+"""Key policies of the data key and the logs key, as data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from txn_infra.components.security.platform import Platform, Statement
+
+# Key administration without ``kms:*``: what an operator (and Pulumi) needs to create, read,
+# tag, alias, rotate and schedule the deletion of a key. Deliberately absent: every
+# cryptographic operation (admins cannot read data) and ``kms:DisableKeyRotation`` (rotation
+# stays on; turning it off takes a key policy change that review will see).
+KEY_ADMIN_ACTIONS = (
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListGrants",
+    "kms:ListKeyPolicies",
+    "kms:ListKeyRotations",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:RevokeGrant",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+)
+KEY_USAGE_ACTIONS = (
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+)
+# Services that encrypt with the data key on a caller's behalf (kms:ViaService).
+DATA_KEY_SERVICES = ("dynamodb", "sqs", "sns", "lambda")
+# DynamoDB (tables) and Lambda (environment variables) create grants on the key for the
+# resources they encrypt; nobody else may.
+GRANTING_SERVICES = ("dynamodb", "lambda")
+
+
+# In a key policy ``Resource: "*"`` means "this key": a key policy can name no other resource.
+
+
+def _key_admin(p: Platform) -> Statement:
+    return {
+        "Sid": "KeyAdministration",
+        "Effect": "Allow",
+        "Principal": {"AWS": p.root},
+        "Action": list(KEY_ADMIN_ACTIONS),
+        "Resource": "*",
+    }
+
+
+def data_key_policy(p: Platform) -> dict[str, Any]:
+    """The data key: tables, queues, topics and Lambda environment variables."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            _key_admin(p),
+            {
+                "Sid": "UseThroughAwsServicesInThisAccount",
+                "Effect": "Allow",
+                "Principal": {"AWS": p.root},
+                "Action": list(KEY_USAGE_ACTIONS),
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "kms:CallerAccount": p.account_id,
+                        "kms:ViaService": [p.service(s) for s in DATA_KEY_SERVICES],
+                    }
+                },
+            },
+            {
+                "Sid": "GrantsForAwsResourcesOnly",
+                "Effect": "Allow",
+                "Principal": {"AWS": p.root},
+                "Action": ["kms:CreateGrant"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "kms:CallerAccount": p.account_id,
+                        "kms:ViaService": [p.service(s) for s in GRANTING_SERVICES],
+                    },
+                    "Bool": {"kms:GrantIsForAWSResource": "true"},
+                },
+            },
+            {
+                # CloudWatch alarms publish to the (encrypted) alarm topic that observability
+                # creates; SNS asks KMS for a data key on the alarm service's behalf.
+                "Sid": "CloudWatchAlarmsPublishToEncryptedTopics",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": p.account_id}},
+            },
+        ],
+    }
+
+
+def logs_key_policy(p: Platform) -> dict[str, Any]:
+    """The logs key: every log group of this environment and no other.
+
+    CloudWatch Logs encrypts and decrypts log events itself, as ``logs.<region>.amazonaws.com``,
+    with the log group's ARN as encryption context; the ``StringLike`` condition on that context
+    limits the key to this environment's groups, and the account id inside the ARNs keeps
+    another account's groups out (no confused deputy). Readers of the logs need no KMS
+    permission, so no principal of the account may use this key directly.
+
+    WAF writes to a CloudWatch Logs group through ``delivery.logs.amazonaws.com``, which only
+    calls ``logs:PutLogEvents`` under the group's resource policy; CloudWatch Logs then encrypts.
+    AWS documents a key grant to ``delivery.logs`` only for S3 (SSE-KMS) and Firehose
+    destinations, so it gets none here.
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            _key_admin(p),
+            {
+                "Sid": "CloudWatchLogsForThisEnvironmentsGroups",
+                "Effect": "Allow",
+                "Principal": {"Service": p.service("logs")},
+                # No kms:DescribeKey: its requests carry no encryption context, so the
+                # condition below could never let it through (AWS's sample lists it anyway).
+                "Action": [a for a in KEY_USAGE_ACTIONS if a != "kms:DescribeKey"],
+                "Resource": "*",
+                "Condition": {
+                    # StringLike, not ArnLike: the context key is typed String in IAM, and the
+                    # wildcard match on the group ARN is the same.
+                    "StringLike": {"kms:EncryptionContext:aws:logs:arn": p.log_group_patterns()}
+                },
+            },
+        ],
+    }

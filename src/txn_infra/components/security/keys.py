@@ -1,0 +1,63 @@
+"""The platform's two customer-managed KMS keys, each with its alias."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from txn_infra.components.security.key_policies import data_key_policy, logs_key_policy
+from txn_infra.components.security.platform import Platform
+
+
+@dataclass(frozen=True)
+class KeysArgs:
+    platform: Platform
+    deletion_window_days: int
+
+
+class PlatformKeys(pulumi.ComponentResource):
+    """The data key and the logs key, rotated yearly, each with its alias."""
+
+    def __init__(self, name: str, args: KeysArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("txn:security:PlatformKeys", name, None, opts)
+        p = args.platform
+        self.data_key = self._key(
+            name,
+            "data",
+            "Tables, queues, topics and Lambda environment variables",
+            data_key_policy(p),
+            args,
+        )
+        self.logs_key = self._key(
+            name, "logs", "Every CloudWatch Logs group of the platform", logs_key_policy(p), args
+        )
+        self.register_outputs(
+            {"data_key_arn": self.data_key.arn, "logs_key_arn": self.logs_key.arn}
+        )
+
+    def _key(
+        self, name: str, purpose: str, description: str, policy: dict[str, Any], args: KeysArgs
+    ) -> aws.kms.Key:
+        child = pulumi.ResourceOptions(parent=self)
+        p = args.platform
+        key = aws.kms.Key(
+            f"{name}-{purpose}",
+            description=f"{p.prefix} {purpose} key: {description}",
+            key_usage="ENCRYPT_DECRYPT",
+            customer_master_key_spec="SYMMETRIC_DEFAULT",
+            enable_key_rotation=True,
+            deletion_window_in_days=args.deletion_window_days,
+            policy=pulumi.Output.json_dumps(policy),
+            tags={"Name": p.name(purpose)},
+            opts=child,
+        )
+        aws.kms.Alias(
+            f"{name}-{purpose}-alias",
+            name=f"alias/{p.name(purpose)}",
+            target_key_id=key.key_id,
+            opts=child,
+        )
+        return key

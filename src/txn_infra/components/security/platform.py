@@ -1,0 +1,107 @@
+"""What every key policy and role document is built from: where the platform lives (names
+and ARNs of one environment) and the network ids its roles pin calls to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from txn_infra import shapes
+from txn_infra.naming import (
+    WAF_LOG_GROUP_PREFIX,
+    function_log_group,
+    log_group_prefix,
+    physical_name,
+)
+
+Statement = dict[str, Any]  # one statement of a key policy or of a role's policy
+PARTITION = "aws"
+
+
+# API Gateway names its execution log groups itself, after the API id and the stage.
+APIGATEWAY_EXECUTION_LOGS = "API-Gateway-Execution-Logs_*"
+
+
+def concat(*parts: pulumi.Input[str]) -> pulumi.Input[str]:
+    """Join parts into a string, or an Output when any part is only known at deploy time."""
+    if all(isinstance(p, str) for p in parts):
+        return "".join(parts)  # type: ignore[arg-type]
+    return pulumi.Output.concat(*parts)
+
+
+@dataclass(frozen=True)
+class Platform:
+    """Where the platform lives: enough to name every resource and ARN of one environment."""
+
+    app: str
+    environment: str
+    region: str
+    account_id: pulumi.Input[str]
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.app}-{self.environment}"
+
+    def name(self, component: str) -> str:
+        return physical_name(self.app, self.environment, component)
+
+    def arn(
+        self, service: str, resource: pulumi.Input[str], *, regional: bool = True
+    ) -> pulumi.Input[str]:
+        region = self.region if regional else ""
+        return concat(f"arn:{PARTITION}:{service}:{region}:", self.account_id, ":", resource)
+
+    def service(self, name: str) -> str:
+        """The regional endpoint name of a service, as ``kms:ViaService`` sees it."""
+        return f"{name}.{self.region}.amazonaws.com"
+
+    @property
+    def root(self) -> pulumi.Input[str]:
+        """The account principal: in a key policy it delegates to the account's IAM policies."""
+        return self.arn("iam", "root", regional=False)
+
+    def table_arn(self, shape: shapes.TableShape) -> pulumi.Input[str]:
+        return self.arn("dynamodb", f"table/{self.name(shape.component)}")
+
+    def queue_arn(self, shape: shapes.QueueShape) -> pulumi.Input[str]:
+        return self.arn("sqs", self.name(shape.component))
+
+    def topic_arn(self, shape: shapes.TopicShape) -> pulumi.Input[str]:
+        return self.arn("sns", self.name(shape.component))
+
+    def log_group_arn(self, name: str) -> pulumi.Input[str]:
+        """A log group and its streams (IAM matches streams under ``<group ARN>:*``)."""
+        return self.arn("logs", f"log-group:{name}:*")
+
+    @property
+    def own_log_groups(self) -> str:
+        """Name pattern of the non-Lambda groups (API access logs, VPC flow logs)."""
+        return f"{log_group_prefix(self.app, self.environment)}*"
+
+    def log_group_patterns(self) -> list[pulumi.Input[str]]:
+        """Every log group of this environment, as ARN patterns (no ``:*`` suffix).
+
+        Function logs, non-Lambda groups (API access logs, VPC flow logs), WAF logs and the
+        execution logs API Gateway names itself (``API-Gateway-Execution-Logs_<api>/<stage>``).
+        """
+        names = (
+            function_log_group(f"{self.prefix}-*"),
+            self.own_log_groups,
+            f"{WAF_LOG_GROUP_PREFIX}{self.prefix}-*",
+            APIGATEWAY_EXECUTION_LOGS,
+        )
+        return [self.arn("logs", f"log-group:{name}") for name in names]
+
+
+@dataclass(frozen=True)
+class NetworkIds:
+    """What the roles need from ``network``: the VPC and the endpoints calls must come through."""
+
+    vpc_id: pulumi.Input[str]
+    private_subnet_ids: pulumi.Input[Sequence[str]]
+    function_security_group_id: pulumi.Input[str]
+    # service name (sqs, sns, dynamodb, ...) -> VPC endpoint id
+    endpoint_ids: Mapping[str, pulumi.Input[str]]

@@ -1,0 +1,98 @@
+"""The IAM role of every function and AWS service that acts for the platform."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from txn_infra import shapes
+from txn_infra.components.security.iam_documents import (
+    apigateway_logs_statements,
+    flow_logs_statements,
+    function_statements,
+    trust_policy,
+)
+from txn_infra.components.security.platform import NetworkIds, Platform, Statement
+
+
+@dataclass(frozen=True)
+class RolesArgs:
+    platform: Platform
+    network: NetworkIds
+    data_key_arn: pulumi.Input[str]
+
+
+class PlatformRoles(pulumi.ComponentResource):
+    """One role per function, plus API Gateway's logging role and the VPC flow logs role.
+
+    Policies are inline (``aws.iam.RolePolicy``): each document belongs to exactly one role,
+    lives and dies with it, and cannot be attached to another principal by mistake, which a
+    customer-managed policy could.
+    """
+
+    def __init__(self, name: str, args: RolesArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("txn:security:PlatformRoles", name, None, opts)
+        p = self._platform = args.platform
+        lambda_trust = trust_policy("lambda.amazonaws.com", p)
+        policies = function_statements(p, args.network, args.data_key_arn)
+        self.function_roles: dict[str, aws.iam.Role] = {
+            fn.component: self._role(
+                name,
+                fn.component,
+                f"Execution role of {p.name(fn.component)}",
+                lambda_trust,
+                policies[fn.component],
+            )
+            for fn in shapes.FUNCTIONS
+        }
+        self.apigateway_logs_role = self._role(
+            name,
+            "apigateway-logs",
+            "API Gateway writes access and execution logs",
+            trust_policy("apigateway.amazonaws.com", p),
+            apigateway_logs_statements(p),
+        )
+        self.flow_logs_role = self._role(
+            name,
+            "flow-logs",
+            "VPC flow logs deliver to CloudWatch Logs",
+            trust_policy("vpc-flow-logs.amazonaws.com", p, p.arn("ec2", "vpc-flow-log/*")),
+            flow_logs_statements(p),
+        )
+        self.register_outputs(
+            {f"{c}_role_arn": r.arn for c, r in self.function_roles.items()}
+            | {
+                "apigateway_logs_role_arn": self.apigateway_logs_role.arn,
+                "flow_logs_role_arn": self.flow_logs_role.arn,
+            }
+        )
+
+    def _role(
+        self,
+        name: str,
+        component: str,
+        description: str,
+        trust: dict[str, Any],
+        statements: list[Statement],
+    ) -> aws.iam.Role:
+        child = pulumi.ResourceOptions(parent=self)
+        physical = self._platform.name(f"{component}-role")
+        role = aws.iam.Role(
+            f"{name}-{component}",
+            name=physical,
+            description=description,
+            assume_role_policy=pulumi.Output.json_dumps(trust),
+            max_session_duration=3600,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-{component}-policy",
+            name=f"{physical}-policy",
+            role=role.id,
+            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements}),
+            opts=child,
+        )
+        return role
