@@ -1,6 +1,6 @@
 """Sessions for the transaction platform. Run them through ``./noxw`` (it creates .venv).
 
-``./noxw -l`` lists them; ``./noxw`` alone runs the defaults (tests and lint).
+``./noxw -l`` lists them; ``./noxw`` alone runs the defaults (tests, lint and typecheck).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 # Every session runs in the one shared .venv that ./noxw maintains (the stacks' Pulumi.yaml
 # files point at it too), so nox creates no virtualenvs of its own.
 nox.options.default_venv_backend = "none"
-nox.options.sessions = ["tests", "lint"]
+nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.error_on_missing_interpreters = True
 
 
@@ -48,6 +48,13 @@ def lint(session: nox.Session) -> None:
     """Check lint and formatting with ruff."""
     run_module(session, "ruff", "check", ".")
     run_module(session, "ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """Type-check the Lambda code and the pure txn_infra modules with mypy, strict."""
+    # What is checked and how: [tool.mypy] in pyproject.toml; paths given here replace its files.
+    run_module(session, "mypy", *session.posargs)
 
 
 @nox.session(default=False)

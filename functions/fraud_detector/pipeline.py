@@ -32,6 +32,7 @@ from txn_adapters.partiql import Outcome, Statement
 from txn_domain.errors import BadRequestError, WriteFailedError
 from txn_domain.fraud import (
     Assessment,
+    FraudAlert,
     alert_from_record,
     assess,
     counter_keys,
@@ -69,11 +70,13 @@ class Store(Protocol):
 
 
 class Alerts(Protocol):
-    def publish(self, alerts: Sequence[dict[str, Any]]) -> list[str]: ...
+    def publish(self, alerts: Sequence[FraudAlert]) -> list[str]: ...
 
 
 # One pending counter write: the item as last seen, what to add to it, +1 or -1.
 Write = tuple[Counter, list[Contribution], int]
+# A write given up on, with the last error of its statement.
+Unsettled = tuple[Counter, list[Contribution], int, str]
 
 
 @dataclass
@@ -169,12 +172,21 @@ class FraudPipeline:
             except Exception as exc:
                 for alert in alerts:
                     errors[alert["transaction_id"]] = exc
-        for txn_id, exc in errors.items():
+        for txn_id, error in errors.items():
             for message_id in message_of.get(txn_id, []):
-                result.failures[message_id] = exc
+                result.failures[message_id] = error
         return result
 
-    def _write(self, fresh, merchants, counters, now, errors, duplicates, result):
+    def _write(
+        self,
+        fresh: list[AcceptedTransaction],
+        merchants: Mapping[str, MerchantConfig | None],
+        counters: dict[str, Counter],
+        now: int,
+        errors: dict[str, Exception],
+        duplicates: list[dict[str, Any]],
+        result: BatchResult,
+    ) -> list[Assessment]:
         """Count, record and decide ``fresh`` (none of them stored when read)."""
         assessments = assess(fresh, merchants, counters, self.rules, self._shard, now)
         owner = {guard_digest(t.transaction_id): t.transaction_id for t in fresh}
@@ -243,7 +255,7 @@ class FraudPipeline:
             result.merchant_drift = sum(len(added) for _, added, _, _ in left)
         return decided
 
-    def _settle(self, writes: list[Write], now: int, reread: bool):
+    def _settle(self, writes: list[Write], now: int, reread: bool) -> list[Unsettled]:
         """Apply ``writes``, rebuilding each that loses a race from the item as it now is.
 
         Returns the writes still not applied after :data:`ROUNDS` attempts, with the last

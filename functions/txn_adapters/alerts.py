@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from txn_adapters.aws import translate
 from txn_infra.shapes import ALERT_SEVERITY_ATTRIBUTE, ALERT_SEVERITY_HIGH, ALERT_SEVERITY_NORMAL
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sns.type_defs import PublishBatchRequestEntryTypeDef
+
+    from txn_domain.fraud import FraudAlert
 
 # Scores add rule weights; a transaction is flagged from 60. 100 takes a blocklist match or at
 # least two strong signals together (e.g. a card burst and impossible travel).
@@ -22,7 +28,7 @@ HIGH_SEVERITY_SCORE = 100
 BLOCKLIST_RULE_PREFIX = "blocklist-"
 
 
-def severity(alert: dict[str, Any]) -> str:
+def severity(alert: FraudAlert) -> str:
     """``high`` for a blocklist match or a score of at least HIGH_SEVERITY_SCORE."""
     rules = alert.get("matched_rules") or ()
     if alert.get("score", 0) >= HIGH_SEVERITY_SCORE or any(
@@ -33,16 +39,16 @@ def severity(alert: dict[str, Any]) -> str:
 
 
 class AlertsPublisher:
-    def __init__(self, sns: Any, topic_arn: str):
+    def __init__(self, sns: SNSClient, topic_arn: str):
         self._sns = sns
         self._topic = topic_arn
 
-    def publish(self, alerts: Sequence[dict[str, Any]]) -> list[str]:
+    def publish(self, alerts: Sequence[FraudAlert]) -> list[str]:
         """Publish alerts (each with a ``transaction_id``); returns the ids that failed."""
         failed: list[str] = []
         for start in range(0, len(alerts), 10):
             chunk = alerts[start : start + 10]
-            entries = [
+            entries: list[PublishBatchRequestEntryTypeDef] = [
                 {
                     "Id": str(i),
                     "Subject": "Fraud alert",

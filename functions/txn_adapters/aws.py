@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import boto3
 from botocore.config import Config
@@ -19,6 +19,12 @@ from txn_domain.errors import (
     ServiceUnavailableError,
     ThrottledError,
 )
+
+if TYPE_CHECKING:  # boto3-stubs, a dev dependency: the Lambda runtime's boto3 ships no types
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
 
 _THROTTLING = {
     "ThrottlingException",
@@ -46,8 +52,20 @@ def require_env(name: str) -> str:
     return value
 
 
+# The services the functions call; boto3-stubs gives each its own client type.
+Service = Literal["dynamodb", "sns", "sqs"]
+
+
+@overload
+def client(service: Literal["dynamodb"]) -> DynamoDBClient: ...
+@overload
+def client(service: Literal["sns"]) -> SNSClient: ...
+@overload
+def client(service: Literal["sqs"]) -> SQSClient: ...
+
+
 @cache
-def client(service: str) -> Any:
+def client(service: Service) -> DynamoDBClient | SNSClient | SQSClient:
     """One client per service per container; ``AWS_ENDPOINT_URL`` is honoured by boto3."""
     return boto3.session.Session().client(service, config=_CONFIG)
 
@@ -66,10 +84,17 @@ def translate(exc: Exception, what: str) -> DomainError:
     raise exc
 
 
+def condition_item(exc: ClientError) -> dict[str, Any] | None:
+    """The stored item a failed condition returns (``ReturnValuesOnConditionCheckFailure`` =
+    ``ALL_OLD``), if any: botocore's type of an error response does not declare it."""
+    item = exc.response.get("Item")
+    return item if isinstance(item, dict) else None
+
+
 # --- low-level DynamoDB values ------------------------------------------------------------------
 
 
-def to_attr(value: Any) -> dict[str, Any]:
+def to_attr(value: Any) -> AttributeValueTypeDef:
     if isinstance(value, bool):
         return {"BOOL": value}
     if isinstance(value, str):
@@ -85,7 +110,7 @@ def to_attr(value: Any) -> dict[str, Any]:
     raise TypeError(f"cannot store a {type(value).__name__}")
 
 
-def to_item(data: dict[str, Any]) -> dict[str, Any]:
+def to_item(data: dict[str, Any]) -> dict[str, AttributeValueTypeDef]:
     return {k: to_attr(v) for k, v in data.items() if v is not None}
 
 

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from txn_adapters.aws import translate
+from txn_adapters.aws import condition_item, translate
 from txn_domain.errors import ServiceUnavailableError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
 DEFAULT_TTL_SECONDS = 24 * 3600
 
@@ -29,7 +33,9 @@ class StoredAnswer:
 
 
 class IdempotencyStore:
-    def __init__(self, dynamodb: Any, table: str, ttl_seconds: int = DEFAULT_TTL_SECONDS):
+    def __init__(
+        self, dynamodb: DynamoDBClient, table: str, ttl_seconds: int = DEFAULT_TTL_SECONDS
+    ):
         self._ddb = dynamodb
         self._table = table
         self._ttl = ttl_seconds
@@ -59,7 +65,7 @@ class IdempotencyStore:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise translate(exc, "recording the idempotency key") from exc
-            old = exc.response.get("Item") or self._read(key)
+            old = condition_item(exc) or self._read(key)
             return StoredAnswer(
                 body_hash=old["body_hash"]["S"],
                 status_code=int(old["status_code"]["N"]),
@@ -70,7 +76,7 @@ class IdempotencyStore:
             raise translate(exc, "recording the idempotency key") from exc
         return None
 
-    def _read(self, key: str) -> dict[str, Any]:
+    def _read(self, key: str) -> dict[str, AttributeValueTypeDef]:
         try:
             response = self._ddb.get_item(
                 TableName=self._table, Key={"id": {"S": key}}, ConsistentRead=True

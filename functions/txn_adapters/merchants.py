@@ -8,8 +8,8 @@ container per ``negative_ttl``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
@@ -18,13 +18,17 @@ from txn_adapters.aws import from_item, translate
 from txn_domain.errors import ServiceUnavailableError
 from txn_domain.models import MerchantConfig
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import KeysAndAttributesUnionTypeDef
+
 _MAX_BATCH = 100
 
 
 class MerchantsRepository:
     def __init__(
         self,
-        dynamodb: Any,
+        dynamodb: DynamoDBClient,
         table: str,
         ttl_seconds: float = 60.0,
         negative_ttl_seconds: float = 10.0,
@@ -85,7 +89,9 @@ class MerchantsRepository:
         return out
 
     def _batch_get(self, merchant_ids: list[str]) -> dict[str, dict[str, Any]]:
-        request = {self._table: {"Keys": [{"merchant_id": {"S": m}} for m in merchant_ids]}}
+        request: Mapping[str, KeysAndAttributesUnionTypeDef] = {
+            self._table: {"Keys": [{"merchant_id": {"S": m}} for m in merchant_ids]}
+        }
         found: dict[str, dict[str, Any]] = {}
         for _ in range(5):
             try:

@@ -10,11 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from txn_adapters.aws import translate
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, BatchStatementRequestTypeDef
 
 MAX_STATEMENTS = 25  # per BatchExecuteStatement call
 
@@ -22,7 +26,7 @@ MAX_STATEMENTS = 25  # per BatchExecuteStatement call
 @dataclass(frozen=True, slots=True)
 class Statement:
     text: str
-    params: list[dict[str, Any]] = field(default_factory=list)
+    params: list[AttributeValueTypeDef] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,19 +35,19 @@ class Outcome:
     condition failed (``ReturnValuesOnConditionCheckFailure=ALL_OLD``)."""
 
     error: str | None = None
-    item: dict[str, Any] | None = None
+    item: dict[str, AttributeValueTypeDef] | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
 
-def execute(dynamodb: Any, statements: Sequence[Statement], what: str) -> list[Outcome]:
+def execute(dynamodb: DynamoDBClient, statements: Sequence[Statement], what: str) -> list[Outcome]:
     """Run ``statements`` (25 per call); one :class:`Outcome` per statement, in order."""
     out: list[Outcome] = []
     for start in range(0, len(statements), MAX_STATEMENTS):
         chunk = statements[start : start + MAX_STATEMENTS]
-        request = [
+        request: list[BatchStatementRequestTypeDef] = [
             {
                 "Statement": s.text,
                 "Parameters": s.params,

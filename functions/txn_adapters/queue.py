@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from txn_adapters.aws import translate
 from txn_domain.models import AcceptedTransaction
 
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
+
 
 class QueuePublisher:
-    def __init__(self, sqs: Any, queue_url: str):
+    def __init__(self, sqs: SQSClient, queue_url: str):
         self._sqs = sqs
         self._url = queue_url
 
     def send(self, txn: AcceptedTransaction) -> str:
         """Enqueue; returns the SQS message id. Attributes let consumers route without parsing."""
-        attributes = {
+        attributes: dict[str, MessageAttributeValueTypeDef] = {
             "merchant_id": {"DataType": "String", "StringValue": txn.merchant_id},
             "currency": {"DataType": "String", "StringValue": txn.currency},
             "channel": {"DataType": "String", "StringValue": txn.channel},

@@ -10,14 +10,17 @@ records are copied into the index (``txn_infra.shapes.REVIEW_INDEX``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from txn_adapters.aws import from_item, to_item, translate
+from txn_adapters.aws import condition_item, from_item, to_item, translate
 from txn_adapters.partiql import Outcome, Statement, execute, insert_text
 from txn_domain.models import AcceptedTransaction
 from txn_infra.shapes import REVIEW_KEY, REVIEW_STATUSES
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 _NEW = "attribute_not_exists(transaction_id)"
 
@@ -32,7 +35,7 @@ def stored_item(record: dict[str, Any]) -> dict[str, Any]:
 
 
 class TransactionsStore:
-    def __init__(self, dynamodb: Any, table: str):
+    def __init__(self, dynamodb: DynamoDBClient, table: str):
         self._ddb = dynamodb
         self.table = table
 
@@ -63,7 +66,7 @@ class TransactionsStore:
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return from_item(exc.response.get("Item") or {})
+                return from_item(condition_item(exc) or {})
             raise translate(exc, "recording the failed transaction") from exc
         except BotoCoreError as exc:
             raise translate(exc, "recording the failed transaction") from exc

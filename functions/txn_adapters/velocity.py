@@ -12,7 +12,7 @@ changes nothing, and is rebuilt from the item the failure returns.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -22,15 +22,19 @@ from txn_domain.errors import ThrottledError
 from txn_domain.fraud import counter_ttl
 from txn_domain.velocity import GUARD, GUARD_WIDTH, Contribution, Counter, b36, guarded
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
 _MAX_KEYS = 100
 
 
-def _n(value: int | float) -> dict[str, str]:
+def _n(value: int | float) -> AttributeValueTypeDef:
     return {"N": repr(value) if isinstance(value, float) else str(value)}
 
 
 class VelocityStore:
-    def __init__(self, dynamodb: Any, table: str):
+    def __init__(self, dynamodb: DynamoDBClient, table: str):
         self._ddb = dynamodb
         self.table = table
 
@@ -85,37 +89,37 @@ class VelocityStore:
         if guarded(counter.key) and sign > 0:
             for c in added:
                 guards.setdefault(GUARD + b36(c.at // GUARD_WIDTH), []).append(c.digest)
-        plain: dict[str, dict[str, Any]] = {"expires_at": _n(now + counter.ttl)}
+        plain: dict[str, AttributeValueTypeDef] = {"expires_at": _n(now + counter.ttl)}
         if counter.key.startswith("card#"):
-            located = [c for c in added if c.geo is not None]
+            located = [(c.at, c.geo) for c in added if c.geo is not None]
             if located:
-                last = max(located, key=lambda c: c.at)
-                plain.update(lat=_n(last.geo[0]), lon=_n(last.geo[1]), lts=_n(last.at))  # type: ignore[index]
+                at, (lat, lon) = max(located, key=lambda fix: fix[0])
+                plain.update(lat=_n(lat), lon=_n(lon), lts=_n(at))
 
         if not counter.exists:
-            item: dict[str, dict[str, Any]] = {"pk": {"S": counter.key}, "sk": {"S": "v"}}
+            item: dict[str, AttributeValueTypeDef] = {"pk": {"S": counter.key}, "sk": {"S": "v"}}
             item.update(plain)
             item.update({name: _n(value) for name, value in delta.items()})
             item.update({name: {"SS": digests} for name, digests in guards.items()})
             return Statement(insert_text(self.table, tuple(item)), list(item.values()))
 
         sets: list[str] = []
-        params: list[dict[str, Any]] = []
+        params: list[AttributeValueTypeDef] = []
         conditions: list[str] = []
-        condition_params: list[dict[str, Any]] = []
+        condition_params: list[AttributeValueTypeDef] = []
         live = frozenset() if counter.reset else counter.names
-        for name, value in plain.items():
+        for name, attr in plain.items():
             sets.append(f"SET {quote(name)} = ?")
-            params.append(value)
+            params.append(attr)
         # A reset overwrites every value; its expires_at condition already excludes a race.
         fresh = [] if counter.reset else conditions
-        for name, value in delta.items():
+        for name, increment in delta.items():
             if name in live:
                 sets.append(f"SET {quote(name)} = {quote(name)} + ?")
             else:
                 sets.append(f"SET {quote(name)} = ?")
                 fresh.append(f"{quote(name)} IS MISSING")
-            params.append(_n(value))
+            params.append(_n(increment))
         for name, digests in guards.items():
             if name in live:
                 sets.append(f"SET {quote(name)} = set_add({quote(name)}, ?)")

@@ -33,4 +33,5 @@ def exponent(code: str) -> int:
 
 def to_major(amount_minor: int, code: str) -> float:
     """An amount in minor units as major units (1999 USD -> 19.99, 1999 JPY -> 1999.0)."""
-    return amount_minor / 10 ** EXPONENTS[code]
+    scale: int = 10 ** EXPONENTS[code]  # typeshed: int ** int may be a float (a negative power)
+    return amount_minor / scale

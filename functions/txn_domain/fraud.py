@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from txn_domain.currencies import EXPONENTS
 from txn_domain.models import AcceptedTransaction, Decision, MerchantConfig
@@ -35,6 +35,21 @@ from txn_domain.velocity import (
 )
 
 EARTH_RADIUS_KM = 6371.0
+
+
+class FraudAlert(TypedDict):
+    """The message published on the fraud-alerts topic for a flagged transaction."""
+
+    type: Literal["fraud_alert"]
+    transaction_id: str
+    merchant_id: str
+    amount: int
+    currency: str
+    card: str  # masked: BIN and last four only
+    score: int
+    matched_rules: list[str]
+    rules_version: str | None  # None only for a stored record that lacks it
+    timestamp: str
 
 
 def epoch_seconds(rfc3339: str) -> int:
@@ -205,10 +220,12 @@ def assess(
     return out
 
 
-def transaction_record(txn: AcceptedTransaction, decision: Decision, processed_at: str) -> dict:
+def transaction_record(
+    txn: AcceptedTransaction, decision: Decision, processed_at: str
+) -> dict[str, Any]:
     """The transactions-table item (plain values) for a decided transaction. Card data: token,
     BIN and last four only."""
-    record = {
+    record: dict[str, Any] = {
         "transaction_id": txn.transaction_id,
         "timestamp": txn.timestamp,
         "merchant_id": txn.merchant_id,
@@ -232,7 +249,7 @@ def transaction_record(txn: AcceptedTransaction, decision: Decision, processed_a
     return record
 
 
-def fraud_alert(txn: AcceptedTransaction, decision: Decision) -> dict:
+def fraud_alert(txn: AcceptedTransaction, decision: Decision) -> FraudAlert:
     """The SNS alert for a flagged transaction: masked card, no token."""
     return {
         "type": "fraud_alert",
@@ -248,7 +265,7 @@ def fraud_alert(txn: AcceptedTransaction, decision: Decision) -> dict:
     }
 
 
-def alert_from_record(record: Mapping[str, Any]) -> dict:
+def alert_from_record(record: Mapping[str, Any]) -> FraudAlert:
     """The alert for a stored FLAGGED record (re-sent when its message is redelivered)."""
     return {
         "type": "fraud_alert",

@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 PACK = 10**15
 
@@ -128,7 +130,9 @@ class Counter:
     added: list[Contribution] = field(default_factory=list)  # this batch, arrival order
 
     @classmethod
-    def from_item(cls, key: str, item: dict | None, now: int, ttl: int = SHORT_TTL) -> Counter:
+    def from_item(
+        cls, key: str, item: Mapping[str, Any] | None, now: int, ttl: int = SHORT_TTL
+    ) -> Counter:
         """Build from a low-level DynamoDB item (``{"a1x": {"N": "..."}}``); ``None`` = empty."""
         counter = cls(key=key, ttl=ttl)
         if not item:

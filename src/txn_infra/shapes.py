@@ -48,9 +48,9 @@ class TableShape:
     hot_path: bool = False
 
     def __post_init__(self) -> None:
-        keys = {self.hash_key, self.range_key} - {None}
+        keys = {key for key in (self.hash_key, self.range_key) if key is not None}
         for index in self.indexes:
-            keys |= {index.hash_key, index.range_key} - {None}
+            keys |= {key for key in (index.hash_key, index.range_key) if key is not None}
         missing = keys - set(self.attributes)
         if missing:
             raise ValueError(f"{self.component}: key attributes without a type: {sorted(missing)}")

@@ -3,6 +3,8 @@ duplicates, and loud failure on syntax the emulation does not know."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from txn_adapters.partiql import Statement, execute
 from txn_adapters.transactions import TransactionsStore
 from txn_adapters.velocity import VelocityStore
@@ -57,6 +59,20 @@ def test_given_two_writers_creating_one_bucket_then_the_loser_fails_and_changes_
     item = {i["pk"]: i for i in aws.items("velocity")}["ip#a"]
     assert (item["hn"], item["hs"]) == (3, 400)
     assert item["a" + b36(later // 60)] == 2 * PACK + 300
+
+
+def test_given_located_transactions_on_a_card_then_its_item_keeps_the_latest_location(aws):
+    store = VelocityStore(aws.dynamodb, "velocity")
+    card = _counter(store, "card#t")
+    card.add(NOW + 60, 100, False, (51.5, -0.12), guard_digest("T2"))
+    card.add(NOW, 100, False, (48.85, 2.35), guard_digest("T1"))  # delivered after T2, older
+    card.add(NOW + 120, 100, False, None, guard_digest("T3"))  # newest, but not located
+
+    (outcome,) = store.execute([store.statement(card, card.added, NOW + 120)])
+
+    item = {i["pk"]: i for i in aws.items("velocity")}["card#t"]
+    assert outcome.ok
+    assert (item["lat"], item["lon"], item["lts"]) == (Decimal("51.5"), Decimal("-0.12"), NOW + 60)
 
 
 def test_given_a_stored_record_when_inserted_again_then_duplicate_and_unchanged(aws):
