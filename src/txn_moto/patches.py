@@ -1,4 +1,8 @@
-"""Fixes to moto that the local pipeline needs, applied in the moto child process only.
+"""Fixes to moto's speed and thread safety, for the local runtime's moto server processes.
+
+The local runtime applies them in its moto child processes (``txn_local.motoserver``); tests
+that run moto in-process call :func:`apply` themselves. They replace moto internals, so they
+refuse any moto release but :data:`MOTO_VERSION` (:func:`check_version`).
 
 **SQS is not thread-safe in moto.** Its threaded server runs concurrent calls on the same
 queue: a ``DeleteMessage`` rebuilds the queue's message list while a ``SendMessage`` appends to
@@ -36,7 +40,7 @@ output shape, value by value (a set of a few hundred digests costs thousands of 
 results of ``BatchGetItem`` and ``BatchExecuteStatement`` are already in wire form (attribute
 values, table names, numbers), so the patch writes them with ``json.dumps`` directly, with the
 serialiser's status and headers; a result holding a binary value or a null (the two things the
-walk would change) still takes the walk. ``tests/unit/local/test_moto_patches.py`` compares
+walk would change) still takes the walk. ``tests/unit/moto/test_patches.py`` compares
 both on the same results.
 
 **Request dispatch.** For every request moto lists the handler class's methods with
@@ -55,8 +59,6 @@ import time
 import types
 from typing import Any
 
-from txn_local.errors import LocalError
-
 # The moto release these patches were written and tested against: they replace moto internals,
 # so any other release may break them silently. pyproject.toml pins the same release; a test
 # holds the two together.
@@ -66,15 +68,18 @@ _applied = False
 _no_stream = threading.local()
 
 
+class MotoVersionError(Exception):
+    """The installed moto is not the release these patches were written for."""
+
+
 def check_version(installed: str | None = None) -> None:
-    """Refuse to patch a moto release other than :data:`MOTO_VERSION`, with a coded error."""
+    """Refuse to patch a moto release other than :data:`MOTO_VERSION`."""
     installed = installed or importlib.metadata.version("moto")
     if installed != MOTO_VERSION:
-        raise LocalError(
-            "moto_version",
-            f"moto {installed} is installed but the local runtime patches moto {MOTO_VERSION}: "
+        raise MotoVersionError(
+            f"moto {installed} is installed but txn_moto patches moto {MOTO_VERSION}: "
             "run through ./noxw (it installs exactly uv.lock), or re-check "
-            f"txn_local/moto_patches.py against moto {installed} and update MOTO_VERSION",
+            f"txn_moto/patches.py against moto {installed} and update MOTO_VERSION"
         )
 
 

@@ -6,7 +6,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from txn_local import moto_patches
+from txn_moto import patches
 
 
 @pytest.fixture
@@ -15,7 +15,7 @@ def patched_moto(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-2")
-    moto_patches.apply()
+    patches.apply()
 
 
 @pytest.fixture
@@ -192,7 +192,7 @@ def test_queue_attribute_names_are_converted_as_moto_converts_them():
     from moto.core.utils import camelcase_to_underscores
     from moto.sqs import models
 
-    moto_patches.apply()
+    patches.apply()
     names = ["ApproximateNumberOfMessagesNotVisible", "KmsMasterKeyId", "RedrivePolicy"]
     assert [models.camelcase_to_underscores(n) for n in names] == [
         camelcase_to_underscores(n) for n in names
@@ -234,8 +234,5 @@ def test_send_and_batch_delete_answers_written_as_plain_json_equal_moto_s_walk(s
 
 
 def test_the_patches_refuse_a_moto_release_they_were_not_written_for() -> None:
-    from txn_local.errors import LocalError
-
-    with pytest.raises(LocalError, match=r"moto 5\.0\.1 is installed") as error:
-        moto_patches.check_version("5.0.1")
-    assert error.value.code == "moto_version"
+    with pytest.raises(patches.MotoVersionError, match=r"moto 5\.0\.1 is installed"):
+        patches.check_version("5.0.1")
