@@ -7,7 +7,6 @@ from typing import Any
 
 from txn_infra import api_schema
 
-# DESIGN.md section 5's example, kept as the request schema's example in the API document.
 SAMPLE_BODY: dict[str, Any] = api_schema.request_example(
     Path(__file__).resolve().parents[1] / api_schema.OPENAPI_PATH
 )

@@ -1,4 +1,4 @@
-"""Pydantic models of the API contract (DESIGN.md section 5), the queued transaction, the
+"""Pydantic models of the API contract (``api/openapi.yaml``), the queued transaction, the
 merchant configuration and the fraud decision.
 
 The request model agrees with ``api/openapi.yaml`` (``components/schemas/TransactionRequest``);

@@ -1,7 +1,7 @@
 """What uv.lock pins, held against the places that must agree with it.
 
 Four facts live in two places each, because each place needs its own copy: the moto release
-(the lock, and :data:`txn_local.moto_patches.MOTO_VERSION` for the patches), the Powertools
+(the lock, and :data:`txn_moto.patches.MOTO_VERSION` for the patches), the Powertools
 release (the lock, and :data:`txn_infra.lambda_runtime.POWERTOOLS_RELEASE` for the layer), uv
 (the lock, and ``UV_VERSION`` in ``./noxw``, which installs uv before it can read the lock), and
 what is installed in ``.venv`` (``uv sync --locked`` makes it the lock). :func:`drift` lists
@@ -44,10 +44,10 @@ def noxw_uv_version(noxw: Path = NOXW) -> str:
 
 def drift(locked: dict[str, str], installed: dict[str, str], uv_in_noxw: str) -> list[str]:
     """Every disagreement between the lock and the places that repeat it (empty when none)."""
-    from txn_local import moto_patches  # the local runtime is tooling; keep it out of imports
+    from txn_moto import patches  # tooling, like moto: keep it out of txn_infra's imports
 
     expected = {
-        "moto": (moto_patches.MOTO_VERSION, "MOTO_VERSION in txn_local/moto_patches.py"),
+        "moto": (patches.MOTO_VERSION, "MOTO_VERSION in txn_moto/patches.py"),
         "aws-lambda-powertools": (
             lambda_runtime.POWERTOOLS_RELEASE,
             "POWERTOOLS_RELEASE in txn_infra/lambda_runtime.py (the Lambda layer's release)",

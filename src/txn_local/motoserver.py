@@ -35,9 +35,9 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any, ClassVar
 
-from txn_local import moto_patches
 from txn_local.callcount import CALLS_PATH, CallCounter, Calls
 from txn_local.errors import LocalError
+from txn_moto import partiql, patches
 
 START_TIMEOUT_SECONDS = 60
 PROFILE_DIR_ENV = "TXN_LOCAL_PROFILE_DIR"
@@ -90,7 +90,10 @@ class MotoServer:
     def launch(self) -> None:
         """Spawn the child; :meth:`wait_ready` waits until it listens."""
         ensure_port_free(self.host, self.requested_port, f"the embedded AWS ({self.label})")
-        moto_patches.check_version()  # here too: a coded error, not a child that never starts
+        try:  # here, not only in the child: a coded error, not a child that never starts
+            patches.check_version()
+        except patches.MotoVersionError as error:
+            raise LocalError("moto_version", str(error)) from None
         command = [sys.executable, "-m", "txn_local.motoserver"]
         command += ["--host", self.host, "--port", str(self.requested_port), "--label", self.label]
         with self._log.open("w") as log:
@@ -182,9 +185,7 @@ def _serve(host: str, port: int, label: str) -> int:
     from moto import backends
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from txn_moto import partiql
-
-    moto_patches.apply()
+    patches.apply()
     partiql.apply()  # the fraud detector's PartiQL write statements (ADR 0003)
     # moto's dispatcher lists its own package directory (a few hundred stat calls) on every
     # request to match the host against service names; the directory does not change.

@@ -21,7 +21,7 @@ The statements the fraud detector sends take a fast path (:func:`_fast_update`,
 :func:`_fast_insert`): the same checks and changes applied straight to moto's stored item, with
 no expression parsing or AST validation (which cost most of the DynamoDB process's CPU). Whatever
 it does not handle, and every input moto rejects, takes the ``UpdateItem``/``PutItem`` path above,
-so errors are moto's own; ``tests/unit/local/test_partiql_fast_path.py`` runs the same statements
+so errors are moto's own; ``tests/unit/moto/test_partiql_fast_path.py`` runs the same statements
 through both paths and compares answers and items.
 
 Anything else in the grammar (``SELECT`` statements are left to moto) is a ``ValidationError``

@@ -52,7 +52,7 @@ SCALING_POLICY = "aws:appautoscaling/policy:Policy"
 FUNCTION_LOG_RETENTION_DAYS = 30
 AUDIT_LOG_RETENTION_DAYS = 365
 MAX_KEY_ROTATION_DAYS = 365
-VISIBILITY_MULTIPLIER = 5  # DESIGN 8: 300 s for a 60 s function; AWS advises 6x
+VISIBILITY_MULTIPLIER = 5  # ADR 0002: 300 s for a 60 s function; AWS advises 6x
 LAMBDA_DEFAULT_TIMEOUT = 3
 PCI = "PCI DSS v4.0"
 
@@ -558,7 +558,7 @@ def _is_function_log_group(group: ResourceView) -> bool:
     requirements=("mission: function logs 30 d",),
     enforcement="mandatory",
     reason="mandatory: the mission fixes 30 days for operational function logs; audit trails "
-    "(API access, WAF, flow logs) carry the 12-month requirement instead (DESIGN 8).",
+    "(API access, WAF, flow logs) carry the 12-month requirement instead (audit-log-retention).",
     remediation="set retention_in_days=30 on /aws/lambda/* log groups",
     types=(LOG_GROUP,),
 )
@@ -873,7 +873,7 @@ def _stage_waf(resources: Sequence[ResourceView]) -> Iterator[tuple[ResourceView
             yield stage, message
 
 
-# --- Cross-resource rules (DESIGN 8) ------------------------------------------------------------
+# --- Cross-resource rules (ADR 0002, ADR 0007) --------------------------------------------------
 
 
 def _component(physical: object, components: Iterable[str]) -> str | None:
@@ -961,7 +961,7 @@ def _sqs_mappings(resources: Sequence[ResourceView]) -> list[ResourceView]:
     name="sqs-visibility-covers-consumer",
     description="A queue's visibility timeout is at least 5x its consumer's timeout plus the "
     "mapping's batching window.",
-    requirements=("mission: exactly once, nothing lost (DESIGN 8)",),
+    requirements=("mission: exactly once, nothing lost (ADR 0002)",),
     enforcement="mandatory",
     reason="mandatory: a message that becomes visible while its batch still runs is processed "
     "twice and burns a receive towards the DLQ.",
@@ -1011,7 +1011,7 @@ def _visibility(resources: Sequence[ResourceView]) -> Iterator[tuple[ResourceVie
     name="esm-concurrency-within-reserved",
     description="An SQS event source's maximum concurrency is set and not above its function's "
     "reserved concurrency.",
-    requirements=("mission: nothing lost under throttling (DESIGN 8)",),
+    requirements=("mission: nothing lost under throttling (ADR 0002)",),
     enforcement="mandatory",
     reason="mandatory: reserved concurrency does not limit the SQS poller; batches it cannot "
     "run are throttled, retried and drift into the DLQ.",
@@ -1045,7 +1045,7 @@ def _esm_concurrency(
 @policy(
     name="esm-partial-batch-failures",
     description="SQS event sources report partial batch failures.",
-    requirements=("mission: exactly once (DESIGN 4)",),
+    requirements=("mission: exactly once (ADR 0007)",),
     enforcement="mandatory",
     reason="mandatory: without ReportBatchItemFailures one bad record makes the whole batch "
     "visible again, re-processing the good ones.",
@@ -1085,7 +1085,7 @@ def _queue_by_ref(ref: object, resources: Sequence[ResourceView]) -> ResourceVie
     name="dlq-retention-exceeds-source",
     description="A dead-letter queue keeps messages longer than its source queue (equal only "
     "at the 14-day SQS maximum).",
-    requirements=("mission: nothing lost (DESIGN 8)",),
+    requirements=("mission: nothing lost (ADR 0007)",),
     enforcement="mandatory",
     reason="mandatory: SQS keeps a message's original enqueue time in the DLQ, so a DLQ with "
     "shorter retention deletes failed transactions before anyone records them.",

@@ -8,5 +8,6 @@ local runtime and prints the ledger, the faults injected and the leak scan. The 
 - :mod:`txn_resilience.strategies`: hypothesis strategies for valid and hostile request bodies.
 - :mod:`txn_resilience.badinput`: a fixed catalogue of hostile HTTP requests for the gateway.
 - :mod:`txn_resilience.faults`: seeded fault schedules injected into the functions' AWS clients.
+- :mod:`txn_resilience.handlers`: the real handlers, wrapped: crashes, duplicate deliveries.
 - :mod:`txn_resilience.ledger`: what was submitted against where it ended.
 """

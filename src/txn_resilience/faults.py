@@ -9,7 +9,7 @@ through the same code paths as a real one:
   last attempt the adapters see the ``ClientError`` they would see in AWS;
 - ``after-call`` raises :class:`FunctionCrash` after a call succeeded: the function dies there,
   in the middle of its batch, as a Lambda that runs out of memory would. The handler wrapper in
-  :mod:`txn_resilience.scenario` turns it into a failed invocation.
+  :mod:`txn_resilience.handlers` turns it into a failed invocation.
 
 Which call fails is decided by the call's number on its operation and the seed, so a plan
 replays the same schedule (threads may interleave calls differently between runs).

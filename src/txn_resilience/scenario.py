@@ -1,12 +1,10 @@
 """One fault scenario on the local runtime, end to end, in this process.
 
-The runtime runs the real handlers, wrapped: the wrapper turns an injected
-:class:`~txn_resilience.faults.FunctionCrash` into a failed invocation (what Lambda reports when
-the function dies), duplicates deliveries on request, and keeps every record it was handed.
-Clients send valid transactions with idempotency keys (:mod:`txn_resilience.load`); poison
-messages go straight onto the transactions queue. When the queues are drained, the ledger is
-balanced from a full scan of the table, and every log line, table item, queue message and
-fraud alert of the run is scanned for card data.
+The runtime runs the real handlers, wrapped (:mod:`txn_resilience.handlers`: crashes as failed
+invocations, duplicate deliveries). Clients send valid transactions with idempotency keys
+(:mod:`txn_resilience.load`); poison messages go straight onto the transactions queue. When the
+queues are drained, the ledger is balanced from a full scan of the table, and every log line,
+table item, queue message and fraud alert of the run is scanned for card data.
 
 The handlers create their AWS clients at import and the runtime is one per process: run each
 scenario in its own process (``python -m txn_resilience.scenario NAME``, as the CLI and the
@@ -19,7 +17,6 @@ import argparse
 import contextlib
 import dataclasses
 import faulthandler
-import importlib
 import io
 import json
 import logging
@@ -35,7 +32,8 @@ from typing import Any
 from txn_infra import shapes
 from txn_local.runtime import LocalRuntime, RuntimeConfig
 from txn_resilience import badinput, fuzz
-from txn_resilience.faults import AwsFaults, Fault, FunctionCrash
+from txn_resilience.faults import AwsFaults, Fault
+from txn_resilience.handlers import Wrapped
 from txn_resilience.leaks import LeakScan
 from txn_resilience.ledger import balance
 from txn_resilience.load import Load
@@ -97,77 +95,6 @@ class Seen:
             self.delivered.setdefault(component, []).extend(
                 r["body"] for r in event.get("Records", [])
             )
-
-
-# --- the wrapped handlers ---------------------------------------------------------------------
-
-
-class Wrapped:
-    """The real handler of ``component``, imported on first use, with crash and duplicates."""
-
-    def __init__(self, shape: shapes.FunctionShape, spec: Spec, seen: Seen, stats: Counter):
-        self.shape = shape
-        self.spec = spec
-        self.seen = seen
-        self.stats = stats
-        self._handler: Callable[..., Any] | None = None
-        self.resend: Callable[[str], None] | None = None
-        self._rng = random.Random(f"{spec.seed}:{shape.component}")  # noqa: S311
-        self._lock = threading.Lock()
-
-    def handler(self) -> Callable[..., Any]:
-        if self._handler is None:
-            module, _, attribute = self.shape.handler.rpartition(".")
-            self._handler = getattr(importlib.import_module(module), attribute)
-        return self._handler
-
-    def __call__(self, event: dict[str, Any], context: Any) -> Any:
-        if "Records" in event:
-            self.seen.record_delivery(self.shape.component, event)
-            event = self._maybe_duplicate(event)
-        try:
-            answer = self.handler()(event, context)
-        except FunctionCrash as crash:
-            with self._lock:
-                self.stats[f"{self.shape.component} crashed"] += 1
-            raise RuntimeError(f"the function process died ({crash})") from None
-        return _fold_duplicates(answer)
-
-    def _maybe_duplicate(self, event: dict[str, Any]) -> dict[str, Any]:
-        """At-least-once delivery: the same message twice in one batch, as SQS may do."""
-        if self.shape != shapes.FRAUD_DETECTOR or not self.spec.duplicate_rate:
-            return event
-        with self._lock:
-            draw = self._rng.random()
-        if draw >= self.spec.duplicate_rate:
-            return event
-        records = event["Records"]
-        copy = dict(records[0], messageId=records[0]["messageId"] + DUP)
-        with self._lock:
-            self.stats["duplicate deliveries"] += 2
-        if self.resend is not None and _is_transaction(records[-1]["body"]):
-            self.resend(records[-1]["body"])  # and once more later, as a message of its own
-        return {"Records": [*records, copy]}
-
-
-DUP = "-dup"
-
-
-def _is_transaction(body: str) -> bool:
-    """Whether a queued body is an accepted transaction (poison is never re-sent)."""
-    try:
-        txn_id = json.loads(body).get("transaction_id")
-    except (ValueError, AttributeError):
-        return False
-    return isinstance(txn_id, str) and len(txn_id) == 26
-
-
-def _fold_duplicates(answer: Any) -> Any:
-    """A failure reported for an in-batch copy is a failure of the message it copies."""
-    if not isinstance(answer, dict) or not answer.get("batchItemFailures"):
-        return answer
-    ids = dict.fromkeys(f["itemIdentifier"].removesuffix(DUP) for f in answer["batchItemFailures"])
-    return {**answer, "batchItemFailures": [{"itemIdentifier": i} for i in ids]}
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -257,7 +184,16 @@ def run(spec: Spec, progress: Callable[[str], None] = lambda _: None) -> dict[st
     capture = logging.StreamHandler(logs)
     capture.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
     root.addHandler(capture)
-    handlers = {s.component: Wrapped(s, spec, seen, stats) for s in shapes.FUNCTIONS}
+    handlers = {
+        s.component: Wrapped(
+            s,
+            duplicate_rate=spec.duplicate_rate,
+            seed=spec.seed,
+            stats=stats,
+            on_delivery=seen.record_delivery,
+        )
+        for s in shapes.FUNCTIONS
+    }
     config = RuntimeConfig(
         port=0, aws_port=0, handlers=handlers, log_level="INFO", show_metrics=True
     )

@@ -18,22 +18,22 @@ REVIEW = f"transactions {shapes.REVIEW_INDEX.name}"
 
 
 @pytest.fixture(scope="module")
-def prod_capacity(prod_stacks: dict[str, LayerRun]) -> dict[str, model.Provisioned]:
-    return capacity.declared_capacity(prod_stacks)
+def prod_capacity(prod_system: dict[str, LayerRun]) -> dict[str, model.Provisioned]:
+    return capacity.declared_capacity(prod_system)
 
 
 @pytest.fixture(scope="module")
 def prod_workload(
-    prod_stacks: dict[str, LayerRun], prod_capacity: dict[str, model.Provisioned]
+    prod_system: dict[str, LayerRun], prod_capacity: dict[str, model.Provisioned]
 ) -> tuple[model.Deployment, model.Workload]:
-    d = capacity.deployment("prod", prod_stacks)
-    warm = capacity.warm_write_units(prod_stacks)
-    declared = capacity.declared(prod_stacks)
+    d = capacity.deployment("prod", prod_system)
+    warm = capacity.warm_write_units(prod_system)
+    declared = capacity.declared(prod_system)
     return d, capacity.workload(d, CPU, warm, declared, provisioned=prod_capacity)
 
 
-def test_dev_declares_no_provisioned_table(stacks: dict[str, LayerRun]) -> None:
-    assert capacity.declared_capacity(stacks) == {}
+def test_dev_declares_no_provisioned_table(system: dict[str, LayerRun]) -> None:
+    assert capacity.declared_capacity(system) == {}
 
 
 def test_prod_declares_the_queue_fed_tables_and_the_index_with_the_configured_bounds(

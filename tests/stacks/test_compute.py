@@ -19,16 +19,16 @@ MASKING = "aws:cloudwatch/logDataProtectionPolicy:LogDataProtectionPolicy"
 
 
 @pytest.fixture(scope="module")
-def compute(stacks: dict[str, LayerRun]) -> LayerRun:
-    return stacks["compute"]
+def compute(system: dict[str, LayerRun]) -> LayerRun:
+    return system["compute"]
 
 
 @pytest.fixture(scope="module")
-def upstream(stacks: dict[str, LayerRun], compute: LayerRun) -> dict[str, dict]:
+def upstream(system: dict[str, LayerRun], compute: LayerRun) -> dict[str, dict]:
     """What compute's references answered with, per producer."""
     from tests.stacks.conftest import upstream_exports
 
-    return upstream_exports(stacks, contract.COMPUTE)
+    return upstream_exports(system, contract.COMPUTE)
 
 
 def functions(run: LayerRun) -> dict[str, Resource]:
@@ -174,9 +174,9 @@ def test_no_mapping_may_run_more_batches_than_the_function_may_run(compute: Laye
 
 
 def test_prod_runs_the_mapping_at_the_reserved_concurrency(
-    prod_stacks: dict[str, LayerRun],
+    prod_system: dict[str, LayerRun],
 ) -> None:
-    mapping = prod_stacks["compute"].one(MAPPING, "fraud-detector")
+    mapping = prod_system["compute"].one(MAPPING, "fraud-detector")
     assert mapping.inputs["scalingConfig"]["maximumConcurrency"] == 100
 
 

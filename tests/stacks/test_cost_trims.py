@@ -13,12 +13,12 @@ CPU = {"validator": 50.0, "fraud_detector": 60.0}
 
 
 @pytest.fixture(scope="module")
-def prod(prod_stacks: dict[str, LayerRun]) -> model.Deployment:
-    return capacity.deployment("prod", prod_stacks)
+def prod(prod_system: dict[str, LayerRun]) -> model.Deployment:
+    return capacity.deployment("prod", prod_system)
 
 
-def test_prod_declares_every_trim(prod_stacks: dict[str, LayerRun]) -> None:
-    assert capacity.declared(prod_stacks) == capacity.Declared(
+def test_prod_declares_every_trim(prod_system: dict[str, LayerRun]) -> None:
+    assert capacity.declared(prod_system) == capacity.Declared(
         waf_logs_only_acted_on=True,
         platform_lines_ingested=False,
         emails_high_severity_only=True,
@@ -27,10 +27,10 @@ def test_prod_declares_every_trim(prod_stacks: dict[str, LayerRun]) -> None:
 
 
 def test_the_xray_rate_is_the_declared_stage_rule(
-    prod: model.Deployment, stacks: dict[str, LayerRun]
+    prod: model.Deployment, system: dict[str, LayerRun]
 ) -> None:
     assert (prod.xray_reservoir_per_s, prod.xray_fixed_rate) == (1.0, 0.01)
-    assert capacity.deployment("dev", stacks).xray_fixed_rate == 0.05
+    assert capacity.deployment("dev", system).xray_fixed_rate == 0.05
 
 
 def test_each_trim_cuts_its_own_line_only(prod: model.Deployment) -> None:
@@ -79,10 +79,10 @@ def test_card_present_transactions_write_no_ip_counter(prod: model.Deployment) -
 
 
 def test_the_break_even_volume_is_where_the_cost_crosses_the_goal(
-    prod: model.Deployment, prod_stacks: dict[str, LayerRun]
+    prod: model.Deployment, prod_system: dict[str, LayerRun]
 ) -> None:
     bill = capacity.Bill(
-        prod, CPU, {}, capacity.declared(prod_stacks), capacity.declared_capacity(prod_stacks)
+        prod, CPU, {}, capacity.declared(prod_system), capacity.declared_capacity(prod_system)
     )
     volume = bill.break_even()
     assert volume is not None

@@ -13,15 +13,17 @@ from txn_infra import api_schema, contract, shapes
 from txn_infra.components.edge import MANAGED_RULE_GROUPS
 from txn_infra.harness import LayerRun
 
-
-@pytest.fixture(scope="module")
-def edge(stacks: dict[str, LayerRun]) -> LayerRun:
-    return stacks["edge"]
+OPENAPI_DOCUMENT = Path(__file__).resolve().parents[2] / api_schema.OPENAPI_PATH
 
 
 @pytest.fixture(scope="module")
-def upstream(stacks: dict[str, LayerRun]) -> dict[str, dict]:
-    return upstream_exports(stacks, contract.EDGE)
+def edge(system: dict[str, LayerRun]) -> LayerRun:
+    return system["edge"]
+
+
+@pytest.fixture(scope="module")
+def upstream(system: dict[str, LayerRun]) -> dict[str, dict]:
+    return upstream_exports(system, contract.EDGE)
 
 
 def test_regional_rest_api_with_post_transaction(edge: LayerRun) -> None:
@@ -40,9 +42,7 @@ def test_post_requires_an_api_key(edge: LayerRun) -> None:
     assert edge.one("aws:apigateway/restApi:RestApi").inputs["apiKeySource"] == "HEADER"
 
 
-def test_body_is_validated_against_the_openapi_schema(
-    edge: LayerRun, openapi_document: Path
-) -> None:
+def test_body_is_validated_against_the_openapi_schema(edge: LayerRun) -> None:
     method = edge.one("aws:apigateway/method:Method")
     validator = edge.one("aws:apigateway/requestValidator:RequestValidator")
     model = edge.one("aws:apigateway/model:Model")
@@ -51,7 +51,7 @@ def test_body_is_validated_against_the_openapi_schema(
     assert method.inputs["requestModels"] == {"application/json": model.inputs["name"]}
     assert model.inputs["contentType"] == "application/json"
     schema = json.loads(model.inputs["schema"])
-    assert schema == api_schema.model_schema(api_schema.load_document(openapi_document))
+    assert schema == api_schema.model_schema(api_schema.load_document(OPENAPI_DOCUMENT))
     assert schema["$schema"] == api_schema.DRAFT_04
     assert "$ref" not in model.inputs["schema"]
 
@@ -81,23 +81,21 @@ def test_deployment_is_redone_when_the_definition_changes(edge: LayerRun) -> Non
     assert stage.inputs["deployment"] == deployment.id
 
 
-def test_a_changed_schema_gives_a_new_deployment_trigger(
-    tmp_path: Path, openapi_document: Path, stacks
-) -> None:
+def test_a_changed_schema_gives_a_new_deployment_trigger(tmp_path: Path, system) -> None:
     from txn_infra.harness import reference_name, run_layer
 
-    changed = api_schema.load_document(openapi_document)
+    changed = api_schema.load_document(OPENAPI_DOCUMENT)
     changed["components"]["schemas"]["TransactionRequest"]["properties"]["amount"]["maximum"] = 7
     document = tmp_path / "openapi.yaml"
     document.write_text(json.dumps(changed))
     references = {
         reference_name(contract.layer(n), "dev"): exports
-        for n, exports in upstream_exports(stacks, contract.EDGE).items()
+        for n, exports in upstream_exports(system, contract.EDGE).items()
     }
     rerun = run_layer(
         "edge", references=references, config={"txn-edge:openapiDocument": str(document)}
     )
-    before = stacks["edge"].one("aws:apigateway/deployment:Deployment").inputs["triggers"]
+    before = system["edge"].one("aws:apigateway/deployment:Deployment").inputs["triggers"]
     after = rerun.one("aws:apigateway/deployment:Deployment").inputs["triggers"]
     assert before != after
 
@@ -257,6 +255,6 @@ def test_exports_the_endpoint_url_and_the_key_value_only_as_a_secret(edge: Layer
     assert set(edge.exports) == contract.EDGE.outputs
 
 
-def test_prod_keeps_audit_logs_past_twelve_months(prod_stacks: dict[str, LayerRun]) -> None:
-    for group in prod_stacks["edge"].of_type("aws:cloudwatch/logGroup:LogGroup"):
+def test_prod_keeps_audit_logs_past_twelve_months(prod_system: dict[str, LayerRun]) -> None:
+    for group in prod_system["edge"].of_type("aws:cloudwatch/logGroup:LogGroup"):
         assert group.inputs["retentionInDays"] >= 365

@@ -17,13 +17,13 @@ SLO = "aws-native:applicationsignals:ServiceLevelObjective"
 
 
 @pytest.fixture(scope="module")
-def obs(stacks: dict[str, LayerRun]) -> LayerRun:
-    return stacks["observability"]
+def obs(system: dict[str, LayerRun]) -> LayerRun:
+    return system["observability"]
 
 
 @pytest.fixture(scope="module")
-def upstream(stacks: dict[str, LayerRun]) -> dict[str, dict]:
-    return upstream_exports(stacks, contract.OBSERVABILITY)
+def upstream(system: dict[str, LayerRun]) -> dict[str, dict]:
+    return upstream_exports(system, contract.OBSERVABILITY)
 
 
 def alarms(run: LayerRun) -> dict[str, Resource]:
@@ -173,7 +173,7 @@ def test_only_high_severity_fraud_alerts_are_emailed(
 
 
 def test_api_stage_sampling_rule_takes_its_rate_from_config(
-    obs: LayerRun, prod_stacks: dict[str, LayerRun], upstream: dict[str, dict]
+    obs: LayerRun, prod_system: dict[str, LayerRun], upstream: dict[str, dict]
 ) -> None:
     rule = obs.one("aws:xray/samplingRule:SamplingRule")
     assert rule.inputs["fixedRate"] == 0.05  # the default
@@ -184,12 +184,12 @@ def test_api_stage_sampling_rule_takes_its_rate_from_config(
     )
     assert rule.inputs["priority"] < 10_000  # evaluated before the Default rule
     assert len(rule.inputs["ruleName"]) <= 32
-    prod = prod_stacks["observability"].one("aws:xray/samplingRule:SamplingRule")
+    prod = prod_system["observability"].one("aws:xray/samplingRule:SamplingRule")
     assert prod.inputs["fixedRate"] == 0.01  # Pulumi.prod.yaml
 
 
-def test_prod_sends_fraud_alerts_to_the_fraud_team(prod_stacks: dict[str, LayerRun]) -> None:
-    run = prod_stacks["observability"]
+def test_prod_sends_fraud_alerts_to_the_fraud_team(prod_system: dict[str, LayerRun]) -> None:
+    run = prod_system["observability"]
     endpoints = {
         s.inputs["endpoint"] for s in run.of_type("aws:sns/topicSubscription:TopicSubscription")
     }

@@ -9,7 +9,6 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from tests.stacks.conftest import existing_layers
 from txn_infra import contract
 from txn_infra.harness import (
     LayerRun,
@@ -57,10 +56,10 @@ def test_every_aws_resource_uses_the_layer_provider_with_standard_tags(
             assert resource.provider.endswith(f"::{provider.id}"), resource.name
 
 
-def test_a_consumer_reading_a_key_its_producer_stopped_exporting_fails() -> None:
-    clean = run_system(layers=existing_layers())
-    consumers = [(n, p, k) for n, r in clean.items() for p, keys in r.reads.items() for k in keys]
-    assert consumers, "no layer reads another yet"
+def test_a_consumer_reading_a_key_its_producer_stopped_exporting_fails(
+    system: dict[str, LayerRun],
+) -> None:
+    consumers = [(n, p, k) for n, r in system.items() for p, keys in r.reads.items() for k in keys]
     _consumer, producer, key = consumers[0]
 
     def drop_key(run: LayerRun) -> None:
@@ -68,7 +67,7 @@ def test_a_consumer_reading_a_key_its_producer_stopped_exporting_fails() -> None
             run.exports.pop(key)
 
     with pytest.raises(Exception, match=key):
-        run_system(layers=existing_layers(), doctor=drop_key)
+        run_system(doctor=drop_key)
 
 
 def test_exports_outside_the_contract_are_refused(tmp_path: Path) -> None:

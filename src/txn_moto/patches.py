@@ -1,4 +1,8 @@
-"""Fixes to moto that the local pipeline needs, applied in the moto child process only.
+"""Fixes to moto's speed and thread safety, for the local runtime's moto server processes.
+
+The local runtime applies them in its moto child processes (``txn_local.motoserver``); tests
+that run moto in-process call :func:`apply` themselves. They replace moto internals, so they
+refuse any moto release but :data:`MOTO_VERSION` (:func:`check_version`).
 
 **SQS is not thread-safe in moto.** Its threaded server runs concurrent calls on the same
 queue: a ``DeleteMessage`` rebuilds the queue's message list while a ``SendMessage`` appends to
@@ -8,18 +12,6 @@ never holds up senders.
 
 **DynamoDB UpdateItem** deep-copies the item it updates, only to hand the old image to the
 table's stream; on a table without a stream (all of ours) the patch skips that copy.
-
-**DynamoDB transactions.**
-moto's ``TransactWriteItems`` keeps a rollback copy by deep-copying every table the
-transaction touches, once per action: its cost grows with the table (a 10-record batch on a
-table of a few thousand items takes seconds), and under moto's threaded server a concurrent
-write changes a table while it is being copied, which surfaces as an HTTP 500. The fraud
-detector commits each batch with one ``TransactWriteItems``, so both bite at demo scale.
-
-:func:`apply` keeps moto's own transaction logic and replaces only its rollback: the items the
-transaction names are copied before it runs (the undo log) and put back if it is cancelled, and
-transactions run one at a time. The table copy becomes a no-op. Checked by
-``tests/unit/local/test_moto_patches.py`` against moto's own in-process backend.
 
 **SQS receive cost.** For every message it hands out, moto checks the retention period by
 reading the queue's attributes, which rebuilds all of them (three scans of the queue for the
@@ -48,7 +40,7 @@ output shape, value by value (a set of a few hundred digests costs thousands of 
 results of ``BatchGetItem`` and ``BatchExecuteStatement`` are already in wire form (attribute
 values, table names, numbers), so the patch writes them with ``json.dumps`` directly, with the
 serialiser's status and headers; a result holding a binary value or a null (the two things the
-walk would change) still takes the walk. ``tests/unit/local/test_moto_patches.py`` compares
+walk would change) still takes the walk. ``tests/unit/moto/test_patches.py`` compares
 both on the same results.
 
 **Request dispatch.** For every request moto lists the handler class's methods with
@@ -67,27 +59,27 @@ import time
 import types
 from typing import Any
 
-from txn_local.errors import LocalError
-
 # The moto release these patches were written and tested against: they replace moto internals,
 # so any other release may break them silently. pyproject.toml pins the same release; a test
 # holds the two together.
 MOTO_VERSION = "5.2.6"
 
 _applied = False
-_lock = threading.Lock()
 _no_stream = threading.local()
 
 
+class MotoVersionError(Exception):
+    """The installed moto is not the release these patches were written for."""
+
+
 def check_version(installed: str | None = None) -> None:
-    """Refuse to patch a moto release other than :data:`MOTO_VERSION`, with a coded error."""
+    """Refuse to patch a moto release other than :data:`MOTO_VERSION`."""
     installed = installed or importlib.metadata.version("moto")
     if installed != MOTO_VERSION:
-        raise LocalError(
-            "moto_version",
-            f"moto {installed} is installed but the local runtime patches moto {MOTO_VERSION}: "
+        raise MotoVersionError(
+            f"moto {installed} is installed but txn_moto patches moto {MOTO_VERSION}: "
             "run through ./noxw (it installs exactly uv.lock), or re-check "
-            f"txn_local/moto_patches.py against moto {installed} and update MOTO_VERSION",
+            f"txn_moto/patches.py against moto {installed} and update MOTO_VERSION"
         )
 
 
@@ -98,24 +90,16 @@ def apply() -> None:
     check_version()
     _serialise_sqs()
     from moto.dynamodb import models
-    from moto.dynamodb.exceptions import MockValidationException, TransactionCanceledException
-    from moto.dynamodb.models.table import Table
-
-    original = models.DynamoDBBackend.transact_write_items
-
     from moto.dynamodb.models.dynamo_type import Item
 
-    def deepcopy_except_tables(value: Any, memo: Any = None) -> Any:
-        # The transaction's table backup: the undo log below replaces it.
-        if isinstance(value, Table):
-            return value
+    def deepcopy_unless_unstreamed(value: Any, memo: Any = None) -> Any:
         # UpdateItem's copy of the old item only feeds the table's stream.
         if isinstance(value, Item) and getattr(_no_stream, "active", False):
             return value
         return copy.deepcopy(value, memo)
 
     # ``models`` reaches ``copy.deepcopy`` through its module global ``copy``.
-    models.copy = types.SimpleNamespace(**{**vars(copy), "deepcopy": deepcopy_except_tables})
+    models.copy = types.SimpleNamespace(**{**vars(copy), "deepcopy": deepcopy_unless_unstreamed})
     original_update = models.DynamoDBBackend.update_item
 
     @functools.wraps(original_update)
@@ -131,18 +115,6 @@ def apply() -> None:
     _item_size_once()
     _plain_json_responses()
     _method_names_once()
-
-    @functools.wraps(original)
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        with _lock:
-            undo = _undo_log(self, transact_items)
-            try:
-                return original(self, transact_items)
-            except (TransactionCanceledException, MockValidationException):
-                _roll_back(self, undo)
-                raise
-
-    models.DynamoDBBackend.transact_write_items = transact_write_items
     _applied = True
 
 
@@ -415,30 +387,3 @@ def _attribute_names_once(models: Any) -> None:
     convert = functools.lru_cache(maxsize=4096)(utils.camelcase_to_underscores)
     models.camelcase_to_underscores = convert
     responses.camelcase_to_underscores = convert  # the action's method name, per request
-
-
-def _undo_log(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[str, dict, Any]]:
-    """(table, key, copy of the item or None) for every item the transaction names."""
-    log = []
-    for action in transact_items:
-        op = next(iter(action.values()), None)
-        if not isinstance(op, dict) or op.get("TableName") not in backend.tables:
-            continue  # moto rejects it before writing anything
-        table = backend.tables[op["TableName"]]
-        source = op.get("Key") or op.get("Item") or {}
-        key_names = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
-        if not all(name in source for name in key_names):
-            continue
-        key = {name: source[name] for name in key_names}
-        current = backend.get_item(op["TableName"], key)
-        log.append((op["TableName"], key, copy.deepcopy(current)))
-    return log
-
-
-def _roll_back(backend: Any, log: list[tuple[str, dict, Any]]) -> None:
-    for table_name, key, before in reversed(log):
-        if before is None:
-            if backend.get_item(table_name, key) is not None:
-                backend.delete_item(table_name, key)
-        else:
-            backend.put_item(table_name, before.to_json()["Attributes"])

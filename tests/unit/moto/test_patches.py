@@ -1,4 +1,4 @@
-"""The patched TransactWriteItems keeps moto's semantics: all or nothing."""
+"""The moto patches change how much work moto does, never what it answers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from txn_local import moto_patches
+from txn_moto import patches
 
 
 @pytest.fixture
@@ -15,7 +15,7 @@ def patched_moto(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-2")
-    moto_patches.apply()
+    patches.apply()
 
 
 @pytest.fixture
@@ -24,70 +24,14 @@ def dynamodb(patched_moto):
         import boto3
 
         client = boto3.client("dynamodb")
-        for name in ("records", "counters"):
-            client.create_table(
-                TableName=name,
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
-        client.put_item(TableName="counters", Item={"pk": {"S": "c"}, "n": {"N": "1"}})
+        client.create_table(
+            TableName="records",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         client.put_item(TableName="records", Item={"pk": {"S": "taken"}})
         yield client
-
-
-def actions(record: str) -> list[dict]:
-    return [
-        {
-            "Update": {
-                "TableName": "counters",
-                "Key": {"pk": {"S": "c"}},
-                "UpdateExpression": "ADD n :one",
-                "ExpressionAttributeValues": {":one": {"N": "1"}},
-            }
-        },
-        {
-            "Put": {
-                "TableName": "records",
-                "Item": {"pk": {"S": record}},
-                "ConditionExpression": "attribute_not_exists(pk)",
-            }
-        },
-    ]
-
-
-def counter(dynamodb) -> str:
-    return dynamodb.get_item(TableName="counters", Key={"pk": {"S": "c"}})["Item"]["n"]["N"]
-
-
-def test_a_committed_transaction_applies_every_action(dynamodb):
-    dynamodb.transact_write_items(TransactItems=actions("new"))
-    assert counter(dynamodb) == "2"
-    assert "Item" in dynamodb.get_item(TableName="records", Key={"pk": {"S": "new"}})
-
-
-def test_a_cancelled_transaction_undoes_the_actions_before_the_failed_one(dynamodb):
-    with pytest.raises(ClientError) as error:
-        dynamodb.transact_write_items(TransactItems=actions("taken"))
-    assert error.value.response["Error"]["Code"] == "TransactionCanceledException"
-    assert counter(dynamodb) == "1"  # the update ran first and was rolled back
-
-
-def test_a_cancelled_transaction_removes_items_it_created(dynamodb):
-    failing = [
-        {"Put": {"TableName": "records", "Item": {"pk": {"S": "fresh"}}}},
-        {
-            "ConditionCheck": {
-                "TableName": "counters",
-                "Key": {"pk": {"S": "c"}},
-                "ConditionExpression": "n > :big",
-                "ExpressionAttributeValues": {":big": {"N": "100"}},
-            }
-        },
-    ]
-    with pytest.raises(ClientError):
-        dynamodb.transact_write_items(TransactItems=failing)
-    assert "Item" not in dynamodb.get_item(TableName="records", Key={"pk": {"S": "fresh"}})
 
 
 def test_an_item_built_with_one_size_count_equals_moto_s_and_fails_at_the_same_size(dynamodb):
@@ -248,7 +192,7 @@ def test_queue_attribute_names_are_converted_as_moto_converts_them():
     from moto.core.utils import camelcase_to_underscores
     from moto.sqs import models
 
-    moto_patches.apply()
+    patches.apply()
     names = ["ApproximateNumberOfMessagesNotVisible", "KmsMasterKeyId", "RedrivePolicy"]
     assert [models.camelcase_to_underscores(n) for n in names] == [
         camelcase_to_underscores(n) for n in names
@@ -290,8 +234,5 @@ def test_send_and_batch_delete_answers_written_as_plain_json_equal_moto_s_walk(s
 
 
 def test_the_patches_refuse_a_moto_release_they_were_not_written_for() -> None:
-    from txn_local.errors import LocalError
-
-    with pytest.raises(LocalError, match=r"moto 5\.0\.1 is installed") as error:
-        moto_patches.check_version("5.0.1")
-    assert error.value.code == "moto_version"
+    with pytest.raises(patches.MotoVersionError, match=r"moto 5\.0\.1 is installed"):
+        patches.check_version("5.0.1")
