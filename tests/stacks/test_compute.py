@@ -221,10 +221,9 @@ def test_dev_invokes_the_functions_themselves_without_snapstart(compute: LayerRu
 
 
 @pytest.fixture(scope="module")
-def snapstart(layer_config: dict[str, dict[str, str]]) -> dict[str, LayerRun]:
+def snapstart() -> dict[str, LayerRun]:
     """network to edge with compute's ``snapStart`` on."""
-    config = {**layer_config}
-    config["compute"] = {**config["compute"], "txn-compute:snapStart": "true"}
+    config = {"compute": {"txn-compute:snapStart": "true"}}
     layers = ["network", "security", "data", "compute", "edge"]
     return run_system(stack="prod", layers=layers, config=config)
 
