@@ -1130,7 +1130,3 @@ def _paired_value(target_ref: object, owner: ResourceView, queue: ResourceView) 
     if target_ref is UNKNOWN or target_ref is None:
         return queue.urn in owner.deps.get("redrivePolicy", frozenset())
     return target_ref == queue.props.get("arn")
-
-
-MANDATORY = [p for p in POLICIES if p.enforcement == "mandatory"]
-ADVISORY = [p for p in POLICIES if p.enforcement == "advisory"]
