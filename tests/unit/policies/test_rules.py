@@ -36,6 +36,7 @@ from txn_policies.rules import (
     TOPIC,
     WEB_ACL_ASSOCIATION,
 )
+from txn_policies.rules.api import _ACCESS_LOG_FIELDS
 from txn_policies.view import UNKNOWN, ResourceView, urn_of
 
 ACCOUNT = "123456789012"
@@ -413,7 +414,7 @@ CASES = [
             res(
                 STAGE,
                 accessLogSettings={
-                    "format": json.dumps({f: f for f in rules._ACCESS_LOG_FIELDS}),
+                    "format": json.dumps({f: f for f in _ACCESS_LOG_FIELDS}),
                 },
             )
         ],

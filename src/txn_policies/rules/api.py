@@ -1,0 +1,141 @@
+"""API Gateway and WAF: every request is logged and traced, needs a key and passes a web ACL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from functools import partial
+
+from txn_policies.rules._common import (
+    METHOD,
+    METHOD_SETTINGS,
+    PCI,
+    STAGE,
+    WEB_ACL_ASSOCIATION,
+    Policy,
+    register_policy,
+)
+from txn_policies.view import UNKNOWN, ResourceView, get
+
+POLICIES: list[Policy] = []
+policy = partial(register_policy, POLICIES)
+
+
+@policy(
+    name="api-stage-tracing-and-access-logs",
+    description="Every API stage has X-Ray tracing and access logging to a log group.",
+    requirements=(f"{PCI} 10.2.1", f"{PCI} 10.2.2"),
+    enforcement="mandatory",
+    reason="mandatory: the API is the CDE's only entry point; every request must leave an "
+    "audit record.",
+    remediation="set xray_tracing_enabled=True and access_log_settings(destination_arn, format)",
+    types=(STAGE,),
+)
+def _stage_logged(stage: ResourceView) -> Iterator[str]:
+    if get(stage.props, "xrayTracingEnabled") is not True:
+        yield "has X-Ray tracing off; fix: xray_tracing_enabled=True"
+    settings = get(stage.props, "accessLogSettings", {})
+    if not get(settings, "destinationArn") or not get(settings, "format"):
+        yield "has no access log; fix: access_log_settings destination_arn + format"
+
+
+_ACCESS_LOG_FIELDS = (
+    "$context.requestId",
+    "$context.identity.sourceIp",
+    "$context.requestTime",
+    "$context.httpMethod",
+    "$context.resourcePath",
+    "$context.status",
+)
+
+
+@policy(
+    name="api-access-log-fields",
+    description="API access logs record who, what, when, where and the outcome.",
+    requirements=(f"{PCI} 10.2.2",),
+    enforcement="advisory",
+    reason="advisory: the field list is this team's reading of 10.2.2; an equivalent set of "
+    "context variables is acceptable.",
+    remediation=f"include {', '.join(_ACCESS_LOG_FIELDS)} in the access log format",
+    types=(STAGE,),
+)
+def _access_log_fields(stage: ResourceView) -> Iterator[str]:
+    fmt = get(stage.props, "accessLogSettings.format")
+    if isinstance(fmt, str):
+        missing = [f for f in _ACCESS_LOG_FIELDS if f not in fmt]
+        if missing:
+            yield f"access log format lacks {missing}; fix: add them"
+
+
+@policy(
+    name="api-no-data-trace",
+    description="No API stage logs full request and response bodies (data trace).",
+    requirements=(f"{PCI} 3.3.1", f"{PCI} 3.5.1"),
+    enforcement="mandatory",
+    reason="mandatory: data trace writes request bodies to CloudWatch; a client that sends a "
+    "PAN by mistake would have it stored in clear in the execution log.",
+    remediation="set settings.data_trace_enabled=False on aws.apigateway.MethodSettings",
+    types=(METHOD_SETTINGS,),
+)
+def _no_data_trace(settings: ResourceView) -> Iterator[str]:
+    if get(settings.props, "settings.dataTraceEnabled") is True:
+        yield "enables data trace (full bodies in logs); fix: data_trace_enabled=False"
+
+
+@policy(
+    name="api-methods-require-api-key",
+    description="Every API method requires an API key (usage plan).",
+    requirements=(f"{PCI} 7.2.1", f"{PCI} 8.2.1"),
+    enforcement="mandatory",
+    reason="mandatory: only registered payment providers may submit transactions, each under "
+    "its own key and usage plan. A key identifies a caller, it does not authenticate one: the "
+    "upgrade path is a Lambda authorizer or mTLS (see policies/README.md).",
+    remediation="set api_key_required=True on the method",
+    types=(METHOD,),
+)
+def _method_api_key(method: ResourceView) -> Iterator[str]:
+    if get(method.props, "httpMethod") == "OPTIONS":
+        return
+    if get(method.props, "apiKeyRequired") is not True:
+        yield "does not require an API key; fix: api_key_required=True"
+
+
+def _paired(
+    source: ResourceView, prop: str, target: ResourceView, target_values: Iterable[object]
+) -> bool:
+    """Does ``source.prop`` point at ``target`` (by value, or by dependency while unknown)?"""
+    value = source.props.get(prop)
+    if value is UNKNOWN or value is None:
+        return target.urn in source.deps.get(prop, frozenset())
+    return value in {v for v in target_values if v not in (None, UNKNOWN)}
+
+
+@policy(
+    name="api-stage-waf",
+    description="Every API stage is associated with a WAF web ACL, by its stage ARN.",
+    requirements=(f"{PCI} 6.4.2",),
+    enforcement="mandatory",
+    reason="mandatory: 6.4.2 requires an automated solution that detects and prevents "
+    "web-based attacks in front of public-facing web applications.",
+    remediation="aws.wafv2.WebAclAssociation(resource_arn=stage.arn, depends_on=[stage])",
+    types=(STAGE, WEB_ACL_ASSOCIATION),
+    stack=True,
+)
+def _stage_waf(resources: Sequence[ResourceView]) -> Iterator[tuple[ResourceView | None, str]]:
+    associations = [r for r in resources if r.type == WEB_ACL_ASSOCIATION]
+    for association in associations:
+        arn = association.props.get("resourceArn")
+        if isinstance(arn, str) and ":execute-api:" in arn:
+            message = (
+                f"targets the execution ARN {arn}; fix: resource_arn = the stage ARN "
+                "(arn:aws:apigateway:<region>::/restapis/<id>/stages/<name>)"
+            )
+            yield association, message
+    for stage in (r for r in resources if r.type == STAGE):
+        if not any(
+            _paired(a, "resourceArn", stage, [stage.props.get("arn")]) for a in associations
+        ):
+            message = (
+                "has no WAF web ACL association; fix: aws.wafv2.WebAclAssociation("
+                "resource_arn=stage.arn, web_acl_arn=<web ACL ARN>)"
+            )
+            yield stage, message

@@ -1,0 +1,168 @@
+"""IAM: least privilege in identity and trust policies, Parliament's audit of every document."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+
+from txn_policies import iam
+from txn_policies.rules._common import PCI, Policy, register_policy
+from txn_policies.view import ResourceView, as_list
+
+POLICIES: list[Policy] = []
+policy = partial(register_policy, POLICIES)
+
+_BROAD_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
+
+
+def _broad_managed(arn: object) -> bool:
+    if not isinstance(arn, str) or ":iam::aws:policy/" not in arn:
+        return False
+    name = arn.rsplit("/", 1)[-1]
+    return name in _BROAD_MANAGED_POLICIES or name.endswith("FullAccess")
+
+
+@policy(
+    name="iam-no-wildcard-actions",
+    description="No identity or trust policy allows a wildcard action, NotAction or a broad "
+    "AWS-managed policy.",
+    requirements=(f"{PCI} 7.2.1", f"{PCI} 7.2.2", f"{PCI} 7.2.5"),
+    enforcement="mandatory",
+    reason="mandatory: least privilege for application accounts; a wildcard also grants every "
+    "action AWS adds later.",
+    remediation="list the exact actions the function calls",
+    types=(*iam.IDENTITY_TYPES, iam.ROLE_POLICY_ATTACHMENT),
+)
+def _no_wildcard_actions(resource: ResourceView) -> Iterator[str]:
+    arns = [resource.props.get("policyArn"), *as_list(resource.props.get("managedPolicyArns"))]
+    for arn in arns:
+        if _broad_managed(arn):
+            yield f"attaches the broad AWS-managed policy {arn}; fix: a scoped inline policy"
+    for doc in iam.documents(resource):
+        if doc.kind == "resource":
+            continue
+        for statement in iam.statements_of(doc):
+            if not iam.allowed(statement):
+                continue
+            if "NotAction" in statement:
+                yield f"{doc.where} allows NotAction; fix: list the allowed actions"
+            wild = [a for a in iam.actions(statement) if "*" in a]
+            if wild:
+                yield f"{doc.where} allows wildcard action(s) {wild}; fix: list exact actions"
+
+
+@policy(
+    name="iam-resource-star-only-allowed",
+    description="Identity policies use Resource '*' only for actions without resource-level "
+    "permissions (X-Ray, Lambda VPC ENI management, cloudwatch:PutMetricData).",
+    requirements=(f"{PCI} 7.2.1", f"{PCI} 7.2.5"),
+    enforcement="mandatory",
+    reason="mandatory: every table, queue, topic and key has a name known before deploy "
+    "(naming.physical_name), so there is no reason to grant it on '*'.",
+    remediation="name the ARNs (naming.physical_name) or move the action to a scoped statement",
+    types=iam.IDENTITY_TYPES,
+)
+def _resource_star(resource: ResourceView) -> Iterator[str]:
+    for doc in iam.documents(resource):
+        if doc.kind != "identity":
+            continue
+        for statement in iam.statements_of(doc):
+            if not iam.allowed(statement):
+                continue
+            if "NotResource" in statement:
+                yield f"{doc.where} allows NotResource; fix: name the resources"
+            if "*" not in as_list(statement.get("Resource")):
+                continue
+            extra = sorted(a for a in iam.actions(statement) if not iam.is_allowed_star_action(a))
+            if extra:
+                yield (
+                    f"{doc.where} grants {extra} on Resource '*'; fix: name the resource ARNs "
+                    "(only X-Ray, ENI management and cloudwatch:PutMetricData may use '*')"
+                )
+
+
+_DEPUTY_KEYS = frozenset(
+    {
+        "aws:sourceaccount",
+        "aws:sourcearn",
+        "aws:sourceorgid",
+        "aws:sourceorgpaths",
+        "aws:principalorgid",
+        "aws:principalarn",
+        "sts:externalid",
+    }
+)
+
+
+@policy(
+    name="iam-trust-policy-conditions",
+    description="Every trust statement limits who may assume the role with a condition key "
+    "(aws:SourceAccount / aws:SourceArn for services, sts:ExternalId or org for accounts).",
+    requirements=(f"{PCI} 7.2.5", f"{PCI} 8.2.2"),
+    enforcement="mandatory",
+    reason="mandatory: without a source condition a service can be tricked into assuming the "
+    "role for another account (confused deputy).",
+    remediation="add Condition StringEquals aws:SourceAccount=<account id> (and aws:SourceArn)",
+    types=(iam.ROLE,),
+)
+def _trust_conditions(role: ResourceView) -> Iterator[str]:
+    for doc in iam.documents(role):
+        if doc.kind != "trust":
+            continue
+        for index, statement in enumerate(iam.statements_of(doc)):
+            if not iam.allowed(statement):
+                continue
+            keys = {
+                key.lower()
+                for operator in (statement.get("Condition") or {}).values()
+                if isinstance(operator, dict)
+                for key in operator
+            }
+            if not keys & _DEPUTY_KEYS:
+                principal = statement.get("Principal")
+                yield (
+                    f"trust statement {index} for {principal} has no source condition; fix: "
+                    "Condition StringEquals aws:SourceAccount = this account (or aws:SourceArn)"
+                )
+
+
+@policy(
+    name="iam-parliament-audit",
+    description="Parliament finds nothing of medium, high or critical severity in any policy "
+    "document (identity, trust, key, queue, topic and endpoint policies).",
+    requirements=(f"{PCI} 7.2.1", f"{PCI} 7.2.5"),
+    enforcement="mandatory",
+    reason="mandatory: malformed statements, actions on the wrong resource type and unknown "
+    "condition keys silently grant nothing or more than intended.",
+    remediation="correct the statement Parliament names",
+    types=iam.DOCUMENT_TYPES,
+)
+def _parliament(resource: ResourceView) -> Iterator[str]:
+    for doc in iam.documents(resource):
+        for finding in iam.audit(doc):
+            if finding.severity in iam.BLOCKING_SEVERITIES:
+                yield (
+                    f"{doc.where}: parliament {finding.severity} {finding.issue}: "
+                    f"{finding.detail}; fix: correct that statement"
+                )
+
+
+@policy(
+    name="iam-parliament-hygiene",
+    description="Parliament's low-severity findings (unknown actions, old versions, ...), "
+    "except Resource '*' which iam-resource-star-only-allowed judges.",
+    requirements=(f"{PCI} 7.2.5",),
+    enforcement="advisory",
+    reason="advisory: Parliament's bundled IAM catalogue lags new AWS actions, so an unknown "
+    "action may be new rather than wrong.",
+    remediation="check the action name against the service authorization reference",
+    types=iam.DOCUMENT_TYPES,
+)
+def _parliament_low(resource: ResourceView) -> Iterator[str]:
+    for doc in iam.documents(resource):
+        for finding in iam.audit(doc):
+            if (
+                finding.severity not in iam.BLOCKING_SEVERITIES
+                and finding.issue not in iam.RESOURCE_STAR_FINDINGS
+            ):
+                yield f"{doc.where}: parliament {finding.issue}: {finding.detail}"
