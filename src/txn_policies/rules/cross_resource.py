@@ -71,7 +71,16 @@ def _queue_for(arn: object, resources: Sequence[ResourceView]) -> _Queue | None:
     )
 
 
+def _unqualified(ref: object) -> object:
+    """A function ARN without its alias or version (``...:function:name:live`` -> ``...:name``):
+    an event source mapping may target an alias (SnapStart, ADR 0008)."""
+    if isinstance(ref, str) and ref.count(":") == 7 and ":function:" in ref:
+        return ref.rsplit(":", 1)[0]
+    return ref
+
+
 def _function_for(ref: object, resources: Sequence[ResourceView]) -> _Function | None:
+    ref = _unqualified(ref)
     for function in (r for r in resources if r.type == FUNCTION):
         if ref is not UNKNOWN and ref in (function.props.get("name"), function.props.get("arn")):
             reserved = whole(get(function.props, "reservedConcurrentExecutions"))  # -1: none

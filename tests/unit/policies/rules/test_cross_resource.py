@@ -162,3 +162,16 @@ def test_violating_resources_fail_with_the_fix(case: Case) -> None:
 def test_a_check_needing_an_unknown_value_says_so() -> None:
     with pytest.raises(UnknownValueError, match="eventSourceArn"):
         rules.by_name("sqs-visibility-covers-consumer").evaluate([mapping(eventSourceArn=UNKNOWN)])
+
+
+def test_a_mapping_on_an_alias_is_checked_against_the_functions_own_settings() -> None:
+    # GIVEN a mapping that targets the live alias (SnapStart) of a function reserving only 50,
+    # whose own name the shapes would not have told apart from the real fraud detector
+    alias = f"arn:aws:lambda:us-east-2:{ACCOUNT}:function:txn-dev-fraud-detector:live"
+    resources = [function(reservedConcurrentExecutions=50), mapping(functionName=alias)]
+    # THEN the function's own reserved concurrency, not the shapes' 100, is what it is held to
+    violations = rules.by_name("esm-concurrency-within-reserved").evaluate(resources)
+    assert [v.message for v in violations] == [
+        "maximum concurrency 100 > txn-dev-fraud-detector reserved 50; "
+        "fix: scaling_config maximum_concurrency <= 50"
+    ]
