@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from txn_infra import config, contract, harness, shapes
+from txn_infra import config, contract, offline, shapes
 from txn_perf import model
 from txn_perf.prices import AS_OF, PRICES, QUOTAS, REGION
 
@@ -153,7 +153,7 @@ def layer_config(name: str, stack: str, model_type: type[config.C]) -> config.C:
     prefix = f"{layer.project}:"
     values = {
         key[len(prefix) :]: value
-        for key, value in harness.stack_config(layer, stack).items()
+        for key, value in offline.stack_config(layer, stack).items()
         if key.startswith(prefix)
     }
     return config.parse(model_type, values, layer.project)
@@ -176,7 +176,7 @@ class Declared:
 _QUIET_SYSTEM_LEVELS = {"WARN", "ERROR", "FATAL"}
 
 
-def declared(runs: dict[str, harness.LayerRun]) -> Declared:
+def declared(runs: dict[str, offline.LayerRun]) -> Declared:
     """Read the trims from the resources the stack programs declared."""
     (waf_logging,) = runs["edge"].of_type(
         "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
@@ -214,7 +214,7 @@ def declared(runs: dict[str, harness.LayerRun]) -> Declared:
     )
 
 
-def _xray_sampling(runs: dict[str, harness.LayerRun]) -> tuple[float, float]:
+def _xray_sampling(runs: dict[str, offline.LayerRun]) -> tuple[float, float]:
     """Reservoir and fixed rate of the API stage's sampling rule (X-Ray's default without)."""
     rules = [
         r
@@ -227,16 +227,16 @@ def _xray_sampling(runs: dict[str, harness.LayerRun]) -> tuple[float, float]:
     return float(rule.inputs["reservoirSize"]), float(rule.inputs["fixedRate"])
 
 
-def _alarm_metrics(alarm: harness.Resource) -> int:
+def _alarm_metrics(alarm: offline.Resource) -> int:
     queries = alarm.inputs.get("metricQueries") or []
     return sum(1 for q in queries if q.get("metric")) or 1
 
 
-def deployment(stack: str, runs: dict[str, harness.LayerRun] | None = None) -> model.Deployment:
+def deployment(stack: str, runs: dict[str, offline.LayerRun] | None = None) -> model.Deployment:
     """The deployment ``stack`` describes: config values plus counts of declared resources."""
     compute = layer_config("compute", stack, config.ComputeConfig)
     edge = layer_config("edge", stack, config.EdgeConfig)
-    runs = runs if runs is not None else harness.run_system(stack=stack)
+    runs = runs if runs is not None else offline.run_system(stack=stack)
     endpoints = runs["network"].of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
     interface = [e for e in endpoints if e.inputs.get("vpcEndpointType") == "Interface"]
     acls = runs["edge"].of_type("aws:wafv2/webAcl:WebAcl")
@@ -274,7 +274,7 @@ def deployment(stack: str, runs: dict[str, harness.LayerRun] | None = None) -> m
     )
 
 
-def warm_write_units(runs: dict[str, harness.LayerRun]) -> dict[str, float]:
+def warm_write_units(runs: dict[str, offline.LayerRun]) -> dict[str, float]:
     """Warm write throughput declared per table (and index), by shape component."""
     warm: dict[str, float] = {}
     for table in runs["data"].of_type("aws:dynamodb/table:Table"):
@@ -293,7 +293,7 @@ _TARGET = "aws:appautoscaling/target:Target"
 _SCALING_POLICY = "aws:appautoscaling/policy:Policy"
 
 
-def declared_capacity(runs: dict[str, harness.LayerRun]) -> dict[str, model.Provisioned]:
+def declared_capacity(runs: dict[str, offline.LayerRun]) -> dict[str, model.Provisioned]:
     """The provisioned tables (and indexes) the data layer declares, by the same keys as
     :func:`warm_write_units`: bounds from their scalable targets, utilization from their
     target-tracking policies' target times ``provisioned_utilization_of_target``."""
@@ -538,7 +538,7 @@ def _tps(value: float) -> str:
 
 
 def report(stack: str, bench: Path | None) -> tuple[str, dict[str, Any]]:
-    runs = harness.run_system(stack=stack)
+    runs = offline.run_system(stack=stack)
     d = deployment(stack, runs)
     warm = warm_write_units(runs)
     cpu, cpu_source = measured_cpu(bench)

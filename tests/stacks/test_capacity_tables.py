@@ -10,7 +10,7 @@ import pytest
 
 from tests.stacks.test_data import prod_config
 from txn_infra import shapes
-from txn_infra.harness import LayerRun
+from txn_infra.offline import LayerRun
 from txn_perf import capacity, model
 
 CPU = {"validator": 50.0, "fraud_detector": 60.0}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from txn_infra.harness import LayerRun
+from txn_infra.offline import LayerRun
 from txn_perf import capacity, model
 
 CPU = {"validator": 50.0, "fraud_detector": 60.0}

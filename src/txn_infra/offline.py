@@ -1,5 +1,8 @@
 """Run stack programs in-process under Pulumi mocks: no CLI, no AWS, about a second a layer.
 
+Named for where the programs run (offline, in this process), not for a caller: ``synth``, the
+capacity report and the stack tests all run the stacks through it.
+
 ``run_layer`` executes ``stacks/<layer>/__main__.py`` with the layer's own ``Pulumi.yaml``
 defaults and ``Pulumi.<stack>.yaml`` values as config, records every resource with its inputs,
 and resolves the stack's exports. The mocks fail loudly: an invoke or a stack reference they do
@@ -34,7 +37,7 @@ ACCOUNT_ID = "123456789012"
 
 
 class UnknownInvokeError(RuntimeError):
-    """The program called a provider function that the harness does not mock."""
+    """The program called a provider function that the offline run does not mock."""
 
 
 class UnknownStackReferenceError(RuntimeError):
@@ -241,7 +244,7 @@ class LayerMocks(pulumi.runtime.Mocks):
             answer = _INVOKES[args.token]
         except KeyError:
             raise UnknownInvokeError(
-                f"{self.run.layer.name} invoked {args.token}, which the harness does not mock"
+                f"{self.run.layer.name} invoked {args.token}, which the offline run does not mock"
             ) from None
         return answer(args.args, self.region), []
 
