@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from txn_infra import config, contract, offline, shapes
-from txn_perf import model
+from txn_perf import model, pricing
 from txn_perf.prices import AS_OF, PRICES, QUOTAS, REGION
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -485,7 +485,7 @@ class Bill:
         a provisioned table's minimum both weigh on it)."""
         d, tps = self.deployment, per_day / 86_400.0
         w = workload(d, self.cpu, self.warm, self.trims, tps, self.provisioned)
-        return model.costs(d, w, tps).per_million
+        return pricing.costs(d, w, tps).per_million
 
     def by_volume(self) -> list[tuple[float, float]]:
         """Cost per million accepted transactions at each of :data:`VOLUMES_PER_DAY`."""
@@ -514,9 +514,9 @@ def _provisioned_notes(provisioned: dict[str, model.Provisioned], w: model.Workl
     """What the DynamoDB lines of a provisioned table assume, and the floor it always costs."""
     if not provisioned:
         return []
-    floor = model.provisioned_floor(w.tables)
+    floor = pricing.provisioned_floor(w.tables)
     used = sorted({round(p.write_utilization, 3) for p in provisioned.values()})
-    even = model.break_even_utilization()
+    even = pricing.break_even_utilization()
     binding = ", ".join(
         f"{table} {p.min_wcu * p.write_utilization / load.wru:,.0f}"
         for table, load in w.tables.items()
@@ -547,8 +547,9 @@ def report(stack: str, bench: Path | None) -> tuple[str, dict[str, Any]]:
     w = workload(d, cpu, warm, trims, provisioned=provisioned)
     comps = model.capacity(d, w)
     first = model.bottleneck(comps)
-    c = model.costs(d, w, reference_tps=TARGET_TPS)  # the volume of a steady peak
-    one_time = model.warm_throughput_cost(warm, {key: p.min_wcu for key, p in provisioned.items()})
+    c = pricing.costs(d, w, reference_tps=TARGET_TPS)  # the volume of a steady peak
+    minimums = {key: p.min_wcu for key, p in provisioned.items()}
+    one_time = pricing.warm_throughput_cost(warm, minimums)
 
     out: list[str] = []
     out.append(f"Capacity of stack '{stack}' ({REGION}, default quotas; prices as of {AS_OF})")
@@ -643,7 +644,7 @@ def report(stack: str, bench: Path | None) -> tuple[str, dict[str, Any]]:
         "fixed_lines": [asdict(x) for x in c.fixed],
         "one_time": [asdict(x) for x in one_time],
         "provisioned": {k: asdict(v) for k, v in provisioned.items()},
-        "provisioned_floor_monthly": sum(x.amount for x in model.provisioned_floor(w.tables)),
+        "provisioned_floor_monthly": sum(x.amount for x in pricing.provisioned_floor(w.tables)),
         "assumptions": {k: v for k, (v, _) in ASSUMPTIONS.items()},
         "prices": {k: asdict(v) for k, v in PRICES.items()},
         "quotas": {k: asdict(v) for k, v in QUOTAS.items()},

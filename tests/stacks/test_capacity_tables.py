@@ -11,7 +11,7 @@ import pytest
 from tests.stacks.test_data import prod_config
 from txn_infra import shapes
 from txn_infra.offline import LayerRun
-from txn_perf import capacity, model
+from txn_perf import capacity, model, pricing
 
 CPU = {"validator": 50.0, "fraud_detector": 60.0}
 REVIEW = f"transactions {shapes.REVIEW_INDEX.name}"
@@ -88,8 +88,8 @@ def test_provisioning_cuts_the_dynamodb_cost_and_only_the_queue_fed_lines(
         provisioned,
         tables={k: replace(v, provisioned=None) for k, v in provisioned.tables.items()},
     )
-    before = model.costs(d, on_demand, capacity.TARGET_TPS)
-    after = model.costs(d, provisioned, capacity.TARGET_TPS)
+    before = pricing.costs(d, on_demand, capacity.TARGET_TPS)
+    after = pricing.costs(d, provisioned, capacity.TARGET_TPS)
     assert after.by_service()["DynamoDB"] < 0.6 * before.by_service()["DynamoDB"]
     lines = {x.item: x.amount for x in after.variable if x.service == "DynamoDB"}
     assert lines["idempotency write units"] == pytest.approx(
