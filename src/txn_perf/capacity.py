@@ -7,7 +7,7 @@ The deployment's knobs come from the stacks' own configuration (``Pulumi.yaml`` 
 six stack programs declare when run under mocks (function memory, endpoints, keys, WAF rules,
 alarms), so nothing here re-types a setting. Per-transaction CPU comes from the benchmark's
 JSON when present (``nox -s bench`` writes ``bench-results/bench.json``; ``python -m
-benchmarks.handler_cost`` alone writes ``handler_cost.json``, also accepted), else from
+txn_perf.bench.handler_cost`` alone writes ``handler_cost.json``, also accepted), else from
 a short measurement run here. AWS service latencies, item sizes and log volumes that cannot
 be measured on this machine are the assumptions listed in :data:`ASSUMPTIONS`, each printed
 with the result.
@@ -24,9 +24,9 @@ from typing import Any
 
 from txn_infra import config, contract, offline, shapes
 from txn_perf import model, pricing
+from txn_perf.bench import RESULTS, ROOT
 from txn_perf.prices import AS_OF, PRICES, QUOTAS, REGION
 
-ROOT = Path(__file__).resolve().parents[2]
 TARGET_TPS = 1_000
 # Steady daily volumes the cost is also priced at (the API's price per request falls with the
 # month's volume; X-Ray's reservoir is a larger share of a slower stream).
@@ -349,8 +349,7 @@ def measured_cpu(bench: Path | None) -> tuple[dict[str, float], str]:
         results = data.get("handler_cpu", data)["results"]  # bench.json, or handler_cost.json
         source = f"{bench.relative_to(ROOT) if bench.is_relative_to(ROOT) else bench}"
     else:
-        sys.path.insert(0, str(ROOT))
-        from benchmarks import handler_cost
+        from txn_perf.bench import handler_cost  # the handlers' imports, only when measuring
 
         results = {
             "validator": handler_cost.validator_case(3_000),
@@ -655,7 +654,7 @@ def report(stack: str, bench: Path | None) -> tuple[str, dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="prod", choices=["dev", "prod"])
-    parser.add_argument("--bench", type=Path, default=ROOT / "bench-results" / "bench.json")
+    parser.add_argument("--bench", type=Path, default=RESULTS / "bench.json")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
     try:
@@ -664,7 +663,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: config_invalid: {exc}", file=sys.stderr)
         return 2
     print(text)
-    out = args.json or ROOT / "bench-results" / f"capacity-{args.stack}.json"
+    out = args.json or RESULTS / f"capacity-{args.stack}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(data, indent=2))
     return 0

@@ -103,9 +103,17 @@ def test_the_cpu_figures_come_from_either_benchmark_file(tmp_path) -> None:
     }
     bench = tmp_path / "bench.json"  # nox -s bench
     bench.write_text(json.dumps({"handler_cpu": {"results": results}, "local_e2e": {}}))
-    alone = tmp_path / "handler_cost.json"  # python -m benchmarks.handler_cost
+    alone = tmp_path / "handler_cost.json"  # python -m txn_perf.bench.handler_cost
     alone.write_text(json.dumps({"results": results}))
     for path in (bench, alone):
         cpu, source = capacity.measured_cpu(path)
         assert cpu == {"validator": 61.0, "fraud_detector": 70.0}
         assert source.endswith(path.name)
+
+
+def test_without_a_benchmark_file_the_handlers_are_measured_now(tmp_path) -> None:
+    cpu, source = capacity.measured_cpu(tmp_path / "no-bench.json")
+
+    assert source.startswith("measured now")
+    assert cpu["validator"] > 0
+    assert cpu["fraud_detector"] > 0
