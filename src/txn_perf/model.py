@@ -1,7 +1,7 @@
 """Capacity arithmetic: what is deployed, what one transaction consumes, what each part sustains.
 
 Pure functions over a deployment, a workload and the quotas. Nothing here reads files or runs
-stacks (``txn_perf.capacity`` does): every figure is a function of its arguments, so the tests
+stacks (:mod:`txn_perf.discovery` does): every figure is a function of its arguments, so the tests
 check the arithmetic itself (Little's law, event-source throughput, the bottleneck, item units).
 What it all costs is :mod:`txn_perf.pricing`.
 
