@@ -5,5 +5,6 @@
 stack's configuration and the resources its programs declare, ``workload`` turns them, the
 benchmark's measurements and the ``assumptions`` into what one transaction consumes, ``bill``
 prices it at any volume against the ``goals``, and ``report`` prints it all; ``capacity`` is the
-command line (``python -m txn_perf.capacity``) and ``bench`` the benchmarks that measure the CPU.
+command line (``python -m txn_perf.capacity``). ``bench`` holds the benchmarks that measure the
+handlers' CPU and the local pipeline, ``coldstart`` the handlers' import time.
 """
