@@ -73,7 +73,7 @@ def synth(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Handler CPU per transaction, AWS calls per transaction, local end-to-end TPS/latency/loss."""
-    run_module(session, "benchmarks.bench", *session.posargs)
+    run_module(session, "txn_perf.bench", *session.posargs)
 
 
 # Deploys: thin wrappers over ``python -m txn_ops`` (docs/deploy.md). Each takes --stack dev|prod

@@ -1,20 +1,21 @@
-"""Capacity and cost arithmetic: pure functions over a deployment, a workload and the prices.
+"""Capacity arithmetic: what is deployed, what one transaction consumes, what each part sustains.
 
-Nothing here reads files or runs stacks (``txn_perf.capacity`` does): every figure is a function
-of its arguments, so the tests check the arithmetic itself (Little's law, event-source
-throughput, the bottleneck, each cost line).
+Pure functions over a deployment, a workload and the quotas. Nothing here reads files or runs
+stacks (:mod:`txn_perf.discovery` does): every figure is a function of its arguments, so the tests
+check the arithmetic itself (Little's law, event-source throughput, the bottleneck, item units).
+What it all costs is :mod:`txn_perf.pricing`.
 
 Units: rates in transactions per second (TPS) of *accepted* transactions; durations in
-milliseconds; costs in US dollars per million accepted transactions, or per month when fixed.
+milliseconds.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
-from txn_perf.prices import HOURS_PER_MONTH, price, quota, tiered_price
+from txn_perf.prices import quota
 
 MB_PER_VCPU = 1769  # Lambda gives one full vCPU at 1,769 MB and CPU in proportion below it
 
@@ -252,46 +253,7 @@ def headroom(max_tps: float, target_tps: float) -> float:
     return max_tps / target_tps
 
 
-# --- cost --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CostLine:
-    service: str
-    item: str
-    quantity: float  # per accepted transaction (variable) or per month (fixed)
-    unit_price: float
-    amount: float  # dollars per million accepted txns (variable) or per month (fixed)
-
-
-@dataclass
-class Costs:
-    variable: list[CostLine] = field(default_factory=list)
-    fixed: list[CostLine] = field(default_factory=list)
-    one_time: list[CostLine] = field(default_factory=list)
-
-    @property
-    def per_million(self) -> float:
-        return sum(line.amount for line in self.variable)
-
-    @property
-    def monthly_fixed(self) -> float:
-        return sum(line.amount for line in self.fixed)
-
-    def by_service(self) -> dict[str, float]:
-        totals: dict[str, float] = {}
-        for line in self.variable:
-            totals[line.service] = totals.get(line.service, 0.0) + line.amount
-        return totals
-
-
-def _per_million(service: str, item: str, per_txn: float, unit_price: float) -> CostLine:
-    return CostLine(service, item, per_txn, unit_price, per_txn * unit_price * 1e6)
-
-
-def billed_gb_seconds(memory_mb: int, duration_ms: float) -> float:
-    """Lambda bills every started millisecond at the configured memory."""
-    return memory_mb / 1024.0 * math.ceil(duration_ms) / 1000.0
+# --- X-Ray sampling and DynamoDB item units ----------------------------------------------------
 
 
 def traced_share(d: Deployment, tps: float) -> float:
@@ -305,206 +267,6 @@ def traced_share(d: Deployment, tps: float) -> float:
 def replace_sampling(d: Deployment, reservoir_per_s: float, fixed_rate: float) -> Deployment:
     """``d`` with another X-Ray sampling rule (e.g. Lambda's fixed one for traces it starts)."""
     return replace(d, xray_reservoir_per_s=reservoir_per_s, xray_fixed_rate=fixed_rate)
-
-
-def monthly_volume(tps: float) -> float:
-    """Accepted transactions in a month at a steady ``tps``."""
-    return tps * 3600 * HOURS_PER_MONTH
-
-
-def costs(d: Deployment, w: Workload, reference_tps: float) -> Costs:
-    """Variable cost per million accepted transactions at a steady ``reference_tps``, fixed per
-    month. The rate sets the month's volume (volume-tiered prices) and X-Ray's sampled share."""
-    gb_s = price(f"lambda_gb_second_{d.architecture}")
-    batches = 1.0 / d.fraud_batch_size
-    api_requests = monthly_volume(reference_tps) * w.requests_per_accepted
-    c = Costs()
-    v = c.variable
-    v.append(
-        _per_million(
-            "API Gateway",
-            f"REST requests ({api_requests / 1e6:,.0f} M a month, tiered)",
-            w.requests_per_accepted,
-            tiered_price("apigw_rest_request", api_requests),
-        )
-    )
-    v.append(
-        _per_million("WAF", "requests inspected", w.requests_per_accepted, price("waf_request"))
-    )
-    v.append(
-        _per_million(
-            "Lambda",
-            "requests (validator + fraud batches)",
-            w.requests_per_accepted + batches,
-            price("lambda_request"),
-        )
-    )
-    v.append(
-        _per_million(
-            "Lambda",
-            f"GB-seconds ({d.architecture})",
-            w.requests_per_accepted * billed_gb_seconds(d.validator_memory_mb, w.validator_ms)
-            + batches * billed_gb_seconds(d.fraud_memory_mb, w.fraud_batch_ms),
-            gb_s,
-        )
-    )
-    v.append(_per_million("SQS", "requests", w.sqs_requests, price("sqs_request")))
-    for table, load in w.tables.items():
-        if load.provisioned is not None:
-            v += _provisioned_cost(table, load, load.provisioned, reference_tps)
-            continue
-        if load.wru:
-            v.append(
-                _per_million("DynamoDB", f"{table} write units", load.wru, price("dynamodb_wru"))
-            )
-        if load.rru:
-            v.append(
-                _per_million("DynamoDB", f"{table} read units", load.rru, price("dynamodb_rru"))
-            )
-    v.append(_per_million("KMS", "requests", w.kms_requests, price("kms_request")))
-    for source, size in w.log_bytes.items():
-        infrequent = source in w.infrequent_access_logs
-        v.append(
-            _per_million(
-                "CloudWatch Logs",
-                f"{source} (GB{', Infrequent Access' if infrequent else ''})",
-                size / 1e9,
-                price("logs_ingest_gb_infrequent" if infrequent else "logs_ingest_gb"),
-            )
-        )
-    v.append(
-        _per_million(
-            "X-Ray",
-            "traces recorded (API stage rule)",
-            traced_share(d, reference_tps),
-            price("xray_trace_recorded"),
-        )
-    )
-    if w.lambda_started_traces:
-        v.append(
-            _per_million(
-                "X-Ray",
-                "traces recorded (queue consumers)",
-                w.lambda_started_traces,
-                price("xray_trace_recorded"),
-            )
-        )
-    v.append(_per_million("SNS", "alert publishes", w.sns_publishes, price("sns_publish")))
-    v.append(_per_million("SNS", "alert emails", w.sns_emails, price("sns_email")))
-    v.append(
-        _per_million(
-            "VPC endpoints", "data processed (GB)", w.endpoint_bytes / 1e9, price("vpce_gb")
-        )
-    )
-
-    def fixed(service: str, item: str, quantity: float, key: str) -> None:
-        c.fixed.append(CostLine(service, item, quantity, price(key), quantity * price(key)))
-
-    fixed(
-        "VPC endpoints",
-        f"{d.interface_endpoints} interface x {d.availability_zones} AZ hours",
-        d.interface_endpoints * d.availability_zones * HOURS_PER_MONTH,
-        "vpce_az_hour",
-    )
-    fixed("WAF", "web ACLs", d.waf_web_acls, "waf_web_acl_month")
-    fixed("WAF", "rules and rule groups", d.waf_rules, "waf_rule_month")
-    fixed("KMS", "customer managed keys", d.kms_keys, "kms_key_month")
-    fixed(
-        "KMS",
-        "cache-refresh requests",
-        w.kms_requests_per_second * 3600 * HOURS_PER_MONTH,
-        "kms_request",
-    )
-    fixed("CloudWatch", "alarm metrics", d.alarm_metrics, "cw_alarm_metric_month")
-    autoscaling_alarms = sum(t.provisioned.alarms for t in w.tables.values() if t.provisioned)
-    if autoscaling_alarms:
-        fixed(
-            "CloudWatch",
-            "DynamoDB target-tracking alarms",
-            autoscaling_alarms,
-            "cw_alarm_metric_month",
-        )
-    fixed("CloudWatch", "dashboards", d.dashboards, "cw_dashboard_month")
-    fixed("CloudWatch", "custom metrics (EMF)", d.custom_metrics, "cw_custom_metric_month")
-    return c
-
-
-def provisioned_unit_price(
-    hourly: float, utilization: float, units_per_second: float, minimum: float
-) -> float:
-    """Dollars per capacity unit consumed on a provisioned table: the hourly price of what auto
-    scaling keeps provisioned (consumption / utilization, never below the minimum) spread over
-    what is consumed. At ``utilization`` u one consumed unit costs ``hourly / (3600 u)``."""
-    if not 0 < utilization <= 1:
-        raise ValueError("utilization must be in (0, 1]")
-    if units_per_second <= 0:
-        return hourly / (3600 * utilization)
-    provisioned = max(minimum, units_per_second / utilization)
-    return provisioned * hourly / 3600 / units_per_second
-
-
-def _provisioned_cost(
-    table: str, load: TableLoad, p: Provisioned, reference_tps: float
-) -> list[CostLine]:
-    lines = []
-    for units, hourly, utilization, minimum, kind in (
-        (load.wru, price("dynamodb_wcu_hour"), p.write_utilization, p.min_wcu, "write"),
-        (load.rru, price("dynamodb_rcu_hour"), p.read_utilization, p.min_rcu, "read"),
-    ):
-        if units:
-            unit_price = provisioned_unit_price(hourly, utilization, units * reference_tps, minimum)
-            lines.append(_per_million("DynamoDB", f"{table} {kind} capacity", units, unit_price))
-    return lines
-
-
-def provisioned_floor(tables: Mapping[str, TableLoad]) -> list[CostLine]:
-    """Monthly cost of the auto scaling minimums: paid whatever the traffic."""
-    lines = []
-    for table, load in tables.items():
-        p = load.provisioned
-        if p is None:
-            continue
-        for units, key, kind in (
-            (p.min_wcu, "dynamodb_wcu_hour", "WCU"),
-            (p.min_rcu, "dynamodb_rcu_hour", "RCU"),
-        ):
-            quantity = units * HOURS_PER_MONTH
-            lines.append(
-                CostLine(
-                    "DynamoDB",
-                    f"{table} minimum {kind}",
-                    quantity,
-                    price(key),
-                    quantity * price(key),
-                )
-            )
-    return lines
-
-
-def break_even_utilization() -> dict[str, float]:
-    """Utilization above which provisioned capacity costs less than on-demand requests."""
-    return {
-        "writes": price("dynamodb_wcu_hour") / 3600 / price("dynamodb_wru"),
-        "reads": price("dynamodb_rcu_hour") / 3600 / price("dynamodb_rru"),
-    }
-
-
-def warm_throughput_cost(
-    raised_wru: Mapping[str, float], provisioned_from: Mapping[str, float] | None = None
-) -> list[CostLine]:
-    """One-time cost of raising warm write throughput above what a table has for free: the
-    new-table default on-demand, the capacity it is created with (``provisioned_from``) when
-    provisioned."""
-    lines = []
-    start = provisioned_from or {}
-    for table, units in raised_wru.items():
-        extra = max(0.0, units - start.get(table, quota("dynamodb_new_table_wru")))
-        if extra:
-            unit = price("dynamodb_warm_wru_once")
-            lines.append(
-                CostLine("DynamoDB", f"{table} warm throughput", extra, unit, extra * unit)
-            )
-    return lines
 
 
 def write_units(size_bytes: float, transactional: bool) -> float:

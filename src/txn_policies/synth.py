@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from txn_infra import contract
-from txn_infra.harness import REPO_ROOT, LayerRun, run_system
+from txn_infra.offline import REPO_ROOT, LayerRun, run_system
 from txn_policies.evaluate import PolicyResult, blocking, evaluate
 from txn_policies.rules import PCI
 from txn_policies.view import ResourceView, urn_of
@@ -51,7 +51,7 @@ def existing_layers() -> list[str]:
 
 
 def views_of(run: LayerRun) -> list[ResourceView]:
-    """The harness's record of a layer as policy views (providers left out).
+    """The offline run's record of a layer as policy views (providers left out).
 
     Props are the mocked outputs (inputs plus computed ARNs and ids) without the logical name
     the mocks fill in for ``name``: a resource without an explicit name gets an auto-name from

@@ -1,7 +1,7 @@
 """The one shape every policy reads: a resource's type, name, URN, properties and dependencies.
 
 Properties use the provider's camelCase wire names, the same under CrossGuard (``args.props``)
-and under the test harness (``Resource.inputs``/``outputs``). A value Pulumi cannot know during
+and under the offline run (``Resource.inputs``/``outputs``). A value Pulumi cannot know during
 a preview (an ARN of a resource created in the same update) is the ``UNKNOWN`` marker; a check
 that needs it calls :func:`known`, which raises :class:`UnknownValueError` so the CrossGuard
 adapter can report "can't run during preview" instead of a false pass or a false violation.

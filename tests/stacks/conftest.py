@@ -1,4 +1,4 @@
-"""Stack tests run each layer's real program under the harness's mocks (no CLI, no AWS).
+"""Stack tests run each layer's real program under Pulumi's mocks (txn_infra.offline).
 
 Each layer runs once per session; upstream layers answer its stack references with their real
 exports, exactly as in ``run_system``.
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from txn_infra import contract
-from txn_infra.harness import LayerRun, Resource, run_system
+from txn_infra.offline import LayerRun, Resource, run_system
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ import pytest
 
 from tests.stacks.test_data import prod_config
 from txn_infra import shapes
-from txn_infra.harness import LayerRun
-from txn_perf import capacity, model
+from txn_infra.offline import LayerRun
+from txn_perf import assumptions, discovery, goals, model, pricing, report, workload
 
 CPU = {"validator": 50.0, "fraud_detector": 60.0}
 REVIEW = f"transactions {shapes.REVIEW_INDEX.name}"
@@ -19,21 +19,21 @@ REVIEW = f"transactions {shapes.REVIEW_INDEX.name}"
 
 @pytest.fixture(scope="module")
 def prod_capacity(prod_system: dict[str, LayerRun]) -> dict[str, model.Provisioned]:
-    return capacity.declared_capacity(prod_system)
+    return discovery.declared_capacity(prod_system)
 
 
 @pytest.fixture(scope="module")
 def prod_workload(
     prod_system: dict[str, LayerRun], prod_capacity: dict[str, model.Provisioned]
 ) -> tuple[model.Deployment, model.Workload]:
-    d = capacity.deployment("prod", prod_system)
-    warm = capacity.warm_write_units(prod_system)
-    declared = capacity.declared(prod_system)
-    return d, capacity.workload(d, CPU, warm, declared, provisioned=prod_capacity)
+    d = discovery.deployment("prod", prod_system)
+    warm = discovery.warm_write_units(prod_system)
+    declared = discovery.declared(prod_system)
+    return d, workload.workload(d, CPU, warm, declared, provisioned=prod_capacity)
 
 
 def test_dev_declares_no_provisioned_table(system: dict[str, LayerRun]) -> None:
-    assert capacity.declared_capacity(system) == {}
+    assert discovery.declared_capacity(system) == {}
 
 
 def test_prod_declares_the_queue_fed_tables_and_the_index_with_the_configured_bounds(
@@ -51,7 +51,7 @@ def test_prod_declares_the_queue_fed_tables_and_the_index_with_the_configured_bo
         tx.index_read.min,
         tx.index_read.max,
     )
-    share = capacity.assumption("provisioned_utilization_of_target")
+    share = assumptions.assumption("provisioned_utilization_of_target")
     for p in prod_capacity.values():
         assert p.write_utilization == pytest.approx(0.70 * share)
         assert p.read_utilization == pytest.approx(0.70 * share)
@@ -63,7 +63,7 @@ def test_prod_tables_hold_the_capacity_goal_and_the_api_stays_the_bottleneck(
     d, w = prod_workload
     comps = model.capacity(d, w)
     dynamodb = [c for c in comps if c.name.startswith("DynamoDB")]
-    assert all(c.max_tps >= capacity.CAPACITY_GOAL_TPS for c in dynamodb), dynamodb
+    assert all(c.max_tps >= goals.CAPACITY_GOAL_TPS for c in dynamodb), dynamodb
     assert model.bottleneck(comps).name == "API Gateway"
     by_name = {c.name: c for c in comps}
     assert "auto scaling max" in by_name["DynamoDB velocity writes"].basis
@@ -75,8 +75,8 @@ def test_the_sparse_index_is_written_for_the_flagged_and_failed_share_only(
 ) -> None:
     _, w = prod_workload
     index = w.tables[shapes.REVIEW_INDEX.name]
-    assert index.wru == pytest.approx(capacity.review_share())
-    assert 0.02 < capacity.review_share() < 0.03
+    assert index.wru == pytest.approx(assumptions.review_share())
+    assert 0.02 < assumptions.review_share() < 0.03
     assert index.wru < w.tables["transactions"].wru / 40
 
 
@@ -88,8 +88,8 @@ def test_provisioning_cuts_the_dynamodb_cost_and_only_the_queue_fed_lines(
         provisioned,
         tables={k: replace(v, provisioned=None) for k, v in provisioned.tables.items()},
     )
-    before = model.costs(d, on_demand, capacity.TARGET_TPS)
-    after = model.costs(d, provisioned, capacity.TARGET_TPS)
+    before = pricing.costs(d, on_demand, goals.TARGET_TPS)
+    after = pricing.costs(d, provisioned, goals.TARGET_TPS)
     assert after.by_service()["DynamoDB"] < 0.6 * before.by_service()["DynamoDB"]
     lines = {x.item: x.amount for x in after.variable if x.service == "DynamoDB"}
     assert lines["idempotency write units"] == pytest.approx(
@@ -107,7 +107,7 @@ def test_provisioning_cuts_the_dynamodb_cost_and_only_the_queue_fed_lines(
 
 
 def test_the_report_prints_the_utilization_assumption_and_the_floor() -> None:
-    text, data = capacity.report("prod", bench=None)
+    text, data = report.report("prod", bench=None)
     assert "average utilization (assumption provisioned_utilization_of_target" in text
     assert "auto scaling minimums cost $" in text
     assert data["provisioned_floor_monthly"] > 0

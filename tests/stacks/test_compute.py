@@ -9,8 +9,8 @@ import pytest
 
 from txn_infra import contract, shapes
 from txn_infra.components.compute import ENV_FROM_DATA, QUEUE_ARN_FROM_DATA
-from txn_infra.harness import LayerRun, Resource, run_system
 from txn_infra.lambda_runtime import powertools_layer_arn
+from txn_infra.offline import LayerRun, Resource, run_system
 
 FUNCTION = "aws:lambda/function:Function"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"

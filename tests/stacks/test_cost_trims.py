@@ -6,19 +6,19 @@ from __future__ import annotations
 
 import pytest
 
-from txn_infra.harness import LayerRun
-from txn_perf import capacity, model
+from txn_infra.offline import LayerRun
+from txn_perf import assumptions, bill, discovery, goals, model, workload
 
 CPU = {"validator": 50.0, "fraud_detector": 60.0}
 
 
 @pytest.fixture(scope="module")
 def prod(prod_system: dict[str, LayerRun]) -> model.Deployment:
-    return capacity.deployment("prod", prod_system)
+    return discovery.deployment("prod", prod_system)
 
 
 def test_prod_declares_every_trim(prod_system: dict[str, LayerRun]) -> None:
-    assert capacity.declared(prod_system) == capacity.Declared(
+    assert discovery.declared(prod_system) == discovery.Declared(
         waf_logs_only_acted_on=True,
         platform_lines_ingested=False,
         emails_high_severity_only=True,
@@ -30,19 +30,19 @@ def test_the_xray_rate_is_the_declared_stage_rule(
     prod: model.Deployment, system: dict[str, LayerRun]
 ) -> None:
     assert (prod.xray_reservoir_per_s, prod.xray_fixed_rate) == (1.0, 0.01)
-    assert capacity.deployment("dev", system).xray_fixed_rate == 0.05
+    assert discovery.deployment("dev", system).xray_fixed_rate == 0.05
 
 
 def test_each_trim_cuts_its_own_line_only(prod: model.Deployment) -> None:
-    before = capacity.workload(prod, CPU, {}, capacity.Declared())
-    after = capacity.workload(prod, CPU, {}, capacity.Declared(True, False, True, True))
-    waf_share = capacity.assumption("waf_acted_share")
+    before = workload.workload(prod, CPU, {}, discovery.Declared())
+    after = workload.workload(prod, CPU, {}, discovery.Declared(True, False, True, True))
+    waf_share = assumptions.assumption("waf_acted_share")
     assert after.log_bytes["WAF logs"] == pytest.approx(before.log_bytes["WAF logs"] * waf_share)
-    platform = capacity.assumption("lambda_platform_log_bytes")
+    platform = assumptions.assumption("lambda_platform_log_bytes")
     assert before.log_bytes["fraud detector logs"] - after.log_bytes[
         "fraud detector logs"
     ] == pytest.approx(platform / prod.fraud_batch_size)
-    high = capacity.assumption("high_severity_share")
+    high = assumptions.assumption("high_severity_share")
     assert after.sns_emails == pytest.approx(before.sns_emails * high)
     assert after.sns_publishes == before.sns_publishes  # every alert is still published
     assert after.log_bytes["API access logs"] == before.log_bytes["API access logs"]
@@ -52,8 +52,8 @@ def test_each_trim_cuts_its_own_line_only(prod: model.Deployment) -> None:
 
 
 def test_queue_consumer_traces_keep_lambdas_fixed_rate(prod: model.Deployment) -> None:
-    w = capacity.workload(prod, CPU, {}, capacity.Declared())
-    batches_per_s = capacity.TARGET_TPS / prod.fraud_batch_size  # 100
+    w = workload.workload(prod, CPU, {}, discovery.Declared())
+    batches_per_s = goals.TARGET_TPS / prod.fraud_batch_size  # 100
     expected = (1 + (batches_per_s - 1) * 0.05) / batches_per_s / prod.fraud_batch_size
     assert w.lambda_started_traces == pytest.approx(expected)
 
@@ -67,31 +67,31 @@ def test_the_modelled_ecommerce_share_is_the_traffic_generators() -> None:
     merchant = {"merchant_id": "m_1001", "allowed_currencies": ["USD"], "country": "US"}
     draws = [traffic.transaction(rng, merchant)["channel"] for _ in range(4_000)]
     share = draws.count("ecommerce") / len(draws)
-    assert share == pytest.approx(capacity.ECOMMERCE_SHARE, abs=0.03)
+    assert share == pytest.approx(assumptions.ECOMMERCE_SHARE, abs=0.03)
 
 
 def test_card_present_transactions_write_no_ip_counter(prod: model.Deployment) -> None:
-    w = capacity.workload(prod, CPU, {}, capacity.Declared())
-    counter = model.write_units(capacity.assumption("counter_bytes"), transactional=False)
-    merchant = model.write_units(capacity.assumption("merchant_counter_bytes"), False)
-    card_and_ip = (1 + capacity.ECOMMERCE_SHARE) * counter
+    w = workload.workload(prod, CPU, {}, discovery.Declared())
+    counter = model.write_units(assumptions.assumption("counter_bytes"), transactional=False)
+    merchant = model.write_units(assumptions.assumption("merchant_counter_bytes"), False)
+    card_and_ip = (1 + assumptions.ECOMMERCE_SHARE) * counter
     assert w.tables["velocity"].wru == pytest.approx(card_and_ip + merchant / prod.fraud_batch_size)
 
 
 def test_the_break_even_volume_is_where_the_cost_crosses_the_goal(
     prod: model.Deployment, prod_system: dict[str, LayerRun]
 ) -> None:
-    bill = capacity.Bill(
-        prod, CPU, {}, capacity.declared(prod_system), capacity.declared_capacity(prod_system)
+    prod_bill = bill.Bill(
+        prod, CPU, {}, discovery.declared(prod_system), discovery.declared_capacity(prod_system)
     )
-    volume = bill.break_even()
+    volume = prod_bill.break_even()
     assert volume is not None
-    goal = capacity.COST_GOAL_PER_MILLION
-    assert bill.per_million(volume) <= goal
-    assert bill.per_million(volume * 0.99) > goal
+    goal = goals.COST_GOAL_PER_MILLION
+    assert prod_bill.per_million(volume) <= goal
+    assert prod_bill.per_million(volume * 0.99) > goal
     # a slower month pays the API's first tier and the tables' minimums over fewer transactions
-    assert bill.per_million(10e6) > bill.per_million(volume)
-    assert [v for v, _ in bill.by_volume()] == list(capacity.VOLUMES_PER_DAY)
+    assert prod_bill.per_million(10e6) > prod_bill.per_million(volume)
+    assert [v for v, _ in prod_bill.by_volume()] == list(bill.VOLUMES_PER_DAY)
 
 
 def test_the_cpu_figures_come_from_either_benchmark_file(tmp_path) -> None:
@@ -103,9 +103,17 @@ def test_the_cpu_figures_come_from_either_benchmark_file(tmp_path) -> None:
     }
     bench = tmp_path / "bench.json"  # nox -s bench
     bench.write_text(json.dumps({"handler_cpu": {"results": results}, "local_e2e": {}}))
-    alone = tmp_path / "handler_cost.json"  # python -m benchmarks.handler_cost
+    alone = tmp_path / "handler_cost.json"  # python -m txn_perf.bench.handler_cost
     alone.write_text(json.dumps({"results": results}))
     for path in (bench, alone):
-        cpu, source = capacity.measured_cpu(path)
+        cpu, source = workload.measured_cpu(path)
         assert cpu == {"validator": 61.0, "fraud_detector": 70.0}
         assert source.endswith(path.name)
+
+
+def test_without_a_benchmark_file_the_handlers_are_measured_now(tmp_path) -> None:
+    cpu, source = workload.measured_cpu(tmp_path / "no-bench.json")
+
+    assert source.startswith("measured now")
+    assert cpu["validator"] > 0
+    assert cpu["fraud_detector"] > 0

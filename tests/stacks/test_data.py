@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from tests.stacks.conftest import policy, statements
-from txn_infra import config, contract, harness, shapes
+from txn_infra import config, contract, offline, shapes
 from txn_infra.components.data import AUTOSCALED_PROPERTIES
-from txn_infra.harness import ACCOUNT_ID, LayerRun, Resource
+from txn_infra.offline import ACCOUNT_ID, LayerRun, Resource
 
 DAY = 24 * 60 * 60
 
@@ -33,7 +33,7 @@ QUEUE_FED = {"transactions", "velocity"}
 
 def prod_config() -> config.DataConfig:
     layer = contract.layer("data")
-    values = harness.stack_config(layer, "prod")
+    values = offline.stack_config(layer, "prod")
     prefix = f"{layer.project}:"
     own = {k.removeprefix(prefix): v for k, v in values.items() if k.startswith(prefix)}
     return config.parse(config.DataConfig, own, layer.project)

@@ -11,7 +11,7 @@ import pytest
 from tests.stacks.conftest import upstream_exports
 from txn_infra import api_schema, contract, shapes
 from txn_infra.components.edge import MANAGED_RULE_GROUPS
-from txn_infra.harness import LayerRun
+from txn_infra.offline import LayerRun
 
 OPENAPI_DOCUMENT = Path(__file__).resolve().parents[2] / api_schema.OPENAPI_PATH
 
@@ -82,7 +82,7 @@ def test_deployment_is_redone_when_the_definition_changes(edge: LayerRun) -> Non
 
 
 def test_a_changed_schema_gives_a_new_deployment_trigger(tmp_path: Path, system) -> None:
-    from txn_infra.harness import reference_name, run_layer
+    from txn_infra.offline import reference_name, run_layer
 
     changed = api_schema.load_document(OPENAPI_DOCUMENT)
     changed["components"]["schemas"]["TransactionRequest"]["properties"]["amount"]["maximum"] = 7

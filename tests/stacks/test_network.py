@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 
 from tests.stacks.conftest import as_list, policy, statements
-from txn_infra.harness import LayerRun
+from txn_infra.offline import LayerRun
 
 pytestmark = pytest.mark.usefixtures("system")
 

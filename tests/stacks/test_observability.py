@@ -10,7 +10,7 @@ import pytest
 
 from tests.stacks.conftest import upstream_exports
 from txn_infra import contract, shapes
-from txn_infra.harness import REPO_ROOT, LayerRun, Resource
+from txn_infra.offline import REPO_ROOT, LayerRun, Resource
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 SLO = "aws-native:applicationsignals:ServiceLevelObjective"

@@ -16,7 +16,7 @@ from txn_infra.components.security import (
     Platform,
     function_statements,
 )
-from txn_infra.harness import ACCOUNT_ID, LayerRun, run_layer
+from txn_infra.offline import ACCOUNT_ID, LayerRun, run_layer
 
 REGION = "us-east-2"
 ROOT = f"arn:aws:iam::{ACCOUNT_ID}:root"

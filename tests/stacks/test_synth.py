@@ -46,7 +46,7 @@ import runpy
 
 import pulumi
 
-from txn_infra.harness import REPO_ROOT
+from txn_infra.offline import REPO_ROOT
 
 TYPE, NAME, CHANGES = {type_!r}, {name!r}, json.loads({changes!r})
 touched = []

@@ -1,5 +1,5 @@
 """The layers together: exports match the contract, references are answered by real producers,
-every resource is tagged, and the harness itself fails loudly."""
+every resource is tagged, and the offline run itself fails loudly."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pulumi
 import pytest
 
 from txn_infra import contract
-from txn_infra.harness import (
+from txn_infra.offline import (
     LayerRun,
     UnknownInvokeError,
     UnknownStackReferenceError,

@@ -8,7 +8,7 @@ import json
 
 from tests.stacks.conftest import statements
 from txn_infra import contract
-from txn_infra.harness import LayerRun
+from txn_infra.offline import LayerRun
 
 UPPER = ("compute", "edge", "observability")
 

@@ -32,7 +32,7 @@ def tree(tmp_path: Path) -> tuple[Path, Path]:
         (functions / name).write_text(text)
     infra = tmp_path / "src" / "txn_infra"
     infra.mkdir(parents=True)
-    for module in ("__init__.py", "shapes.py", "harness.py", "layer.py"):
+    for module in ("__init__.py", "shapes.py", "offline.py", "layer.py"):
         (infra / module).write_text(f"# {module}\n")
     return functions, infra
 

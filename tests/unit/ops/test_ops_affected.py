@@ -18,7 +18,7 @@ FILES = {
     "src/txn_infra/__init__.py": "",
     "src/txn_infra/contract.py": "",
     "src/txn_infra/naming.py": "",
-    "src/txn_infra/harness.py": "from txn_infra import contract\n",
+    "src/txn_infra/offline.py": "from txn_infra import contract\n",
     "src/txn_infra/components/__init__.py": "",
     "src/txn_infra/components/network.py": "import txn_infra.contract\n",
     "src/txn_infra/components/data.py": "from ..naming import physical_name\n",
@@ -81,10 +81,10 @@ def test_a_data_file_in_a_package_selects_the_layers_loading_that_package(tree: 
 
 
 def test_a_module_no_layer_imports_selects_nothing(tree: Path) -> None:
-    selection = affected.select(["src/txn_infra/harness.py"], tree)
+    selection = affected.select(["src/txn_infra/offline.py"], tree)
 
     assert selection.layers == []
-    assert selection.ignored == ["src/txn_infra/harness.py"]
+    assert selection.ignored == ["src/txn_infra/offline.py"]
 
 
 def test_files_in_a_layer_folder_select_that_layer(tree: Path) -> None:

@@ -1,7 +1,7 @@
 """Every policy against a resource that satisfies it and one that violates it.
 
 GIVEN small synthetic resources with the provider's camelCase property names (what both
-CrossGuard and the mock harness see) WHEN a policy evaluates them THEN the satisfying set yields
+CrossGuard and the offline run see) WHEN a policy evaluates them THEN the satisfying set yields
 nothing and the violating set yields a message naming the problem and the fix.
 
 Each section of ``txn_policies.rules`` has its module of cases here; this file holds the

@@ -4,7 +4,7 @@ AWS calls are stubbed (plain objects, not moto), so what is measured is our own 
 PAN scan, validation, rule evaluation, building the DynamoDB actions and SQS payloads. Each is
 set next to a bare ``json.loads`` + ``json.dumps`` of the same payload.
 
-    python -m benchmarks.handler_cost [--iterations N]
+    python -m txn_perf.bench.handler_cost [--iterations N]
 
 Prints a table and writes ``bench-results/handler_cost.json``. Target: <= 100 us/transaction.
 """
@@ -14,24 +14,21 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "functions"), str(ROOT / "src")]
-
-from fraud_detector.pipeline import FraudPipeline  # noqa: E402
-from txn_adapters.merchants import MerchantsRepository  # noqa: E402
-from txn_adapters.queue import QueuePublisher  # noqa: E402
-from txn_adapters.transactions import TransactionsStore  # noqa: E402
-from txn_adapters.velocity import VelocityStore  # noqa: E402
-from txn_domain.ids import new_transaction_id  # noqa: E402
-from txn_domain.rules import load_default_rules  # noqa: E402
-from txn_infra import api_schema  # noqa: E402
-from validator.service import Validator  # noqa: E402
+from fraud_detector.pipeline import FraudPipeline
+from txn_adapters.merchants import MerchantsRepository
+from txn_adapters.queue import QueuePublisher
+from txn_adapters.transactions import TransactionsStore
+from txn_adapters.velocity import VelocityStore
+from txn_domain.ids import new_transaction_id
+from txn_domain.rules import load_default_rules
+from txn_infra import api_schema
+from txn_perf.bench import RESULTS, ROOT
+from validator.service import Validator
 
 TARGET_US = 100.0
 BATCH = 10
@@ -142,7 +139,7 @@ def fraud_case(iterations: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=20_000)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench-results" / "handler_cost.json")
+    parser.add_argument("--out", type=Path, default=RESULTS / "handler_cost.json")
     args = parser.parse_args(argv)
 
     results = {

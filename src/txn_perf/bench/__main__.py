@@ -1,15 +1,15 @@
 """``nox -s bench``: the handlers' CPU cost and the local pipeline end to end, in one report.
 
 1. CPU per transaction of the validator and the fraud detector (AWS stubbed) against a bare
-   JSON parse + dump (:mod:`benchmarks.handler_cost`);
+   JSON parse + dump (:mod:`txn_perf.bench.handler_cost`);
 2. AWS API calls per accepted transaction by service and operation, counted in the moto server
    processes, and 3. throughput, latency and losses through the local runtime
-   (:mod:`benchmarks.local_e2e`).
+   (:mod:`txn_perf.bench.local_e2e`).
 
 Prints the tables and writes ``bench-results/bench.json``. Exit 1 when a transaction was lost
 or the run had problems, or the handlers' CPU is over its target.
 
-    python -m benchmarks.bench [--count 5000] [--iterations 20000]
+    python -m txn_perf.bench [--count 5000] [--iterations 20000]
 """
 
 from __future__ import annotations
@@ -18,11 +18,8 @@ import json
 import platform
 import sys
 import warnings
-from pathlib import Path
 
-from benchmarks import handler_cost, local_e2e
-
-ROOT = Path(__file__).resolve().parents[1]
+from txn_perf.bench import RESULTS, ROOT, handler_cost, local_e2e
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     print()
     print(local_e2e.table(e2e))
-    out = ROOT / "bench-results" / "bench.json"
+    out = RESULTS / "bench.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         json.dumps(

@@ -1,5 +1,8 @@
 """Run stack programs in-process under Pulumi mocks: no CLI, no AWS, about a second a layer.
 
+Named for where the programs run (offline, in this process), not for a caller: ``synth``, the
+capacity report and the stack tests all run the stacks through it.
+
 ``run_layer`` executes ``stacks/<layer>/__main__.py`` with the layer's own ``Pulumi.yaml``
 defaults and ``Pulumi.<stack>.yaml`` values as config, records every resource with its inputs,
 and resolves the stack's exports. The mocks fail loudly: an invoke or a stack reference they do
@@ -22,11 +25,8 @@ from typing import Any
 
 import pulumi
 import yaml
-from pulumi.runtime import settings as pulumi_settings
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from txn_infra import contract
+from txn_infra import contract, pulumi_internals
 from txn_infra.layer import Upstream
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +34,7 @@ ACCOUNT_ID = "123456789012"
 
 
 class UnknownInvokeError(RuntimeError):
-    """The program called a provider function that the harness does not mock."""
+    """The program called a provider function that the offline run does not mock."""
 
 
 class UnknownStackReferenceError(RuntimeError):
@@ -241,7 +241,7 @@ class LayerMocks(pulumi.runtime.Mocks):
             answer = _INVOKES[args.token]
         except KeyError:
             raise UnknownInvokeError(
-                f"{self.run.layer.name} invoked {args.token}, which the harness does not mock"
+                f"{self.run.layer.name} invoked {args.token}, which the offline run does not mock"
             ) from None
         return answer(args.args, self.region), []
 
@@ -326,9 +326,7 @@ def run_layer(
     pulumi.runtime.set_all_config(values)
     # A failed earlier run may leave tasks behind; start from a clean runtime, as
     # pulumi.runtime.test does.
-    pulumi_settings.SETTINGS.rpc_manager.clear()
-    pulumi_settings.SETTINGS.outputs.clear()
-    pulumi_settings.ROOT.set(None)
+    pulumi_internals.reset_runtime()
     pulumi.runtime.set_mocks(
         LayerMocks(run, region, references or {}),
         project=layer.project,
@@ -342,22 +340,20 @@ def run_layer(
         _record_dependencies(run)
         with _recording_reads(run):
             runpy.run_path(str(main), run_name="__main__")
-        root = pulumi_settings.get_root_resource()
-        outputs: dict[str, Any] = dict(getattr(root, "outputs", {}))
-        for key, value in outputs.items():
+        for key, value in pulumi_internals.stack_exports().items():
             output = pulumi.Output.from_input(value)
-            run.exports[key] = _sync_await(output.future())
-            if _sync_await(output.is_secret()):
+            run.exports[key] = pulumi_internals.resolve(output)
+            if pulumi_internals.is_secret(output):
                 run.secret_exports.add(key)
 
-    _sync_await(run_pulumi_func(execute))
+    pulumi_internals.run_program(execute)
     return run
 
 
 def _quiet_duplicate_failures() -> None:
     """A failing program fails every future that depends on the failure; ``run_layer`` raises
     it once, so do not report it again for each orphaned future at garbage collection."""
-    loop = _ensure_event_loop()
+    loop = pulumi_internals.event_loop()
 
     def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         if context.get("message") == "Future exception was never retrieved":

@@ -13,7 +13,7 @@ until the queues drain, then reads the transactions table back once.
   depth probes and the table read-back are out;
 - lost: accepted transactions without exactly one row with a final status (must be 0).
 
-    python -m benchmarks.local_e2e [--count 5000] [--clients 8] [--workers 4]
+    python -m txn_perf.bench.local_e2e [--count 5000] [--clients 8] [--workers 4]
 """
 
 from __future__ import annotations
@@ -27,13 +27,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "functions"), str(ROOT / "src")]
-
-from txn_infra import shapes  # noqa: E402
-from txn_local import callcount  # noqa: E402
-from txn_local.demo import FINAL_STATUSES, Demo, Outcome, percentile  # noqa: E402
-from txn_local.runtime import LocalRuntime, RuntimeConfig  # noqa: E402
+from txn_infra import shapes
+from txn_local import callcount
+from txn_local.demo import FINAL_STATUSES, Demo, Outcome, percentile
+from txn_local.runtime import LocalRuntime, RuntimeConfig
+from txn_perf.bench import RESULTS
 
 TARGET_TPS = 200.0
 TARGET_CALLS_PER_TXN = 4.0
@@ -182,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     result = run(args.count, args.clients, args.workers, args.window, args.timeout)
     print(table(result))
-    out = ROOT / "bench-results" / "local_e2e.json"
+    out = RESULTS / "local_e2e.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
     return 0 if result["lost"] == 0 and not result["problems"] else 1

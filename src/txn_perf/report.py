@@ -1,0 +1,159 @@
+"""The capacity and cost report of a stack: the printed tables and the same figures as data."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from txn_infra import offline
+from txn_perf import model, pricing
+from txn_perf.assumptions import ASSUMPTIONS, IDEMPOTENCY_KEY_SHARE, MIX
+from txn_perf.bill import Bill
+from txn_perf.discovery import declared, declared_capacity, deployment, warm_write_units
+from txn_perf.goals import CAPACITY_GOAL_TPS, COST_GOAL_PER_MILLION, TARGET_TPS
+from txn_perf.prices import AS_OF, PRICES, QUOTAS, REGION
+from txn_perf.workload import measured_cpu, workload
+
+
+def _provisioned_notes(provisioned: dict[str, model.Provisioned], w: model.Workload) -> list[str]:
+    """What the DynamoDB lines of a provisioned table assume, and the floor it always costs."""
+    if not provisioned:
+        return []
+    floor = pricing.provisioned_floor(w.tables)
+    used = sorted({round(p.write_utilization, 3) for p in provisioned.values()})
+    even = pricing.break_even_utilization()
+    binding = ", ".join(
+        f"{table} {p.min_wcu * p.write_utilization / load.wru:,.0f}"
+        for table, load in w.tables.items()
+        if (p := load.provisioned) is not None and load.wru > 0
+    )
+    return [
+        f"provisioned: {', '.join(sorted(provisioned))} at "
+        f"{', '.join(f'{u:.0%}' for u in used)} average utilization (assumption "
+        f"provisioned_utilization_of_target x the target-tracking target); cheaper than "
+        f"on-demand above {even['writes']:.0%} (writes) / {even['reads']:.0%} (reads)",
+        f"provisioned: the auto scaling minimums cost ${sum(x.amount for x in floor):,.2f} a "
+        f"month at any traffic (in the lines above at {TARGET_TPS:,} TPS); below these TPS the "
+        f"write minimum, not the traffic, sets the price: {binding}",
+    ]
+
+
+def _tps(value: float) -> str:
+    return "unbounded" if value == float("inf") else f"{value:,.0f}"
+
+
+def report(stack: str, bench: Path | None) -> tuple[str, dict[str, Any]]:
+    runs = offline.run_system(stack=stack)
+    d = deployment(stack, runs)
+    warm = warm_write_units(runs)
+    cpu, cpu_source = measured_cpu(bench)
+    trims = declared(runs)
+    provisioned = declared_capacity(runs)
+    w = workload(d, cpu, warm, trims, provisioned=provisioned)
+    comps = model.capacity(d, w)
+    first = model.bottleneck(comps)
+    c = pricing.costs(d, w, reference_tps=TARGET_TPS)  # the volume of a steady peak
+    minimums = {key: p.min_wcu for key, p in provisioned.items()}
+    one_time = pricing.warm_throughput_cost(warm, minimums)
+
+    out: list[str] = []
+    out.append(f"Capacity of stack '{stack}' ({REGION}, default quotas; prices as of {AS_OF})")
+    out.append(
+        f"CPU per txn: validator {cpu['validator']:.1f} us, fraud detector "
+        f"{cpu['fraud_detector']:.1f} us ({cpu_source})"
+    )
+    out.append(
+        f"Modelled durations: validator {w.validator_ms:.1f} ms per request, fraud "
+        f"detector {w.fraud_batch_ms:.1f} ms per batch of {d.fraud_batch_size}"
+    )
+    out.append("")
+    out.append(f"{'component':<42}{'max TPS':>12}  basis")
+    for comp in sorted(comps, key=lambda x: x.max_tps):
+        out.append(f"{comp.name:<42}{_tps(comp.max_tps):>12}  {comp.basis}")
+    out.append("")
+    out.append(
+        f"Bottleneck: {first.name} at {_tps(first.max_tps)} TPS; headroom over "
+        f"{TARGET_TPS:,} TPS: {model.headroom(first.max_tps, TARGET_TPS):.1f}x "
+        f"(goal >= {CAPACITY_GOAL_TPS:,} TPS: "
+        f"{'met' if first.max_tps >= CAPACITY_GOAL_TPS else 'NOT met'})"
+    )
+    out.append(
+        f"Per client IP: WAF allows {d.waf_rate_limit_per_ip_5min / 300:,.0f} req/s "
+        "(rate rule over 5 minutes)"
+    )
+    out.append("")
+    out.append(
+        "Cost per million accepted transactions (mix: "
+        + ", ".join(f"{k} {v:.0%}" for k, v in MIX.items())
+        + f"; {IDEMPOTENCY_KEY_SHARE:.0%} with Idempotency-Key; at {TARGET_TPS:,} TPS)"
+    )
+    out.append(f"{'service':<18}{'item':<42}{'per txn':>12}{'$ / M':>9}")
+    for line in c.variable:
+        out.append(f"{line.service:<18}{line.item:<42}{line.quantity:>12.4g}{line.amount:>9.3f}")
+    out.append(
+        f"{'':<18}{'total':<42}{'':>12}{c.per_million:>9.2f}  (goal <= "
+        f"{COST_GOAL_PER_MILLION:.2f}: "
+        f"{'met' if c.per_million <= COST_GOAL_PER_MILLION else 'NOT met'})"
+    )
+    out.append("By service: " + ", ".join(f"{k} {v:.2f}" for k, v in c.by_service().items()))
+    bill = Bill(d, cpu, warm, trims, provisioned)
+    by_volume, break_even = bill.by_volume(), bill.break_even()
+    out.append(
+        "By steady volume: "
+        + ", ".join(f"{per_day / 1e6:,.1f} M a day ${cost:.2f}" for per_day, cost in by_volume)
+        + (
+            f" (goal met from {break_even / 1e6:,.1f} M a day)"
+            if break_even
+            else " (goal not met at any of these volumes)"
+        )
+    )
+    out.append("")
+    out.append(f"{'fixed monthly':<18}{'item':<42}{'quantity':>12}{'$ / mo':>9}")
+    for line in c.fixed:
+        out.append(f"{line.service:<18}{line.item:<42}{line.quantity:>12,.0f}{line.amount:>9.2f}")
+    out.append(f"{'':<18}{'total':<42}{'':>12}{c.monthly_fixed:>9.2f}")
+    for line in one_time:
+        out.append(
+            f"one-time: {line.service} {line.item}: {line.quantity:,.0f} WRU/s raised, "
+            f"${line.amount:,.2f}"
+        )
+    out += _provisioned_notes(provisioned, w)
+    out.append("")
+    out.append("Assumptions (not measurable on this machine):")
+    for key, (value, why) in ASSUMPTIONS.items():
+        out.append(f"  {key} = {value:g}: {why}")
+
+    data = {
+        "stack": stack,
+        "region": REGION,
+        "prices_as_of": AS_OF,
+        "deployment": asdict(d),
+        "cpu_us_per_txn": cpu,
+        "cpu_source": cpu_source,
+        "declared_trims": asdict(trims),
+        "workload": {
+            **{k: v for k, v in asdict(w).items() if k != "tables"},
+            "tables": {k: asdict(v) for k, v in w.tables.items()},
+        },
+        "capacity": [asdict(x) for x in comps],
+        "bottleneck": asdict(first),
+        "headroom_over_target": model.headroom(first.max_tps, TARGET_TPS),
+        "capacity_goal_met": first.max_tps >= CAPACITY_GOAL_TPS,
+        "cost_per_million": c.per_million,
+        "cost_by_service": c.by_service(),
+        "cost_lines": [asdict(x) for x in c.variable],
+        "cost_goal_met": c.per_million <= COST_GOAL_PER_MILLION,
+        "cost_by_volume": [{"per_day": v, "per_million": cost} for v, cost in by_volume],
+        "cost_goal_break_even_per_day": break_even,
+        "fixed_monthly": c.monthly_fixed,
+        "fixed_lines": [asdict(x) for x in c.fixed],
+        "one_time": [asdict(x) for x in one_time],
+        "provisioned": {k: asdict(v) for k, v in provisioned.items()},
+        "provisioned_floor_monthly": sum(x.amount for x in pricing.provisioned_floor(w.tables)),
+        "assumptions": {k: v for k, (v, _) in ASSUMPTIONS.items()},
+        "prices": {k: asdict(v) for k, v in PRICES.items()},
+        "quotas": {k: asdict(v) for k, v in QUOTAS.items()},
+    }
+    return "\n".join(out), json.loads(json.dumps(data, default=str).replace("Infinity", "null"))

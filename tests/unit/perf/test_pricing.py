@@ -1,0 +1,164 @@
+"""The cost model's arithmetic and the price table it reads: each line, tiers, provisioned
+capacity against on-demand, fixed and one-time charges."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from tests.unit.perf.factories import deployment, provisioned, with_velocity, workload
+from txn_perf import pricing
+from txn_perf.prices import AS_OF, PRICES, QUOTAS, TIERS, price, tiered_price
+
+
+def test_lambda_bills_whole_milliseconds_at_configured_memory() -> None:
+    assert pricing.billed_gb_seconds(512, 10.2) == pytest.approx(0.5 * 0.011)
+
+
+def test_cost_lines_are_quantity_times_price_per_million() -> None:
+    c = pricing.costs(deployment(), workload(), reference_tps=100)  # 263 M a month: first tier
+    lines = {(x.service, x.item): x.amount for x in c.variable}
+    assert lines[("API Gateway", "REST requests (263 M a month, tiered)")] == pytest.approx(3.50)
+    assert lines[("WAF", "requests inspected")] == pytest.approx(0.60)
+    assert lines[("DynamoDB", "velocity write units")] == pytest.approx(4 * 0.625)
+    assert lines[("DynamoDB", "velocity read units")] == pytest.approx(0.125)
+    assert lines[("SQS", "requests")] == pytest.approx(1.2 * 0.40)
+    assert lines[("Lambda", "requests (validator + fraud batches)")] == pytest.approx(1.1 * 0.20)
+    assert lines[("CloudWatch Logs", "logs (GB)")] == pytest.approx(0.50 * 1e3 / 1e9 * 1e6)
+    assert c.per_million == pytest.approx(sum(x.amount for x in c.variable))
+    assert c.by_service()["DynamoDB"] == pytest.approx(1.25 + 2.5 + 0.125)
+
+
+def test_arm64_gb_seconds_cost_less_than_x86() -> None:
+    arm = pricing.costs(deployment(), workload(), 1000).by_service()["Lambda"]
+    x86 = pricing.costs(deployment(architecture="x86_64"), workload(), 1000).by_service()["Lambda"]
+    assert arm < x86
+
+
+def test_fixed_costs_count_endpoint_hours_acl_rules_keys_and_alarms() -> None:
+    fixed = {x.item: x.amount for x in pricing.costs(deployment(), workload(), 1000).fixed}
+    assert fixed["7 interface x 3 AZ hours"] == pytest.approx(7 * 3 * 730 * 0.01)
+    assert fixed["web ACLs"] == pytest.approx(5.0)
+    assert fixed["rules and rule groups"] == pytest.approx(5.0)
+    assert fixed["customer managed keys"] == pytest.approx(2.0)
+    assert fixed["alarm metrics"] == pytest.approx(2.2)
+
+
+def test_warm_throughput_is_charged_only_above_the_default() -> None:
+    lines = pricing.warm_throughput_cost({"velocity": 16_000, "idempotency": 4_000})
+    assert [x.item for x in lines] == ["velocity warm throughput"]
+    assert lines[0].quantity == 12_000
+
+
+def test_every_price_and_quota_names_its_source() -> None:
+    assert AS_OF
+    assert all(p.source.startswith("https://") and p.value > 0 for p in PRICES.values())
+    assert all(q.source.startswith("https://") and q.value > 0 for q in QUOTAS.values())
+    assert price("lambda_gb_second_arm64") < price("lambda_gb_second_x86_64")
+
+
+def test_traces_started_by_lambda_are_a_cost_line_of_their_own() -> None:
+    c = pricing.costs(deployment(), workload(lambda_started_traces=0.006), reference_tps=1_000)
+    (line,) = [x for x in c.variable if x.item == "traces recorded (queue consumers)"]
+    assert line.amount == pytest.approx(0.006 * price("xray_trace_recorded") * 1e6)
+    none = pricing.costs(deployment(), workload(), reference_tps=1_000)
+    assert not [x for x in none.variable if "queue consumers" in x.item]
+
+
+def test_a_tiered_price_bills_each_tier_at_its_own_rate() -> None:
+    key = "apigw_rest_request"
+    assert tiered_price(key, 100e6) == pytest.approx(3.50e-6)
+    # 333 M at 3.50, then 667 M at 2.80, then 1 B at 2.38 (per million)
+    expected = (333 * 3.50 + 667 * 2.80 + 1000 * 2.38) / 2000 / 1e6
+    assert tiered_price(key, 2e9) == pytest.approx(expected)
+    assert tiered_price(key, 0) == price(key)
+    assert tiered_price("waf_request", 5e9) == price("waf_request")  # no tiers: flat
+
+
+def test_every_tier_table_starts_at_the_listed_first_tier_price() -> None:
+    for key, tiers in TIERS.items():
+        assert tiers[0][1] == price(key)
+        assert [unit for _, unit in tiers] == sorted((unit for _, unit in tiers), reverse=True)
+        assert tiers[-1][0] == math.inf
+
+
+def test_the_api_line_is_priced_at_the_month_of_the_reference_rate() -> None:
+    slow = pricing.costs(deployment(), workload(), reference_tps=100).by_service()["API Gateway"]
+    fast = pricing.costs(deployment(), workload(), reference_tps=1_000).by_service()["API Gateway"]
+    assert slow == pytest.approx(3.50)
+    assert fast == pytest.approx(
+        tiered_price("apigw_rest_request", pricing.monthly_volume(1_000)) * 1e6
+    )
+    assert fast < slow
+
+
+def test_infrequent_access_log_groups_are_priced_at_their_class() -> None:
+    w = workload(
+        log_bytes={"access": 1e3, "app": 1e3}, infrequent_access_logs=frozenset({"access"})
+    )
+    lines = {x.item: x.amount for x in pricing.costs(deployment(), w, 1000).variable}
+    assert lines["access (GB, Infrequent Access)"] == pytest.approx(0.25 * 1e3 / 1e9 * 1e6)
+    assert lines["app (GB)"] == pytest.approx(0.50 * 1e3 / 1e9 * 1e6)
+
+
+def test_a_provisioned_unit_costs_the_hourly_price_over_an_hour_at_the_utilization() -> None:
+    c = pricing.costs(deployment(), with_velocity(provisioned()), reference_tps=1000)
+    lines = {x.item: x for x in c.variable if x.service == "DynamoDB"}
+    assert set(lines) == {"velocity write capacity", "velocity read capacity"}
+    per_wcu = price("dynamodb_wcu_hour") / (3600 * 0.5)
+    assert lines["velocity write capacity"].amount == pytest.approx(2 * per_wcu * 1e6)
+    per_rcu = price("dynamodb_rcu_hour") / (3600 * 0.5)
+    assert lines["velocity read capacity"].amount == pytest.approx(1 * per_rcu * 1e6)
+
+
+def test_provisioned_at_the_modelled_utilization_costs_less_than_on_demand() -> None:
+    on_demand = pricing.costs(deployment(), with_velocity(None), 1000).by_service()["DynamoDB"]
+    cheaper = pricing.costs(deployment(), with_velocity(provisioned()), 1000).by_service()
+    assert cheaper["DynamoDB"] < on_demand
+    idle = provisioned(write_utilization=0.2, read_utilization=0.2)  # below break-even
+    assert (
+        pricing.costs(deployment(), with_velocity(idle), 1000).by_service()["DynamoDB"] > on_demand
+    )
+
+
+def test_below_the_minimum_the_floor_sets_the_price() -> None:
+    # 100 TPS x 2 WU = 200 WU/s would need 400 WCU at 50%; the minimum keeps 1,000
+    floor = provisioned(min_wcu=1_000)
+    c = pricing.costs(deployment(), with_velocity(floor), reference_tps=100)
+    (line,) = [x for x in c.variable if x.item == "velocity write capacity"]
+    assert line.unit_price == pytest.approx(1_000 * price("dynamodb_wcu_hour") / 3600 / 200)
+
+
+def test_utilization_outside_0_to_1_is_refused() -> None:
+    for utilization in (0.0, 1.5):
+        with pytest.raises(ValueError, match="utilization"):
+            pricing.provisioned_unit_price(0.00065, utilization, 100, 1)
+
+
+def test_break_even_against_on_demand_is_about_29_percent() -> None:
+    even = pricing.break_even_utilization()
+    assert even["writes"] == pytest.approx(0.00065 / 3600 / (0.625 / 1e6))
+    assert 0.28 < even["writes"] < 0.30
+    assert 0.28 < even["reads"] < 0.30
+
+
+def test_the_minimums_cost_a_month_of_their_capacity() -> None:
+    lines = pricing.provisioned_floor({"velocity": with_velocity(provisioned()).tables["velocity"]})
+    amounts = {x.item: x.amount for x in lines}
+    assert amounts["velocity minimum WCU"] == pytest.approx(10 * 730 * price("dynamodb_wcu_hour"))
+    assert amounts["velocity minimum RCU"] == pytest.approx(5 * 730 * price("dynamodb_rcu_hour"))
+    assert pricing.provisioned_floor(workload().tables) == []
+
+
+def test_target_tracking_alarms_are_a_fixed_cost_only_when_provisioned() -> None:
+    fixed = {x.item: x for x in pricing.costs(deployment(), with_velocity(provisioned()), 1).fixed}
+    assert fixed["DynamoDB target-tracking alarms"].quantity == 8
+    assert fixed["DynamoDB target-tracking alarms"].amount == pytest.approx(0.8)
+    on_demand = pricing.costs(deployment(), workload(), 1).fixed
+    assert "DynamoDB target-tracking alarms" not in {x.item for x in on_demand}
+
+
+def test_prewarming_a_provisioned_table_is_charged_above_the_capacity_it_starts_with() -> None:
+    lines = pricing.warm_throughput_cost({"velocity": 12_000}, {"velocity": 100})
+    assert lines[0].quantity == 11_900
