@@ -40,7 +40,7 @@ def tests(session: nox.Session) -> None:
 @nox.session(default=False)
 def lock(session: nox.Session) -> None:
     """Re-resolve uv.lock from pyproject.toml (./noxw does it) and show the pins that matter."""
-    run_module(session, "txn_infra.pins")
+    run_module(session, "txn_ops.pins")
 
 
 @nox.session

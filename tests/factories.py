@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from txn_infra import api_schema
+from txn_spec import api_schema
 
 SAMPLE_BODY: dict[str, Any] = api_schema.request_example(
     Path(__file__).resolve().parents[1] / api_schema.OPENAPI_PATH

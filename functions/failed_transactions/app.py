@@ -34,7 +34,7 @@ from txn_adapters.telemetry import make_logger, make_metrics, make_tracer
 from txn_adapters.transactions import TransactionsStore
 from txn_domain.fraud import alert_from_record
 from txn_domain.models import AcceptedTransaction, Status
-from txn_infra.shapes import Env
+from txn_spec.shapes import Env
 
 SERVICE = "failed-transactions"
 logger = make_logger(SERVICE)

@@ -23,7 +23,7 @@ from txn_adapters.transactions import TransactionsStore
 from txn_adapters.velocity import VelocityStore
 from txn_domain.models import Status
 from txn_domain.rules import load_default_rules
-from txn_infra.shapes import Env
+from txn_spec.shapes import Env
 
 SERVICE = "fraud-detector"
 logger = make_logger(SERVICE)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from txn_adapters.aws import translate
-from txn_infra.shapes import ALERT_SEVERITY_ATTRIBUTE, ALERT_SEVERITY_HIGH, ALERT_SEVERITY_NORMAL
+from txn_spec.shapes import ALERT_SEVERITY_ATTRIBUTE, ALERT_SEVERITY_HIGH, ALERT_SEVERITY_NORMAL
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient

@@ -4,7 +4,7 @@ existing key), probed by key in the batch's one read, and ``FAILED`` records fro
 Every record write is conditional on the record not existing: a redelivered message changes
 nothing. Both writes store :func:`stored_item` of the record: a record whose status needs a person
 (``FLAGGED``, ``FAILED``) also carries the sparse ``review-by-merchant`` index's key, so only those
-records are copied into the index (``txn_infra.shapes.REVIEW_INDEX``).
+records are copied into the index (``txn_spec.shapes.REVIEW_INDEX``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from txn_adapters.aws import condition_item, from_item, to_item, translate
 from txn_adapters.partiql import Outcome, Statement, execute, insert_text
 from txn_domain.models import AcceptedTransaction
-from txn_infra.shapes import REVIEW_KEY, REVIEW_STATUSES
+from txn_spec.shapes import REVIEW_KEY, REVIEW_STATUSES
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -13,7 +13,7 @@ from txn_adapters.merchants import MerchantsRepository
 from txn_adapters.queue import QueuePublisher
 from txn_adapters.telemetry import count_by, make_logger, make_metrics, make_tracer
 from txn_domain.errors import ServiceUnavailableError
-from txn_infra.shapes import REJECTED_TRANSACTIONS_METRIC, Env
+from txn_spec.shapes import REJECTED_TRANSACTIONS_METRIC, Env
 from validator.service import Result, Validator, error_result
 
 SERVICE = "validator"

@@ -1,6 +1,6 @@
-"""Shared infrastructure package: naming, tags, typed config, the cross-stack contract and
-resource shapes. Every stack and the local runtime import from here; nothing is copied.
+"""The infrastructure package: typed config, tags, the layer context, the components each stack
+builds, the Lambda bundle and the offline (mocked) run of the stack programs.
 
-Modules that the Lambda bundle and the local runtime import (``naming``, ``shapes``) are pure
-Python with no Pulumi import, so they load in microseconds inside a function.
+What the stacks share with the functions and the local runtime (names, shapes, the contract,
+the API schema, the runtime pins, the invariants) is the pure package :mod:`txn_spec`.
 """

@@ -2,7 +2,7 @@
 
 A function's zip holds its own package under ``functions/``, the shared pure packages
 (``txn_domain``, ``txn_adapters``) and the two pure modules of this package that the functions
-import (``txn_infra/__init__.py``, ``txn_infra/shapes.py``). Nothing else: no tests, no caches,
+import (``txn_infra/__init__.py``, ``txn_spec/shapes.py``). Nothing else: no tests, no caches,
 no Pulumi. Third-party libraries come from the Powertools layer (see ``lambda_runtime``).
 
 The same source gives the same bytes: entries are sorted, every entry has the same timestamp and
@@ -27,7 +27,7 @@ FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100644 << 16
 
 SHARED_PACKAGES = ("txn_domain", "txn_adapters")
-INFRA_MODULES = ("__init__.py", "shapes.py")
+SPEC_PACKAGE = "txn_spec"
 _SKIPPED_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", "tests"})
 _SKIPPED_SUFFIXES = (".pyc", ".pyo", ".swp", "~")
 
@@ -50,19 +50,17 @@ class Bundle:
         return base64.b64encode(bytes.fromhex(self.sha256_hex)).decode()
 
 
-def bundle_sources(package: str, functions_dir: Path, infra_dir: Path) -> dict[str, Path]:
+def bundle_sources(package: str, functions_dir: Path, spec_dir: Path) -> dict[str, Path]:
     """Map archive path -> source file for ``package``'s bundle, or raise BundleError."""
     roots = [functions_dir / package, *(functions_dir / shared for shared in SHARED_PACKAGES)]
+    roots.append(spec_dir)
     missing = [str(root) for root in roots if not (root / "__init__.py").is_file()]
-    missing += [str(infra_dir / m) for m in INFRA_MODULES if not (infra_dir / m).is_file()]
     if missing:
         raise BundleError(f"cannot bundle {package!r}: missing {', '.join(missing)}")
     sources: dict[str, Path] = {}
     for root in roots:
         for file in _package_files(root):
             sources[str(PurePosixPath(root.name, *file.relative_to(root).parts))] = file
-    for module in INFRA_MODULES:
-        sources[f"txn_infra/{module}"] = infra_dir / module
     return dict(sorted(sources.items()))
 
 
@@ -89,9 +87,9 @@ def archive_bytes(sources: dict[str, Path]) -> bytes:
     return buffer.getvalue()
 
 
-def build(package: str, *, functions_dir: Path, infra_dir: Path, out_dir: Path) -> Bundle:
+def build(package: str, *, functions_dir: Path, spec_dir: Path, out_dir: Path) -> Bundle:
     """Build ``out_dir/<package>.zip``; rewrite it only when its bytes change."""
-    sources = bundle_sources(package, functions_dir, infra_dir)
+    sources = bundle_sources(package, functions_dir, spec_dir)
     data = archive_bytes(sources)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{package}.zip"
@@ -101,9 +99,9 @@ def build(package: str, *, functions_dir: Path, infra_dir: Path, out_dir: Path) 
 
 
 def build_all(
-    packages: Iterable[str], *, functions_dir: Path, infra_dir: Path, out_dir: Path
+    packages: Iterable[str], *, functions_dir: Path, spec_dir: Path, out_dir: Path
 ) -> dict[str, Bundle]:
     return {
-        p: build(p, functions_dir=functions_dir, infra_dir=infra_dir, out_dir=out_dir)
+        p: build(p, functions_dir=functions_dir, spec_dir=spec_dir, out_dir=out_dir)
         for p in packages
     }

@@ -24,7 +24,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from txn_infra import shapes
+from txn_spec import invariants, shapes
 
 Environment = Literal["dev", "prod"]
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$", max_length=20)]
@@ -325,7 +325,7 @@ class ComputeConfig(CommonConfig):
         # concurrent batches than the function may run gets them throttled back into the queue,
         # and after maxReceiveCount throttles into the DLQ.
         reserved = shapes.FRAUD_DETECTOR.reserved_concurrency
-        if reserved is not None and value > reserved:
+        if invariants.concurrency_problem(value, reserved):
             raise ValueError(
                 f"must not exceed the fraud detector's reserved concurrency {reserved}"
             )
@@ -335,15 +335,14 @@ class ComputeConfig(CommonConfig):
     @classmethod
     def _fits_visibility(cls, value: int) -> int:
         # docs/decisions/0002-queue-timings.md: visibility >= 5 x timeout + batching window.
-        budget = (
-            shapes.TRANSACTIONS_QUEUE.visibility_timeout_seconds
-            - 5 * shapes.FRAUD_DETECTOR.timeout_seconds
-        )
-        if value > budget:
+        visibility = shapes.TRANSACTIONS_QUEUE.visibility_timeout_seconds
+        timeout = shapes.FRAUD_DETECTOR.timeout_seconds
+        if invariants.visibility_problem(visibility, timeout, value):
+            budget = visibility - invariants.required_visibility(timeout, 0)
             raise ValueError(
-                f"must be at most {budget}s: the queue's visibility timeout "
-                f"({shapes.TRANSACTIONS_QUEUE.visibility_timeout_seconds}s) must cover 5x the "
-                f"function timeout ({shapes.FRAUD_DETECTOR.timeout_seconds}s) plus the window"
+                f"must be at most {budget}s: the queue's visibility timeout ({visibility}s) must "
+                f"cover {invariants.VISIBILITY_MULTIPLIER}x the function timeout ({timeout}s) "
+                "plus the window"
             )
         return value
 

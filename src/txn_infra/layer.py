@@ -18,10 +18,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_aws_native as aws_native
 
-from txn_infra import contract
 from txn_infra.config import CommonConfig, ConfigError, parse
-from txn_infra.naming import physical_name
 from txn_infra.tags import standard_tags
+from txn_spec import contract
+from txn_spec.naming import physical_name
 
 C = TypeVar("C", bound=CommonConfig)
 

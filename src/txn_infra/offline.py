@@ -26,8 +26,9 @@ from typing import Any
 import pulumi
 import yaml
 
-from txn_infra import contract, pulumi_internals
+from txn_infra import pulumi_internals
 from txn_infra.layer import Upstream
+from txn_spec import contract
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT_ID = "123456789012"

@@ -50,9 +50,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from txn_infra import shapes
 from txn_local.errors import LocalError
 from txn_local.pollers import COUNTS, DEFAULT_RETRY_DELAY_SECONDS, PollerStats
+from txn_spec import shapes
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from txn_infra import shapes
 from txn_local.errors import LocalError
 from txn_local.runtime import LocalRuntime
 from txn_local.traffic import SampleRequest, build, poison_message
+from txn_spec import shapes
 
 FINAL_STATUSES = frozenset({"APPROVED", "FLAGGED", "FAILED"})
 _RULE_ATTRIBUTES = ("matched_rules", "rules", "fraud_rules")

@@ -5,8 +5,8 @@ Two moto processes share the work across both cores: SQS, the busiest service, g
 boto3 and the AWS CLI honour ``AWS_ENDPOINT_URL`` and the per-service
 ``AWS_ENDPOINT_URL_SQS``, so the handlers run unchanged.
 
-Every resource is created from the shapes in :mod:`txn_infra.shapes` and named by
-:func:`txn_infra.naming.physical_name`, exactly as the ``security``, ``data`` and ``edge``
+Every resource is created from the shapes in :mod:`txn_spec.shapes` and named by
+:func:`txn_spec.naming.physical_name`, exactly as the ``security``, ``data`` and ``edge``
 stacks declare them: same keys, indexes, TTL attributes, queue timings and redrive.
 """
 
@@ -25,11 +25,11 @@ import boto3
 from boto3.dynamodb.types import TypeSerializer
 from botocore.config import Config
 
-from txn_infra import shapes
-from txn_infra.naming import physical_name
 from txn_local.callcount import OBSERVER_AGENT, Calls, merge
 from txn_local.errors import LocalError
 from txn_local.motoserver import MotoServer, ensure_port_free
+from txn_spec import shapes
+from txn_spec.naming import physical_name
 
 APP = "txn"
 ENVIRONMENT = "local"

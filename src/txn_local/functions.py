@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from txn_infra import shapes
-from txn_infra.naming import function_log_group
 from txn_local.errors import LocalError
+from txn_spec import shapes
+from txn_spec.naming import function_log_group
 
 Handler = Callable[[dict[str, Any], Any], Any]
 

@@ -31,11 +31,11 @@ from urllib.parse import parse_qsl, urlsplit
 import fastjsonschema
 import yaml
 
-from txn_infra import api_responses, shapes
-from txn_infra.api_responses import GatewayResponse
 from txn_local.errors import LocalError
 from txn_local.functions import LocalFunction
 from txn_local.motoserver import ensure_port_free
+from txn_spec import api_responses, shapes
+from txn_spec.api_responses import GatewayResponse
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from txn_infra import shapes
 from txn_local.functions import LocalFunction
+from txn_spec import shapes
 
 log = logging.getLogger(__name__)
 

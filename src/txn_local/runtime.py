@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from txn_infra import shapes
 from txn_local import embedded
 from txn_local.consumer import ConsumerProcess, ConsumerSpec, SourceSpec
 from txn_local.embedded import EmbeddedAws, Endpoints, Resources
@@ -43,6 +42,7 @@ from txn_local.gateway import ApiKeys, Gateway, compile_body_check, load_request
 from txn_local.motoserver import ensure_port_free
 from txn_local.output import DropEmf
 from txn_local.pollers import DEFAULT_RETRY_DELAY_SECONDS, SqsPoller
+from txn_spec import shapes
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from txn_infra import contract
 from txn_ops.errors import OpsError
+from txn_spec import contract
 
 SOURCE_ROOTS = ("src", "functions")
 ALL_LAYERS_FILES = ("pyproject.toml",)

@@ -18,10 +18,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from txn_infra import contract
 from txn_ops import affected, deploy
 from txn_ops import settings as cfg
 from txn_ops.errors import OpsError
+from txn_spec import contract
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2

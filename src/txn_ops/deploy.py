@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from txn_infra import contract
 from txn_ops import settings as cfg
 from txn_ops.errors import OpsError
+from txn_spec import contract
 
 COMMANDS = ("preview", "deploy", "destroy", "outputs")
 

@@ -20,10 +20,10 @@ from pathlib import Path
 
 from pulumi import automation as auto
 
-from txn_infra import contract
 from txn_ops import settings as cfg
 from txn_ops.deploy import Changes, StackState, StepFailed
 from txn_ops.errors import OpsError
+from txn_spec import contract
 
 INSTALL_HINT = "install it (https://www.pulumi.com/docs/iac/download-install/) and run again"
 AWS_HINT = (

@@ -19,9 +19,9 @@ from typing import Any, get_args
 
 import yaml
 
-from txn_infra import contract
 from txn_infra.config import Environment
 from txn_ops.errors import OpsError
+from txn_spec import contract
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACKS: tuple[str, ...] = get_args(Environment)

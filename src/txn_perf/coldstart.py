@@ -24,9 +24,9 @@ import subprocess
 import sys
 from dataclasses import asdict, dataclass
 
-from txn_infra import shapes
-from txn_infra.lambda_runtime import PYTHON_RUNTIME
-from txn_infra.shapes import Env
+from txn_spec import shapes
+from txn_spec.lambda_runtime import PYTHON_RUNTIME
+from txn_spec.shapes import Env
 
 TARGET_RATIO = 1.6
 BASELINE = "boto3"

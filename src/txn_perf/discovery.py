@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from txn_infra import config, contract, offline, shapes
+from txn_infra import config, offline
 from txn_perf import model
 from txn_perf.assumptions import assumption
+from txn_spec import contract, shapes
 
 
 def layer_config(name: str, stack: str, model_type: type[config.C]) -> config.C:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from txn_infra import shapes
 from txn_perf import model
 from txn_perf.assumptions import (
     ECOMMERCE_SHARE,
@@ -18,6 +17,7 @@ from txn_perf.assumptions import (
 from txn_perf.bench import ROOT
 from txn_perf.discovery import Declared
 from txn_perf.goals import TARGET_TPS
+from txn_spec import shapes
 
 
 def measured_cpu(bench: Path | None) -> tuple[dict[str, float], str]:

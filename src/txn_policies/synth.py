@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from txn_infra import contract
 from txn_infra.offline import REPO_ROOT, LayerRun, run_system
 from txn_policies.evaluate import PolicyResult, blocking, evaluate
 from txn_policies.rules import PCI
 from txn_policies.view import ResourceView, urn_of
+from txn_spec import contract
 
 DEFAULT_EVIDENCE = REPO_ROOT / "evidence" / "synth.json"
 

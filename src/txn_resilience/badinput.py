@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from txn_infra import shapes
 from txn_resilience import cards, strategies
+from txn_spec import shapes
 
 CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 HEADERS_ONLY_ABOVE = 10 * 1024 * 1024  # API Gateway's payload limit

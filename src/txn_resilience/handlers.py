@@ -16,8 +16,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from txn_infra import shapes
 from txn_resilience.faults import FunctionCrash
+from txn_spec import shapes
 
 
 class Wrapped:

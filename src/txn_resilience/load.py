@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from txn_infra import shapes
+from txn_spec import shapes
 
 # Demo merchants that take USD (fixtures/merchants.json); amounts stay under their limits.
 MERCHANTS = (("m_1001", 4_000_00), ("m_1002", 10_000_00), ("m_2001", 1_500_00))

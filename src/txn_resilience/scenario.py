@@ -29,7 +29,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from txn_infra import shapes
 from txn_local.runtime import LocalRuntime, RuntimeConfig
 from txn_resilience import badinput, fuzz
 from txn_resilience.faults import AwsFaults, Fault
@@ -37,6 +36,7 @@ from txn_resilience.handlers import Wrapped
 from txn_resilience.leaks import LeakScan
 from txn_resilience.ledger import balance
 from txn_resilience.load import Load
+from txn_spec import shapes
 
 ALERTS_CAPTURE_QUEUE = "txn-local-alerts-capture"
 

@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-from txn_infra import contract
 from txn_infra.components.compute import (
     ENV_FROM_DATA,
     QUEUE_ARN_FROM_DATA,
@@ -13,7 +12,8 @@ from txn_infra.components.compute import (
 )
 from txn_infra.config import ComputeConfig
 from txn_infra.layer import start
-from txn_infra.shapes import FUNCTIONS
+from txn_spec import contract
+from txn_spec.shapes import FUNCTIONS
 
 ctx = start(contract.COMPUTE, ComputeConfig)
 network = ctx.upstream(contract.NETWORK)

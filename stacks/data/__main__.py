@@ -1,9 +1,9 @@
 """data: the tables, queues and topic of the transaction pipeline, encrypted with the data key."""
 
-from txn_infra import contract, shapes
 from txn_infra.components.data import Queues, QueuesArgs, Table, TableArgs, Topic, TopicArgs
 from txn_infra.config import DataConfig
 from txn_infra.layer import start
+from txn_spec import contract, shapes
 
 ctx = start(contract.DATA, DataConfig)
 data_key_arn = ctx.upstream(contract.SECURITY)["data_key_arn"]

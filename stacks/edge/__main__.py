@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-from txn_infra import api_schema, contract, shapes
 from txn_infra.components.edge import (
     ApiFirewall,
     ApiFirewallArgs,
@@ -13,7 +12,8 @@ from txn_infra.components.edge import (
 )
 from txn_infra.config import EdgeConfig
 from txn_infra.layer import start
-from txn_infra.naming import log_group, waf_log_group
+from txn_spec import api_schema, contract, shapes
+from txn_spec.naming import log_group, waf_log_group
 
 ctx = start(contract.EDGE, EdgeConfig)
 security = ctx.upstream(contract.SECURITY)

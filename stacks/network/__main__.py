@@ -1,9 +1,9 @@
 """network: the private VPC, its subnets, endpoints and security groups."""
 
-from txn_infra import contract
 from txn_infra.components.network import PrivateNetwork, PrivateNetworkArgs
 from txn_infra.config import NetworkConfig
 from txn_infra.layer import start
+from txn_spec import contract
 
 ctx = start(contract.NETWORK, NetworkConfig)
 

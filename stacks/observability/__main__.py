@@ -1,6 +1,5 @@
 """observability: dashboard, alarms with runbooks, notifications, VPC flow logs and API SLOs."""
 
-from txn_infra import contract, shapes
 from txn_infra.components.observability import (
     AlarmsArgs,
     ApiObjectives,
@@ -18,7 +17,8 @@ from txn_infra.components.observability import (
 )
 from txn_infra.config import ObservabilityConfig
 from txn_infra.layer import start
-from txn_infra.naming import log_group
+from txn_spec import contract, shapes
+from txn_spec.naming import log_group
 
 ctx = start(contract.OBSERVABILITY, ObservabilityConfig)
 network = ctx.upstream(contract.NETWORK)

@@ -1,6 +1,5 @@
 """security: the platform's KMS keys and the IAM roles of its functions and services."""
 
-from txn_infra import contract
 from txn_infra.components.security import (
     KeysArgs,
     NetworkIds,
@@ -11,6 +10,7 @@ from txn_infra.components.security import (
 )
 from txn_infra.config import SecurityConfig
 from txn_infra.layer import start
+from txn_spec import contract
 
 ctx = start(contract.SECURITY, SecurityConfig)
 network = ctx.upstream(contract.NETWORK)

@@ -19,12 +19,12 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.factories import transaction_body
-from txn_infra import shapes
-from txn_infra.shapes import Env
 from txn_local.consumer import MAX_RESTARTS
 from txn_local.errors import LocalError
 from txn_local.pollers import LOCAL_WAIT_SECONDS
 from txn_local.runtime import LocalRuntime, RuntimeConfig
+from txn_spec import shapes
+from txn_spec.shapes import Env
 
 pytestmark = pytest.mark.e2e
 

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
-from txn_infra import shapes
 from txn_local.demo import Demo
 from txn_local.runtime import LocalRuntime, RuntimeConfig
+from txn_spec import shapes
 
 pytestmark = pytest.mark.e2e
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from txn_infra import contract
 from txn_infra.offline import LayerRun, Resource, run_system
+from txn_spec import contract
 
 
 @pytest.fixture(scope="session")

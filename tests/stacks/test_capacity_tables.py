@@ -9,9 +9,9 @@ from dataclasses import replace
 import pytest
 
 from tests.stacks.test_data import prod_config
-from txn_infra import shapes
 from txn_infra.offline import LayerRun
 from txn_perf import assumptions, discovery, goals, model, pricing, report, workload
+from txn_spec import shapes
 
 CPU = {"validator": 50.0, "fraud_detector": 60.0}
 REVIEW = f"transactions {shapes.REVIEW_INDEX.name}"

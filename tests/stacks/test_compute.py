@@ -7,10 +7,10 @@ import zipfile
 
 import pytest
 
-from txn_infra import contract, shapes
 from txn_infra.components.compute import ENV_FROM_DATA, QUEUE_ARN_FROM_DATA
-from txn_infra.lambda_runtime import powertools_layer_arn
 from txn_infra.offline import LayerRun, Resource, run_system
+from txn_spec import contract, shapes
+from txn_spec.lambda_runtime import powertools_layer_arn
 
 FUNCTION = "aws:lambda/function:Function"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
@@ -198,7 +198,7 @@ def test_packages_hold_exactly_the_function_the_shared_code_and_pure_infra(
             tops = {name.split("/")[0] for name in archive.namelist()}
             infra = {n for n in archive.namelist() if n.startswith("txn_infra/")}
         assert tops == {shape.package, "txn_domain", "txn_adapters", "txn_infra"}
-        assert infra == {"txn_infra/__init__.py", "txn_infra/shapes.py"}
+        assert infra == {"txn_infra/__init__.py", "txn_spec/shapes.py"}
         assert fn.inputs["sourceCodeHash"]
 
 

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from tests.stacks.conftest import policy, statements
-from txn_infra import config, contract, offline, shapes
+from txn_infra import config, offline
 from txn_infra.components.data import AUTOSCALED_PROPERTIES
 from txn_infra.offline import ACCOUNT_ID, LayerRun, Resource
+from txn_spec import contract, shapes
 
 DAY = 24 * 60 * 60
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.stacks.conftest import upstream_exports
-from txn_infra import api_schema, contract, shapes
 from txn_infra.components.edge import MANAGED_RULE_GROUPS
 from txn_infra.offline import LayerRun
+from txn_spec import api_schema, contract, shapes
 
 OPENAPI_DOCUMENT = Path(__file__).resolve().parents[2] / api_schema.OPENAPI_PATH
 

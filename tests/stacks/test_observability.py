@@ -9,8 +9,8 @@ import re
 import pytest
 
 from tests.stacks.conftest import upstream_exports
-from txn_infra import contract, shapes
 from txn_infra.offline import REPO_ROOT, LayerRun, Resource
+from txn_spec import contract, shapes
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 SLO = "aws-native:applicationsignals:ServiceLevelObjective"

@@ -9,7 +9,6 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from txn_infra import contract
 from txn_infra.offline import (
     LayerRun,
     UnknownInvokeError,
@@ -17,6 +16,7 @@ from txn_infra.offline import (
     run_layer,
     run_system,
 )
+from txn_spec import contract
 
 STANDARD_TAGS = {"Application", "Environment", "Layer", "Owner", "DataClassification", "ManagedBy"}
 
@@ -73,7 +73,7 @@ def test_a_consumer_reading_a_key_its_producer_stopped_exporting_fails(
 def test_exports_outside_the_contract_are_refused(tmp_path: Path) -> None:
     program = tmp_path / "main.py"
     program.write_text(
-        "from txn_infra import contract\n"
+        "from txn_spec import contract\n"
         "from txn_infra.config import NetworkConfig\n"
         "from txn_infra.layer import start\n"
         "ctx = start(contract.NETWORK, NetworkConfig)\n"
@@ -88,7 +88,7 @@ def test_exports_outside_the_contract_are_refused(tmp_path: Path) -> None:
 def test_reading_a_key_the_contract_does_not_declare_is_refused(tmp_path: Path) -> None:
     program = tmp_path / "main.py"
     program.write_text(
-        "from txn_infra import contract\n"
+        "from txn_spec import contract\n"
         "from txn_infra.config import SecurityConfig\n"
         "from txn_infra.layer import Upstream, start\n"
         "ctx = start(contract.NETWORK, SecurityConfig.__base__)\n"
@@ -101,7 +101,7 @@ def test_reading_a_key_the_contract_does_not_declare_is_refused(tmp_path: Path) 
 def test_reading_a_layer_that_is_not_upstream_is_refused(tmp_path: Path) -> None:
     program = tmp_path / "main.py"
     program.write_text(
-        "from txn_infra import contract\n"
+        "from txn_spec import contract\n"
         "from txn_infra.config import NetworkConfig\n"
         "from txn_infra.layer import start\n"
         "ctx = start(contract.NETWORK, NetworkConfig)\n"

@@ -7,8 +7,8 @@ import fnmatch
 import json
 
 from tests.stacks.conftest import statements
-from txn_infra import contract
 from txn_infra.offline import LayerRun
+from txn_spec import contract
 
 UPPER = ("compute", "edge", "observability")
 

@@ -9,7 +9,7 @@ import fastjsonschema
 import pytest
 
 from tests.factories import transaction_body
-from txn_infra import api_schema
+from txn_spec import api_schema
 
 DOCUMENT = Path(__file__).resolve().parents[2] / api_schema.OPENAPI_PATH
 

@@ -30,27 +30,30 @@ def tree(tmp_path: Path) -> tuple[Path, Path]:
     for name, text in files.items():
         (functions / name).parent.mkdir(parents=True, exist_ok=True)
         (functions / name).write_text(text)
-    infra = tmp_path / "src" / "txn_infra"
-    infra.mkdir(parents=True)
-    for module in ("__init__.py", "shapes.py", "offline.py", "layer.py"):
-        (infra / module).write_text(f"# {module}\n")
-    return functions, infra
+    spec = tmp_path / "src" / "txn_spec"
+    spec.mkdir(parents=True)
+    for module in ("__init__.py", "shapes.py", "naming.py"):
+        (spec / module).write_text(f"# {module}\n")
+    (spec / "__pycache__").mkdir()
+    (spec / "__pycache__" / "shapes.cpython-313.pyc").write_text("junk")
+    return functions, spec
 
 
 def build(tree: tuple[Path, Path], out: Path, package: str = "validator") -> bundle.Bundle:
-    functions, infra = tree
-    return bundle.build(package, functions_dir=functions, infra_dir=infra, out_dir=out)
+    functions, spec = tree
+    return bundle.build(package, functions_dir=functions, spec_dir=spec, out_dir=out)
 
 
-def test_bundle_holds_the_package_shared_code_and_pure_infra_only(tree, tmp_path: Path) -> None:
+def test_bundle_holds_the_package_shared_code_and_the_spec_only(tree, tmp_path: Path) -> None:
     built = build(tree, tmp_path / "out")
     assert built.entries == (
         "txn_adapters/__init__.py",
         "txn_domain/__init__.py",
         "txn_domain/rules/__init__.py",
         "txn_domain/rules/amount.py",
-        "txn_infra/__init__.py",
-        "txn_infra/shapes.py",
+        "txn_spec/__init__.py",
+        "txn_spec/naming.py",
+        "txn_spec/shapes.py",
         "validator/__init__.py",
         "validator/app.py",
     )
@@ -104,3 +107,38 @@ def test_source_code_hash_is_base64_of_the_sha256(tree, tmp_path: Path) -> None:
 def test_a_missing_package_is_a_clear_error(tree, tmp_path: Path) -> None:
     with pytest.raises(bundle.BundleError, match="failed_transactions"):
         build(tree, tmp_path / "out", package="failed_transactions")
+
+
+@pytest.mark.parametrize("package", ["validator", "fraud_detector", "failed_transactions"])
+def test_each_real_bundle_imports_its_handler_with_nothing_of_the_repository_beside_it(
+    tmp_path: Path, package: str
+) -> None:
+    # GIVEN the real bundle, unpacked, and an interpreter that sees it and the third-party
+    # packages (the layer's stand-in), but not src/ or functions/
+    import json
+    import subprocess
+    import sys
+
+    from txn_infra.components.compute import build_packages
+    from txn_perf.coldstart import lambda_environment
+    from txn_spec import shapes
+
+    root = Path(__file__).resolve().parents[2]
+    built = build_packages(root / "functions", tmp_path / "out")[package]
+    with zipfile.ZipFile(built.path) as archive:
+        archive.extractall(tmp_path / "task")
+    shape = next(s for s in shapes.FUNCTIONS if s.package == package)
+    probe = (
+        "import sys; "
+        f"sys.path = [p for p in sys.path if p not in {json.dumps([str(root / 'src'), str(root / 'functions')])}]; "  # noqa: E501
+        f"sys.path.insert(0, {str(tmp_path / 'task')!r}); "
+        f"import {package}.app; "
+        "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith('txn_')}))"
+    )
+    environment = {**os.environ, **lambda_environment(shape), "POWERTOOLS_TRACE_DISABLED": "1"}
+    done = subprocess.run(  # noqa: S603 - our interpreter, a fixed probe
+        [sys.executable, "-c", probe], env=environment, capture_output=True, text=True
+    )
+    # THEN the handler imports, and of the project only the bundled packages are loaded
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "['txn_adapters', 'txn_domain', 'txn_spec']"

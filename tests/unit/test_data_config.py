@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from txn_infra import config, shapes
+from txn_infra import config
 from txn_infra.config import ConfigError, DataConfig, parse
+from txn_spec import shapes
 
 
 def data_config(**values: object) -> DataConfig:

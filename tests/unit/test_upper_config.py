@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from txn_infra.config import ComputeConfig, ConfigError, EdgeConfig, ObservabilityConfig, parse
-from txn_infra.lambda_runtime import powertools_layer_arn
+from txn_spec.lambda_runtime import powertools_layer_arn
 
 COMPUTE = {
     "owner": "t",

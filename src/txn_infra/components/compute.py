@@ -23,10 +23,11 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from txn_infra import bundle, shapes
-from txn_infra.lambda_runtime import PYTHON_RUNTIME, Architecture, powertools_layer_arn
-from txn_infra.naming import function_log_group, physical_name
-from txn_infra.shapes import Env
+from txn_infra import bundle
+from txn_spec import invariants, shapes
+from txn_spec.lambda_runtime import PYTHON_RUNTIME, Architecture, powertools_layer_arn
+from txn_spec.naming import function_log_group, physical_name
+from txn_spec.shapes import Env
 
 # Which ``data`` output answers each environment variable a function may read.
 ENV_FROM_DATA: Mapping[str, str] = {
@@ -231,18 +232,14 @@ class ServiceFunctions(pulumi.ComponentResource):
             else source.maximum_batching_window_seconds
         )
         concurrency = args.fraud_max_concurrency if is_main else source.maximum_concurrency
-        reserved = shape.reserved_concurrency
-        if concurrency is not None and reserved is not None and concurrency > reserved:
-            raise ValueError(
-                f"{shape.component}: event source maximum concurrency {concurrency} exceeds "
-                f"reserved concurrency {reserved}"
-            )
+        problem = invariants.concurrency_problem(
+            concurrency, shape.reserved_concurrency
+        ) or invariants.visibility_problem(
+            source.queue.visibility_timeout_seconds, shape.timeout_seconds, window
+        )
+        if problem:
+            raise ValueError(f"{shape.component} from {source.queue.component}: {problem}")
         queue = source.queue
-        if queue.visibility_timeout_seconds < 5 * shape.timeout_seconds + window:
-            raise ValueError(
-                f"{queue.component}: visibility {queue.visibility_timeout_seconds}s is less than "
-                f"5 x {shape.timeout_seconds}s timeout + {window}s batching window"
-            )
         self.triggers[shape.component] = aws.lambda_.EventSourceMapping(
             f"{name}-{shape.component}-from-{queue.component}",
             event_source_arn=args.queue_arns[queue.component],
@@ -262,10 +259,10 @@ class ServiceFunctions(pulumi.ComponentResource):
 
 def build_packages(functions_dir: Path, out_dir: Path) -> dict[str, bundle.Bundle]:
     """Build every function's deployment package from ``functions_dir``."""
-    infra_dir = Path(shapes.__file__).parent
+    spec_dir = Path(shapes.__file__).parent
     return bundle.build_all(
         [s.package for s in shapes.FUNCTIONS],
         functions_dir=functions_dir,
-        infra_dir=infra_dir,
+        spec_dir=spec_dir,
         out_dir=out_dir,
     )

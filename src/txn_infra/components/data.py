@@ -1,6 +1,6 @@
 """Where transactions live and travel: DynamoDB tables, SQS queues and the fraud-alerts topic.
 
-Everything is built from the shapes in :mod:`txn_infra.shapes` (the local runtime builds the
+Everything is built from the shapes in :mod:`txn_spec.shapes` (the local runtime builds the
 same resources from the same shapes) and encrypted with the data key from ``security``. Tables
 have point-in-time recovery and are on-demand, or provisioned with target-tracking auto scaling
 on the reads and writes of the table and each index (ADR 0005); queues and the topic refuse
@@ -16,8 +16,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from txn_infra import shapes
 from txn_infra.config import CapacityRange, ProvisionedCapacity
+from txn_spec import shapes
 
 # SQS may reuse a data key for up to a day before asking KMS again: at 1,000+ messages a second
 # that is one KMS call per queue and day instead of one every five minutes (the default).

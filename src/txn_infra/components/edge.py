@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from txn_infra.api_schema import REQUEST_SCHEMA
+from txn_spec.api_schema import REQUEST_SCHEMA
 
 # One line of JSON per request: who, what, how it ended, how long it took. No body, no headers
 # beyond the API key id, so no card data can reach the access log.

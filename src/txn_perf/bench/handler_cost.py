@@ -26,8 +26,8 @@ from txn_adapters.transactions import TransactionsStore
 from txn_adapters.velocity import VelocityStore
 from txn_domain.ids import new_transaction_id
 from txn_domain.rules import load_default_rules
-from txn_infra import api_schema
 from txn_perf.bench import RESULTS, ROOT
+from txn_spec import api_schema
 from validator.service import Validator
 
 TARGET_US = 100.0

@@ -27,11 +27,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from txn_infra import shapes
 from txn_local import callcount
 from txn_local.demo import FINAL_STATUSES, Demo, Outcome, percentile
 from txn_local.runtime import LocalRuntime, RuntimeConfig
 from txn_perf.bench import RESULTS
+from txn_spec import shapes
 
 TARGET_TPS = 200.0
 TARGET_CALLS_PER_TXN = 4.0

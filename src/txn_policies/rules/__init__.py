@@ -8,7 +8,7 @@ Checks yield messages that name the problem and the fix; they never raise for a 
 Stack checks are written for two views of the system. ``synth`` hands them every resource of
 all six layers; a real ``pulumi preview --policy-pack`` hands them the resources of ONE stack.
 Cross-layer rules therefore take each side from the resources in view when it is there and
-from ``txn_infra.shapes`` (the declared shape both layers are built from) when it is not: the
+from ``txn_spec.shapes`` (the declared shape both layers are built from) when it is not: the
 ``data`` preview checks its queues against the consumers the shapes declare, the ``compute``
 preview checks its mappings and functions against the queues the shapes declare.
 

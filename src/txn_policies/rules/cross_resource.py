@@ -6,7 +6,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from txn_infra import shapes
 from txn_policies.rules._common import (
     EVENT_SOURCE_MAPPING,
     FUNCTION,
@@ -17,11 +16,11 @@ from txn_policies.rules._common import (
     register_policy,
 )
 from txn_policies.view import UNKNOWN, ResourceView, as_list, count, document, get, known, whole
+from txn_spec import invariants, shapes
 
 POLICIES: list[Policy] = []
 policy = partial(register_policy, POLICIES)
 
-VISIBILITY_MULTIPLIER = 5  # ADR 0002: 300 s for a 60 s function; AWS advises 6x
 LAMBDA_DEFAULT_TIMEOUT = 3
 
 
@@ -124,11 +123,12 @@ def _visibility(resources: Sequence[ResourceView]) -> Iterator[tuple[ResourceVie
         if queue is None or function is None:
             continue
         window = count(mapping.props, "maximumBatchingWindowInSeconds", 0)
-        needed = VISIBILITY_MULTIPLIER * function.timeout + window
-        if queue.visibility < needed:
+        needed = invariants.required_visibility(function.timeout, window)
+        if invariants.visibility_problem(queue.visibility, function.timeout, window):
             message = (
-                f"queue {queue.name} visibility {queue.visibility}s < {VISIBILITY_MULTIPLIER} x "
-                f"{function.name} timeout {function.timeout}s + window {window}s = {needed}s; "
+                f"queue {queue.name} visibility {queue.visibility}s < "
+                f"{invariants.VISIBILITY_MULTIPLIER} x {function.name} timeout {function.timeout}s "
+                f"+ window {window}s = {needed}s; "
                 f"fix: visibility_timeout_seconds >= {needed}"
             )
             yield queue.resource or mapping, message
@@ -143,10 +143,11 @@ def _visibility(resources: Sequence[ResourceView]) -> Iterator[tuple[ResourceVie
                 continue
             visibility = count(queue.props, "visibilityTimeoutSeconds", 30)
             window = source.maximum_batching_window_seconds
-            needed = VISIBILITY_MULTIPLIER * source.function.timeout_seconds + window
-            if visibility < needed:
+            timeout = source.function.timeout_seconds
+            needed = invariants.required_visibility(timeout, window)
+            if invariants.visibility_problem(visibility, timeout, window):
                 message = (
-                    f"visibility {visibility}s < {VISIBILITY_MULTIPLIER} x "
+                    f"visibility {visibility}s < {invariants.VISIBILITY_MULTIPLIER} x "
                     f"{source.function.component} timeout {source.function.timeout_seconds}s "
                     f"+ window {window}s (shapes) = {needed}s; "
                     f"fix: visibility_timeout_seconds >= {needed}"
@@ -175,13 +176,15 @@ def _esm_concurrency(
             continue
         maximum = get(mapping.props, "scalingConfig.maximumConcurrency")
         maximum = whole(maximum)
+        if invariants.concurrency_problem(maximum, function.reserved) is None:
+            continue
         if maximum is None:
             message = (
                 f"has no maximum concurrency while {function.name} reserves {function.reserved}; "
                 f"fix: scaling_config maximum_concurrency <= {function.reserved}"
             )
             yield mapping, message
-        elif maximum > function.reserved:
+        else:
             message = (
                 f"maximum concurrency {maximum} > {function.name} reserved {function.reserved}; "
                 f"fix: scaling_config maximum_concurrency <= {function.reserved}"

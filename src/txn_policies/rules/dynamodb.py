@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from functools import partial
 
-from txn_infra import shapes
 from txn_policies.rules._common import (
     PCI,
     SCALABLE_TARGET,
@@ -16,6 +15,7 @@ from txn_policies.rules._common import (
     register_policy,
 )
 from txn_policies.view import ResourceView, as_list, get, known
+from txn_spec import shapes
 
 POLICIES: list[Policy] = []
 policy = partial(register_policy, POLICIES)

@@ -1,4 +1,4 @@
-"""moto-backed fixtures: the real tables, queues and topic from ``txn_infra.shapes``, the demo
+"""moto-backed fixtures: the real tables, queues and topic from ``txn_spec.shapes``, the demo
 merchants from ``fixtures/merchants.json``, and factories for real Lambda event shapes."""
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import pytest
 from moto import mock_aws
 
 from tests.factories import transaction_body
-from txn_infra.shapes import TABLES, Env
 from txn_moto import partiql
+from txn_spec.shapes import TABLES, Env
 
 # moto's own PartiQL cannot run the fraud detector's conditional statements (see the module).
 partiql.apply()

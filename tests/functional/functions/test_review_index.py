@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.functional.functions.conftest import ROOT
-from txn_infra.shapes import REVIEW_INDEX, REVIEW_KEY
+from txn_spec.shapes import REVIEW_INDEX, REVIEW_KEY
 
 BLOCKLISTED_BIN = "400000"  # the rule document's blocklist: always FLAGGED
 # The runbook's query, as the test sends it (the runbook must show the same expressions).

@@ -22,9 +22,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from txn_infra import shapes
-from txn_infra.shapes import Env
 from txn_local.runtime import LocalRuntime, RuntimeConfig
+from txn_spec import shapes
+from txn_spec.shapes import Env
 
 HERE = Path(__file__).parent
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from txn_infra import shapes
+from txn_spec import shapes
 
 pytestmark = pytest.mark.e2e
 

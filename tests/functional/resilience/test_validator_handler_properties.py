@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from txn_infra.shapes import IDEMPOTENCY_TABLE, MERCHANTS_TABLE, Env
 from txn_resilience import cards, strategies
+from txn_spec.shapes import IDEMPOTENCY_TABLE, MERCHANTS_TABLE, Env
 
 REGION, ACCOUNT = "us-east-2", "123456789012"
 ROOT = Path(__file__).resolve().parents[3]

@@ -14,7 +14,7 @@ import pytest
 from txn_adapters.transactions import TransactionsStore, stored_item
 from txn_domain.fraud import transaction_record
 from txn_domain.models import Decision, Status
-from txn_infra.shapes import REVIEW_KEY
+from txn_spec.shapes import REVIEW_KEY
 
 NEEDS_REVIEW = {Status.APPROVED: False, Status.FLAGGED: True, Status.FAILED: True}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from txn_infra import contract
+from txn_spec import contract
 
 
 def test_deploy_order_puts_every_layer_after_its_upstream_layers() -> None:

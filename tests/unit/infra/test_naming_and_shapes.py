@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from txn_domain.models import Status
-from txn_infra import shapes
-from txn_infra.naming import NamingError, function_log_group, physical_name, waf_log_group
+from txn_spec import shapes
+from txn_spec.naming import NamingError, function_log_group, physical_name, waf_log_group
 
 
 def test_physical_name_joins_app_environment_component() -> None:

@@ -10,7 +10,6 @@ from pathlib import Path
 import fastjsonschema
 import pytest
 
-from txn_infra import api_responses, shapes
 from txn_local.errors import LocalError
 from txn_local.gateway import (
     Request,
@@ -20,6 +19,7 @@ from txn_local.gateway import (
     proxy_event,
 )
 from txn_local.pollers import failed_message_ids, sqs_record
+from txn_spec import api_responses, shapes
 
 OPENAPI_STUB = Path(__file__).parents[2] / "functional" / "local" / "openapi_stub.yaml"
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from txn_infra import contract
 from txn_ops import settings as cfg
 from txn_ops.deploy import Changes, StackState, StepFailed
+from txn_spec import contract
 
 
 @dataclass

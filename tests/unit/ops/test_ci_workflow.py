@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from txn_infra import pins
+from txn_ops import pins
 
 WORKFLOW = Path(__file__).resolve().parents[3] / ".github" / "workflows" / "infra.yml"
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from txn_infra import contract
 from txn_ops import affected, cli
 from txn_ops import settings as cfg
 from txn_ops.errors import OpsError
+from txn_spec import contract
 
 # A small repository shaped like ours: network and data import different components, both
 # import the contract, data's component uses naming through a relative import.

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from txn_infra import contract
 from txn_ops import settings as cfg
 from txn_ops.deploy import Console, Orchestrator, Workspace, drift_candidates, plan, select
 from txn_ops.errors import OpsError
+from txn_spec import contract
 
 ALL = ["network", "security", "data", "compute", "edge", "observability"]
 

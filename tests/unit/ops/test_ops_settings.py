@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from txn_infra import contract
 from txn_ops import settings as cfg
 from txn_ops.errors import OpsError
+from txn_spec import contract
 
 from .conftest import write_layer
 

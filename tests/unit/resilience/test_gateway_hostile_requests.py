@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from txn_infra import shapes
 from txn_local.gateway import Gateway, Request, compile_body_check, load_request_schema
+from txn_spec import shapes
 
 OPENAPI = Path(__file__).resolve().parents[3] / "api" / "openapi.yaml"
 

@@ -9,8 +9,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from txn_infra import shapes
 from txn_infra.components.observability.watched import PERIOD, Watched, runbook_link
+from txn_spec import shapes
 
 
 @dataclass(frozen=True)

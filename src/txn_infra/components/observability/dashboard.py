@@ -10,8 +10,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from txn_infra import shapes
 from txn_infra.components.observability.watched import PERIOD, Watched
+from txn_spec import shapes
 
 
 def _graph(title: str, metrics: list[list[Any]], region: str, **extra: Any) -> dict[str, Any]:

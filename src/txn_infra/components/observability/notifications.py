@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from txn_infra import shapes
+from txn_spec import shapes
 
 # What a person is emailed from the fraud-alerts topic: high-severity alerts only. Every alert
 # stays on the topic for machine subscribers; at 1,000 TPS and a 2% flag rate one email per

@@ -7,7 +7,6 @@ from typing import Any
 
 import pulumi
 
-from txn_infra import shapes
 from txn_infra.components.security.platform import (
     APIGATEWAY_EXECUTION_LOGS,
     PARTITION,
@@ -16,7 +15,8 @@ from txn_infra.components.security.platform import (
     Statement,
     concat,
 )
-from txn_infra.naming import function_log_group, log_group
+from txn_spec import shapes
+from txn_spec.naming import function_log_group, log_group
 
 # SQS actions a Lambda event source mapping performs with the function's role.
 SQS_CONSUME = (

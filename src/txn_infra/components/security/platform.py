@@ -9,8 +9,8 @@ from typing import Any
 
 import pulumi
 
-from txn_infra import shapes
-from txn_infra.naming import (
+from txn_spec import shapes
+from txn_spec.naming import (
     WAF_LOG_GROUP_PREFIX,
     function_log_group,
     log_group_prefix,

@@ -8,7 +8,6 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from txn_infra import shapes
 from txn_infra.components.security.iam_documents import (
     apigateway_logs_statements,
     flow_logs_statements,
@@ -16,6 +15,7 @@ from txn_infra.components.security.iam_documents import (
     trust_policy,
 )
 from txn_infra.components.security.platform import NetworkIds, Platform, Statement
+from txn_spec import shapes
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from txn_infra import lambda_runtime, pins
+from txn_ops import pins
+from txn_spec import lambda_runtime
 
 
 def test_the_lock_the_venv_the_layer_the_moto_patches_and_noxw_agree() -> None:
@@ -16,7 +17,7 @@ def test_a_lock_with_another_powertools_than_the_layer_is_drift() -> None:
     problems = pins.drift(locked, {}, pins.noxw_uv_version())
     assert problems == [
         "uv.lock has aws-lambda-powertools 3.99.0, POWERTOOLS_RELEASE in "
-        "txn_infra/lambda_runtime.py (the Lambda layer's release) says "
+        "txn_spec/lambda_runtime.py (the Lambda layer's release) says "
         f"{lambda_runtime.POWERTOOLS_RELEASE}"
     ]
 

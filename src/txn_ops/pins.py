@@ -2,7 +2,7 @@
 
 Four facts live in two places each, because each place needs its own copy: the moto release
 (the lock, and :data:`txn_moto.patches.MOTO_VERSION` for the patches), the Powertools
-release (the lock, and :data:`txn_infra.lambda_runtime.POWERTOOLS_RELEASE` for the layer), uv
+release (the lock, and :data:`txn_spec.lambda_runtime.POWERTOOLS_RELEASE` for the layer), uv
 (the lock, and ``UV_VERSION`` in ``./noxw``, which installs uv before it can read the lock), and
 what is installed in ``.venv`` (``uv sync --locked`` makes it the lock). :func:`drift` lists
 every disagreement; ``./noxw -s lock`` prints the pins and fails on any.
@@ -17,7 +17,8 @@ import sysconfig
 import tomllib
 from pathlib import Path
 
-from txn_infra import lambda_runtime
+from txn_moto import patches
+from txn_spec import lambda_runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCK = ROOT / "uv.lock"
@@ -44,13 +45,11 @@ def noxw_uv_version(noxw: Path = NOXW) -> str:
 
 def drift(locked: dict[str, str], installed: dict[str, str], uv_in_noxw: str) -> list[str]:
     """Every disagreement between the lock and the places that repeat it (empty when none)."""
-    from txn_moto import patches  # tooling, like moto: keep it out of txn_infra's imports
-
     expected = {
         "moto": (patches.MOTO_VERSION, "MOTO_VERSION in txn_moto/patches.py"),
         "aws-lambda-powertools": (
             lambda_runtime.POWERTOOLS_RELEASE,
-            "POWERTOOLS_RELEASE in txn_infra/lambda_runtime.py (the Lambda layer's release)",
+            "POWERTOOLS_RELEASE in txn_spec/lambda_runtime.py (the Lambda layer's release)",
         ),
         "uv": (uv_in_noxw, "UV_VERSION in ./noxw"),
     }

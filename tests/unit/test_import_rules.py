@@ -1,0 +1,42 @@
+"""The import rules of docs/architecture.md hold: import-linter runs the contracts that
+pyproject.toml declares, and a tree that breaks one fails."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from importlinter.cli import lint_imports
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_import_contract_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    assert lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True) == 0
+
+
+def test_a_spec_module_that_imports_the_infrastructure_breaks_a_contract(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the project's own spec contract over a tree whose spec imports txn_infra
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    spec_rule = next(c for c in contracts["contracts"] if c["source_modules"] == ["txn_spec"])
+    for package, text in {
+        "txn_spec": "from txn_infra import layer\n",
+        "txn_infra": "",
+    }.items():
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text(text)
+    forbidden = [m for m in spec_rule["forbidden_modules"] if m == "txn_infra"]
+    (tmp_path / "setup.cfg").write_text(
+        "[importlinter]\nroot_packages =\n    txn_spec\n    txn_infra\n\n"
+        f"[importlinter:contract:spec]\nname = {spec_rule['name']}\ntype = forbidden\n"
+        "source_modules =\n    txn_spec\n"
+        f"forbidden_modules =\n    {forbidden[0]}\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    # THEN import-linter reports it broken
+    assert lint_imports(config_filename=str(tmp_path / "setup.cfg"), no_cache=True) == 1
