@@ -7,8 +7,9 @@
   change to ``components/data.py`` selects ``data`` while ``contract.py`` selects its importers;
 - ``functions/`` selects ``compute`` (it bundles the Lambda code), ``api/`` selects ``compute``
   and ``edge`` (the request model and API Gateway's validator come from the OpenAPI document),
-  ``pyproject.toml``, ``policies/`` and the modules the policy pack imports select every layer
-  (dependencies; the pack gates every preview);
+  ``pyproject.toml``, ``uv.lock``, ``policies/`` and the modules the policy pack imports select
+  every layer (dependencies; the pack gates every preview); ``src/txn_spec/`` also selects
+  ``compute``, since every Lambda bundle ships it whole;
 - every selected layer brings its downstream layers for preview, since their stack references
   may now resolve to new values.
 """
@@ -26,7 +27,10 @@ from txn_ops.errors import OpsError
 from txn_spec import contract
 
 SOURCE_ROOTS = ("src", "functions")
-ALL_LAYERS_FILES = ("pyproject.toml",)
+ALL_LAYERS_FILES = ("pyproject.toml", "uv.lock")
+# Packages that every Lambda bundle ships whole: a change to any module of theirs changes the
+# bundles, even when no stack program imports that module.
+BUNDLED_PACKAGES = ("src/txn_spec/",)
 POLICY_PACK = "policies"
 ALL_LAYERS_DIRS = (POLICY_PACK,)
 DIR_RULES: dict[str, tuple[str, ...]] = {
@@ -197,6 +201,8 @@ def select(paths: Iterable[str], root: Path) -> Selection:
                 hit = set(every)
             for name in DIR_RULES.get(top, ()):
                 hit.add(name)
+            if raw.startswith(BUNDLED_PACKAGES):
+                hit.update(DIR_RULES["functions"])
             for name in hit:
                 selection.add(name, raw)
             if not hit:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -189,16 +190,17 @@ def test_queue_visibility_covers_five_timeouts_plus_the_window(compute: LayerRun
         )
 
 
-def test_packages_hold_exactly_the_function_the_shared_code_and_pure_infra(
+def test_packages_hold_exactly_the_function_the_shared_code_and_the_spec(
     compute: LayerRun,
 ) -> None:
+    spec = {f"txn_spec/{p.name}" for p in Path(shapes.__file__).parent.glob("*.py")}
     for shape in shapes.FUNCTIONS:
         fn = functions(compute)[shape.component]
         with zipfile.ZipFile(fn.inputs["code"].path) as archive:
             tops = {name.split("/")[0] for name in archive.namelist()}
-            infra = {n for n in archive.namelist() if n.startswith("txn_infra/")}
-        assert tops == {shape.package, "txn_domain", "txn_adapters", "txn_infra"}
-        assert infra == {"txn_infra/__init__.py", "txn_spec/shapes.py"}
+            shipped = {n for n in archive.namelist() if n.startswith("txn_spec/")}
+        assert tops == {shape.package, "txn_domain", "txn_adapters", "txn_spec"}
+        assert shipped == spec
         assert fn.inputs["sourceCodeHash"]
 
 

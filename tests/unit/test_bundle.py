@@ -120,7 +120,7 @@ def test_each_real_bundle_imports_its_handler_with_nothing_of_the_repository_bes
     import sys
 
     from txn_infra.components.compute import build_packages
-    from txn_perf.coldstart import lambda_environment
+    from txn_perf.bench.coldstart import lambda_environment
     from txn_spec import shapes
 
     root = Path(__file__).resolve().parents[2]

@@ -4,7 +4,10 @@
    JSON parse + dump (:mod:`txn_perf.bench.handler_cost`);
 2. AWS API calls per accepted transaction by service and operation, counted in the moto server
    processes, and 3. throughput, latency and losses through the local runtime
-   (:mod:`txn_perf.bench.local_e2e`).
+   (:mod:`txn_perf.bench.local_e2e`);
+4. each handler's cold start (import-to-ready in a fresh process, tracing on) against a bare
+   ``import boto3`` (:mod:`txn_perf.bench.coldstart`), measured before the end-to-end run loads
+   the machine. Its target is reported, not part of the exit status (see ADR 0008).
 
 Prints the tables and writes ``bench-results/bench.json``. Exit 1 when a transaction was lost
 or the run had problems, or the handlers' CPU is over its target.
@@ -19,13 +22,14 @@ import platform
 import sys
 import warnings
 
-from txn_perf.bench import RESULTS, ROOT, handler_cost, local_e2e
+from txn_perf.bench import RESULTS, ROOT, coldstart, handler_cost, local_e2e
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = local_e2e.parser()
     parser.description = __doc__.splitlines()[0]
     parser.add_argument("--iterations", type=int, default=20_000, help="handler CPU loops")
+    parser.add_argument("--cold-rounds", type=int, default=7, help="fresh processes per import")
     # Four pollers fill their batches of 10 at this rate (fewer calls per transaction than 8);
     # 20 clients keep the gateway busy while the others wait for their answers.
     parser.set_defaults(workers=4, clients=20, window=400)
@@ -41,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in cpu.values():
         r["ratio_to_json_roundtrip"] = r["us_per_txn_cpu"] / r["baseline_us"]
         r["within_target"] = r["us_per_txn_cpu"] <= handler_cost.TARGET_US
+    print("4. Cold start per handler (fresh processes, tracing on)", file=sys.stderr)
+    cold = coldstart.run(args.cold_rounds)
     print(f"2-3. Local end to end: {args.count} requests", file=sys.stderr)
     e2e = local_e2e.run(args.count, args.clients, args.workers, args.window, args.timeout)
 
@@ -52,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{'ok' if r['within_target'] else 'OVER'} (<= {handler_cost.TARGET_US:.0f})"
         )
     print()
+    print(coldstart.table(cold))
+    print()
     print(local_e2e.table(e2e))
     out = RESULTS / "bench.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -61,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
                 "python": platform.python_version(),
                 "machine": platform.machine(),
                 "handler_cpu": {"target_us_per_txn": handler_cost.TARGET_US, "results": cpu},
+                "cold_start": cold,
                 "local_e2e": {
                     "targets": {
                         "throughput_tps": local_e2e.TARGET_TPS,

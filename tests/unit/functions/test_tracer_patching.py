@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from txn_perf.coldstart import lambda_environment
+from txn_perf.bench.coldstart import lambda_environment
 
 PROBE = (
     "from aws_xray_sdk.core import patcher; from txn_adapters.telemetry import make_tracer; "

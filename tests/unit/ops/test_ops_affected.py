@@ -128,7 +128,17 @@ def test_in_this_repository_the_network_component_selects_network() -> None:
 def test_in_this_repository_the_contract_selects_every_layer_with_a_program() -> None:
     programs = [n for n, layer in contract.LAYERS.items() if cfg.has_program(cfg.REPO_ROOT, layer)]
 
-    assert affected.select(["src/txn_infra/contract.py"], cfg.REPO_ROOT).changed_layers == programs
+    assert affected.select(["src/txn_spec/contract.py"], cfg.REPO_ROOT).changed_layers == programs
+
+
+def test_in_this_repository_any_spec_module_selects_compute_which_bundles_the_spec() -> None:
+    selection = affected.select(["src/txn_spec/invariants.py"], cfg.REPO_ROOT)
+
+    assert "compute" in selection.changed_layers
+
+
+def test_a_new_lock_selects_every_layer(tree: Path) -> None:
+    assert affected.select(["uv.lock"], tree).changed_layers == contract.deploy_order()
 
 
 # -- git ----------------------------------------------------------------------------------------

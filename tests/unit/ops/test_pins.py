@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 from txn_ops import pins
 from txn_spec import lambda_runtime
 
@@ -35,3 +40,27 @@ def test_the_layer_version_is_the_one_published_for_the_release() -> None:
     assert lambda_runtime.ssm_parameter("x86_64").endswith(
         f"/{lambda_runtime.PYTHON_RUNTIME}/{lambda_runtime.POWERTOOLS_RELEASE}"
     )
+
+
+def _lock_check(folder: Path) -> subprocess.CompletedProcess[str]:
+    uv = Path(sys.executable).with_name("uv")
+    return subprocess.run(  # noqa: S603 - the venv's own uv, fixed arguments
+        [str(uv), "lock", "--check", "--offline"],
+        cwd=folder, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+
+
+def test_the_lock_is_current_and_a_dependency_added_without_relocking_is_caught(
+    tmp_path: Path,
+) -> None:
+    # GIVEN a copy of the project's pyproject.toml and uv.lock: the lock is current
+    for name in ("pyproject.toml", "uv.lock"):
+        shutil.copy(pins.ROOT / name, tmp_path / name)
+    assert _lock_check(tmp_path).returncode == 0
+    # WHEN a dependency is added to pyproject.toml without ./noxw -s lock
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"pyyaml>=6",', '"pyyaml>=6", "six",'))
+    # THEN the check that ./noxw's `uv sync --locked` makes fails, naming the stale lock
+    stale = _lock_check(tmp_path)
+    assert stale.returncode != 0
+    assert "needs to be updated" in stale.stderr

@@ -11,7 +11,7 @@ Each case runs ``rounds`` times; the figure is the median. Both wall time and CP
 reported; the ratio is taken on CPU time, because on a shared machine the wall time of a
 single-threaded import measures the neighbours as much as the import.
 
-    python -m txn_perf.coldstart [--rounds 7]
+    python -m txn_perf.bench.coldstart [--rounds 7]
 """
 
 from __future__ import annotations
