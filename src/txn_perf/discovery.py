@@ -139,6 +139,11 @@ def deployment(stack: str, runs: dict[str, offline.LayerRun] | None = None) -> m
         custom_metrics=int(assumption("custom_metrics")),
         xray_reservoir_per_s=xray_reservoir,
         xray_fixed_rate=xray_rate,
+        function_memory_gb=sum(s.memory_mb for s in shapes.FUNCTIONS) / 1024,
+        snapstart=any(
+            f.inputs.get("snapStart")
+            for f in runs["compute"].of_type("aws:lambda/function:Function")
+        ),
     )
 
 

@@ -75,6 +75,8 @@ class Deployment:
     custom_metrics: int
     xray_reservoir_per_s: float  # traces per second always recorded
     xray_fixed_rate: float  # share of the rest recorded
+    function_memory_gb: float = 0.0  # all functions' memory: what SnapStart would cache
+    snapstart: bool = False  # compute's snapStart key (ADR 0008)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,12 @@ PRICES: dict[str, Price] = {
     "lambda_request": Price(0.20 / 1e6, "request", "https://aws.amazon.com/lambda/pricing/"),
     "lambda_gb_second_arm64": Price(0.0000133334, "GB-s", "https://aws.amazon.com/lambda/pricing/"),
     "lambda_gb_second_x86_64": Price(0.0000166667, "GB-s", "https://aws.amazon.com/lambda/pricing/"),
+    # SnapStart for Python: the snapshot of every active published version is cached (3 hours
+    # at least; a version not invoked for 14 days is deactivated), and each restore is charged
+    "lambda_snapstart_cache_gb_second": Price(0.0000015046, "GB-s",
+                                              "https://aws.amazon.com/lambda/pricing/"),
+    "lambda_snapstart_restore_gb": Price(0.0001397998, "GB restored",
+                                         "https://aws.amazon.com/lambda/pricing/"),
     # https://aws.amazon.com/sqs/pricing/ (standard queues; every 64 KB chunk is a request)
     "sqs_request": Price(0.40 / 1e6, "64 KB request", "https://aws.amazon.com/sqs/pricing/"),
     # https://aws.amazon.com/dynamodb/pricing/on-demand/ (after the November 2024 price cut)

@@ -170,9 +170,38 @@ def costs(d: Deployment, w: Workload, reference_tps: float) -> Costs:
             autoscaling_alarms,
             "cw_alarm_metric_month",
         )
+    if d.snapstart:
+        fixed(
+            "Lambda",
+            "SnapStart cache of the live versions (GB-s)",
+            d.function_memory_gb * SECONDS_PER_MONTH,
+            "lambda_snapstart_cache_gb_second",
+        )
     fixed("CloudWatch", "dashboards", d.dashboards, "cw_dashboard_month")
     fixed("CloudWatch", "custom metrics (EMF)", d.custom_metrics, "cw_custom_metric_month")
     return c
+
+
+SECONDS_PER_MONTH = 3600 * HOURS_PER_MONTH
+SNAPSTART_VERSION_DAYS = 14  # a published version stays cached until 14 days without a call
+
+
+@dataclass(frozen=True)
+class SnapStartPrice:
+    """What compute's ``snapStart`` costs a month, on or off (ADR 0008)."""
+
+    live_versions_monthly: float  # the cache of the versions the alias points at
+    per_deploy: float  # the previous versions, cached until 14 days pass without a call
+    per_restore: float  # one new validator environment resumed from its snapshot (a burst)
+
+
+def snapstart_price(d: Deployment) -> SnapStartPrice:
+    cache = price("lambda_snapstart_cache_gb_second")
+    return SnapStartPrice(
+        live_versions_monthly=d.function_memory_gb * SECONDS_PER_MONTH * cache,
+        per_deploy=d.function_memory_gb * SNAPSTART_VERSION_DAYS * 86_400 * cache,
+        per_restore=d.validator_memory_mb / 1024 * price("lambda_snapstart_restore_gb"),
+    )
 
 
 def provisioned_unit_price(

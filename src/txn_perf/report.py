@@ -120,6 +120,13 @@ def report(stack: str, bench: Path | None) -> tuple[str, dict[str, Any]]:
             f"${line.amount:,.2f}"
         )
     out += _provisioned_notes(provisioned, w)
+    snap = pricing.snapstart_price(d)
+    out.append(
+        f"SnapStart (compute snapStart, {'on' if d.snapstart else 'off'}; ADR 0008): "
+        f"${snap.live_versions_monthly:.2f} a month for the live versions, up to "
+        f"${snap.per_deploy:.2f} more per deploy until its old versions are deleted or idle "
+        f"14 days, ${snap.per_restore:.5f} per restored environment"
+    )
     out.append("")
     out.append("Assumptions (not measurable on this machine):")
     for key, (value, why) in ASSUMPTIONS.items():
@@ -150,6 +157,7 @@ def report(stack: str, bench: Path | None) -> tuple[str, dict[str, Any]]:
         "fixed_monthly": c.monthly_fixed,
         "fixed_lines": [asdict(x) for x in c.fixed],
         "one_time": [asdict(x) for x in one_time],
+        "snapstart": {"on": d.snapstart, **asdict(snap)},
         "provisioned": {k: asdict(v) for k, v in provisioned.items()},
         "provisioned_floor_monthly": sum(x.amount for x in pricing.provisioned_floor(w.tables)),
         "assumptions": {k: v for k, (v, _) in ASSUMPTIONS.items()},

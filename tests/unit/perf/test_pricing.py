@@ -162,3 +162,27 @@ def test_target_tracking_alarms_are_a_fixed_cost_only_when_provisioned() -> None
 def test_prewarming_a_provisioned_table_is_charged_above_the_capacity_it_starts_with() -> None:
     lines = pricing.warm_throughput_cost({"velocity": 12_000}, {"velocity": 100})
     assert lines[0].quantity == 11_900
+
+
+def test_snapstart_off_adds_no_cost_line() -> None:
+    c = pricing.costs(deployment(function_memory_gb=1.5), workload(), 1000)
+    assert not [line for line in c.fixed if "SnapStart" in line.item]
+
+
+def test_snapstart_on_caches_the_live_versions_all_month() -> None:
+    # GIVEN three 512 MB functions with SnapStart on
+    off = pricing.costs(deployment(function_memory_gb=1.5), workload(), 1000)
+    on = pricing.costs(deployment(function_memory_gb=1.5, snapstart=True), workload(), 1000)
+    # THEN the fixed bill grows by 1.5 GB cached for the month's seconds, and nothing else
+    expected = 1.5 * 3600 * 730 * 0.0000015046
+    assert on.monthly_fixed - off.monthly_fixed == pytest.approx(expected)
+    assert on.per_million == off.per_million
+    assert pricing.snapstart_price(deployment(function_memory_gb=1.5)).live_versions_monthly == (
+        pytest.approx(expected)
+    )
+
+
+def test_each_snapstart_deploy_may_keep_its_old_versions_cached_for_14_days() -> None:
+    snap = pricing.snapstart_price(deployment(function_memory_gb=1.5, validator_memory_mb=512))
+    assert snap.per_deploy == pytest.approx(1.5 * 14 * 86_400 * 0.0000015046)
+    assert snap.per_restore == pytest.approx(0.5 * 0.0001397998)
