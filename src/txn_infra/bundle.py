@@ -27,7 +27,6 @@ FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100644 << 16
 
 SHARED_PACKAGES = ("txn_domain", "txn_adapters")
-SPEC_PACKAGE = "txn_spec"
 _SKIPPED_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", "tests"})
 _SKIPPED_SUFFIXES = (".pyc", ".pyo", ".swp", "~")
 

@@ -29,12 +29,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import fastjsonschema
-import yaml
 
 from txn_local.errors import LocalError
 from txn_local.functions import LocalFunction
 from txn_local.motoserver import ensure_port_free
-from txn_spec import api_responses, shapes
+from txn_spec import api_responses, api_schema, shapes
 from txn_spec.api_responses import GatewayResponse
 
 log = logging.getLogger(__name__)
@@ -48,33 +47,13 @@ KEY_REFRESH_SECONDS = 2.0
 
 
 def load_request_schema(openapi_path: Path, model: str = api_responses.REQUEST_MODEL) -> dict:
-    """The JSON schema of ``model`` from the OpenAPI document, ``$ref`` targets included."""
+    """The draft-04 JSON schema of ``model``: the very one API Gateway's request model holds
+    (:func:`txn_spec.api_schema.model_schema`), so both refuse the same bodies."""
     try:
-        document = yaml.safe_load(openapi_path.read_text())
-    except FileNotFoundError:
-        raise LocalError("openapi_missing", f"no OpenAPI document at {openapi_path}") from None
-    schemas = (document or {}).get("components", {}).get("schemas", {})
-    if model not in schemas:
-        raise LocalError("openapi_invalid", f"{openapi_path} has no components/schemas/{model}")
-    return {
-        "$ref": f"#/components/schemas/{model}",
-        "components": {"schemas": _nullable_to_type(schemas)},
-    }
-
-
-def _nullable_to_type(node: Any) -> Any:
-    """OpenAPI 3.0 ``nullable: true`` as JSON Schema's ``type: [..., "null"]``."""
-    if isinstance(node, list):
-        return [_nullable_to_type(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    converted = {key: _nullable_to_type(value) for key, value in node.items()}
-    if converted.pop("nullable", False) is True and "type" in converted:
-        kinds = converted["type"] if isinstance(converted["type"], list) else [converted["type"]]
-        converted["type"] = [*kinds, "null"]
-        if "enum" in converted:
-            converted["enum"] = [*converted["enum"], None]
-    return converted
+        return api_schema.model_schema(api_schema.load_document(openapi_path), model)
+    except api_schema.SchemaError as error:
+        code = "openapi_missing" if not openapi_path.is_file() else "openapi_invalid"
+        raise LocalError(code, str(error)) from None
 
 
 BodyCheck = Callable[[Any], Any]
