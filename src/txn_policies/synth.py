@@ -22,7 +22,6 @@ from txn_infra.offline import REPO_ROOT, LayerRun, run_system
 from txn_policies.evaluate import PolicyResult, blocking, evaluate
 from txn_policies.rules import PCI
 from txn_policies.view import ResourceView, urn_of
-from txn_spec import contract
 
 DEFAULT_EVIDENCE = REPO_ROOT / "evidence" / "synth.json"
 
@@ -42,12 +41,6 @@ class SynthReport:
     @property
     def exit_code(self) -> int:
         return 1 if blocking(self.results) else 0
-
-
-def existing_layers() -> list[str]:
-    """Layers whose program exists in this checkout, in deploy order."""
-    stacks = REPO_ROOT / "stacks"
-    return [n for n in contract.deploy_order() if (stacks / n / "__main__.py").exists()]
 
 
 def views_of(run: LayerRun) -> list[ResourceView]:
@@ -73,7 +66,7 @@ def synthesize(
     programs: dict[str, Path] | None = None,
 ) -> SynthReport:
     started = time.perf_counter()
-    runs = run_system(stack=stack, layers=layers or existing_layers(), programs=programs)
+    runs = run_system(stack=stack, layers=layers or None, programs=programs)
     views = {name: views_of(run) for name, run in runs.items()}
     results = evaluate([v for layer in views.values() for v in layer])
     return SynthReport(stack, runs, views, results, time.perf_counter() - started)

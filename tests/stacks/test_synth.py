@@ -15,8 +15,9 @@ import pytest
 
 from txn_policies import synth
 from txn_policies.rules import FUNCTION, QUEUE, SUBNET, TABLE
+from txn_spec import contract
 
-LAYERS = synth.existing_layers()
+LAYERS = contract.deploy_order()
 
 # (layer, resource type, logical name contains, arguments to set, policy that must catch it).
 # Cases for layers not in this checkout yet are not generated; they run once the layer lands.
