@@ -276,11 +276,11 @@ def _recording_reads(run: LayerRun) -> Iterator[None]:
         run.reads.setdefault(self.producer.name, set()).add(key)
         return original(self, key)
 
-    Upstream.__getitem__ = recording  # type: ignore[method-assign]
+    Upstream.__getitem__ = recording
     try:
         yield
     finally:
-        Upstream.__getitem__ = original  # type: ignore[method-assign]
+        Upstream.__getitem__ = original
 
 
 def _record_dependencies(run: LayerRun) -> None:

@@ -51,4 +51,4 @@ def stack_exports() -> dict[str, Any]:
     root = pulumi.runtime.get_root_resource()
     if root is None:
         raise RuntimeError("no root stack: pulumi.runtime.set_mocks was not called")
-    return dict(root.outputs)  # type: ignore[attr-defined]
+    return dict(root.outputs)

@@ -412,7 +412,7 @@ def _serve(control: IO[str]) -> int:
 
     spec = ConsumerSpec.from_json(sys.stdin.readline())
     if not spec.show_metrics:
-        sys.stdout = DropEmf(sys.stdout)  # type: ignore[assignment]
+        sys.stdout = DropEmf(sys.stdout)
     try:
         handlers = import_handlers(tuple(source.shape.function for source in spec.sources))
     except LocalError as error:

@@ -129,7 +129,7 @@ class MotoServer:
         assert self._process.stdout is not None
         result: list[str] = []
         reader = threading.Thread(
-            target=lambda: result.append(self._process.stdout.readline().strip()),  # type: ignore[union-attr]
+            target=lambda: result.append(self._process.stdout.readline().strip()),
             daemon=True,
         )
         reader.start()

@@ -327,7 +327,7 @@ def _fast_update(backend: Any, u: Update) -> bool:
         if check == "missing":
             held = name in attrs
         else:
-            held = FuncContains(AttributePath([name]), AttributeValue(value)).expr(item)  # type: ignore[arg-type]
+            held = FuncContains(AttributePath([name]), AttributeValue(value)).expr(item)
         if held:
             raise ConditionalCheckFailed  # the caller reads the item
 
@@ -346,15 +346,15 @@ def _fast_update(backend: Any, u: Update) -> bool:
             if (
                 current is None
                 or current.type != "N"
-                or "N" not in value  # type: ignore[operator]
+                or "N" not in value
                 or not _NUMBER.fullmatch(current.value)
-                or not _NUMBER.fullmatch(value["N"])  # type: ignore[index]
+                or not _NUMBER.fullmatch(value["N"])
             ):
                 return False
             operand = DynamoType(value)
             changes.append((name, current + operand if op == "+" else current - operand))
         else:  # set_add
-            ((kind, new),) = value.items()  # type: ignore[union-attr]
+            ((kind, new),) = value.items()
             if kind not in ("SS", "NS") or (current is not None and current.type != kind):
                 return False
             merged = list(current.value) if current is not None else []

@@ -188,7 +188,7 @@ class AutomationWorkspace:
             self.echo(f"    creating stack {name}")
             return self._call(layer, lambda: auto.Stack.create(name, workspace))
 
-    def _call(self, layer: contract.Layer, operation: Callable):  # type: ignore[no-untyped-def]
+    def _call(self, layer: contract.Layer, operation: Callable):
         try:
             return operation()
         except auto.ConcurrentUpdateError:

@@ -119,8 +119,8 @@ def register_policy(
                 reason=reason,
                 remediation=remediation,
                 resource_types=frozenset(types),
-                resource_check=None if stack else check,  # type: ignore[arg-type]
-                stack_check=check if stack else None,  # type: ignore[arg-type]
+                resource_check=None if stack else check,
+                stack_check=check if stack else None,
             )
         )
         return check

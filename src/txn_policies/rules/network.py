@@ -36,14 +36,14 @@ _FORBIDDEN_NETWORK = {
 def _route_problem(route: object) -> str | None:
     if not hasattr(route, "get"):
         return None
-    gateway = get(route, "gatewayId")  # type: ignore[arg-type]
+    gateway = get(route, "gatewayId")
     if isinstance(gateway, str) and gateway.startswith("igw-"):
         return f"routes to internet gateway {gateway}"
     for key in ("natGatewayId", "egressOnlyGatewayId"):
-        if get(route, key) not in (None, ""):  # type: ignore[arg-type]
-            return f"routes through {key} {get(route, key)}"  # type: ignore[arg-type]
+        if get(route, key) not in (None, ""):
+            return f"routes through {key} {get(route, key)}"
     for key in ("destinationCidrBlock", "cidrBlock", "destinationIpv6CidrBlock", "ipv6CidrBlock"):
-        cidr = get(route, key)  # type: ignore[arg-type]
+        cidr = get(route, key)
         if isinstance(cidr, str) and ipaddress.ip_network(cidr, strict=False).prefixlen == 0:
             return f"has a default route {cidr}"
     return None

@@ -28,7 +28,7 @@ APIGATEWAY_EXECUTION_LOGS = "API-Gateway-Execution-Logs_*"
 def concat(*parts: pulumi.Input[str]) -> pulumi.Input[str]:
     """Join parts into a string, or an Output when any part is only known at deploy time."""
     if all(isinstance(p, str) for p in parts):
-        return "".join(parts)  # type: ignore[arg-type]
+        return "".join(parts)
     return pulumi.Output.concat(*parts)
 
 
