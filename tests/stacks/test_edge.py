@@ -35,6 +35,15 @@ def test_regional_rest_api_with_post_transaction(edge: LayerRun) -> None:
     assert resource.inputs["parentId"] == api.outputs["rootResourceId"]
 
 
+def test_default_endpoint_refuses_tls_below_1_2(edge: LayerRun) -> None:
+    # The execute-api endpoint of a regional API accepts TLS 1.0 unless a policy says otherwise.
+    api = edge.one("aws:apigateway/restApi:RestApi")
+    # TLS 1.3, or TLS 1.2 with ECDHE and AES-GCM only (PCI DSS 4.2.1; stacks/edge/README.md)
+    assert api.inputs["securityPolicy"] == "SecurityPolicy_TLS13_1_2_FIPS_PFS_PQ_2025_09"
+    # an enhanced policy needs an access mode; STRICT also refuses a Host that is not the SNI's
+    assert api.inputs["endpointAccessMode"] == "STRICT"
+
+
 def test_post_requires_an_api_key(edge: LayerRun) -> None:
     method = edge.one("aws:apigateway/method:Method")
     assert method.inputs["httpMethod"] == "POST"

@@ -1,9 +1,10 @@
 """edge: the REST API in front of the validator, its API keys and its web application firewall.
 
 ``POST /transaction`` requires an API key, validates the body against the model generated from
-the OpenAPI document before any function runs, and proxies to the validator. The stage traces
-with X-Ray, writes JSON access logs (no bodies, no headers) to a CMK-encrypted audit log group,
-and never enables data tracing, which would log card data. WAF sits in front of the stage.
+the OpenAPI document before any function runs, and proxies to the validator. The default
+endpoint speaks TLS 1.2 or later only. The stage traces with X-Ray, writes JSON access logs (no
+bodies, no headers) to a CMK-encrypted audit log group, and never enables data tracing, which
+would log card data. WAF sits in front of the stage.
 """
 
 from __future__ import annotations
@@ -17,6 +18,17 @@ import pulumi
 import pulumi_aws as aws
 
 from txn_spec.api_schema import REQUEST_SCHEMA
+
+# PCI DSS 4.2.1 (strong cryptography in transit): the default execute-api endpoint of a regional
+# REST API accepts TLS 1.0 unless the API sets a security policy. This one accepts TLS 1.3, and
+# TLS 1.2 only with ECDHE key exchange and AES-GCM (no CBC, no RSA key transport), in AWS-LC's
+# FIPS-validated module: the strictest policy AWS documents for a regional API that still lets
+# a TLS 1.2 client in. Why not TLS 1.3 alone: stacks/edge/README.md.
+TLS_SECURITY_POLICY = "SecurityPolicy_TLS13_1_2_FIPS_PFS_PQ_2025_09"
+# An enhanced (SecurityPolicy_*) policy requires an access mode. STRICT, which AWS recommends,
+# also refuses a request whose Host is not the name its TLS handshake asked for (SNI) or that
+# arrives through another endpoint type; a client calling the execute-api URL passes both.
+ENDPOINT_ACCESS_MODE = "STRICT"
 
 # One line of JSON per request: who, what, how it ended, how long it took. No body, no headers
 # beyond the API key id, so no card data can reach the access log.
@@ -122,6 +134,8 @@ class TransactionApi(pulumi.ComponentResource):
                 types="REGIONAL"
             ),
             api_key_source="HEADER",
+            security_policy=TLS_SECURITY_POLICY,
+            endpoint_access_mode=ENDPOINT_ACCESS_MODE,
             opts=child,
         )
         model = aws.apigateway.Model(
