@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 
 from tests.stacks.conftest import upstream_exports
+from tests.stacks.test_synth import doctored_program
 from txn_infra.components.edge import MANAGED_RULE_GROUPS
-from txn_infra.offline import LayerRun
+from txn_infra.offline import LayerRun, reference_name, run_layer
 from txn_spec import api_schema, contract, shapes
 
 OPENAPI_DOCUMENT = Path(__file__).resolve().parents[2] / api_schema.OPENAPI_PATH
+DEPLOYMENT = "aws:apigateway/deployment:Deployment"
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +28,15 @@ def upstream(system: dict[str, LayerRun]) -> dict[str, dict]:
     return upstream_exports(system, contract.EDGE)
 
 
+@pytest.fixture(scope="module")
+def references(system: dict[str, LayerRun]) -> dict[str, dict]:
+    """What edge's stack references answer with in a rerun: the dev system's real exports."""
+    return {
+        reference_name(contract.layer(n), "dev"): exports
+        for n, exports in upstream_exports(system, contract.EDGE).items()
+    }
+
+
 def test_regional_rest_api_with_post_transaction(edge: LayerRun) -> None:
     api = edge.one("aws:apigateway/restApi:RestApi")
     assert api.inputs["endpointConfiguration"]["types"] == "REGIONAL"
@@ -33,6 +44,15 @@ def test_regional_rest_api_with_post_transaction(edge: LayerRun) -> None:
     resource = edge.one("aws:apigateway/resource:Resource")
     assert resource.inputs["pathPart"] == shapes.API_PATH
     assert resource.inputs["parentId"] == api.outputs["rootResourceId"]
+
+
+def test_default_endpoint_refuses_tls_below_1_2(edge: LayerRun) -> None:
+    # The execute-api endpoint of a regional API accepts TLS 1.0 unless a policy says otherwise.
+    api = edge.one("aws:apigateway/restApi:RestApi")
+    # TLS 1.3, or TLS 1.2 with ECDHE and AES-GCM only (PCI DSS 4.2.1; stacks/edge/README.md)
+    assert api.inputs["securityPolicy"] == "SecurityPolicy_TLS13_1_2_FIPS_PFS_PQ_2025_09"
+    # an enhanced policy needs an access mode; STRICT also refuses a Host that is not the SNI's
+    assert api.inputs["endpointAccessMode"] == "STRICT"
 
 
 def test_post_requires_an_api_key(edge: LayerRun) -> None:
@@ -81,23 +101,81 @@ def test_deployment_is_redone_when_the_definition_changes(edge: LayerRun) -> Non
     assert stage.inputs["deployment"] == deployment.id
 
 
-def test_a_changed_schema_gives_a_new_deployment_trigger(tmp_path: Path, system) -> None:
-    from txn_infra.offline import reference_name, run_layer
-
+def test_a_changed_schema_gives_a_new_deployment_trigger(
+    tmp_path: Path, system: dict[str, LayerRun], references: dict[str, dict]
+) -> None:
     changed = api_schema.load_document(OPENAPI_DOCUMENT)
     changed["components"]["schemas"]["TransactionRequest"]["properties"]["amount"]["maximum"] = 7
     document = tmp_path / "openapi.yaml"
     document.write_text(json.dumps(changed))
-    references = {
-        reference_name(contract.layer(n), "dev"): exports
-        for n, exports in upstream_exports(system, contract.EDGE).items()
-    }
     rerun = run_layer(
         "edge", references=references, config={"txn-edge:openapiDocument": str(document)}
     )
-    before = system["edge"].one("aws:apigateway/deployment:Deployment").inputs["triggers"]
-    after = rerun.one("aws:apigateway/deployment:Deployment").inputs["triggers"]
+    before = system["edge"].one(DEPLOYMENT).inputs["triggers"]
+    after = rerun.one(DEPLOYMENT).inputs["triggers"]
     assert before != after
+
+
+def test_an_unchanged_program_keeps_its_deployment_trigger(
+    system: dict[str, LayerRun], references: dict[str, dict]
+) -> None:
+    # What makes the tests below able to fail: the trigger is a function of the definition only.
+    rerun = run_layer("edge", references=references)
+    before = system["edge"].one(DEPLOYMENT).inputs["triggers"]
+    assert rerun.one(DEPLOYMENT).inputs["triggers"] == before
+
+
+# One argument of one resource changed before registration, as a careless edit would change it:
+# each is in the deployment's snapshot, so each must give a new deployment.
+SNAPSHOT_CHANGES = [
+    pytest.param(
+        "aws:apigateway/method:Method",
+        "api-post",
+        {"request_parameters": {"method.request.header.Idempotency-Key": True}},
+        id="method-request-parameters",
+    ),
+    pytest.param(
+        "aws:apigateway/requestValidator:RequestValidator",
+        "api-validator",
+        {"validate_request_parameters": False},
+        id="request-validator",
+    ),
+    pytest.param(
+        "aws:apigateway/response:Response",
+        "api-response-bad-request-body",
+        {"status_code": "422"},
+        id="gateway-response",
+    ),
+    pytest.param(
+        "aws:apigateway/integration:Integration",
+        "api-integration",
+        {"integration_http_method": "PUT"},
+        id="integration",
+    ),
+    pytest.param(
+        "aws:apigateway/restApi:RestApi",
+        "api-api",
+        {"security_policy": "TLS_1_2", "endpoint_access_mode": None},
+        id="api-security-policy",
+    ),
+]
+
+
+@pytest.mark.parametrize(("type_", "name", "changes"), SNAPSHOT_CHANGES)
+def test_a_change_in_the_deployment_snapshot_gives_a_new_deployment_trigger(
+    tmp_path: Path,
+    system: dict[str, LayerRun],
+    references: dict[str, dict],
+    type_: str,
+    name: str,
+    changes: dict[str, object],
+) -> None:
+    program = doctored_program(tmp_path, "edge", type_, name, changes)
+
+    rerun = run_layer("edge", references=references, program=program)
+
+    before = system["edge"].one(DEPLOYMENT).inputs["triggers"]
+    assert rerun.one(DEPLOYMENT).inputs["triggers"] != before
 
 
 def test_stage_traces_and_writes_json_access_logs_to_an_audit_log_group(

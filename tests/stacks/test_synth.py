@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from txn_policies import synth
-from txn_policies.rules import FUNCTION, QUEUE, SUBNET, TABLE
+from txn_policies.rules import FUNCTION, QUEUE, REST_API, SUBNET, TABLE
 from txn_spec import contract
 
 LAYERS = contract.deploy_order()
@@ -39,6 +39,13 @@ DOCTORED = [
         "dynamodb-capacity-scales",
     ),
     ("compute", FUNCTION, "fraud", {"vpc_config": None}, "lambda-in-private-subnets"),
+    (
+        "edge",
+        REST_API,
+        "api-api",
+        {"security_policy": None, "endpoint_access_mode": None},
+        "api-tls-security-policy",
+    ),
 ]
 
 _DOCTOR = """

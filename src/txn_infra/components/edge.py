@@ -1,22 +1,35 @@
 """edge: the REST API in front of the validator, its API keys and its web application firewall.
 
 ``POST /transaction`` requires an API key, validates the body against the model generated from
-the OpenAPI document before any function runs, and proxies to the validator. The stage traces
-with X-Ray, writes JSON access logs (no bodies, no headers) to a CMK-encrypted audit log group,
-and never enables data tracing, which would log card data. WAF sits in front of the stage.
+the OpenAPI document before any function runs, and proxies to the validator. The default
+endpoint speaks TLS 1.2 or later only. The stage traces with X-Ray, writes JSON access logs (no
+bodies, no headers) to a CMK-encrypted audit log group, and never enables data tracing, which
+would log card data. WAF sits in front of the stage.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from txn_spec.api_schema import REQUEST_SCHEMA
+
+# PCI DSS 4.2.1 (strong cryptography in transit): the default execute-api endpoint of a regional
+# REST API accepts TLS 1.0 unless the API sets a security policy. This one accepts TLS 1.3, and
+# TLS 1.2 only with ECDHE key exchange and AES-GCM (no CBC, no RSA key transport), in AWS-LC's
+# FIPS-validated module: the strictest policy AWS documents for a regional API that still lets
+# a TLS 1.2 client in. Why not TLS 1.3 alone: stacks/edge/README.md.
+TLS_SECURITY_POLICY = "SecurityPolicy_TLS13_1_2_FIPS_PFS_PQ_2025_09"
+# An enhanced (SecurityPolicy_*) policy requires an access mode. STRICT, which AWS recommends,
+# also refuses a request whose Host is not the name its TLS handshake asked for (SNI) or that
+# arrives through another endpoint type; a client calling the execute-api URL passes both.
+ENDPOINT_ACCESS_MODE = "STRICT"
 
 # One line of JSON per request: who, what, how it ended, how long it took. No body, no headers
 # beyond the API key id, so no card data can reach the access log.
@@ -83,6 +96,17 @@ def definition_hash(definition: dict[str, object]) -> str:
     return hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
 
 
+def read_back(
+    resource: pulumi.CustomResource, arguments: Mapping[str, object]
+) -> dict[str, pulumi.Output[Any]]:
+    """The values ``resource`` holds for the ``arguments`` it was created with.
+
+    Read from the resource, not from ``arguments``: whatever the resource ends up with (this
+    code's values, or a transformation's) is what the deployment's trigger sees.
+    """
+    return {key: getattr(resource, key) for key in arguments}
+
+
 @dataclass(frozen=True)
 class TransactionApiArgs:
     api_name: str
@@ -114,73 +138,108 @@ class TransactionApi(pulumi.ComponentResource):
         account = aws.apigateway.Account(
             f"{name}-account", cloudwatch_role_arn=args.cloudwatch_role_arn, opts=child
         )
-        self.api = aws.apigateway.RestApi(
-            f"{name}-api",
-            name=args.api_name,
-            description="Card transactions: POST /transaction",
-            endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(
+
+        # A deployment is a snapshot of the API: the REST API's settings, resources, methods,
+        # validators, models, integrations and gateway responses (AWS: "Updates to REST APIs that
+        # require redeployment"). Each of those resources is created from one dict of arguments,
+        # and the same arguments, read back from the resource, make the deployment's trigger. Only
+        # the ids that place a resource in this API are passed beside the dict.
+        snapshot: dict[str, Any] = {}
+        api_args = {
+            "name": args.api_name,
+            "description": "Card transactions: POST /transaction",
+            "endpoint_configuration": aws.apigateway.RestApiEndpointConfigurationArgs(
                 types="REGIONAL"
             ),
-            api_key_source="HEADER",
-            opts=child,
-        )
+            "api_key_source": "HEADER",
+            "security_policy": TLS_SECURITY_POLICY,
+            "endpoint_access_mode": ENDPOINT_ACCESS_MODE,
+        }
+        self.api = aws.apigateway.RestApi(f"{name}-api", **api_args, opts=child)
+        snapshot["api"] = read_back(self.api, api_args)
+
+        model_args = {
+            "name": REQUEST_SCHEMA,
+            "description": "TransactionRequest from api/openapi.yaml",
+            "content_type": "application/json",
+            "schema": args.model_schema,
+        }
         model = aws.apigateway.Model(
-            f"{name}-request-model",
-            rest_api=self.api.id,
-            name=REQUEST_SCHEMA,
-            description="TransactionRequest from api/openapi.yaml",
-            content_type="application/json",
-            schema=args.model_schema,
-            opts=child,
+            f"{name}-request-model", rest_api=self.api.id, **model_args, opts=child
         )
+        snapshot["model"] = read_back(model, model_args)
+
+        validator_args = {
+            "name": "body-and-parameters",
+            "validate_request_body": True,
+            "validate_request_parameters": True,
+        }
         validator = aws.apigateway.RequestValidator(
-            f"{name}-validator",
-            rest_api=self.api.id,
-            name="body-and-parameters",
-            validate_request_body=True,
-            validate_request_parameters=True,
-            opts=child,
+            f"{name}-validator", rest_api=self.api.id, **validator_args, opts=child
         )
+        snapshot["validator"] = read_back(validator, validator_args)
+
+        resource_args = {"path_part": args.path}
         resource = aws.apigateway.Resource(
             f"{name}-resource",
             rest_api=self.api.id,
             parent_id=self.api.root_resource_id,
-            path_part=args.path,
+            **resource_args,
             opts=child,
         )
+        snapshot["resource"] = read_back(resource, resource_args)
+
+        method_args = {
+            "http_method": "POST",
+            "authorization": "NONE",
+            "api_key_required": True,
+            "request_models": {"application/json": model.name},
+            "request_parameters": {"method.request.header.Idempotency-Key": False},
+        }
         method = aws.apigateway.Method(
             f"{name}-post",
             rest_api=self.api.id,
             resource_id=resource.id,
-            http_method="POST",
-            authorization="NONE",
-            api_key_required=True,
             request_validator_id=validator.id,
-            request_models={"application/json": model.name},
-            request_parameters={"method.request.header.Idempotency-Key": False},
+            **method_args,
             opts=child,
         )
+        snapshot["method"] = read_back(method, method_args)
+
+        integration_args = {
+            "http_method": method.http_method,
+            "type": "AWS_PROXY",
+            "integration_http_method": "POST",
+            "uri": args.validator_invoke_arn,
+        }
         integration = aws.apigateway.Integration(
             f"{name}-integration",
             rest_api=self.api.id,
             resource_id=resource.id,
-            http_method=method.http_method,
-            type="AWS_PROXY",
-            integration_http_method="POST",
-            uri=args.validator_invoke_arn,
+            **integration_args,
             opts=child,
         )
-        responses = [
-            aws.apigateway.Response(
+        snapshot["integration"] = read_back(integration, integration_args)
+
+        responses = []
+        snapshot["gateway_responses"] = []
+        for kind, (status, code, message) in GATEWAY_RESPONSES.items():
+            response_args = {
+                "response_type": kind,
+                "status_code": status,
+                "response_templates": {
+                    "application/json": gateway_response_template(code, message)
+                },
+            }
+            response = aws.apigateway.Response(
                 f"{name}-response-{kind.lower().replace('_', '-')}",
                 rest_api_id=self.api.id,
-                response_type=kind,
-                status_code=status,
-                response_templates={"application/json": gateway_response_template(code, message)},
+                **response_args,
                 opts=child,
             )
-            for kind, (status, code, message) in GATEWAY_RESPONSES.items()
-        ]
+            responses.append(response)
+            snapshot["gateway_responses"].append(read_back(response, response_args))
+
         self.permission = aws.lambda_.Permission(
             f"{name}-invoke-validator",
             action="lambda:InvokeFunction",
@@ -193,25 +252,14 @@ class TransactionApi(pulumi.ComponentResource):
             opts=child,
         )
 
-        # Redeploy whenever what the API does changes: a deployment is a snapshot.
-        definition = {
-            "path": args.path,
-            "method": "POST",
-            "api_key_required": True,
-            "validator": {"body": True, "parameters": True},
-            "model": args.model_schema,
-            "integration": "AWS_PROXY",
-            "gateway_responses": GATEWAY_RESPONSES,
-        }
+        # Redeploy whenever what the API does changes: a deployment is a snapshot. The stage's
+        # method settings (throttling, logging, metrics) are stage configuration, applied without
+        # a redeployment, and depend on the stage, which depends on this deployment: not in it.
         self.deployment = aws.apigateway.Deployment(
             f"{name}-deployment",
             rest_api=self.api.id,
             description="POST /transaction",
-            triggers={
-                "definition": pulumi.Output.from_input(args.validator_invoke_arn).apply(
-                    lambda uri: definition_hash({**definition, "uri": uri})
-                )
-            },
+            triggers={"definition": pulumi.Output.from_input(snapshot).apply(definition_hash)},
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[method, integration, model, validator, *responses]
             ),

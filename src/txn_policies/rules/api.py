@@ -1,4 +1,5 @@
-"""API Gateway and WAF: every request is logged and traced, needs a key and passes a web ACL."""
+"""API Gateway and WAF: every request comes over TLS 1.2+, is logged and traced, needs a key and
+passes a web ACL."""
 
 from __future__ import annotations
 
@@ -9,15 +10,76 @@ from txn_policies.rules._common import (
     METHOD,
     METHOD_SETTINGS,
     PCI,
+    REST_API,
     STAGE,
     WEB_ACL_ASSOCIATION,
     Policy,
     register_policy,
 )
-from txn_policies.view import UNKNOWN, ResourceView, get
+from txn_policies.view import UNKNOWN, ResourceView, as_list, get, known
 
 POLICIES: list[Policy] = []
 policy = partial(register_policy, POLICIES)
+
+
+_ENHANCED = "SecurityPolicy_"  # AWS's enhanced policies, all TLS 1.2 or 1.3 at least
+_LEGACY_TLS_1_2 = "TLS_1_2"  # the legacy TLS 1.2 policy: regional and private APIs only
+_TLS_FIX = (
+    "security_policy=<a TLS 1.2+ policy: SecurityPolicy_TLS13_1_2_* or SecurityPolicy_TLS13_1_3_* "
+    "for a regional or private API, SecurityPolicy_*_EDGE for an edge-optimized one> with "
+    "endpoint_access_mode='STRICT'"
+)
+
+
+def _endpoint_type(api: ResourceView) -> str:
+    """REGIONAL, EDGE or PRIVATE; a REST API without an endpoint configuration is EDGE."""
+    types = as_list(known(api.props, "endpointConfiguration.types"))
+    return str(types[0]) if types else "EDGE"
+
+
+@policy(
+    name="api-tls-security-policy",
+    description="Every REST API's default endpoint refuses TLS below 1.2 (a TLS 1.2+ security "
+    "policy valid for its endpoint type).",
+    requirements=(f"{PCI} 4.2.1",),
+    enforcement="mandatory",
+    reason="mandatory: without a security policy the default execute-api endpoint of a regional "
+    "or edge-optimized API accepts TLS 1.0 and 1.1; 4.2.1 requires strong cryptography for "
+    "cardholder data, and the API keys, crossing public networks.",
+    remediation=_TLS_FIX,
+    types=(REST_API,),
+)
+def _rest_api_tls(api: ResourceView) -> Iterator[str]:
+    endpoint = _endpoint_type(api)
+    tls = known(api.props, "securityPolicy")
+    mode = known(api.props, "endpointAccessMode")
+    if tls is None:
+        if endpoint != "PRIVATE":  # a private API's default is TLS_1_2
+            yield (
+                f"has no security policy: the default endpoint of a {endpoint} API accepts "
+                f"TLS 1.0; fix: {_TLS_FIX}"
+            )
+        return
+    enhanced = str(tls).startswith(_ENHANCED)
+    if not enhanced and tls != _LEGACY_TLS_1_2:
+        yield (
+            f"has security policy {tls!r}, not a TLS 1.2+ one (TLS_1_0 accepts TLS 1.0 and 1.1); "
+            f"fix: {_TLS_FIX}"
+        )
+        return
+    if (endpoint == "EDGE") != str(tls).endswith("_EDGE"):
+        where = "only edge-optimized APIs" if endpoint != "EDGE" else "no edge-optimized API"
+        yield f"has security policy {tls!r}, which API Gateway offers {where}; fix: {_TLS_FIX}"
+    if enhanced and mode not in ("BASIC", "STRICT"):
+        yield (
+            f"has the enhanced policy {tls!r} without an endpoint access mode, which API "
+            "Gateway refuses; fix: endpoint_access_mode='STRICT' ('BASIC' only while migrating)"
+        )
+    if not enhanced and mode:
+        yield (
+            f"sets endpoint access mode {mode!r} with the legacy policy {tls!r}, which API "
+            f"Gateway refuses; fix: {_TLS_FIX}"
+        )
 
 
 @policy(

@@ -1,8 +1,9 @@
-"""API Gateway and WAF: tracing and access logs, no data trace, API keys, a web ACL."""
+"""API Gateway and WAF: TLS 1.2+, tracing and access logs, no data trace, API keys, a web ACL."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -14,14 +15,63 @@ from tests.unit.policies.rules.conftest import (
     passes,
     res,
 )
-from txn_policies.rules import METHOD, METHOD_SETTINGS, STAGE, WEB_ACL_ASSOCIATION
+from txn_policies.rules import METHOD, METHOD_SETTINGS, REST_API, STAGE, WEB_ACL_ASSOCIATION
 from txn_policies.rules.api import _ACCESS_LOG_FIELDS
-from txn_policies.view import UNKNOWN, urn_of
+from txn_policies.view import UNKNOWN, ResourceView, urn_of
 
 STAGE_ARN = "arn:aws:apigateway:us-east-2::/restapis/abc123/stages/v1"
+TLS12_FIPS = "SecurityPolicy_TLS13_1_2_FIPS_PFS_PQ_2025_09"
+
+
+def rest_api(endpoint: str | None = "REGIONAL", **props: Any) -> ResourceView:
+    """A REST API of the ``endpoint`` type (None: no endpoint configuration, so EDGE)."""
+    configuration = {"endpointConfiguration": {"types": endpoint}} if endpoint else {}
+    return res(REST_API, **configuration, **props)
 
 
 CASES = [
+    Case(
+        "api-tls-security-policy",
+        [
+            rest_api(securityPolicy=TLS12_FIPS, endpointAccessMode="STRICT"),
+            rest_api(securityPolicy="SecurityPolicy_TLS13_1_3_2025_09", endpointAccessMode="BASIC"),
+            rest_api(securityPolicy="TLS_1_2"),
+            rest_api("PRIVATE"),  # a private API's default policy is TLS_1_2
+            rest_api(
+                None,
+                securityPolicy="SecurityPolicy_TLS12_PFS_2025_EDGE",
+                endpointAccessMode="STRICT",
+            ),
+        ],
+        # AWS's default for a regional API's execute-api endpoint: TLS 1.0 and 1.1 too
+        [rest_api()],
+        "accepts TLS 1.0",
+    ),
+    Case(
+        "api-tls-security-policy",
+        [rest_api(securityPolicy="TLS_1_2", endpointAccessMode="")],
+        [rest_api(securityPolicy="TLS_1_0"), rest_api(securityPolicy="TLS_1_3")],
+        "not a TLS 1.2+ one",
+    ),
+    Case(
+        "api-tls-security-policy",
+        [rest_api(securityPolicy=TLS12_FIPS, endpointAccessMode="STRICT")],
+        [rest_api(securityPolicy=TLS12_FIPS)],
+        "endpoint_access_mode='STRICT'",
+    ),
+    Case(
+        "api-tls-security-policy",
+        [
+            rest_api(
+                "EDGE", securityPolicy="SecurityPolicy_TLS13_2025_EDGE", endpointAccessMode="STRICT"
+            )
+        ],
+        [
+            rest_api(securityPolicy="SecurityPolicy_TLS12_2018_EDGE", endpointAccessMode="STRICT"),
+            rest_api("EDGE", securityPolicy="TLS_1_2"),
+        ],
+        "which API Gateway offers",
+    ),
     Case(
         "api-stage-tracing-and-access-logs",
         [
