@@ -24,8 +24,9 @@ FAULT_SCENARIOS = tuple(scenarios())
 W = max(len(name) for name in (*FAULT_SCENARIOS, "soak"))  # the report's name column
 
 
-def run_child(name: str, *args: str, timeout: float = 900) -> dict[str, Any]:
-    """Run one scenario in a child process and return its report."""
+def run_child(name: str, *args: str, timeout: float | None = None) -> dict[str, Any]:
+    """Run one scenario in a child process and return its report. Without ``timeout`` the
+    child's watchdog (its scenario's own time budget) is what stops a hung run."""
     with tempfile.TemporaryDirectory(prefix="txn-resilience-") as tmp:
         out = Path(tmp) / "report.json"
         command = [sys.executable, "-m", "txn_resilience.scenario", name, "--json", str(out)]

@@ -56,6 +56,27 @@ class Spec:
     seed: int = 7
     clients: int = 8
 
+    @property
+    def load_seconds(self) -> float:
+        """How long the load may run before it stops sending."""
+        return max(240.0, self.transactions / 10)
+
+    @property
+    def drain_seconds(self) -> float:
+        """How long the queues may take to drain after the load."""
+        return max(60.0, self.transactions / 20)
+
+    @property
+    def budget_seconds(self) -> float:
+        """The longest a healthy run may take: the load, the drain and its fault-free last
+        chance, plus the runtime's start, the bad-input phase and the report. The watchdog is
+        set to it, so a slow machine fails on the scenario's own limits, not on a hang timer."""
+        return self.load_seconds + self.drain_seconds + LAST_CHANCE_SECONDS + SETUP_SECONDS
+
+
+LAST_CHANCE_SECONDS = 30.0
+SETUP_SECONDS = 300.0
+
 
 # --- capture ----------------------------------------------------------------------------------
 
@@ -244,16 +265,16 @@ def run(spec: Spec, progress: Callable[[str], None] = lambda _: None) -> dict[st
             clients=spec.clients,
             on_progress=restarter,
             backlog=lambda: runtime.queue_depth(shapes.TRANSACTIONS_QUEUE),
-            deadline_seconds=max(240.0, spec.transactions / 10),
+            deadline_seconds=spec.load_seconds,
         )
         progress(f"load: {spec.transactions} transactions, {spec.clients} clients")
         result = load.run()
         restarter.finish()
         progress(f"load done in {time.monotonic() - began:.1f}s; draining the queues")
-        drained = runtime.wait_idle(timeout=max(60.0, spec.transactions / 20))
+        drained = runtime.wait_idle(timeout=spec.drain_seconds)
         faults.active = False
         if not drained:  # a last chance without faults: what is still queued is counted
-            drained = runtime.wait_idle(timeout=30.0)
+            drained = runtime.wait_idle(timeout=LAST_CHANCE_SECONDS)
         assert runtime.resources is not None
         sqs = runtime.aws.client("sqs")
         queued = []
@@ -425,10 +446,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fuzz-examples", type=int, help="schemathesis examples (bad_input)")
     parser.add_argument("--fuzz-phases", help="schemathesis phases (bad_input)")
     parser.add_argument(
-        "--watchdog", type=float, default=600, help="dump the threads and exit after this long"
+        "--watchdog",
+        type=float,
+        help="dump the threads and exit after this long (default: the scenario's own budget)",
     )
     args = parser.parse_args(argv)
-    faulthandler.dump_traceback_later(args.watchdog, exit=True)
+    faulthandler.dump_traceback_later(600, exit=True)  # until the scenario is known
     logging.basicConfig(level=logging.WARNING, stream=io.StringIO())  # captured, not printed
     if args.name == "soak":
         spec = soak(args.transactions or 20_000)
@@ -440,6 +463,7 @@ def main(argv: list[str] | None = None) -> int:
             spec = dataclasses.replace(spec, fuzz_examples=args.fuzz_examples)
         if args.fuzz_phases:
             spec = dataclasses.replace(spec, fuzz_phases=args.fuzz_phases)
+    faulthandler.dump_traceback_later(args.watchdog or spec.budget_seconds, exit=True)
     report = run(
         spec, progress=lambda m: print(f"  [{spec.name}] {m}", file=sys.__stdout__, flush=True)
     )

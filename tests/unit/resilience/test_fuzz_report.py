@@ -58,3 +58,14 @@ def test_an_unbalanced_ledger_is_reported_with_its_line() -> None:
         "flagged_without_alert": 0,
     }
     assert problems(report) == ["ledger not balanced: submitted 2 = APPROVED 1 + ... orphans 1"]
+
+
+def test_a_scenarios_watchdog_outlasts_its_own_load_and_drain_limits() -> None:
+    from txn_resilience.scenario import soak
+
+    # GIVEN the 20,000-transaction soak, which may load for 2,000 s and drain for 1,000 s
+    spec = soak(20_000)
+    # THEN its watchdog waits for all of that (a fixed 600 s killed a slow but healthy soak)
+    assert spec.budget_seconds >= spec.load_seconds + spec.drain_seconds
+    assert spec.load_seconds == 2_000
+    assert spec.drain_seconds == 1_000
