@@ -61,7 +61,7 @@ def parser() -> argparse.ArgumentParser:
                 type=float,
                 default=45,
                 metavar="MIN",
-                help="minutes to wait for Lambda network interfaces before network (45)",
+                help="minutes to wait for Lambda network interfaces after compute (45)",
             )
         if command == "outputs":
             p.add_argument("--json", action="store_true", help="print JSON")
@@ -128,17 +128,17 @@ def render_plan(
     """What ``command`` would run, in order; reads only the repository."""
     root = settings.root
     steps = deploy.plan(command, names)
-    layers = [s.layer.name for s in steps if s.action != "wait-enis"]
+    layers = [s.layer.name for s in steps if s.runs_pulumi]
     direction = "downstream first" if command == "destroy" else "upstream first"
     count = f"{len(layers)} layer{'s' if len(layers) != 1 else ''}"
     lines = [f"Plan: {command} stack {stack}, {count}, {direction} (contract DAG)"]
     width = max(len(cfg.stack_name(root, s.layer, stack)) for s in steps)
     for i, step in enumerate(steps, 1):
         layer = step.layer
-        if step.action == "wait-enis":
+        if step.action == deploy.WAIT_ENIS:
             lines.append(
-                f"  {i}. {'wait':<8} {layer.name:<14} until the Lambda network interfaces in "
-                "its VPC are released"
+                f"  {i}. {'wait':<8} {layer.name:<14} until Lambda has released its network "
+                "interfaces in network's VPC (it needs the execution roles in security for that)"
             )
             continue
         fqn = cfg.stack_name(root, layer, stack)

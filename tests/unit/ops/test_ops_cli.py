@@ -64,6 +64,7 @@ def test_deploy_plan_prints_every_layer_upstream_first_without_cli_or_aws() -> N
         ("up", "observability"),
     ]
     assert "organization/txn-network/dev" in done.stdout
+    assert "Plan: deploy stack dev, 6 layers, upstream first" in done.stdout
 
 
 def test_destroy_plan_prints_the_reverse_order_and_the_eni_wait() -> None:
@@ -74,11 +75,12 @@ def test_destroy_plan_prints_the_reverse_order_and_the_eni_wait() -> None:
         ("destroy", "observability"),
         ("destroy", "edge"),
         ("destroy", "compute"),
+        ("wait", "compute"),
         ("destroy", "data"),
         ("destroy", "security"),
-        ("wait", "network"),
         ("destroy", "network"),
     ]
+    assert "Plan: destroy stack dev, 6 layers, downstream first" in done.stdout
 
 
 def test_a_one_layer_plan_names_the_upstream_check_and_the_drift_previews() -> None:
