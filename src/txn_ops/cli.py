@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from txn_ops import affected, deploy
+from txn_ops import affected, deploy, quotas
 from txn_ops import settings as cfg
 from txn_ops.errors import OpsError
 from txn_spec import contract
@@ -83,6 +83,7 @@ def main(
     workspace_factory: WorkspaceFactory | None = None,
     preflight: Preflight | None = None,
     emit: Callable[[str], None] = print,
+    concurrency_check: deploy.ConcurrencyCheck | None = None,
 ) -> int:
     args = parser().parse_args(argv)
     try:
@@ -109,6 +110,9 @@ def main(
             args.stack,
             console=deploy.Console(emit),
             eni_wait=_eni_wait(args, emit) if args.command == "destroy" else None,
+            concurrency_check=(concurrency_check or quotas.check_reserved_concurrency)
+            if args.command == "deploy"
+            else None,
         )
         if args.command == "outputs":
             return _outputs(orchestrator, args, emit)
@@ -139,6 +143,15 @@ def render_plan(
             lines.append(
                 f"  {i}. {'wait':<8} {layer.name:<14} until Lambda has released its network "
                 "interfaces in network's VPC (it needs the execution roles in security for that)"
+            )
+            continue
+        if step.action == deploy.CHECK_QUOTA:
+            reserved = quotas.reservations(cfg.app(root, layer, stack), stack)
+            lines.append(
+                f"  {i}. {'check':<8} {layer.name:<14} {quotas.QUOTA_NAME} ({quotas.QUOTA_CODE}) "
+                f"in {cfg.region(root, layer, stack)} holds what compute reserves "
+                f"({quotas.describe(reserved) or 'nothing'}), other functions' reservations and "
+                f"{quotas.MIN_UNRESERVED} unreserved"
             )
             continue
         fqn = cfg.stack_name(root, layer, stack)

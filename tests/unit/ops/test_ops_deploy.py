@@ -9,7 +9,7 @@ import pytest
 from txn_ops import settings as cfg
 from txn_ops.deploy import Console, Orchestrator, Workspace, drift_candidates, plan, select
 from txn_ops.errors import OpsError
-from txn_spec import contract
+from txn_spec import contract, shapes
 
 ALL = ["network", "security", "data", "compute", "edge", "observability"]
 # What the execution roles (security) and the subnets and groups (network) hold: the wait for
@@ -17,17 +17,42 @@ ALL = ["network", "security", "data", "compute", "edge", "observability"]
 BELOW_COMPUTE = ["data", "security", "network"]
 
 
-def orchestrator(fake, settings, emit, eni_wait=None) -> Orchestrator:
-    return Orchestrator(fake, settings, "dev", console=Console(emit), eni_wait=eni_wait)
+def quota_ok(reservations, region) -> None:
+    """A concurrency check that finds room: the account's limit is not what a test is about."""
+
+
+def orchestrator(fake, settings, emit, eni_wait=None, concurrency_check=quota_ok) -> Orchestrator:
+    return Orchestrator(
+        fake,
+        settings,
+        "dev",
+        console=Console(emit),
+        eni_wait=eni_wait,
+        concurrency_check=concurrency_check,
+    )
 
 
 # -- planning ---------------------------------------------------------------------------------
 
 
-def test_deploy_plan_runs_every_layer_upstream_first() -> None:
+def test_deploy_plan_runs_every_layer_upstream_first_checking_the_quota_right_before_compute():
     steps = plan("deploy", [])
 
-    assert [(s.action, s.layer.name) for s in steps] == [("up", n) for n in ALL]
+    assert [(s.action, s.layer.name) for s in steps] == [
+        ("up", "network"),
+        ("up", "security"),
+        ("up", "data"),
+        ("check-quota", "compute"),
+        ("up", "compute"),
+        ("up", "edge"),
+        ("up", "observability"),
+    ]
+
+
+def test_a_deploy_without_compute_plans_no_quota_check() -> None:
+    steps = plan("deploy", ["network", "security", "data", "edge"])
+
+    assert "check-quota" not in [s.action for s in steps]
 
 
 def test_selected_layers_run_in_dag_order_whatever_order_they_are_named_in() -> None:
@@ -86,8 +111,50 @@ def test_a_full_deploy_into_an_empty_backend_runs_every_layer_in_order(fake, set
     report = orchestrator(fake, settings, emit).run("deploy", [])
 
     assert fake.calls == [("up", n) for n in ALL]
-    assert [r.result for r in report.rows] == ["updated"] * 6
+    assert [r.result for r in report.rows if r.action == "up"] == ["updated"] * 6
+    assert report.result_of("compute", "check-quota") == "ok"
     assert not report.failed
+
+
+def test_the_quota_check_runs_after_data_and_before_compute_with_the_shapes_reservations(
+    fake, settings, emit
+):
+    checked: list[tuple[dict[str, int], str | None, list[tuple[str, str]]]] = []
+
+    def check(reservations, region) -> None:
+        checked.append((dict(reservations), region, list(fake.calls)))
+
+    orchestrator(fake, settings, emit, concurrency_check=check).run("deploy", [])
+
+    assert checked == [
+        (
+            {"txn-dev-fraud-detector": shapes.FRAUD_DETECTOR.reserved_concurrency},
+            "us-east-2",
+            [("up", "network"), ("up", "security"), ("up", "data")],
+        )
+    ]
+
+
+def test_an_account_without_room_for_the_reservations_stops_the_deploy_before_compute(
+    fake, settings, emit
+):
+    def check(reservations, region) -> None:
+        raise OpsError("lambda-concurrency-quota", "raise the quota")
+
+    with pytest.raises(OpsError) as caught:
+        orchestrator(fake, settings, emit, concurrency_check=check).run("deploy", [])
+
+    assert caught.value.code == "lambda-concurrency-quota"
+    assert fake.calls == [("up", "network"), ("up", "security"), ("up", "data")]
+
+
+def test_a_deploy_without_compute_does_not_check_the_quota(fake, settings, emit):
+    def check(reservations, region) -> None:
+        raise AssertionError("the quota was checked for a deploy without compute")
+
+    orchestrator(fake, settings, emit, concurrency_check=check).run("deploy", ["network"])
+
+    assert fake.calls == [("up", "network")]
 
 
 def test_one_layer_deploys_alone_when_its_upstream_is_deployed(fake, settings, emit):
@@ -171,7 +238,10 @@ def test_a_failed_layer_stops_the_run_and_skips_the_layers_after_it(fake, settin
     report = orchestrator(fake, settings, emit).run("deploy", [])
 
     assert fake.calls == [("up", "network"), ("up", "security")]
-    assert [r.result for r in report.rows] == ["updated", "failed"] + ["skipped"] * 4
+    assert [r.result for r in report.rows if r.action == "up"] == ["updated", "failed"] + [
+        "skipped"
+    ] * 4
+    assert report.result_of("compute", "check-quota") == "skipped"
     assert report.failed
 
 
