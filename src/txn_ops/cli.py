@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from txn_ops import affected, deploy
+from txn_ops import affected, deploy, quotas
 from txn_ops import settings as cfg
 from txn_ops.errors import OpsError
 from txn_spec import contract
@@ -61,7 +61,7 @@ def parser() -> argparse.ArgumentParser:
                 type=float,
                 default=45,
                 metavar="MIN",
-                help="minutes to wait for Lambda network interfaces before network (45)",
+                help="minutes to wait for Lambda network interfaces after compute (45)",
             )
         if command == "outputs":
             p.add_argument("--json", action="store_true", help="print JSON")
@@ -83,6 +83,7 @@ def main(
     workspace_factory: WorkspaceFactory | None = None,
     preflight: Preflight | None = None,
     emit: Callable[[str], None] = print,
+    concurrency_check: deploy.ConcurrencyCheck | None = None,
 ) -> int:
     args = parser().parse_args(argv)
     try:
@@ -109,6 +110,9 @@ def main(
             args.stack,
             console=deploy.Console(emit),
             eni_wait=_eni_wait(args, emit) if args.command == "destroy" else None,
+            concurrency_check=(concurrency_check or quotas.check_reserved_concurrency)
+            if args.command == "deploy"
+            else None,
         )
         if args.command == "outputs":
             return _outputs(orchestrator, args, emit)
@@ -128,17 +132,26 @@ def render_plan(
     """What ``command`` would run, in order; reads only the repository."""
     root = settings.root
     steps = deploy.plan(command, names)
-    layers = [s.layer.name for s in steps if s.action != "wait-enis"]
+    layers = [s.layer.name for s in steps if s.runs_pulumi]
     direction = "downstream first" if command == "destroy" else "upstream first"
     count = f"{len(layers)} layer{'s' if len(layers) != 1 else ''}"
     lines = [f"Plan: {command} stack {stack}, {count}, {direction} (contract DAG)"]
     width = max(len(cfg.stack_name(root, s.layer, stack)) for s in steps)
     for i, step in enumerate(steps, 1):
         layer = step.layer
-        if step.action == "wait-enis":
+        if step.action == deploy.WAIT_ENIS:
             lines.append(
-                f"  {i}. {'wait':<8} {layer.name:<14} until the Lambda network interfaces in "
-                "its VPC are released"
+                f"  {i}. {'wait':<8} {layer.name:<14} until Lambda has released its network "
+                "interfaces in network's VPC (it needs the execution roles in security for that)"
+            )
+            continue
+        if step.action == deploy.CHECK_QUOTA:
+            reserved = quotas.reservations(cfg.app(root, layer, stack), stack)
+            lines.append(
+                f"  {i}. {'check':<8} {layer.name:<14} {quotas.QUOTA_NAME} ({quotas.QUOTA_CODE}) "
+                f"in {cfg.region(root, layer, stack)} holds what compute reserves "
+                f"({quotas.describe(reserved) or 'nothing'}), other functions' reservations and "
+                f"{quotas.MIN_UNRESERVED} unreserved"
             )
             continue
         fqn = cfg.stack_name(root, layer, stack)

@@ -9,7 +9,11 @@ Rules:
 - deploy runs upstream first; a layer's upstream layers outside the selection must already be
   deployed with every output the contract declares, checked before anything runs;
 - destroy runs downstream first and refuses while a layer downstream of the selection is still
-  deployed; before ``network`` it waits for the Lambda network interfaces left in the VPC;
+  deployed; right after ``compute`` (and before ``data``, ``security`` and ``network``) it waits
+  for the Lambda network interfaces left in the VPC: Lambda deletes them with the functions'
+  execution roles, which ``security`` owns, and they hold ``network``'s subnets and groups;
+- right before ``compute`` deploys, the account's Lambda concurrency quota must hold the reserved
+  concurrency the shapes declare (:mod:`txn_ops.quotas`), or the deploy stops with one line;
 - after a deploy, every layer downstream of a changed layer that was not part of the run is
   previewed, and the report says which of them now need an update (Pulumi does not cascade
   stack references by itself);
@@ -25,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from txn_ops import quotas
 from txn_ops import settings as cfg
 from txn_ops.errors import OpsError
 from txn_spec import contract
@@ -94,12 +99,27 @@ class StepFailed(Exception):
 
 # Waits until the Lambda network interfaces in a VPC are gone: (vpc_id, region) -> None.
 EniWait = Callable[[str, str], None]
+# Raises OpsError unless the account can reserve the given concurrency by function name:
+# (reservations, region) -> None.
+ConcurrencyCheck = Callable[[Mapping[str, int], str | None], None]
+
+
+WAIT_ENIS = "wait-enis"
+CHECK_QUOTA = "check-quota"
+# What Lambda needs to delete its network interfaces: the execution roles (security) and the
+# subnets and security groups they sit in (network). A destroy that removes either waits first.
+_ENIS_NEED = frozenset({contract.SECURITY.name, contract.NETWORK.name})
 
 
 @dataclass(frozen=True)
 class Step:
-    action: str  # preview | up | destroy | wait-enis
+    action: str  # preview | up | destroy | wait-enis | check-quota
     layer: contract.Layer
+
+    @property
+    def runs_pulumi(self) -> bool:
+        """A Pulumi operation on the layer's stack, rather than a wait or a check around one."""
+        return self.action not in (WAIT_ENIS, CHECK_QUOTA)
 
 
 @dataclass
@@ -140,17 +160,34 @@ def plan(command: str, names: Sequence[str]) -> list[Step]:
     if command == "preview":
         return [Step("preview", layer) for layer in layers]
     if command == "deploy":
-        return [Step("up", layer) for layer in layers]
+        steps: list[Step] = []
+        for layer in layers:
+            if layer is contract.COMPUTE:
+                steps.append(Step(CHECK_QUOTA, layer))
+            steps.append(Step("up", layer))
+        return steps
     if command == "outputs":
         return [Step("outputs", layer) for layer in layers]
     if command == "destroy":
-        steps: list[Step] = []
-        for layer in reversed(layers):
-            if layer is contract.NETWORK:
-                steps.append(Step("wait-enis", layer))
-            steps.append(Step("destroy", layer))
-        return steps
+        return _destroy_plan(layers)
     raise OpsError("command-unknown", f"unknown command {command!r}; use {', '.join(COMMANDS)}")
+
+
+def _destroy_plan(layers: Sequence[contract.Layer]) -> list[Step]:
+    """Downstream first, with the wait for compute's network interfaces right after compute.
+
+    Lambda deletes a function's interfaces some time after the function, using the function's
+    execution role; without the role they stay, and with them the subnets and security groups.
+    So the wait comes before anything compute reads is destroyed, and only when the run removes
+    what the interfaces need. Destroying compute alone does not wait: AWS releases them in its
+    own time, and a later destroy of security or network waits first.
+    """
+    steps = [Step("destroy", layer) for layer in reversed(layers)]
+    if _ENIS_NEED.isdisjoint(layer.name for layer in layers):
+        return steps
+    below = set(contract.COMPUTE.upstream)
+    at = next((i for i, s in enumerate(steps) if s.layer.name in below), len(steps))
+    return [*steps[:at], Step(WAIT_ENIS, contract.COMPUTE), *steps[at:]]
 
 
 def drift_candidates(names: Sequence[str]) -> list[str]:
@@ -207,12 +244,14 @@ class Orchestrator:
         stack: str,
         console: Console | None = None,
         eni_wait: EniWait | None = None,
+        concurrency_check: ConcurrencyCheck | None = None,
     ) -> None:
         self.ws = workspace
         self.settings = settings
         self.stack = cfg.check_stack(stack)
         self.console = console or Console()
         self.eni_wait = eni_wait
+        self.concurrency_check = concurrency_check
         self._states: dict[str, StackState | None] = {}
 
     # -- state ---------------------------------------------------------------------------
@@ -350,7 +389,11 @@ class Orchestrator:
         for i, step in enumerate(steps, 1):
             layer = step.layer
             if report.failed:
-                report.rows.append(Row(layer.name, "up", "skipped"))
+                report.rows.append(Row(layer.name, step.action, "skipped"))
+                continue
+            if step.action == CHECK_QUOTA:
+                self.console.step(i, len(steps), "check", layer.name, quotas.QUOTA_NAME)
+                self._check_concurrency(report)
                 continue
             problem = next(
                 (f"{u} {p}" for u in layer.upstream if (p := self._not_deployed(u))), None
@@ -367,6 +410,24 @@ class Orchestrator:
                     self._forget(layer.name)
                 row.result = "updated" if changes.changed else "unchanged"
                 row.changes = changes.describe()
+
+    def _check_concurrency(self, report: Report) -> None:
+        """Stop before compute when the account cannot reserve what compute's functions do."""
+        root, layer = self.settings.root, contract.COMPUTE
+        reserved = quotas.reservations(cfg.app(root, layer, self.stack), self.stack)
+        region = cfg.region(root, layer, self.stack)
+        if self.concurrency_check is None:
+            self.console.note("skipped: no check of the account's Lambda concurrency here")
+            report.rows.append(Row(layer.name, CHECK_QUOTA, "skipped"))
+            return
+        self.console.note(
+            f"compute reserves {quotas.describe(reserved) or 'nothing'}: checking that "
+            f"{quotas.QUOTA_NAME} ({quotas.QUOTA_CODE}) in {region} holds it and "
+            f"{quotas.MIN_UNRESERVED} unreserved"
+        )
+        with self._timed(report, layer.name, CHECK_QUOTA) as row:
+            self.concurrency_check(reserved, region)
+            row.result = "ok"
 
     def _drift(self, chosen: Sequence[str], report: Report) -> None:
         changed = [r.layer for r in report.rows if r.action == "up" and r.result == "updated"]
@@ -402,10 +463,11 @@ class Orchestrator:
             if report.failed:
                 report.rows.append(Row(layer.name, step.action, "skipped"))
                 continue
-            self.console.step(i, len(steps), step.action, layer.name, self._fqn(layer))
-            if step.action == "wait-enis":
-                self._wait_for_enis(layer, report)
+            if step.action == WAIT_ENIS:
+                self.console.step(i, len(steps), "wait", layer.name, "Lambda network interfaces")
+                self._wait_for_enis(report)
                 continue
+            self.console.step(i, len(steps), step.action, layer.name, self._fqn(layer))
             state = self.state(layer.name)
             if state is None:
                 self.console.note("no stack: nothing to destroy")
@@ -419,19 +481,22 @@ class Orchestrator:
                 row.result = "destroyed"
                 row.changes = changes.describe()
 
-    def _wait_for_enis(self, layer: contract.Layer, report: Report) -> None:
-        state = self.state(layer.name)
+    def _wait_for_enis(self, report: Report) -> None:
+        """Wait for compute's interfaces in network's VPC (its id is a network output)."""
+        name = contract.COMPUTE.name
+        state = self.state(contract.NETWORK.name)
         vpc_id = (state.outputs.get("vpc_id") if state else None) or None
-        region = cfg.region(self.settings.root, layer, self.stack)
+        region = cfg.region(self.settings.root, contract.NETWORK, self.stack)
         if not vpc_id or not region or self.eni_wait is None:
-            report.rows.append(Row(layer.name, "wait-enis", "skipped"))
+            self.console.note("skipped: no VPC in network's outputs, so no interfaces to wait for")
+            report.rows.append(Row(name, WAIT_ENIS, "skipped"))
             return
         self.console.note(
             f"waiting for Lambda network interfaces in {vpc_id} to be released: AWS frees them "
-            "up to ~40 minutes after the functions are deleted, and the subnets and security "
-            "groups cannot be deleted before"
+            "up to ~40 minutes after the functions are deleted, with the functions' execution "
+            "roles (security), and the subnets and security groups cannot be deleted before"
         )
-        with self._timed(report, layer.name, "wait-enis") as row:
+        with self._timed(report, name, WAIT_ENIS) as row:
             self.eni_wait(str(vpc_id), region)
             row.result = "released"
 

@@ -1,10 +1,13 @@
-"""Wait for the Lambda network interfaces in a VPC to be released before destroying ``network``.
+"""Wait for the Lambda network interfaces in a VPC to be released, right after ``compute`` goes.
 
 Lambda's shared (Hyperplane) network interfaces outlive their functions: AWS deletes them some
 time after the last function using the subnet and security group is gone, often 20 to 40
-minutes. Until then the subnets and security groups cannot be deleted, and a ``pulumi destroy``
-of ``network`` would hit its own delete timeouts and fail halfway. Waiting here, with progress,
-lets the destroy that follows run in one pass.
+minutes. Lambda deletes them with the permissions of the functions' execution roles, so the
+roles (``security``) must still exist then: AWS documents that an interface whose role was
+deleted first stays until someone deletes it by hand ("Deleting ENIs" in the Lambda developer
+guide's VPC networking page). And until the interfaces are gone the subnets and security groups
+(``network``) cannot be deleted. The destroy therefore waits here, with progress, after
+``compute`` and before ``data``, ``security`` and ``network``.
 """
 
 from __future__ import annotations
@@ -58,8 +61,8 @@ def wait_for_lambda_enis(
                 "enis-timeout",
                 f"{len(remaining)} Lambda network interfaces still in {vpc_id} after "
                 f"{timeout_seconds / 60:.0f} min ({', '.join(remaining[:3])}...): check that no "
-                "function outside this system uses the VPC, then run the destroy of network "
-                "again",
+                "function outside this system uses the VPC, then run the same destroy again "
+                "(the layers it already destroyed have nothing left to delete)",
             )
         emit(
             f"    {len(remaining)} Lambda network interfaces still in {vpc_id}; "

@@ -19,7 +19,7 @@ from typing import Any, get_args
 
 import yaml
 
-from txn_infra.config import Environment
+from txn_infra.config import CommonConfig, Environment
 from txn_ops.errors import OpsError
 from txn_spec import contract
 
@@ -152,6 +152,11 @@ def check_secrets_provider(settings: Settings, layer: contract.Layer, stack: str
 
 def organization(root: Path, layer: contract.Layer, stack: str) -> str:
     return str(config_value(root, layer, stack, "org") or DEFAULT_ORG)
+
+
+def app(root: Path, layer: contract.Layer, stack: str) -> str:
+    """The first part of the layer's physical names (``txn``), defaulting as the programs do."""
+    return str(config_value(root, layer, stack, "app") or CommonConfig.model_fields["app"].default)
 
 
 def region(root: Path, layer: contract.Layer, stack: str) -> str | None:

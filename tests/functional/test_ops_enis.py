@@ -1,4 +1,4 @@
-"""Waiting for Lambda's network interfaces before destroying network, against moto's EC2."""
+"""Waiting for Lambda's network interfaces after compute is destroyed, against moto's EC2."""
 
 from __future__ import annotations
 
@@ -81,4 +81,5 @@ def test_the_wait_gives_up_after_its_timeout_with_what_to_check(ec2, vpc) -> Non
         )
 
     assert caught.value.code == "enis-timeout"
+    assert "run the same destroy again" in caught.value.message
     assert now[0] == 90

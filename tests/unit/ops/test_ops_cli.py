@@ -14,6 +14,7 @@ from txn_ops import settings as cfg
 from txn_ops.deploy import StepFailed
 from txn_ops.errors import OpsError
 from txn_ops.pulumi_workspace import classify, preflight
+from txn_spec import shapes
 
 ROOT = cfg.REPO_ROOT
 
@@ -59,11 +60,22 @@ def test_deploy_plan_prints_every_layer_upstream_first_without_cli_or_aws() -> N
         ("up", "network"),
         ("up", "security"),
         ("up", "data"),
+        ("check", "compute"),
         ("up", "compute"),
         ("up", "edge"),
         ("up", "observability"),
     ]
     assert "organization/txn-network/dev" in done.stdout
+    assert "Plan: deploy stack dev, 6 layers, upstream first" in done.stdout
+
+
+def test_the_planned_quota_check_names_the_quota_and_what_it_must_cover() -> None:
+    done = run_cli("deploy", "--stack", "prod", "compute", "--plan")
+
+    check = next(line for line in done.stdout.splitlines() if line.startswith("  1. check"))
+    assert "Lambda concurrent executions (L-B99A9384)" in check
+    assert "us-east-2" in check
+    assert f"txn-prod-fraud-detector {shapes.FRAUD_DETECTOR.reserved_concurrency}" in check
 
 
 def test_destroy_plan_prints_the_reverse_order_and_the_eni_wait() -> None:
@@ -74,11 +86,12 @@ def test_destroy_plan_prints_the_reverse_order_and_the_eni_wait() -> None:
         ("destroy", "observability"),
         ("destroy", "edge"),
         ("destroy", "compute"),
+        ("wait", "compute"),
         ("destroy", "data"),
         ("destroy", "security"),
-        ("wait", "network"),
         ("destroy", "network"),
     ]
+    assert "Plan: destroy stack dev, 6 layers, downstream first" in done.stdout
 
 
 def test_a_one_layer_plan_names_the_upstream_check_and_the_drift_previews() -> None:
@@ -276,3 +289,45 @@ def test_outputs_hide_secret_values_unless_asked(fake, repo, lines) -> None:
     assert "api_key_value                      [secret]" in outputs()
     assert "edge.api_key_value.v1" in outputs("--show-secrets")
     assert '"api_key_value": "[secret]"' in outputs("--json")
+
+
+def test_a_deploy_into_an_account_too_small_for_the_reservations_stops_before_compute(
+    fake, repo, lines, capsys
+) -> None:
+    # GIVEN a new account whose Lambda concurrency limit is 10
+    import boto3
+    from botocore.stub import Stubber
+
+    from txn_ops import quotas
+
+    client = boto3.client(
+        "lambda", region_name="us-east-2", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    stub = Stubber(client)
+    stub.add_response(
+        "get_account_settings",
+        {"AccountLimit": {"ConcurrentExecutions": 10, "UnreservedConcurrentExecutions": 10}},
+    )
+    stub.add_client_error(
+        "get_function_concurrency", "ResourceNotFoundException", http_status_code=404
+    )
+
+    # WHEN everything is deployed
+    with stub:
+        code = cli.main(
+            ["--root", str(repo), "deploy", "--stack", "dev"],
+            workspace_factory=lambda settings, args: fake,
+            preflight=lambda settings: None,
+            concurrency_check=lambda reservations, region: quotas.check_reserved_concurrency(
+                reservations, region, client=client
+            ),
+            emit=lines.append,
+        )
+
+    # THEN it stops before compute with one coded line that says what to raise and how
+    assert code == 2
+    assert fake.calls == [("up", "network"), ("up", "security"), ("up", "data")]
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("txn-ops: error: lambda-concurrency-quota: ")
+    assert "L-B99A9384" in err[0]

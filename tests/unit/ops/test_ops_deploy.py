@@ -9,22 +9,50 @@ import pytest
 from txn_ops import settings as cfg
 from txn_ops.deploy import Console, Orchestrator, Workspace, drift_candidates, plan, select
 from txn_ops.errors import OpsError
-from txn_spec import contract
+from txn_spec import contract, shapes
 
 ALL = ["network", "security", "data", "compute", "edge", "observability"]
+# What the execution roles (security) and the subnets and groups (network) hold: the wait for
+# Lambda's interfaces comes after compute and before any of these.
+BELOW_COMPUTE = ["data", "security", "network"]
 
 
-def orchestrator(fake, settings, emit, eni_wait=None) -> Orchestrator:
-    return Orchestrator(fake, settings, "dev", console=Console(emit), eni_wait=eni_wait)
+def quota_ok(reservations, region) -> None:
+    """A concurrency check that finds room: the account's limit is not what a test is about."""
+
+
+def orchestrator(fake, settings, emit, eni_wait=None, concurrency_check=quota_ok) -> Orchestrator:
+    return Orchestrator(
+        fake,
+        settings,
+        "dev",
+        console=Console(emit),
+        eni_wait=eni_wait,
+        concurrency_check=concurrency_check,
+    )
 
 
 # -- planning ---------------------------------------------------------------------------------
 
 
-def test_deploy_plan_runs_every_layer_upstream_first() -> None:
+def test_deploy_plan_runs_every_layer_upstream_first_checking_the_quota_right_before_compute():
     steps = plan("deploy", [])
 
-    assert [(s.action, s.layer.name) for s in steps] == [("up", n) for n in ALL]
+    assert [(s.action, s.layer.name) for s in steps] == [
+        ("up", "network"),
+        ("up", "security"),
+        ("up", "data"),
+        ("check-quota", "compute"),
+        ("up", "compute"),
+        ("up", "edge"),
+        ("up", "observability"),
+    ]
+
+
+def test_a_deploy_without_compute_plans_no_quota_check() -> None:
+    steps = plan("deploy", ["network", "security", "data", "edge"])
+
+    assert "check-quota" not in [s.action for s in steps]
 
 
 def test_selected_layers_run_in_dag_order_whatever_order_they_are_named_in() -> None:
@@ -35,13 +63,31 @@ def test_selected_layers_run_in_dag_order_whatever_order_they_are_named_in() -> 
     ]
 
 
-def test_destroy_plan_is_reverse_order_with_the_eni_wait_right_before_network() -> None:
+def test_destroy_plan_waits_for_lambda_enis_right_after_compute_while_the_roles_stand() -> None:
     steps = [(s.action, s.layer.name) for s in plan("destroy", [])]
 
-    assert steps == [("destroy", n) for n in reversed(ALL[1:])] + [
-        ("wait-enis", "network"),
+    assert steps == [
+        ("destroy", "observability"),
+        ("destroy", "edge"),
+        ("destroy", "compute"),
+        ("wait-enis", "compute"),
+        ("destroy", "data"),
+        ("destroy", "security"),
         ("destroy", "network"),
     ]
+
+
+def test_destroying_compute_alone_leaves_the_release_to_aws_without_waiting() -> None:
+    steps = plan("destroy", ["compute", "edge", "observability"])
+
+    assert [s.action for s in steps] == ["destroy"] * 3
+
+
+def test_destroying_the_lower_layers_after_compute_is_gone_waits_first() -> None:
+    # compute was destroyed in an earlier run: its interfaces may still be there
+    steps = [(s.action, s.layer.name) for s in plan("destroy", BELOW_COMPUTE)]
+
+    assert steps == [("wait-enis", "compute")] + [("destroy", n) for n in BELOW_COMPUTE]
 
 
 def test_an_unknown_layer_is_refused_with_the_known_ones_listed() -> None:
@@ -65,8 +111,50 @@ def test_a_full_deploy_into_an_empty_backend_runs_every_layer_in_order(fake, set
     report = orchestrator(fake, settings, emit).run("deploy", [])
 
     assert fake.calls == [("up", n) for n in ALL]
-    assert [r.result for r in report.rows] == ["updated"] * 6
+    assert [r.result for r in report.rows if r.action == "up"] == ["updated"] * 6
+    assert report.result_of("compute", "check-quota") == "ok"
     assert not report.failed
+
+
+def test_the_quota_check_runs_after_data_and_before_compute_with_the_shapes_reservations(
+    fake, settings, emit
+):
+    checked: list[tuple[dict[str, int], str | None, list[tuple[str, str]]]] = []
+
+    def check(reservations, region) -> None:
+        checked.append((dict(reservations), region, list(fake.calls)))
+
+    orchestrator(fake, settings, emit, concurrency_check=check).run("deploy", [])
+
+    assert checked == [
+        (
+            {"txn-dev-fraud-detector": shapes.FRAUD_DETECTOR.reserved_concurrency},
+            "us-east-2",
+            [("up", "network"), ("up", "security"), ("up", "data")],
+        )
+    ]
+
+
+def test_an_account_without_room_for_the_reservations_stops_the_deploy_before_compute(
+    fake, settings, emit
+):
+    def check(reservations, region) -> None:
+        raise OpsError("lambda-concurrency-quota", "raise the quota")
+
+    with pytest.raises(OpsError) as caught:
+        orchestrator(fake, settings, emit, concurrency_check=check).run("deploy", [])
+
+    assert caught.value.code == "lambda-concurrency-quota"
+    assert fake.calls == [("up", "network"), ("up", "security"), ("up", "data")]
+
+
+def test_a_deploy_without_compute_does_not_check_the_quota(fake, settings, emit):
+    def check(reservations, region) -> None:
+        raise AssertionError("the quota was checked for a deploy without compute")
+
+    orchestrator(fake, settings, emit, concurrency_check=check).run("deploy", ["network"])
+
+    assert fake.calls == [("up", "network")]
 
 
 def test_one_layer_deploys_alone_when_its_upstream_is_deployed(fake, settings, emit):
@@ -150,7 +238,10 @@ def test_a_failed_layer_stops_the_run_and_skips_the_layers_after_it(fake, settin
     report = orchestrator(fake, settings, emit).run("deploy", [])
 
     assert fake.calls == [("up", "network"), ("up", "security")]
-    assert [r.result for r in report.rows] == ["updated", "failed"] + ["skipped"] * 4
+    assert [r.result for r in report.rows if r.action == "up"] == ["updated", "failed"] + [
+        "skipped"
+    ] * 4
+    assert report.result_of("compute", "check-quota") == "skipped"
     assert report.failed
 
 
@@ -275,7 +366,10 @@ def test_preview_changes_nothing(fake, settings, emit):
 # -- destroy ----------------------------------------------------------------------------------
 
 
-def test_destroy_runs_in_reverse_and_waits_for_lambda_enis_before_network(fake, settings, emit):
+def test_destroy_waits_for_lambda_enis_after_compute_and_before_the_roles_and_subnets_go(
+    fake, settings, emit
+):
+    # GIVEN everything deployed
     fake.deploy_all()
     vpc_id = fake.stacks[("network", "dev")].outputs["vpc_id"]
     waited: list[tuple[str, str, list[tuple[str, str]]]] = []
@@ -283,10 +377,56 @@ def test_destroy_runs_in_reverse_and_waits_for_lambda_enis_before_network(fake, 
     def eni_wait(vpc: str, region: str) -> None:
         waited.append((vpc, region, list(fake.calls)))
 
-    orchestrator(fake, settings, emit, eni_wait=eni_wait).run("destroy", [])
+    # WHEN it is all destroyed
+    report = orchestrator(fake, settings, emit, eni_wait=eni_wait).run("destroy", [])
 
+    # THEN the wait, in network's VPC, comes right after compute, before data, security, network
     assert fake.calls == [("destroy", n) for n in reversed(ALL)]
-    assert waited == [(vpc_id, "us-east-2", [("destroy", n) for n in reversed(ALL[1:])])]
+    assert waited == [
+        (
+            vpc_id,
+            "us-east-2",
+            [("destroy", "observability"), ("destroy", "edge"), ("destroy", "compute")],
+        )
+    ]
+    assert [(r.layer, r.action) for r in report.rows][2:5] == [
+        ("compute", "destroy"),
+        ("compute", "wait-enis"),
+        ("data", "destroy"),
+    ]
+
+
+def test_a_wait_that_times_out_leaves_the_roles_and_the_network_standing(fake, settings, emit):
+    fake.deploy_all()
+
+    def eni_wait(vpc: str, region: str) -> None:
+        raise OpsError("enis-timeout", "interfaces still there")
+
+    with pytest.raises(OpsError) as caught:
+        orchestrator(fake, settings, emit, eni_wait=eni_wait).run("destroy", [])
+
+    assert caught.value.code == "enis-timeout"
+    assert fake.calls == [("destroy", "observability"), ("destroy", "edge"), ("destroy", "compute")]
+
+
+def test_compute_destroyed_alone_then_the_rest_waits_before_anything_else_goes(
+    fake, settings, emit
+):
+    fake.deploy_all()
+    waited: list[list[tuple[str, str]]] = []
+
+    def eni_wait(vpc: str, region: str) -> None:
+        waited.append(list(fake.calls))
+
+    orchestrator(fake, settings, emit, eni_wait=eni_wait).run(
+        "destroy", ["compute", "edge", "observability"]
+    )
+    assert waited == []  # the roles stay: AWS releases the interfaces in its own time
+
+    orchestrator(fake, settings, emit, eni_wait=eni_wait).run("destroy", BELOW_COMPUTE)
+
+    assert waited == [[("destroy", "observability"), ("destroy", "edge"), ("destroy", "compute")]]
+    assert fake.calls[3:] == [("destroy", n) for n in BELOW_COMPUTE]
 
 
 def test_destroy_refuses_while_a_downstream_layer_is_still_deployed(fake, settings, emit):
