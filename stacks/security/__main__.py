@@ -32,7 +32,6 @@ roles = PlatformRoles(
     RolesArgs(
         platform=platform,
         network=NetworkIds(
-            vpc_id=network["vpc_id"],
             private_subnet_ids=network["private_subnet_ids"],
             function_security_group_id=network["function_security_group_id"],
             endpoint_ids={s: endpoints[s] for s in ("dynamodb", "sqs", "sns")},

@@ -98,9 +98,8 @@ class Platform:
 
 @dataclass(frozen=True)
 class NetworkIds:
-    """What the roles need from ``network``: the VPC and the endpoints calls must come through."""
+    """What the roles need from ``network``: where ENIs go and the endpoints calls come through."""
 
-    vpc_id: pulumi.Input[str]
     private_subnet_ids: pulumi.Input[Sequence[str]]
     function_security_group_id: pulumi.Input[str]
     # service name (sqs, sns, dynamodb, ...) -> VPC endpoint id
