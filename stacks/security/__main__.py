@@ -44,6 +44,7 @@ roles = PlatformRoles(
 ctx.export(
     data_key_arn=keys.data_key.arn,
     logs_key_arn=keys.logs_key.arn,
+    alarms_key_arn=keys.alarms_key.arn,
     validator_role_arn=roles.function_roles["validator"].arn,
     fraud_detector_role_arn=roles.function_roles["fraud-detector"].arn,
     failed_transactions_role_arn=roles.function_roles["failed-transactions"].arn,

@@ -81,11 +81,11 @@ def queue(name: str) -> str:
 # --- Keys ---------------------------------------------------------------------------------------
 
 
-def test_two_symmetric_keys_with_rotation_and_the_configured_deletion_window(
+def test_three_symmetric_keys_with_rotation_and_the_configured_deletion_window(
     security: LayerRun, prod_system: dict[str, LayerRun]
 ) -> None:
     keys = security.of_type("aws:kms/key:Key")
-    assert len(keys) == 2
+    assert len(keys) == 3
     for key in keys:
         assert key.inputs["enableKeyRotation"] is True
         assert key.inputs["keyUsage"] == "ENCRYPT_DECRYPT"
@@ -104,11 +104,12 @@ def test_each_key_has_its_alias(security: LayerRun) -> None:
     assert aliases == {
         "alias/txn-dev-data": keys["keys-data"],
         "alias/txn-dev-logs": keys["keys-logs"],
+        "alias/txn-dev-alarms": keys["keys-alarms"],
     }
 
 
 def test_key_policies_have_no_wildcard_action_and_admins_cannot_decrypt(security: LayerRun) -> None:
-    for purpose in ("data", "logs"):
+    for purpose in ("data", "logs", "alarms"):
         for statement in key_policy(security, purpose).values():
             assert statement["Effect"] == "Allow"
             assert all("*" not in action for action in as_list(statement["Action"]))
@@ -148,16 +149,41 @@ def test_data_key_is_used_only_through_the_platform_services_of_this_account(
     assert grant["Action"] == ["kms:CreateGrant"]
     assert grant["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
     assert grant["Condition"]["StringEquals"]["kms:CallerAccount"] == ACCOUNT_ID
-    alarms = sids["CloudWatchAlarmsPublishToEncryptedTopics"]
-    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
-    assert set(alarms["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
-    assert alarms["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
+    # No service principal on the key that protects cardholder data (ADR 0009).
     assert set(sids) == {
         "KeyAdministration",
         "UseThroughAwsServicesInThisAccount",
         "GrantsForAwsResourcesOnly",
-        "CloudWatchAlarmsPublishToEncryptedTopics",
     }
+    assert all("AWS" in s["Principal"] for s in sids.values())
+
+
+def test_alarms_key_serves_only_this_environments_alarms_publishing_to_the_alarm_topic(
+    security: LayerRun,
+) -> None:
+    """GIVEN CloudWatch calls KMS itself when an alarm publishes to the SSE-KMS alarm topic
+    WHEN the alarms key's policy lets it THEN only for alarms of this account named like this
+    environment's, and only for that topic's messages (ADR 0009)."""
+    sids = key_policy(security, "alarms")
+    assert set(sids) == {"KeyAdministration", "ThisEnvironmentsAlarmsPublishToTheAlarmTopic"}
+    alarms = sids["ThisEnvironmentsAlarmsPublishToTheAlarmTopic"]
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert set(alarms["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+    assert alarms["Condition"] == {
+        "StringEquals": {
+            "aws:SourceAccount": ACCOUNT_ID,
+            "kms:EncryptionContext:aws:sns:topicArn": (
+                f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:txn-dev-alarms"
+            ),
+        },
+        "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:txn-dev-*"},
+    }
+
+
+def test_the_alarm_pattern_follows_the_environment(prod_system: dict[str, LayerRun]) -> None:
+    key = prod_system["security"].one("aws:kms/key:Key", "keys-alarms")
+    (alarms,) = [s for s in statements(policy(key)) if "Service" in s["Principal"]]
+    assert alarms["Condition"]["ArnLike"]["aws:SourceArn"].endswith(":alarm:txn-prod-*")
 
 
 def test_logs_key_serves_only_this_environments_log_groups(security: LayerRun) -> None:

@@ -15,6 +15,7 @@ from txn_spec.naming import (
     function_log_group,
     log_group_prefix,
     physical_name,
+    physical_name_pattern,
 )
 
 Statement = dict[str, Any]  # one statement of a key policy or of a role's policy
@@ -71,6 +72,11 @@ class Platform:
 
     def topic_arn(self, shape: shapes.TopicShape) -> pulumi.Input[str]:
         return self.arn("sns", self.name(shape.component))
+
+    @property
+    def alarm_arn_pattern(self) -> pulumi.Input[str]:
+        """Every CloudWatch alarm of this environment: alarms carry physical names too."""
+        return self.arn("cloudwatch", f"alarm:{physical_name_pattern(self.app, self.environment)}")
 
     def log_group_arn(self, name: str) -> pulumi.Input[str]:
         """A log group and its streams (IAM matches streams under ``<group ARN>:*``)."""
