@@ -10,14 +10,14 @@ their resource (the resource a trust policy implicitly governs).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
 import parliament
 
-from txn_policies.view import ResourceView, as_list, document, get, statements
+from txn_policies.view import UNKNOWN, ResourceView, as_list, document, get, statements
 
 DocumentKind = Literal["identity", "trust", "resource"]
 
@@ -40,12 +40,13 @@ RESOURCE_POLICY_TYPES = frozenset(
 )
 DOCUMENT_TYPES = IDENTITY_TYPES | RESOURCE_POLICY_TYPES
 
-# The only actions an identity policy may grant on ``Resource: "*"``: they have no resource-level
-# permissions in IAM. X-Ray trace upload and sampling, the ENI management Lambda needs to attach
-# a function to the VPC (the actions of AWS's AWSLambdaVPCAccessExecutionRole, which includes
-# ec2:DescribeSubnets), CloudWatch metric publishing, and logs:DescribeLogGroups, which API
-# Gateway's account-level logging role needs (it is in AWS's AmazonAPIGatewayPushToCloudWatchLogs)
-# and which IAM only accepts on "*".
+# The only actions any identity policy may grant on ``Resource: "*"``: they have no
+# resource-level permissions in IAM. X-Ray trace upload and sampling, the Describe calls Lambda
+# makes for a VPC function (in AWS's AWSLambdaVPCAccessExecutionRole), CloudWatch metric
+# publishing, and logs:DescribeLogGroups, which API Gateway's account-level logging role needs
+# (it is in AWS's AmazonAPIGatewayPushToCloudWatchLogs) and which IAM only accepts on "*".
+# ec2:CreateNetworkInterface is not here: it has resource-level permissions (the interface, the
+# subnet and the security group), so a role names them.
 ALLOWED_RESOURCE_STAR_ACTIONS = frozenset(
     {
         "xray:PutTraceSegments",
@@ -53,17 +54,28 @@ ALLOWED_RESOURCE_STAR_ACTIONS = frozenset(
         "xray:GetSamplingRules",
         "xray:GetSamplingTargets",
         "xray:GetSamplingStatisticSummaries",
-        "ec2:CreateNetworkInterface",
         "ec2:DescribeNetworkInterfaces",
         "ec2:DescribeSubnets",
-        "ec2:DeleteNetworkInterface",
-        "ec2:AssignPrivateIpAddresses",
-        "ec2:UnassignPrivateIpAddresses",
         "cloudwatch:PutMetricData",
         "logs:DescribeLogGroups",
     }
 )
 _ALLOWED_LOWER = {a.lower() for a in ALLOWED_RESOURCE_STAR_ACTIONS}
+
+# The one documented exception for actions that do have resource-level permissions: Lambda
+# checks these with a function's execution role when it creates or updates a VPC function,
+# before any interface exists, and AWS's guide (and AWSLambdaVPCAccessExecutionRole) grant them
+# on "*"; narrowed, CreateFunction fails. Accepted on "*" only in the policy of a role that
+# only Lambda may assume (stacks/security/README.md).
+LAMBDA_ENI_MANAGEMENT_ACTIONS = frozenset(
+    {
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+    }
+)
+_LAMBDA_ENI_LOWER = {a.lower() for a in LAMBDA_ENI_MANAGEMENT_ACTIONS}
+LAMBDA_SERVICE = "lambda.amazonaws.com"
 
 # Severities Parliament assigns (its config.yaml); these block a deployment.
 BLOCKING_SEVERITIES = frozenset({"CRITICAL", "HIGH", "MEDIUM"})
@@ -116,8 +128,49 @@ def actions(statement: dict[str, Any]) -> list[str]:
     return [str(a) for a in as_list(statement.get("Action"))]
 
 
-def is_allowed_star_action(action: str) -> bool:
-    return action.lower() in _ALLOWED_LOWER
+def is_allowed_star_action(action: str, *, lambda_execution_role: bool = False) -> bool:
+    """May an identity policy grant ``action`` on ``"*"``? The Lambda ENI actions only in the
+    policy of a Lambda execution role."""
+    lowered = action.lower()
+    return lowered in _ALLOWED_LOWER or (lambda_execution_role and lowered in _LAMBDA_ENI_LOWER)
+
+
+def trusts_only_lambda(role: ResourceView) -> bool:
+    """Does the role's trust policy let only the Lambda service assume it?"""
+    trust = document(role.props.get("assumeRolePolicy"), "assumeRolePolicy")
+    allows = [s for s in statements(trust or {}) if allowed(s)]
+    principals = [get(s, "Principal") for s in allows]
+    return bool(allows) and all(
+        isinstance(p, Mapping)
+        and set(p) == {"Service"}
+        and as_list(p["Service"]) == [LAMBDA_SERVICE]
+        for p in principals
+    )
+
+
+def role_of(role_policy: ResourceView, resources: Sequence[ResourceView]) -> ResourceView | None:
+    """The role an inline ``RolePolicy`` belongs to: by its ``role`` value (name, id or ARN),
+    or while that is unknown (a preview) by the dependency CrossGuard records."""
+    ref = role_policy.props.get("role")
+    for role in (r for r in resources if r.type == ROLE):
+        if ref is UNKNOWN or ref is None:
+            if role.urn in role_policy.deps.get("role", frozenset()):
+                return role
+        elif ref in {role.props.get(k) for k in ("name", "id", "arn")} - {None, UNKNOWN}:
+            return role
+    return None
+
+
+def is_lambda_execution_role_policy(
+    resource: ResourceView, resources: Sequence[ResourceView]
+) -> bool:
+    """Is ``resource`` a Lambda execution role, or the inline policy of one?"""
+    if resource.type == ROLE:
+        return trusts_only_lambda(resource)
+    if resource.type == ROLE_POLICY:
+        role = role_of(resource, resources)
+        return role is not None and trusts_only_lambda(role)
+    return False  # a managed or user/group policy can be attached to anything
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ SECURITY = Layer(
         {
             "data_key_arn",
             "logs_key_arn",
+            "alarms_key_arn",
             "validator_role_arn",
             "fraud_detector_role_arn",
             "failed_transactions_role_arn",

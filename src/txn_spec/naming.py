@@ -19,6 +19,15 @@ class NamingError(ValueError):
     """A name part is malformed or the whole name exceeds what AWS accepts."""
 
 
+def _checked(label: str, part: str) -> str:
+    if not _PART.match(part):
+        raise NamingError(
+            f"{label} {part!r} must be lower-case letters and digits separated by single "
+            "hyphens, starting with a letter"
+        )
+    return part
+
+
 def physical_name(app: str, environment: str, component: str) -> str:
     """Return the physical name of ``component`` for ``app`` in ``environment``.
 
@@ -26,15 +35,20 @@ def physical_name(app: str, environment: str, component: str) -> str:
     'txn-dev-transactions'
     """
     for label, part in (("app", app), ("environment", environment), ("component", component)):
-        if not _PART.match(part):
-            raise NamingError(
-                f"{label} {part!r} must be lower-case letters and digits separated by single "
-                "hyphens, starting with a letter"
-            )
+        _checked(label, part)
     name = f"{app}-{environment}-{component}"
     if len(name) > MAX_LENGTH:
         raise NamingError(f"{name!r} is {len(name)} characters; AWS allows {MAX_LENGTH}")
     return name
+
+
+def physical_name_pattern(app: str, environment: str) -> str:
+    """Every physical name of ``app`` in ``environment``, as an IAM (and fnmatch) wildcard.
+
+    >>> physical_name_pattern("txn", "dev")
+    'txn-dev-*'
+    """
+    return f"{_checked('app', app)}-{_checked('environment', environment)}-*"
 
 
 def function_log_group(function_name: str) -> str:

@@ -193,6 +193,8 @@ QUEUES = (TRANSACTIONS_QUEUE, TRANSACTIONS_DLQ, PARKING_QUEUE)
 # --- SNS ----------------------------------------------------------------------------------------
 
 FRAUD_ALERTS_TOPIC = TopicShape(component="fraud-alerts")
+# Every alarm notifies it. observability creates it; security's alarms key names it (ADR 0009).
+ALARMS_TOPIC = TopicShape(component="alarms")
 
 # --- Lambda -------------------------------------------------------------------------------------
 

@@ -56,8 +56,8 @@ watched = Watched(
 notifications = Notifications(
     "notify",
     NotificationsArgs(
-        topic_name=ctx.name("alarms"),
-        key_arn=security["data_key_arn"],
+        topic_name=ctx.name(shapes.ALARMS_TOPIC.component),
+        key_arn=security["alarms_key_arn"],
         alert_email=cfg.alert_email,
         fraud_alerts_topic_arn=data["fraud_alerts_topic_arn"],
         fraud_alert_email=cfg.fraud_alert_email or cfg.alert_email,

@@ -32,7 +32,6 @@ roles = PlatformRoles(
     RolesArgs(
         platform=platform,
         network=NetworkIds(
-            vpc_id=network["vpc_id"],
             private_subnet_ids=network["private_subnet_ids"],
             function_security_group_id=network["function_security_group_id"],
             endpoint_ids={s: endpoints[s] for s in ("dynamodb", "sqs", "sns")},
@@ -45,6 +44,7 @@ roles = PlatformRoles(
 ctx.export(
     data_key_arn=keys.data_key.arn,
     logs_key_arn=keys.logs_key.arn,
+    alarms_key_arn=keys.alarms_key.arn,
     validator_role_arn=roles.function_roles["validator"].arn,
     fraud_detector_role_arn=roles.function_roles["fraud-detector"].arn,
     failed_transactions_role_arn=roles.function_roles["failed-transactions"].arn,

@@ -144,7 +144,9 @@ def test_alarm_topic_is_encrypted_and_both_topics_email(
     obs: LayerRun, upstream: dict[str, dict]
 ) -> None:
     topic = obs.one("aws:sns/topic:Topic")
-    assert topic.inputs["kmsMasterKeyId"] == upstream["security"]["data_key_arn"]
+    # Its own key: a disabled data key must not silence the alarms about it (ADR 0009).
+    assert topic.inputs["kmsMasterKeyId"] == upstream["security"]["alarms_key_arn"]
+    assert topic.inputs["name"] == "txn-dev-alarms"
     subscriptions = {
         s.inputs["topic"]: s for s in obs.of_type("aws:sns/topicSubscription:TopicSubscription")
     }

@@ -31,9 +31,10 @@ STAR_ACTIONS = {
     "ec2:DescribeSubnets",
     "logs:DescribeLogGroups",
 }
-ENI_ACTIONS = {
+# What Lambda checks with a function's role before any interface exists: granted on "*" as
+# AWSLambdaVPCAccessExecutionRole does, and only to the function roles (stacks/security/README).
+LAMBDA_ENI_MANAGEMENT = {
     "ec2:AssignPrivateIpAddresses",
-    "ec2:CreateNetworkInterface",
     "ec2:DeleteNetworkInterface",
     "ec2:UnassignPrivateIpAddresses",
 }
@@ -80,11 +81,11 @@ def queue(name: str) -> str:
 # --- Keys ---------------------------------------------------------------------------------------
 
 
-def test_two_symmetric_keys_with_rotation_and_the_configured_deletion_window(
+def test_three_symmetric_keys_with_rotation_and_the_configured_deletion_window(
     security: LayerRun, prod_system: dict[str, LayerRun]
 ) -> None:
     keys = security.of_type("aws:kms/key:Key")
-    assert len(keys) == 2
+    assert len(keys) == 3
     for key in keys:
         assert key.inputs["enableKeyRotation"] is True
         assert key.inputs["keyUsage"] == "ENCRYPT_DECRYPT"
@@ -103,11 +104,12 @@ def test_each_key_has_its_alias(security: LayerRun) -> None:
     assert aliases == {
         "alias/txn-dev-data": keys["keys-data"],
         "alias/txn-dev-logs": keys["keys-logs"],
+        "alias/txn-dev-alarms": keys["keys-alarms"],
     }
 
 
 def test_key_policies_have_no_wildcard_action_and_admins_cannot_decrypt(security: LayerRun) -> None:
-    for purpose in ("data", "logs"):
+    for purpose in ("data", "logs", "alarms"):
         for statement in key_policy(security, purpose).values():
             assert statement["Effect"] == "Allow"
             assert all("*" not in action for action in as_list(statement["Action"]))
@@ -147,16 +149,41 @@ def test_data_key_is_used_only_through_the_platform_services_of_this_account(
     assert grant["Action"] == ["kms:CreateGrant"]
     assert grant["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
     assert grant["Condition"]["StringEquals"]["kms:CallerAccount"] == ACCOUNT_ID
-    alarms = sids["CloudWatchAlarmsPublishToEncryptedTopics"]
-    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
-    assert set(alarms["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
-    assert alarms["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
+    # No service principal on the key that protects cardholder data (ADR 0009).
     assert set(sids) == {
         "KeyAdministration",
         "UseThroughAwsServicesInThisAccount",
         "GrantsForAwsResourcesOnly",
-        "CloudWatchAlarmsPublishToEncryptedTopics",
     }
+    assert all("AWS" in s["Principal"] for s in sids.values())
+
+
+def test_alarms_key_serves_only_this_environments_alarms_publishing_to_the_alarm_topic(
+    security: LayerRun,
+) -> None:
+    """GIVEN CloudWatch calls KMS itself when an alarm publishes to the SSE-KMS alarm topic
+    WHEN the alarms key's policy lets it THEN only for alarms of this account named like this
+    environment's, and only for that topic's messages (ADR 0009)."""
+    sids = key_policy(security, "alarms")
+    assert set(sids) == {"KeyAdministration", "ThisEnvironmentsAlarmsPublishToTheAlarmTopic"}
+    alarms = sids["ThisEnvironmentsAlarmsPublishToTheAlarmTopic"]
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert set(alarms["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+    assert alarms["Condition"] == {
+        "StringEquals": {
+            "aws:SourceAccount": ACCOUNT_ID,
+            "kms:EncryptionContext:aws:sns:topicArn": (
+                f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:txn-dev-alarms"
+            ),
+        },
+        "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:txn-dev-*"},
+    }
+
+
+def test_the_alarm_pattern_follows_the_environment(prod_system: dict[str, LayerRun]) -> None:
+    key = prod_system["security"].one("aws:kms/key:Key", "keys-alarms")
+    (alarms,) = [s for s in statements(policy(key)) if "Service" in s["Principal"]]
+    assert alarms["Condition"]["ArnLike"]["aws:SourceArn"].endswith(":alarm:txn-prod-*")
 
 
 def test_logs_key_serves_only_this_environments_log_groups(security: LayerRun) -> None:
@@ -204,13 +231,17 @@ def test_every_role_trusts_one_service_for_this_account_only(security: LayerRun)
 def test_no_wildcard_action_and_star_resources_only_where_aws_allows_nothing_narrower(
     security: LayerRun,
 ) -> None:
+    function_policies = {f"roles-{c}-policy" for c in FUNCTIONS}
     for role_policy in security.of_type("aws:iam/rolePolicy:RolePolicy"):
+        star_allowed = STAR_ACTIONS | (
+            LAMBDA_ENI_MANAGEMENT if role_policy.name in function_policies else set()
+        )
         for statement in statements(policy(role_policy)):
             assert statement["Effect"] == "Allow"
             actions = as_list(statement["Action"])
             assert all("*" not in a for a in actions), statement["Sid"]
             if "*" in as_list(statement["Resource"]):
-                assert set(actions) <= STAR_ACTIONS, statement["Sid"]
+                assert set(actions) <= star_allowed, (role_policy.name, statement["Sid"])
                 assert statement["Resource"] == "*"
 
 
@@ -328,28 +359,47 @@ def test_functions_use_the_data_key_only_through_the_services_they_call(
         )
 
 
-def test_function_enis_stay_in_the_platform_vpc_subnets_and_security_group(
+def test_function_enis_are_created_only_in_the_platform_subnets_and_security_group(
     security: LayerRun, network: dict[str, Any]
 ) -> None:
-    vpc_arn = f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:vpc/{network['vpc_id']}"
     sg_arn = (
         f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:security-group/{network['function_security_group_id']}"
     )
+    subnets = [
+        f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:subnet/{subnet}"
+        for subnet in network["private_subnet_ids"]
+    ]
+    assert len(subnets) == 3
     enis = f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:network-interface/*"
     for component in FUNCTIONS:
-        sids = role_statements(security, component)
-        subnets = [
-            f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:subnet/{subnet}"
-            for subnet in network["private_subnet_ids"]
+        assert grants(security, component)["ec2:CreateNetworkInterface"] == {enis, *subnets, sg_arn}
+
+
+def test_lambda_may_manage_function_enis_before_any_exists(security: LayerRun) -> None:
+    """GIVEN Lambda checks Delete/Assign/Unassign with the role when it creates a VPC function,
+    before an interface exists WHEN the role grants them THEN it is on "*" and unconditioned,
+    as in AWSLambdaVPCAccessExecutionRole (an ec2:Vpc condition or an interface ARN fails
+    CreateFunction)."""
+    for component in FUNCTIONS:
+        (manage,) = [
+            s
+            for s in role_statements(security, component).values()
+            if LAMBDA_ENI_MANAGEMENT & set(as_list(s["Action"]))
         ]
-        create = sids["CreateEnisInItsSubnetsAndGroup"]
-        assert create["Resource"] == [enis, *subnets, sg_arn]
-        assert len(subnets) == 3
-        manage = sids["ManageEnisInThePlatformVpc"]
-        assert manage["Resource"] == enis
-        assert manage["Condition"] == {"ArnEquals": {"ec2:Vpc": vpc_arn}}
-        eni_actions = {a for a in grants(security, component) if a.startswith("ec2:")}
-        assert eni_actions == ENI_ACTIONS | {"ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"}
+        assert set(manage["Action"]) == LAMBDA_ENI_MANAGEMENT
+        assert manage["Resource"] == "*"
+        assert "Condition" not in manage
+        ec2 = {a for a in grants(security, component) if a.startswith("ec2:")}
+        assert ec2 == LAMBDA_ENI_MANAGEMENT | {
+            "ec2:CreateNetworkInterface",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DescribeSubnets",
+        }
+
+
+def test_only_the_function_roles_may_manage_enis(security: LayerRun) -> None:
+    for name in ("apigateway-logs", "flow-logs"):
+        assert not any(a.startswith("ec2:") for a in grants(security, name)), name
 
 
 def test_no_function_may_put_metrics_or_act_outside_its_services(security: LayerRun) -> None:
@@ -394,7 +444,6 @@ def test_role_arns_written_before_data_exists_match_what_data_creates(
 def test_policy_functions_are_plain_data_with_plain_inputs() -> None:
     platform = Platform(app="txn", environment="dev", region=REGION, account_id=ACCOUNT_ID)
     network = NetworkIds(
-        vpc_id="vpc-1",
         private_subnet_ids=["subnet-1", "subnet-2"],
         function_security_group_id="sg-1",
         endpoint_ids={"dynamodb": "vpce-d", "sqs": "vpce-q", "sns": "vpce-s"},
@@ -413,7 +462,15 @@ def test_a_deletion_window_kms_refuses_fails_at_preview_with_one_clear_line() ->
         run_layer("security", config={"txn-security:keyDeletionWindowDays": "3"})
 
 
-def test_parliament_finds_nothing_in_any_role_policy(security: LayerRun) -> None:
+def test_parliament_finds_nothing_in_any_role_policy_but_the_lambda_eni_exception(
+    security: LayerRun,
+) -> None:
+    function_policies = {f"roles-{c}-policy" for c in FUNCTIONS}
     for role_policy in security.of_type("aws:iam/rolePolicy:RolePolicy"):
         findings = analyze_policy_string(role_policy.inputs["policy"]).findings
-        assert [(f.issue, f.detail) for f in findings] == [], role_policy.name
+        expected = (
+            [("RESOURCE_STAR", sorted(LAMBDA_ENI_MANAGEMENT))]
+            if role_policy.name in function_policies
+            else []
+        )
+        assert [(f.issue, f.detail) for f in findings] == expected, role_policy.name

@@ -51,6 +51,33 @@ def test_every_log_group_fits_the_logs_key_policy(system: dict[str, LayerRun]) -
         assert any(fnmatch.fnmatchcase(group.outputs["arn"], p) for p in patterns), group.name
 
 
+def test_every_alarm_and_the_alarm_topic_fit_the_alarms_key_policy(
+    system: dict[str, LayerRun],
+) -> None:
+    """An alarm the alarms key would refuse deploys fine and then never notifies anyone."""
+    security, observability = system["security"], system["observability"]
+    key = security.one("aws:kms/key:Key", "keys-alarms")
+    (cloudwatch,) = [
+        s
+        for s in statements(json.loads(key.inputs["policy"]))
+        if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    (pattern,) = [
+        values["aws:SourceArn"]
+        for values in cloudwatch["Condition"].values()
+        if "aws:SourceArn" in values
+    ]
+    topic = observability.one("aws:sns/topic:Topic")
+    assert topic.inputs["kmsMasterKeyId"] == security.exports["alarms_key_arn"]
+    context = "kms:EncryptionContext:aws:sns:topicArn"
+    assert cloudwatch["Condition"]["StringEquals"][context] == topic.outputs["arn"]
+    alarms = observability.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    assert alarms  # the check below is not vacuous
+    for alarm in alarms:
+        assert alarm.inputs["alarmActions"] == [topic.outputs["arn"]], alarm.name
+        assert fnmatch.fnmatchcase(alarm.outputs["arn"], pattern), alarm.outputs["arn"]
+
+
 def test_functions_run_as_the_roles_security_made_for_them(system: dict[str, LayerRun]) -> None:
     roles = {r.outputs["arn"] for r in system["security"].of_type("aws:iam/role:Role")}
     for fn in system["compute"].of_type("aws:lambda/function:Function"):

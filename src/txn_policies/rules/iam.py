@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import partial
 
 from txn_policies import iam
@@ -54,15 +54,26 @@ def _no_wildcard_actions(resource: ResourceView) -> Iterator[str]:
 @policy(
     name="iam-resource-star-only-allowed",
     description="Identity policies use Resource '*' only for actions without resource-level "
-    "permissions (X-Ray, Lambda VPC ENI management, cloudwatch:PutMetricData).",
+    "permissions (X-Ray, ec2:Describe*, cloudwatch:PutMetricData, logs:DescribeLogGroups), and "
+    "a Lambda execution role for the ENI management Lambda checks before an interface exists.",
     requirements=(f"{PCI} 7.2.1", f"{PCI} 7.2.5"),
     enforcement="mandatory",
     reason="mandatory: every table, queue, topic and key has a name known before deploy "
     "(naming.physical_name), so there is no reason to grant it on '*'.",
     remediation="name the ARNs (naming.physical_name) or move the action to a scoped statement",
     types=iam.IDENTITY_TYPES,
+    stack=True,
 )
-def _resource_star(resource: ResourceView) -> Iterator[str]:
+def _resource_star(resources: Sequence[ResourceView]) -> Iterator[tuple[ResourceView, str]]:
+    for resource in resources:
+        if resource.type not in iam.IDENTITY_TYPES:
+            continue
+        lambda_role = iam.is_lambda_execution_role_policy(resource, resources)
+        for message in _star_grants(resource, lambda_execution_role=lambda_role):
+            yield resource, message
+
+
+def _star_grants(resource: ResourceView, *, lambda_execution_role: bool) -> Iterator[str]:
     for doc in iam.documents(resource):
         if doc.kind != "identity":
             continue
@@ -73,11 +84,22 @@ def _resource_star(resource: ResourceView) -> Iterator[str]:
                 yield f"{doc.where} allows NotResource; fix: name the resources"
             if "*" not in as_list(statement.get("Resource")):
                 continue
-            extra = sorted(a for a in iam.actions(statement) if not iam.is_allowed_star_action(a))
+            extra = sorted(
+                a
+                for a in iam.actions(statement)
+                if not iam.is_allowed_star_action(a, lambda_execution_role=lambda_execution_role)
+            )
             if extra:
+                eni = sorted(set(extra) & iam.LAMBDA_ENI_MANAGEMENT_ACTIONS)
+                only_lambda = (
+                    f"; {eni} only in a role that only lambda.amazonaws.com may assume"
+                    if eni
+                    else ""
+                )
                 yield (
                     f"{doc.where} grants {extra} on Resource '*'; fix: name the resource ARNs "
-                    "(only X-Ray, ENI management and cloudwatch:PutMetricData may use '*')"
+                    "(only X-Ray, ec2:Describe*, cloudwatch:PutMetricData and "
+                    f"logs:DescribeLogGroups may use '*'{only_lambda})"
                 )
 
 

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import fnmatch
+
 import pytest
 
 from txn_domain.models import Status
 from txn_spec import shapes
-from txn_spec.naming import NamingError, function_log_group, physical_name, waf_log_group
+from txn_spec.naming import (
+    NamingError,
+    function_log_group,
+    physical_name,
+    physical_name_pattern,
+    waf_log_group,
+)
 
 
 def test_physical_name_joins_app_environment_component() -> None:
@@ -25,6 +33,15 @@ def test_malformed_parts_are_refused(app: str, env: str, component: str) -> None
 def test_names_longer_than_aws_allows_are_refused() -> None:
     with pytest.raises(NamingError, match="AWS allows 64"):
         physical_name("txn", "dev", "x" * 60)
+
+
+def test_the_name_pattern_matches_every_physical_name_of_its_environment_only() -> None:
+    pattern = physical_name_pattern("txn", "dev")
+    assert fnmatch.fnmatchcase(physical_name("txn", "dev", "validator-error-rate"), pattern)
+    assert not fnmatch.fnmatchcase(physical_name("txn", "prod", "validator-error-rate"), pattern)
+    assert not fnmatch.fnmatchcase(physical_name("txn", "devx", "validator-error-rate"), pattern)
+    with pytest.raises(NamingError, match="must be lower-case"):
+        physical_name_pattern("txn", "Dev")
 
 
 def test_log_group_names() -> None:

@@ -1,4 +1,4 @@
-"""Keys and roles: the two customer-managed KMS keys and the IAM role of every function and
+"""Keys and roles: the three customer-managed KMS keys and the IAM role of every function and
 AWS service that acts for the platform.
 
 Every policy document is data: the ``*_key_policy`` functions in ``key_policies`` and the

@@ -32,6 +32,13 @@ XRAY_WRITE = (
     "xray:PutTelemetryRecords",
     "xray:PutTraceSegments",
 )
+# What Lambda does with a function's role to the function's network interfaces once they exist
+# (AWSLambdaVPCAccessExecutionRole grants them on "*"; see _function_baseline).
+LAMBDA_ENI_MANAGEMENT = (
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:DeleteNetworkInterface",
+    "ec2:UnassignPrivateIpAddresses",
+)
 
 
 def trust_policy(
@@ -106,8 +113,6 @@ def _function_baseline(
     key_services: Sequence[str],
 ) -> list[Statement]:
     """What every function needs: its logs, traces, ENIs and the data key through its services."""
-    vpc_arn = p.arn("ec2", concat("vpc/", net.vpc_id))
-    in_vpc = {"ArnEquals": {"ec2:Vpc": vpc_arn}}
     return [
         # Only its own group, which compute creates (with retention and KMS) before the
         # function exists: no logs:CreateLogGroup.
@@ -130,16 +135,14 @@ def _function_baseline(
                 p.arn("ec2", concat("security-group/", net.function_security_group_id)),
             ),
         ),
-        _allow(
-            "ManageEnisInThePlatformVpc",
-            [
-                "ec2:AssignPrivateIpAddresses",
-                "ec2:DeleteNetworkInterface",
-                "ec2:UnassignPrivateIpAddresses",
-            ],
-            p.arn("ec2", "network-interface/*"),
-            in_vpc,
-        ),
+        # Lambda checks these with the role when it creates or updates a VPC function, before
+        # any interface exists, so neither an interface ARN nor ec2:Vpc has anything to match:
+        # AWS's guide warns that without a resource id for DeleteNetworkInterface "your function
+        # may not be able to access the VPC", and CreateFunction fails with them narrowed to
+        # network-interface/* (terraform-provider-aws#20698). Granted as
+        # AWSLambdaVPCAccessExecutionRole does, on "*"; the function's own code cannot reach
+        # the EC2 API (no NAT, no EC2 endpoint). stacks/security/README.md has the reasoning.
+        _allow("ManageEnisAsLambdaChecksThem", LAMBDA_ENI_MANAGEMENT, "*"),
         # Describe* calls have no resource-level permissions: "*" is the only Resource AWS
         # accepts. DescribeSubnets joined AWSLambdaVPCAccessExecutionRole in January 2024.
         _allow("DescribeEnis", ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"], "*"),

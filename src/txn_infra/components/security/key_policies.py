@@ -1,10 +1,11 @@
-"""Key policies of the data key and the logs key, as data."""
+"""Key policies of the data key, the logs key and the alarms key, as data."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from txn_infra.components.security.platform import Platform, Statement
+from txn_spec import shapes
 
 # Key administration without ``kms:*``: what an operator (and Pulumi) needs to create, read,
 # tag, alias, rotate and schedule the deletion of a key. Deliberately absent: every
@@ -62,7 +63,11 @@ def _key_admin(p: Platform) -> Statement:
 
 
 def data_key_policy(p: Platform) -> dict[str, Any]:
-    """The data key: tables, queues, topics and Lambda environment variables."""
+    """The data key: tables, queues, the fraud-alerts topic and Lambda environment variables.
+
+    Only this account's principals, only through the services that encrypt with it: no AWS
+    service principal (the alarm topic has its own key, ADR 0009).
+    """
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -94,15 +99,47 @@ def data_key_policy(p: Platform) -> dict[str, Any]:
                     "Bool": {"kms:GrantIsForAWSResource": "true"},
                 },
             },
+        ],
+    }
+
+
+def alarms_key_policy(p: Platform) -> dict[str, Any]:
+    """The alarm topic's key: only this environment's alarms, only for that topic (ADR 0009).
+
+    A CloudWatch alarm publishing to an SSE-KMS topic calls KMS itself, as the service principal
+    ``cloudwatch.amazonaws.com`` on the alarm's behalf, for ``kms:GenerateDataKey`` and
+    ``kms:Decrypt`` (SNS, "Enable compatibility between event sources from AWS services and
+    encrypted topics"). A service principal acting for a resource carries ``aws:SourceArn`` and
+    ``aws:SourceAccount``; SNS puts the topic ARN in the encryption context
+    (``kms:EncryptionContext:aws:sns:topicArn``), which AWS's SNS guide pairs with
+    ``aws:SourceArn`` in its key policy for service publishers. So another account's alarm, an
+    alarm of another environment and any other ciphertext are all refused.
+
+    Its own key, not the data key: the path that says "the platform is failing" must not share
+    a failure domain with the platform (a disabled or pending-deletion data key would stop
+    tables and queues and silence the alarm about it), and the key that protects cardholder data
+    keeps no service principal at all. Nobody else needs it: publishers are alarms only, and
+    email delivery needs no key permission of the subscriber.
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            _key_admin(p),
             {
-                # CloudWatch alarms publish to the (encrypted) alarm topic that observability
-                # creates; SNS asks KMS for a data key on the alarm service's behalf.
-                "Sid": "CloudWatchAlarmsPublishToEncryptedTopics",
+                "Sid": "ThisEnvironmentsAlarmsPublishToTheAlarmTopic",
                 "Effect": "Allow",
                 "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                # Exactly what SNS asks KMS for on a publish; AWS's samples write
+                # GenerateDataKey*, which adds the pair and no-plaintext variants SNS never uses.
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                 "Resource": "*",
-                "Condition": {"StringEquals": {"aws:SourceAccount": p.account_id}},
+                "Condition": {
+                    "StringEquals": {
+                        "aws:SourceAccount": p.account_id,
+                        "kms:EncryptionContext:aws:sns:topicArn": p.topic_arn(shapes.ALARMS_TOPIC),
+                    },
+                    "ArnLike": {"aws:SourceArn": p.alarm_arn_pattern},
+                },
             },
         ],
     }

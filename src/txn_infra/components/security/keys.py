@@ -1,4 +1,4 @@
-"""The platform's two customer-managed KMS keys, each with its alias."""
+"""The platform's three customer-managed KMS keys, each with its alias."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from txn_infra.components.security.key_policies import data_key_policy, logs_key_policy
+from txn_infra.components.security.key_policies import (
+    alarms_key_policy,
+    data_key_policy,
+    logs_key_policy,
+)
 from txn_infra.components.security.platform import Platform
 
 
@@ -19,7 +23,7 @@ class KeysArgs:
 
 
 class PlatformKeys(pulumi.ComponentResource):
-    """The data key and the logs key, rotated yearly, each with its alias."""
+    """The data key, the logs key and the alarms key, rotated yearly, each with its alias."""
 
     def __init__(self, name: str, args: KeysArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("txn:security:PlatformKeys", name, None, opts)
@@ -27,15 +31,26 @@ class PlatformKeys(pulumi.ComponentResource):
         self.data_key = self._key(
             name,
             "data",
-            "Tables, queues, topics and Lambda environment variables",
+            "Tables, queues, the fraud-alerts topic and Lambda environment variables",
             data_key_policy(p),
             args,
         )
         self.logs_key = self._key(
             name, "logs", "Every CloudWatch Logs group of the platform", logs_key_policy(p), args
         )
+        self.alarms_key = self._key(
+            name,
+            "alarms",
+            "The alarm topic, for this environment's alarms",
+            alarms_key_policy(p),
+            args,
+        )
         self.register_outputs(
-            {"data_key_arn": self.data_key.arn, "logs_key_arn": self.logs_key.arn}
+            {
+                "data_key_arn": self.data_key.arn,
+                "logs_key_arn": self.logs_key.arn,
+                "alarms_key_arn": self.alarms_key.arn,
+            }
         )
 
     def _key(

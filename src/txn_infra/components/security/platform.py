@@ -15,6 +15,7 @@ from txn_spec.naming import (
     function_log_group,
     log_group_prefix,
     physical_name,
+    physical_name_pattern,
 )
 
 Statement = dict[str, Any]  # one statement of a key policy or of a role's policy
@@ -72,6 +73,11 @@ class Platform:
     def topic_arn(self, shape: shapes.TopicShape) -> pulumi.Input[str]:
         return self.arn("sns", self.name(shape.component))
 
+    @property
+    def alarm_arn_pattern(self) -> pulumi.Input[str]:
+        """Every CloudWatch alarm of this environment: alarms carry physical names too."""
+        return self.arn("cloudwatch", f"alarm:{physical_name_pattern(self.app, self.environment)}")
+
     def log_group_arn(self, name: str) -> pulumi.Input[str]:
         """A log group and its streams (IAM matches streams under ``<group ARN>:*``)."""
         return self.arn("logs", f"log-group:{name}:*")
@@ -98,9 +104,8 @@ class Platform:
 
 @dataclass(frozen=True)
 class NetworkIds:
-    """What the roles need from ``network``: the VPC and the endpoints calls must come through."""
+    """What the roles need from ``network``: where ENIs go and the endpoints calls come through."""
 
-    vpc_id: pulumi.Input[str]
     private_subnet_ids: pulumi.Input[Sequence[str]]
     function_security_group_id: pulumi.Input[str]
     # service name (sqs, sns, dynamodb, ...) -> VPC endpoint id
