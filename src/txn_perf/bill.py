@@ -35,16 +35,16 @@ class Bill:
         """Cost per million accepted transactions at each of :data:`VOLUMES_PER_DAY`."""
         return [(per_day, self.per_million(per_day)) for per_day in VOLUMES_PER_DAY]
 
-    def break_even(self) -> float | None:
+    def break_even(self, goal: float = COST_GOAL_PER_MILLION) -> float | None:
         """The lowest steady daily volume (up to :data:`VOLUMES_PER_DAY`'s highest) at which
-        the cost per million meets the goal, to within 0.1%; ``None`` if it does not there."""
+        the cost per million meets ``goal``, to within 0.1%; ``None`` if it does not there."""
         high = max(VOLUMES_PER_DAY)
-        if self.per_million(high) > COST_GOAL_PER_MILLION:
+        if self.per_million(high) > goal:
             return None
-        low = 1e5  # 100,000 a day: far above the goal (fixed minimums dominate)
+        low = 1e5  # 100,000 a day: far above any goal (the API's first tier, X-Ray's reservoir)
         while high / low > 1.001:  # the cost falls as the volume grows
             mid = (low * high) ** 0.5
-            if self.per_million(mid) <= COST_GOAL_PER_MILLION:
+            if self.per_million(mid) <= goal:
                 high = mid
             else:
                 low = mid

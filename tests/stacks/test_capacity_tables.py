@@ -1,60 +1,25 @@
-"""The capacity model reads the tables' billing mode and auto scaling bounds from what the data
-layer declares: prod's queue-fed tables are provisioned, hold the capacity goal at their maxima
-and cost less per million; dev stays on-demand; the sparse index is priced at its share."""
+"""The capacity model reads the tables from what the data layer declares: prod's tables are
+on-demand, hold the capacity goal at their warm throughput and are priced per request unit; the
+sparse index is priced at its share."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
-from tests.stacks.test_data import prod_config
 from txn_infra.offline import LayerRun
-from txn_perf import assumptions, discovery, goals, model, pricing, report, workload
+from txn_perf import assumptions, discovery, goals, model, pricing, workload
+from txn_perf.prices import price
 from txn_spec import shapes
 
 CPU = {"validator": 50.0, "fraud_detector": 60.0}
-REVIEW = f"transactions {shapes.REVIEW_INDEX.name}"
 
 
 @pytest.fixture(scope="module")
-def prod_capacity(prod_system: dict[str, LayerRun]) -> dict[str, model.Provisioned]:
-    return discovery.declared_capacity(prod_system)
-
-
-@pytest.fixture(scope="module")
-def prod_workload(
-    prod_system: dict[str, LayerRun], prod_capacity: dict[str, model.Provisioned]
-) -> tuple[model.Deployment, model.Workload]:
+def prod_workload(prod_system: dict[str, LayerRun]) -> tuple[model.Deployment, model.Workload]:
     d = discovery.deployment("prod", prod_system)
     warm = discovery.warm_write_units(prod_system)
     declared = discovery.declared(prod_system)
-    return d, workload.workload(d, CPU, warm, declared, provisioned=prod_capacity)
-
-
-def test_dev_declares_no_provisioned_table(system: dict[str, LayerRun]) -> None:
-    assert discovery.declared_capacity(system) == {}
-
-
-def test_prod_declares_the_queue_fed_tables_and_the_index_with_the_configured_bounds(
-    prod_capacity: dict[str, model.Provisioned],
-) -> None:
-    cfg = prod_config()
-    assert set(prod_capacity) == {"transactions", REVIEW, "velocity"}
-    tx = cfg.capacity(shapes.TRANSACTIONS_TABLE)
-    assert tx is not None
-    assert (prod_capacity["transactions"].min_wcu, prod_capacity["transactions"].max_wcu) == (
-        tx.write.min,
-        tx.write.max,
-    )
-    assert (prod_capacity[REVIEW].min_rcu, prod_capacity[REVIEW].max_rcu) == (
-        tx.index_read.min,
-        tx.index_read.max,
-    )
-    share = assumptions.assumption("provisioned_utilization_of_target")
-    for p in prod_capacity.values():
-        assert p.write_utilization == pytest.approx(0.70 * share)
-        assert p.read_utilization == pytest.approx(0.70 * share)
+    return d, workload.workload(d, CPU, warm, declared)
 
 
 def test_prod_tables_hold_the_capacity_goal_and_the_api_stays_the_bottleneck(
@@ -66,8 +31,8 @@ def test_prod_tables_hold_the_capacity_goal_and_the_api_stays_the_bottleneck(
     assert all(c.max_tps >= goals.CAPACITY_GOAL_TPS for c in dynamodb), dynamodb
     assert model.bottleneck(comps).name == "API Gateway"
     by_name = {c.name: c for c in comps}
-    assert "auto scaling max" in by_name["DynamoDB velocity writes"].basis
-    assert "new-table default" in by_name["DynamoDB idempotency writes"].basis  # on-demand
+    assert "WRU/s warm" in by_name["DynamoDB velocity writes"].basis  # pre-warmed
+    assert "new-table default" in by_name["DynamoDB idempotency writes"].basis
 
 
 def test_the_sparse_index_is_written_for_the_flagged_and_failed_share_only(
@@ -80,35 +45,28 @@ def test_the_sparse_index_is_written_for_the_flagged_and_failed_share_only(
     assert index.wru < w.tables["transactions"].wru / 40
 
 
-def test_provisioning_cuts_the_dynamodb_cost_and_only_the_queue_fed_lines(
+def test_every_prod_table_is_priced_per_request_unit_at_the_on_demand_price(
     prod_workload: tuple[model.Deployment, model.Workload],
 ) -> None:
-    d, provisioned = prod_workload
-    on_demand = replace(
-        provisioned,
-        tables={k: replace(v, provisioned=None) for k, v in provisioned.tables.items()},
-    )
-    before = pricing.costs(d, on_demand, goals.TARGET_TPS)
-    after = pricing.costs(d, provisioned, goals.TARGET_TPS)
-    assert after.by_service()["DynamoDB"] < 0.6 * before.by_service()["DynamoDB"]
-    lines = {x.item: x.amount for x in after.variable if x.service == "DynamoDB"}
-    assert lines["idempotency write units"] == pytest.approx(
-        {x.item: x.amount for x in before.variable}["idempotency write units"]
-    )
-    assert {k for k in lines if k.endswith("capacity")} == {
-        "transactions write capacity",
-        "transactions read capacity",
-        "review-by-merchant write capacity",
-        "velocity write capacity",
-        "velocity read capacity",
+    # GIVEN prod's workload WHEN it is priced at the reference rate
+    d, w = prod_workload
+    c = pricing.costs(d, w, goals.TARGET_TPS)
+    lines = {x.item: x for x in c.variable if x.service == "DynamoDB"}
+    # THEN every DynamoDB line is request units, reads and writes, each at its on-demand price
+    assert set(lines) == {
+        "transactions write units",
+        "transactions read units",
+        "review-by-merchant write units",
+        "velocity write units",
+        "velocity read units",
+        "idempotency write units",
     }
-    non_dynamodb = [x for x in after.variable if x.service != "DynamoDB"]
-    assert non_dynamodb == [x for x in before.variable if x.service != "DynamoDB"]
-
-
-def test_the_report_prints_the_utilization_assumption_and_the_floor() -> None:
-    text, data = report.report("prod", bench=None)
-    assert "average utilization (assumption provisioned_utilization_of_target" in text
-    assert "auto scaling minimums cost $" in text
-    assert data["provisioned_floor_monthly"] > 0
-    assert set(data["provisioned"]) == {"transactions", REVIEW, "velocity"}
+    for table, load in w.tables.items():
+        if load.wru:
+            assert lines[f"{table} write units"].unit_price == price("dynamodb_wru")
+            assert lines[f"{table} write units"].quantity == load.wru
+        if load.rru:
+            assert lines[f"{table} read units"].unit_price == price("dynamodb_rru")
+            assert lines[f"{table} read units"].quantity == load.rru
+    # AND nothing DynamoDB is billed by the month
+    assert [x for x in c.fixed if x.service == "DynamoDB" or "DynamoDB" in x.item] == []

@@ -78,20 +78,29 @@ def test_card_present_transactions_write_no_ip_counter(prod: model.Deployment) -
     assert w.tables["velocity"].wru == pytest.approx(card_and_ip + merchant / prod.fraud_batch_size)
 
 
-def test_the_break_even_volume_is_where_the_cost_crosses_the_goal(
-    prod: model.Deployment, prod_system: dict[str, LayerRun]
-) -> None:
-    prod_bill = bill.Bill(
-        prod, CPU, {}, discovery.declared(prod_system), discovery.declared_capacity(prod_system)
-    )
-    volume = prod_bill.break_even()
+@pytest.fixture(scope="module")
+def prod_bill(prod: model.Deployment, prod_system: dict[str, LayerRun]) -> bill.Bill:
+    return bill.Bill(prod, CPU, {}, discovery.declared(prod_system))
+
+
+def test_the_break_even_volume_is_where_the_cost_crosses_a_goal(prod_bill: bill.Bill) -> None:
+    # GIVEN a goal prod's bill meets from 30 M a day (the API's tiers fall with the volume)
+    goal = prod_bill.per_million(30e6)
+    # WHEN the volume is bisected THEN it is where the cost crosses that goal
+    volume = prod_bill.break_even(goal)
     assert volume is not None
-    goal = goals.COST_GOAL_PER_MILLION
     assert prod_bill.per_million(volume) <= goal
     assert prod_bill.per_million(volume * 0.99) > goal
-    # a slower month pays the API's first tier and the tables' minimums over fewer transactions
+    assert volume == pytest.approx(30e6, rel=0.002)
+    # a slower month pays the API's first tier over fewer transactions
     assert prod_bill.per_million(10e6) > prod_bill.per_million(volume)
     assert [v for v, _ in prod_bill.by_volume()] == list(bill.VOLUMES_PER_DAY)
+
+
+def test_a_goal_not_met_at_the_highest_volume_has_no_break_even(prod_bill: bill.Bill) -> None:
+    cheapest = prod_bill.per_million(max(bill.VOLUMES_PER_DAY))
+    assert prod_bill.break_even(cheapest * 0.99) is None
+    assert prod_bill.break_even(cheapest) is not None
 
 
 def test_the_cpu_figures_come_from_either_benchmark_file(tmp_path) -> None:

@@ -10,7 +10,6 @@ import pytest
 
 from tests.stacks.conftest import policy, statements
 from txn_infra import config, offline
-from txn_infra.components.data import AUTOSCALED_PROPERTIES
 from txn_infra.offline import ACCOUNT_ID, LayerRun, Resource
 from txn_spec import contract, shapes
 
@@ -25,11 +24,6 @@ def data(system: dict[str, LayerRun]) -> LayerRun:
 @pytest.fixture(scope="module")
 def data_key(system: dict[str, LayerRun]) -> str:
     return system["security"].exports["data_key_arn"]
-
-
-TARGET = "aws:appautoscaling/target:Target"
-SCALING_POLICY = "aws:appautoscaling/policy:Policy"
-QUEUE_FED = {"transactions", "velocity"}
 
 
 def prod_config() -> config.DataConfig:
@@ -87,16 +81,29 @@ def test_velocity_and_idempotency_records_expire(data: LayerRun) -> None:
     assert found["txn-dev-idempotency"].inputs["ttl"]["attributeName"] == "expiration"
 
 
-def test_tables_are_on_demand_recoverable_cmk_encrypted_and_streamless(
-    data: LayerRun, data_key: str
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_table_of_every_shipped_stack_is_on_demand_recoverable_and_cmk_encrypted(
+    stack: str, system: dict[str, LayerRun], prod_system: dict[str, LayerRun]
 ) -> None:
-    for name, table in tables(data).items():
+    # GIVEN the data layer of a shipped stack (the mission: on-demand and PITR, dev and prod)
+    run = {"dev": system, "prod": prod_system}[stack]
+    data_key = run["security"].exports["data_key_arn"]
+    found = tables(run["data"])
+    assert set(found) == {f"txn-{stack}-{s.component}" for s in shapes.TABLES}
+    for name, table in found.items():
+        # THEN each table is billed per request, with no capacity of its own or its indexes'
         assert table.inputs["billingMode"] == "PAY_PER_REQUEST", name
         assert "readCapacity" not in table.inputs, name
         assert "writeCapacity" not in table.inputs, name
+        for index in table.inputs.get("globalSecondaryIndexes") or []:
+            assert "readCapacity" not in index, (name, index["name"])
+            assert "writeCapacity" not in index, (name, index["name"])
+        # AND recoverable, encrypted with the data key, without a stream
         assert table.inputs["pointInTimeRecovery"] == {"enabled": True}, name
         assert table.inputs["serverSideEncryption"] == {"enabled": True, "kmsKeyArn": data_key}
         assert table.inputs["streamEnabled"] is False, name
+    # AND nothing scales capacity: there is none
+    assert not [r for r in run["data"].resources if r.type.startswith("aws:appautoscaling/")]
 
 
 def test_deletion_protection_is_on_in_prod_and_off_in_dev(
@@ -221,105 +228,3 @@ def test_prod_prewarms_the_hot_path_tables_and_their_indexes_only(
             assert index.get("warmThroughput") == (warm if shape.hot_path else None), shape
     assert {s.component for s in shapes.TABLES if s.hot_path} == {"transactions", "velocity"}
     assert all("warmThroughput" not in t.inputs for t in tables(data).values())
-
-
-# --- capacity: on-demand in dev, queue-fed tables provisioned with auto scaling in prod -------
-
-
-def test_dev_has_no_provisioned_table_and_no_auto_scaling(data: LayerRun) -> None:
-    assert data.of_type(TARGET) == []
-    assert data.of_type(SCALING_POLICY) == []
-    assert data.ignore_changes == {}
-
-
-def test_prod_provisions_exactly_the_queue_fed_tables(prod_system: dict[str, LayerRun]) -> None:
-    found = tables(prod_system["data"])
-    modes = {name.removeprefix("txn-prod-"): t.inputs["billingMode"] for name, t in found.items()}
-    assert modes == {
-        "transactions": "PROVISIONED",
-        "velocity": "PROVISIONED",
-        "merchants": "PAY_PER_REQUEST",
-        "idempotency": "PAY_PER_REQUEST",
-    }
-    assert {s.component for s in shapes.TABLES} - {
-        s.component for s in shapes.synchronous_tables()
-    } == QUEUE_FED
-    for component in ("merchants", "idempotency"):
-        table = found[f"txn-prod-{component}"]
-        assert "readCapacity" not in table.inputs
-        assert "writeCapacity" not in table.inputs
-
-
-def test_provisioned_tables_start_at_the_minimums_and_leave_capacity_to_auto_scaling(
-    prod_system: dict[str, LayerRun],
-) -> None:
-    run, cfg = prod_system["data"], prod_config()
-    for shape in config.PROVISIONABLE_TABLES:
-        capacity = cfg.capacity(shape)
-        assert capacity is not None
-        table = tables(run)[f"txn-prod-{shape.component}"]
-        assert (table.inputs["readCapacity"], table.inputs["writeCapacity"]) == (
-            capacity.read.min,
-            capacity.write.min,
-        )
-        for index in table.inputs.get("globalSecondaryIndexes") or []:
-            assert (index["readCapacity"], index["writeCapacity"]) == (
-                capacity.index_read.min,
-                capacity.index_write.min,
-            )
-        # pulumi up must not reset what auto scaling moved
-        assert run.ignore_changes[table.name] == list(AUTOSCALED_PROPERTIES)
-    assert set(run.ignore_changes) == {f"{c}-table" for c in QUEUE_FED}
-
-
-def scalable(run: LayerRun) -> dict[tuple[str, str], Resource]:
-    return {(t.inputs["resourceId"], t.inputs["scalableDimension"]): t for t in run.of_type(TARGET)}
-
-
-def test_every_read_and_write_of_a_provisioned_table_and_its_index_has_a_target(
-    prod_system: dict[str, LayerRun],
-) -> None:
-    run, cfg = prod_system["data"], prod_config()
-    expected = {}
-    for shape in config.PROVISIONABLE_TABLES:
-        capacity = cfg.capacity(shape)
-        assert capacity is not None
-        table = f"table/txn-prod-{shape.component}"
-        expected[(table, "dynamodb:table:ReadCapacityUnits")] = capacity.read
-        expected[(table, "dynamodb:table:WriteCapacityUnits")] = capacity.write
-        for index in shape.indexes:
-            resource = f"{table}/index/{index.name}"
-            expected[(resource, "dynamodb:index:ReadCapacityUnits")] = capacity.index_read
-            expected[(resource, "dynamodb:index:WriteCapacityUnits")] = capacity.index_write
-    found = scalable(run)
-    assert set(found) == set(expected)
-    for key, bounds in expected.items():
-        target = found[key]
-        assert target.inputs["serviceNamespace"] == "dynamodb"
-        assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (
-            bounds.min,
-            bounds.max,
-        )
-        assert "roleArn" not in target.inputs  # the service-linked role
-        table_component = key[0].split("/")[1].removeprefix("txn-prod-")
-        assert run.depends_on[target.name] == {f"{table_component}-table"}
-
-
-def test_each_target_has_a_target_tracking_policy_on_its_own_metric(
-    prod_system: dict[str, LayerRun],
-) -> None:
-    run = prod_system["data"]
-    targets = scalable(run)
-    policies = run.of_type(SCALING_POLICY)
-    assert len(policies) == len(targets) == 6
-    for scaling in policies:
-        key = (scaling.inputs["resourceId"], scaling.inputs["scalableDimension"])
-        assert run.depends_on[scaling.name] == {targets[key].name}
-        assert scaling.inputs["policyType"] == "TargetTrackingScaling"
-        tracking = scaling.inputs["targetTrackingScalingPolicyConfiguration"]
-        assert tracking["targetValue"] == prod_config().target_utilization_percent == 70
-        direction = "Read" if key[1].endswith("ReadCapacityUnits") else "Write"
-        assert tracking["predefinedMetricSpecification"] == {
-            "predefinedMetricType": f"DynamoDB{direction}CapacityUtilization"
-        }
-    assert len({p.inputs["name"] for p in policies}) == 6

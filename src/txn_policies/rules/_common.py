@@ -36,8 +36,6 @@ STAGE = "aws:apigateway/stage:Stage"
 METHOD = "aws:apigateway/method:Method"
 METHOD_SETTINGS = "aws:apigateway/methodSettings:MethodSettings"
 WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
-SCALABLE_TARGET = "aws:appautoscaling/target:Target"
-SCALING_POLICY = "aws:appautoscaling/policy:Policy"
 
 PCI = "PCI DSS v4.0"
 
