@@ -9,7 +9,6 @@ line instead of an AWS error halfway through an update.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -20,7 +19,6 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -69,84 +67,12 @@ ON_DEMAND_INITIAL_WRITE_UNITS = 4_000
 ON_DEMAND_TABLE_MAX_WRITE_UNITS = 40_000
 
 
-# Provisioned capacity and auto scaling (docs/decisions/0005-provisioned-queue-fed-tables.md).
-# Default Service Quotas: per table or index, and per account and region over all of them.
-PROVISIONED_TABLE_MAX_UNITS = 40_000
-PROVISIONED_ACCOUNT_MAX_UNITS = 80_000
-# DynamoDB target tracking accepts a target utilization between 20% and 90%.
-TARGET_UTILIZATION_RANGE = (20, 90)
-
-CapacityMode = Literal["on-demand", "provisioned"]
-
-
-class CapacityRange(_Config):
-    """Auto scaling bounds of one dimension (reads or writes) of a table or index, in units."""
-
-    min: int = Field(ge=1, le=PROVISIONED_TABLE_MAX_UNITS)
-    max: int = Field(ge=1, le=PROVISIONED_TABLE_MAX_UNITS)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> CapacityRange:
-        if self.min > self.max:
-            raise ValueError(f"minimum {self.min} is above maximum {self.max}")
-        return self
-
-
-def _capacity_range(value: object) -> object:
-    """``"100-6000"`` (the Pulumi config form) -> min and max; empty means unset."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        low, sep, high = value.partition("-")
-        if not sep or not low.strip().isdigit() or not high.strip().isdigit():
-            raise ValueError(
-                f"must be '<min>-<max>' capacity units, e.g. '100-6000', not {value!r}"
-            )
-        return {"min": int(low), "max": int(high)}
-    return value
-
-
-@dataclass(frozen=True)
-class ProvisionedCapacity:
-    """A provisioned table: auto scaling bounds of the table and (each of) its indexes."""
-
-    read: CapacityRange
-    write: CapacityRange
-    index_read: CapacityRange
-    index_write: CapacityRange
-    target_utilization_percent: int
-
-
 class DataConfig(CommonConfig):
     deletion_protection: bool
     # Warm write throughput of the hot-path tables and their indexes; 0 keeps the on-demand
-    # initial 4,000 (see docs/capacity.md for the figure each environment needs). On a
-    # provisioned table it is the level auto scaling can raise capacity to at once.
+    # initial 4,000 (see docs/capacity.md for the figure each environment needs). Every table is
+    # on-demand: there is no capacity to configure (ADR 0005, superseded).
     warm_write_units_per_second: int = Field(default=0, ge=0, le=ON_DEMAND_TABLE_MAX_WRITE_UNITS)
-    # The queue-fed tables (written only behind SQS) may be provisioned; the tables the
-    # validator uses while the client waits (merchants, idempotency) are always on-demand.
-    transactions_capacity: CapacityMode = "on-demand"
-    transactions_read_capacity: CapacityRange | None = None
-    transactions_write_capacity: CapacityRange | None = None
-    # Each index of the transactions table; unset: the table's own range.
-    transactions_index_read_capacity: CapacityRange | None = None
-    transactions_index_write_capacity: CapacityRange | None = None
-    velocity_capacity: CapacityMode = "on-demand"
-    velocity_read_capacity: CapacityRange | None = None
-    velocity_write_capacity: CapacityRange | None = None
-    target_utilization_percent: int = Field(
-        default=70, ge=TARGET_UTILIZATION_RANGE[0], le=TARGET_UTILIZATION_RANGE[1]
-    )
-
-    _ranges = field_validator(
-        "transactions_read_capacity",
-        "transactions_write_capacity",
-        "transactions_index_read_capacity",
-        "transactions_index_write_capacity",
-        "velocity_read_capacity",
-        "velocity_write_capacity",
-        mode="before",
-    )(_capacity_range)
 
     @field_validator("warm_write_units_per_second")
     @classmethod
@@ -156,111 +82,6 @@ class DataConfig(CommonConfig):
                 f"must be 0 (on-demand default) or at least {ON_DEMAND_INITIAL_WRITE_UNITS}"
             )
         return value
-
-    @model_validator(mode="after")
-    def _coherent_capacity(self) -> DataConfig:
-        problems = [p for shape in PROVISIONABLE_TABLES for p in self._table_problems(shape)]
-        problems += self._quota_problems()
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
-
-    def capacity(self, shape: shapes.TableShape) -> ProvisionedCapacity | None:
-        """The provisioned capacity of ``shape``'s table, or None when it is on-demand."""
-        if shape not in PROVISIONABLE_TABLES:
-            return None
-        prefix = _PREFIX[shape.component]
-        if getattr(self, f"{prefix}_capacity") != "provisioned":
-            return None
-        read, write = self._range(shape, "read"), self._range(shape, "write")
-        assert read is not None
-        assert write is not None
-        return ProvisionedCapacity(
-            read=read,
-            write=write,
-            index_read=self._range(shape, "index_read") or read,
-            index_write=self._range(shape, "index_write") or write,
-            target_utilization_percent=self.target_utilization_percent,
-        )
-
-    def _range(self, shape: shapes.TableShape, kind: str) -> CapacityRange | None:
-        return getattr(self, f"{_PREFIX[shape.component]}_{kind}_capacity", None)
-
-    def _table_problems(self, shape: shapes.TableShape) -> list[str]:
-        prefix = _PREFIX[shape.component]
-        mode_key = _key(f"{prefix}_capacity")
-        kinds = ["read", "write"] + (["index_read", "index_write"] if shape.indexes else [])
-        given = {k: self._range(shape, k) for k in kinds}
-        if getattr(self, f"{prefix}_capacity") == "on-demand":
-            return [
-                f"{_key(f'{prefix}_{k}_capacity')} has no effect while {mode_key} is on-demand: "
-                f"remove it or set {mode_key} to provisioned"
-                for k, value in given.items()
-                if value is not None
-            ]
-        missing = [_key(f"{prefix}_{k}_capacity") for k in ("read", "write") if not given[k]]
-        if missing:
-            return [
-                f"{' and '.join(missing)} must be set ('<min>-<max>' capacity units) when "
-                f"{mode_key} is provisioned: auto scaling needs both bounds"
-            ]
-        warm = self.warm_write_units_per_second
-        if not warm or not shape.hot_path:
-            return []
-        writes = {"write": given["write"]}
-        if shape.indexes and given["index_write"] is not None:  # unset: the table's, checked
-            writes["index_write"] = given["index_write"]
-        problems = []
-        for kind, bounds in writes.items():
-            key = _key(f"{prefix}_{kind}_capacity")
-            assert bounds is not None
-            if warm > bounds.max:
-                problems.append(
-                    f"{_key('warm_write_units_per_second')} {warm} is above {key} maximum "
-                    f"{bounds.max}: auto scaling never provisions more than its maximum, so the "
-                    "pre-warm above it is paid for nothing; lower one or raise the other"
-                )
-            elif warm < bounds.min:
-                problems.append(
-                    f"{_key('warm_write_units_per_second')} {warm} is below {key} minimum "
-                    f"{bounds.min}: a provisioned table is always warm to its capacity"
-                )
-        return problems
-
-    def _quota_problems(self) -> list[str]:
-        problems = []
-        for direction in ("read", "write"):
-            total = 0
-            for shape in PROVISIONABLE_TABLES:
-                capacity = self.capacity(shape) if not self._incomplete(shape) else None
-                if capacity is None:
-                    continue
-                total += getattr(capacity, direction).max
-                total += len(shape.indexes) * getattr(capacity, f"index_{direction}").max
-            if total > PROVISIONED_ACCOUNT_MAX_UNITS:
-                problems.append(
-                    f"the {direction} capacity maxima of the provisioned tables and indexes "
-                    f"add up to {total} units, above the account's default quota of "
-                    f"{PROVISIONED_ACCOUNT_MAX_UNITS} per region: lower them or raise the quota "
-                    "first (Service Quotas)"
-                )
-        return problems
-
-    def _incomplete(self, shape: shapes.TableShape) -> bool:
-        return self._range(shape, "read") is None or self._range(shape, "write") is None
-
-
-# The tables whose capacity the config may set, and the prefix of their keys: exactly the tables
-# no synchronous (API-path) function uses (a test checks this against the shapes).
-_PREFIX = {
-    shapes.TRANSACTIONS_TABLE.component: "transactions",
-    shapes.VELOCITY_TABLE.component: "velocity",
-}
-PROVISIONABLE_TABLES = tuple(t for t in shapes.TABLES if t.component in _PREFIX)
-
-
-def _key(field_name: str) -> str:
-    return to_camel(field_name)
 
 
 # The retention periods CloudWatch Logs accepts (days).

@@ -70,8 +70,6 @@ class LayerRun:
     reads: dict[str, set[str]] = field(default_factory=dict)
     # resource name -> names of the resources it explicitly ``depends_on``
     depends_on: dict[str, set[str]] = field(default_factory=dict)
-    # resource name -> the property paths of its ``ignore_changes`` option
-    ignore_changes: dict[str, list[str]] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_]
@@ -284,8 +282,7 @@ def _recording_reads(run: LayerRun) -> Iterator[None]:
 
 
 def _record_dependencies(run: LayerRun) -> None:
-    """Record each resource's explicit ``depends_on`` and ``ignore_changes`` (the mocks do not
-    see options)."""
+    """Record each resource's explicit ``depends_on`` (the mocks do not see options)."""
     names: dict[int, str] = {}
 
     def transformation(
@@ -299,8 +296,6 @@ def _record_dependencies(run: LayerRun) -> None:
             run.depends_on[args.name] = {
                 names.get(id(d), repr(d)) for d in depends_on if isinstance(d, pulumi.Resource)
             }
-        if args.opts is not None and args.opts.ignore_changes:
-            run.ignore_changes[args.name] = list(args.opts.ignore_changes)
         return None
 
     pulumi.runtime.register_stack_transformation(transformation)

@@ -31,11 +31,8 @@ class Index:
 
 @dataclass(frozen=True)
 class TableShape:
-    """Key schema, attribute types, indexes and TTL of a DynamoDB table.
-
-    Capacity (on-demand, or provisioned with auto scaling) is deployment config, not shape: see
-    ``DataConfig`` and :func:`synchronous_tables` for the tables that must stay on-demand.
-    """
+    """Key schema, attribute types, indexes and TTL of a DynamoDB table (every table is
+    on-demand: capacity is neither shape nor config)."""
 
     component: str
     hash_key: str
@@ -284,24 +281,6 @@ FAILED_TRANSACTIONS_SOURCE = EventSourceShape(
     queue=TRANSACTIONS_DLQ, function=FAILED_TRANSACTIONS, maximum_concurrency=5
 )
 EVENT_SOURCES = (FRAUD_DETECTOR_SOURCE, FAILED_TRANSACTIONS_SOURCE)
-
-# Which environment variable names which table (``compute`` sets them from ``data``'s outputs).
-TABLE_ENV = {
-    Env.TRANSACTIONS_TABLE: TRANSACTIONS_TABLE,
-    Env.MERCHANTS_TABLE: MERCHANTS_TABLE,
-    Env.IDEMPOTENCY_TABLE: IDEMPOTENCY_TABLE,
-    Env.VELOCITY_TABLE: VELOCITY_TABLE,
-}
-
-
-def synchronous_tables() -> tuple[TableShape, ...]:
-    """Tables a function no queue feeds (the validator, behind the API) uses while the client
-    waits: a throttled request there is an error to the client, so they stay on-demand. The
-    others are written only behind SQS, where a throttle becomes a redelivery (ADR 0005)."""
-    queue_fed = {source.function for source in EVENT_SOURCES}
-    used = {env for f in FUNCTIONS if f not in queue_fed for env in f.environment}
-    return tuple(table for env, table in TABLE_ENV.items() if env in used)
-
 
 # --- API Gateway --------------------------------------------------------------------------------
 

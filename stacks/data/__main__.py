@@ -19,7 +19,6 @@ tables = {
             warm_write_units=(ctx.config.warm_write_units_per_second or None)
             if shape.hot_path
             else None,
-            capacity=ctx.config.capacity(shape),
         ),
         opts=ctx.opts,
     ).table

@@ -2,9 +2,7 @@
 
 Everything is built from the shapes in :mod:`txn_spec.shapes` (the local runtime builds the
 same resources from the same shapes) and encrypted with the data key from ``security``. Tables
-have point-in-time recovery and are on-demand, or provisioned with target-tracking auto scaling
-on the reads and writes of the table and each index (ADR 0005); queues and the topic refuse
-requests without TLS.
+are on-demand with point-in-time recovery; queues and the topic refuse requests without TLS.
 """
 
 from __future__ import annotations
@@ -16,7 +14,6 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from txn_infra.config import CapacityRange, ProvisionedCapacity
 from txn_spec import shapes
 
 # SQS may reuse a data key for up to a day before asking KMS again: at 1,000+ messages a second
@@ -44,36 +41,19 @@ class TableArgs:
     deletion_protection: bool
     # Write units a second the table and its indexes take at once; None: on-demand initial.
     warm_write_units: int | None = None
-    # None: on-demand. Else provisioned, created at the minimums; auto scaling owns the rest.
-    capacity: ProvisionedCapacity | None = None
-
-
-# Auto scaling moves these after creation: Pulumi keeps what it last set instead of resetting
-# them to the minimums on every update (the scalable targets own the capacity).
-AUTOSCALED_PROPERTIES = (
-    "readCapacity",
-    "writeCapacity",
-    "globalSecondaryIndexes[*].readCapacity",
-    "globalSecondaryIndexes[*].writeCapacity",
-)
-_METRIC = {"Read": "DynamoDBReadCapacityUtilization", "Write": "DynamoDBWriteCapacityUtilization"}
 
 
 class Table(pulumi.ComponentResource):
-    """A DynamoDB table of a shape: PITR on, CMK-encrypted, no stream; on-demand, or
-    provisioned with target-tracking auto scaling on every read and write dimension."""
+    """A DynamoDB table of a shape: on-demand, PITR on, CMK-encrypted, no stream."""
 
     def __init__(self, name: str, args: TableArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("txn:data:Table", name, None, opts)
         shape = args.shape
         warm = args.warm_write_units
-        capacity = args.capacity
         self.table = aws.dynamodb.Table(
             f"{name}-table",
             name=args.name,
-            billing_mode="PROVISIONED" if capacity else "PAY_PER_REQUEST",
-            read_capacity=capacity.read.min if capacity else None,
-            write_capacity=capacity.write.min if capacity else None,
+            billing_mode="PAY_PER_REQUEST",
             hash_key=shape.hash_key,
             range_key=shape.range_key,
             attributes=[
@@ -92,8 +72,6 @@ class Table(pulumi.ComponentResource):
                     ],
                     projection_type=index.projection,
                     non_key_attributes=list(index.non_key_attributes) or None,
-                    read_capacity=capacity.index_read.min if capacity else None,
-                    write_capacity=capacity.index_write.min if capacity else None,
                     warm_throughput=(
                         aws.dynamodb.TableGlobalSecondaryIndexWarmThroughputArgs(
                             write_units_per_second=warm
@@ -120,59 +98,9 @@ class Table(pulumi.ComponentResource):
             ),
             deletion_protection_enabled=args.deletion_protection,
             stream_enabled=False,
-            opts=pulumi.ResourceOptions(
-                parent=self, ignore_changes=list(AUTOSCALED_PROPERTIES) if capacity else None
-            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        if capacity is not None:
-            self._autoscale(name, args.name, "table", f"table/{args.name}", capacity)
-            for index in shape.indexes:
-                self._autoscale(
-                    f"{name}-{index.name}",
-                    f"{args.name}-{index.name}",
-                    "index",
-                    f"table/{args.name}/index/{index.name}",
-                    capacity,
-                )
         self.register_outputs({"name": self.table.name, "arn": self.table.arn})
-
-    def _autoscale(
-        self, name: str, physical: str, kind: str, resource_id: str, capacity: ProvisionedCapacity
-    ) -> None:
-        """A scalable target and a target-tracking policy for the reads and the writes of one
-        table or index. Ids are built from the physical name, so they are known at preview (the
-        policy pack pairs them with the table); explicit dependencies give the order."""
-        bounds: dict[str, CapacityRange] = {
-            "Read": capacity.read if kind == "table" else capacity.index_read,
-            "Write": capacity.write if kind == "table" else capacity.index_write,
-        }
-        for dimension, limits in bounds.items():
-            scalable_dimension = f"dynamodb:{kind}:{dimension}CapacityUnits"
-            target = aws.appautoscaling.Target(
-                f"{name}-{dimension.lower()}-target",
-                service_namespace="dynamodb",
-                resource_id=resource_id,
-                scalable_dimension=scalable_dimension,
-                min_capacity=limits.min,
-                max_capacity=limits.max,
-                # no role_arn: Application Auto Scaling uses its service-linked role
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.table]),
-            )
-            aws.appautoscaling.Policy(
-                f"{name}-{dimension.lower()}-policy",
-                name=f"{physical}-{dimension.lower()}-utilization",
-                policy_type="TargetTrackingScaling",
-                service_namespace="dynamodb",
-                resource_id=resource_id,
-                scalable_dimension=scalable_dimension,
-                target_tracking_scaling_policy_configuration={
-                    "target_value": capacity.target_utilization_percent,
-                    "predefined_metric_specification": {
-                        "predefined_metric_type": _METRIC[dimension]
-                    },
-                },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[target]),
-            )
 
 
 @dataclass(frozen=True)
