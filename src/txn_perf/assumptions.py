@@ -92,19 +92,6 @@ ASSUMPTIONS: dict[str, tuple[float, str]] = {
         "always Lambda's for the traces it starts (not configurable)",
     ),
     "xray_default_fixed_rate": (0.05, "X-Ray default rule fixed rate"),
-    "provisioned_utilization_of_target": (
-        0.8,
-        "average consumed/provisioned on a provisioned table, as a share of its target-tracking "
-        "target: scale-out holds consumption near the target on rising and steady load, but "
-        "scale-in waits 15 minutes at 20% below it and DynamoDB limits decreases a day, so "
-        "falling and spiky load runs below target (70% target -> 56%)",
-    ),
-    "autoscaling_alarms_per_target": (
-        4.0,
-        "CloudWatch alarms target tracking creates per DynamoDB scalable target (high and low "
-        "on consumption, high and low on provisioned capacity), billed as standard alarms; "
-        "not verified offline",
-    ),
 }
 
 

@@ -22,13 +22,12 @@ class Bill:
     cpu: dict[str, float]
     warm: dict[str, float]
     trims: Declared
-    provisioned: dict[str, model.Provisioned] | None = None
 
     def per_million(self, per_day: float) -> float:
         """Cost per million accepted transactions at a steady ``per_day`` (the API's tiers and
-        a provisioned table's minimum both weigh on it)."""
+        X-Ray's reservoir weigh on it)."""
         d, tps = self.deployment, per_day / 86_400.0
-        w = workload(d, self.cpu, self.warm, self.trims, tps, self.provisioned)
+        w = workload(d, self.cpu, self.warm, self.trims, tps)
         return pricing.costs(d, w, tps).per_million
 
     def by_volume(self) -> list[tuple[float, float]]:

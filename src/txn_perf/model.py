@@ -24,20 +24,6 @@ MB_PER_VCPU = 1769  # Lambda gives one full vCPU at 1,769 MB and CPU in proporti
 
 
 @dataclass(frozen=True)
-class Provisioned:
-    """A provisioned table (or index): its auto scaling bounds in capacity units, the average
-    share of provisioned capacity it consumes, and the alarms its target tracking creates."""
-
-    min_wcu: float
-    max_wcu: float
-    min_rcu: float
-    max_rcu: float
-    write_utilization: float
-    read_utilization: float
-    alarms: int = 0
-
-
-@dataclass(frozen=True)
 class TableLoad:
     """Write and read units one accepted transaction costs on one table (or index)."""
 
@@ -45,7 +31,6 @@ class TableLoad:
     rru: float = 0.0
     warm_wru: float | None = None  # None: the on-demand default for a new table
     warm_rru: float | None = None
-    provisioned: Provisioned | None = None  # None: on-demand
 
 
 @dataclass(frozen=True)
@@ -163,10 +148,7 @@ def capacity(d: Deployment, w: Workload) -> list[Component]:
             f"{d.fraud_max_concurrency} batches x {d.fraud_batch_size} / {w.fraud_batch_ms:.1f} ms",
         ),
     ]
-    for table, load in w.tables.items():
-        if load.provisioned is not None:
-            components += _provisioned_capacity(table, load, load.provisioned)
-            continue
+    for table, load in w.tables.items():  # every table on-demand: its warm throughput
         if load.wru > 0:
             warm = load.warm_wru or quota("dynamodb_new_table_wru")
             warm = min(warm, quota("dynamodb_table_max_wru"))
@@ -225,25 +207,6 @@ def capacity(d: Deployment, w: Workload) -> list[Component]:
             )
         )
     return components
-
-
-def _provisioned_capacity(table: str, load: TableLoad, p: Provisioned) -> list[Component]:
-    """A provisioned table takes what auto scaling may provision: its maximum (DynamoDB lets a
-    table consume up to 100% of its provisioned capacity, target tracking aims below)."""
-    found = []
-    for units, maximum, kind, unit in (
-        (load.wru, p.max_wcu, "writes", "WCU"),
-        (load.rru, p.max_rcu, "reads", "RCU"),
-    ):
-        if units > 0:
-            found.append(
-                Component(
-                    f"DynamoDB {table} {kind}",
-                    maximum / units,
-                    f"{maximum:,.0f} {unit} auto scaling max / {units:.2f} {unit} per txn",
-                )
-            )
-    return found
 
 
 def bottleneck(components: Iterable[Component]) -> Component:

@@ -67,15 +67,8 @@ PRICES: dict[str, Price] = {
                                        "https://aws.amazon.com/dynamodb/pricing/on-demand/"),
     "dynamodb_pitr_gb_month": Price(0.20, "GB-month",
                                     "https://aws.amazon.com/dynamodb/pricing/on-demand/"),
-    # https://aws.amazon.com/dynamodb/pricing/provisioned/ (per capacity unit provisioned, per
-    # hour, whether used or not; a WCU is one 1 KB write a second, an RCU one 4 KB strongly
-    # consistent read or two eventually consistent reads a second)
-    "dynamodb_wcu_hour": Price(0.00065, "WCU-hour",
-                               "https://aws.amazon.com/dynamodb/pricing/provisioned/"),
-    "dynamodb_rcu_hour": Price(0.00013, "RCU-hour",
-                               "https://aws.amazon.com/dynamodb/pricing/provisioned/"),
     # Pre-warming is charged once, for the units raised above the free default; the model
-    # prices it like one hour of the same provisioned capacity ($0.00065 per WCU-hour).
+    # prices it like one hour of as many provisioned WCU ($0.00065 per WCU-hour).
     "dynamodb_warm_wru_once": Price(0.00065, "warm write unit/s raised (once)",
                                     "https://aws.amazon.com/dynamodb/pricing/on-demand/",
                                     "not verified offline: read the 'warm throughput' section"),
@@ -142,14 +135,6 @@ QUOTAS: dict[str, Quota] = {
                                     "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html"),
     "dynamodb_table_max_rru": Quota(40_000, "read units/s per table (on-demand maximum)",
                                     "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html"),
-    "dynamodb_table_max_wcu": Quota(40_000, "provisioned WCU per table or index",
-                                    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html"),
-    "dynamodb_table_max_rcu": Quota(40_000, "provisioned RCU per table or index",
-                                    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html"),
-    "dynamodb_account_max_wcu": Quota(80_000, "provisioned WCU per account and region",
-                                      "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html"),
-    "dynamodb_account_max_rcu": Quota(80_000, "provisioned RCU per account and region",
-                                      "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html"),
     "dynamodb_partition_wru": Quota(1_000, "write units/s per partition (per hot item)",
                                     "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput-scenarios.html",
                                     adjustable=False),

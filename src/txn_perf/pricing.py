@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from txn_perf.model import Deployment, Provisioned, TableLoad, Workload, traced_share
+from txn_perf.model import Deployment, Workload, traced_share
 from txn_perf.prices import HOURS_PER_MONTH, price, quota, tiered_price
 
 
@@ -95,10 +95,7 @@ def costs(d: Deployment, w: Workload, reference_tps: float) -> Costs:
         )
     )
     v.append(_per_million("SQS", "requests", w.sqs_requests, price("sqs_request")))
-    for table, load in w.tables.items():
-        if load.provisioned is not None:
-            v += _provisioned_cost(table, load, load.provisioned, reference_tps)
-            continue
+    for table, load in w.tables.items():  # on-demand: per request unit
         if load.wru:
             v.append(
                 _per_million("DynamoDB", f"{table} write units", load.wru, price("dynamodb_wru"))
@@ -162,14 +159,6 @@ def costs(d: Deployment, w: Workload, reference_tps: float) -> Costs:
         "kms_request",
     )
     fixed("CloudWatch", "alarm metrics", d.alarm_metrics, "cw_alarm_metric_month")
-    autoscaling_alarms = sum(t.provisioned.alarms for t in w.tables.values() if t.provisioned)
-    if autoscaling_alarms:
-        fixed(
-            "CloudWatch",
-            "DynamoDB target-tracking alarms",
-            autoscaling_alarms,
-            "cw_alarm_metric_month",
-        )
     if d.snapstart:
         fixed(
             "Lambda",
@@ -204,76 +193,12 @@ def snapstart_price(d: Deployment) -> SnapStartPrice:
     )
 
 
-def provisioned_unit_price(
-    hourly: float, utilization: float, units_per_second: float, minimum: float
-) -> float:
-    """Dollars per capacity unit consumed on a provisioned table: the hourly price of what auto
-    scaling keeps provisioned (consumption / utilization, never below the minimum) spread over
-    what is consumed. At ``utilization`` u one consumed unit costs ``hourly / (3600 u)``."""
-    if not 0 < utilization <= 1:
-        raise ValueError("utilization must be in (0, 1]")
-    if units_per_second <= 0:
-        return hourly / (3600 * utilization)
-    provisioned = max(minimum, units_per_second / utilization)
-    return provisioned * hourly / 3600 / units_per_second
-
-
-def _provisioned_cost(
-    table: str, load: TableLoad, p: Provisioned, reference_tps: float
-) -> list[CostLine]:
+def warm_throughput_cost(raised_wru: Mapping[str, float]) -> list[CostLine]:
+    """One-time cost of raising warm write throughput above what a new on-demand table (or
+    index) has for free."""
     lines = []
-    for units, hourly, utilization, minimum, kind in (
-        (load.wru, price("dynamodb_wcu_hour"), p.write_utilization, p.min_wcu, "write"),
-        (load.rru, price("dynamodb_rcu_hour"), p.read_utilization, p.min_rcu, "read"),
-    ):
-        if units:
-            unit_price = provisioned_unit_price(hourly, utilization, units * reference_tps, minimum)
-            lines.append(_per_million("DynamoDB", f"{table} {kind} capacity", units, unit_price))
-    return lines
-
-
-def provisioned_floor(tables: Mapping[str, TableLoad]) -> list[CostLine]:
-    """Monthly cost of the auto scaling minimums: paid whatever the traffic."""
-    lines = []
-    for table, load in tables.items():
-        p = load.provisioned
-        if p is None:
-            continue
-        for units, key, kind in (
-            (p.min_wcu, "dynamodb_wcu_hour", "WCU"),
-            (p.min_rcu, "dynamodb_rcu_hour", "RCU"),
-        ):
-            quantity = units * HOURS_PER_MONTH
-            lines.append(
-                CostLine(
-                    "DynamoDB",
-                    f"{table} minimum {kind}",
-                    quantity,
-                    price(key),
-                    quantity * price(key),
-                )
-            )
-    return lines
-
-
-def break_even_utilization() -> dict[str, float]:
-    """Utilization above which provisioned capacity costs less than on-demand requests."""
-    return {
-        "writes": price("dynamodb_wcu_hour") / 3600 / price("dynamodb_wru"),
-        "reads": price("dynamodb_rcu_hour") / 3600 / price("dynamodb_rru"),
-    }
-
-
-def warm_throughput_cost(
-    raised_wru: Mapping[str, float], provisioned_from: Mapping[str, float] | None = None
-) -> list[CostLine]:
-    """One-time cost of raising warm write throughput above what a table has for free: the
-    new-table default on-demand, the capacity it is created with (``provisioned_from``) when
-    provisioned."""
-    lines = []
-    start = provisioned_from or {}
     for table, units in raised_wru.items():
-        extra = max(0.0, units - start.get(table, quota("dynamodb_new_table_wru")))
+        extra = max(0.0, units - quota("dynamodb_new_table_wru"))
         if extra:
             unit = price("dynamodb_warm_wru_once")
             lines.append(

@@ -11,33 +11,10 @@ from txn_infra import offline
 from txn_perf import model, pricing
 from txn_perf.assumptions import ASSUMPTIONS, IDEMPOTENCY_KEY_SHARE, MIX
 from txn_perf.bill import Bill
-from txn_perf.discovery import declared, declared_capacity, deployment, warm_write_units
+from txn_perf.discovery import declared, deployment, warm_write_units
 from txn_perf.goals import CAPACITY_GOAL_TPS, COST_GOAL_PER_MILLION, TARGET_TPS
 from txn_perf.prices import AS_OF, PRICES, QUOTAS, REGION
 from txn_perf.workload import measured_cpu, workload
-
-
-def _provisioned_notes(provisioned: dict[str, model.Provisioned], w: model.Workload) -> list[str]:
-    """What the DynamoDB lines of a provisioned table assume, and the floor it always costs."""
-    if not provisioned:
-        return []
-    floor = pricing.provisioned_floor(w.tables)
-    used = sorted({round(p.write_utilization, 3) for p in provisioned.values()})
-    even = pricing.break_even_utilization()
-    binding = ", ".join(
-        f"{table} {p.min_wcu * p.write_utilization / load.wru:,.0f}"
-        for table, load in w.tables.items()
-        if (p := load.provisioned) is not None and load.wru > 0
-    )
-    return [
-        f"provisioned: {', '.join(sorted(provisioned))} at "
-        f"{', '.join(f'{u:.0%}' for u in used)} average utilization (assumption "
-        f"provisioned_utilization_of_target x the target-tracking target); cheaper than "
-        f"on-demand above {even['writes']:.0%} (writes) / {even['reads']:.0%} (reads)",
-        f"provisioned: the auto scaling minimums cost ${sum(x.amount for x in floor):,.2f} a "
-        f"month at any traffic (in the lines above at {TARGET_TPS:,} TPS); below these TPS the "
-        f"write minimum, not the traffic, sets the price: {binding}",
-    ]
 
 
 def _tps(value: float) -> str:
@@ -50,13 +27,11 @@ def report(stack: str, bench: Path | None) -> tuple[str, dict[str, Any]]:
     warm = warm_write_units(runs)
     cpu, cpu_source = measured_cpu(bench)
     trims = declared(runs)
-    provisioned = declared_capacity(runs)
-    w = workload(d, cpu, warm, trims, provisioned=provisioned)
+    w = workload(d, cpu, warm, trims)
     comps = model.capacity(d, w)
     first = model.bottleneck(comps)
     c = pricing.costs(d, w, reference_tps=TARGET_TPS)  # the volume of a steady peak
-    minimums = {key: p.min_wcu for key, p in provisioned.items()}
-    one_time = pricing.warm_throughput_cost(warm, minimums)
+    one_time = pricing.warm_throughput_cost(warm)
 
     out: list[str] = []
     out.append(f"Capacity of stack '{stack}' ({REGION}, default quotas; prices as of {AS_OF})")
@@ -98,7 +73,7 @@ def report(stack: str, bench: Path | None) -> tuple[str, dict[str, Any]]:
         f"{'met' if c.per_million <= COST_GOAL_PER_MILLION else 'NOT met'})"
     )
     out.append("By service: " + ", ".join(f"{k} {v:.2f}" for k, v in c.by_service().items()))
-    bill = Bill(d, cpu, warm, trims, provisioned)
+    bill = Bill(d, cpu, warm, trims)
     by_volume, break_even = bill.by_volume(), bill.break_even()
     out.append(
         "By steady volume: "
@@ -119,7 +94,6 @@ def report(stack: str, bench: Path | None) -> tuple[str, dict[str, Any]]:
             f"one-time: {line.service} {line.item}: {line.quantity:,.0f} WRU/s raised, "
             f"${line.amount:,.2f}"
         )
-    out += _provisioned_notes(provisioned, w)
     snap = pricing.snapstart_price(d)
     out.append(
         f"SnapStart (compute snapStart, {'on' if d.snapstart else 'off'}; ADR 0008): "
@@ -158,8 +132,6 @@ def report(stack: str, bench: Path | None) -> tuple[str, dict[str, Any]]:
         "fixed_lines": [asdict(x) for x in c.fixed],
         "one_time": [asdict(x) for x in one_time],
         "snapstart": {"on": d.snapstart, **asdict(snap)},
-        "provisioned": {k: asdict(v) for k, v in provisioned.items()},
-        "provisioned_floor_monthly": sum(x.amount for x in pricing.provisioned_floor(w.tables)),
         "assumptions": {k: v for k, (v, _) in ASSUMPTIONS.items()},
         "prices": {k: asdict(v) for k, v in PRICES.items()},
         "quotas": {k: asdict(v) for k, v in QUOTAS.items()},

@@ -43,11 +43,9 @@ def workload(
     warm: dict[str, float],
     trims: Declared | None = None,
     tps: float = TARGET_TPS,
-    provisioned: dict[str, model.Provisioned] | None = None,
 ) -> model.Workload:
     """What one accepted transaction costs in each service, at a steady ``tps``."""
     trims = trims or Declared()
-    provisioned = provisioned or {}
     review = f"transactions {shapes.REVIEW_INDEX.name}"
     accepted = MIX["approved"] + MIX["flagged"]
     per_accepted = 1.0 / accepted
@@ -81,19 +79,16 @@ def workload(
             # the batch's read also probes each record's key (a redelivery is skipped whole)
             rru=model.read_units(assumption("record_bytes")),
             warm_wru=warm.get("transactions"),
-            provisioned=provisioned.get("transactions"),
         ),
         # sparse: only FLAGGED and FAILED records carry the index key (shapes.REVIEW_INDEX)
         shapes.REVIEW_INDEX.name: model.TableLoad(
             wru=review_share() * record,
             warm_wru=warm.get(review),
-            provisioned=provisioned.get(review),
         ),
         "velocity": model.TableLoad(
             wru=counters_per_txn * counter + merchants * merchant / batch,
             rru=counter_reads * model.read_units(assumption("counter_bytes")),
             warm_wru=warm.get("velocity"),
-            provisioned=provisioned.get("velocity"),
         ),
         "idempotency": model.TableLoad(
             # claimed only once the request is valid: per accepted transaction, not request

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from txn_infra.offline import LayerRun
-from txn_perf import assumptions, discovery, goals, model, pricing, workload
+from txn_perf import assumptions, discovery, goals, model, pricing, report, workload
 from txn_perf.prices import price
 from txn_spec import shapes
 
@@ -70,3 +70,13 @@ def test_every_prod_table_is_priced_per_request_unit_at_the_on_demand_price(
             assert lines[f"{table} read units"].quantity == load.rru
     # AND nothing DynamoDB is billed by the month
     assert [x for x in c.fixed if x.service == "DynamoDB" or "DynamoDB" in x.item] == []
+
+
+def test_the_report_prices_prod_tables_per_request_and_says_whether_the_goal_is_met() -> None:
+    text, data = report.report("prod", bench=None)
+    dynamodb = [x["item"] for x in data["cost_lines"] if x["service"] == "DynamoDB"]
+    assert dynamodb
+    assert all(item.endswith(("write units", "read units")) for item in dynamodb)
+    assert "provisioned" not in text.lower()
+    verdict = "met" if data["cost_goal_met"] else "NOT met"
+    assert f"(goal <= {goals.COST_GOAL_PER_MILLION:.2f}: {verdict})" in text

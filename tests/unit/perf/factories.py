@@ -1,4 +1,4 @@
-"""A deployment, a workload and a provisioned table to vary one knob of at a time."""
+"""A deployment and a workload to vary one knob of at a time."""
 
 from __future__ import annotations
 
@@ -28,18 +28,3 @@ def workload(**overrides: object) -> model.Workload:
         endpoint_bytes=0.0, xray_segments_per_trace=4,
     )  # fmt: skip
     return replace(base, **overrides)
-
-
-def provisioned(**overrides: object) -> model.Provisioned:
-    base = model.Provisioned(
-        min_wcu=10, max_wcu=8_000, min_rcu=5, max_rcu=3_000,
-        write_utilization=0.5, read_utilization=0.5, alarms=8,
-    )  # fmt: skip
-    return replace(base, **overrides)
-
-
-def with_velocity(
-    p: model.Provisioned | None, wru: float = 2.0, rru: float = 1.0
-) -> model.Workload:
-    load = model.TableLoad(wru=wru, rru=rru, warm_wru=40_000, provisioned=p)
-    return workload(tables={"velocity": load})

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.unit.perf.factories import deployment, provisioned, with_velocity, workload
+from tests.unit.perf.factories import deployment, workload
 from txn_perf import model
 from txn_perf.prices import quota
 
@@ -78,13 +78,6 @@ def test_bottleneck_is_the_component_with_the_lowest_capacity() -> None:
     assert first.name == "DynamoDB velocity writes"
     assert all(first.max_tps <= c.max_tps for c in comps)
     assert model.headroom(first.max_tps, 1000) == pytest.approx(1.0)
-
-
-def test_a_provisioned_table_takes_its_auto_scaling_maximum_whatever_its_warm_throughput() -> None:
-    comps = by_name(model.capacity(deployment(), with_velocity(provisioned())))
-    assert comps["DynamoDB velocity writes"].max_tps == pytest.approx(4_000)  # 8,000 / 2
-    assert comps["DynamoDB velocity reads"].max_tps == pytest.approx(3_000)  # 3,000 / 1
-    assert "auto scaling max" in comps["DynamoDB velocity writes"].basis
 
 
 def test_xray_share_is_the_reservoir_then_the_fixed_rate() -> None:

@@ -1,5 +1,5 @@
-"""The cost model's arithmetic and the price table it reads: each line, tiers, provisioned
-capacity against on-demand, fixed and one-time charges."""
+"""The cost model's arithmetic and the price table it reads: each line, tiers, on-demand
+tables, fixed and one-time charges."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from tests.unit.perf.factories import deployment, provisioned, with_velocity, workload
+from tests.unit.perf.factories import deployment, workload
 from txn_perf import pricing
 from txn_perf.prices import AS_OF, PRICES, QUOTAS, TIERS, price, tiered_price
 
@@ -100,68 +100,6 @@ def test_infrequent_access_log_groups_are_priced_at_their_class() -> None:
     lines = {x.item: x.amount for x in pricing.costs(deployment(), w, 1000).variable}
     assert lines["access (GB, Infrequent Access)"] == pytest.approx(0.25 * 1e3 / 1e9 * 1e6)
     assert lines["app (GB)"] == pytest.approx(0.50 * 1e3 / 1e9 * 1e6)
-
-
-def test_a_provisioned_unit_costs_the_hourly_price_over_an_hour_at_the_utilization() -> None:
-    c = pricing.costs(deployment(), with_velocity(provisioned()), reference_tps=1000)
-    lines = {x.item: x for x in c.variable if x.service == "DynamoDB"}
-    assert set(lines) == {"velocity write capacity", "velocity read capacity"}
-    per_wcu = price("dynamodb_wcu_hour") / (3600 * 0.5)
-    assert lines["velocity write capacity"].amount == pytest.approx(2 * per_wcu * 1e6)
-    per_rcu = price("dynamodb_rcu_hour") / (3600 * 0.5)
-    assert lines["velocity read capacity"].amount == pytest.approx(1 * per_rcu * 1e6)
-
-
-def test_provisioned_at_the_modelled_utilization_costs_less_than_on_demand() -> None:
-    on_demand = pricing.costs(deployment(), with_velocity(None), 1000).by_service()["DynamoDB"]
-    cheaper = pricing.costs(deployment(), with_velocity(provisioned()), 1000).by_service()
-    assert cheaper["DynamoDB"] < on_demand
-    idle = provisioned(write_utilization=0.2, read_utilization=0.2)  # below break-even
-    assert (
-        pricing.costs(deployment(), with_velocity(idle), 1000).by_service()["DynamoDB"] > on_demand
-    )
-
-
-def test_below_the_minimum_the_floor_sets_the_price() -> None:
-    # 100 TPS x 2 WU = 200 WU/s would need 400 WCU at 50%; the minimum keeps 1,000
-    floor = provisioned(min_wcu=1_000)
-    c = pricing.costs(deployment(), with_velocity(floor), reference_tps=100)
-    (line,) = [x for x in c.variable if x.item == "velocity write capacity"]
-    assert line.unit_price == pytest.approx(1_000 * price("dynamodb_wcu_hour") / 3600 / 200)
-
-
-def test_utilization_outside_0_to_1_is_refused() -> None:
-    for utilization in (0.0, 1.5):
-        with pytest.raises(ValueError, match="utilization"):
-            pricing.provisioned_unit_price(0.00065, utilization, 100, 1)
-
-
-def test_break_even_against_on_demand_is_about_29_percent() -> None:
-    even = pricing.break_even_utilization()
-    assert even["writes"] == pytest.approx(0.00065 / 3600 / (0.625 / 1e6))
-    assert 0.28 < even["writes"] < 0.30
-    assert 0.28 < even["reads"] < 0.30
-
-
-def test_the_minimums_cost_a_month_of_their_capacity() -> None:
-    lines = pricing.provisioned_floor({"velocity": with_velocity(provisioned()).tables["velocity"]})
-    amounts = {x.item: x.amount for x in lines}
-    assert amounts["velocity minimum WCU"] == pytest.approx(10 * 730 * price("dynamodb_wcu_hour"))
-    assert amounts["velocity minimum RCU"] == pytest.approx(5 * 730 * price("dynamodb_rcu_hour"))
-    assert pricing.provisioned_floor(workload().tables) == []
-
-
-def test_target_tracking_alarms_are_a_fixed_cost_only_when_provisioned() -> None:
-    fixed = {x.item: x for x in pricing.costs(deployment(), with_velocity(provisioned()), 1).fixed}
-    assert fixed["DynamoDB target-tracking alarms"].quantity == 8
-    assert fixed["DynamoDB target-tracking alarms"].amount == pytest.approx(0.8)
-    on_demand = pricing.costs(deployment(), workload(), 1).fixed
-    assert "DynamoDB target-tracking alarms" not in {x.item for x in on_demand}
-
-
-def test_prewarming_a_provisioned_table_is_charged_above_the_capacity_it_starts_with() -> None:
-    lines = pricing.warm_throughput_cost({"velocity": 12_000}, {"velocity": 100})
-    assert lines[0].quantity == 11_900
 
 
 def test_snapstart_off_adds_no_cost_line() -> None:
