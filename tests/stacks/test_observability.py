@@ -242,13 +242,10 @@ def test_dashboard_shows_every_required_metric(obs: LayerRun, upstream: dict[str
         for dims in [("TableName", name)] + [
             ("TableName", name, "GlobalSecondaryIndexName", index.name) for index in table.indexes
         ]:
-            for metric in (
-                "ReadThrottleEvents",
-                "WriteThrottleEvents",
-                "ProvisionedReadCapacityUnits",
-                "ProvisionedWriteCapacityUnits",
-            ):
+            for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
                 assert ("AWS/DynamoDB", metric, *dims) in lines
+    # every table is on-demand: no provisioned capacity to graph
+    assert not [line for line in lines if line[1].startswith("Provisioned")]
     (alarm_widget,) = [w for w in body["widgets"] if w["type"] == "alarm"]
     assert set(alarm_widget["properties"]["alarms"]) == {
         a.outputs["arn"] for a in obs.of_type(ALARM)

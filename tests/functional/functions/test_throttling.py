@@ -1,5 +1,6 @@
-"""A provisioned table that throttles (ADR 0005): each throttled write fails only its own
-message, SQS redelivers it, and the redelivery records it once and counts it once (ADR 0003).
+"""A table that throttles (an on-demand table above its warm throughput or twice its previous
+peak, or a hot partition): each throttled write fails only its own message, SQS redelivers it,
+and the redelivery records it once and counts it once (ADR 0003).
 
 GIVEN the real handlers against moto WHEN DynamoDB answers with its throttling errors (per
 statement inside ``BatchExecuteStatement``, for a whole call, as unprocessed keys of

@@ -98,8 +98,8 @@ class ServiceAlarms(pulumi.ComponentResource):
             datapoints_to_alarm=3,
         )
         for component, table in w.table_names.items():
-            # The TableName dimension alone leaves out the indexes' throttles, and an index short
-            # of write capacity (a provisioned one) throttles its table's writes.
+            # The TableName dimension alone leaves out the indexes' throttles, and an index that
+            # throttles (above its warm throughput) throttles its table's writes too.
             sources = [("", {"TableName": table})] + [
                 (f"index{n}_", {"TableName": table, "GlobalSecondaryIndexName": index})
                 for n, index in enumerate(w.table_indexes.get(component, ()))

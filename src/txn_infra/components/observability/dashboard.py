@@ -168,20 +168,6 @@ def dashboard_body(watched: Watched, alarm_arns: Sequence[pulumi.Input[str]]) ->
             ],
             r,
         ),
-        # Only provisioned tables report these: at the auto scaling maximum, throttles no
-        # longer heal by scaling (the maximum is in stacks/data/Pulumi.<stack>.yaml).
-        _graph(
-            "DynamoDB provisioned capacity (auto scaling)",
-            [
-                ["AWS/DynamoDB", metric, *dims, {"stat": "Maximum", "label": f"{label} {kind}"}]
-                for label, dims in _table_dimensions(w)
-                for metric, kind in (
-                    ("ProvisionedReadCapacityUnits", "RCU"),
-                    ("ProvisionedWriteCapacityUnits", "WCU"),
-                )
-            ],
-            r,
-        ),
         _graph(
             "Transactions recorded as FAILED",
             [
