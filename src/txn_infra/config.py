@@ -9,6 +9,7 @@ line instead of an AWS error halfway through an update.
 from __future__ import annotations
 
 import ipaddress
+import json
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -59,6 +60,34 @@ class NetworkConfig(CommonConfig):
 
 class SecurityConfig(CommonConfig):
     key_deletion_window_days: int = Field(ge=7, le=30)
+
+
+class AccountConfig(CommonConfig):
+    """The account bootstrap (stacks/account): once per AWS account and region."""
+
+    # The environments whose APIs run in this account and region: API Gateway's account-wide
+    # role may write their access log groups, and no others.
+    environments: tuple[Environment, ...] = Field(min_length=1)
+    # Losing the secrets key loses every stack's secrets: the longest wait KMS allows.
+    key_deletion_window_days: int = Field(default=30, ge=7, le=30)
+
+    @field_validator("environments", mode="before")
+    @classmethod
+    def _from_pulumi_config(cls, value: object) -> object:
+        # Pulumi hands a structured config value (a YAML list) to the program as JSON text.
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError:
+                raise ValueError(f"must be a list such as [dev, prod], not {value!r}") from None
+        return value
+
+    @field_validator("environments")
+    @classmethod
+    def _distinct(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"lists an environment twice: {list(value)}")
+        return value
 
 
 # A new on-demand table (or index) takes 4,000 write units a second until DynamoDB has seen more.

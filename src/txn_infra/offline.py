@@ -70,6 +70,8 @@ class LayerRun:
     reads: dict[str, set[str]] = field(default_factory=dict)
     # resource name -> names of the resources it explicitly ``depends_on``
     depends_on: dict[str, set[str]] = field(default_factory=dict)
+    # names of the resources registered with ``protect=True``
+    protected: set[str] = field(default_factory=set)
 
     def of_type(self, type_: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_]
@@ -160,6 +162,11 @@ _COMPUTED: dict[str, ComputeFn] = {
     "aws:lambda/alias:Alias": lambda n, i, r: {
         "arn": (arn := _arn("lambda", r, f"function:{i['functionName']}:{i['name']}")),
         "invokeArn": f"arn:aws:apigateway:{r}:lambda:path/2015-03-31/functions/{arn}/invocations",
+    },
+    "aws:s3/bucket:Bucket": lambda n, i, r: {
+        "arn": f"arn:aws:s3:::{i.get('bucket', n)}",
+        "bucket": i.get("bucket", n),
+        "id": i.get("bucket", n),
     },
     "aws:apigateway/restApi:RestApi": lambda n, i, r: {
         "id": (api := _short_id(n, 10)),
@@ -282,7 +289,8 @@ def _recording_reads(run: LayerRun) -> Iterator[None]:
 
 
 def _record_dependencies(run: LayerRun) -> None:
-    """Record each resource's explicit ``depends_on`` (the mocks do not see options)."""
+    """Record each resource's explicit ``depends_on`` and ``protect`` (the mocks do not see
+    options)."""
     names: dict[int, str] = {}
 
     def transformation(
@@ -296,13 +304,15 @@ def _record_dependencies(run: LayerRun) -> None:
             run.depends_on[args.name] = {
                 names.get(id(d), repr(d)) for d in depends_on if isinstance(d, pulumi.Resource)
             }
+        if args.opts is not None and args.opts.protect:
+            run.protected.add(args.name)
         return None
 
     pulumi.runtime.register_stack_transformation(transformation)
 
 
 def run_layer(
-    name: str,
+    name: str | contract.Layer,
     *,
     stack: str = "dev",
     config: dict[str, str] | None = None,
@@ -311,10 +321,12 @@ def run_layer(
 ) -> LayerRun:
     """Run one layer's program under mocks and return what it registered and exported.
 
-    ``config`` overrides single keys (full ``namespace:key`` names); ``references`` maps
-    ``org/project/stack`` to the outputs that reference should answer with.
+    ``name`` is a layer of the DAG, or a project outside it given as its contract entry
+    (``contract.ACCOUNT``, whose stacks are named after their region). ``config`` overrides
+    single keys (full ``namespace:key`` names); ``references`` maps ``org/project/stack`` to the
+    outputs that reference should answer with.
     """
-    layer = contract.layer(name)
+    layer = name if isinstance(name, contract.Layer) else contract.layer(name)
     run = LayerRun(layer=layer, stack=stack)
     values = stack_config(layer, stack)
     values.update(config or {})

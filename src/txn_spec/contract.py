@@ -141,6 +141,26 @@ LAYERS: dict[str, Layer] = {
     layer.name: layer for layer in (NETWORK, SECURITY, DATA, COMPUTE, EDGE, OBSERVABILITY)
 }
 
+# The account bootstrap (stacks/account, docs/decisions/0010-account-bootstrap.md): what exists
+# once per AWS account and region, deployed by the platform administrators before any layer and
+# with other credentials. It is a project with a contract like the layers, but OUTSIDE the DAG:
+# not in LAYERS, so no layer may read it, deploy_order never includes it and txn_ops does not
+# run it. Its outputs are for the administrators and for [tool.txn-ops] in pyproject.toml.
+ACCOUNT = Layer(
+    name="account",
+    upstream=(),
+    outputs=frozenset(
+        {
+            "state_bucket_name",
+            "state_key_arn",
+            "backend_url",  # what [tool.txn-ops] backend-url holds
+            "secrets_key_arn",
+            "secrets_provider",  # what [tool.txn-ops] secrets-provider holds
+            "apigateway_cloudwatch_role_arn",
+        }
+    ),
+)
+
 
 class ContractError(KeyError):
     """A layer or output key that the contract does not declare."""

@@ -74,3 +74,48 @@ WAF_LOG_GROUP_PREFIX = "aws-waf-logs-"
 def waf_log_group(app: str, environment: str) -> str:
     """The web ACL's log group: ``aws-waf-logs-<app>-<environment>-waf``."""
     return f"{WAF_LOG_GROUP_PREFIX}{physical_name(app, environment, 'waf')}"
+
+
+# --- The account bootstrap (stacks/account): once per AWS account and region -----------------
+
+# API Gateway names a REST API stage's execution log group itself:
+# ``API-Gateway-Execution-Logs_<rest-api-id>/<stage>``.
+APIGATEWAY_EXECUTION_LOG_PREFIX = "API-Gateway-Execution-Logs_"
+# API Gateway writes a first event here when the account's CloudWatch role is set.
+APIGATEWAY_WELCOME_LOG_GROUP = "/aws/apigateway/welcome"
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+
+
+def state_bucket(app: str, account_id: str, region: str) -> str:
+    """The S3 bucket holding every stack's Pulumi state in one account and region.
+
+    Bucket names are global across all AWS accounts, hence the account id and the region.
+
+    >>> state_bucket("txn", "123456789012", "us-east-2")
+    'txn-pulumi-state-123456789012-us-east-2'
+    """
+    name = f"{app}-pulumi-state-{account_id}-{region}"
+    if not _BUCKET.match(name):
+        raise NamingError(f"{name!r} is not a valid S3 bucket name (3-63 of a-z, 0-9, -)")
+    return name
+
+
+def state_key_alias(app: str) -> str:
+    """The KMS key that encrypts the state objects (S3 default encryption)."""
+    return f"alias/{app}-pulumi-state"
+
+
+def secrets_key_alias(app: str) -> str:
+    """The KMS key behind every stack's secrets provider."""
+    return f"alias/{app}-pulumi-secrets"
+
+
+def backend_url(bucket: str, region: str) -> str:
+    """What ``[tool.txn-ops] backend-url`` holds: Pulumi's S3 backend in that bucket."""
+    return f"s3://{bucket}?region={region}"
+
+
+def secrets_provider(app: str, region: str) -> str:
+    """What ``[tool.txn-ops] secrets-provider`` holds: the secrets key through its alias."""
+    return f"awskms://{secrets_key_alias(app)}?region={region}"

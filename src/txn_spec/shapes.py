@@ -289,3 +289,5 @@ API_KEY_COMPONENT = "transactions-api-key"
 USAGE_PLAN_COMPONENT = "transactions-api-plan"
 API_STAGE = "v1"
 API_PATH = "transaction"
+# The stage's access log group: naming.log_group(app, environment, API_ACCESS_LOG_COMPONENT).
+API_ACCESS_LOG_COMPONENT = "api-access"

@@ -36,3 +36,10 @@ def test_secret_outputs_must_be_declared_outputs() -> None:
 def test_project_and_folder_follow_the_layer_name() -> None:
     assert contract.EDGE.project == "txn-edge"
     assert contract.EDGE.folder == "stacks/edge"
+
+
+def test_the_account_bootstrap_is_a_project_outside_the_dag() -> None:
+    assert (contract.ACCOUNT.project, contract.ACCOUNT.folder) == ("txn-account", "stacks/account")
+    assert "account" not in contract.deploy_order()
+    with pytest.raises(contract.ContractError, match="unknown layer 'account'"):
+        contract.layer("account")

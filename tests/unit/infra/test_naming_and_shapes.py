@@ -10,9 +10,12 @@ from txn_domain.models import Status
 from txn_spec import shapes
 from txn_spec.naming import (
     NamingError,
+    backend_url,
     function_log_group,
     physical_name,
     physical_name_pattern,
+    secrets_provider,
+    state_bucket,
     waf_log_group,
 )
 
@@ -47,6 +50,20 @@ def test_the_name_pattern_matches_every_physical_name_of_its_environment_only() 
 def test_log_group_names() -> None:
     assert function_log_group("txn-dev-validator") == "/aws/lambda/txn-dev-validator"
     assert waf_log_group("txn", "dev") == "aws-waf-logs-txn-dev-waf"
+
+
+def test_state_backend_names_are_global_and_regional() -> None:
+    bucket = state_bucket("txn", "123456789012", "ap-southeast-2")
+    assert bucket == "txn-pulumi-state-123456789012-ap-southeast-2"
+    assert backend_url(bucket, "ap-southeast-2") == f"s3://{bucket}?region=ap-southeast-2"
+    assert (
+        secrets_provider("txn", "us-east-2") == "awskms://alias/txn-pulumi-secrets?region=us-east-2"
+    )
+
+
+def test_a_state_bucket_name_s3_would_refuse_is_refused() -> None:
+    with pytest.raises(NamingError, match="not a valid S3 bucket name"):
+        state_bucket("txn", "123456789012", "x" * 40)
 
 
 def test_transactions_table_keys_match_the_mission() -> None:

@@ -1,0 +1,110 @@
+"""The S3 bucket every stack's Pulumi state lives in, and the key that encrypts it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from txn_infra.components.account.documents import state_bucket_policy, state_key_policy
+from txn_infra.components.security import Platform
+from txn_spec.naming import backend_url, state_bucket, state_key_alias
+
+
+@dataclass(frozen=True)
+class StateBackendArgs:
+    platform: Platform
+    key_deletion_window_days: int
+
+
+class StateBackend(pulumi.ComponentResource):
+    """Versioned, KMS-encrypted (a rotated CMK), TLS only, private, ACLs disabled.
+
+    The bucket and its key are protected: ``pulumi destroy`` refuses until they are
+    unprotected on purpose (stacks/account/README.md, "Destroy").
+    """
+
+    def __init__(
+        self, name: str, args: StateBackendArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("txn:account:StateBackend", name, None, opts)
+        p = args.platform
+        child = pulumi.ResourceOptions(parent=self)
+        kept = pulumi.ResourceOptions(parent=self, protect=True)
+
+        self.key = aws.kms.Key(
+            f"{name}-key",
+            description=f"{p.app} Pulumi state objects in S3 ({p.region})",
+            key_usage="ENCRYPT_DECRYPT",
+            customer_master_key_spec="SYMMETRIC_DEFAULT",
+            enable_key_rotation=True,
+            deletion_window_in_days=args.key_deletion_window_days,
+            policy=pulumi.Output.json_dumps(state_key_policy(p)),
+            opts=kept,
+        )
+        aws.kms.Alias(
+            f"{name}-key-alias",
+            name=state_key_alias(p.app),
+            target_key_id=self.key.key_id,
+            opts=child,
+        )
+
+        # The one naming function, called once the account id is known.
+        name_of_bucket = pulumi.Output.from_input(p.account_id).apply(
+            lambda account: state_bucket(p.app, account, p.region)
+        )
+        self.bucket = aws.s3.Bucket(f"{name}-bucket", bucket=name_of_bucket, opts=kept)
+        ownership = aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=self.bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child,
+        )
+        private = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access-block",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            ignore_public_acls=True,
+            block_public_policy=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        # Every state file Pulumi ever wrote can be recovered.
+        aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=self.bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                status="Enabled"
+            ),
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=self.bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="aws:kms", kms_master_key_id=self.key.arn
+                    ),
+                    # One KMS request per bucket key instead of one per object.
+                    bucket_key_enabled=True,
+                )
+            ],
+            opts=child,
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-policy",
+            bucket=self.bucket.id,
+            policy=pulumi.Output.json_dumps(state_bucket_policy(self.bucket.arn)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[private, ownership]),
+        )
+
+        self.backend_url = self.bucket.bucket.apply(lambda bucket: backend_url(bucket, p.region))
+        self.register_outputs(
+            {
+                "state_bucket_name": self.bucket.bucket,
+                "state_key_arn": self.key.arn,
+                "backend_url": self.backend_url,
+            }
+        )

@@ -1,0 +1,50 @@
+"""account: once per AWS account and region, before any layer: the Pulumi state bucket, the
+secrets key, and API Gateway's account-wide CloudWatch role and setting."""
+
+from txn_infra.components.account import (
+    ApiGatewayLogging,
+    ApiGatewayLoggingArgs,
+    SecretsKey,
+    SecretsKeyArgs,
+    StateBackend,
+    StateBackendArgs,
+    check_stack_name,
+)
+from txn_infra.components.security import Platform
+from txn_infra.config import AccountConfig
+from txn_infra.layer import start
+from txn_spec import contract
+
+ctx = start(contract.ACCOUNT, AccountConfig)
+check_stack_name(ctx.environment, ctx.region)
+cfg = ctx.config
+
+# The scope is the account and region: the stack name (the region) takes the environment's
+# place in physical names, e.g. txn-us-east-2-apigateway-cloudwatch-role.
+platform = Platform(
+    app=cfg.app, environment=ctx.environment, region=ctx.region, account_id=ctx.account_id()
+)
+state = StateBackend(
+    "state",
+    StateBackendArgs(platform=platform, key_deletion_window_days=cfg.key_deletion_window_days),
+    opts=ctx.opts,
+)
+secrets = SecretsKey(
+    "secrets",
+    SecretsKeyArgs(platform=platform, key_deletion_window_days=cfg.key_deletion_window_days),
+    opts=ctx.opts,
+)
+api_logging = ApiGatewayLogging(
+    "apigateway-logging",
+    ApiGatewayLoggingArgs(platform=platform, environments=cfg.environments),
+    opts=ctx.opts,
+)
+
+ctx.export(
+    state_bucket_name=state.bucket.bucket,
+    state_key_arn=state.key.arn,
+    backend_url=state.backend_url,
+    secrets_key_arn=secrets.key.arn,
+    secrets_provider=secrets.secrets_provider,
+    apigateway_cloudwatch_role_arn=api_logging.role.arn,
+)
