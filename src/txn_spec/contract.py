@@ -64,7 +64,6 @@ SECURITY = Layer(
             "validator_role_arn",
             "fraud_detector_role_arn",
             "failed_transactions_role_arn",
-            "apigateway_logs_role_arn",
             "flow_logs_role_arn",
         }
     ),

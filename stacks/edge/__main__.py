@@ -31,7 +31,6 @@ api = TransactionApi(
         validator_function_arn=compute["validator_function_arn"],
         validator_invoke_arn=compute["validator_invoke_arn"],
         logs_key_arn=security["logs_key_arn"],
-        cloudwatch_role_arn=security["apigateway_logs_role_arn"],
         access_log_group_name=log_group(cfg.app, ctx.environment, "api-access"),
         audit_log_retention_days=cfg.audit_log_retention_days,
         throttle_rate_limit=cfg.throttle_rate_limit,

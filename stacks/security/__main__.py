@@ -48,6 +48,5 @@ ctx.export(
     validator_role_arn=roles.function_roles["validator"].arn,
     fraud_detector_role_arn=roles.function_roles["fraud-detector"].arn,
     failed_transactions_role_arn=roles.function_roles["failed-transactions"].arn,
-    apigateway_logs_role_arn=roles.apigateway_logs_role.arn,
     flow_logs_role_arn=roles.flow_logs_role.arn,
 )

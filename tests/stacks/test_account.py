@@ -54,6 +54,14 @@ def role_grants(run: LayerRun) -> dict[str, set[str]]:
 # --- Where it sits ------------------------------------------------------------------------------
 
 
+def test_no_layer_of_the_six_sets_the_account_wide_api_gateway_setting(
+    system: dict[str, LayerRun], account: LayerRun
+) -> None:
+    """One setting per account and region: an environment's stack would overwrite another's."""
+    assert [name for name, run in system.items() if ACCOUNT_SETTING in run.by_type()] == []
+    assert len(account.of_type(ACCOUNT_SETTING)) == 1
+
+
 def test_outputs_are_what_pyproject_names_for_the_backend_and_secrets(account: LayerRun) -> None:
     text = (REPO_ROOT / "pyproject.toml").read_text()
     settings = tomllib.loads(text)["tool"]["txn-ops"]

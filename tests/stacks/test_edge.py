@@ -213,13 +213,6 @@ def test_method_settings_enable_metrics_and_throttling_but_never_data_trace(edge
     assert (values["throttlingRateLimit"], values["throttlingBurstLimit"]) == (100, 200)
 
 
-def test_account_logging_role_comes_from_security(
-    edge: LayerRun, upstream: dict[str, dict]
-) -> None:
-    account = edge.one("aws:apigateway/account:Account")
-    assert account.inputs["cloudwatchRoleArn"] == upstream["security"]["apigateway_logs_role_arn"]
-
-
 def test_usage_plan_throttles_and_quotas_the_bound_api_key(edge: LayerRun) -> None:
     plan = edge.one("aws:apigateway/usagePlan:UsagePlan")
     key = edge.one("aws:apigateway/apiKey:ApiKey")

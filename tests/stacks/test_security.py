@@ -29,7 +29,6 @@ STAR_ACTIONS = {
     "xray:PutTraceSegments",
     "ec2:DescribeNetworkInterfaces",
     "ec2:DescribeSubnets",
-    "logs:DescribeLogGroups",
 }
 # What Lambda checks with a function's role before any interface exists: granted on "*" as
 # AWSLambdaVPCAccessExecutionRole does, and only to the function roles (stacks/security/README).
@@ -212,7 +211,6 @@ def test_every_role_trusts_one_service_for_this_account_only(security: LayerRun)
         "txn-dev-validator-role": "lambda.amazonaws.com",
         "txn-dev-fraud-detector-role": "lambda.amazonaws.com",
         "txn-dev-failed-transactions-role": "lambda.amazonaws.com",
-        "txn-dev-apigateway-logs-role": "apigateway.amazonaws.com",
         "txn-dev-flow-logs-role": "vpc-flow-logs.amazonaws.com",
     }
     roles = {r.inputs["name"]: r for r in security.of_type("aws:iam/role:Role")}
@@ -398,8 +396,8 @@ def test_lambda_may_manage_function_enis_before_any_exists(security: LayerRun) -
 
 
 def test_only_the_function_roles_may_manage_enis(security: LayerRun) -> None:
-    for name in ("apigateway-logs", "flow-logs"):
-        assert not any(a.startswith("ec2:") for a in grants(security, name)), name
+    # The layer's only other role; API Gateway's (stacks/account) grants logs actions only.
+    assert not any(a.startswith("ec2:") for a in grants(security, "flow-logs"))
 
 
 def test_no_function_may_put_metrics_or_act_outside_its_services(security: LayerRun) -> None:
@@ -407,18 +405,6 @@ def test_no_function_may_put_metrics_or_act_outside_its_services(security: Layer
         prefixes = {a.split(":")[0] for a in grants(security, component)}
         assert prefixes <= {"logs", "xray", "ec2", "kms", "dynamodb", "sqs", "sns"}
         assert "cloudwatch:PutMetricData" not in grants(security, component)
-
-
-def test_apigateway_logs_role_writes_only_api_log_groups(security: LayerRun) -> None:
-    allowed = grants(security, "apigateway-logs")
-    groups = {f"{LOGS}/txn/dev/*:*", f"{LOGS}API-Gateway-Execution-Logs_*:*"}
-    assert allowed == {
-        "logs:CreateLogGroup": groups,
-        "logs:CreateLogStream": groups,
-        "logs:DescribeLogStreams": groups,
-        "logs:PutLogEvents": groups,
-        "logs:DescribeLogGroups": {"*"},
-    }
 
 
 def test_flow_logs_role_writes_only_the_flow_log_group(security: LayerRun) -> None:

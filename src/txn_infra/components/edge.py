@@ -118,7 +118,6 @@ class TransactionApiArgs:
     validator_function_arn: pulumi.Input[str]
     validator_invoke_arn: pulumi.Input[str]
     logs_key_arn: pulumi.Input[str]
-    cloudwatch_role_arn: pulumi.Input[str]
     access_log_group_name: str
     audit_log_retention_days: int
     throttle_rate_limit: float
@@ -133,11 +132,6 @@ class TransactionApi(pulumi.ComponentResource):
     ):
         super().__init__("txn:edge:TransactionApi", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-
-        # Region-wide setting: the role API Gateway uses to write every API's logs.
-        account = aws.apigateway.Account(
-            f"{name}-account", cloudwatch_role_arn=args.cloudwatch_role_arn, opts=child
-        )
 
         # A deployment is a snapshot of the API: the REST API's settings, resources, methods,
         # validators, models, integrations and gateway responses (AWS: "Updates to REST APIs that
@@ -286,6 +280,8 @@ class TransactionApi(pulumi.ComponentResource):
             kms_key_id=args.logs_key_arn,
             opts=child,
         )
+        # API Gateway writes both groups with the account's CloudWatch role, one setting per
+        # account and region that the account bootstrap makes (stacks/account), not this layer.
         self.stage = aws.apigateway.Stage(
             f"{name}-stage",
             rest_api=self.api.id,
@@ -295,7 +291,7 @@ class TransactionApi(pulumi.ComponentResource):
             access_log_settings=aws.apigateway.StageAccessLogSettingsArgs(
                 destination_arn=self.access_logs.arn, format=ACCESS_LOG_FORMAT
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[account, execution_logs]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[execution_logs]),
         )
         aws.apigateway.MethodSettings(
             f"{name}-method-settings",

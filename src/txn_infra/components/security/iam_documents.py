@@ -8,7 +8,6 @@ from typing import Any
 import pulumi
 
 from txn_infra.components.security.platform import (
-    APIGATEWAY_EXECUTION_LOGS,
     PARTITION,
     NetworkIds,
     Platform,
@@ -229,26 +228,6 @@ def function_statements(
             publish_alerts,
         ],
     }
-
-
-def apigateway_logs_statements(p: Platform) -> list[Statement]:
-    """API Gateway's account-wide CloudWatch role: access logs and execution logs only."""
-    groups = [p.log_group_arn(p.own_log_groups), p.log_group_arn(APIGATEWAY_EXECUTION_LOGS)]
-    return [
-        _allow(
-            "WriteApiLogs",
-            [
-                # API Gateway creates its execution log groups when they do not exist yet.
-                "logs:CreateLogGroup",
-                "logs:CreateLogStream",
-                "logs:DescribeLogStreams",
-                "logs:PutLogEvents",
-            ],
-            groups,
-        ),
-        # DescribeLogGroups has no resource-level permission: "*" is the only Resource accepted.
-        _allow("FindLogGroups", ["logs:DescribeLogGroups"], "*"),
-    ]
 
 
 def flow_logs_statements(p: Platform) -> list[Statement]:

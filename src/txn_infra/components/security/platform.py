@@ -11,6 +11,7 @@ import pulumi
 
 from txn_spec import shapes
 from txn_spec.naming import (
+    APIGATEWAY_EXECUTION_LOG_PREFIX,
     WAF_LOG_GROUP_PREFIX,
     function_log_group,
     log_group_prefix,
@@ -23,7 +24,7 @@ PARTITION = "aws"
 
 
 # API Gateway names its execution log groups itself, after the API id and the stage.
-APIGATEWAY_EXECUTION_LOGS = "API-Gateway-Execution-Logs_*"
+APIGATEWAY_EXECUTION_LOGS = f"{APIGATEWAY_EXECUTION_LOG_PREFIX}*"
 
 
 def concat(*parts: pulumi.Input[str]) -> pulumi.Input[str]:

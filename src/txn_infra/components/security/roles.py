@@ -9,7 +9,6 @@ import pulumi
 import pulumi_aws as aws
 
 from txn_infra.components.security.iam_documents import (
-    apigateway_logs_statements,
     flow_logs_statements,
     function_statements,
     trust_policy,
@@ -26,7 +25,7 @@ class RolesArgs:
 
 
 class PlatformRoles(pulumi.ComponentResource):
-    """One role per function, plus API Gateway's logging role and the VPC flow logs role.
+    """One role per function, plus the VPC flow logs role.
 
     Policies are inline (``aws.iam.RolePolicy``): each document belongs to exactly one role,
     lives and dies with it, and cannot be attached to another principal by mistake, which a
@@ -48,13 +47,6 @@ class PlatformRoles(pulumi.ComponentResource):
             )
             for fn in shapes.FUNCTIONS
         }
-        self.apigateway_logs_role = self._role(
-            name,
-            "apigateway-logs",
-            "API Gateway writes access and execution logs",
-            trust_policy("apigateway.amazonaws.com", p),
-            apigateway_logs_statements(p),
-        )
         self.flow_logs_role = self._role(
             name,
             "flow-logs",
@@ -64,10 +56,7 @@ class PlatformRoles(pulumi.ComponentResource):
         )
         self.register_outputs(
             {f"{c}_role_arn": r.arn for c, r in self.function_roles.items()}
-            | {
-                "apigateway_logs_role_arn": self.apigateway_logs_role.arn,
-                "flow_logs_role_arn": self.flow_logs_role.arn,
-            }
+            | {"flow_logs_role_arn": self.flow_logs_role.arn}
         )
 
     def _role(
