@@ -371,6 +371,12 @@ def _quiet_duplicate_failures() -> None:
     loop.set_exception_handler(handler)
 
 
+def account_stack(stack: str) -> str:
+    """The account bootstrap's stack that the layers' ``stack`` deploys into: account stacks
+    are named after their region (docs/decisions/0010-account-bootstrap.md)."""
+    return stack_config(contract.NETWORK, stack).get("aws:region", "us-east-2")
+
+
 def reference_name(layer: contract.Layer, stack: str, org: str = "organization") -> str:
     return f"{org}/{layer.project}/{stack}"
 

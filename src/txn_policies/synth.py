@@ -1,7 +1,8 @@
 """Offline preview of the whole system: every layer under mocks, then every policy over it.
 
 ``python -m txn_policies.synth [--stack dev] [--evidence evidence/synth.json]`` runs the stack
-programs that exist in DAG order (no AWS, no Pulumi CLI), prints per layer the resources by type
+programs that exist in DAG order (no AWS, no Pulumi CLI), then the account bootstrap's stack of
+the same region (outside the DAG: ``stacks/account``), prints per layer the resources by type
 and the stack-reference edges it reads, evaluates the policy pack with the whole system in view
 and prints a compliance table. The same goes to a JSON evidence file. The exit status is 1 when
 any mandatory policy is violated; each violation names the resource, its layer and the fix.
@@ -13,15 +14,16 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from txn_infra.offline import REPO_ROOT, LayerRun, run_system
+from txn_infra.offline import REPO_ROOT, LayerRun, account_stack, run_layer, run_system
 from txn_policies.evaluate import PolicyResult, blocking, evaluate
 from txn_policies.rules import PCI
 from txn_policies.view import ResourceView, urn_of
+from txn_spec import contract
 
 DEFAULT_EVIDENCE = REPO_ROOT / "evidence" / "synth.json"
 
@@ -30,9 +32,11 @@ DEFAULT_EVIDENCE = REPO_ROOT / "evidence" / "synth.json"
 class SynthReport:
     stack: str
     runs: dict[str, LayerRun]
-    views: dict[str, list[ResourceView]]  # layer -> resources
+    views: dict[str, list[ResourceView]]  # layer (and "account") -> resources
     results: list[PolicyResult]
     seconds: float
+    # The account bootstrap the layers deploy into; None when synth is limited to some layers.
+    account: LayerRun | None = None
 
     @property
     def layer_of(self) -> dict[str, str]:
@@ -68,8 +72,16 @@ def synthesize(
     started = time.perf_counter()
     runs = run_system(stack=stack, layers=layers or None, programs=programs)
     views = {name: views_of(run) for name, run in runs.items()}
+    account = None
+    if not layers:
+        account = run_layer(
+            contract.ACCOUNT,
+            stack=account_stack(stack),
+            program=(programs or {}).get(contract.ACCOUNT.name),
+        )
+        views[contract.ACCOUNT.name] = views_of(account)
     results = evaluate([v for layer in views.values() for v in layer])
-    return SynthReport(stack, runs, views, results, time.perf_counter() - started)
+    return SynthReport(stack, runs, views, results, time.perf_counter() - started, account)
 
 
 def edges(run: LayerRun) -> list[tuple[str, str, list[str]]]:
@@ -92,6 +104,7 @@ def evidence(report: SynthReport) -> dict[str, Any]:
             }
             for name, run in report.runs.items()
         },
+        "account": None if report.account is None else _project(report.account, report),
         "policies": [
             {
                 "name": r.policy.name,
@@ -121,6 +134,17 @@ def evidence(report: SynthReport) -> dict[str, Any]:
     }
 
 
+def _project(run: LayerRun, report: SynthReport) -> dict[str, Any]:
+    return {
+        "project": run.layer.project,
+        "stack": run.stack,
+        "resources": len(report.views[run.layer.name]),
+        "resources_by_type": {
+            t: n for t, n in run.by_type().items() if not t.startswith("pulumi:providers:")
+        },
+    }
+
+
 def summary(report: SynthReport) -> dict[str, int]:
     outcomes = [r.outcome for r in report.results]
     return {
@@ -144,14 +168,21 @@ def short_requirements(requirements: Sequence[str]) -> str:
 
 def render(report: SynthReport, out: TextIO) -> None:
     write = out.write
-    write(f"synth: stack {report.stack}, layers {', '.join(report.runs)}\n")
+    account = report.account
+    write(f"synth: stack {report.stack}, layers {', '.join(report.runs)}")
+    write(f"; account bootstrap {account.stack}\n" if account else "\n")
     for name, run in report.runs.items():
         write(f"\n== {name} ({run.layer.project}): {len(report.views[name])} resources\n")
-        for type_, count in run.by_type().items():
-            if not type_.startswith("pulumi:providers:"):
-                write(f"   {count:>3}  {type_}\n")
+        _types(run, write)
         for producer, consumer, keys in edges(run):
             write(f"   reference {producer} -> {consumer}: {', '.join(keys)}\n")
+    if account:
+        count = len(report.views[account.layer.name])
+        write(
+            f"\n== {account.layer.name} ({account.layer.project}, stack {account.stack}, "
+            f"outside the DAG): {count} resources\n"
+        )
+        _types(account, write)
 
     rows = [
         (
@@ -181,12 +212,19 @@ def render(report: SynthReport, out: TextIO) -> None:
             write(f"   remediation: {result.policy.remediation}\n")
 
     s = summary(report)
+    projects = f"{s['layers']} layers" + (" and the account bootstrap" if account else "")
     write(
-        f"\nsynth: {s['layers']} layers, {s['resources']} resources, {s['policies']} policies: "
+        f"\nsynth: {projects}, {s['resources']} resources, {s['policies']} policies: "
         f"{s['passed']} passed, {s['failed']} failed, {s['warnings']} warnings, "
         f"{s['not_applicable']} n/a; {s['mandatory_violations']} mandatory violations "
         f"({report.seconds:.1f}s)\n"
     )
+
+
+def _types(run: LayerRun, write: Callable[[str], object]) -> None:
+    for type_, count in run.by_type().items():
+        if not type_.startswith("pulumi:providers:"):
+            write(f"   {count:>3}  {type_}\n")
 
 
 def main(

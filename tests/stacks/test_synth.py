@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from txn_policies import synth
-from txn_policies.rules import FUNCTION, QUEUE, REST_API, SUBNET, TABLE
+from txn_policies.rules import FUNCTION, KMS_KEY, QUEUE, REST_API, SUBNET, TABLE
 from txn_spec import contract
 
 LAYERS = contract.deploy_order()
@@ -134,6 +134,31 @@ def test_evidence_names_requirement_enforcement_and_count_per_policy(shipped) ->
         assert entry["resources_checked"] >= 0
     checked = {p["name"]: p["resources_checked"] for p in evidence["policies"]}
     assert checked["no-public-subnet"] == 3  # the three private subnets
+
+
+def test_synth_evaluates_the_account_bootstrap_of_the_same_region(shipped) -> None:
+    _, text, evidence = shipped
+    assert evidence["account"]["project"] == "txn-account"
+    assert evidence["account"]["stack"] == "us-east-2"  # the dev stack's aws:region
+    assert evidence["account"]["resources_by_type"]["aws:apigateway/account:Account"] == 1
+    assert "== account (txn-account, stack us-east-2, outside the DAG)" in text
+    assert "6 layers and the account bootstrap" in text
+
+
+def test_a_doctored_account_bootstrap_fails_synth_naming_it(tmp_path: Path) -> None:
+    program = doctored_program(
+        tmp_path, "account", KMS_KEY, "secrets-key", {"enable_key_rotation": False}
+    )
+    out = io.StringIO()
+
+    code = synth.main(
+        ["--evidence", str(tmp_path / "synth.json")], programs={"account": program}, out=out
+    )
+
+    assert code == 1
+    line = next(ln for ln in out.getvalue().splitlines() if ln.startswith("MANDATORY kms-key"))
+    assert "secrets-key" in line
+    assert " in account " in line
 
 
 @pytest.mark.parametrize(
