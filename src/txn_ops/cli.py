@@ -136,6 +136,8 @@ def render_plan(
     direction = "downstream first" if command == "destroy" else "upstream first"
     count = f"{len(layers)} layer{'s' if len(layers) != 1 else ''}"
     lines = [f"Plan: {command} stack {stack}, {count}, {direction} (contract DAG)"]
+    if command == "deploy" and any(not s.layer.upstream for s in steps):
+        lines.append(_account_bootstrap_note(root, stack))
     width = max(len(cfg.stack_name(root, s.layer, stack)) for s in steps)
     for i, step in enumerate(steps, 1):
         layer = step.layer
@@ -193,6 +195,17 @@ def render_plan(
         f"{settings.secrets_provider or 'backend default'} ({settings.secrets_source})"
     )
     return lines
+
+
+def _account_bootstrap_note(root: Path, stack: str) -> str:
+    """Step 0 of a deploy from the bottom of the DAG: the account bootstrap, outside the DAG,
+    which the administrators run once per account and region with their own credentials."""
+    region = cfg.region(root, contract.NETWORK, stack) or "<region>"
+    return (
+        f"  0. {'note':<8} {contract.ACCOUNT.name:<14} once per account and region, by the "
+        f"administrators (deploy does not run it): cd {contract.ACCOUNT.folder} && "
+        f"pulumi up -s {region}"
+    )
 
 
 def _affected(args: argparse.Namespace, emit: Callable[[str], None]) -> int:

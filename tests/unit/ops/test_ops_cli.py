@@ -57,6 +57,7 @@ def test_deploy_plan_prints_every_layer_upstream_first_without_cli_or_aws() -> N
 
     assert done.returncode == 0, done.stderr
     assert plan_rows(done.stdout) == [
+        ("note", "account"),
         ("up", "network"),
         ("up", "security"),
         ("up", "data"),
@@ -76,6 +77,14 @@ def test_the_planned_quota_check_names_the_quota_and_what_it_must_cover() -> Non
     assert "Lambda concurrent executions (L-B99A9384)" in check
     assert "us-east-2" in check
     assert f"txn-prod-fraud-detector {shapes.FRAUD_DETECTOR.reserved_concurrency}" in check
+
+
+def test_a_deploy_from_a_blank_account_starts_with_the_account_bootstrap_it_does_not_run() -> None:
+    done = run_cli("deploy", "--stack", "prod", "--plan")
+
+    note = next(line for line in done.stdout.splitlines() if line.startswith("  0. "))
+    assert "once per account and region, by the administrators" in note
+    assert note.endswith("cd stacks/account && pulumi up -s us-east-2")
 
 
 def test_destroy_plan_prints_the_reverse_order_and_the_eni_wait() -> None:
