@@ -44,6 +44,8 @@ REQUEST_TOO_LARGE = GatewayResponse(
 )
 THROTTLED = GatewayResponse("THROTTLED", 429, "throttled", "Too many requests: slow down")
 QUOTA_EXCEEDED = GatewayResponse("QUOTA_EXCEEDED", 429, "quota_exceeded", "Usage quota exceeded")
+# AWS WAF blocked the request (deployed only: the local gateway has no WAF in front of it).
+WAF_FILTERED = GatewayResponse("WAF_FILTERED", 403, "forbidden", "The request was blocked")
 # A Lambda error or a malformed proxy answer; API Gateway's own default is 502 here.
 DEFAULT_5XX = GatewayResponse("DEFAULT_5XX", 502, "internal_error", "Internal server error")
 
@@ -54,6 +56,7 @@ GATEWAY_RESPONSES = (
     REQUEST_TOO_LARGE,
     THROTTLED,
     QUOTA_EXCEEDED,
+    WAF_FILTERED,
     DEFAULT_5XX,
 )
 

@@ -18,6 +18,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from txn_spec import api_responses
 from txn_spec.api_schema import REQUEST_SCHEMA
 
 # PCI DSS 4.2.1 (strong cryptography in transit): the default execute-api endpoint of a regional
@@ -32,7 +33,9 @@ TLS_SECURITY_POLICY = "SecurityPolicy_TLS13_1_2_FIPS_PFS_PQ_2025_09"
 ENDPOINT_ACCESS_MODE = "STRICT"
 
 # One line of JSON per request: who, what, how it ended, how long it took. No body, no headers
-# beyond the API key id, so no card data can reach the access log.
+# beyond the API key id, and not $context.error.validationErrorString, which quotes the value
+# the request model rejected (a card number in the wrong field, PCI DSS 3.3): no card data can
+# reach the access log.
 ACCESS_LOG_FORMAT = json.dumps(
     {
         "requestId": "$context.requestId",
@@ -51,26 +54,12 @@ ACCESS_LOG_FORMAT = json.dumps(
         "integrationLatency": "$context.integration.latency",
         "errorType": "$context.error.responseType",
         "errorMessage": "$context.error.message",
-        "validationError": "$context.error.validationErrorString",
         "wafStatus": "$context.waf.status",
         "wafResponse": "$context.wafResponseCode",
         "xrayTraceId": "$context.xrayTraceId",
     },
     separators=(",", ":"),
 )
-
-# Gateway-made answers in the API's error shape (code, message, field), so a client parses a
-# refused body the same way as one the validator refused.
-GATEWAY_RESPONSES: dict[str, tuple[str, str, str]] = {
-    # response type: (status, code, message)
-    "BAD_REQUEST_BODY": ("400", "invalid_request", "$context.error.validationErrorString"),
-    "INVALID_API_KEY": ("403", "forbidden", "missing or invalid API key"),
-    "MISSING_AUTHENTICATION_TOKEN": ("403", "forbidden", "unknown resource or missing API key"),
-    "THROTTLED": ("429", "throttled", "too many requests"),
-    "QUOTA_EXCEEDED": ("429", "quota_exceeded", "daily quota exceeded"),
-    "WAF_FILTERED": ("403", "forbidden", "request blocked"),
-    "REQUEST_TOO_LARGE": ("413", "too_large", "request body too large"),
-}
 
 # AWS managed rule groups, in evaluation order after the rate limit (cheap checks first).
 MANAGED_RULE_GROUPS = (
@@ -85,10 +74,6 @@ MANAGED_RULE_GROUPS = (
 # The stage's access log records every request, WAF's verdict included, so an allowed request
 # is never unlogged: see stacks/edge/README.md (PCI DSS 10.2).
 WAF_LOGGED_ACTIONS = ("BLOCK", "COUNT", "CAPTCHA", "CHALLENGE", "EXCLUDED_AS_COUNT")
-
-
-def gateway_response_template(code: str, message: str) -> str:
-    return json.dumps({"code": code, "message": message, "field": None})
 
 
 def definition_hash(definition: dict[str, object]) -> str:
@@ -217,12 +202,15 @@ class TransactionApi(pulumi.ComponentResource):
 
         responses = []
         snapshot["gateway_responses"] = []
-        for kind, (status, code, message) in GATEWAY_RESPONSES.items():
+        # The API's own error shape for every answer API Gateway makes itself, from the one
+        # definition the local gateway answers with too (txn_spec.api_responses).
+        for gateway_response in api_responses.GATEWAY_RESPONSES:
+            kind = gateway_response.response_type
             response_args = {
                 "response_type": kind,
-                "status_code": status,
+                "status_code": str(gateway_response.status),
                 "response_templates": {
-                    "application/json": gateway_response_template(code, message)
+                    "application/json": api_responses.template(gateway_response)
                 },
             }
             response = aws.apigateway.Response(

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
 
 from txn_policies.rules._common import (
+    GATEWAY_RESPONSE,
     METHOD,
     METHOD_SETTINGS,
     PCI,
@@ -141,6 +142,32 @@ def _access_log_fields(stage: ResourceView) -> Iterator[str]:
 def _no_data_trace(settings: ResourceView) -> Iterator[str]:
     if get(settings.props, "settings.dataTraceEnabled") is True:
         yield "enables data trace (full bodies in logs); fix: data_trace_enabled=False"
+
+
+# API Gateway's request-validation message: it quotes the value the model rejected.
+_VALIDATION_ECHO = "$context.error.validationErrorString"
+
+
+@policy(
+    name="api-no-validation-echo",
+    description="No gateway response and no access log prints the request validator's message, "
+    "which quotes the rejected value.",
+    requirements=(f"{PCI} 3.3.1",),
+    enforcement="mandatory",
+    reason="mandatory: a card number sent in a field the request model refuses would be "
+    "echoed to the caller and written to the access log.",
+    remediation=f"leave {_VALIDATION_ECHO} out of response templates and access log formats",
+    types=(GATEWAY_RESPONSE, STAGE),
+)
+def _no_validation_echo(resource: ResourceView) -> Iterator[str]:
+    if resource.type == STAGE:
+        where = {"access log format": get(resource.props, "accessLogSettings.format")}
+    else:
+        templates = get(resource.props, "responseTemplates") or {}
+        where = {f"{kind} template": text for kind, text in dict(templates).items()}
+    for name, text in where.items():
+        if isinstance(text, str) and _VALIDATION_ECHO in text:
+            yield f"{name} prints {_VALIDATION_ECHO}; fix: a constant message instead"
 
 
 @policy(

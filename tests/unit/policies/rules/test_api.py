@@ -16,6 +16,7 @@ from tests.unit.policies.rules.conftest import (
     res,
 )
 from txn_policies.rules import METHOD, METHOD_SETTINGS, REST_API, STAGE, WEB_ACL_ASSOCIATION
+from txn_policies.rules._common import GATEWAY_RESPONSE
 from txn_policies.rules.api import _ACCESS_LOG_FIELDS
 from txn_policies.view import UNKNOWN, ResourceView, urn_of
 
@@ -29,7 +30,30 @@ def rest_api(endpoint: str | None = "REGIONAL", **props: Any) -> ResourceView:
     return res(REST_API, **configuration, **props)
 
 
+ECHO = "$context.error.validationErrorString"
 CASES = [
+    Case(
+        "api-no-validation-echo",
+        [
+            res(
+                GATEWAY_RESPONSE,
+                responseTemplates={
+                    "application/json": '{"error": {"code": "invalid_request", "message": "no"}}'
+                },
+            ),
+            res(STAGE, accessLogSettings={"format": '{"status": "$context.status"}'}),
+        ],
+        [
+            res(
+                GATEWAY_RESPONSE,
+                responseTemplates={
+                    "application/json": f'{{"code": "invalid_request", "message": "{ECHO}"}}'
+                },
+            ),
+            res(STAGE, accessLogSettings={"format": f'{{"validationError": "{ECHO}"}}'}),
+        ],
+        "prints $context.error.validationErrorString",
+    ),
     Case(
         "api-tls-security-policy",
         [
