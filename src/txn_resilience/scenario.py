@@ -75,6 +75,10 @@ class Spec:
 
 
 LAST_CHANCE_SECONDS = 30.0
+# Where an accepted transaction may still be waiting: the whole redrive chain, the parking queue
+# included (a message the failed-transaction function could not record under faults ends there,
+# still visible, not lost).
+LEDGER_QUEUES = shapes.QUEUES
 SETUP_SECONDS = 300.0
 
 
@@ -278,7 +282,7 @@ def run(spec: Spec, progress: Callable[[str], None] = lambda _: None) -> dict[st
         assert runtime.resources is not None
         sqs = runtime.aws.client("sqs")
         queued = []
-        for shape in (shapes.TRANSACTIONS_QUEUE, shapes.TRANSACTIONS_DLQ):
+        for shape in LEDGER_QUEUES:
             queued += _drain(sqs, runtime.resources.queue_url(shape))
         alerts = _drain(_alerts_sqs(runtime), alerts_url)
         transactions = _scan_table(runtime, shapes.TRANSACTIONS_TABLE)

@@ -69,3 +69,18 @@ def test_a_scenarios_watchdog_outlasts_its_own_load_and_drain_limits() -> None:
     assert spec.budget_seconds >= spec.load_seconds + spec.drain_seconds
     assert spec.load_seconds == 2_000
     assert spec.drain_seconds == 1_000
+
+
+def test_the_ledger_reads_every_queue_of_the_redrive_chain() -> None:
+    from txn_resilience.scenario import LEDGER_QUEUES
+    from txn_spec import shapes
+
+    # GIVEN the chain a transaction can be redriven along: queue -> DLQ -> parking -> ...
+    chain, shape = [], shapes.TRANSACTIONS_QUEUE
+    while shape is not None:
+        chain.append(shape)
+        shape = shape.dead_letter
+    # THEN the ledger looks for still-queued transactions in every one of them (a poison
+    # message parked after the DLQ consumer's own retries was counted as missing)
+    assert set(chain) <= set(LEDGER_QUEUES)
+    assert len(chain) == 3
