@@ -3,8 +3,9 @@
 ``submitted = APPROVED + FLAGGED + FAILED + still queued`` and ``duplicates = 0``, where
 *submitted* is what the clients were told was accepted (distinct transaction ids from 202
 answers), the statuses come from a full scan of the transactions table, and *still queued* are
-accepted ids found on the transactions queue or its DLQ and not in the table. Ids in the table
-that no client was told about (*orphans*) and accepted ids found nowhere (*lost*) unbalance it.
+accepted ids found on the transactions queue, its DLQ or the parking queue and not in the
+table. Ids in the table that no client was told about (*orphans*) and accepted ids found
+nowhere (*lost*) unbalance it.
 Poison messages (bodies that are not transactions) are accounted apart.
 """
 
