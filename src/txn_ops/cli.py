@@ -21,12 +21,13 @@ from typing import Any
 from txn_ops import affected, deploy, quotas
 from txn_ops import settings as cfg
 from txn_ops.errors import OpsError
+from txn_ops.workspace import Workspace
 from txn_spec import contract
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-WorkspaceFactory = Callable[[cfg.Settings, argparse.Namespace], deploy.Workspace]
+WorkspaceFactory = Callable[[cfg.Settings, argparse.Namespace], Workspace]
 Preflight = Callable[[cfg.Settings], None]
 
 
@@ -273,7 +274,7 @@ def _real_preflight(settings: cfg.Settings) -> None:
     preflight(settings)
 
 
-def _real_workspace(settings: cfg.Settings, args: argparse.Namespace) -> deploy.Workspace:
+def _real_workspace(settings: cfg.Settings, args: argparse.Namespace) -> Workspace:
     from txn_ops.pulumi_workspace import AutomationWorkspace
 
     return AutomationWorkspace(

@@ -1,7 +1,8 @@
 """Plan and run preview, deploy, destroy and outputs across the layers, in the contract's order.
 
-The orchestration is written against :class:`Workspace`, a small protocol over one layer's
-stack: read its state, preview, update, destroy. :mod:`txn_ops.pulumi_workspace` implements it
+The orchestration is written against :class:`~txn_ops.workspace.Workspace`, a small protocol
+over one layer's stack: read its state, preview, update, destroy.
+:mod:`txn_ops.pulumi_workspace` implements it
 with the Pulumi Automation API; the tests implement it with an in-memory fake, so every rule
 here (order, selection, refusals, drift) is tested without the CLI or AWS.
 
@@ -27,75 +28,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
 
 from txn_ops import quotas
 from txn_ops import settings as cfg
 from txn_ops.errors import OpsError
+from txn_ops.workspace import StackState, StepFailed, Workspace
 from txn_spec import contract
 
 COMMANDS = ("preview", "deploy", "destroy", "outputs")
-
-# Pulumi operation types that leave a resource as it is.
-_UNCHANGED = frozenset({"same", "read"})
-_SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "+-"}
-
-
-@dataclass(frozen=True)
-class Changes:
-    """Resource operations of one preview, update or destroy, by Pulumi operation type."""
-
-    counts: Mapping[str, int] = field(default_factory=dict)
-
-    @property
-    def changed(self) -> int:
-        return sum(n for op, n in self.counts.items() if op not in _UNCHANGED)
-
-    def describe(self) -> str:
-        parts = [
-            f"{_SYMBOLS.get(op, op + ' ')}{n}"
-            for op, n in sorted(self.counts.items())
-            if op not in _UNCHANGED and n
-        ]
-        return " ".join(parts) if parts else "none"
-
-
-@dataclass(frozen=True)
-class StackState:
-    """A layer's stack as the backend has it."""
-
-    resource_count: int
-    outputs: Mapping[str, Any]
-    secret_outputs: frozenset[str] = frozenset()
-
-    def missing_outputs(self, layer: contract.Layer) -> list[str]:
-        return sorted(layer.outputs - self.outputs.keys())
-
-    def deployed(self, layer: contract.Layer) -> bool:
-        """Deployed and current with the contract: resources and every declared output."""
-        return self.resource_count > 0 and not self.missing_outputs(layer)
-
-
-@runtime_checkable
-class Workspace(Protocol):
-    """One backend's view of the layers' stacks for one stack name (``dev``, ``prod``)."""
-
-    def state(self, layer: contract.Layer, stack: str) -> StackState | None:
-        """The stack's state, or None when the stack does not exist."""
-        ...
-
-    def preview(
-        self, layer: contract.Layer, stack: str, policy_packs: Sequence[Path]
-    ) -> Changes: ...
-
-    def up(self, layer: contract.Layer, stack: str, policy_packs: Sequence[Path]) -> Changes: ...
-
-    def destroy(self, layer: contract.Layer, stack: str) -> Changes: ...
-
-
-class StepFailed(Exception):
-    """A Pulumi operation on one layer failed; its own output says why, this says where."""
-
 
 # Waits until the Lambda network interfaces in a VPC are gone: (vpc_id, region) -> None.
 EniWait = Callable[[str, str], None]

@@ -1,4 +1,4 @@
-"""The real :class:`~txn_ops.deploy.Workspace`: the Pulumi Automation API over each layer's folder.
+"""The real :class:`~txn_ops.workspace.Workspace`: the Automation API over each layer's folder.
 
 Why the Automation API rather than shelling out to ``pulumi``: it returns structured results
 (per-operation change counts, typed outputs with their secret flag, typed errors such as
@@ -21,8 +21,8 @@ from pathlib import Path
 from pulumi import automation as auto
 
 from txn_ops import settings as cfg
-from txn_ops.deploy import Changes, StackState, StepFailed
 from txn_ops.errors import OpsError
+from txn_ops.workspace import Changes, StackState, StepFailed
 from txn_spec import contract
 
 INSTALL_HINT = "install it (https://www.pulumi.com/docs/iac/download-install/) and run again"

@@ -25,6 +25,7 @@ from pulumi_policy import (
 from pulumi_policy import proxy as sdk_proxy
 
 from txn_policies import rules
+from txn_policies.rules.model import PCI, Policy
 from txn_policies.view import UNKNOWN, ResourceView, UnknownValueError
 
 _SENTINELS = frozenset(
@@ -73,7 +74,7 @@ def _sdk_unknown(exc: UnknownValueError) -> sdk_proxy.UnknownValueError:
     return sdk_proxy.UnknownValueError(sdk_proxy.UNKNOWN_STRING_VALUE, exc.path.split("."))
 
 
-def _resource_validator(policy: rules.Policy):
+def _resource_validator(policy: Policy):
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         if args.resource_type not in policy.resource_types:
             return
@@ -88,7 +89,7 @@ def _resource_validator(policy: rules.Policy):
     return validate
 
 
-def _stack_validator(policy: rules.Policy):
+def _stack_validator(policy: Policy):
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         views = [
             view_of(r.resource_type, r.name, r.urn, r.props, r.property_dependencies)
@@ -105,21 +106,19 @@ def _stack_validator(policy: rules.Policy):
     return validate
 
 
-def _common(policy: rules.Policy) -> dict[str, Any]:
+def _common(policy: Policy) -> dict[str, Any]:
     return {
         "name": policy.name,
         "description": (f"{policy.description} [{'; '.join(policy.requirements)}] {policy.reason}"),
         "enforcement_level": ENFORCEMENT[policy.enforcement],
-        "framework": PCI_FRAMEWORK
-        if any(r.startswith(rules.PCI) for r in policy.requirements)
-        else None,
+        "framework": PCI_FRAMEWORK if any(r.startswith(PCI) for r in policy.requirements) else None,
         "tags": [*policy.requirements, policy.enforcement],
         "remediation_steps": policy.remediation,
     }
 
 
 def crossguard_policies(
-    policies: Sequence[rules.Policy] = rules.POLICIES,
+    policies: Sequence[Policy] = rules.POLICIES,
 ) -> list[ResourceValidationPolicy | StackValidationPolicy]:
     """One CrossGuard policy per rule, with its enforcement level and PCI framework tag."""
     built: list[ResourceValidationPolicy | StackValidationPolicy] = []

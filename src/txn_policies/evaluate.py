@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from txn_policies.rules import POLICIES, Policy, Violation
+from txn_policies.rules import POLICIES
+from txn_policies.rules.model import Policy, Violation
 from txn_policies.view import ResourceView, UnknownValueError
 
 Outcome = Literal["pass", "fail", "warn", "n/a", "unknown"]

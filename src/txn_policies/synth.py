@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from txn_infra.offline import REPO_ROOT, LayerRun, account_stack, run_layer, run_system
 from txn_policies.evaluate import PolicyResult, blocking, evaluate
-from txn_policies.rules import PCI
+from txn_policies.rules.model import PCI
 from txn_policies.view import ResourceView, urn_of
 from txn_spec import contract
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from txn_policies import synth
-from txn_policies.rules import FUNCTION, KMS_KEY, QUEUE, REST_API, SUBNET, TABLE
+from txn_policies.rules.model import FUNCTION, KMS_KEY, QUEUE, REST_API, SUBNET, TABLE
 from txn_spec import contract
 
 LAYERS = contract.deploy_order()

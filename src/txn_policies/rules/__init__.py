@@ -12,7 +12,7 @@ from ``txn_spec.shapes`` (the declared shape both layers are built from) when it
 ``data`` preview checks its queues against the consumers the shapes declare, the ``compute``
 preview checks its mappings and functions against the queues the shapes declare.
 
-Each section of the pack is a module with its own ``POLICIES``; ``_common`` holds the policy
+Each section of the pack is a module with its own ``POLICIES``; ``model`` holds the policy
 model and the resource types they share. ``POLICIES`` below puts the sections in the order
 synth's compliance table and the CrossGuard pack list them.
 """
@@ -29,32 +29,7 @@ from txn_policies.rules import (
     log_retention,
     network,
 )
-from txn_policies.rules._common import (
-    EGRESS_ONLY_GATEWAY,
-    ELASTIC_IP,
-    EVENT_SOURCE_MAPPING,
-    FUNCTION,
-    INTERNET_GATEWAY,
-    INTERNET_GATEWAY_ATTACHMENT,
-    KMS_KEY,
-    LOG_GROUP,
-    METHOD,
-    METHOD_SETTINGS,
-    NAT_GATEWAY,
-    PCI,
-    QUEUE,
-    REDRIVE_POLICY,
-    REST_API,
-    ROUTE,
-    ROUTE_TABLE,
-    STAGE,
-    SUBNET,
-    TABLE,
-    TOPIC,
-    WEB_ACL_ASSOCIATION,
-    Policy,
-    Violation,
-)
+from txn_policies.rules.model import Policy
 
 POLICIES: list[Policy] = [
     *encryption.POLICIES,
@@ -73,33 +48,3 @@ def by_name(name: str) -> Policy:
         if candidate.name == name:
             return candidate
     raise KeyError(f"no policy named {name!r}")
-
-
-__all__ = [
-    "EGRESS_ONLY_GATEWAY",
-    "ELASTIC_IP",
-    "EVENT_SOURCE_MAPPING",
-    "FUNCTION",
-    "INTERNET_GATEWAY",
-    "INTERNET_GATEWAY_ATTACHMENT",
-    "KMS_KEY",
-    "LOG_GROUP",
-    "METHOD",
-    "METHOD_SETTINGS",
-    "NAT_GATEWAY",
-    "PCI",
-    "POLICIES",
-    "QUEUE",
-    "REDRIVE_POLICY",
-    "REST_API",
-    "ROUTE",
-    "ROUTE_TABLE",
-    "STAGE",
-    "SUBNET",
-    "TABLE",
-    "TOPIC",
-    "WEB_ACL_ASSOCIATION",
-    "Policy",
-    "Violation",
-    "by_name",
-]

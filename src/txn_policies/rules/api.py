@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
 
-from txn_policies.rules._common import (
+from txn_policies.rules.model import (
     GATEWAY_RESPONSE,
     METHOD,
     METHOD_SETTINGS,

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from txn_policies.rules._common import (
+from txn_policies.rules.model import (
     EVENT_SOURCE_MAPPING,
     FUNCTION,
     QUEUE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import partial
 
-from txn_policies.rules._common import (
+from txn_policies.rules.model import (
     KMS_KEY,
     LOG_GROUP,
     PCI,

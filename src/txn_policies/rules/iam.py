@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from functools import partial
 
 from txn_policies import iam
-from txn_policies.rules._common import PCI, Policy, register_policy
+from txn_policies.rules.model import PCI, Policy, register_policy
 from txn_policies.view import ResourceView, as_list
 
 POLICIES: list[Policy] = []

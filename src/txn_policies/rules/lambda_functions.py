@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from functools import partial
 
-from txn_policies.rules._common import FUNCTION, LOG_GROUP, PCI, Policy, register_policy
+from txn_policies.rules.model import FUNCTION, LOG_GROUP, PCI, Policy, register_policy
 from txn_policies.view import ResourceView, as_list, get
 
 POLICIES: list[Policy] = []

@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Iterator
 from functools import partial
 
-from txn_policies.rules._common import (
+from txn_policies.rules.model import (
     EGRESS_ONLY_GATEWAY,
     ELASTIC_IP,
     INTERNET_GATEWAY,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from txn_ops import settings as cfg
-from txn_ops.deploy import Changes, StackState, StepFailed
+from txn_ops.workspace import Changes, StackState, StepFailed
 from txn_spec import contract
 
 

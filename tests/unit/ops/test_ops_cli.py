@@ -11,9 +11,9 @@ import pytest
 
 from txn_ops import cli
 from txn_ops import settings as cfg
-from txn_ops.deploy import StepFailed
 from txn_ops.errors import OpsError
 from txn_ops.pulumi_workspace import classify, preflight
+from txn_ops.workspace import StepFailed
 from txn_spec import shapes
 
 ROOT = cfg.REPO_ROOT

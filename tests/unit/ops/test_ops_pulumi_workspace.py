@@ -14,9 +14,9 @@ from pulumi import automation as auto
 from pulumi.automation._cmd import CommandResult
 
 from txn_ops import pulumi_workspace
-from txn_ops.deploy import StepFailed
 from txn_ops.errors import OpsError
 from txn_ops.pulumi_workspace import AutomationWorkspace
+from txn_ops.workspace import StepFailed
 from txn_spec import contract
 
 

@@ -21,8 +21,8 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
-from txn_policies import rules
 from txn_policies.crossguard import crossguard_policies, unwrap
+from txn_policies.rules import POLICIES, model
 from txn_policies.view import UNKNOWN
 
 OPTS = PolicyResourceOptions(
@@ -72,8 +72,8 @@ def run(policy, args) -> list[tuple[str, str | None]]:
 
 
 def test_one_crossguard_policy_per_rule_with_its_level(built) -> None:
-    assert list(built) == [p.name for p in rules.POLICIES]
-    for rule in rules.POLICIES:
+    assert list(built) == [p.name for p in POLICIES]
+    for rule in POLICIES:
         policy = built[rule.name]
         expected = ResourceValidationPolicy if rule.scope == "resource" else StackValidationPolicy
         assert isinstance(policy, expected)
@@ -87,26 +87,26 @@ def test_one_crossguard_policy_per_rule_with_its_level(built) -> None:
 
 
 def test_resource_policy_reports_a_violation_on_the_resource(built) -> None:
-    args = resource_args(rules.TABLE, "transactions", {"pointInTimeRecovery": {"enabled": False}})
+    args = resource_args(model.TABLE, "transactions", {"pointInTimeRecovery": {"enabled": False}})
     ((message, where),) = run(built["dynamodb-point-in-time-recovery"], args)
-    assert where == urn(rules.TABLE, "transactions")
+    assert where == urn(model.TABLE, "transactions")
     assert "point-in-time recovery off" in message
     assert "point_in_time_recovery" in message
 
 
 def test_resource_policy_ignores_other_types(built) -> None:
-    args = resource_args(rules.QUEUE, "q", {})
+    args = resource_args(model.QUEUE, "q", {})
     assert run(built["dynamodb-point-in-time-recovery"], args) == []
 
 
 def test_resource_policy_passes_a_compliant_resource(built) -> None:
-    args = resource_args(rules.QUEUE, "q", {"kmsMasterKeyId": "arn:aws:kms:us-east-2:1:key/k"})
+    args = resource_args(model.QUEUE, "q", {"kmsMasterKeyId": "arn:aws:kms:us-east-2:1:key/k"})
     assert run(built["sqs-cmk-encryption"], args) == []
 
 
 def test_an_unknown_value_becomes_the_sdks_cannot_run_during_preview(built) -> None:
     mapping = stack_resource(
-        rules.EVENT_SOURCE_MAPPING, "esm", {"eventSourceArn": UNKNOWN_STRING_VALUE}
+        model.EVENT_SOURCE_MAPPING, "esm", {"eventSourceArn": UNKNOWN_STRING_VALUE}
     )
     with pytest.raises(UnknownValueError) as raised:
         run(built["esm-concurrency-within-reserved"], StackValidationArgs([mapping]))
@@ -114,16 +114,16 @@ def test_an_unknown_value_becomes_the_sdks_cannot_run_during_preview(built) -> N
 
 
 def test_stack_policy_pairs_by_dependency_while_the_arn_is_unknown(built) -> None:
-    stage = stack_resource(rules.STAGE, "stage", {"arn": UNKNOWN_STRING_VALUE})
+    stage = stack_resource(model.STAGE, "stage", {"arn": UNKNOWN_STRING_VALUE})
     association = stack_resource(
-        rules.WEB_ACL_ASSOCIATION,
+        model.WEB_ACL_ASSOCIATION,
         "waf",
         {"resourceArn": UNKNOWN_STRING_VALUE},
         deps={"resourceArn": [stage]},
     )
     assert run(built["api-stage-waf"], StackValidationArgs([stage, association])) == []
     ((message, where),) = run(built["api-stage-waf"], StackValidationArgs([stage]))
-    assert where == urn(rules.STAGE, "stage")
+    assert where == urn(model.STAGE, "stage")
     assert "no WAF web ACL association" in message
 
 
@@ -135,12 +135,12 @@ def test_unwrap_turns_proxies_into_plain_data_with_unknown_markers() -> None:
 def test_numbers_arrive_as_floats_and_still_compare(built) -> None:
     fraud = "txn-dev-fraud-detector"
     function = stack_resource(
-        rules.FUNCTION,
+        model.FUNCTION,
         "fraud",
         {"name": fraud, "timeout": 60.0, "reservedConcurrentExecutions": 100.0},
     )
     mapping = stack_resource(
-        rules.EVENT_SOURCE_MAPPING,
+        model.EVENT_SOURCE_MAPPING,
         "esm",
         {
             "eventSourceArn": "arn:aws:sqs:us-east-2:123456789012:txn-dev-transactions",
@@ -152,6 +152,6 @@ def test_numbers_arrive_as_floats_and_still_compare(built) -> None:
     assert run(built["esm-concurrency-within-reserved"], stack) == []
     assert run(built["sqs-visibility-covers-consumer"], stack) == []
     audit = resource_args(
-        rules.LOG_GROUP, "waf", {"name": "aws-waf-logs-x", "retentionInDays": 365.0}
+        model.LOG_GROUP, "waf", {"name": "aws-waf-logs-x", "retentionInDays": 365.0}
     )
     assert run(built["audit-log-retention"], audit) == []

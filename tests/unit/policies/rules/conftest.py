@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from txn_policies import rules
-from txn_policies.rules import FUNCTION
+from txn_policies.rules.model import FUNCTION
 from txn_policies.view import ResourceView, urn_of
 
 ACCOUNT = "123456789012"

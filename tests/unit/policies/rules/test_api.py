@@ -15,9 +15,15 @@ from tests.unit.policies.rules.conftest import (
     passes,
     res,
 )
-from txn_policies.rules import METHOD, METHOD_SETTINGS, REST_API, STAGE, WEB_ACL_ASSOCIATION
-from txn_policies.rules._common import GATEWAY_RESPONSE
 from txn_policies.rules.api import _ACCESS_LOG_FIELDS
+from txn_policies.rules.model import (
+    GATEWAY_RESPONSE,
+    METHOD,
+    METHOD_SETTINGS,
+    REST_API,
+    STAGE,
+    WEB_ACL_ASSOCIATION,
+)
 from txn_policies.view import UNKNOWN, ResourceView, urn_of
 
 STAGE_ARN = "arn:aws:apigateway:us-east-2::/restapis/abc123/stages/v1"

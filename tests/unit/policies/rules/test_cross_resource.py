@@ -18,7 +18,7 @@ from tests.unit.policies.rules.conftest import (
     res,
 )
 from txn_policies import rules
-from txn_policies.rules import EVENT_SOURCE_MAPPING, QUEUE, REDRIVE_POLICY
+from txn_policies.rules.model import EVENT_SOURCE_MAPPING, QUEUE, REDRIVE_POLICY
 from txn_policies.view import UNKNOWN, ResourceView, UnknownValueError, urn_of
 
 DLQ_ARN = f"arn:aws:sqs:us-east-2:{ACCOUNT}:txn-dev-transactions-dlq"

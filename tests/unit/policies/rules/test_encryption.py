@@ -12,7 +12,7 @@ from tests.unit.policies.rules.conftest import (
     passes,
     res,
 )
-from txn_policies.rules import KMS_KEY, LOG_GROUP, QUEUE, TABLE, TOPIC
+from txn_policies.rules.model import KMS_KEY, LOG_GROUP, QUEUE, TABLE, TOPIC
 from txn_policies.view import UNKNOWN
 
 CASES = [

@@ -16,7 +16,7 @@ from tests.unit.policies.rules.conftest import (
     passes,
     res,
 )
-from txn_policies.rules import KMS_KEY
+from txn_policies.rules.model import KMS_KEY
 from txn_policies.view import UNKNOWN, ResourceView
 
 ROLE = "aws:iam/role:Role"

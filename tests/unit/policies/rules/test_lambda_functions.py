@@ -13,7 +13,7 @@ from tests.unit.policies.rules.conftest import (
     passes,
     res,
 )
-from txn_policies.rules import FUNCTION, LOG_GROUP
+from txn_policies.rules.model import FUNCTION, LOG_GROUP
 
 CASES = [
     Case(

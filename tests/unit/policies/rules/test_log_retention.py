@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.policies.rules.conftest import Case, case_id, fails_with_the_fix, passes, res
-from txn_policies.rules import LOG_GROUP
+from txn_policies.rules.model import LOG_GROUP
 
 CASES = [
     Case(

@@ -16,6 +16,7 @@ from tests.unit.policies.rules import (
     test_network,
 )
 from txn_policies import rules
+from txn_policies.rules.model import PCI
 
 SECTION_TESTS = (
     test_encryption,
@@ -37,7 +38,7 @@ def test_every_policy_has_a_case() -> None:
 def test_every_policy_names_a_requirement_and_a_reason_for_its_level() -> None:
     for policy in rules.POLICIES:
         assert policy.requirements, policy.name
-        assert all(r.startswith((rules.PCI, "mission:")) for r in policy.requirements)
+        assert all(r.startswith((PCI, "mission:")) for r in policy.requirements)
         assert policy.reason.startswith(f"{policy.enforcement}:"), policy.name
         assert policy.remediation
 
