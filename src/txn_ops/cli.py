@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from txn_ops import affected, deploy, quotas
+from txn_ops import affected, deploy, owners, quotas
 from txn_ops import settings as cfg
 from txn_ops.errors import OpsError
 from txn_ops.workspace import Workspace
@@ -217,6 +217,7 @@ def _affected(args: argparse.Namespace, emit: Callable[[str], None]) -> int:
         files = affected.changed_files(args.base, args.head, root)
         header = f"Layers touched by {args.base}...{args.head} ({len(files)} files):"
     selection = affected.select(files, root)
+    asked = owners.to_ask(files, root)
     if args.format == "names":
         emit(" ".join(affected.names(selection, args.changed_only)))
     elif args.format == "json":
@@ -229,6 +230,7 @@ def _affected(args: argparse.Namespace, emit: Callable[[str], None]) -> int:
                     "reasons": selection.changed,
                     "reads": selection.downstream,
                     "ignored": selection.ignored,
+                    "owners": asked,
                 },
                 indent=2,
             )
@@ -236,6 +238,11 @@ def _affected(args: argparse.Namespace, emit: Callable[[str], None]) -> int:
     else:
         for line in affected.describe(selection, header):
             emit(line)
+        if asked:
+            emit("Owners to ask (.github/CODEOWNERS):")
+        for owner, paths in asked.items():
+            more = f" (+{len(paths) - 3} more)" if len(paths) > 3 else ""
+            emit(f"  {owner:<32} {', '.join(paths[:3])}{more}")
     return 0
 
 
