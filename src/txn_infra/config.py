@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from txn_spec import invariants, shapes
+from txn_spec import contract, invariants, shapes
 
 Environment = Literal["dev", "prod"]
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$", max_length=20)]
@@ -70,16 +70,35 @@ class AccountConfig(CommonConfig):
     environments: tuple[Environment, ...] = Field(min_length=1)
     # Losing the secrets key loses every stack's secrets: the longest wait KMS allows.
     key_deletion_window_days: int = Field(default=30, ge=7, le=30)
+    # Per layer, the principals (its team's SSO roles) that may assume its deploy role.
+    deployers: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    # "owner/name": the repository whose workflow may assume the deploy roles through GitHub's
+    # OIDC provider, for these token subjects only (a branch, or a job's environment).
+    github_repository: str | None = Field(default=None, pattern=r"^[\w.-]+/[\w.-]+$")
+    github_subjects: tuple[str, ...] = (
+        "ref:refs/heads/main",
+        "environment:dev",
+        "environment:prod-preview",
+        "environment:prod",
+    )
 
-    @field_validator("environments", mode="before")
+    @field_validator("environments", "deployers", "github_subjects", mode="before")
     @classmethod
     def _from_pulumi_config(cls, value: object) -> object:
-        # Pulumi hands a structured config value (a YAML list) to the program as JSON text.
+        # Pulumi hands a structured config value (YAML list or map) to the program as JSON text.
         if isinstance(value, str):
             try:
                 return json.loads(value)
             except json.JSONDecodeError:
-                raise ValueError(f"must be a list such as [dev, prod], not {value!r}") from None
+                raise ValueError(f"must be YAML structured config, not {value!r}") from None
+        return value
+
+    @field_validator("deployers")
+    @classmethod
+    def _known_layers(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        unknown = sorted(set(value) - set(contract.LAYERS))
+        if unknown:
+            raise ValueError(f"names no layer: {unknown}; layers are {list(contract.LAYERS)}")
         return value
 
     @field_validator("environments")

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from txn_ops import affected, deploy, owners, quotas
+from txn_ops import affected, deploy, owners, quotas, roles
 from txn_ops import settings as cfg
 from txn_ops.errors import OpsError
 from txn_ops.workspace import Workspace
@@ -85,6 +85,7 @@ def main(
     preflight: Preflight | None = None,
     emit: Callable[[str], None] = print,
     concurrency_check: deploy.ConcurrencyCheck | None = None,
+    sts: roles.StsFactory | None = None,
 ) -> int:
     args = parser().parse_args(argv)
     try:
@@ -103,7 +104,13 @@ def main(
                 "add --yes to go ahead (--plan shows the order)",
             )
         deploy.select(args.layers)  # unknown layers fail before any check touches the cloud
-        (preflight or _real_preflight)(settings)
+        (preflight or (lambda s: _real_preflight(s, args.stack)))(settings)
+        if args.command != "outputs":
+            # Every chosen layer's role is assumed before anything runs: no half deploys.
+            args.credentials = roles.LayerCredentials(
+                settings, args.stack, emit, sts=sts or roles.real_sts
+            )
+            args.credentials.check(deploy.select(args.layers))
         factory = workspace_factory or _real_workspace
         orchestrator = deploy.Orchestrator(
             factory(settings, args),
@@ -164,6 +171,7 @@ def render_plan(
             f"  {i}. {step.action:<8} {layer.name:<14} {fqn:<{width}}  {layer.folder:<21} "
             f"reads: {ups}{missing}"
         )
+        lines.append(f"     {'':<8} as {roles.describe(settings, layer, stack)}")
     chosen = set(layers)
     if command in ("preview", "deploy"):
         outside = sorted(
@@ -191,6 +199,7 @@ def render_plan(
         )
         if below:
             lines.append(f"Checked first: not deployed in {stack}: {', '.join(below)}")
+    lines.append(f"Deploy roles: {settings.deploy_roles_source}")
     lines.append(
         f"Backend: {settings.backend_url or 'NOT SET'} ({settings.backend_source}); secrets: "
         f"{settings.secrets_provider or 'backend default'} ({settings.secrets_source})"
@@ -217,7 +226,11 @@ def _affected(args: argparse.Namespace, emit: Callable[[str], None]) -> int:
         files = affected.changed_files(args.base, args.head, root)
         header = f"Layers touched by {args.base}...{args.head} ({len(files)} files):"
     selection = affected.select(files, root)
-    asked = owners.to_ask(files, root)
+    try:
+        asked = owners.to_ask(files, root)
+        no_owners = ""
+    except OpsError as exc:  # a repository without CODEOWNERS still gets its layers
+        asked, no_owners = {}, str(exc)
     if args.format == "names":
         emit(" ".join(affected.names(selection, args.changed_only)))
     elif args.format == "json":
@@ -238,6 +251,8 @@ def _affected(args: argparse.Namespace, emit: Callable[[str], None]) -> int:
     else:
         for line in affected.describe(selection, header):
             emit(line)
+        if no_owners:
+            emit(f"Owners to ask: unknown ({no_owners})")
         if asked:
             emit("Owners to ask (.github/CODEOWNERS):")
         for owner, paths in asked.items():
@@ -275,17 +290,20 @@ def _outputs(
     return 0
 
 
-def _real_preflight(settings: cfg.Settings) -> None:
+def _real_preflight(settings: cfg.Settings, stack: str) -> None:
     from txn_ops.pulumi_workspace import preflight
 
-    preflight(settings)
+    preflight(settings, stack=stack)
 
 
 def _real_workspace(settings: cfg.Settings, args: argparse.Namespace) -> Workspace:
     from txn_ops.pulumi_workspace import AutomationWorkspace
 
     return AutomationWorkspace(
-        settings, refresh=getattr(args, "refresh", False), plans_dir=getattr(args, "plans", None)
+        settings,
+        refresh=getattr(args, "refresh", False),
+        plans_dir=getattr(args, "plans", None),
+        credentials=getattr(args, "credentials", None),
     )
 
 

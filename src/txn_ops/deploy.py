@@ -390,12 +390,23 @@ class Orchestrator:
                 report.rows.append(Row(name, "drift", "upstream not deployed"))
                 continue
             self.console.emit(f"==> drift preview {name} ({self._fqn(layer)})")
-            with self._timed(report, name, "drift") as row:
-                changes = self.ws.preview(layer, self.stack, packs)
-                row.changes = changes.describe()
-                row.result = "needs update" if changes.changed else "up to date"
-                if changes.changed:
-                    report.needs_update.append(name)
+            try:
+                self._drift_preview(layer, packs, report)
+            except OpsError as exc:
+                if exc.code != "deploy-role-unreachable":
+                    raise
+                # Not this team's layer: its owners preview it with their own role.
+                report.rows[-1].result = "needs its owners"
+                report.needs_update.append(name)
+                self.console.note(f"cannot preview {name} with the roles of this run: {exc}")
+
+    def _drift_preview(self, layer: contract.Layer, packs: list[Path], report: Report) -> None:
+        with self._timed(report, layer.name, "drift") as row:
+            changes = self.ws.preview(layer, self.stack, packs)
+            row.changes = changes.describe()
+            row.result = "needs update" if changes.changed else "up to date"
+            if changes.changed:
+                report.needs_update.append(layer.name)
 
     def _destroy_all(self, steps: Sequence[Step], report: Report) -> None:
         for i, step in enumerate(steps, 1):

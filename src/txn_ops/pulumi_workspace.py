@@ -78,8 +78,12 @@ def _first_error(text: str) -> str:
     return lines[-1] if lines else "the Pulumi command failed (see its output above)"
 
 
-def preflight(settings: cfg.Settings, environ: Mapping[str, str] | None = None) -> None:
-    """Fail in one line, before anything runs, on what the user must fix first."""
+def preflight(
+    settings: cfg.Settings, environ: Mapping[str, str] | None = None, stack: str | None = None
+) -> None:
+    """Fail in one line, before anything runs, on what the user must fix first. With deploy
+    roles for the stack, AWS and the backend are checked when each layer's role is assumed
+    (txn_ops.roles), not with the caller's credentials, which a CI job may not have."""
     env = os.environ if environ is None else environ
     if shutil.which("pulumi", path=env.get("PATH")) is None:
         raise OpsError("pulumi-cli-missing", f"the Pulumi CLI is not on PATH: {INSTALL_HINT}")
@@ -91,6 +95,8 @@ def preflight(settings: cfg.Settings, environ: Mapping[str, str] | None = None) 
             "secrets-passphrase",
             "the passphrase secrets provider needs PULUMI_CONFIG_PASSPHRASE (or _FILE)",
         )
+    if stack and settings.deploy_roles.get(stack):
+        return
     check_aws_credentials()
     workspace = auto.LocalWorkspace(env_vars=_env(settings))
     try:
@@ -158,6 +164,7 @@ class AutomationWorkspace:
         echo: Callable[[str], None] = print,
         refresh: bool = False,
         plans_dir: Path | None = None,
+        credentials: Callable[[contract.Layer], dict[str, str]] | None = None,
     ) -> None:
         """``plans_dir``: where ``preview`` saves each layer's update plan (``<layer>.json``) and
         where ``up`` reads it, so an update does exactly what a reviewer saw in the preview
@@ -166,20 +173,27 @@ class AutomationWorkspace:
         self.echo = echo
         self.refresh = refresh
         self.plans_dir = plans_dir
+        # A layer's own deploy-role credentials (txn_ops.roles), or none: the caller's; to read
+        # a stack, a role of the run that may read it.
+        self.credentials = credentials
+        self.reader = getattr(credentials, "reader", credentials)
 
     def plan_path(self, layer: contract.Layer) -> Path | None:
         return self.plans_dir / f"{layer.name}.json" if self.plans_dir else None
 
-    def _workspace(self, layer: contract.Layer) -> auto.LocalWorkspace:
+    def _workspace(self, layer: contract.Layer, read_only: bool) -> auto.LocalWorkspace:
+        role = self.reader if read_only else self.credentials
         return auto.LocalWorkspace(
             work_dir=str(cfg.program_dir(self.settings.root, layer)),
-            env_vars=_env(self.settings),
+            env_vars={**_env(self.settings), **(role(layer) if role else {})},
             secrets_provider=self.settings.stack_secrets_provider(),
         )
 
-    def _stack(self, layer: contract.Layer, stack: str, create: bool) -> auto.Stack | None:
+    def _stack(
+        self, layer: contract.Layer, stack: str, create: bool, read_only: bool = False
+    ) -> auto.Stack | None:
         name = cfg.stack_name(self.settings.root, layer, stack)
-        workspace = self._workspace(layer)
+        workspace = self._workspace(layer, read_only)
         try:
             return auto.Stack.select(name, workspace)
         except auto.StackNotFoundError:
@@ -204,7 +218,7 @@ class AutomationWorkspace:
         return lambda line: self.echo(prefix + line.rstrip("\n"))
 
     def state(self, layer: contract.Layer, stack: str) -> StackState | None:
-        selected = self._stack(layer, stack, create=False)
+        selected = self._stack(layer, stack, create=False, read_only=True)
         if selected is None:
             return None
         outputs = self._call(layer, selected.outputs)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
 
@@ -39,6 +39,9 @@ class Settings:
     backend_source: str
     secrets_provider: str | None
     secrets_source: str
+    # stack -> deploy role ARN template ({layer}, {region}); empty: the caller's credentials
+    deploy_roles: Mapping[str, str] = field(default_factory=dict)
+    deploy_roles_source: str = "not set"
 
     @property
     def policy_pack(self) -> Path | None:
@@ -73,7 +76,20 @@ def load(root: Path = REPO_ROOT, environ: Mapping[str, str] | None = None) -> Se
     table = _tool_table(root)
     backend, backend_source = _pick(env, "PULUMI_BACKEND_URL", table, "backend-url")
     secrets, secrets_source = _pick(env, "TXN_SECRETS_PROVIDER", table, "secrets-provider")
-    return Settings(root, backend, backend_source, secrets, secrets_source)
+    roles: dict[str, str] = {k: v for k, v in table.get("deploy-role-arn", {}).items() if v}
+    roles_source = "pyproject.toml [tool.txn-ops.deploy-role-arn]" if roles else "not set"
+    if env.get("TXN_DEPLOY_ROLE_ARN"):
+        roles = dict.fromkeys(STACKS, env["TXN_DEPLOY_ROLE_ARN"])
+        roles_source = "$TXN_DEPLOY_ROLE_ARN"
+    for template in roles.values():
+        if "{layer}" not in template:
+            raise OpsError(
+                "settings-invalid",
+                f"deploy role ARN {template!r} ({roles_source}) has no {{layer}}: each layer "
+                "deploys as its own role, e.g. "
+                "arn:aws:iam::<account>:role/txn-{region}-{layer}-deploy",
+            )
+    return Settings(root, backend, backend_source, secrets, secrets_source, roles, roles_source)
 
 
 def _tool_table(root: Path) -> dict[str, Any]:
@@ -88,6 +104,13 @@ def _tool_table(root: Path) -> dict[str, Any]:
     for key in ("backend-url", "secrets-provider"):
         if not isinstance(table.get(key, ""), str):
             raise OpsError("settings-invalid", f"[tool.txn-ops] {key} must be a string")
+    roles = table.get("deploy-role-arn", {})
+    if not isinstance(roles, dict) or not set(roles) <= set(STACKS):
+        raise OpsError(
+            "settings-invalid",
+            f"[tool.txn-ops.deploy-role-arn] maps a stack ({', '.join(STACKS)}) to a role ARN "
+            "template with {layer}",
+        )
     return table
 
 

@@ -9,6 +9,7 @@ their resource (the resource a trust policy implicitly governs).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,27 +41,30 @@ RESOURCE_POLICY_TYPES = frozenset(
 )
 DOCUMENT_TYPES = IDENTITY_TYPES | RESOURCE_POLICY_TYPES
 
-# The only actions any identity policy may grant on ``Resource: "*"``: they have no
-# resource-level permissions in IAM. X-Ray trace upload and sampling, the Describe calls Lambda
-# makes for a VPC function (in AWS's AWSLambdaVPCAccessExecutionRole), CloudWatch metric
-# publishing, and logs:DescribeLogGroups, which API Gateway's account-level logging role needs
-# (it is in AWS's AmazonAPIGatewayPushToCloudWatchLogs) and which IAM only accepts on "*".
-# ec2:CreateNetworkInterface is not here: it has resource-level permissions (the interface, the
-# subnet and the security group), so a role names them.
-ALLOWED_RESOURCE_STAR_ACTIONS = frozenset(
-    {
-        "xray:PutTraceSegments",
-        "xray:PutTelemetryRecords",
-        "xray:GetSamplingRules",
-        "xray:GetSamplingTargets",
-        "xray:GetSamplingStatisticSummaries",
-        "ec2:DescribeNetworkInterfaces",
-        "ec2:DescribeSubnets",
-        "cloudwatch:PutMetricData",
-        "logs:DescribeLogGroups",
+# An identity policy may grant an action on ``Resource: "*"`` only when IAM has no resource-level
+# permission for it (X-Ray trace upload, ec2:Describe*, cloudwatch:PutMetricData,
+# kms:CreateKey, Cloud Control, ...): read from the Service Authorization Reference as
+# parliament's database holds it, not from a list typed here. An action the database does not
+# know is treated as having resource-level permissions.
+
+
+@functools.cache
+def _resource_types() -> dict[str, tuple[str, ...]]:
+    from parliament import iam_definition
+
+    return {
+        f"{service['prefix']}:{p['privilege']}".lower(): tuple(
+            r["resource_type"] for r in p["resource_types"]
+        )
+        for service in iam_definition
+        for p in service["privileges"]
     }
-)
-_ALLOWED_LOWER = {a.lower() for a in ALLOWED_RESOURCE_STAR_ACTIONS}
+
+
+def has_resource_level_permissions(action: str) -> bool:
+    types = _resource_types().get(action.lower())
+    return types is None or any(types)
+
 
 # The one documented exception for actions that do have resource-level permissions: Lambda
 # checks these with a function's execution role when it creates or updates a VPC function,
@@ -131,8 +135,9 @@ def actions(statement: dict[str, Any]) -> list[str]:
 def is_allowed_star_action(action: str, *, lambda_execution_role: bool = False) -> bool:
     """May an identity policy grant ``action`` on ``"*"``? The Lambda ENI actions only in the
     policy of a Lambda execution role."""
-    lowered = action.lower()
-    return lowered in _ALLOWED_LOWER or (lambda_execution_role and lowered in _LAMBDA_ENI_LOWER)
+    if not has_resource_level_permissions(action):
+        return True
+    return lambda_execution_role and action.lower() in _LAMBDA_ENI_LOWER
 
 
 def trusts_only_lambda(role: ResourceView) -> bool:
@@ -192,11 +197,25 @@ def audit(doc: Document) -> list[Finding]:
     return list(_audit(json.dumps(body, sort_keys=True)))
 
 
+# GitHub Actions' OIDC provider and its claims, as AWS documents them for a role's trust ("Use
+# IAM roles to connect GitHub Actions to actions in AWS"): parliament's database predates them
+# and reports the provider and the two condition keys as unknown.
+GITHUB_OIDC = "token.actions.githubusercontent.com"
+
+
+def _known_to_aws(issue: str, detail: Any) -> bool:
+    return issue in ("UNKNOWN_FEDERATION_SOURCE", "UNKNOWN_CONDITION_FOR_ACTION") and (
+        f"oidc-provider/{GITHUB_OIDC}" in str(detail) or f"condition {GITHUB_OIDC}:" in str(detail)
+    )
+
+
 @lru_cache(maxsize=512)
 def _audit(text: str) -> tuple[Finding, ...]:
     analysed = parliament.analyze_policy_string(text)
     found = []
     for finding in analysed.findings:
+        if _known_to_aws(finding.issue, finding.detail):
+            continue
         severity = str(parliament.config.get(finding.issue, {}).get("severity", "HIGH"))
         found.append(Finding(finding.issue, severity.upper(), _short(finding.detail)))
     return tuple(found)

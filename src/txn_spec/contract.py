@@ -156,6 +156,7 @@ ACCOUNT = Layer(
             "secrets_key_arn",
             "secrets_provider",  # what [tool.txn-ops] secrets-provider holds
             "apigateway_cloudwatch_role_arn",
+            "deploy_role_arns",  # by layer: what [tool.txn-ops] deploy-roles names
         }
     ),
 )

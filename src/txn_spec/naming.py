@@ -111,6 +111,16 @@ def secrets_key_alias(app: str) -> str:
     return f"alias/{app}-pulumi-secrets"
 
 
+def deploy_role(app: str, region: str, layer: str) -> str:
+    """One layer's deploy role in an account and region (IAM is global: the region keeps two
+    regions' roles apart, as for the account project's other roles).
+
+    >>> deploy_role("txn", "us-east-2", "network")
+    'txn-us-east-2-network-deploy'
+    """
+    return f"{app}-{region}-{layer}-deploy"
+
+
 def backend_url(bucket: str, region: str) -> str:
     """What ``[tool.txn-ops] backend-url`` holds: Pulumi's S3 backend in that bucket."""
     return f"s3://{bucket}?region={region}"

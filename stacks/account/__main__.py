@@ -1,9 +1,13 @@
 """account: once per AWS account and region, before any layer: the Pulumi state bucket, the
-secrets key, and API Gateway's account-wide CloudWatch role and setting."""
+secrets key, API Gateway's account-wide CloudWatch role and setting, and one deploy role per
+layer."""
 
+from txn_infra import deploy_permissions
 from txn_infra.components.account import (
     ApiGatewayLogging,
     ApiGatewayLoggingArgs,
+    LayerDeployRoles,
+    LayerDeployRolesArgs,
     SecretsKey,
     SecretsKeyArgs,
     StateBackend,
@@ -40,6 +44,21 @@ api_logging = ApiGatewayLogging(
     opts=ctx.opts,
 )
 
+deployers = LayerDeployRoles(
+    "deploy",
+    LayerDeployRolesArgs(
+        platform=platform,
+        permissions=deploy_permissions.load(),
+        principals=cfg.deployers,
+        github_repository=cfg.github_repository,
+        github_subjects=cfg.github_subjects,
+        state_bucket_arn=state.bucket.arn,
+        state_key_arn=state.key.arn,
+        secrets_key_arn=secrets.key.arn,
+    ),
+    opts=ctx.opts,
+)
+
 ctx.export(
     state_bucket_name=state.bucket.bucket,
     state_key_arn=state.key.arn,
@@ -47,4 +66,5 @@ ctx.export(
     secrets_key_arn=secrets.key.arn,
     secrets_provider=secrets.secrets_provider,
     apigateway_cloudwatch_role_arn=api_logging.role.arn,
+    deploy_role_arns=deployers.role_arns,
 )

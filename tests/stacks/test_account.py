@@ -44,7 +44,7 @@ def key_statements(run: LayerRun, component: str) -> dict[str, dict[str, Any]]:
 def role_grants(run: LayerRun) -> dict[str, set[str]]:
     """Action -> every resource the role's inline policy allows it on."""
     allowed: dict[str, set[str]] = {}
-    for statement in statements(policy(run.one("aws:iam/rolePolicy:RolePolicy"))):
+    for statement in statements(policy(run.one("aws:iam/rolePolicy:RolePolicy", "apigateway"))):
         assert statement["Effect"] == "Allow"
         for action in as_list(statement["Action"]):
             allowed.setdefault(action, set()).update(as_list(statement["Resource"]))
@@ -196,7 +196,7 @@ def test_aliases_name_their_keys(account: LayerRun) -> None:
 
 
 def test_role_trusts_api_gateway_for_this_account_only(account: LayerRun) -> None:
-    role = account.one("aws:iam/role:Role")
+    role = account.one("aws:iam/role:Role", "apigateway")
     assert role.inputs["name"] == "txn-us-east-2-apigateway-cloudwatch-role"
     (trust,) = statements(policy(role, "assumeRolePolicy"))
     assert trust["Effect"] == "Allow"

@@ -53,9 +53,9 @@ def _no_wildcard_actions(resource: ResourceView) -> Iterator[str]:
 
 @policy(
     name="iam-resource-star-only-allowed",
-    description="Identity policies use Resource '*' only for actions without resource-level "
-    "permissions (X-Ray, ec2:Describe*, cloudwatch:PutMetricData, logs:DescribeLogGroups), and "
-    "a Lambda execution role for the ENI management Lambda checks before an interface exists.",
+    description="Identity policies use Resource '*' only for actions IAM gives no resource-level "
+    "permission (Service Authorization Reference), and a Lambda execution role for the ENI "
+    "management Lambda checks before an interface exists.",
     requirements=(f"{PCI} 7.2.1", f"{PCI} 7.2.5"),
     enforcement="mandatory",
     reason="mandatory: every table, queue, topic and key has a name known before deploy "
@@ -98,8 +98,8 @@ def _star_grants(resource: ResourceView, *, lambda_execution_role: bool) -> Iter
                 )
                 yield (
                     f"{doc.where} grants {extra} on Resource '*'; fix: name the resource ARNs "
-                    "(only X-Ray, ec2:Describe*, cloudwatch:PutMetricData and "
-                    f"logs:DescribeLogGroups may use '*'{only_lambda})"
+                    "(only actions without resource-level permissions may use "
+                    f"'*'{only_lambda})"
                 )
 
 
@@ -112,6 +112,8 @@ _DEPUTY_KEYS = frozenset(
         "aws:principalorgid",
         "aws:principalarn",
         "sts:externalid",
+        # GitHub's OIDC token: the repository and branch or environment it was issued for
+        "token.actions.githubusercontent.com:sub",
     }
 )
 

@@ -62,3 +62,18 @@ def test_the_pulumi_cli_is_pinned_to_the_sdk_release_in_the_lock() -> None:
         for step in job["steps"]:
             if step.get("uses", "").startswith("pulumi/actions"):
                 assert step["with"]["pulumi-version"] == "${{ env.PULUMI_VERSION }}", name
+
+
+def test_each_layer_runs_as_its_own_role_and_no_job_assumes_a_shared_one() -> None:
+    jobs = _jobs()
+    for name in ("preview-dev", "deploy-dev", "preview-prod", "deploy-prod"):
+        steps = jobs[name]["steps"]
+        assert not any("configure-aws-credentials" in s.get("uses", "") for s in steps), name
+        runs = [s for s in steps if "./noxw -s" in s.get("run", "")]
+        stack = "PROD" if "prod" in name else "DEV"
+        assert all(
+            s["env"]["TXN_DEPLOY_ROLE_ARN"] == f"${{{{ vars.TXN_DEPLOY_ROLE_ARN_{stack} }}}}"
+            for s in runs
+        ), name
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    assert workflow["permissions"]["id-token"] == "write"  # the token txn_ops.roles exchanges

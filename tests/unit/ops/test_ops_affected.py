@@ -215,4 +215,5 @@ def test_the_cli_can_leave_out_downstream_layers_and_explain_itself(tree: Path) 
     assert lines[1] == "Layers touched by 2 files:"
     assert lines[2].split()[:3] == ["compute", "changed:", "functions/validator/handler.py"]
     assert lines[3].split()[:4] == ["edge", "downstream", "of", "compute:"]
-    assert lines[-1] == "  files that touch no layer: 1"
+    assert lines[-2] == "  files that touch no layer: 1"
+    assert lines[-1].startswith("Owners to ask: unknown (codeowners-missing: no .github/CODEOWNERS")

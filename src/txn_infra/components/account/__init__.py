@@ -1,14 +1,15 @@
 """The account bootstrap (stacks/account): what exists once per AWS account and region.
 
-Small components, one concept each, so more can join without touching the others (the per-layer
-deploy roles are next): the state backend, the secrets key, API Gateway's logging setting. The
-policy documents they deploy are plain data in ``documents``.
+Small components, one concept each: the state backend, the secrets key, API Gateway's logging
+setting, the per-layer deploy roles. The policy documents they deploy are plain data in
+``documents``.
 """
 
 from txn_infra.components.account.apigateway_logging import (
     ApiGatewayLogging,
     ApiGatewayLoggingArgs,
 )
+from txn_infra.components.account.deploy_roles import LayerDeployRoles, LayerDeployRolesArgs
 from txn_infra.components.account.secrets import SecretsKey, SecretsKeyArgs
 from txn_infra.components.account.stack_name import check_stack_name
 from txn_infra.components.account.state import StateBackend, StateBackendArgs
@@ -16,6 +17,8 @@ from txn_infra.components.account.state import StateBackend, StateBackendArgs
 __all__ = [
     "ApiGatewayLogging",
     "ApiGatewayLoggingArgs",
+    "LayerDeployRoles",
+    "LayerDeployRolesArgs",
     "SecretsKey",
     "SecretsKeyArgs",
     "StateBackend",

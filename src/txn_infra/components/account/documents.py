@@ -148,3 +148,115 @@ def apigateway_cloudwatch_statements(p: Platform, environments: Sequence[str]) -
             "Resource": "*",
         },
     ]
+
+
+# --- per-layer deploy roles ---------------------------------------------------------------------
+
+GITHUB_OIDC = "token.actions.githubusercontent.com"
+# Where Pulumi's self-managed backend keeps a project's stacks, their history, backups and the
+# update locks (locks are kept per organization too: both layouts are named).
+STATE_OWN_PREFIXES = ("stacks/{p}/", "history/{p}/", "backups/{p}/", "locks/{p}/", "locks/*/{p}/")
+
+
+def deploy_role_trust(
+    p: Platform,
+    principals: Sequence[str],
+    github_repository: str | None,
+    github_subjects: Sequence[str],
+) -> dict[str, Any]:
+    """Who may act as one layer's deployer: its team's roles, or, when none are named, the
+    account's roles whose own IAM policies allow sts:AssumeRole on it; and the repository's
+    workflow through GitHub's OIDC provider, only for the given branch or environments (the
+    token's ``sub``)."""
+    # The principal ARN is the condition either way: the team's roles, or any role of this
+    # account (not a user, not another account) that its IAM policies let assume this one.
+    assumers = sorted(principals) or [concat("arn:aws:iam::", p.account_id, ":role/*")]
+    statements: list[Statement] = [
+        {
+            "Sid": "TheLayersTeam",
+            "Effect": "Allow",
+            "Principal": {"AWS": p.root},
+            "Action": "sts:AssumeRole",
+            "Condition": {"ArnLike": {"aws:PrincipalArn": assumers}},
+        }
+    ]
+    if github_repository:
+        statements.append(
+            {
+                "Sid": "TheRepositorysWorkflow",
+                "Effect": "Allow",
+                "Principal": {
+                    "Federated": concat(
+                        "arn:aws:iam::", p.account_id, f":oidc-provider/{GITHUB_OIDC}"
+                    )
+                },
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        f"{GITHUB_OIDC}:aud": "sts.amazonaws.com",
+                        f"{GITHUB_OIDC}:sub": [
+                            f"repo:{github_repository}:{s}" for s in github_subjects
+                        ],
+                    }
+                },
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def state_statements(
+    project: str,
+    upstream_projects: Sequence[str],
+    bucket_arn: pulumi.Input[str],
+    state_key_arn: pulumi.Input[str],
+    secrets_key_arn: pulumi.Input[str],
+) -> list[Statement]:
+    """One layer's own state objects read and written, its upstream layers' stacks read (the
+    stack references), nothing else in the bucket; the two keys as the CLI uses them."""
+    own = [f".pulumi/{prefix.format(p=project)}" for prefix in STATE_OWN_PREFIXES]
+    upstream = [f".pulumi/stacks/{u}/" for u in upstream_projects]
+    return [
+        {
+            "Sid": "OwnState",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Resource": [concat(bucket_arn, "/", prefix, "*") for prefix in own],
+        },
+        {
+            "Sid": "UpstreamOutputsAndBackendVersion",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": [
+                concat(bucket_arn, "/", prefix, "*") for prefix in [*upstream, ".pulumi/meta.yaml"]
+            ],
+        },
+        {
+            "Sid": "ListOnlyThesePrefixes",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": bucket_arn,
+            "Condition": {
+                "StringLike": {"s3:prefix": [f"{x}*" for x in [*own, *upstream, ".pulumi/meta"]]}
+            },
+        },
+        {
+            "Sid": "StateObjectsKey",
+            "Effect": "Allow",
+            "Action": list(STATE_KEY_ACTIONS),
+            "Resource": state_key_arn,
+        },
+        {
+            "Sid": "StackSecretsKey",
+            "Effect": "Allow",
+            "Action": list(SECRETS_KEY_ACTIONS),
+            "Resource": secrets_key_arn,
+        },
+    ]
+
+
+def filled(statements: Sequence[Statement], account_id: str, region: str) -> list[Statement]:
+    """The derived statements with this account and region in place of the placeholders."""
+    import json
+
+    text = json.dumps(list(statements)).replace("{account}", account_id)
+    return list(json.loads(text.replace("{region}", region)))

@@ -1,0 +1,251 @@
+"""Each layer's deploy permissions, derived from what its program registers under the mocks.
+
+``python -m txn_infra.deploy_permissions`` runs the six programs offline for every stack, reads
+the resource types each layer registers and their names (and, for a resource that acts on
+another layer's, the ARN in its inputs), and maps them through ``deploy_grants.yaml``, one entry per
+resource type, to IAM statements: the control-plane actions Pulumi's AWS provider calls to
+create, read, update, tag and delete that type, on that layer's resources only. The result is
+``stacks/account/deploy-permissions.json``, reviewed like code (a permission change shows in the
+diff) and deployed by the account project as one role per layer; ``--check`` fails when the
+file and the programs disagree (a test runs it).
+
+How a grant names its resources:
+
+- ``arn``: a template on the resource's own physical name (``{name}``): tables, queues,
+  functions, roles, log groups, alarms... are named ``txn-<env>-...``, so a grant covers exactly
+  what the layer creates in each stack;
+- ``via``: an input that holds another resource's ARN or name (a role passed to a function, the
+  function API Gateway may invoke, the topic an email subscribes to): the grant reaches that one
+  resource, with the actions it needs and no more;
+- ``tagged``: resources AWS names by a generated id (VPCs, subnets, KMS keys, REST APIs): an
+  action needs the resource to carry the tag ``Layer=<layer>`` (``aws:ResourceTag``); a create
+  action may instead tag the new resource so in its request (``aws:RequestTag``). The
+  provider's default tags (``txn_infra.tags``) set it on everything a layer creates; API
+  Gateway's methods, integrations and stages inherit their REST API's tags for this.
+
+Read-only actions without resource-level permissions (``Describe*``/``List*``) are granted on
+``*`` per service the layer uses (``reads`` in the file), never a data-plane read.
+Account and region are placeholders (``{account}``, ``{region}``) that the account project fills.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from txn_infra import offline
+from txn_spec import contract
+
+OUTPUT = offline.REPO_ROOT / "stacks" / "account" / "deploy-permissions.json"
+STACKS = ("dev", "prod")
+TAG_KEY = "Layer"  # txn_infra.tags.standard_tags
+ACCOUNT = "{account}"
+REGION = "{region}"
+EC2_TAG = "ec2:CreateTags"  # allowed at creation only, for the layer's own creates
+Statement = dict[str, Any]
+GRANTS_FILE = Path(__file__).with_name("deploy_grants.yaml")
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One entry of ``deploy_grants.yaml``: actions, and how they name their resources."""
+
+    actions: tuple[str, ...]
+    arn: tuple[str, ...] = ()  # templates on the resource's own name: {name}, {region}, {account}
+    via: str | None = None  # an input holding another resource's ARN (or name, with ``arn``)
+    tagged: str | None = None  # resource pattern for tag-scoped actions (generated ids)
+    creates: tuple[str, ...] = ()  # of ``actions``: also allowed by the request's tag
+    condition: Mapping[str, Mapping[str, Any]] | None = None
+    name: str = "name"  # the input that holds the physical name
+
+
+@dataclass(frozen=True)
+class Grants:
+    by_type: Mapping[str, tuple[Grant, ...]]
+    reads: Mapping[str, tuple[str, ...]]  # by service module: reads on "*"
+
+
+def load_grants(path: Path = GRANTS_FILE) -> Grants:
+    data = yaml.safe_load(path.read_text())
+    patterns = data["tagged"]
+
+    def grant(entry: dict[str, Any]) -> Grant:
+        tagged = entry.get("tagged")
+        return Grant(
+            actions=tuple(entry["actions"]),
+            arn=tuple(
+                [entry["arn"]] if isinstance(entry.get("arn"), str) else entry.get("arn", ())
+            ),
+            via=entry.get("via"),
+            tagged=patterns[tagged] if tagged else None,
+            creates=tuple(entry.get("creates", ())),
+            condition=entry.get("condition"),
+            name=entry.get("name", "name"),
+        )
+
+    return Grants(
+        by_type={t: tuple(grant(e) for e in entries) for t, entries in data["types"].items()},
+        reads={service: tuple(actions) for service, actions in data["reads"].items()},
+    )
+
+
+SKIPPED = ("pulumi:", "txn:")  # providers and the project's own components: no AWS call
+
+
+class UnknownTypeError(RuntimeError):
+    """A program registers a resource type that deploy_grants.yaml does not map to actions yet."""
+
+
+def _service(type_: str) -> str:
+    """The provider module of a type token: ``aws:ec2/vpc:Vpc`` -> ``ec2``."""
+    return type_.split(":")[1].split("/")[0]
+
+
+def _via(resource: offline.Resource, key: str) -> str:
+    value = str(resource.inputs[key])
+    if key == "queueUrl":  # https://sqs.<region>.amazonaws.com/<account>/<name>
+        return value.rsplit("/", 1)[-1]
+    if ":wafv2:" in value:  # .../webacl/<name>/<generated id>: the name is what is known
+        return value.rsplit("/", 1)[0] + "/*"
+    return value
+
+
+def _statements(
+    resources: Iterable[offline.Resource], layer: str, grants: Grants
+) -> list[Statement]:
+    # (actions, condition) -> resources; (actions, resource, condition) -> values of its {via}
+    named: dict[tuple[tuple[str, ...], str], set[str]] = {}
+    keyed: dict[tuple[tuple[str, ...], str, str], set[str]] = {}
+    tagged: dict[str, set[str]] = {}
+    creates: dict[str, set[str]] = {}
+    reads: set[str] = set()
+    for resource in resources:
+        if resource.type.startswith(SKIPPED):
+            continue
+        if resource.type not in grants.by_type:
+            raise UnknownTypeError(
+                f"{layer} registers {resource.type}, which {GRANTS_FILE.name} does not map to "
+                "IAM actions: add it (the actions its create, read, update and delete call), "
+                "then run python -m txn_infra.deploy_permissions"
+            )
+        reads.update(grants.reads.get(_service(resource.type), ()))
+        for grant in grants.by_type[resource.type]:
+            actions = tuple(sorted(grant.actions))
+            if grant.tagged:
+                tagged.setdefault(grant.tagged, set()).update(actions)
+                creates.setdefault(grant.tagged, set()).update(grant.creates)
+                continue
+            via = _via(resource, grant.via) if grant.via else ""
+            condition = json.dumps(grant.condition or {}, sort_keys=True)
+            if "{via}" in condition:  # one statement, the condition lists every value
+                for arn in grant.arn or ("*",):
+                    keyed.setdefault((actions, arn, condition), set()).add(via)
+                continue
+            name = str(resource.inputs.get(grant.name) or resource.physical_name)
+            named.setdefault((actions, condition), set()).update(
+                template.format(name=name, via=via, region=REGION, account=ACCOUNT)
+                for template in grant.arn or ("{via}",)
+            )
+    out = [
+        _statement(actions, sorted(arns), json.loads(condition))
+        for (actions, condition), arns in sorted(named.items())
+    ]
+    for (actions, arn, condition), values in sorted(keyed.items()):
+        filled = json.loads(condition.replace('"{via}"', json.dumps(sorted(values))))
+        out.append(_statement(actions, arn.format(region=REGION, account=ACCOUNT), filled))
+    for pattern in sorted(tagged):
+        resource_tag = {"StringEquals": {f"aws:ResourceTag/{TAG_KEY}": layer}}
+        out.append(_statement(tuple(sorted(tagged[pattern])), pattern, resource_tag))
+        request_tag = {f"aws:RequestTag/{TAG_KEY}": layer}
+        made = creates[pattern] - {EC2_TAG}
+        if made:
+            out.append(_statement(tuple(sorted(made)), pattern, {"StringEquals": request_tag}))
+        if EC2_TAG in creates[pattern]:  # tagging only as part of this layer's own creates
+            at_create = {**request_tag, "ec2:CreateAction": sorted(made)}
+            out.append(_statement((EC2_TAG,), pattern, {"StringEquals": at_create}))
+    if reads:
+        out.append(_statement(tuple(sorted(reads)), "*", {}))
+    return out
+
+
+def _statement(actions: tuple[str, ...], resource: str | list[str], condition: Any) -> Statement:
+    statement: Statement = {"Effect": "Allow", "Action": list(actions), "Resource": resource}
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def run_stacks(stacks: Iterable[str] = STACKS) -> dict[str, dict[str, offline.LayerRun]]:
+    return {stack: offline.run_system(stack=stack) for stack in stacks}
+
+
+def derive(
+    runs: Mapping[str, Mapping[str, offline.LayerRun]], grants: Grants | None = None
+) -> dict[str, list[Statement]]:
+    """Each layer's statements, for what it registers in every stack of ``runs``."""
+    grants = grants or load_grants()
+    registered: dict[str, list[offline.Resource]] = {name: [] for name in contract.LAYERS}
+    for stack, layers in runs.items():
+        region = offline.stack_config(contract.NETWORK, stack).get("aws:region", "us-east-2")
+        for name, run in layers.items():
+            registered[name] += [_placeholders(r, region) for r in run.resources]
+    return {name: _statements(found, name, grants) for name, found in registered.items()}
+
+
+def _placeholders(resource: offline.Resource, region: str) -> offline.Resource:
+    """The resource with the offline account id and the stack's region as placeholders."""
+    text = json.dumps(resource.inputs, default=str)
+    text = text.replace(offline.ACCOUNT_ID, ACCOUNT).replace(region, REGION)
+    return offline.Resource(
+        resource.type,
+        resource.name,
+        json.loads(text),
+        resource.outputs,
+        resource.provider,
+        resource.id,
+    )
+
+
+def document(runs: Mapping[str, Mapping[str, offline.LayerRun]]) -> str:
+    body = {
+        "generated_by": "python -m txn_infra.deploy_permissions (do not edit by hand)",
+        "stacks": list(runs),
+        "layers": derive(runs),
+    }
+    return json.dumps(body, indent=2) + "\n"
+
+
+def load(path: Path = OUTPUT) -> dict[str, list[Statement]]:
+    """The checked-in statements per layer, as the account project deploys them."""
+    return dict(json.loads(path.read_text())["layers"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m txn_infra.deploy_permissions")
+    parser.add_argument("--check", action="store_true", help="fail when the file is stale")
+    args = parser.parse_args(argv)
+    text = document(run_stacks())
+    if args.check:
+        if not OUTPUT.is_file() or OUTPUT.read_text() != text:
+            print(
+                f"{OUTPUT.relative_to(offline.REPO_ROOT)} is stale: the programs register other "
+                "resources than it grants; run python -m txn_infra.deploy_permissions",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"{OUTPUT.relative_to(offline.REPO_ROOT)} matches the programs")
+        return 0
+    OUTPUT.write_text(text)
+    print(f"wrote {OUTPUT.relative_to(offline.REPO_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""Each layer deploys as its own role: which role, and short-lived credentials for it.
+
+The roles are the account project's (``txn-<region>-<layer>-deploy``, ADR 0011). Which ARN a
+stack's layers use is one setting, ``[tool.txn-ops.deploy-role-arn]`` (a template per stack with
+``{layer}`` and ``{region}``), or ``TXN_DEPLOY_ROLE_ARN`` for one shell or CI job. Unset, every
+layer runs with the caller's own credentials, as before, and the report says so.
+
+Credentials come from STS: in a GitHub Actions job (its OIDC token request variables set) with
+``AssumeRoleWithWebIdentity`` and the job's own token, which the roles' trust policies accept
+for the repository's branch and environments only; anywhere else with ``AssumeRole`` from the
+caller's credentials (a team member's SSO session), which the role's trust names per layer. A
+layer whose role cannot be assumed stops the run before anything changes, in one line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from txn_ops import settings as cfg
+from txn_ops.errors import OpsError
+from txn_spec import contract
+
+ROLE_ENV = "TXN_DEPLOY_ROLE_ARN"
+GITHUB_TOKEN_URL = "ACTIONS_ID_TOKEN_REQUEST_URL"  # noqa: S105 (a variable's name)
+GITHUB_TOKEN_BEARER = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"  # noqa: S105 (a variable's name)
+AMBIENT = "the caller's own credentials (no deploy-role-arn set)"
+SESSION_SECONDS = 3600
+
+StsFactory = Callable[[str | None], Any]  # region -> an STS client
+
+
+def role_arn(settings: cfg.Settings, layer: contract.Layer, stack: str) -> str | None:
+    template = settings.deploy_roles.get(stack)
+    if not template:
+        return None
+    region = cfg.region(settings.root, layer, stack) or ""
+    return template.format(layer=layer.name, region=region)
+
+
+def describe(settings: cfg.Settings, layer: contract.Layer, stack: str) -> str:
+    return role_arn(settings, layer, stack) or AMBIENT
+
+
+def _github_token(environ: Mapping[str, str]) -> str:
+    """The job's OIDC token for STS (GitHub's documented request, audience sts.amazonaws.com)."""
+    url = environ[GITHUB_TOKEN_URL] + "&audience=sts.amazonaws.com"
+    request = urllib.request.Request(  # noqa: S310 (GitHub's own https endpoint)
+        url, headers={"Authorization": f"bearer {environ[GITHUB_TOKEN_BEARER]}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+        return str(json.load(answer)["value"])
+
+
+def real_sts(region: str | None) -> Any:
+    import boto3
+
+    return boto3.client("sts", region_name=region)
+
+
+class LayerCredentials:
+    """Environment variables with each layer's role credentials, assumed once per run."""
+
+    def __init__(
+        self,
+        settings: cfg.Settings,
+        stack: str,
+        emit: Callable[[str], None] = print,
+        environ: Mapping[str, str] | None = None,
+        sts: StsFactory = real_sts,
+    ) -> None:
+        self.settings, self.stack, self.emit = settings, stack, emit
+        self.environ = os.environ if environ is None else environ
+        self.sts = sts
+        self._env: dict[str, dict[str, str]] = {}
+        self.chosen: list[str] = []
+
+    def __call__(self, layer: contract.Layer) -> dict[str, str]:
+        if layer.name not in self._env:
+            self._env[layer.name] = self._assume(layer)
+        return self._env[layer.name]
+
+    def check(self, names: Iterable[str]) -> None:
+        """Assume every chosen layer's role before anything runs."""
+        self.chosen = list(names)
+        for name in self.chosen:
+            self(contract.layer(name))
+
+    def reader(self, layer: contract.Layer) -> dict[str, str]:
+        """Credentials to read ``layer``'s stack: its own role when it is in the run, else the
+        role of a layer in the run that reads it (each role may read its upstream stacks)."""
+        if layer.name not in self.chosen:
+            reading = [n for n in self.chosen if layer.name in contract.layer(n).upstream]
+            if reading:
+                return self(contract.layer(reading[0]))
+        return self(layer)
+
+    def _assume(self, layer: contract.Layer) -> dict[str, str]:
+        arn = role_arn(self.settings, layer, self.stack)
+        if arn is None:
+            return {}
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        region = cfg.region(self.settings.root, layer, self.stack)
+        session = f"txn-{layer.name}-{self.stack}"
+        github = GITHUB_TOKEN_URL in self.environ and GITHUB_TOKEN_BEARER in self.environ
+        try:
+            sts = self.sts(region)
+            if github:
+                answer = sts.assume_role_with_web_identity(
+                    RoleArn=arn,
+                    RoleSessionName=session,
+                    WebIdentityToken=_github_token(self.environ),
+                    DurationSeconds=SESSION_SECONDS,
+                )
+            else:
+                answer = sts.assume_role(
+                    RoleArn=arn, RoleSessionName=session, DurationSeconds=SESSION_SECONDS
+                )
+        except (ClientError, BotoCoreError, OSError, KeyError) as exc:
+            code = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else str(exc)
+            how = "the job's GitHub OIDC token" if github else "your credentials"
+            raise OpsError(
+                "deploy-role-unreachable",
+                f"layer {layer.name} deploys as {arn}, which {how} cannot assume ({code}): ask "
+                f"the administrators to add you to deployers.{layer.name} of the account stack, "
+                f"or unset {ROLE_ENV} / deploy-role-arn to use your own (docs/deploy.md)",
+            ) from None
+        self.emit(f"    {layer.name}: deploying as {arn}")
+        creds = answer["Credentials"]
+        return {
+            "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": creds["SessionToken"],
+        }

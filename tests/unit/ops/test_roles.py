@@ -1,0 +1,204 @@
+"""Each layer deploys as its own role: which one, how it is assumed, and the refusal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from txn_ops import cli, roles
+from txn_ops import settings as cfg
+from txn_ops.errors import OpsError
+from txn_spec import contract
+
+TEMPLATE = "arn:aws:iam::111122223333:role/txn-{region}-{layer}-deploy"
+
+
+def with_roles(repo: Path, dev: str = TEMPLATE) -> Path:
+    text = (repo / "pyproject.toml").read_text()
+    (repo / "pyproject.toml").write_text(
+        text + f'\n[tool.txn-ops.deploy-role-arn]\ndev = "{dev}"\n'
+    )
+    return repo
+
+
+class FakeSts:
+    """STS as the roles module calls it: records the calls, refuses the roles in ``denied``."""
+
+    def __init__(self, denied: frozenset[str] = frozenset()) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.denied = denied
+
+    def __call__(self, region: str | None) -> FakeSts:
+        return self
+
+    def _answer(self, call: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append((call, kwargs))
+        if kwargs["RoleArn"] in self.denied:
+            error = {"Error": {"Code": "AccessDenied", "Message": "not authorized"}}
+            raise ClientError(error, call)
+        layer = kwargs["RoleSessionName"]
+        return {
+            "Credentials": {
+                "AccessKeyId": f"AKIA-{layer}",
+                "SecretAccessKey": "secret",
+                "SessionToken": "token",
+            }
+        }
+
+    def assume_role(self, **kwargs: Any) -> dict[str, Any]:
+        return self._answer("AssumeRole", kwargs)
+
+    def assume_role_with_web_identity(self, **kwargs: Any) -> dict[str, Any]:
+        return self._answer("AssumeRoleWithWebIdentity", kwargs)
+
+
+def test_each_layer_has_its_own_role_from_the_stacks_template(repo: Path) -> None:
+    settings = cfg.load(with_roles(repo), environ={})
+    arns = {n: roles.role_arn(settings, contract.layer(n), "dev") for n in contract.LAYERS}
+    assert arns["network"] == "arn:aws:iam::111122223333:role/txn-us-east-2-network-deploy"
+    assert len(set(arns.values())) == len(contract.LAYERS)
+    assert roles.role_arn(settings, contract.NETWORK, "prod") is None  # prod has no template
+
+
+def test_without_a_template_the_caller_deploys_and_the_plan_says_so(repo: Path) -> None:
+    settings = cfg.load(repo, environ={})
+    assert roles.describe(settings, contract.DATA, "dev") == roles.AMBIENT
+    assert settings.deploy_roles_source == "not set"
+
+
+def test_the_environment_overrides_the_template_for_every_stack(repo: Path) -> None:
+    other = "arn:aws:iam::999999999999:role/ci-{layer}"
+    settings = cfg.load(with_roles(repo), environ={roles.ROLE_ENV: other})
+    assert (
+        roles.role_arn(settings, contract.EDGE, "prod") == "arn:aws:iam::999999999999:role/ci-edge"
+    )
+    assert settings.deploy_roles_source == "$TXN_DEPLOY_ROLE_ARN"
+
+
+@pytest.mark.parametrize(
+    ("table", "needle"),
+    [
+        ('dev = "arn:aws:iam::1:role/one-for-all"', "has no {layer}"),
+        ('staging = "arn:aws:iam::1:role/{layer}"', "maps a stack"),
+    ],
+)
+def test_a_bad_role_setting_is_one_coded_line(repo: Path, table: str, needle: str) -> None:
+    text = (repo / "pyproject.toml").read_text()
+    (repo / "pyproject.toml").write_text(text + f"\n[tool.txn-ops.deploy-role-arn]\n{table}\n")
+    with pytest.raises(OpsError) as raised:
+        cfg.load(repo, environ={})
+    assert raised.value.code == "settings-invalid"
+    assert needle in str(raised.value)
+
+
+def test_credentials_are_assumed_once_per_layer_and_reported(repo: Path, emit, lines) -> None:
+    sts = FakeSts()
+    creds = roles.LayerCredentials(cfg.load(with_roles(repo), environ={}), "dev", emit, {}, sts)
+
+    first = creds(contract.DATA)
+    again = creds(contract.DATA)
+
+    assert (
+        first
+        == again
+        == {
+            "AWS_ACCESS_KEY_ID": "AKIA-txn-data-dev",
+            "AWS_SECRET_ACCESS_KEY": "secret",
+            "AWS_SESSION_TOKEN": "token",
+        }
+    )
+    assert [c for c, _ in sts.calls] == ["AssumeRole"]
+    assert lines == [
+        "    data: deploying as arn:aws:iam::111122223333:role/txn-us-east-2-data-deploy"
+    ]
+
+
+def test_in_github_actions_the_jobs_oidc_token_is_exchanged(
+    repo: Path, emit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    github = {roles.GITHUB_TOKEN_URL: "https://token.example/?x=1", roles.GITHUB_TOKEN_BEARER: "b"}
+    monkeypatch.setattr(
+        roles, "_github_token", lambda environ: f"jwt-for-{environ[roles.GITHUB_TOKEN_BEARER]}"
+    )
+    sts = FakeSts()
+    creds = roles.LayerCredentials(cfg.load(with_roles(repo), environ={}), "dev", emit, github, sts)
+
+    creds(contract.EDGE)
+
+    ((call, kwargs),) = sts.calls
+    assert call == "AssumeRoleWithWebIdentity"
+    assert kwargs["WebIdentityToken"] == "jwt-for-b"
+    assert kwargs["RoleArn"].endswith(":role/txn-us-east-2-edge-deploy")
+
+
+def test_a_role_nobody_granted_stops_the_deploy_before_anything_runs(
+    repo: Path, fake, lines, capsys
+) -> None:
+    with_roles(repo)
+    denied = frozenset({TEMPLATE.format(region="us-east-2", layer="data")})
+    code = cli.main(
+        ["--root", str(repo), "deploy", "--stack", "dev", "network", "security", "data"],
+        workspace_factory=lambda settings, args: fake,
+        preflight=lambda settings: None,
+        emit=lines.append,
+        sts=FakeSts(denied),
+    )
+
+    assert code == 2
+    assert fake.calls == []  # network and security were not deployed either
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert err.startswith("txn-ops: error: deploy-role-unreachable: layer data deploys as")
+    assert "deployers.data" in err
+
+
+def test_the_plan_names_the_role_of_each_layer(repo: Path, lines) -> None:
+    code = cli.main(
+        ["--root", str(with_roles(repo)), "deploy", "--plan", "--stack", "dev", "network", "edge"],
+        emit=lines.append,
+    )
+    assert code == 0
+    named = [line.split("as ", 1)[1] for line in lines if line.strip().startswith("as ")]
+    assert named == [
+        "arn:aws:iam::111122223333:role/txn-us-east-2-network-deploy",
+        "arn:aws:iam::111122223333:role/txn-us-east-2-edge-deploy",
+    ]
+
+
+def test_a_stack_outside_the_run_is_read_with_a_role_of_the_run_that_reads_it(
+    repo: Path, emit
+) -> None:
+    sts = FakeSts()
+    creds = roles.LayerCredentials(cfg.load(with_roles(repo), environ={}), "dev", emit, {}, sts)
+    creds.check(["edge"])
+
+    assert creds.reader(contract.SECURITY) == creds(contract.EDGE)  # edge reads security
+    assert [kwargs["RoleSessionName"] for _, kwargs in sts.calls] == ["txn-edge-dev"]
+
+
+def test_a_drift_preview_only_its_owners_may_run_is_reported_not_failed(
+    fake, settings, emit, lines
+) -> None:
+    from txn_ops.deploy import Console, Orchestrator
+
+    fake.deploy_all()
+    fake.program_changed.add("data")
+    preview = fake.preview
+
+    def owners_only(layer, stack, packs):
+        if layer.name != "data":
+            raise OpsError("deploy-role-unreachable", f"layer {layer.name} deploys as its role")
+        return preview(layer, stack, packs)
+
+    fake.preview = owners_only
+    report = Orchestrator(
+        fake, settings, "dev", console=Console(emit), concurrency_check=lambda r, region: None
+    ).run("deploy", ["data"])
+
+    assert not report.failed
+    assert report.result_of("compute", "drift") == "needs its owners"
+    assert "compute" in report.needs_update
+    assert any("cannot preview compute with the roles of this run" in line for line in lines)
