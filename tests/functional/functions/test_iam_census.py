@@ -121,3 +121,19 @@ def test_a_call_to_a_resource_compute_does_not_name_fails(deployment) -> None:
     stray = Recorded("validator", "dynamodb", "GetItem", {"TableName": "velocity"}, {})
     with pytest.raises(AssertionError, match="validator called GetItem on 'velocity'"):
         handler_calls(deployment, [stray])
+
+
+def test_interface_endpoints_are_the_services_called_from_inside_the_vpc(runs, census) -> None:
+    """Keep an interface endpoint only for a service a handler calls from the VPC: Lambda sends
+    logs and segments and decrypts the environment itself, outside the function's network."""
+    from_the_vpc = {
+        c.request.action.split(":")[0] for c in census if c.origin.startswith("handler")
+    }
+    endpoints = {
+        e.inputs["serviceName"].rpartition(".")[2]: e.inputs["vpcEndpointType"]
+        for e in runs["network"].of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+    }
+    interface = {s for s, kind in endpoints.items() if kind == "Interface"}
+    gateway = {s for s, kind in endpoints.items() if kind == "Gateway"}
+    assert interface == from_the_vpc - gateway
+    assert from_the_vpc <= interface | gateway  # no NAT, no internet gateway: nothing else
