@@ -71,7 +71,7 @@ class Recorder:
     def __init__(self, monkeypatch: pytest.MonkeyPatch):
         self.calls: list[Recorded] = []
         self._function: str | None = None
-        original = botocore.client.BaseClient._make_api_call
+        original = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
 
         def recording(client: Any, operation: str, params: dict[str, Any]) -> Any:
             if self._function is not None:
@@ -300,3 +300,19 @@ def problems(policies: Mapping[str, Sequence[Statement]], calls: Sequence[Call])
                         f"unused grant: {function}: {s.get('Sid')} {action} on {s['Resource']}"
                     )
     return found
+
+
+def endpoint_problems(calls: Sequence[Call], endpoints: Mapping[str, str]) -> list[str]:
+    """An interface endpoint (``endpoints``: service -> Interface or Gateway) no handler call goes
+    through, and a service the handlers call from the VPC with no endpoint (no NAT, no IGW)."""
+    from_the_vpc = {c.request.action.split(":")[0] for c in calls if c.origin.startswith("handler")}
+    unused = [
+        f"interface endpoint {s}: no handler calls {s} from inside the VPC"
+        for s, kind in sorted(endpoints.items())
+        if kind == "Interface" and s not in from_the_vpc
+    ]
+    missing = [
+        f"no endpoint for {s}, which the handlers call from inside the VPC"
+        for s in sorted(from_the_vpc - set(endpoints))
+    ]
+    return unused + missing

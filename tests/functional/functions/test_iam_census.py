@@ -18,16 +18,17 @@ from tests.census import (
     Deployment,
     Recorded,
     Recorder,
+    endpoint_problems,
     handler_calls,
     platform_calls,
     problems,
 )
-from txn_infra.offline import LayerRun, run_system
+from txn_infra.offline import LayerRun
 
 
 @pytest.fixture(scope="module")
-def runs() -> dict[str, LayerRun]:
-    return run_system(stack="dev", layers=["network", "security", "data", "compute"])
+def runs(system: dict[str, LayerRun]) -> dict[str, LayerRun]:
+    return system  # the dev system under mocks, shared with the stack tests (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -39,21 +40,27 @@ def _sqs_event(*records: dict[str, Any]) -> dict[str, Any]:
     return {"Records": list(records)}
 
 
+@pytest.fixture(scope="module")
+def recorded() -> dict[str, list[Call]]:
+    return {}  # the census of the first test that asks, for the module's other tests
+
+
 @pytest.fixture
-def census(
-    deployment,
-    monkeypatch,
-    validator_app,
-    fraud_app,
-    failed_app,
-    api_event,
-    make_body,
-    sqs_record,
-    accepted,
-    aws,
-    context,
-) -> list[Call]:
+def census(deployment, recorded, request) -> list[Call]:
+    if "calls" not in recorded:
+        recorded["calls"] = _drive(deployment, request.getfixturevalue)
+    return recorded["calls"]
+
+
+def _drive(deployment: Deployment, fixture: Any) -> list[Call]:
     """Drive each handler through its paths with every boto3 call recorded."""
+    monkeypatch, aws, context = (fixture(f) for f in ("monkeypatch", "aws", "context"))
+    validator_app, fraud_app, failed_app = (
+        fixture(f) for f in ("validator_app", "fraud_app", "failed_app")
+    )
+    api_event, make_body, sqs_record, accepted = (
+        fixture(f) for f in ("api_event", "make_body", "sqs_record", "accepted")
+    )
     recorder = Recorder(monkeypatch)
     with recorder.running("validator"):
         body = make_body()
@@ -123,17 +130,24 @@ def test_a_call_to_a_resource_compute_does_not_name_fails(deployment) -> None:
         handler_calls(deployment, [stray])
 
 
-def test_interface_endpoints_are_the_services_called_from_inside_the_vpc(runs, census) -> None:
-    """Keep an interface endpoint only for a service a handler calls from the VPC: Lambda sends
-    logs and segments and decrypts the environment itself, outside the function's network."""
-    from_the_vpc = {
-        c.request.action.split(":")[0] for c in census if c.origin.startswith("handler")
-    }
-    endpoints = {
+def _endpoint_types(runs: dict[str, LayerRun]) -> dict[str, str]:
+    return {
         e.inputs["serviceName"].rpartition(".")[2]: e.inputs["vpcEndpointType"]
         for e in runs["network"].of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
     }
-    interface = {s for s, kind in endpoints.items() if kind == "Interface"}
-    gateway = {s for s, kind in endpoints.items() if kind == "Gateway"}
-    assert interface == from_the_vpc - gateway
-    assert from_the_vpc <= interface | gateway  # no NAT, no internet gateway: nothing else
+
+
+def test_interface_endpoints_are_the_services_called_from_inside_the_vpc(runs, census) -> None:
+    """Keep an interface endpoint only for a service a handler calls from the VPC: Lambda sends
+    logs and segments and decrypts the environment itself, outside the function's network."""
+    assert endpoint_problems(census, _endpoint_types(runs)) == []
+
+
+def test_an_endpoint_nothing_calls_through_and_a_call_without_one_are_named(runs, census) -> None:
+    doctored = {**_endpoint_types(runs), "kms": "Interface"}
+    del doctored["sqs"]
+
+    assert endpoint_problems(census, doctored) == [
+        "interface endpoint kms: no handler calls kms from inside the VPC",
+        "no endpoint for sqs, which the handlers call from inside the VPC",
+    ]
