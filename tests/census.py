@@ -92,12 +92,6 @@ class Recorder:
             self._function = None
 
 
-def _one(resources: Sequence[Resource], what: str) -> Resource:
-    if len(resources) != 1:
-        raise AssertionError(f"expected one {what}, found {[r.name for r in resources]}")
-    return resources[0]
-
-
 @dataclass
 class Deployment:
     """What the census needs of the dev system: names, ARNs, keys, endpoints and policies."""
