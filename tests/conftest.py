@@ -1,6 +1,23 @@
 """Root test configuration."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 # Import hypothesis at collection time, at a shallow stack depth. Imported lazily inside the
 # Pulumi runtime's nested event-loop pumping (txn_infra.offline), pytest's assertion rewriting of
 # hypothesis trips CPython 3.11's "AST constructor recursion depth mismatch".
 import hypothesis  # noqa: F401
+import pytest
+
+if TYPE_CHECKING:
+    from txn_infra.offline import LayerRun
+
+
+@pytest.fixture(scope="session")
+def system() -> dict[str, LayerRun]:
+    """All six layers for dev under mocks, in DAG order, with the function sources and OpenAPI
+    document their ``Pulumi.yaml`` defaults name: the stack tests and the IAM census share it."""
+    from txn_infra.offline import run_system
+
+    return run_system(stack="dev")

@@ -76,7 +76,7 @@ class Workload:
     sns_publishes: float  # PublishBatch requests per accepted txn
     sns_emails: float  # alert emails delivered per accepted txn
     log_bytes: Mapping[str, float]  # CloudWatch Logs bytes ingested, by source
-    endpoint_bytes: float  # bytes through interface endpoints (SQS, SNS, logs, X-Ray)
+    endpoint_bytes: float  # bytes through interface endpoints (SendMessage, alerts)
     xray_segments_per_trace: float
     kms_requests: float = 0.0  # per txn; the data keys are cached, so ~0
     kms_requests_per_second: float = 0.0  # the cache refreshes, independent of traffic

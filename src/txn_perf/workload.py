@@ -129,10 +129,9 @@ def workload(
         sns_publishes=flagged_batch / batch,
         sns_emails=emailed,
         log_bytes=log_bytes,
-        endpoint_bytes=(
-            2 * assumption("message_bytes")  # into SQS, out again to the poller... via Lambda
-            + sum(log_bytes.values())
-        ),
+        # The SendMessage and the alerts cross the SQS and SNS endpoints; Lambda delivers logs
+        # and segments and polls the queue itself, outside the VPC (stacks/network/README.md).
+        endpoint_bytes=assumption("message_bytes") * (1.0 + flagged),
         xray_segments_per_trace=assumption("xray_segments_per_trace"),
         kms_requests_per_second=assumption("kms_requests_per_second"),
         lambda_started_traces=lambda_traces,

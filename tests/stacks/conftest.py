@@ -16,13 +16,6 @@ from txn_spec import contract
 
 
 @pytest.fixture(scope="session")
-def system() -> dict[str, LayerRun]:
-    """All six layers for dev, in DAG order, with the function sources and OpenAPI document
-    their ``Pulumi.yaml`` defaults name (``functions/``, ``api/openapi.yaml``)."""
-    return run_system(stack="dev")
-
-
-@pytest.fixture(scope="session")
 def prod_system() -> dict[str, LayerRun]:
     return run_system(stack="prod")
 
