@@ -17,6 +17,7 @@ from txn_spec import api_responses, api_schema, contract, shapes
 
 OPENAPI_DOCUMENT = Path(__file__).resolve().parents[2] / api_schema.OPENAPI_PATH
 DEPLOYMENT = "aws:apigateway/deployment:Deployment"
+MASKING = "aws:cloudwatch/logDataProtectionPolicy:LogDataProtectionPolicy"
 
 
 @pytest.fixture(scope="module")
@@ -330,9 +331,22 @@ def test_access_log_records_waf_verdict_of_every_request(edge: LayerRun) -> None
     assert fields["wafResponse"] == "$context.wafResponseCode"
     group = edge.one("aws:cloudwatch/logGroup:LogGroup", "access-logs")
     assert group.inputs["retentionInDays"] >= 365
-    # read by Logs Insights only (no metric or subscription filter): the cheaper class
-    assert group.inputs["logGroupClass"] == "INFREQUENT_ACCESS"
     assert group.inputs["kmsKeyId"]
+
+
+def test_access_log_masks_card_data_as_the_function_logs_do(
+    edge: LayerRun, system: dict[str, LayerRun]
+) -> None:
+    # Data protection works in the Standard log class only: the access log group is Standard.
+    group = edge.one("aws:cloudwatch/logGroup:LogGroup", "access-logs")
+    assert group.inputs.get("logGroupClass", "STANDARD") == "STANDARD"
+    masking = edge.one(MASKING, "access-logs")
+    assert masking.inputs["logGroupName"] == group.outputs["name"]
+    (function_masking, *_) = system["compute"].of_type(MASKING)
+    statements = json.loads(function_masking.inputs["policyDocument"])["Statement"]
+    assert json.loads(masking.inputs["policyDocument"])["Statement"] == statements
+    # the stage logs its first request only once the policy is in place
+    assert masking.name in edge.depends_on[edge.one("aws:apigateway/stage:Stage").name]
 
 
 def test_exports_the_endpoint_url_and_the_key_value_only_as_a_secret(edge: LayerRun) -> None:
