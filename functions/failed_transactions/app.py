@@ -36,10 +36,9 @@ from txn_domain.fraud import alert_from_record
 from txn_domain.models import AcceptedTransaction, Status
 from txn_spec.shapes import Env
 
-SERVICE = "failed-transactions"
-logger = make_logger(SERVICE)
-tracer = make_tracer(SERVICE)
-metrics = make_metrics(SERVICE)
+logger = make_logger()
+tracer = make_tracer()
+metrics = make_metrics()
 # An all-failed batch is reported like any other (every record listed), not raised: the
 # invocation's outcome stays a batch report and SQS retries exactly the listed records.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

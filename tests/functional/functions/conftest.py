@@ -30,6 +30,7 @@ partiql.apply()
 REGION = "us-east-2"
 ACCOUNT = "123456789012"
 ROOT = Path(__file__).resolve().parents[3]
+SERVICE_PREFIX = "txn-test-"  # + the package: each handler's POWERTOOLS_SERVICE_NAME
 NAMES = {
     Env.TRANSACTIONS_TABLE: "transactions",
     Env.MERCHANTS_TABLE: "merchants",
@@ -49,7 +50,6 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
         "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_SERVICE_NAME": "txn-test",
         **NAMES,
     }.items():
         monkeypatch.setenv(name, value)
@@ -139,7 +139,10 @@ def aws() -> Iterator[Aws]:
         yield Aws(ddb, sqs, sns, url, alerts_url)
 
 
-def _load(module: str) -> Any:
+def _load(module: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    # Each function has its own service name, as compute gives it (read at the first import).
+    package = module.split(".")[0]
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", f"{SERVICE_PREFIX}{package}")
     app = importlib.import_module(module)
     for holder in ("validator", "pipeline"):
         obj = getattr(app, holder, None)
@@ -150,18 +153,18 @@ def _load(module: str) -> Any:
 
 
 @pytest.fixture
-def validator_app(aws):
-    return _load("validator.app")
+def validator_app(aws, monkeypatch):
+    return _load("validator.app", monkeypatch)
 
 
 @pytest.fixture
-def fraud_app(aws):
-    return _load("fraud_detector.app")
+def fraud_app(aws, monkeypatch):
+    return _load("fraud_detector.app", monkeypatch)
 
 
 @pytest.fixture
-def failed_app(aws):
-    return _load("failed_transactions.app")
+def failed_app(aws, monkeypatch):
+    return _load("failed_transactions.app", monkeypatch)
 
 
 @pytest.fixture
