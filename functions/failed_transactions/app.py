@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from txn_adapters.alerts import AlertsPublisher
 from txn_adapters.aws import client, require_env
-from txn_adapters.telemetry import make_logger, make_metrics, make_tracer
+from txn_adapters.telemetry import count_records, make_logger, make_metrics, make_tracer
 from txn_adapters.transactions import TransactionsStore
 from txn_domain.fraud import alert_from_record
 from txn_domain.models import AcceptedTransaction, Status
@@ -123,8 +123,7 @@ def record_handler(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    records = len(event.get("Records", []))
-    metrics.add_metric(name="DeadLetteredReceived", unit=MetricUnit.Count, value=records)
-    return process_partial_response(
+    response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+    return count_records(metrics, event, response)

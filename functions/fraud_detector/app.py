@@ -18,7 +18,7 @@ from fraud_detector.pipeline import BatchResult, FraudPipeline
 from txn_adapters.alerts import AlertsPublisher
 from txn_adapters.aws import client, require_env
 from txn_adapters.merchants import MerchantsRepository
-from txn_adapters.telemetry import count_by, make_logger, make_metrics, make_tracer
+from txn_adapters.telemetry import count_by, count_records, make_logger, make_metrics, make_tracer
 from txn_adapters.transactions import TransactionsStore
 from txn_adapters.velocity import VelocityStore
 from txn_domain.models import Status
@@ -83,6 +83,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
         if failure is not None:
             raise failure
 
-    return process_partial_response(
+    response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+    return count_records(metrics, event, response)

@@ -16,9 +16,10 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 from txn_domain.pan import redact_pans
-from txn_spec.shapes import METRICS_NAMESPACE
+from txn_spec.shapes import METRICS_NAMESPACE, RECORDS_FAILED_METRIC, RECORDS_PROCESSED_METRIC
 
 
 class PanRedactingFormatter(LambdaPowertoolsFormatter):
@@ -60,3 +61,14 @@ def count_by(metrics: Metrics, name: str, dimension: str, value: str, count: int
         default_dimensions={**metrics.default_dimensions, "service": metrics.service},
     ) as metric:
         metric.add_dimension(name=dimension, value=value)
+
+
+def count_records(
+    metrics: Metrics, event: dict[str, Any], response: PartialItemFailureResponse
+) -> PartialItemFailureResponse:
+    """Count an SQS batch's records and those reported failed to SQS; returns ``response``."""
+    processed = len(event.get("Records", []))
+    failed = len(response["batchItemFailures"])
+    metrics.add_metric(name=RECORDS_PROCESSED_METRIC, unit=MetricUnit.Count, value=processed)
+    metrics.add_metric(name=RECORDS_FAILED_METRIC, unit=MetricUnit.Count, value=failed)
+    return response
