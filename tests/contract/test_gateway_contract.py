@@ -21,12 +21,12 @@ from typing import Any
 import fastjsonschema
 import pytest
 
-from txn_infra.offline import REPO_ROOT, LayerRun, Resource
-from txn_local.gateway import Gateway, Request, Response, compile_body_check, load_request_schema
+from tests.factories import OPENAPI, SAMPLE_BODY, local_gateway
+from txn_infra.offline import LayerRun, Resource
+from txn_local.gateway import Request, Response
 from txn_spec import api_responses, api_schema
 
 RESPONSE = "aws:apigateway/response:Response"
-OPENAPI = REPO_ROOT / api_schema.OPENAPI_PATH
 PAN = "4111111111111111"
 API_KEY = "contract-key"
 
@@ -62,11 +62,6 @@ def render(template: str, context: Mapping[str, str] = SAMPLE_CONTEXT) -> str:
     return re.sub(r"\$\{context\.([\w.]+)\}|\$context\.([\w.]+)", value, template)
 
 
-class _Keys:
-    def key_id(self, value: str | None) -> str | None:
-        return "contract-key-id" if value == API_KEY else None
-
-
 class _FailingValidator:
     physical_name = "txn-dev-validator"
 
@@ -81,15 +76,9 @@ def _request(path: str = "/transaction", body: bytes = b"{}", **headers: str) ->
 def local_answers() -> dict[str, Response]:
     """The local gateway's answer per response type: driven through ``Gateway.handle`` for
     every case it has, rendered (``Response.gateway``) for :data:`NOT_LOCAL`."""
-    gateway = Gateway(
-        validator=_FailingValidator(),  # type: ignore[arg-type]
-        body_check=compile_body_check(load_request_schema(OPENAPI)),
-        api_keys=_Keys(),  # type: ignore[arg-type]
-        rest_api_id="contract",
-        account_id="123456789012",
-    )
+    gateway = local_gateway(_FailingValidator(), {API_KEY: "contract-key-id"})
     key = {"x-api-key": API_KEY}
-    valid = json.dumps(api_schema.request_example(OPENAPI)).encode()
+    valid = json.dumps(SAMPLE_BODY).encode()
     cases = {
         "MISSING_AUTHENTICATION_TOKEN": _request("/refunds", **key),
         "REQUEST_TOO_LARGE": _request(body=b" " * (api_responses.MAX_BODY_BYTES + 1), **key),
