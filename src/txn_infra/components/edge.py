@@ -249,7 +249,7 @@ class TransactionApi(pulumi.ComponentResource):
         )
 
         # One line per request, read by Logs Insights in an investigation or an audit. Standard
-        # class, as the function logs: only it supports masking card data (txn_infra...masking).
+        # class, as the function logs: only it masks card data (components/masking.py).
         self.access_logs = aws.cloudwatch.LogGroup(
             f"{name}-access-logs",
             name=args.access_log_group_name,
