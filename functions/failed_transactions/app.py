@@ -30,16 +30,15 @@ from pydantic import ValidationError
 
 from txn_adapters.alerts import AlertsPublisher
 from txn_adapters.aws import client, require_env
-from txn_adapters.telemetry import make_logger, make_metrics, make_tracer
+from txn_adapters.telemetry import count_records, make_logger, make_metrics, make_tracer
 from txn_adapters.transactions import TransactionsStore
 from txn_domain.fraud import alert_from_record
 from txn_domain.models import AcceptedTransaction, Status
 from txn_spec.shapes import Env
 
-SERVICE = "failed-transactions"
-logger = make_logger(SERVICE)
-tracer = make_tracer(SERVICE)
-metrics = make_metrics(SERVICE)
+logger = make_logger()
+tracer = make_tracer()
+metrics = make_metrics()
 # An all-failed batch is reported like any other (every record listed), not raised: the
 # invocation's outcome stays a batch report and SQS retries exactly the listed records.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -124,8 +123,7 @@ def record_handler(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    records = len(event.get("Records", []))
-    metrics.add_metric(name="DeadLetteredReceived", unit=MetricUnit.Count, value=records)
-    return process_partial_response(
+    response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+    return count_records(metrics, event, response)

@@ -18,17 +18,16 @@ from fraud_detector.pipeline import BatchResult, FraudPipeline
 from txn_adapters.alerts import AlertsPublisher
 from txn_adapters.aws import client, require_env
 from txn_adapters.merchants import MerchantsRepository
-from txn_adapters.telemetry import count_by, make_logger, make_metrics, make_tracer
+from txn_adapters.telemetry import count_by, count_records, make_logger, make_metrics, make_tracer
 from txn_adapters.transactions import TransactionsStore
 from txn_adapters.velocity import VelocityStore
 from txn_domain.models import Status
 from txn_domain.rules import load_default_rules
 from txn_spec.shapes import Env
 
-SERVICE = "fraud-detector"
-logger = make_logger(SERVICE)
-tracer = make_tracer(SERVICE)
-metrics = make_metrics(SERVICE)
+logger = make_logger()
+tracer = make_tracer()
+metrics = make_metrics()
 # An all-failed batch is reported like any other (every record listed), not raised: the
 # invocation's outcome stays a batch report and SQS retries exactly the listed records.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -84,6 +83,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
         if failure is not None:
             raise failure
 
-    return process_partial_response(
+    response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+    return count_records(metrics, event, response)

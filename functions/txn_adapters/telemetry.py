@@ -1,5 +1,9 @@
 """Powertools logger, tracer and metrics, built the same way for every function.
 
+Configuration names the service (``POWERTOOLS_SERVICE_NAME``, the function's physical name from
+``compute``): the ``service`` dimension the alarms and the dashboard query. A name in the code
+would win over it and leave them watching a metric nobody emits.
+
 The logger's formatter redacts anything shaped like a card number from the final JSON line, so
 a PAN cannot reach CloudWatch through a message, an extra key or an exception's traceback.
 """
@@ -12,10 +16,10 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 from txn_domain.pan import redact_pans
-
-METRICS_NAMESPACE = "TxnPlatform"
+from txn_spec.shapes import METRICS_NAMESPACE, RECORDS_FAILED_METRIC, RECORDS_PROCESSED_METRIC
 
 
 class PanRedactingFormatter(LambdaPowertoolsFormatter):
@@ -23,8 +27,8 @@ class PanRedactingFormatter(LambdaPowertoolsFormatter):
         return redact_pans(super().serialize(log))
 
 
-def make_logger(service: str) -> Logger:
-    return Logger(service=service, logger_formatter=PanRedactingFormatter())
+def make_logger() -> Logger:
+    return Logger(logger_formatter=PanRedactingFormatter())
 
 
 # The functions call AWS through botocore and nothing else. Powertools would otherwise patch every
@@ -33,8 +37,8 @@ def make_logger(service: str) -> Logger:
 TRACED_MODULES = ("botocore",)
 
 
-def make_tracer(service: str) -> Tracer:
-    return Tracer(service=service, patch_modules=TRACED_MODULES)
+def make_tracer() -> Tracer:
+    return Tracer(patch_modules=TRACED_MODULES)
 
 
 # An invocation with nothing to count (the validator's accepted transactions) is normal here,
@@ -42,8 +46,8 @@ def make_tracer(service: str) -> Tracer:
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 
-def make_metrics(service: str) -> Metrics:
-    return Metrics(namespace=METRICS_NAMESPACE, service=service)
+def make_metrics() -> Metrics:
+    return Metrics(namespace=METRICS_NAMESPACE)
 
 
 def count_by(metrics: Metrics, name: str, dimension: str, value: str, count: int = 1) -> None:
@@ -53,6 +57,18 @@ def count_by(metrics: Metrics, name: str, dimension: str, value: str, count: int
         unit=MetricUnit.Count,
         value=count,
         namespace=METRICS_NAMESPACE,
-        default_dimensions=metrics.default_dimensions,
+        # the service ``metrics`` was configured with (single_metric would read it again)
+        default_dimensions={**metrics.default_dimensions, "service": metrics.service},
     ) as metric:
         metric.add_dimension(name=dimension, value=value)
+
+
+def count_records(
+    metrics: Metrics, event: dict[str, Any], response: PartialItemFailureResponse
+) -> PartialItemFailureResponse:
+    """Count an SQS batch's records and those reported failed to SQS; returns ``response``."""
+    processed = len(event.get("Records", []))
+    failed = len(response["batchItemFailures"])
+    metrics.add_metric(name=RECORDS_PROCESSED_METRIC, unit=MetricUnit.Count, value=processed)
+    metrics.add_metric(name=RECORDS_FAILED_METRIC, unit=MetricUnit.Count, value=failed)
+    return response

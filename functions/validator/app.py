@@ -16,10 +16,9 @@ from txn_domain.errors import ServiceUnavailableError
 from txn_spec.shapes import REJECTED_TRANSACTIONS_METRIC, Env
 from validator.service import Result, Validator, error_result
 
-SERVICE = "validator"
-logger = make_logger(SERVICE)
-tracer = make_tracer(SERVICE)
-metrics = make_metrics(SERVICE)
+logger = make_logger()
+tracer = make_tracer()
+metrics = make_metrics()
 
 _dynamodb = client("dynamodb")
 validator = Validator(

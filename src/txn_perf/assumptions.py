@@ -76,10 +76,11 @@ ASSUMPTIONS: dict[str, tuple[float, str]] = {
         "at cold start; independent of traffic",
     ),
     "custom_metrics": (
-        42.0,
+        45.0,
         "EMF metric x dimension combinations: validator 2 (TransactionsRejected, "
         "IdempotentReplays) + TransactionsRejectedByCode per error "
-        "code (9), fraud detector 3 + FlaggedByRule per rule (24), failed-transaction 4; "
+        "code (9), fraud detector 5 (with RecordsProcessed/Failed) + FlaggedByRule per rule "
+        "(24), failed-transaction 5; "
         "bounded by the code's error classes and the rule document, never per id",
     ),
     "high_severity_share": (

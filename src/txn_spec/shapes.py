@@ -222,6 +222,11 @@ FAILED_TRANSACTIONS_METRIC = "FailedTransactions"
 # NumberOfMessagesSent counts them (one EMF line per accepted request would cost more than the
 # rest of the function's logs).
 REJECTED_TRANSACTIONS_METRIC = "TransactionsRejected"
+# Emitted by each queue consumer per batch: the records it received, and those it reported back
+# to SQS as failed (retried, not raised: Lambda's Errors never counts them). Their ratio is the
+# consumer's error rate.
+RECORDS_PROCESSED_METRIC = "RecordsProcessed"
+RECORDS_FAILED_METRIC = "RecordsFailed"
 
 # The fraud-alerts message attribute that says how urgent an alert is. The fraud detector sets
 # it on every alert; the email subscription (observability) takes only the high ones, while a

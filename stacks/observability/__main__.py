@@ -49,7 +49,6 @@ watched = Watched(
         shapes.IDEMPOTENCY_TABLE.component: data["idempotency_table_name"],
         shapes.VELOCITY_TABLE.component: data["velocity_table_name"],
     },
-    failed_transactions_service=compute["failed_transactions_function_name"],
     table_indexes={t.component: [i.name for i in t.indexes] for t in shapes.TABLES if t.indexes},
 )
 

@@ -54,7 +54,26 @@ def test_error_rate_alarm_at_1_percent_per_function(
         )
         assert stat["dimensions"] == {"FunctionName": function_name}
     (result,) = [q for q in queries.values() if q["returnData"]]
-    assert "100 * errors / invocations" in result["expression"]
+    fed_by_a_queue = any(source.function == shape for source in shapes.EVENT_SOURCES)
+    if not fed_by_a_queue:
+        assert "100 * errors / invocations" in result["expression"]
+        return
+    # A queue consumer reports failed records to SQS instead of raising (Errors never sees
+    # them): its rate is the larger of failed invocations and failed records.
+    assert result["expression"] == "MAX([invocation_rate, record_rate])"
+    assert "100 * errors / invocations" in queries["invocation_rate"]["expression"]
+    assert "100 * failed / processed" in queries["record_rate"]["expression"]
+    for query_id, metric in (
+        ("failed", shapes.RECORDS_FAILED_METRIC),
+        ("processed", shapes.RECORDS_PROCESSED_METRIC),
+    ):
+        stat = queries[query_id]["metric"]
+        assert (stat["namespace"], stat["metricName"], stat["stat"]) == (
+            shapes.METRICS_NAMESPACE,
+            metric,
+            "Sum",
+        )
+        assert stat["dimensions"] == {"service": function_name}
 
 
 def test_any_message_in_a_dead_letter_queue_alarms(

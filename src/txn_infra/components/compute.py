@@ -15,7 +15,6 @@ of running the cold start. Without it they call the function itself ($LATEST).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import pulumi
 import pulumi_aws as aws
 
 from txn_infra import bundle
+from txn_infra.components.masking import mask_card_data
 from txn_spec import invariants, shapes
 from txn_spec.lambda_runtime import PYTHON_RUNTIME, Architecture, powertools_layer_arn
 from txn_spec.naming import function_log_group, physical_name
@@ -45,9 +45,6 @@ QUEUE_ARN_FROM_DATA: Mapping[str, str] = {
     shapes.TRANSACTIONS_DLQ.component: "transactions_dlq_arn",
 }
 
-# Managed data identifiers masked in every function log group.
-CARD_DATA_IDENTIFIERS = ("CreditCardNumber", "CreditCardExpiration", "CreditCardSecurityCode")
-
 # The alias that event sources and API Gateway invoke when SnapStart is on.
 LIVE_ALIAS = "live"
 
@@ -58,33 +55,6 @@ _LAMBDA_LOG_LEVEL = {"DEBUG": "DEBUG", "INFO": "INFO", "WARNING": "WARN", "ERROR
 def role_output(shape: shapes.FunctionShape) -> str:
     """The ``security`` output holding ``shape``'s execution role ARN."""
     return f"{shape.package}_role_arn"
-
-
-def card_masking_policy(log_group_name: str) -> str:
-    """A CloudWatch Logs data protection policy: audit and mask card data in a log group."""
-    identifiers = [
-        f"arn:aws:dataprotection::aws:data-identifier/{i}" for i in CARD_DATA_IDENTIFIERS
-    ]
-    return json.dumps(
-        {
-            "Name": "mask-card-data",
-            "Description": f"Audit and mask card data written to {log_group_name}",
-            "Version": "2021-06-01",
-            "Statement": [
-                {
-                    "Sid": "audit-card-data",
-                    "DataIdentifier": identifiers,
-                    "Operation": {"Audit": {"FindingsDestination": {}}},
-                },
-                {
-                    "Sid": "mask-card-data",
-                    "DataIdentifier": identifiers,
-                    "Operation": {"Deidentify": {"MaskConfig": {}}},
-                },
-            ],
-        },
-        sort_keys=True,
-    )
 
 
 @dataclass(frozen=True)
@@ -157,12 +127,7 @@ class ServiceFunctions(pulumi.ComponentResource):
             kms_key_id=args.logs_key_arn,
             opts=child,
         )
-        masking = aws.cloudwatch.LogDataProtectionPolicy(
-            f"{name}-{shape.component}-masking",
-            log_group_name=log_group.name,
-            policy_document=card_masking_policy(group_name),
-            opts=child,
-        )
+        masking = mask_card_data(f"{name}-{shape.component}-masking", log_group, group_name, child)
         variables: dict[str, pulumi.Input[str]] = {
             env: args.environment_values[env] for env in shape.environment
         }

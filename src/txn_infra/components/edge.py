@@ -18,6 +18,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from txn_infra.components.masking import mask_card_data
 from txn_spec import api_responses
 from txn_spec.api_schema import REQUEST_SCHEMA
 
@@ -247,16 +248,17 @@ class TransactionApi(pulumi.ComponentResource):
             ),
         )
 
-        # One line per request, read by Logs Insights queries in an investigation or an audit,
-        # never by a metric or subscription filter: the Infrequent Access class halves its
-        # ingestion price. The class is fixed at creation (changing it replaces the group).
+        # One line per request, read by Logs Insights in an investigation or an audit. Standard
+        # class, as the function logs: only it masks card data (components/masking.py).
         self.access_logs = aws.cloudwatch.LogGroup(
             f"{name}-access-logs",
             name=args.access_log_group_name,
-            log_group_class="INFREQUENT_ACCESS",
             retention_in_days=args.audit_log_retention_days,
             kms_key_id=args.logs_key_arn,
             opts=child,
+        )
+        masking = mask_card_data(
+            f"{name}-access-logs-masking", self.access_logs, args.access_log_group_name, child
         )
         # API Gateway would create this group itself, unencrypted and kept forever.
         execution_logs = aws.cloudwatch.LogGroup(
@@ -279,7 +281,7 @@ class TransactionApi(pulumi.ComponentResource):
             access_log_settings=aws.apigateway.StageAccessLogSettingsArgs(
                 destination_arn=self.access_logs.arn, format=ACCESS_LOG_FORMAT
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[execution_logs]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[execution_logs, masking]),
         )
         aws.apigateway.MethodSettings(
             f"{name}-method-settings",

@@ -10,7 +10,8 @@ import io
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ partiql.apply()
 REGION = "us-east-2"
 ACCOUNT = "123456789012"
 ROOT = Path(__file__).resolve().parents[3]
+SERVICE_PREFIX = "txn-test-"  # + the package: each handler's POWERTOOLS_SERVICE_NAME
 NAMES = {
     Env.TRANSACTIONS_TABLE: "transactions",
     Env.MERCHANTS_TABLE: "merchants",
@@ -49,7 +51,6 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
         "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_SERVICE_NAME": "txn-test",
         **NAMES,
     }.items():
         monkeypatch.setenv(name, value)
@@ -82,17 +83,13 @@ class Aws:
             out += got
 
 
-@pytest.fixture
-def aws() -> Iterator[Aws]:
+@contextmanager
+def provisioned(names: Mapping[str, str]) -> Iterator[Aws]:
+    """moto with the tables, queue and topic the ``Env`` values in ``names`` name, and the demo
+    merchants; the topic delivers to an inbox queue the tests read."""
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name=REGION)
         for shape in TABLES:
-            name = {
-                "transactions": "transactions",
-                "merchants": "merchants",
-                "idempotency": "idempotency",
-                "velocity": "velocity",
-            }[shape.component]
             keys = [{"AttributeName": shape.hash_key, "KeyType": "HASH"}]
             if shape.range_key:
                 keys.append({"AttributeName": shape.range_key, "KeyType": "RANGE"})
@@ -110,7 +107,7 @@ def aws() -> Iterator[Aws]:
                     for ix in shape.indexes
                 ]
             ddb.create_table(
-                TableName=name,
+                TableName=names[f"{shape.component.upper()}_TABLE"],  # the Env name
                 KeySchema=keys,
                 AttributeDefinitions=[
                     {"AttributeName": k, "AttributeType": t} for k, t in shape.attributes.items()
@@ -118,28 +115,38 @@ def aws() -> Iterator[Aws]:
                 BillingMode="PAY_PER_REQUEST",
                 **kwargs,
             )
-        table = boto3.resource("dynamodb", region_name=REGION).Table("merchants")
+        table = boto3.resource("dynamodb", region_name=REGION).Table(names[Env.MERCHANTS_TABLE])
         for merchant in json.loads((ROOT / "fixtures" / "merchants.json").read_text()):
             table.put_item(Item=merchant)
         sqs = boto3.client("sqs", region_name=REGION)
-        url = sqs.create_queue(QueueName="transactions")["QueueUrl"]
+        queue_url = names[Env.TRANSACTIONS_QUEUE_URL]
+        url = sqs.create_queue(QueueName=queue_url.rsplit("/", 1)[1])["QueueUrl"]
         sns = boto3.client("sns", region_name=REGION)
-        topic = sns.create_topic(Name="fraud-alerts")["TopicArn"]
+        topic = sns.create_topic(Name=names[Env.FRAUD_ALERTS_TOPIC_ARN].rsplit(":", 1)[1])
         alerts_url = sqs.create_queue(QueueName="alerts-inbox")["QueueUrl"]
         alerts_arn = sqs.get_queue_attributes(QueueUrl=alerts_url, AttributeNames=["QueueArn"])[
             "Attributes"
         ]["QueueArn"]
         sns.subscribe(
-            TopicArn=topic,
+            TopicArn=topic["TopicArn"],
             Protocol="sqs",
             Endpoint=alerts_arn,
             Attributes={"RawMessageDelivery": "true"},
         )
-        assert url == NAMES[Env.TRANSACTIONS_QUEUE_URL]
+        assert (url, topic["TopicArn"]) == (queue_url, names[Env.FRAUD_ALERTS_TOPIC_ARN])
         yield Aws(ddb, sqs, sns, url, alerts_url)
 
 
-def _load(module: str) -> Any:
+@pytest.fixture
+def aws() -> Iterator[Aws]:
+    with provisioned(NAMES) as found:
+        yield found
+
+
+def _load(module: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    # Each function has its own service name, as compute gives it (read at the first import).
+    package = module.split(".")[0]
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", f"{SERVICE_PREFIX}{package}")
     app = importlib.import_module(module)
     for holder in ("validator", "pipeline"):
         obj = getattr(app, holder, None)
@@ -150,18 +157,18 @@ def _load(module: str) -> Any:
 
 
 @pytest.fixture
-def validator_app(aws):
-    return _load("validator.app")
+def validator_app(aws, monkeypatch):
+    return _load("validator.app", monkeypatch)
 
 
 @pytest.fixture
-def fraud_app(aws):
-    return _load("fraud_detector.app")
+def fraud_app(aws, monkeypatch):
+    return _load("fraud_detector.app", monkeypatch)
 
 
 @pytest.fixture
-def failed_app(aws):
-    return _load("failed_transactions.app")
+def failed_app(aws, monkeypatch):
+    return _load("failed_transactions.app", monkeypatch)
 
 
 @pytest.fixture
@@ -196,78 +203,76 @@ def now_rfc3339() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def body_now(**overrides: Any) -> dict[str, Any]:
+    """A valid ``POST /transaction`` body timestamped now."""
+    return transaction_body(**{"timestamp": now_rfc3339(), **overrides})
+
+
 @pytest.fixture
 def make_body() -> Callable[..., dict[str, Any]]:
-    def make(**overrides: Any) -> dict[str, Any]:
-        return transaction_body(**{"timestamp": now_rfc3339(), **overrides})
+    return body_now
 
-    return make
+
+def make_api_event(body: Any, *, b64: bool = False, headers: dict[str, str] | None = None) -> dict:
+    """An API Gateway REST (v1) Lambda proxy event for ``POST /transaction``."""
+    raw = body if isinstance(body, str | None) else json.dumps(body)
+    if b64 and raw is not None:
+        raw = base64.b64encode(raw.encode()).decode()
+    return {
+        "resource": "/transaction",
+        "path": "/transaction",
+        "httpMethod": "POST",
+        "headers": {"Content-Type": "application/json", "x-api-key": "k", **(headers or {})},
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/transaction",
+            "httpMethod": "POST",
+            "stage": "v1",
+            "requestId": str(uuid.uuid4()),
+            "identity": {"apiKeyId": "key-123", "sourceIp": "203.0.113.7"},
+            "accountId": ACCOUNT,
+            "apiId": "abc123",
+        },
+        "body": raw,
+        "isBase64Encoded": b64,
+    }
 
 
 @pytest.fixture
 def api_event() -> Callable[..., dict[str, Any]]:
-    """An API Gateway REST (v1) Lambda proxy event for ``POST /transaction``."""
+    return make_api_event
 
-    def make(body: Any, *, b64: bool = False, headers: dict[str, str] | None = None) -> dict:
-        raw = body if isinstance(body, str | None) else json.dumps(body)
-        if b64 and raw is not None:
-            raw = base64.b64encode(raw.encode()).decode()
-        return {
-            "resource": "/transaction",
-            "path": "/transaction",
-            "httpMethod": "POST",
-            "headers": {"Content-Type": "application/json", "x-api-key": "k", **(headers or {})},
-            "multiValueHeaders": {},
-            "queryStringParameters": None,
-            "multiValueQueryStringParameters": None,
-            "pathParameters": None,
-            "stageVariables": None,
-            "requestContext": {
-                "resourcePath": "/transaction",
-                "httpMethod": "POST",
-                "stage": "v1",
-                "requestId": str(uuid.uuid4()),
-                "identity": {"apiKeyId": "key-123", "sourceIp": "203.0.113.7"},
-                "accountId": ACCOUNT,
-                "apiId": "abc123",
-            },
-            "body": raw,
-            "isBase64Encoded": b64,
-        }
 
-    return make
+def make_sqs_record(
+    body: str, *, message_id: str | None = None, receive_count: int = 1, queue: str = "transactions"
+) -> dict[str, Any]:
+    """One record of an SQS event as Lambda delivers it."""
+    sent = str(int(time.time() * 1000) - 60_000)
+    return {
+        "messageId": message_id or str(uuid.uuid4()),
+        "receiptHandle": "rh-" + uuid.uuid4().hex,
+        "body": body,
+        "attributes": {
+            "ApproximateReceiveCount": str(receive_count),
+            "SentTimestamp": sent,
+            "SenderId": "AIDAEXAMPLE",
+            "ApproximateFirstReceiveTimestamp": sent,
+        },
+        "messageAttributes": {},
+        "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # noqa: S324 - SQS's own digest
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}",
+        "awsRegion": REGION,
+    }
 
 
 @pytest.fixture
 def sqs_record() -> Callable[..., dict[str, Any]]:
-    """One record of an SQS event as Lambda delivers it."""
-
-    def make(
-        body: str,
-        *,
-        message_id: str | None = None,
-        receive_count: int = 1,
-        queue: str = "transactions",
-    ) -> dict[str, Any]:
-        sent = str(int(time.time() * 1000) - 60_000)
-        return {
-            "messageId": message_id or str(uuid.uuid4()),
-            "receiptHandle": "rh-" + uuid.uuid4().hex,
-            "body": body,
-            "attributes": {
-                "ApproximateReceiveCount": str(receive_count),
-                "SentTimestamp": sent,
-                "SenderId": "AIDAEXAMPLE",
-                "ApproximateFirstReceiveTimestamp": sent,
-            },
-            "messageAttributes": {},
-            "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # noqa: S324 - SQS's own digest
-            "eventSource": "aws:sqs",
-            "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}",
-            "awsRegion": REGION,
-        }
-
-    return make
+    return make_sqs_record
 
 
 @pytest.fixture

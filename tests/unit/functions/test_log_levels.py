@@ -23,9 +23,10 @@ def test_powertools_logs_at_the_level_lambda_filters_at(
 ) -> None:
     monkeypatch.setenv("AWS_LAMBDA_LOG_LEVEL", _LAMBDA_LOG_LEVEL[level])
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", level)
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", f"alc-{level.lower()}")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # Powertools warns when the two disagree
-        logger = make_logger(f"alc-{level.lower()}")
+        logger = make_logger()
     assert logger.log_level == logging.getLevelName(level)
 
 
@@ -34,7 +35,8 @@ def test_a_powertools_line_is_json_with_the_level_key_lambda_filters_on(
 ) -> None:
     monkeypatch.setenv("AWS_LAMBDA_LOG_LEVEL", "INFO")
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "INFO")
-    logger = make_logger("alc-json")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "alc-json")
+    logger = make_logger()
     logger.info("transaction refused", extra={"code": "unknown_merchant"})
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert line["level"] == "INFO"

@@ -11,7 +11,7 @@ from txn_perf.bench.coldstart import lambda_environment
 
 PROBE = (
     "from aws_xray_sdk.core import patcher; from txn_adapters.telemetry import make_tracer; "
-    "make_tracer('probe'); print(sorted(patcher._PATCHED_MODULES))"
+    "make_tracer(); print(sorted(patcher._PATCHED_MODULES))"
 )
 
 

@@ -5,19 +5,12 @@ from __future__ import annotations
 import http.client
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from txn_local.gateway import Gateway, Request, compile_body_check, load_request_schema
+from tests.factories import local_gateway
+from txn_local.gateway import Gateway, Request
 from txn_spec import shapes
-
-OPENAPI = Path(__file__).resolve().parents[3] / "api" / "openapi.yaml"
-
-
-class Keys:
-    def key_id(self, value: str | None) -> str | None:
-        return "kid" if value == "k" else None
 
 
 class Validator:
@@ -29,14 +22,7 @@ class Validator:
 
 @pytest.fixture
 def gateway() -> Iterator[Gateway]:
-    gw = Gateway(
-        validator=Validator(),  # type: ignore[arg-type]
-        body_check=compile_body_check(load_request_schema(OPENAPI)),
-        api_keys=Keys(),  # type: ignore[arg-type]
-        rest_api_id="api",
-        account_id="123456789012",
-        port=0,
-    )
+    gw = local_gateway(Validator(), {"k": "kid"}, port=0)
     gw.start()
     yield gw
     gw.stop()

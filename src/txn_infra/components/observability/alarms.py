@@ -12,6 +12,10 @@ import pulumi_aws as aws
 from txn_infra.components.observability.watched import PERIOD, Watched, runbook_link
 from txn_spec import shapes
 
+NS = shapes.METRICS_NAMESPACE
+# The functions fed by a queue, which report failed records instead of raising.
+QUEUE_CONSUMERS = frozenset(source.function.component for source in shapes.EVENT_SOURCES)
+
 
 @dataclass(frozen=True)
 class AlarmsArgs:
@@ -35,6 +39,15 @@ def _metric(
             period=PERIOD,
             stat=stat,
         ),
+    )
+
+
+def _expression(
+    id_: str, expression: str, label: str | None = None
+) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+    """A metric math query; only the one labelled is the alarm's value."""
+    return aws.cloudwatch.MetricAlarmMetricQueryArgs(
+        id=id_, expression=expression, label=label, return_data=label is not None
     )
 
 
@@ -118,12 +131,7 @@ class ServiceAlarms(pulumi.ComponentResource):
                 "dynamodb-throttles",
                 metric_queries=[
                     *queries,
-                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                        id="throttles",
-                        expression=" + ".join(q.id for q in queries),
-                        label="Throttle events",
-                        return_data=True,
-                    ),
+                    _expression("throttles", " + ".join(q.id for q in queries), "Throttle events"),
                 ],
                 threshold=0,
                 evaluation_periods=3,
@@ -133,9 +141,9 @@ class ServiceAlarms(pulumi.ComponentResource):
             "failed-transactions",
             "Transactions were recorded as FAILED after exhausting their retries",
             "failed-transactions",
-            namespace=shapes.METRICS_NAMESPACE,
+            namespace=NS,
             metric_name=shapes.FAILED_TRANSACTIONS_METRIC,
-            dimensions={"service": w.failed_transactions_service},
+            dimensions={"service": w.function_names[shapes.FAILED_TRANSACTIONS.component]},
             statistic="Sum",
             threshold=0,
             evaluation_periods=1,
@@ -145,20 +153,27 @@ class ServiceAlarms(pulumi.ComponentResource):
     def _error_rate(self, component: str, function_name: pulumi.Input[str]) -> None:
         dims = {"FunctionName": function_name}
         threshold = self._args.error_rate_threshold_percent
+        queries = [
+            _metric("errors", "AWS/Lambda", "Errors", dims, "Sum"),
+            _metric("invocations", "AWS/Lambda", "Invocations", dims, "Sum"),
+        ]
+        rate, fail = "IF(invocations > 0, 100 * errors / invocations, 0)", "invocations"
+        if component in QUEUE_CONSUMERS:
+            # A queue consumer reports a failed record to SQS instead of raising, so Errors
+            # never counts it: the rate is the larger of failed invocations and failed records.
+            service = {"service": function_name}
+            queries += [
+                _metric("failed", NS, shapes.RECORDS_FAILED_METRIC, service, "Sum"),
+                _metric("processed", NS, shapes.RECORDS_PROCESSED_METRIC, service, "Sum"),
+                _expression("invocation_rate", rate),
+                _expression("record_rate", "IF(processed > 0, 100 * failed / processed, 0)"),
+            ]
+            rate, fail = "MAX([invocation_rate, record_rate])", "invocations or records"
         self._alarm(
             f"{component}-error-rate",
-            f"More than {threshold}% of {component} invocations fail",
+            f"More than {threshold}% of {component} {fail} fail",
             "function-error-rate",
-            metric_queries=[
-                _metric("errors", "AWS/Lambda", "Errors", dims, "Sum"),
-                _metric("invocations", "AWS/Lambda", "Invocations", dims, "Sum"),
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="error_rate",
-                    expression="IF(invocations > 0, 100 * errors / invocations, 0)",
-                    label="Error rate (%)",
-                    return_data=True,
-                ),
-            ],
+            metric_queries=[*queries, _expression("error_rate", rate, "Error rate (%)")],
             threshold=threshold,
             evaluation_periods=5,
             datapoints_to_alarm=3,

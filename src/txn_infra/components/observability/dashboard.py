@@ -175,7 +175,7 @@ def dashboard_body(watched: Watched, alarm_arns: Sequence[pulumi.Input[str]]) ->
                     shapes.METRICS_NAMESPACE,
                     shapes.FAILED_TRANSACTIONS_METRIC,
                     "service",
-                    w.failed_transactions_service,
+                    w.function_names[shapes.FAILED_TRANSACTIONS.component],
                     {"stat": "Sum"},
                 ]
             ],

@@ -20,12 +20,12 @@ class Watched:
     """What the alarms and the dashboard watch, by physical name."""
 
     region: str
-    function_names: Mapping[str, pulumi.Input[str]]  # shape.component -> function name
+    # shape.component -> function name, also its metrics' ``service`` (POWERTOOLS_SERVICE_NAME)
+    function_names: Mapping[str, pulumi.Input[str]]
     api_name: str
     stage_name: pulumi.Input[str]
     queue_name: pulumi.Input[str]
     dead_letter_queue_names: Mapping[str, pulumi.Input[str]]  # label -> queue name
     table_names: Mapping[str, pulumi.Input[str]]  # table component -> table name
-    failed_transactions_service: pulumi.Input[str]  # Powertools ``service`` dimension
     # table component -> its global secondary indexes: their throttles are metrics of their own
     table_indexes: Mapping[str, Sequence[str]] = field(default_factory=dict)
