@@ -1,3 +1,2 @@
-"""The contract checks hold the real code against the real stack programs, run under mocks."""
-
-from tests.stacks.conftest import system  # noqa: F401 - every layer for dev, once a session
+"""The contract checks hold the real code against the real stack programs, run under mocks
+(the dev system fixture comes from tests/conftest.py, once a session)."""
