@@ -1,0 +1,206 @@
+"""The blast radius of one team: each layer's deploy role, evaluated like AWS would.
+
+For every layer, the requests its deploy makes are built from what its program registers (the
+same resources and ``deploy_grants.yaml`` the roles are derived from, with the real names of
+the dev stack and the tags the provider puts on every resource). The role the account project
+deploys for that layer must allow all of them, and the role of every other layer must allow
+none of them, nor a write to another layer's state. The evaluation is the IAM census's
+(``tests/iam_eval.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pytest
+
+from tests.iam_eval import Request, decide
+from tests.stacks.conftest import policy, statements
+from txn_infra import deploy_permissions
+from txn_infra.offline import ACCOUNT_ID, LayerRun, Resource, run_layer
+from txn_spec import contract
+
+REGION = "us-east-2"
+BUCKET = f"arn:aws:s3:::txn-pulumi-state-{ACCOUNT_ID}-{REGION}"
+TAG = f"aws:ResourceTag/{deploy_permissions.TAG_KEY}"
+REQUEST_TAG = f"aws:RequestTag/{deploy_permissions.TAG_KEY}"
+
+
+@pytest.fixture(scope="module")
+def roles() -> dict[str, list[dict[str, Any]]]:
+    """Each layer's deployed role policy, as the account project renders it for this account."""
+    account = run_layer(contract.ACCOUNT, stack=REGION)
+    return {
+        layer: statements(policy(account.one("aws:iam/rolePolicy:RolePolicy", f"deploy-{layer}-")))
+        for layer in contract.LAYERS
+    }
+
+
+def _fill(text: str, **names: str) -> str:
+    return text.format(region=REGION, account=ACCOUNT_ID, **names)
+
+
+def _context(condition: dict[str, Any] | None, via: str) -> dict[str, str]:
+    """The request context a real call carries for a grant's condition (its first value)."""
+    context: dict[str, str] = {}
+    for keys in (condition or {}).values():
+        for key, wanted in keys.items():
+            value = wanted[0] if isinstance(wanted, list) else wanted
+            context[key] = _fill(str(value).replace("{via}", via))
+    return context
+
+
+Need = tuple[str | None, Request]  # the layer whose resource it is (None: not known here)
+
+
+def needs(layer: str, resources: Sequence[Resource]) -> Iterator[Need]:
+    """Every create, update, read and delete the layer's deploy asks of AWS, with its context
+    and the layer that owns the resource: the layer itself for what it names or tags, the layer
+    a condition names (security's keys), unknown for another layer's resource named in an input.
+    Reads on "*" (Describe*, List*) are left out: they change nothing and several layers share
+    them."""
+    grants = deploy_permissions.load_grants()
+    for resource in resources:
+        if resource.type.startswith(deploy_permissions.SKIPPED):
+            continue
+        for grant in grants.by_type[resource.type]:
+            if grant.tagged:
+                generated = _fill(grant.tagged).replace("*", f"{resource.type.split(':')[-1]}/id")
+                for action in grant.actions:
+                    yield layer, Request(action, generated, {TAG: layer})
+                for action in grant.creates:
+                    made = [a for a in grant.creates if a != deploy_permissions.EC2_TAG]
+                    context = {REQUEST_TAG: layer}
+                    if action == deploy_permissions.EC2_TAG:
+                        context["ec2:CreateAction"] = made[0]
+                    yield layer, Request(action, generated, context)
+                continue
+            via = deploy_permissions._via(resource, grant.via) if grant.via else ""
+            name = str(resource.inputs.get(grant.name) or resource.physical_name)
+            for template in grant.arn or ("{via}",):
+                arn = _fill(template, name=name, via=via)
+                if arn == "*" and not grant.condition:
+                    continue
+                context = _context(grant.condition, via)
+                owner = context.get(TAG, None if grant.via else layer)
+                for action in grant.actions:
+                    yield owner, Request(action, arn, context)
+
+
+def state_needs(layer: contract.Layer) -> Iterator[Request]:
+    own = f"{BUCKET}/.pulumi/stacks/{layer.project}/dev.json"
+    yield Request("s3:PutObject", own)
+    yield Request("s3:GetObject", own)
+    for upstream in layer.upstream:
+        yield Request("s3:GetObject", f"{BUCKET}/.pulumi/stacks/txn-{upstream}/dev.json")
+
+
+def state_writes(layer: contract.Layer) -> Iterator[Request]:
+    yield Request("s3:PutObject", f"{BUCKET}/.pulumi/stacks/{layer.project}/dev.json")
+    yield Request("s3:DeleteObject", f"{BUCKET}/.pulumi/locks/{layer.project}/dev/lock.json")
+
+
+def changes(action: str) -> bool:
+    """Not a read: IAM's access level (its Service Authorization Reference, parliament's copy)."""
+    service, name = action.split(":")
+    return _ACCESS_LEVELS.get((service, name.lower()), "Write") not in ("Read", "List")
+
+
+def _access_levels() -> dict[tuple[str, str], str]:
+    from parliament import iam_definition
+
+    return {
+        (s["prefix"], p["privilege"].lower()): p["access_level"]
+        for s in iam_definition
+        for p in s["privileges"]
+    }
+
+
+_ACCESS_LEVELS = _access_levels()
+
+
+def denied(role: Sequence[dict[str, Any]], requests: Iterator[Request]) -> list[str]:
+    return [
+        f"{r.action} on {r.resource} {json.dumps(dict(r.context))}"
+        for r in requests
+        if not decide(role, r).allowed
+    ]
+
+
+def reached(role: Sequence[dict[str, Any]], requests: Iterator[Request]) -> list[str]:
+    return sorted({f"{r.action} on {r.resource}" for r in requests if decide(role, r).allowed})
+
+
+@pytest.mark.parametrize("layer", list(contract.LAYERS))
+def test_a_layers_role_can_do_everything_its_own_deploy_needs(
+    layer: str, system: dict[str, LayerRun], roles: dict[str, list[dict[str, Any]]]
+) -> None:
+    missing = denied(roles[layer], (r for _, r in needs(layer, system[layer].resources)))
+    missing += denied(roles[layer], state_needs(contract.layer(layer)))
+    assert missing == [], f"{layer}'s role cannot: {missing[:5]}"
+
+
+def boundary_breaches(
+    roles: dict[str, list[dict[str, Any]]], system: dict[str, LayerRun]
+) -> dict[str, list[str]]:
+    """For each role, the changes to other layers' resources (and state) it could make."""
+    breaches: dict[str, list[str]] = {}
+    for layer, role in roles.items():
+        for other in contract.LAYERS:
+            if other == layer:
+                continue
+            theirs = (
+                r
+                for owner, r in needs(other, system[other].resources)
+                if owner == other and changes(r.action)
+            )
+            found = reached(role, theirs)
+            found += reached(role, state_writes(contract.layer(other)))
+            if found:
+                breaches.setdefault(layer, []).extend(f"{other}: {f}" for f in found)
+    return breaches
+
+
+def test_no_role_reaches_another_layers_resources_or_state(
+    system: dict[str, LayerRun], roles: dict[str, list[dict[str, Any]]]
+) -> None:
+    assert boundary_breaches(roles, system) == {}
+
+
+def test_a_doctored_role_that_reaches_into_another_layer_is_named(
+    system: dict[str, LayerRun], roles: dict[str, list[dict[str, Any]]]
+) -> None:
+    doctored = dict(roles)
+    doctored["network"] = [
+        *roles["network"],
+        {
+            "Effect": "Allow",
+            "Action": "dynamodb:UpdateTable",
+            "Resource": "arn:aws:dynamodb:*:*:table/*",
+        },
+    ]
+    breaches = boundary_breaches(doctored, system)
+    assert list(breaches) == ["network"]
+    assert any(
+        b.startswith(
+            "data: dynamodb:UpdateTable on arn:aws:dynamodb:us-east-2:123456789012:table/txn-dev-"
+        )
+        for b in breaches["network"]
+    ), breaches
+
+
+def test_a_role_that_writes_another_layers_state_is_named(
+    system: dict[str, LayerRun], roles: dict[str, list[dict[str, Any]]]
+) -> None:
+    doctored = dict(roles)
+    doctored["edge"] = [
+        *roles["edge"],
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"{BUCKET}/.pulumi/stacks/*"},
+    ]
+    breaches = boundary_breaches(doctored, system)
+    assert (
+        "compute: s3:PutObject on " + BUCKET + "/.pulumi/stacks/txn-compute/dev.json"
+        in breaches["edge"]
+    )
