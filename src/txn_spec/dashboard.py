@@ -1,0 +1,158 @@
+"""The operations dashboard's metric widgets as data, read by two renderers.
+
+The ``observability`` stack turns :data:`WIDGETS` into the CloudWatch dashboard body (each
+target becomes CloudWatch dimensions, :mod:`txn_infra.components.observability.dashboard`), and
+the local runtime's ``/_dashboard`` page fills the same widgets from its own counters
+(:mod:`txn_local.dashboard`). A widget whose title names ``{function}`` is drawn once per
+function. Pure Python.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from txn_spec.shapes import (
+    FAILED_TRANSACTIONS_METRIC,
+    METRICS_NAMESPACE,
+    REJECTED_TRANSACTIONS_METRIC,
+)
+
+# What a metric line watches; the renderer says which instances (and labels) each one has:
+# ``api`` the stage, ``function`` the widget's function, ``queue`` the transactions queue,
+# ``dead_letter_queues`` and ``tables`` (with their indexes) one line each, ``service:<function>``
+# a function's Powertools ``service`` dimension.
+Target = Literal[
+    "api",
+    "function",
+    "queue",
+    "dead_letter_queues",
+    "tables",
+    "service:validator",
+    "service:fraud-detector",
+    "service:failed-transactions",
+]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Line:
+    namespace: str
+    metric: str
+    stat: str
+    target: Target
+    label: str | None = None  # ``{target}`` is replaced by the instance's label
+    y_axis: str | None = None
+
+    def options(self, instance: str | None) -> dict[str, Any]:
+        """CloudWatch's rendering options of this line for one target instance."""
+        options: dict[str, Any] = {"stat": self.stat}
+        if self.label is not None:
+            options["label"] = self.label.format(target=instance)
+        if self.y_axis is not None:
+            options["yAxis"] = self.y_axis
+        return options
+
+
+@dataclass(frozen=True)
+class Widget:
+    title: str
+    lines: tuple[Line, ...]
+
+
+def _lambda(metric: str, stat: str) -> Line:
+    return Line("AWS/Lambda", metric, stat, "function")
+
+
+def _api(metric: str, stat: str) -> Line:
+    return Line("AWS/ApiGateway", metric, stat, "api")
+
+
+VISIBLE = "ApproximateNumberOfMessagesVisible"
+
+WIDGETS: tuple[Widget, ...] = (
+    Widget(
+        "API requests and errors",
+        (_api("Count", "Sum"), _api("4XXError", "Sum"), _api("5XXError", "Sum")),
+    ),
+    Widget(
+        "API latency (ms)",
+        (_api("Latency", "p50"), _api("Latency", "p99"), _api("IntegrationLatency", "p99")),
+    ),
+    Widget(
+        "Transactions accepted (queued) and refused",
+        (
+            Line(
+                "AWS/SQS",
+                "NumberOfMessagesSent",
+                "Sum",
+                "queue",
+                "accepted (queued; a replay counts again)",
+            ),
+            Line(
+                METRICS_NAMESPACE,
+                REJECTED_TRANSACTIONS_METRIC,
+                "Sum",
+                "service:validator",
+                "refused by the validator",
+            ),
+        ),
+    ),
+    Widget(
+        "{function}: invocations, errors, throttles",
+        (_lambda("Invocations", "Sum"), _lambda("Errors", "Sum"), _lambda("Throttles", "Sum")),
+    ),
+    Widget("{function}: duration (ms)", (_lambda("Duration", "p50"), _lambda("Duration", "p99"))),
+    Widget("{function}: concurrent executions", (_lambda("ConcurrentExecutions", "Maximum"),)),
+    Widget(
+        "Transactions queue",
+        (
+            Line("AWS/SQS", VISIBLE, "Maximum", "queue"),
+            Line("AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum", "queue", y_axis="right"),
+        ),
+    ),
+    Widget(
+        "Dead-letter queues: visible messages",
+        (Line("AWS/SQS", VISIBLE, "Maximum", "dead_letter_queues", "{target}"),),
+    ),
+    Widget(
+        "DynamoDB throttle events",
+        (
+            Line("AWS/DynamoDB", "ReadThrottleEvents", "Sum", "tables", "{target} reads"),
+            Line("AWS/DynamoDB", "WriteThrottleEvents", "Sum", "tables", "{target} writes"),
+        ),
+    ),
+    Widget(
+        "Transactions recorded as FAILED",
+        (
+            Line(
+                METRICS_NAMESPACE, FAILED_TRANSACTIONS_METRIC, "Sum", "service:failed-transactions"
+            ),
+        ),
+    ),
+)
+
+# One target instance: its label (``None`` where there is one instance) and what the renderer
+# draws from (CloudWatch dimensions, a local counter's key).
+Instances = Callable[[Target, str | None], Sequence[tuple[str | None, T]]]
+
+
+def expand(
+    functions: Sequence[str], instances: Instances[T]
+) -> Iterator[tuple[str, list[tuple[Line, str | None, T]]]]:
+    """Each widget's title and its lines, one per target instance. Consecutive widgets whose
+    title names ``{function}`` go function by function, and consecutive lines on the same
+    target instance by instance (every table's reads, then its writes)."""
+    groups = itertools.groupby(WIDGETS, key=lambda widget: "{function}" in widget.title)
+    for per_function, group in groups:
+        widgets = list(group)
+        for function in functions if per_function else (None,):
+            for widget in widgets:
+                rows: list[tuple[Line, str | None, T]] = []
+                for target, same in itertools.groupby(widget.lines, key=lambda line: line.target):
+                    lines = list(same)
+                    for label, instance in instances(target, function):
+                        rows += [(line, label, instance) for line in lines]
+                yield widget.title.format(function=function), rows
