@@ -19,6 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from txn_spec import api_responses
+from txn_spec.api_responses import IDEMPOTENCY_KEY_HEADER, REPLAYED_HEADER
 from txn_spec.api_schema import REQUEST_SCHEMA
 
 # PCI DSS 4.2.1 (strong cryptography in transit): the default execute-api endpoint of a regional
@@ -173,7 +174,7 @@ class TransactionApi(pulumi.ComponentResource):
             "authorization": "NONE",
             "api_key_required": True,
             "request_models": {"application/json": model.name},
-            "request_parameters": {"method.request.header.Idempotency-Key": False},
+            "request_parameters": {f"method.request.header.{IDEMPOTENCY_KEY_HEADER}": False},
         }
         method = aws.apigateway.Method(
             f"{name}-post",
@@ -184,6 +185,22 @@ class TransactionApi(pulumi.ComponentResource):
             opts=child,
         )
         snapshot["method"] = read_back(method, method_args)
+
+        # The proxy passes the validator's headers through; the method declares the one a
+        # replay carries, so the API's exported definition and its clients know it.
+        method_response_args = {
+            "http_method": method.http_method,
+            "status_code": "202",
+            "response_parameters": {f"method.response.header.{REPLAYED_HEADER}": False},
+        }
+        method_response = aws.apigateway.MethodResponse(
+            f"{name}-post-202",
+            rest_api=self.api.id,
+            resource_id=resource.id,
+            **method_response_args,
+            opts=child,
+        )
+        snapshot["method_response"] = read_back(method_response, method_response_args)
 
         integration_args = {
             "http_method": method.http_method,
@@ -243,7 +260,8 @@ class TransactionApi(pulumi.ComponentResource):
             description="POST /transaction",
             triggers={"definition": pulumi.Output.from_input(snapshot).apply(definition_hash)},
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[method, integration, model, validator, *responses]
+                parent=self,
+                depends_on=[method, method_response, integration, model, validator, *responses],
             ),
         )
 
