@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeVar
 
 from txn_spec.shapes import (
     FAILED_TRANSACTIONS_METRIC,
+    FLAGGED_TRANSACTIONS_METRIC,
     METRICS_NAMESPACE,
     REJECTED_TRANSACTIONS_METRIC,
 )
@@ -123,6 +124,10 @@ WIDGETS: tuple[Widget, ...] = (
             Line("AWS/DynamoDB", "ReadThrottleEvents", "Sum", "tables", "{target} reads"),
             Line("AWS/DynamoDB", "WriteThrottleEvents", "Sum", "tables", "{target} writes"),
         ),
+    ),
+    Widget(
+        "Transactions flagged as fraud",
+        (Line(METRICS_NAMESPACE, FLAGGED_TRANSACTIONS_METRIC, "Sum", "service:fraud-detector"),),
     ),
     Widget(
         "Transactions recorded as FAILED",
