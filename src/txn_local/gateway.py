@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import fastjsonschema
@@ -35,6 +35,9 @@ from txn_local.functions import LocalFunction
 from txn_local.motoserver import ensure_port_free
 from txn_spec import api_responses, api_schema, shapes
 from txn_spec.api_responses import GatewayResponse
+
+if TYPE_CHECKING:
+    from txn_local.dashboard import Dashboard
 
 log = logging.getLogger(__name__)
 
@@ -278,6 +281,7 @@ class Gateway:
         self._listening_port = 0  # kept after stop(): open keep-alive connections still finish
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self.dashboard: Dashboard | None = None  # the runtime attaches its /_dashboard
 
     @property
     def port(self) -> int:
@@ -324,6 +328,12 @@ class Gateway:
                     connection.shutdown(socket.SHUT_RDWR)
 
     def handle(self, request: Request) -> Response:
+        """One request: the dashboard's, or API Gateway's steps (:meth:`answer`), metered."""
+        if self.dashboard is not None:
+            return self.dashboard.handle(request, self.answer)
+        return self.answer(request)
+
+    def answer(self, request: Request) -> Response:
         """API Gateway's steps for one request, in API Gateway's order."""
         if request.path != RESOURCE_PATH or request.method != "POST":
             return Response.gateway(api_responses.MISSING_AUTHENTICATION_TOKEN)

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import base64
 import logging
+import statistics
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +46,12 @@ class PollerStats:
     failed: int = 0  # record deliveries that failed (a poison message counts once per try)
     handler_errors: int = 0
     in_flight: int = 0
+    # For the local dashboard: the handler's duration over its last calls (p50, p99, in µs) and
+    # the age of the oldest record of the latest batch when it was deleted (ms).
+    p50_us: int = 0
+    p99_us: int = 0
+    age_ms: int = 0
+    durations_us: deque[int] = field(default_factory=lambda: deque(maxlen=1000), repr=False)
     # Per record handled: milliseconds from its SendMessage to its deletion (kept bounded).
     latencies_ms: list[float] = field(default_factory=list, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -58,13 +66,23 @@ class PollerStats:
     def _counts(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in COUNTS}
 
+    def timed(self, seconds: float) -> None:
+        """Call with ``lock`` held after one handler call that took ``seconds``."""
+        recent = self.durations_us
+        recent.append(round(seconds * 1_000_000))
+        cuts = statistics.quantiles(recent, n=100, method="inclusive") if len(recent) > 1 else []
+        self.p50_us, self.p99_us = (round(cuts[49]), round(cuts[98])) if cuts else (recent[0],) * 2
+
     def changed(self) -> None:
         """Call with ``lock`` held after changing the counts."""
         if self.publish is not None:
             self.publish(self._counts())
 
 
-COUNTS = ("batches", "records", "succeeded", "failed", "handler_errors", "in_flight")
+COUNTS = (
+    "batches", "records", "succeeded", "failed", "handler_errors", "in_flight",
+    "p50_us", "p99_us", "age_ms",
+)  # fmt: skip
 
 
 def sqs_record(message: dict[str, Any], *, queue_arn: str, region: str) -> dict[str, Any]:
@@ -237,11 +255,13 @@ class SqsPoller:
             }
             ids = [m["MessageId"] for m in messages]
             handler_error = False
+            began = time.perf_counter()
             try:
                 failed = failed_message_ids(self.function.invoke(event), ids)
             except Exception:
                 log.exception("the %s handler raised: the whole batch fails", self.name)
                 failed, handler_error = set(ids), True
+            took = time.perf_counter() - began
             done = [m for m in messages if m["MessageId"] not in failed]
             self._delete(done)
             self._release([m for m in messages if m["MessageId"] in failed])
@@ -259,6 +279,8 @@ class SqsPoller:
                 self.stats.succeeded += len(done)
                 self.stats.failed += len(failed)
                 self.stats.handler_errors += handler_error
+                self.stats.age_ms = round(max(latencies, default=0))
+                self.stats.timed(took)
             return failed
         finally:
             with self.stats.lock:
