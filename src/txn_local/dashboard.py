@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 PATH = "/_dashboard"
 PAGE = Path(__file__).with_name("dashboard.html")
 _DEAD_LETTER_QUEUES = (shapes.TRANSACTIONS_DLQ, shapes.PARKING_QUEUE)
+_SENT, _REFUSED = "NumberOfMessagesSent", shapes.REJECTED_TRANSACTIONS_METRIC
 
 
 def _ms(counts: dict[str, int], stat: str) -> float:
@@ -44,8 +45,8 @@ class Dashboard:
         self.runtime = runtime
         self.api = PollerStats()  # the gateway's answers: latency percentiles
         self.validator = PollerStats()  # its calls ("batches"), errors and durations
-        # Every key from the start: the data request copies it while requests count.
-        self.counts = dict.fromkeys(("Count", "4XXError", "5XXError", "accepted", "refused"), 0)
+        # The counted metrics, every key from the start (the data request copies the dict).
+        self.counts = dict.fromkeys(("Count", "4XXError", "5XXError", _SENT, _REFUSED), 0)
         gateway = runtime.gateway
         gateway.validator = dataclasses.replace(
             gateway.validator, handler=self._metered(gateway.validator.handler)
@@ -81,7 +82,7 @@ class Dashboard:
                     self.validator.batches += 1
                     self.validator.handler_errors += result is None
                     status = result.get("statusCode") if isinstance(result, dict) else None
-                    self.counts["accepted" if status == 202 else "refused"] += status is not None
+                    self.counts[_SENT if status == 202 else _REFUSED] += status is not None
 
         return metered
 
@@ -94,13 +95,9 @@ class Dashboard:
         api, counts = self.api.snapshot(), dict(self.counts)
         fraud = functions[shapes.FRAUD_DETECTOR.component]
         value: dict[str, Callable[[str, Any], float | None]] = {
-            "Count": lambda stat, _: counts["Count"],
-            "4XXError": lambda stat, _: counts["4XXError"],
-            "5XXError": lambda stat, _: counts["5XXError"],
+            **{metric: lambda stat, _, n=n: n for metric, n in counts.items()},
             "Latency": lambda stat, _: _ms(api, stat),
             "IntegrationLatency": lambda stat, _: _ms(functions[shapes.VALIDATOR.component], stat),
-            "NumberOfMessagesSent": lambda stat, _: counts["accepted"],
-            shapes.REJECTED_TRANSACTIONS_METRIC: lambda stat, _: counts["refused"],
             "Invocations": lambda stat, fn: functions[fn]["batches"],
             "Errors": lambda stat, fn: functions[fn]["handler_errors"],
             "Duration": lambda stat, fn: _ms(functions[fn], stat),

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import base64
 import logging
-import statistics
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from math import ceil
 from typing import Any
 
 from txn_local.functions import LocalFunction
@@ -52,6 +52,7 @@ class PollerStats:
     p99_us: int = 0
     age_ms: int = 0
     durations_us: deque[int] = field(default_factory=lambda: deque(maxlen=1000), repr=False)
+    _sorted: bool = field(default=True, repr=False)  # p50_us and p99_us are up to date
     # Per record handled: milliseconds from its SendMessage to its deletion (kept bounded).
     latencies_ms: list[float] = field(default_factory=list, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -64,14 +65,16 @@ class PollerStats:
             return self._counts()
 
     def _counts(self) -> dict[str, int]:
+        if not self._sorted:  # nearest rank, computed when read (cheap to record)
+            ordered = sorted(self.durations_us)
+            self.p50_us, self.p99_us = (ordered[ceil(q * len(ordered)) - 1] for q in (0.5, 0.99))
+            self._sorted = True
         return {name: getattr(self, name) for name in COUNTS}
 
     def timed(self, seconds: float) -> None:
         """Call with ``lock`` held after one handler call that took ``seconds``."""
-        recent = self.durations_us
-        recent.append(round(seconds * 1_000_000))
-        cuts = statistics.quantiles(recent, n=100, method="inclusive") if len(recent) > 1 else []
-        self.p50_us, self.p99_us = (round(cuts[49]), round(cuts[98])) if cuts else (recent[0],) * 2
+        self.durations_us.append(round(seconds * 1_000_000))
+        self._sorted = False
 
     def changed(self) -> None:
         """Call with ``lock`` held after changing the counts."""

@@ -26,15 +26,9 @@ from txn_spec.shapes import (
 # ``dead_letter_queues`` and ``tables`` (with their indexes) one line each, ``service:<function>``
 # a function's Powertools ``service`` dimension.
 Target = Literal[
-    "api",
-    "function",
-    "queue",
-    "dead_letter_queues",
-    "tables",
-    "service:validator",
-    "service:fraud-detector",
-    "service:failed-transactions",
-]
+    "api", "function", "queue", "dead_letter_queues", "tables",
+    "service:validator", "service:fraud-detector", "service:failed-transactions",
+]  # fmt: skip
 T = TypeVar("T")
 
 
@@ -63,81 +57,55 @@ class Widget:
     lines: tuple[Line, ...]
 
 
-def _lambda(metric: str, stat: str) -> Line:
-    return Line("AWS/Lambda", metric, stat, "function")
+def _widget(title: str, *lines: Line) -> Widget:
+    return Widget(title, lines)
 
 
 def _api(metric: str, stat: str) -> Line:
     return Line("AWS/ApiGateway", metric, stat, "api")
 
 
+def _lambda(metric: str, stat: str) -> Line:
+    return Line("AWS/Lambda", metric, stat, "function")
+
+
+def _sqs(metric: str, target: Target, label: str | None = None, **rest: str) -> Line:
+    stat = "Sum" if metric == "NumberOfMessagesSent" else "Maximum"
+    return Line("AWS/SQS", metric, stat, target, label, **rest)
+
+
+def _own(metric: str, target: Target, label: str | None = None) -> Line:
+    return Line(METRICS_NAMESPACE, metric, "Sum", target, label)
+
+
 VISIBLE = "ApproximateNumberOfMessagesVisible"
 
+# fmt: off
 WIDGETS: tuple[Widget, ...] = (
-    Widget(
-        "API requests and errors",
-        (_api("Count", "Sum"), _api("4XXError", "Sum"), _api("5XXError", "Sum")),
-    ),
-    Widget(
-        "API latency (ms)",
-        (_api("Latency", "p50"), _api("Latency", "p99"), _api("IntegrationLatency", "p99")),
-    ),
-    Widget(
-        "Transactions accepted (queued) and refused",
-        (
-            Line(
-                "AWS/SQS",
-                "NumberOfMessagesSent",
-                "Sum",
-                "queue",
-                "accepted (queued; a replay counts again)",
-            ),
-            Line(
-                METRICS_NAMESPACE,
-                REJECTED_TRANSACTIONS_METRIC,
-                "Sum",
-                "service:validator",
-                "refused by the validator",
-            ),
-        ),
-    ),
-    Widget(
-        "{function}: invocations, errors, throttles",
-        (_lambda("Invocations", "Sum"), _lambda("Errors", "Sum"), _lambda("Throttles", "Sum")),
-    ),
-    Widget("{function}: duration (ms)", (_lambda("Duration", "p50"), _lambda("Duration", "p99"))),
-    Widget("{function}: concurrent executions", (_lambda("ConcurrentExecutions", "Maximum"),)),
-    Widget(
-        "Transactions queue",
-        (
-            Line("AWS/SQS", VISIBLE, "Maximum", "queue"),
-            Line("AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum", "queue", y_axis="right"),
-        ),
-    ),
-    Widget(
-        "Dead-letter queues: visible messages",
-        (Line("AWS/SQS", VISIBLE, "Maximum", "dead_letter_queues", "{target}"),),
-    ),
-    Widget(
-        "DynamoDB throttle events",
-        (
+    _widget("API requests and errors",
+            _api("Count", "Sum"), _api("4XXError", "Sum"), _api("5XXError", "Sum")),
+    _widget("API latency (ms)",
+            _api("Latency", "p50"), _api("Latency", "p99"), _api("IntegrationLatency", "p99")),
+    _widget("Transactions accepted (queued) and refused",
+            _sqs("NumberOfMessagesSent", "queue", "accepted (queued; a replay counts again)"),
+            _own(REJECTED_TRANSACTIONS_METRIC, "service:validator", "refused by the validator")),
+    _widget("{function}: invocations, errors, throttles",
+            _lambda("Invocations", "Sum"), _lambda("Errors", "Sum"), _lambda("Throttles", "Sum")),
+    _widget("{function}: duration (ms)", _lambda("Duration", "p50"), _lambda("Duration", "p99")),
+    _widget("{function}: concurrent executions", _lambda("ConcurrentExecutions", "Maximum")),
+    _widget("Transactions queue",
+            _sqs(VISIBLE, "queue"), _sqs("ApproximateAgeOfOldestMessage", "queue", y_axis="right")),
+    _widget("Dead-letter queues: visible messages",
+            _sqs(VISIBLE, "dead_letter_queues", "{target}")),
+    _widget("DynamoDB throttle events",
             Line("AWS/DynamoDB", "ReadThrottleEvents", "Sum", "tables", "{target} reads"),
-            Line("AWS/DynamoDB", "WriteThrottleEvents", "Sum", "tables", "{target} writes"),
-        ),
-    ),
-    Widget(
-        "Transactions flagged as fraud",
-        (Line(METRICS_NAMESPACE, FLAGGED_TRANSACTIONS_METRIC, "Sum", "service:fraud-detector"),),
-    ),
-    Widget(
-        "Transactions recorded as FAILED",
-        (
-            Line(
-                METRICS_NAMESPACE, FAILED_TRANSACTIONS_METRIC, "Sum", "service:failed-transactions"
-            ),
-        ),
-    ),
+            Line("AWS/DynamoDB", "WriteThrottleEvents", "Sum", "tables", "{target} writes")),
+    _widget("Transactions flagged as fraud",
+            _own(FLAGGED_TRANSACTIONS_METRIC, "service:fraud-detector")),
+    _widget("Transactions recorded as FAILED",
+            _own(FAILED_TRANSACTIONS_METRIC, "service:failed-transactions")),
 )
+# fmt: on
 
 # One target instance: its label (``None`` where there is one instance) and what the renderer
 # draws from (CloudWatch dimensions, a local counter's key).

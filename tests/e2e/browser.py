@@ -113,9 +113,11 @@ class Browser:
         return result["result"].get("value")
 
     def wait_for(self, expression: str, timeout: float = 15.0) -> Any:
-        """Evaluate until the value is truthy; that value."""
+        """Evaluate until the value is truthy (an exception counts as not yet: the page may
+        still be loading); that value."""
         deadline = time.monotonic() + timeout
-        while (value := self.evaluate(expression)) in (None, False, 0, "") or value == []:
+        guarded = f"(() => {{ try {{ return {expression}; }} catch (error) {{ return null; }} }})()"
+        while (value := self.evaluate(guarded)) in (None, False, 0, "") or value == []:
             assert time.monotonic() < deadline, f"timed out waiting for {expression}"
             time.sleep(0.2)
         return value
