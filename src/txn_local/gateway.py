@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import fastjsonschema
@@ -35,9 +35,6 @@ from txn_local.functions import LocalFunction
 from txn_local.motoserver import ensure_port_free
 from txn_spec import api_responses, api_schema, shapes
 from txn_spec.api_responses import GatewayResponse
-
-if TYPE_CHECKING:
-    from txn_local.dashboard import Dashboard
 
 log = logging.getLogger(__name__)
 
@@ -274,6 +271,7 @@ class Gateway:
         self.api_keys = api_keys
         self.rest_api_id = rest_api_id
         self.account_id = account_id
+        self.dashboard: Any = None  # the runtime attaches its txn_local.dashboard.Dashboard
         self.host = host
         self.requested_port = port
         self._server: ThreadingHTTPServer | None = None
@@ -281,7 +279,6 @@ class Gateway:
         self._listening_port = 0  # kept after stop(): open keep-alive connections still finish
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
-        self.dashboard: Dashboard | None = None  # the runtime attaches its /_dashboard
 
     @property
     def port(self) -> int:
