@@ -11,7 +11,6 @@ import pulumi
 import pulumi_aws as aws
 
 from txn_infra.components.observability.watched import PERIOD, Watched
-from txn_spec import shapes
 from txn_spec.dashboard import Target, expand
 
 Dims = list[pulumi.Input[str]]
@@ -37,13 +36,8 @@ def _dimensions(w: Watched, target: Target, function: str | None) -> list[tuple[
                 for index in w.table_indexes.get(component, ())
             ]
         return found
-    service = target.removeprefix("service:")
-    name = (
-        w.failed_transactions_service
-        if service == shapes.FAILED_TRANSACTIONS.component
-        else w.function_names[service]
-    )
-    return [(None, ["service", name])]
+    # a function's own metrics: Powertools' ``service`` dimension is its function name
+    return [(None, ["service", w.function_names[target.removeprefix("service:")]])]
 
 
 def dashboard_body(watched: Watched, alarm_arns: Sequence[pulumi.Input[str]]) -> dict[str, Any]:
