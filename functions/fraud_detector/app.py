@@ -23,7 +23,7 @@ from txn_adapters.transactions import TransactionsStore
 from txn_adapters.velocity import VelocityStore
 from txn_domain.models import Status
 from txn_domain.rules import load_default_rules
-from txn_spec.shapes import Env
+from txn_spec.shapes import FLAGGED_TRANSACTIONS_METRIC, Env
 
 logger = make_logger()
 tracer = make_tracer()
@@ -46,7 +46,7 @@ def _record_metrics(result: BatchResult) -> None:
     approved = sum(a.decision.status is Status.APPROVED for a in result.decided)
     flagged = len(result.decided) - approved
     metrics.add_metric(name="TransactionsApproved", unit=MetricUnit.Count, value=approved)
-    metrics.add_metric(name="TransactionsFlagged", unit=MetricUnit.Count, value=flagged)
+    metrics.add_metric(name=FLAGGED_TRANSACTIONS_METRIC, unit=MetricUnit.Count, value=flagged)
     metrics.add_metric(name="DuplicateDeliveries", unit=MetricUnit.Count, value=result.duplicates)
     if result.merchant_drift:
         metrics.add_metric(

@@ -16,8 +16,8 @@ from txn_domain.errors import BadRequestError, DomainError, IdempotencyConflictE
 from txn_domain.ids import new_transaction_id
 from txn_domain.models import AcceptedTransaction, MerchantConfig
 from txn_domain.validation import check_merchant, check_timestamp, parse_request
+from txn_spec.api_responses import IDEMPOTENCY_KEY_HEADER, REPLAYED_HEADER
 
-IDEMPOTENCY_HEADER = "idempotency-key"
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:.")
 _HEADERS = {"Content-Type": "application/json"}
 
@@ -42,7 +42,8 @@ class Result:
     transaction_id: str | None = None
 
     def to_proxy(self) -> dict[str, Any]:
-        return {"statusCode": self.status_code, "headers": _HEADERS, "body": self.body}
+        headers = {**_HEADERS, REPLAYED_HEADER: "true"} if self.outcome == "replayed" else _HEADERS
+        return {"statusCode": self.status_code, "headers": headers, "body": self.body}
 
 
 def error_result(err: DomainError) -> Result:
@@ -61,12 +62,19 @@ def request_body(event: dict[str, Any]) -> str | bytes | None:
 
 
 def idempotency_key(event: dict[str, Any]) -> str | None:
-    """The ``Idempotency-Key`` header (any case), scoped by the caller's API key id."""
+    """The ``Idempotency-Key`` header (any case), scoped by the caller's API key id.
+
+    The IETF draft (httpapi-idempotency-key-header) makes the value a structured-field string,
+    ``"8e03978e-..."``; the bare form is accepted too, and both name the same key.
+    """
     for name, value in (event.get("headers") or {}).items():
-        if name.lower() == IDEMPOTENCY_HEADER and value is not None:
+        if name.lower() == IDEMPOTENCY_KEY_HEADER.lower() and value is not None:
+            if len(value) > 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
             if not (1 <= len(value) <= 128) or not set(value) <= _KEY_CHARS:
                 raise BadRequestError(
-                    "Idempotency-Key must be 1-128 characters of [A-Za-z0-9-_:.]",
+                    "Idempotency-Key must be 1-128 characters of [A-Za-z0-9-_:.], bare or in "
+                    "double quotes",
                     code="invalid_header",
                     field="Idempotency-Key",
                 )

@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
         print("Starting the embedded AWS, the gateway and the pollers ...", file=out, flush=True)
         with LocalRuntime(config(args)) as runtime:
             print(f"Up in {time.monotonic() - began:.1f} s.", file=out, flush=True)
+            print(f"Dashboard: {runtime.gateway.url}/_dashboard", file=out, flush=True)
             code = serve(runtime, out) if args.mode == "serve" else demo(runtime, args, out)
         print("Stopped.", file=out, flush=True)
         return code

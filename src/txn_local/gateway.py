@@ -271,6 +271,7 @@ class Gateway:
         self.api_keys = api_keys
         self.rest_api_id = rest_api_id
         self.account_id = account_id
+        self.dashboard: Any = None  # the runtime attaches its txn_local.dashboard.Dashboard
         self.host = host
         self.requested_port = port
         self._server: ThreadingHTTPServer | None = None
@@ -324,6 +325,12 @@ class Gateway:
                     connection.shutdown(socket.SHUT_RDWR)
 
     def handle(self, request: Request) -> Response:
+        """One request: the dashboard's, or API Gateway's steps (:meth:`answer`), metered."""
+        if self.dashboard is not None:
+            return self.dashboard.handle(request, self.answer)
+        return self.answer(request)
+
+    def answer(self, request: Request) -> Response:
         """API Gateway's steps for one request, in API Gateway's order."""
         if request.path != RESOURCE_PATH or request.method != "POST":
             return Response.gateway(api_responses.MISSING_AUTHENTICATION_TOKEN)

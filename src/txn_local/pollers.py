@@ -19,8 +19,10 @@ import base64
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from math import ceil
 from typing import Any
 
 from txn_local.functions import LocalFunction
@@ -44,6 +46,13 @@ class PollerStats:
     failed: int = 0  # record deliveries that failed (a poison message counts once per try)
     handler_errors: int = 0
     in_flight: int = 0
+    # For the local dashboard: the handler's duration over its last calls (p50, p99, in µs) and
+    # the age of the oldest record of the latest batch when it was deleted (ms).
+    p50_us: int = 0
+    p99_us: int = 0
+    age_ms: int = 0
+    durations_us: deque[int] = field(default_factory=lambda: deque(maxlen=1000), repr=False)
+    _sorted: bool = field(default=True, repr=False)  # p50_us and p99_us are up to date
     # Per record handled: milliseconds from its SendMessage to its deletion (kept bounded).
     latencies_ms: list[float] = field(default_factory=list, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -56,7 +65,16 @@ class PollerStats:
             return self._counts()
 
     def _counts(self) -> dict[str, int]:
+        if not self._sorted:  # nearest rank, computed when read (cheap to record)
+            ordered = sorted(self.durations_us)
+            self.p50_us, self.p99_us = (ordered[ceil(q * len(ordered)) - 1] for q in (0.5, 0.99))
+            self._sorted = True
         return {name: getattr(self, name) for name in COUNTS}
+
+    def timed(self, seconds: float) -> None:
+        """Call with ``lock`` held after one handler call that took ``seconds``."""
+        self.durations_us.append(round(seconds * 1_000_000))
+        self._sorted = False
 
     def changed(self) -> None:
         """Call with ``lock`` held after changing the counts."""
@@ -64,7 +82,10 @@ class PollerStats:
             self.publish(self._counts())
 
 
-COUNTS = ("batches", "records", "succeeded", "failed", "handler_errors", "in_flight")
+COUNTS = (
+    "batches", "records", "succeeded", "failed", "handler_errors", "in_flight",
+    "p50_us", "p99_us", "age_ms",
+)  # fmt: skip
 
 
 def sqs_record(message: dict[str, Any], *, queue_arn: str, region: str) -> dict[str, Any]:
@@ -237,11 +258,13 @@ class SqsPoller:
             }
             ids = [m["MessageId"] for m in messages]
             handler_error = False
+            began = time.perf_counter()
             try:
                 failed = failed_message_ids(self.function.invoke(event), ids)
             except Exception:
                 log.exception("the %s handler raised: the whole batch fails", self.name)
                 failed, handler_error = set(ids), True
+            took = time.perf_counter() - began
             done = [m for m in messages if m["MessageId"] not in failed]
             self._delete(done)
             self._release([m for m in messages if m["MessageId"] in failed])
@@ -259,6 +282,8 @@ class SqsPoller:
                 self.stats.succeeded += len(done)
                 self.stats.failed += len(failed)
                 self.stats.handler_errors += handler_error
+                self.stats.age_ms = round(max(latencies, default=0))
+                self.stats.timed(took)
             return failed
         finally:
             with self.stats.lock:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from txn_local import embedded
+from txn_local import dashboard, embedded
 from txn_local.consumer import ConsumerProcess, ConsumerSpec, SourceSpec
 from txn_local.embedded import EmbeddedAws, Endpoints, Resources
 from txn_local.functions import (
@@ -159,6 +159,7 @@ class LocalRuntime:
                 port=config.port,
             )
             self.gateway.api_keys.refresh()
+            self.dashboard = dashboard.Dashboard(self)  # /_dashboard on the gateway
             if self.consumer is not None:
                 self.consumer.wait_ready()
             for poller in self.pollers.values():

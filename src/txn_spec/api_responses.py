@@ -60,6 +60,11 @@ GATEWAY_RESPONSES = (
     DEFAULT_5XX,
 )
 
+# The validator's idempotency headers (``api/openapi.yaml``): a replay gets the first answer
+# with ``Idempotent-Replayed: true``; ``edge`` declares both on the method.
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+
 # The request validator checks the body against this model (``api/openapi.yaml``).
 REQUEST_MODEL = "TransactionRequest"
 MAX_BODY_BYTES = 10 * 1024 * 1024

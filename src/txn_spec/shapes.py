@@ -216,6 +216,8 @@ class Env:
 # ``service`` = POWERTOOLS_SERVICE_NAME, which ``compute`` sets to the function's physical name,
 # so dev and prod metrics stay apart in one account.
 METRICS_NAMESPACE = "TxnPlatform"
+# Emitted by the fraud detector per batch: the transactions it stored as FLAGGED.
+FLAGGED_TRANSACTIONS_METRIC = "TransactionsFlagged"
 # Emitted by the failed-transaction function for every transaction it records as FAILED.
 FAILED_TRANSACTIONS_METRIC = "FailedTransactions"
 # Emitted by the validator for every request it refuses. Accepted ones emit nothing: the queue's

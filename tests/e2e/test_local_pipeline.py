@@ -151,6 +151,27 @@ def test_a_replayed_idempotency_key_gets_the_first_answer(runtime):
     assert len(stored) == 1
 
 
+def test_a_replay_of_a_quoted_key_gets_the_first_answer_marked_replayed(runtime):
+    # The structured-field form of the IETF draft; the gateway passes the validator's header on.
+    headers = {
+        "Content-Type": "application/json",
+        "x-api-key": runtime.api_key,
+        "Idempotency-Key": f'"{uuid.uuid4()}"',
+    }
+    payload = json.dumps(body()).encode()
+    answers = []
+    for _ in range(2):
+        connection = http.client.HTTPConnection("127.0.0.1", runtime.gateway.port, timeout=15)
+        connection.request("POST", "/transaction", body=payload, headers=headers)
+        response = connection.getresponse()
+        answers.append(
+            (response.status, response.getheader("Idempotent-Replayed"), response.read())
+        )
+        connection.close()
+    assert answers[0][:2] == (202, None)
+    assert answers[1] == (202, "true", answers[0][2])
+
+
 @pytest.mark.parametrize("api_key", [None, "not-the-key-0123456789"], ids=["missing", "wrong"])
 def test_a_missing_or_wrong_api_key_gets_403(runtime, api_key):
     before = enqueued(runtime)

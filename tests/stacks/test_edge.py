@@ -94,10 +94,35 @@ def test_permission_is_scoped_to_this_api_stage_and_post_transaction(
     assert permission.inputs["sourceArn"] == f"{api.outputs['executionArn']}/v1/POST/transaction"
 
 
+def test_the_method_declares_the_idempotency_headers_the_validator_reads_and_answers(
+    edge: LayerRun,
+) -> None:
+    # The same names the validator and api/openapi.yaml use (txn_spec.api_responses).
+    document = api_schema.load_document(OPENAPI_DOCUMENT)
+    operation = document["paths"][f"/{shapes.API_PATH}"]["post"]
+    method = edge.one("aws:apigateway/method:Method")
+    response = edge.one("aws:apigateway/methodResponse:MethodResponse")
+    assert [p["name"] for p in operation["parameters"] if p["in"] == "header"] == [
+        api_responses.IDEMPOTENCY_KEY_HEADER
+    ]
+    assert method.inputs["requestParameters"] == {
+        f"method.request.header.{api_responses.IDEMPOTENCY_KEY_HEADER}": False
+    }
+    assert list(operation["responses"]["202"]["headers"]) == [api_responses.REPLAYED_HEADER]
+    assert response.inputs["statusCode"] == "202"
+    assert response.inputs["httpMethod"] == method.inputs["httpMethod"]
+    assert response.inputs["resourceId"] == method.inputs["resourceId"]
+    assert response.inputs["responseParameters"] == {
+        f"method.response.header.{api_responses.REPLAYED_HEADER}": False
+    }
+
+
 def test_deployment_is_redone_when_the_definition_changes(edge: LayerRun) -> None:
     deployment = edge.one("aws:apigateway/deployment:Deployment")
     assert len(deployment.inputs["triggers"]["definition"]) == 64
-    assert {"api-post", "api-integration", "api-request-model"} <= edge.depends_on[deployment.name]
+    assert {"api-post", "api-post-202", "api-integration", "api-request-model"} <= edge.depends_on[
+        deployment.name
+    ]
     stage = edge.one("aws:apigateway/stage:Stage")
     assert stage.inputs["deployment"] == deployment.id
 
@@ -134,6 +159,12 @@ SNAPSHOT_CHANGES = [
         "api-post",
         {"request_parameters": {"method.request.header.Idempotency-Key": True}},
         id="method-request-parameters",
+    ),
+    pytest.param(
+        "aws:apigateway/methodResponse:MethodResponse",
+        "api-post-202",
+        {"response_parameters": {"method.response.header.Other": False}},
+        id="method-response",
     ),
     pytest.param(
         "aws:apigateway/requestValidator:RequestValidator",

@@ -11,6 +11,7 @@ import pytest
 from tests.stacks.conftest import upstream_exports
 from txn_infra.offline import REPO_ROOT, LayerRun, Resource
 from txn_spec import contract, shapes
+from txn_spec.dashboard import WIDGETS
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 SLO = "aws-native:applicationsignals:ServiceLevelObjective"
@@ -249,6 +250,8 @@ def test_dashboard_shows_every_required_metric(obs: LayerRun, upstream: dict[str
     validator = upstream["compute"]["validator_function_name"]
     rejected = (shapes.METRICS_NAMESPACE, shapes.REJECTED_TRANSACTIONS_METRIC, "service")
     assert (*rejected, validator) in lines
+    fraud = upstream["compute"]["fraud_detector_function_name"]
+    assert (shapes.METRICS_NAMESPACE, shapes.FLAGGED_TRANSACTIONS_METRIC, "service", fraud) in lines
     for key in ("transactions_dlq_name", "parking_queue_name"):
         assert (
             "AWS/SQS",
@@ -269,6 +272,18 @@ def test_dashboard_shows_every_required_metric(obs: LayerRun, upstream: dict[str
     assert set(alarm_widget["properties"]["alarms"]) == {
         a.outputs["arn"] for a in obs.of_type(ALARM)
     }
+
+
+def test_the_dashboard_draws_the_shared_widget_list(obs: LayerRun) -> None:
+    # txn_spec.dashboard is the one list: the local runtime's /_dashboard page draws it too.
+    body = json.loads(obs.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+    titles = [w["properties"]["title"] for w in body["widgets"] if w["type"] == "metric"]
+    expected = [
+        w.title.format(function=f)
+        for w in WIDGETS
+        for f in ([s.component for s in shapes.FUNCTIONS] if "{function}" in w.title else [None])
+    ]
+    assert sorted(titles) == sorted(expected)
 
 
 def test_flow_logs_capture_all_traffic_to_an_encrypted_group(

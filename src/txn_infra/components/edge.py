@@ -20,6 +20,7 @@ import pulumi_aws as aws
 
 from txn_infra.components.masking import mask_card_data
 from txn_spec import api_responses
+from txn_spec.api_responses import IDEMPOTENCY_KEY_HEADER, REPLAYED_HEADER
 from txn_spec.api_schema import REQUEST_SCHEMA
 
 # PCI DSS 4.2.1 (strong cryptography in transit): the default execute-api endpoint of a regional
@@ -119,109 +120,115 @@ class TransactionApi(pulumi.ComponentResource):
         super().__init__("txn:edge:TransactionApi", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        # A deployment is a snapshot of the API: the REST API's settings, resources, methods,
-        # validators, models, integrations and gateway responses (AWS: "Updates to REST APIs that
-        # require redeployment"). Each of those resources is created from one dict of arguments,
-        # and the same arguments, read back from the resource, make the deployment's trigger. Only
-        # the ids that place a resource in this API are passed beside the dict.
+        # A deployment is a snapshot of the API: the REST API's settings, resources, methods and
+        # their responses, validators, models, integrations and gateway responses (AWS: "Updates
+        # to REST APIs that require redeployment"). Each of those resources is created from one
+        # dict of arguments, and the same arguments, read back from the resource, make the
+        # deployment's trigger. Only the ids that place a resource in this API are passed beside
+        # the dict.
         snapshot: dict[str, Any] = {}
-        api_args = {
-            "name": args.api_name,
-            "description": "Card transactions: POST /transaction",
-            "endpoint_configuration": aws.apigateway.RestApiEndpointConfigurationArgs(
-                types="REGIONAL"
-            ),
-            "api_key_source": "HEADER",
-            "security_policy": TLS_SECURITY_POLICY,
-            "endpoint_access_mode": ENDPOINT_ACCESS_MODE,
-        }
-        self.api = aws.apigateway.RestApi(f"{name}-api", **api_args, opts=child)
-        snapshot["api"] = read_back(self.api, api_args)
 
-        model_args = {
-            "name": REQUEST_SCHEMA,
-            "description": "TransactionRequest from api/openapi.yaml",
-            "content_type": "application/json",
-            "schema": args.model_schema,
-        }
-        model = aws.apigateway.Model(
-            f"{name}-request-model", rest_api=self.api.id, **model_args, opts=child
+        def part(kind: Any, suffix: str, arguments: dict[str, Any], **placement: Any) -> Any:
+            """One resource of the API: ``arguments`` go in the snapshot, ``placement`` not."""
+            created = kind(f"{name}-{suffix}", **placement, **arguments, opts=child)
+            snapshot[suffix] = read_back(created, arguments)
+            return created
+
+        self.api = part(
+            aws.apigateway.RestApi,
+            "api",
+            {
+                "name": args.api_name,
+                "description": "Card transactions: POST /transaction",
+                "endpoint_configuration": aws.apigateway.RestApiEndpointConfigurationArgs(
+                    types="REGIONAL"
+                ),
+                "api_key_source": "HEADER",
+                "security_policy": TLS_SECURITY_POLICY,
+                "endpoint_access_mode": ENDPOINT_ACCESS_MODE,
+            },
         )
-        snapshot["model"] = read_back(model, model_args)
-
-        validator_args = {
-            "name": "body-and-parameters",
-            "validate_request_body": True,
-            "validate_request_parameters": True,
-        }
-        validator = aws.apigateway.RequestValidator(
-            f"{name}-validator", rest_api=self.api.id, **validator_args, opts=child
+        in_api = {"rest_api": self.api.id}
+        model = part(
+            aws.apigateway.Model,
+            "request-model",
+            {
+                "name": REQUEST_SCHEMA,
+                "description": "TransactionRequest from api/openapi.yaml",
+                "content_type": "application/json",
+                "schema": args.model_schema,
+            },
+            **in_api,
         )
-        snapshot["validator"] = read_back(validator, validator_args)
-
-        resource_args = {"path_part": args.path}
-        resource = aws.apigateway.Resource(
-            f"{name}-resource",
-            rest_api=self.api.id,
+        validator = part(
+            aws.apigateway.RequestValidator,
+            "validator",
+            {
+                "name": "body-and-parameters",
+                "validate_request_body": True,
+                "validate_request_parameters": True,
+            },
+            **in_api,
+        )
+        resource = part(
+            aws.apigateway.Resource,
+            "resource",
+            {"path_part": args.path},
             parent_id=self.api.root_resource_id,
-            **resource_args,
-            opts=child,
+            **in_api,
         )
-        snapshot["resource"] = read_back(resource, resource_args)
-
-        method_args = {
-            "http_method": "POST",
-            "authorization": "NONE",
-            "api_key_required": True,
-            "request_models": {"application/json": model.name},
-            "request_parameters": {"method.request.header.Idempotency-Key": False},
-        }
-        method = aws.apigateway.Method(
-            f"{name}-post",
-            rest_api=self.api.id,
-            resource_id=resource.id,
+        on_resource = {**in_api, "resource_id": resource.id}
+        method = part(
+            aws.apigateway.Method,
+            "post",
+            {
+                "http_method": "POST",
+                "authorization": "NONE",
+                "api_key_required": True,
+                "request_models": {"application/json": model.name},
+                "request_parameters": {f"method.request.header.{IDEMPOTENCY_KEY_HEADER}": False},
+            },
             request_validator_id=validator.id,
-            **method_args,
-            opts=child,
+            **on_resource,
         )
-        snapshot["method"] = read_back(method, method_args)
-
-        integration_args = {
-            "http_method": method.http_method,
-            "type": "AWS_PROXY",
-            "integration_http_method": "POST",
-            "uri": args.validator_invoke_arn,
-        }
-        integration = aws.apigateway.Integration(
-            f"{name}-integration",
-            rest_api=self.api.id,
-            resource_id=resource.id,
-            **integration_args,
-            opts=child,
+        # The proxy passes the validator's headers through; the method declares the one a
+        # replay carries, so the API's exported definition and its clients know it.
+        method_response = part(
+            aws.apigateway.MethodResponse,
+            "post-202",
+            {
+                "http_method": method.http_method,
+                "status_code": "202",
+                "response_parameters": {f"method.response.header.{REPLAYED_HEADER}": False},
+            },
+            **on_resource,
         )
-        snapshot["integration"] = read_back(integration, integration_args)
-
-        responses = []
-        snapshot["gateway_responses"] = []
+        integration = part(
+            aws.apigateway.Integration,
+            "integration",
+            {
+                "http_method": method.http_method,
+                "type": "AWS_PROXY",
+                "integration_http_method": "POST",
+                "uri": args.validator_invoke_arn,
+            },
+            **on_resource,
+        )
         # The API's own error shape for every answer API Gateway makes itself, from the one
         # definition the local gateway answers with too (txn_spec.api_responses).
-        for gateway_response in api_responses.GATEWAY_RESPONSES:
-            kind = gateway_response.response_type
-            response_args = {
-                "response_type": kind,
-                "status_code": str(gateway_response.status),
-                "response_templates": {
-                    "application/json": api_responses.template(gateway_response)
+        responses = [
+            part(
+                aws.apigateway.Response,
+                f"response-{response.response_type.lower().replace('_', '-')}",
+                {
+                    "response_type": response.response_type,
+                    "status_code": str(response.status),
+                    "response_templates": {"application/json": api_responses.template(response)},
                 },
-            }
-            response = aws.apigateway.Response(
-                f"{name}-response-{kind.lower().replace('_', '-')}",
                 rest_api_id=self.api.id,
-                **response_args,
-                opts=child,
             )
-            responses.append(response)
-            snapshot["gateway_responses"].append(read_back(response, response_args))
+            for response in api_responses.GATEWAY_RESPONSES
+        ]
 
         self.permission = aws.lambda_.Permission(
             f"{name}-invoke-validator",
@@ -244,7 +251,8 @@ class TransactionApi(pulumi.ComponentResource):
             description="POST /transaction",
             triggers={"definition": pulumi.Output.from_input(snapshot).apply(definition_hash)},
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[method, integration, model, validator, *responses]
+                parent=self,
+                depends_on=[method, method_response, integration, model, validator, *responses],
             ),
         )
 

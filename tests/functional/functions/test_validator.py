@@ -128,6 +128,55 @@ def test_given_same_idempotency_key_and_body_when_replayed_then_first_answer(
     assert len(aws.items("idempotency")) == 1
 
 
+def test_given_a_replay_then_the_first_answer_carries_idempotent_replayed(
+    validator_app, api_event, make_body, context
+):
+    body = make_body()
+    first = validator_app.lambda_handler(
+        api_event(body, headers={"Idempotency-Key": "k-3"}), context
+    )
+    again = validator_app.lambda_handler(
+        api_event(body, headers={"Idempotency-Key": "k-3"}), context
+    )
+
+    assert "Idempotent-Replayed" not in first["headers"]
+    assert again["headers"]["Idempotent-Replayed"] == "true"
+    assert (again["statusCode"], again["body"]) == (first["statusCode"], first["body"])
+
+
+def test_given_the_quoted_structured_field_form_then_it_names_the_same_key(
+    validator_app, api_event, make_body, context
+):
+    # draft-ietf-httpapi-idempotency-key-header: the value is an sf-string
+    key = "8e03978e-40d5-43e8-bc93-6894a57f9324"
+    body = make_body()
+    quoted = validator_app.lambda_handler(
+        api_event(body, headers={"Idempotency-Key": f'"{key}"'}), context
+    )
+    bare = validator_app.lambda_handler(api_event(body, headers={"Idempotency-Key": key}), context)
+    other = validator_app.lambda_handler(
+        api_event(make_body(amount=2500), headers={"Idempotency-Key": f'"{key}"'}), context
+    )
+
+    assert quoted["statusCode"] == 202
+    assert bare["body"] == quoted["body"]
+    assert bare["headers"]["Idempotent-Replayed"] == "true"
+    assert other["statusCode"] == 422
+    assert body_of(other)["error"]["code"] == "idempotency_key_reused"
+    assert "Idempotent-Replayed" not in other["headers"]
+
+
+@pytest.mark.parametrize("key", ['"unclosed', 'closed"', '""', '"a b"', '"a\\"b"', "a" * 129])
+def test_given_a_malformed_quoted_key_then_400_invalid_header(
+    validator_app, api_event, make_body, context, key
+):
+    response = validator_app.lambda_handler(
+        api_event(make_body(), headers={"Idempotency-Key": key}), context
+    )
+    assert response["statusCode"] == 400
+    assert body_of(response)["error"]["code"] == "invalid_header"
+
+
 def test_given_same_idempotency_key_and_other_body_when_posted_then_refused(
     validator_app, api_event, make_body, context
 ):

@@ -127,3 +127,56 @@ def test_where_draft_04_cannot_speak_the_model_is_stricter(overrides, make_body,
     body = make_body(**overrides)
     assert gateway_accepts(body)
     assert not model_accepts(body)
+
+
+KEYS = [
+    "k",
+    "order-77",
+    "8e03978e-40d5-43e8-bc93-6894a57f9324",
+    '"8e03978e-40d5-43e8-bc93-6894a57f9324"',
+    "a" * 128,
+    f'"{"a" * 128}"',
+    "a" * 129,
+    "",
+    '""',
+    '"open',
+    'close"',
+    "with space",
+    '"with space"',
+    "semi;colon",
+    '"esc\\"aped"',
+]
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_the_idempotency_key_parameter_and_the_validator_accept_the_same_values(key):
+    import re
+
+    from validator.service import idempotency_key
+
+    operation = yaml.safe_load(OPENAPI.read_text())["paths"]["/transaction"]["post"]
+    (parameter,) = [p for p in operation["parameters"] if p["name"] == "Idempotency-Key"]
+    schema = parameter["schema"]
+    documented = (
+        schema["minLength"] <= len(key) <= schema["maxLength"]
+        and re.search(schema["pattern"], key) is not None
+    )
+    try:
+        idempotency_key({"headers": {"Idempotency-Key": key}})
+        accepted = True
+    except BadRequestError:
+        accepted = False
+    assert accepted == documented
+
+
+def test_the_openapi_document_states_the_key_lifetime_the_store_keeps():
+    from txn_adapters.idempotency import DEFAULT_TTL_SECONDS
+
+    operation = yaml.safe_load(OPENAPI.read_text())["paths"]["/transaction"]["post"]
+    (parameter,) = [p for p in operation["parameters"] if p["name"] == "Idempotency-Key"]
+    assert DEFAULT_TTL_SECONDS == 24 * 3600
+    assert parameter["description"].count(f"{DEFAULT_TTL_SECONDS // 3600} hours") == 2
+    assert "422 idempotency_key_reused" in parameter["description"]
+    assert "409" not in operation["responses"]  # a concurrent retry gets the first answer
+    assert "idempotency_key_reused" in operation["responses"]["422"]["description"]
+    assert "Idempotent-Replayed" in operation["responses"]["202"]["headers"]

@@ -1,5 +1,5 @@
-"""The operations dashboard: its body as data (widgets per API, function, queue, table) and
-the component that publishes it."""
+"""The operations dashboard: its body, from the widgets :mod:`txn_spec.dashboard` declares
+(the local runtime's page draws the same ones), and the component that publishes it."""
 
 from __future__ import annotations
 
@@ -11,40 +11,37 @@ import pulumi
 import pulumi_aws as aws
 
 from txn_infra.components.observability.watched import PERIOD, Watched
-from txn_spec import shapes
+from txn_spec.dashboard import Target, expand
+
+Dims = list[pulumi.Input[str]]
 
 
-def _graph(title: str, metrics: list[list[Any]], region: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "type": "metric",
-        "width": 8,
-        "height": 6,
-        "properties": {
-            "title": title,
-            "view": "timeSeries",
-            "region": region,
-            "period": PERIOD,
-            "metrics": metrics,
-            **extra,
-        },
-    }
-
-
-def _table_dimensions(w: Watched) -> list[tuple[str, list[pulumi.Input[str]]]]:
-    """(label, CloudWatch dimensions) of every table and of each of its indexes."""
-    found: list[tuple[str, list[pulumi.Input[str]]]] = []
-    for component, table in w.table_names.items():
-        found.append((component, ["TableName", table]))
-        found += [
-            (f"{component} {index}", ["TableName", table, "GlobalSecondaryIndexName", index])
-            for index in w.table_indexes.get(component, ())
-        ]
-    return found
+def _dimensions(w: Watched, target: Target, function: str | None) -> list[tuple[str | None, Dims]]:
+    """(label, CloudWatch dimensions) of each instance of a widget line's target."""
+    if target == "api":
+        return [(None, ["ApiName", w.api_name, "Stage", w.stage_name])]
+    if target == "function":
+        assert function is not None
+        return [(None, ["FunctionName", w.function_names[function]])]
+    if target == "queue":
+        return [(None, ["QueueName", w.queue_name])]
+    if target == "dead_letter_queues":
+        return [(label, ["QueueName", q]) for label, q in w.dead_letter_queue_names.items()]
+    if target == "tables":
+        found: list[tuple[str | None, Dims]] = []
+        for component, table in w.table_names.items():
+            found.append((component, ["TableName", table]))
+            found += [
+                (f"{component} {index}", ["TableName", table, "GlobalSecondaryIndexName", index])
+                for index in w.table_indexes.get(component, ())
+            ]
+        return found
+    # a function's own metrics: Powertools' ``service`` dimension is its function name
+    return [(None, ["service", w.function_names[target.removeprefix("service:")]])]
 
 
 def dashboard_body(watched: Watched, alarm_arns: Sequence[pulumi.Input[str]]) -> dict[str, Any]:
-    """The dashboard as data: per function, the API, the queue, the DLQs, the tables, alarms."""
-    w, r = watched, watched.region
+    """The alarms, then the metric widgets of :data:`txn_spec.dashboard.WIDGETS`."""
     widgets: list[dict[str, Any]] = [
         {
             "type": "alarm",
@@ -53,135 +50,21 @@ def dashboard_body(watched: Watched, alarm_arns: Sequence[pulumi.Input[str]]) ->
             "properties": {"title": "Alarms", "alarms": list(alarm_arns)},
         }
     ]
-    api = ["ApiName", w.api_name, "Stage", w.stage_name]
-    widgets += [
-        _graph(
-            "API requests and errors",
-            [
-                ["AWS/ApiGateway", "Count", *api, {"stat": "Sum"}],
-                ["AWS/ApiGateway", "4XXError", *api, {"stat": "Sum"}],
-                ["AWS/ApiGateway", "5XXError", *api, {"stat": "Sum"}],
-            ],
-            r,
-        ),
-        _graph(
-            "API latency (ms)",
-            [
-                ["AWS/ApiGateway", "Latency", *api, {"stat": "p50"}],
-                ["AWS/ApiGateway", "Latency", *api, {"stat": "p99"}],
-                ["AWS/ApiGateway", "IntegrationLatency", *api, {"stat": "p99"}],
-            ],
-            r,
-        ),
-    ]
-    widgets.append(
-        _graph(
-            "Transactions accepted (queued) and refused",
-            [
-                [
-                    "AWS/SQS",
-                    "NumberOfMessagesSent",
-                    "QueueName",
-                    w.queue_name,
-                    {"stat": "Sum", "label": "accepted (queued; a replay counts again)"},
-                ],
-                [
-                    shapes.METRICS_NAMESPACE,
-                    shapes.REJECTED_TRANSACTIONS_METRIC,
-                    "service",
-                    w.function_names[shapes.VALIDATOR.component],
-                    {"stat": "Sum", "label": "refused by the validator"},
-                ],
-            ],
-            r,
-        )
-    )
-    for component, fn in w.function_names.items():
-        dims = ["FunctionName", fn]
-        widgets += [
-            _graph(
-                f"{component}: invocations, errors, throttles",
-                [
-                    ["AWS/Lambda", "Invocations", *dims, {"stat": "Sum"}],
-                    ["AWS/Lambda", "Errors", *dims, {"stat": "Sum"}],
-                    ["AWS/Lambda", "Throttles", *dims, {"stat": "Sum"}],
-                ],
-                r,
-            ),
-            _graph(
-                f"{component}: duration (ms)",
-                [
-                    ["AWS/Lambda", "Duration", *dims, {"stat": "p50"}],
-                    ["AWS/Lambda", "Duration", *dims, {"stat": "p99"}],
-                ],
-                r,
-            ),
-            _graph(
-                f"{component}: concurrent executions",
-                [["AWS/Lambda", "ConcurrentExecutions", *dims, {"stat": "Maximum"}]],
-                r,
-            ),
+    for title, rows in expand(
+        list(watched.function_names), lambda t, f: _dimensions(watched, t, f)
+    ):
+        metrics = [
+            [line.namespace, line.metric, *dims, line.options(label)] for line, label, dims in rows
         ]
-    queue = ["QueueName", w.queue_name]
-    widgets += [
-        _graph(
-            "Transactions queue",
-            [
-                ["AWS/SQS", "ApproximateNumberOfMessagesVisible", *queue, {"stat": "Maximum"}],
-                [
-                    "AWS/SQS",
-                    "ApproximateAgeOfOldestMessage",
-                    *queue,
-                    {"stat": "Maximum", "yAxis": "right"},
-                ],
-            ],
-            r,
-        ),
-        _graph(
-            "Dead-letter queues: visible messages",
-            [
-                [
-                    "AWS/SQS",
-                    "ApproximateNumberOfMessagesVisible",
-                    "QueueName",
-                    q,
-                    {"stat": "Maximum", "label": label},
-                ]
-                for label, q in w.dead_letter_queue_names.items()
-            ],
-            r,
-        ),
-        _graph(
-            "DynamoDB throttle events",
-            [
-                [
-                    "AWS/DynamoDB",
-                    metric,
-                    *dims,
-                    {"stat": "Sum", "label": f"{label} {kind}"},
-                ]
-                for label, dims in _table_dimensions(w)
-                for metric, kind in (
-                    ("ReadThrottleEvents", "reads"),
-                    ("WriteThrottleEvents", "writes"),
-                )
-            ],
-            r,
-        ),
-        _graph(
-            "Transactions recorded as FAILED",
-            [
-                [
-                    shapes.METRICS_NAMESPACE,
-                    shapes.FAILED_TRANSACTIONS_METRIC,
-                    "service",
-                    w.function_names[shapes.FAILED_TRANSACTIONS.component],
-                    {"stat": "Sum"},
-                ]
-            ],
-            r,
-        ),
-    ]
+        properties = {"title": title, "view": "timeSeries", "region": watched.region}
+        widgets.append(
+            {
+                "type": "metric",
+                "width": 8,
+                "height": 6,
+                "properties": {**properties, "period": PERIOD, "metrics": metrics},
+            }
+        )
     return {"widgets": widgets}
 
 
