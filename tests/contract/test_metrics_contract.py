@@ -58,7 +58,6 @@ NOT_WATCHED = {
     "IdempotentReplays": "a client retry answered from the store: normal, not a fault",
     "TransactionsRejectedByCode": "the breakdown of the graphed TransactionsRejected",
     "TransactionsApproved": "a business volume; the accepted count is the queue's",
-    "TransactionsFlagged": "the fraud team's signal: the fraud-alerts topic and review index",
     "FlaggedByRule": "the breakdown of TransactionsFlagged, for tuning the rules",
     "DuplicateDeliveries": "SQS at-least-once delivery, absorbed by design (ADR 0003)",
     "MerchantCountDrift": "a drifted merchant counter; its WARNING log line names it",

@@ -12,7 +12,7 @@ from tests.stacks.conftest import upstream_exports
 from tests.stacks.test_synth import doctored_program
 from txn_infra.components.edge import MANAGED_RULE_GROUPS
 from txn_infra.offline import LayerRun, reference_name, run_layer
-from txn_spec import api_schema, contract, shapes
+from txn_spec import api_responses, api_schema, contract, shapes
 
 OPENAPI_DOCUMENT = Path(__file__).resolve().parents[2] / api_schema.OPENAPI_PATH
 DEPLOYMENT = "aws:apigateway/deployment:Deployment"
