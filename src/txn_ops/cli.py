@@ -12,15 +12,17 @@ exits 2; a failed layer exits 1 after the summary table.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from txn_ops import affected, deploy, owners, quotas, roles
+from txn_ops import affected, blast, deploy, owners, quotas, roles
 from txn_ops import settings as cfg
 from txn_ops.errors import OpsError
+from txn_ops.report import Console
 from txn_ops.workspace import Workspace
 from txn_spec import contract
 
@@ -86,6 +88,7 @@ def main(
     emit: Callable[[str], None] = print,
     concurrency_check: deploy.ConcurrencyCheck | None = None,
     sts: roles.StsFactory | None = None,
+    reads: Callable[[], blast.Reads] | None = None,
 ) -> int:
     args = parser().parse_args(argv)
     try:
@@ -116,11 +119,12 @@ def main(
             factory(settings, args),
             settings,
             args.stack,
-            console=deploy.Console(emit),
+            console=Console(emit),
             eni_wait=_eni_wait(args, emit) if args.command == "destroy" else None,
             concurrency_check=(concurrency_check or quotas.check_reserved_concurrency)
             if args.command == "deploy"
             else None,
+            reads=reads or functools.cache(lambda: blast.program_reads(args.stack)),
         )
         if args.command == "outputs":
             return _outputs(orchestrator, args, emit)

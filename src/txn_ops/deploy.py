@@ -26,12 +26,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from txn_ops import quotas
+from txn_ops import blast, quotas
 from txn_ops import settings as cfg
 from txn_ops.errors import OpsError
+from txn_ops.report import Console, Report, Row
 from txn_ops.workspace import StackState, StepFailed, Workspace
 from txn_spec import contract
 
@@ -60,30 +62,6 @@ class Step:
     def runs_pulumi(self) -> bool:
         """A Pulumi operation on the layer's stack, rather than a wait or a check around one."""
         return self.action not in (WAIT_ENIS, CHECK_QUOTA)
-
-
-@dataclass
-class Row:
-    layer: str
-    action: str
-    result: str
-    changes: str = ""
-    seconds: float | None = None
-
-
-@dataclass
-class Report:
-    command: str
-    stack: str
-    rows: list[Row] = field(default_factory=list)
-    needs_update: list[str] = field(default_factory=list)
-
-    @property
-    def failed(self) -> bool:
-        return any(row.result == "failed" for row in self.rows)
-
-    def result_of(self, layer: str, action: str) -> str:
-        return next(r.result for r in self.rows if r.layer == layer and r.action == action)
 
 
 def select(names: Sequence[str]) -> list[str]:
@@ -137,43 +115,6 @@ def drift_candidates(names: Sequence[str]) -> list[str]:
     return [n for n in contract.deploy_order() if n in found]
 
 
-class Console:
-    """Progress lines and the closing table; writes through ``emit`` (print by default)."""
-
-    def __init__(self, emit: Callable[[str], None] = print) -> None:
-        self.emit = emit
-
-    def step(self, index: int, total: int, action: str, layer: str, detail: str) -> None:
-        self.emit(f"==> [{index}/{total}] {action} {layer} ({detail})")
-
-    def note(self, text: str) -> None:
-        self.emit(f"    {text}")
-
-    def table(self, report: Report) -> None:
-        header = ("layer", "action", "result", "changes", "duration")
-        lines = [
-            (
-                r.layer,
-                r.action,
-                r.result,
-                r.changes,
-                "" if r.seconds is None else f"{r.seconds:.1f}s",
-            )
-            for r in report.rows
-        ]
-        widths = [max(len(str(c)) for c in col) for col in zip(header, *lines, strict=False)]
-        self.emit("")
-        self.emit(f"Summary: {report.command} {report.stack}")
-        for line in (header, *lines):
-            self.emit("  " + "  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)))
-        if report.needs_update:
-            joined = " ".join(report.needs_update)
-            self.emit(
-                f"Downstream layers that now need an update: {', '.join(report.needs_update)}"
-                f"\n  run: nox -s deploy -- --stack {report.stack} {joined}"
-            )
-
-
 class Orchestrator:
     """Runs a plan against a workspace, checking the DAG rules before and between steps."""
 
@@ -185,7 +126,10 @@ class Orchestrator:
         console: Console | None = None,
         eni_wait: EniWait | None = None,
         concurrency_check: ConcurrencyCheck | None = None,
+        reads: Callable[[], blast.Reads] | None = None,
     ) -> None:
+        """``reads``: what each program reads of its upstream layers (txn_ops.blast), asked for
+        when a preview or deploy has downstream layers to name; None: every downstream layer."""
         self.ws = workspace
         self.settings = settings
         self.stack = cfg.check_stack(stack)
@@ -193,6 +137,8 @@ class Orchestrator:
         self.eni_wait = eni_wait
         self.concurrency_check = concurrency_check
         self._states: dict[str, StackState | None] = {}
+        self._reads = reads
+        self._outputs_before: dict[str, dict[str, Any]] = {}
 
     # -- state ---------------------------------------------------------------------------
 
@@ -317,6 +263,7 @@ class Orchestrator:
                 changes = self.ws.preview(layer, self.stack, packs)
                 row.result = "changes" if changes.changed else "no changes"
                 row.changes = changes.describe()
+            self._name_readers(layer.name, changes.outputs, [s.layer.name for s in steps])
         later = drift_candidates([s.layer.name for s in steps])
         if later:
             self.console.note(
@@ -343,6 +290,8 @@ class Orchestrator:
                 self.console.note(f"not deployed: upstream {problem}")
                 report.rows.append(Row(layer.name, "up", "failed", "upstream " + problem))
                 continue
+            state = self.state(layer.name)
+            self._outputs_before[layer.name] = dict(state.outputs) if state else {}
             with self._timed(report, layer.name, "up") as row:
                 try:
                     changes = self.ws.up(layer, self.stack, packs)
@@ -369,10 +318,35 @@ class Orchestrator:
             self.concurrency_check(reserved, region)
             row.result = "ok"
 
+    def _name_readers(
+        self, name: str, outputs: frozenset[str] | None, chosen: Sequence[str]
+    ) -> dict[str, list[str]] | None:
+        """Print (and return) the layers outside ``chosen`` that read a changed output of
+        ``name``; None when the outputs that change or what the programs read are not known."""
+        if outputs is None or self._reads is None:
+            return None
+        outside = [d for d in contract.downstream(name) if d not in chosen]
+        found = blast.readers(self._reads(), {name: outputs}, outside)
+        if outputs:
+            who = "; ".join(f"{c} ({', '.join(keys)})" for c, keys in found.items())
+            self.console.note(
+                f"outputs that change: {', '.join(sorted(outputs))}; read by: {who or 'no layer'}"
+            )
+        return found
+
     def _drift(self, chosen: Sequence[str], report: Report) -> None:
         changed = [r.layer for r in report.rows if r.action == "up" and r.result == "updated"]
         candidates = drift_candidates(changed) if changed else []
         candidates = [c for c in candidates if c not in chosen]
+        if self._reads is not None and candidates:
+            # Exactly the layers that read an output the deploy changed.
+            named: set[str] = set()
+            for name in changed:
+                state = self.state(name)
+                after = dict(state.outputs) if state else {}
+                outputs = blast.changed_outputs(self._outputs_before.get(name, {}), after)
+                named |= set(self._name_readers(name, frozenset(outputs), chosen) or {})
+            candidates = [c for c in candidates if c in named]
         if not candidates:
             return
         packs = self._policy_packs()

@@ -148,6 +148,23 @@ def _changes(op_map: Mapping[object, int] | None) -> Changes:
     return Changes(counts)
 
 
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def stack_output_changes(events: Sequence[auto.EngineEvent]) -> frozenset[str] | None:
+    """The stack outputs a preview may change, from the engine's outputs event of the stack
+    resource: keys whose new value differs from the old (an unknown value, computed only at
+    update, differs too). None when the preview reported no such event."""
+    for event in events:
+        outputs = event.res_outputs_event
+        if outputs is None or outputs.metadata.type != STACK_TYPE:
+            continue
+        old = (outputs.metadata.old.outputs if outputs.metadata.old else None) or {}
+        new = (outputs.metadata.new.outputs if outputs.metadata.new else None) or {}
+        return frozenset(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    return None
+
+
 def _env(settings: cfg.Settings) -> dict[str, str]:
     env = {"PULUMI_SKIP_UPDATE_CHECK": "true"}
     if settings.backend_url:
@@ -240,6 +257,7 @@ class AutomationWorkspace:
     def preview(self, layer: contract.Layer, stack: str, policy_packs: Sequence[Path]) -> Changes:
         selected = self._stack(layer, stack, create=True)
         assert selected is not None
+        events: list[auto.EngineEvent] = []
         result = self._call(
             layer,
             lambda: selected.preview(
@@ -247,10 +265,12 @@ class AutomationWorkspace:
                 refresh=self.refresh or None,
                 plan=str(plan) if (plan := self._plan_to_save(layer)) else None,
                 on_output=self._printer(layer),
+                on_event=events.append,
                 color="never",
             ),
         )
-        return _changes(result.change_summary)
+        changes = _changes(result.change_summary)
+        return Changes(changes.counts, stack_output_changes(events))
 
     def up(self, layer: contract.Layer, stack: str, policy_packs: Sequence[Path]) -> Changes:
         selected = self._stack(layer, stack, create=True)

@@ -24,6 +24,8 @@ class Changes:
     """Resource operations of one preview, update or destroy, by Pulumi operation type."""
 
     counts: Mapping[str, int] = field(default_factory=dict)
+    # The stack outputs the operation changes (a preview: may change), None when not known.
+    outputs: frozenset[str] | None = None
 
     @property
     def changed(self) -> int:

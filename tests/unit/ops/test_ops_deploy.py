@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from txn_ops import settings as cfg
-from txn_ops.deploy import Console, Orchestrator, drift_candidates, plan, select
+from txn_ops.deploy import Orchestrator, drift_candidates, plan, select
 from txn_ops.errors import OpsError
+from txn_ops.report import Console
 from txn_ops.workspace import Workspace
 from txn_spec import contract, shapes
 

@@ -182,7 +182,8 @@ def test_a_stack_outside_the_run_is_read_with_a_role_of_the_run_that_reads_it(
 def test_a_drift_preview_only_its_owners_may_run_is_reported_not_failed(
     fake, settings, emit, lines
 ) -> None:
-    from txn_ops.deploy import Console, Orchestrator
+    from txn_ops.deploy import Orchestrator
+    from txn_ops.report import Console
 
     fake.deploy_all()
     fake.program_changed.add("data")
