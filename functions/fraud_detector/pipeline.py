@@ -18,7 +18,7 @@ corrected the same way; what cannot be settled is reported as ``merchant_drift``
 
 from __future__ import annotations
 
-import os
+import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -114,9 +114,10 @@ class FraudPipeline:
         self._store = store
         self._alerts = alerts
         self._clock = clock
-        # Each container writes one shard of a merchant's counters: concurrent containers
-        # rarely touch the same item, so their transactions rarely conflict.
-        self._shard = shard if shard is not None else os.getpid() % MERCHANT_SHARDS
+        # Each container writes one shard of a merchant's counters, drawn at random (every
+        # Lambda environment may run its runtime under the same process id): concurrent
+        # containers spread a busy merchant over the shards' partitions and rarely conflict.
+        self._shard = shard if shard is not None else secrets.randbelow(MERCHANT_SHARDS)
 
     def process(self, records: Sequence[Mapping[str, Any]]) -> BatchResult:
         result = BatchResult()
