@@ -142,9 +142,8 @@ def workload(
             {"API access logs"} if trims.access_logs_infrequent else ()
         ),
         # Worst case for one key: each of its transactions in a batch of its own (a batch with
-        # several adds them in one write). A container writes one merchant shard, drawn at
-        # random, and every batch reads all of them; a card or IP has one item; the review
-        # index has one key per merchant.
+        # several adds them in one write). A batch writes one merchant shard, drawn at random,
+        # and reads all of them; a card or IP has one item; the review index one key a merchant.
         hot_keys={
             f"merchant ({MERCHANT_SHARDS} velocity shards)": model.TableLoad(
                 wru=merchant / MERCHANT_SHARDS, rru=merchant_read
