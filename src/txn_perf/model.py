@@ -207,7 +207,7 @@ def capacity(d: Deployment, w: Workload) -> list[Component]:
                 max(0.0, traces - d.xray_reservoir_per_s) / d.xray_fixed_rate
                 + d.xray_reservoir_per_s,
                 f"{quota('xray_segments_per_second'):,.0f} segments/s / "
-                f"{w.xray_segments_per_trace:.0f} per trace at {d.xray_fixed_rate:.0%} sampled",
+                f"{w.xray_segments_per_trace:.0f} per trace at {d.xray_fixed_rate:.1%} sampled",
             )
         )
     return components

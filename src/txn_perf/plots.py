@@ -20,6 +20,7 @@ def write_plots(
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display
+    matplotlib.rcParams["text.parse_math"] = False  # "$" is dollars here
     import matplotlib.pyplot as plt
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -43,18 +44,18 @@ def write_plots(
     fig.savefig(capacity_png, dpi=110)
     plt.close(fig)
 
-    services = sorted(by_service.items(), key=lambda kv: kv[1], reverse=True)
+    services = sorted(by_service.items(), key=lambda kv: kv[1])
     total = sum(v for _, v in services)
-    fig, ax = plt.subplots(figsize=(10, 4.8))
-    bottom = 0.0
-    for name, value in services:
-        ax.bar(["bill"], [value], bottom=bottom, label=f"{name} ${value:.2f}")
-        bottom += value
-    ax.axhline(goal_per_million, color="black", linestyle="--", label=f"goal ${goal_per_million}")
-    ax.set_ylabel("$ per million accepted transactions")
-    ax.set_title(f"Bill by service, stack '{stack}': ${total:.2f} per million")
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=9)
-    ax.set_xlim(-1, 1)
+    fig, ax = plt.subplots(figsize=(10, 0.42 * len(services) + 1.6))
+    ax.barh([name for name, _ in services], [value for _, value in services], color="tab:green")
+    for y, (_, value) in enumerate(services):
+        ax.text(value, y, f" ${value:.2f}", va="center", fontsize=8)
+    ax.set_xlabel("$ per million accepted transactions")
+    verdict = "met" if total <= goal_per_million else "NOT met"
+    ax.set_title(
+        f"Bill by service, stack '{stack}': ${total:.2f} per million "
+        f"(goal ${goal_per_million:.2f}: {verdict})"
+    )
     fig.tight_layout()
     cost_png = out_dir / f"cost-{stack}.png"
     fig.savefig(cost_png, dpi=110)
