@@ -111,6 +111,12 @@ TIERS: dict[str, tuple[tuple[float, float], ...]] = {
     ),
 }
 
+# Pages several quotas were read from.
+_SQS_SCALING = "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html"
+_DDB_WARM = "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput.html"
+_DDB_SCENARIOS = "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput-scenarios.html"
+_DDB_QUOTAS = "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html"
+
 QUOTAS: dict[str, Quota] = {
     # https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html: "10,000 requests
     # per second (RPS) with an additional burst capacity provided by the token bucket algorithm,
@@ -136,33 +142,33 @@ QUOTAS: dict[str, Quota] = {
     # invocations", then adds "up to 300 more instances per minute"; at most 1,000 batches at
     # once (read 2026-12-06; 1,250 in older copies of the page)
     "lambda_sqs_start_batches": Quota(5, "concurrent batches an SQS event source starts with",
-                                      "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html",
+                                      _SQS_SCALING,
                                       adjustable=False),
     "lambda_sqs_scaling_per_minute": Quota(300, "batches an SQS event source adds a minute",
-                                           "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html",
+                                           _SQS_SCALING,
                                            adjustable=False),
     "lambda_sqs_max_pollers": Quota(1_000, "concurrent invocations per SQS event source",
-                                    "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html",
+                                    _SQS_SCALING,
                                     adjustable=False),
     # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/on-demand-capacity-mode.html
     "dynamodb_new_table_wru": Quota(4_000, "write units/s a new on-demand table (or GSI) takes",
-                                    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput.html",
+                                    _DDB_WARM,
                                     note="raised by warm throughput, or by DynamoDB after a peak; "
                                          "4,000/12,000 confirmed in warm-throughput-scenarios.html "
                                          "(read 2026-12-06)"),
     "dynamodb_new_table_rru": Quota(12_000, "read units/s a new on-demand table (or GSI) takes",
-                                    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput.html"),
+                                    _DDB_WARM),
     "dynamodb_table_max_wru": Quota(40_000, "write units/s per table (on-demand maximum)",
-                                    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html"),
+                                    _DDB_QUOTAS),
     "dynamodb_table_max_rru": Quota(40_000, "read units/s per table (on-demand maximum)",
-                                    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html"),
+                                    _DDB_QUOTAS),
     # "each individual partition is limited to 1,000 write units per second and 3,000 read units
     # per second" (read 2026-12-06), whatever the table's warm throughput
     "dynamodb_partition_wru": Quota(1_000, "write units/s per partition (per hot item)",
-                                    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput-scenarios.html",
+                                    _DDB_SCENARIOS,
                                     adjustable=False),
     "dynamodb_partition_rru": Quota(3_000, "read units/s per partition (per hot item)",
-                                    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput-scenarios.html",
+                                    _DDB_SCENARIOS,
                                     adjustable=False),
     # An on-demand table without warm throughput takes up to twice its previous peak at once;
     # "throttling can still occur if the throughput exceeds twice the previous peak within the
