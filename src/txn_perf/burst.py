@@ -27,7 +27,7 @@ class Stage:
 
 @dataclass(frozen=True)
 class Burst:
-    start_tps: float
+    start_tps: float  # accepted TPS the API lets through, at the start and at the top
     end_tps: float
     ramp_s: float
     stages: list[Stage]
@@ -68,10 +68,12 @@ def _event_source(d: Deployment, w: Workload, b: Burst) -> tuple[Stage, float, f
 
 
 def burst(d: Deployment, w: Workload, start_tps: float, end_tps: float, ramp_s: float) -> Burst:
-    b = Burst(start_tps, end_tps, ramp_s, [], 0.0, 0.0, "")
     req = w.requests_per_accepted
     api_limit = min(quota("apigw_account_rps"), d.api_rate_limit, d.api_key_rate_limit)
     top = end_tps * req
+    # what the API lets through is what the stages behind it see
+    start_tps, end_tps = (min(rate, api_limit / req) for rate in (start_tps, end_tps))
+    b = Burst(start_tps, end_tps, ramp_s, [], 0.0, 0.0, "")
     stages = [
         Stage(
             "API Gateway",

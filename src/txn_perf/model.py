@@ -131,7 +131,6 @@ def capacity(d: Deployment, w: Workload) -> list[Component]:
         "account quota": quota("apigw_account_rps"),
         "stage throttle": d.api_rate_limit,
         f"usage plan x {d.api_keys} key(s)": d.api_key_rate_limit * d.api_keys,
-        "usage plan daily quota, all day": d.api_key_quota_per_day * d.api_keys / 86_400,
     }
     api_name, api_rps = min(api_limits.items(), key=lambda kv: kv[1])
     components = [

@@ -108,7 +108,8 @@ def report(stack: str, bench: Path | None, plots: Path | None = None) -> tuple[s
         out.append(f"  {comp.name:<52}{_tps(comp.max_tps):>8}  {comp.basis}")
     out.append(
         f"  one client IP at WAF: {d.waf_rate_limit_per_ip_5min / 300:,.0f} req/s "
-        "(rate rule over 5 minutes)"
+        f"(rate rule over 5 minutes); one API key: {d.api_key_rate_limit:,.0f} req/s, "
+        f"{d.api_key_quota_per_day / 86_400:,.0f} req/s all day (usage plan's daily quota)"
     )
     out.append("")
     start, end, ramp = BURST

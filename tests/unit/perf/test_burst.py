@@ -51,3 +51,10 @@ def test_the_queue_waits_while_pollers_are_added_then_drains() -> None:
     b = burst(deployment(), workload(fraud_batch_ms=40.0), 100, 5_000, 10)
     assert 0 < b.queue_peak < 5_000
     assert b.steady_after_s == pytest.approx(0, abs=10)
+
+
+def test_the_stages_behind_a_throttled_api_see_only_what_it_lets_through() -> None:
+    w = workload(tables={"velocity": model.TableLoad(wru=1.6)})
+    b = burst(deployment(api_rate_limit=100, api_key_rate_limit=100), w, 100, 5_000, 60)
+    assert (b.start_tps, b.end_tps) == (pytest.approx(100), pytest.approx(100))
+    assert [s.component for s in b.stages if s.throttles] == ["API Gateway"]

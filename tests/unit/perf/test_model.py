@@ -136,10 +136,3 @@ def test_a_key_without_reads_has_a_write_ceiling_only() -> None:
 
 def test_warm_throughput_needed_is_units_per_transaction_times_the_rate() -> None:
     assert model.warm_needed(workload(), 9_500) == {"transactions": 19_000, "velocity": 38_000}
-
-
-def test_the_daily_quota_caps_the_api_as_a_rate_held_all_day() -> None:
-    d = deployment(api_rate_limit=10_000, api_key_rate_limit=10_000, api_key_quota_per_day=2e8)
-    api = by_name(model.capacity(d, workload()))["API Gateway"]
-    assert api.max_tps == pytest.approx(2e8 / 86_400)
-    assert "daily quota" in api.basis
