@@ -36,35 +36,38 @@ class Burst:
     dlq: str
 
 
-def _event_source(d: Deployment, w: Workload, b: Burst) -> tuple[Stage, float, float]:
-    """The transactions queue and the fraud event source's pollers through the ramp."""
+def _event_source(
+    d: Deployment, w: Workload, start_tps: float, end_tps: float, ramp_s: float
+) -> tuple[Stage, float, float]:
+    """The transactions queue and the fraud event source's pollers through the ramp: the
+    stage, the most messages waiting, and the seconds after the ramp until none wait."""
     per_batch_s = w.fraud_batch_ms / 1000.0
     per_poller = d.fraud_batch_size / per_batch_s  # TPS one concurrent batch drains
     ceiling = min(d.fraud_max_concurrency, quota("lambda_sqs_max_pollers"))
     pollers = quota("lambda_sqs_start_batches")
     add_per_tick = quota("lambda_sqs_scaling_per_minute") / 60.0 * TICK_S  # continuously
-    queue = peak = 0.0
-    t, steady_at = 0.0, None
-    while t < b.ramp_s + 3600:
-        rate = b.start_tps + (b.end_tps - b.start_tps) * min(1.0, t / b.ramp_s)
+    queue = peak = t = 0.0
+    steady_at = float("inf")
+    while t < ramp_s + 3600:
+        rate = start_tps + (end_tps - start_tps) * min(1.0, t / ramp_s)
         queue = max(0.0, queue + (rate - pollers * per_poller) * TICK_S)
         if queue > 0:  # "if messages are still available", the event source adds pollers
             pollers = min(ceiling, pollers + add_per_tick)
         peak = max(peak, queue)
         t += TICK_S
-        if t >= b.ramp_s and queue < 1.0:
-            steady_at = t - b.ramp_s
+        if t >= ramp_s and queue < 1.0:
+            steady_at = t - ramp_s
             break
-    needed = b.end_tps / per_poller
+    needed = end_tps / per_poller
     start, per_minute = quota("lambda_sqs_start_batches"), quota("lambda_sqs_scaling_per_minute")
     stage = Stage(
         "fraud event source",
         needed > ceiling,
         f"needs {needed:.1f} concurrent batches at the top (of {ceiling:.0f}); starts from "
         f"{start:.0f}, adds {per_minute:.0f} a minute: queue peaks at {peak:,.0f} messages, "
-        + ("never drains" if steady_at is None else f"empty {steady_at:.1f} s after the ramp"),
+        + (f"empty {steady_at:.1f} s after the ramp" if steady_at < 1e9 else "never drains"),
     )
-    return stage, peak, float("inf") if steady_at is None else steady_at
+    return stage, peak, steady_at
 
 
 def burst(d: Deployment, w: Workload, start_tps: float, end_tps: float, ramp_s: float) -> Burst:
@@ -73,7 +76,6 @@ def burst(d: Deployment, w: Workload, start_tps: float, end_tps: float, ramp_s: 
     top = end_tps * req
     # what the API lets through is what the stages behind it see
     start_tps, end_tps = (min(rate, api_limit / req) for rate in (start_tps, end_tps))
-    b = Burst(start_tps, end_tps, ramp_s, [], 0.0, 0.0, "")
     stages = [
         Stage(
             "API Gateway",
@@ -99,7 +101,7 @@ def burst(d: Deployment, w: Workload, start_tps: float, end_tps: float, ramp_s: 
             f"unreserved): {envs[1] - envs[0]:,.0f} cold starts, each delaying its first request",
         )
     )
-    queue_stage, peak, steady = _event_source(d, w, b)
+    queue_stage, peak, steady = _event_source(d, w, start_tps, end_tps, ramp_s)
     stages.append(queue_stage)
     for table, load in w.tables.items():
         for kind, units, default in (
@@ -129,15 +131,15 @@ def burst(d: Deployment, w: Workload, start_tps: float, end_tps: float, ramp_s: 
             )
         )
     q = shapes.TRANSACTIONS_QUEUE
-    first_dlq_s = (q.max_receive_count or 1) * q.visibility_timeout_seconds
-    consumer_throttles = [s for s in stages[2:] if s.throttles]
+    throttled = ", ".join(s.component for s in stages[1:] if s.throttles)
     dlq = (
-        "nothing: no stage behind the queue throttles, and a message needs "
-        if not consumer_throttles
-        else f"not within the burst ({', '.join(s.component for s in consumer_throttles)} "
-        "throttle: those records fail and come back), since a message needs "
-    ) + (
-        f"{q.max_receive_count} failed receives {q.visibility_timeout_seconds} s apart "
-        f"(about {first_dlq_s / 60:.0f} minutes of failure) to reach the DLQ"
+        (
+            f"not within the burst ({throttled} throttle: those fail and are retried)"
+            if throttled
+            else "nothing: no stage behind the API throttles"
+        )
+        + f"; a message needs {q.max_receive_count} failed receives "
+        f"{q.visibility_timeout_seconds} s apart (about "
+        f"{(q.max_receive_count or 1) * q.visibility_timeout_seconds / 60:.0f} minutes of failure)"
     )
     return Burst(start_tps, end_tps, ramp_s, stages, peak, steady, dlq)
