@@ -136,10 +136,14 @@ def report(stack: str, bench: Path | None, plots: Path | None = None) -> tuple[s
     )
     out.append("By service: " + ", ".join(f"{k} {v:.2f}" for k, v in c.by_service().items()))
     mandated = sum(x.amount for x in floor)
+    floor_by: dict[str, float] = {}
+    for x in floor:
+        floor_by[x.service] = floor_by.get(x.service, 0.0) + x.amount
     out.append(
-        f"Mandated floor ${mandated:.2f} (REST API, WAF, SQS, Lambda requests, on-demand tables: "
-        f"{mandated / c.per_million:.0%}); the rest ${c.per_million - mandated:.2f} "
-        "(logs, X-Ray, SNS, Lambda GB-s, endpoints)"
+        f"Mandated floor ${mandated:.2f}, {mandated / c.per_million:.0%} ("
+        + ", ".join(f"{k} {v:.2f}" for k, v in floor_by.items())
+        + f": REST API + WAF, the queue, Lambda requests, on-demand tables); the rest "
+        f"${c.per_million - mandated:.2f} (logs, X-Ray, SNS, Lambda GB-s, endpoints)"
         + (
             f": the goal needs ${c.per_million - COST_GOAL_PER_MILLION:.2f} of it"
             if c.per_million > COST_GOAL_PER_MILLION
