@@ -22,6 +22,7 @@ def write_plots(
     matplotlib.use("Agg")  # files only, no display
     matplotlib.rcParams["text.parse_math"] = False  # "$" is dollars here
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
     out_dir.mkdir(parents=True, exist_ok=True)
     shown = sorted((c for c in components if c.max_tps != float("inf")), key=lambda c: c.max_tps)
@@ -34,6 +35,9 @@ def write_plots(
     )
     ax.axvline(goal_tps, color="black", linestyle="--", label=f"goal {goal_tps:,.0f} TPS")
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlim(right=shown[-1].max_tps * 5)  # room for the largest bar's label
     ax.set_xlabel("accepted transactions per second (log scale)")
     ax.set_title(f"Capacity per component, stack '{stack}' (bottleneck in red: {first:,.0f} TPS)")
     for y, c in enumerate(shown):
