@@ -18,7 +18,7 @@ corrected the same way; what cannot be settled is reported as ``merchant_drift``
 
 from __future__ import annotations
 
-import os
+import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -114,9 +114,11 @@ class FraudPipeline:
         self._store = store
         self._alerts = alerts
         self._clock = clock
-        # Each container writes one shard of a merchant's counters: concurrent containers
-        # rarely touch the same item, so their transactions rarely conflict.
-        self._shard = shard if shard is not None else os.getpid() % MERCHANT_SHARDS
+        # Each batch writes one shard of a merchant's counters, drawn at random unless fixed
+        # here (not the pid: every Lambda environment may run its runtime under the same one),
+        # so a busy merchant's writes spread evenly over the shards' partitions. Increments
+        # commute: concurrent writers only conflict creating a new bucket (one retry round).
+        self._shard = shard
 
     def process(self, records: Sequence[Mapping[str, Any]]) -> BatchResult:
         result = BatchResult()
@@ -188,7 +190,8 @@ class FraudPipeline:
         result: BatchResult,
     ) -> list[Assessment]:
         """Count, record and decide ``fresh`` (none of them stored when read)."""
-        assessments = assess(fresh, merchants, counters, self.rules, self._shard, now)
+        shard = secrets.randbelow(MERCHANT_SHARDS) if self._shard is None else self._shard
+        assessments = assess(fresh, merchants, counters, self.rules, shard, now)
         owner = {guard_digest(t.transaction_id): t.transaction_id for t in fresh}
 
         # 2. card and IP counters, each guarded by the item's own set of counted digests

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 from txn_perf import model, pricing
 from txn_perf.discovery import Declared
-from txn_perf.goals import COST_GOAL_PER_MILLION, TARGET_TPS
+from txn_perf.goals import CAPACITY_GOAL_TPS, COST_GOAL_PER_MILLION, TARGET_TPS
 from txn_perf.workload import workload
 
 # Steady daily volumes the cost is also priced at (the API's price per request falls with the
-# month's volume; X-Ray's reservoir is a larger share of a slower stream).
-VOLUMES_PER_DAY = (10e6, 30e6, TARGET_TPS * 86_400.0)
+# month's volume; X-Ray's reservoir is a larger share of a slower stream), up to the capacity goal.
+VOLUMES_PER_DAY = (10e6, 30e6, TARGET_TPS * 86_400.0, CAPACITY_GOAL_TPS * 86_400.0)
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", default="prod", choices=["dev", "prod"])
     parser.add_argument("--bench", type=Path, default=RESULTS / "bench.json")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--plots", type=Path, default=RESULTS, help="where the PNGs go")
     args = parser.parse_args(argv)
     try:
-        text, data = report(args.stack, args.bench)
+        text, data = report(args.stack, args.bench, args.plots)
     except config.ConfigError as exc:
         print(f"error: config_invalid: {exc}", file=sys.stderr)
         return 2

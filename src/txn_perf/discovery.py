@@ -123,6 +123,7 @@ def deployment(stack: str, runs: dict[str, offline.LayerRun] | None = None) -> m
         other_unreserved_concurrency=sum(s.maximum_concurrency or 0 for s in other_sources),
         api_rate_limit=edge.throttle_rate_limit,
         api_key_rate_limit=edge.throttle_rate_limit,
+        api_key_quota_per_day=edge.quota_per_day,
         api_keys=len(runs["edge"].of_type("aws:apigateway/apiKey:ApiKey")),
         waf_rate_limit_per_ip_5min=edge.waf_rate_limit_per_5min,
         interface_endpoints=len(interface),

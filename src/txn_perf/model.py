@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from txn_perf.prices import quota
 
@@ -62,6 +62,7 @@ class Deployment:
     xray_fixed_rate: float  # share of the rest recorded
     function_memory_gb: float = 0.0  # all functions' memory: what SnapStart would cache
     snapstart: bool = False  # compute's snapStart key (ADR 0008)
+    api_key_quota_per_day: float = math.inf  # usage plan daily quota per API key
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,8 @@ class Workload:
     lambda_started_traces: float = 0.0
     # log sources whose group is in the Infrequent Access class (half the ingestion price)
     infrequent_access_logs: frozenset[str] = frozenset()
+    # one key's busiest item (a merchant, a card): units per transaction of that key, worst case
+    hot_keys: Mapping[str, TableLoad] = field(default_factory=dict)
 
 
 # --- capacity ----------------------------------------------------------------------------------
@@ -203,10 +206,35 @@ def capacity(d: Deployment, w: Workload) -> list[Component]:
                 max(0.0, traces - d.xray_reservoir_per_s) / d.xray_fixed_rate
                 + d.xray_reservoir_per_s,
                 f"{quota('xray_segments_per_second'):,.0f} segments/s / "
-                f"{w.xray_segments_per_trace:.0f} per trace at {d.xray_fixed_rate:.0%} sampled",
+                f"{w.xray_segments_per_trace:.0f} per trace at {d.xray_fixed_rate:.1%} sampled",
             )
         )
     return components
+
+
+def hot_key_capacity(w: Workload) -> list[Component]:
+    """TPS one key (a merchant, a card) takes before its busiest item's partition throttles:
+    1,000 write and 3,000 read units a second per partition, whatever the table's throughput."""
+    out = []
+    for key, load in w.hot_keys.items():
+        limits = {"writes": (load.wru, quota("dynamodb_partition_wru"))}
+        if load.rru:
+            limits["reads"] = (load.rru, quota("dynamodb_partition_rru"))
+        for kind, (units, per_partition) in limits.items():
+            out.append(
+                Component(
+                    f"one {key}: {kind}",
+                    per_partition / units,
+                    f"{per_partition:,.0f} units/s per partition / {units:.3g} per txn on its "
+                    "busiest item",
+                )
+            )
+    return out
+
+
+def warm_needed(w: Workload, tps: float) -> dict[str, float]:
+    """Write units a second each table (or index) takes at ``tps``: its warm throughput to be."""
+    return {table: load.wru * tps for table, load in w.tables.items()}
 
 
 def bottleneck(components: Iterable[Component]) -> Component:

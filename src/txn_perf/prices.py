@@ -71,7 +71,9 @@ PRICES: dict[str, Price] = {
     # prices it like one hour of as many provisioned WCU ($0.00065 per WCU-hour).
     "dynamodb_warm_wru_once": Price(0.00065, "warm write unit/s raised (once)",
                                     "https://aws.amazon.com/dynamodb/pricing/on-demand/",
-                                    "not verified offline: read the 'warm throughput' section"),
+                                    "not verified: the pricing page was not in the offline copy "
+                                    "(searched 2026-12-06); the DynamoDB guide says only that "
+                                    "raising warm throughput is charged"),
     # https://aws.amazon.com/kms/pricing/
     "kms_key_month": Price(1.00, "key-month", "https://aws.amazon.com/kms/pricing/"),
     "kms_request": Price(0.03 / 1e4, "request", "https://aws.amazon.com/kms/pricing/"),
@@ -109,8 +111,17 @@ TIERS: dict[str, tuple[tuple[float, float], ...]] = {
     ),
 }
 
+# Pages several quotas were read from.
+_SQS_SCALING = "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html"
+_DDB_WARM = "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput.html"
+_DDB_SCENARIOS = "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput-scenarios.html"
+_DDB_QUOTAS = "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html"
+
 QUOTAS: dict[str, Quota] = {
-    # https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
+    # https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html: "10,000 requests
+    # per second (RPS) with an additional burst capacity provided by the token bucket algorithm,
+    # using a maximum bucket capacity of 5,000 requests" (read 2026-12-06; us-east-2 is not in
+    # the list of Regions with 2,500/1,250)
     "apigw_account_rps": Quota(10_000, "requests/s per account and region",
                                "https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html"),
     "apigw_account_burst": Quota(5_000, "requests (token bucket)",
@@ -122,27 +133,55 @@ QUOTAS: dict[str, Quota] = {
     "lambda_unreserved_minimum": Quota(100, "executions that reservations must leave unreserved",
                                        "https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html",
                                        adjustable=False),
-    "lambda_sqs_max_pollers": Quota(1_250, "concurrent invocations per SQS event source",
-                                    "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html",
+    # "for each function, your concurrency scaling rate is 1,000 execution environment instances
+    # every 10 seconds" (read 2026-12-06); refilled continuously, best effort
+    "lambda_scaling_per_10s": Quota(1_000, "new execution environments per function per 10 s",
+                                    "https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html",
+                                    adjustable=False),
+    # Standard queues: Lambda "starts processing five batches at a time with five concurrent
+    # invocations", then adds "up to 300 more instances per minute"; at most 1,000 batches at
+    # once (read 2026-12-06; 1,250 in older copies of the page)
+    "lambda_sqs_start_batches": Quota(5, "concurrent batches an SQS event source starts with",
+                                      _SQS_SCALING,
+                                      adjustable=False),
+    "lambda_sqs_scaling_per_minute": Quota(300, "batches an SQS event source adds a minute",
+                                           _SQS_SCALING,
+                                           adjustable=False),
+    "lambda_sqs_max_pollers": Quota(1_000, "concurrent invocations per SQS event source",
+                                    _SQS_SCALING,
                                     adjustable=False),
     # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/on-demand-capacity-mode.html
     "dynamodb_new_table_wru": Quota(4_000, "write units/s a new on-demand table (or GSI) takes",
-                                    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput.html",
-                                    note="raised by warm throughput, or by DynamoDB after a peak"),
+                                    _DDB_WARM,
+                                    note="raised by warm throughput, or by DynamoDB after a peak; "
+                                         "4,000/12,000 confirmed in warm-throughput-scenarios.html "
+                                         "(read 2026-12-06)"),
     "dynamodb_new_table_rru": Quota(12_000, "read units/s a new on-demand table (or GSI) takes",
-                                    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput.html"),
+                                    _DDB_WARM),
     "dynamodb_table_max_wru": Quota(40_000, "write units/s per table (on-demand maximum)",
-                                    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html"),
+                                    _DDB_QUOTAS),
     "dynamodb_table_max_rru": Quota(40_000, "read units/s per table (on-demand maximum)",
-                                    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html"),
+                                    _DDB_QUOTAS),
+    # "each individual partition is limited to 1,000 write units per second and 3,000 read units
+    # per second" (read 2026-12-06), whatever the table's warm throughput
     "dynamodb_partition_wru": Quota(1_000, "write units/s per partition (per hot item)",
-                                    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput-scenarios.html",
+                                    _DDB_SCENARIOS,
+                                    adjustable=False),
+    "dynamodb_partition_rru": Quota(3_000, "read units/s per partition (per hot item)",
+                                    _DDB_SCENARIOS,
+                                    adjustable=False),
+    # An on-demand table without warm throughput takes up to twice its previous peak at once;
+    # "throttling can still occur if the throughput exceeds twice the previous peak within the
+    # same 30 minutes" (read 2026-12-06)
+    "dynamodb_peak_multiple": Quota(2, "x the previous peak an on-demand table takes at once",
+                                    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/pre-warming-on-demand-capacity-mode.html",
                                     adjustable=False),
     # https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html
-    "kms_symmetric_rps": Quota(50_000, "cryptographic requests/s (symmetric, shared)",
+    "kms_symmetric_rps": Quota(20_000, "cryptographic requests/s (symmetric, shared)",
                                "https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html",
-                               note="us-east-2 value as last read (100,000 in us-east-1/us-west-2/"
-                                    "eu-west-1); the offline copy did not show the regional table"),
+                               note="10,000 shared, 20,000 in us-east-2 and five other Regions "
+                                    "(read 2026-12-06 in the Korean and amazonaws.cn copies; "
+                                    "the English copy's table was cut off)"),
     # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html
     "sqs_inflight": Quota(120_000, "in-flight messages per standard queue",
                           "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html"),

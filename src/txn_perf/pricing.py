@@ -44,6 +44,14 @@ class Costs:
         return totals
 
 
+def mandated(line: CostLine) -> bool:
+    """A line the mission fixes: the REST API with WAF, a queue between two functions, Lambda per
+    request, on-demand tables for the records, velocity counters and idempotency claims."""
+    return line.service in {"API Gateway", "WAF", "SQS", "DynamoDB"} or (
+        line.service == "Lambda" and line.item.startswith("requests")
+    )
+
+
 def _per_million(service: str, item: str, per_txn: float, unit_price: float) -> CostLine:
     return CostLine(service, item, per_txn, unit_price, per_txn * unit_price * 1e6)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from txn_domain.velocity import MERCHANT_SHARDS
 from txn_perf import model
 from txn_perf.assumptions import (
     ECOMMERCE_SHARE,
@@ -70,9 +71,10 @@ def workload(
     record = model.write_units(assumption("record_bytes"), transactional=False)
     counter = model.write_units(assumption("counter_bytes"), transactional=False)
     merchant = model.write_units(assumption("merchant_counter_bytes"), transactional=False)
-    # card per txn, customer IP per e-commerce txn, 4 shards per merchant
+    # card per txn, customer IP per e-commerce txn, every shard of the merchant read per batch
     counters_per_txn = 1 + ECOMMERCE_SHARE
-    counter_reads = (counters_per_txn * batch + 4 * merchants) / batch
+    counter_reads = (counters_per_txn * batch + MERCHANT_SHARDS * merchants) / batch
+    merchant_read = model.read_units(assumption("merchant_counter_bytes"))
     tables = {
         "transactions": model.TableLoad(
             wru=record,
@@ -138,4 +140,16 @@ def workload(
         infrequent_access_logs=frozenset(
             {"API access logs"} if trims.access_logs_infrequent else ()
         ),
+        # Worst case for one key: each of its transactions in a batch of its own (a batch with
+        # several adds them in one write). A batch writes one merchant shard, drawn at random,
+        # and reads all of them; a card or IP has one item; the review index one key a merchant.
+        hot_keys={
+            f"merchant ({MERCHANT_SHARDS} velocity shards)": model.TableLoad(
+                wru=merchant / MERCHANT_SHARDS, rru=merchant_read
+            ),
+            "merchant (review index key)": model.TableLoad(wru=review_share() * record),
+            "card or customer IP (velocity item)": model.TableLoad(
+                wru=counter, rru=model.read_units(assumption("counter_bytes"))
+            ),
+        },
     )

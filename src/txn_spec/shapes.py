@@ -40,8 +40,9 @@ class TableShape:
     attributes: dict[str, AttributeType]
     indexes: tuple[Index, ...] = ()
     ttl_attribute: str | None = None
-    # Written by every transaction: pre-warmed (table and indexes) when the data layer's
-    # ``warmWriteUnitsPerSecond`` is set, so a new table takes the peak from its first second.
+    # Written on the path of every transaction (or request): pre-warmed (table and indexes)
+    # when the data layer's ``warmWriteUnitsPerSecond`` is set, so a new table takes the peak
+    # from its first second.
     hot_path: bool = False
 
     def __post_init__(self) -> None:
@@ -141,6 +142,7 @@ IDEMPOTENCY_TABLE = TableShape(
     range_key=None,
     attributes={"id": "S"},
     ttl_attribute="expiration",
+    hot_path=True,  # 0.5 WRU per accepted transaction: above 4,000 WRU/s past 8,000 TPS
 )
 
 VELOCITY_TABLE = TableShape(

@@ -32,7 +32,10 @@ def test_prod_tables_hold_the_capacity_goal_and_the_api_stays_the_bottleneck(
     assert model.bottleneck(comps).name == "API Gateway"
     by_name = {c.name: c for c in comps}
     assert "WRU/s warm" in by_name["DynamoDB velocity writes"].basis  # pre-warmed
-    assert "new-table default" in by_name["DynamoDB idempotency writes"].basis
+    assert "WRU/s warm" in by_name["DynamoDB idempotency writes"].basis  # past 8,000 TPS
+    # AND each table's warm throughput covers what it takes at the bottleneck's rate
+    for table, need in model.warm_needed(w, model.bottleneck(comps).max_tps).items():
+        assert (w.tables[table].warm_wru or 0) >= need, table
 
 
 def test_the_sparse_index_is_written_for_the_flagged_and_failed_share_only(

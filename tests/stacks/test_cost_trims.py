@@ -30,7 +30,7 @@ def test_prod_declares_every_trim(prod_system: dict[str, LayerRun]) -> None:
 def test_the_xray_rate_is_the_declared_stage_rule(
     prod: model.Deployment, system: dict[str, LayerRun]
 ) -> None:
-    assert (prod.xray_reservoir_per_s, prod.xray_fixed_rate) == (1.0, 0.01)
+    assert (prod.xray_reservoir_per_s, prod.xray_fixed_rate) == (1.0, 0.001)
     assert discovery.deployment("dev", system).xray_fixed_rate == 0.05
 
 

@@ -226,5 +226,9 @@ def test_prod_prewarms_the_hot_path_tables_and_their_indexes_only(
         assert table.inputs.get("warmThroughput") == (warm if shape.hot_path else None), shape
         for index in table.inputs.get("globalSecondaryIndexes") or []:
             assert index.get("warmThroughput") == (warm if shape.hot_path else None), shape
-    assert {s.component for s in shapes.TABLES if s.hot_path} == {"transactions", "velocity"}
+    assert {s.component for s in shapes.TABLES if s.hot_path} == {
+        "transactions",
+        "velocity",
+        "idempotency",
+    }
     assert all("warmThroughput" not in t.inputs for t in tables(data).values())

@@ -207,7 +207,7 @@ def test_api_stage_sampling_rule_takes_its_rate_from_config(
     assert rule.inputs["priority"] < 10_000  # evaluated before the Default rule
     assert len(rule.inputs["ruleName"]) <= 32
     prod = prod_system["observability"].one("aws:xray/samplingRule:SamplingRule")
-    assert prod.inputs["fixedRate"] == 0.01  # Pulumi.prod.yaml
+    assert prod.inputs["fixedRate"] == 0.001  # Pulumi.prod.yaml
 
 
 def test_prod_sends_fraud_alerts_to_the_fraud_team(prod_system: dict[str, LayerRun]) -> None:

@@ -99,3 +99,40 @@ def test_write_and_read_units_follow_dynamodb_sizing() -> None:
     assert model.write_units(1025, transactional=False) == 2
     assert model.read_units(600) == 0.5
     assert model.read_units(4097, consistent=True) == 2
+
+
+def test_one_key_takes_the_partition_limit_over_its_busiest_items_units() -> None:
+    # GIVEN a merchant over 4 shards (1 WU a write, 0.5 RU a read of each shard per batch) and a
+    # card on one item of 1 WU
+    w = workload(
+        hot_keys={
+            "merchant": model.TableLoad(wru=1.0 / 4, rru=0.5),
+            "card": model.TableLoad(wru=1.0, rru=0.5),
+        }
+    )
+    # WHEN the model takes DynamoDB's 1,000 write and 3,000 read units a second per partition
+    comps = by_name(model.hot_key_capacity(w))
+    # THEN shards multiply a key's write ceiling and reads are per item read
+    assert comps["one merchant: writes"].max_tps == pytest.approx(4_000)
+    assert comps["one merchant: reads"].max_tps == pytest.approx(6_000)
+    assert comps["one card: writes"].max_tps == pytest.approx(1_000)
+    assert comps["one card: reads"].max_tps == pytest.approx(6_000)
+
+
+def test_an_item_over_one_kilobyte_halves_its_keys_write_ceiling() -> None:
+    small = model.write_units(1_000, transactional=False)
+    large = model.write_units(1_100, transactional=False)
+    ceilings = [
+        model.hot_key_capacity(workload(hot_keys={"m": model.TableLoad(wru=u / 4)}))[0].max_tps
+        for u in (small, large)
+    ]
+    assert ceilings == [pytest.approx(4_000), pytest.approx(2_000)]
+
+
+def test_a_key_without_reads_has_a_write_ceiling_only() -> None:
+    (only,) = model.hot_key_capacity(workload(hot_keys={"index": model.TableLoad(wru=0.02)}))
+    assert (only.name, only.max_tps) == ("one index: writes", pytest.approx(50_000))
+
+
+def test_warm_throughput_needed_is_units_per_transaction_times_the_rate() -> None:
+    assert model.warm_needed(workload(), 9_500) == {"transactions": 19_000, "velocity": 38_000}

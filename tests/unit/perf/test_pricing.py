@@ -124,3 +124,22 @@ def test_each_snapstart_deploy_may_keep_its_old_versions_cached_for_14_days() ->
     snap = pricing.snapstart_price(deployment(function_memory_gb=1.5, validator_memory_mb=512))
     assert snap.per_deploy == pytest.approx(1.5 * 14 * 86_400 * 0.0000015046)
     assert snap.per_restore == pytest.approx(0.5 * 0.0001397998)
+
+
+def test_the_mandated_floor_is_the_front_door_queue_invocations_and_tables_only() -> None:
+    c = pricing.costs(deployment(), workload(), reference_tps=100)
+    floor = {(x.service, x.item.split(" (")[0]) for x in c.variable if pricing.mandated(x)}
+    assert floor == {
+        ("API Gateway", "REST requests"),
+        ("WAF", "requests inspected"),
+        ("Lambda", "requests"),
+        ("SQS", "requests"),
+        ("DynamoDB", "transactions write units"),
+        ("DynamoDB", "velocity write units"),
+        ("DynamoDB", "velocity read units"),
+    }
+    rest = {x.service for x in c.variable if not pricing.mandated(x)}
+    assert {"CloudWatch Logs", "X-Ray", "SNS", "VPC endpoints"} <= rest
+    assert ("Lambda", "GB-seconds (arm64)") in {(x.service, x.item) for x in c.variable} - {
+        (x.service, x.item) for x in c.variable if pricing.mandated(x)
+    }
