@@ -1,8 +1,9 @@
 """Card data masked in a log group: a CloudWatch Logs data protection policy.
 
-Data protection works in the Standard log class only (the Infrequent Access class has no
-masking, and its Logs Insights has no ``unmask``): every group that may see card data is
-Standard. A second line of defence behind the code's own masking.
+Every group that may see card data is in the Standard log class: AWS documents that class as
+having every CloudWatch Logs feature, while the pages read offline do not say the Infrequent
+Access class takes a data protection policy (its Logs Insights has no ``unmask``). A second line
+of defence behind the code's own masking.
 """
 
 from __future__ import annotations
