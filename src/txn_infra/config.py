@@ -93,6 +93,11 @@ class AccountConfig(CommonConfig):
                 raise ValueError(f"must be YAML structured config, not {value!r}") from None
         return value
 
+    @field_validator("github_repository", mode="before")
+    @classmethod
+    def _none_when_empty(cls, value: object) -> object:
+        return value or None
+
     @field_validator("deployers")
     @classmethod
     def _known_layers(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
