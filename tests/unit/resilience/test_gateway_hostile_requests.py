@@ -61,13 +61,21 @@ def test_a_body_nested_thousands_deep_is_a_coded_400(gateway: Gateway, opener: b
     assert json.loads(response.body)["error"]["code"] == "invalid_request"
 
 
-@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "BREW"])
+@pytest.mark.parametrize("method", ["TRACE", "PROPFIND", "BREW"])
 def test_an_unknown_method_gets_the_coded_403_not_a_501(gateway: Gateway, method: str) -> None:
     connection = http.client.HTTPConnection(gateway.host, gateway.port, timeout=10)
     connection.request(method, f"/{shapes.API_PATH}", headers={"x-api-key": "k"})
     response = connection.getresponse()
     assert response.status == 403
     assert json.loads(response.read())["error"]["code"] == "not_found"
+    connection.close()
+
+
+def test_connect_is_refused_by_the_http_server_not_a_5xx(gateway: Gateway) -> None:
+    # CONNECT asks for a tunnel: cheroot (not a proxy) refuses it before any route is matched
+    connection = http.client.HTTPConnection(gateway.host, gateway.port, timeout=10)
+    connection.request("CONNECT", f"/{shapes.API_PATH}", headers={"x-api-key": "k"})
+    assert connection.getresponse().status == 405
     connection.close()
 
 
