@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -100,6 +101,36 @@ def test_every_accepted_transaction_is_stored_once_with_a_final_status(runtime):
     stored = [r for r in rows(runtime) if r["transaction_id"] in set(ids)]
     assert sorted(r["transaction_id"] for r in stored) == sorted(ids)
     assert {r["status"] for r in stored} <= {"APPROVED", "FLAGGED"}
+
+
+def test_64_concurrent_keep_alive_clients_get_no_reset_and_no_5xx(runtime):
+    # GIVEN 64 clients with a keep-alive connection each, all starting at once
+    assert runtime.gateway is not None
+    start = threading.Barrier(64)
+
+    def client(number: int) -> tuple[list[int], set[int]]:
+        connection = http.client.HTTPConnection("127.0.0.1", runtime.gateway.port, timeout=60)
+        headers = {"Content-Type": "application/json", "x-api-key": runtime.api_key}
+        statuses, ports = [], set()
+        start.wait()
+        try:
+            for _ in range(4):  # WHEN each sends 4 transactions over its connection
+                payload = json.dumps(body(amount=2000 + number)).encode()
+                connection.request("POST", "/transaction", body=payload, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                statuses.append(response.status)
+                ports.add(connection.sock.getsockname()[1])
+        finally:
+            connection.close()
+        return statuses, ports
+
+    with ThreadPoolExecutor(64) as pool:
+        results = list(pool.map(client, range(64)))  # a reset would raise here
+    # THEN all 256 are accepted, each client's over the one connection it opened
+    assert [status for statuses, _ in results for status in statuses] == [202] * 256
+    assert [len(ports) for _, ports in results] == [1] * 64
+    assert runtime.wait_idle(60)
 
 
 def test_a_poison_message_ends_failed(runtime):

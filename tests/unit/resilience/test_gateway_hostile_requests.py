@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -77,6 +79,29 @@ def test_connect_is_refused_by_the_http_server_not_a_5xx(gateway: Gateway) -> No
     connection.request("CONNECT", f"/{shapes.API_PATH}", headers={"x-api-key": "k"})
     assert connection.getresponse().status == 405
     connection.close()
+
+
+def test_128_concurrent_keep_alive_clients_get_no_reset_and_no_5xx(gateway: Gateway) -> None:
+    # regression: a listen backlog of 5 reset 6-8 of 32 clients that connected at once
+    start = threading.Barrier(128)
+
+    def client(_: int) -> list[int]:
+        connection = http.client.HTTPConnection(gateway.host, gateway.port, timeout=30)
+        start.wait()
+        try:
+            statuses = []
+            for _ in range(5):
+                connection.request("POST", f"/{shapes.API_PATH}", body=b"{}")
+                response = connection.getresponse()
+                response.read()
+                statuses.append(response.status)
+            return statuses
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(128) as pool:
+        statuses = [status for answers in pool.map(client, range(128)) for status in answers]
+    assert statuses == [403] * 640  # no key: API Gateway's answer, from every connection
 
 
 def test_a_request_on_an_open_connection_after_stop_is_still_answered(gateway: Gateway) -> None:
