@@ -18,6 +18,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 import warnings
 from pathlib import Path
 from typing import NoReturn, TextIO
@@ -25,7 +27,7 @@ from typing import NoReturn, TextIO
 from txn_local import embedded, gateway
 from txn_local.errors import LocalError
 from txn_local.runtime import API_KEY_ENV, LocalRuntime, RuntimeConfig
-from txn_spec import api_responses
+from txn_spec.api_responses import MISSING_AUTHENTICATION_TOKEN
 
 EXIT_PROBLEMS = 1
 EXIT_ERROR = 2
@@ -41,23 +43,18 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     """The arguments, every rule checked: a bad one is a ``bad_setting`` error."""
     parser = _Parser(prog="python -m txn_local", description=__doc__.splitlines()[0])
     parser.add_argument("mode", nargs="?", choices=("demo", "serve", "wait"), default="demo")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=gateway.DEFAULT_PORT, help="the API (8080)")
-    parser.add_argument(
-        "--aws-port", type=int, default=embedded.DEFAULT_AWS_PORT, help="every AWS service (4566)"
-    )
-    parser.add_argument("--count", type=int, default=1000, help="demo: requests to send")
-    parser.add_argument("--clients", type=int, default=8, help="demo: concurrent clients")
-    parser.add_argument(
-        "--timeout", type=float, default=180.0, help="demo: seconds to finish; wait: to wait"
-    )
-    parser.add_argument("--workers", type=int, default=4, help="fraud-detector pollers (1-100)")
-    parser.add_argument(
-        "--log-level", default=None, help="the functions' log level (demo: ERROR, serve: INFO)"
-    )
-    parser.add_argument(
-        "--log-file", type=Path, default=None, help="where log lines go (demo: a new file)"
-    )
+    for flag, kind, default, meaning in [
+        ("--host", str, "127.0.0.1", "address to listen on"),
+        ("--port", int, gateway.DEFAULT_PORT, "the API (8080)"),
+        ("--aws-port", int, embedded.DEFAULT_AWS_PORT, "every AWS service (4566)"),
+        ("--count", int, 1000, "demo: requests to send"),
+        ("--clients", int, 8, "demo: concurrent clients"),
+        ("--timeout", float, 180.0, "demo: seconds to finish; wait: to wait"),
+        ("--workers", int, 4, "fraud-detector pollers (1-100)"),
+        ("--log-level", str, None, "the functions' log level (demo: ERROR, serve: INFO)"),
+        ("--log-file", Path, None, "where log lines go (demo: a new file)"),
+    ]:
+        parser.add_argument(flag, type=kind, default=default, help=meaning)
     args = parser.parse_args(argv)
     rules = [
         (0 <= args.port <= 65535, "--port must be a port number (0-65535)"),
@@ -141,20 +138,16 @@ def serve(runtime: LocalRuntime, out: TextIO) -> int:
 def wait(args: argparse.Namespace, out: TextIO) -> int:
     """Until the gateway on ``--host:--port`` answers as the local API Gateway does (it starts
     after everything else), or ``not_ready`` after ``--timeout`` seconds."""
-    deadline = time.monotonic() + args.timeout
+    url, deadline = f"http://{args.host}:{args.port}", time.monotonic() + args.timeout
     while time.monotonic() < deadline:
-        connection = http.client.HTTPConnection(args.host, args.port, timeout=5)
         try:
-            connection.request("GET", "/")
-            response = connection.getresponse()
-            kind = response.getheader("x-amzn-ErrorType")
-            if kind == api_responses.MISSING_AUTHENTICATION_TOKEN.response_type:
-                print(f"ready api=http://{args.host}:{args.port}/transaction", file=out)
+            urllib.request.urlopen(url, timeout=5).close()
+        except urllib.error.HTTPError as answer:  # GET / is API Gateway's 403 with its type
+            if answer.headers["x-amzn-ErrorType"] == MISSING_AUTHENTICATION_TOKEN.response_type:
+                print(f"ready api={url}/transaction", file=out)
                 return 0
         except (OSError, http.client.HTTPException):
             pass
-        finally:
-            connection.close()
         time.sleep(0.2)
     raise LocalError(
         "not_ready",

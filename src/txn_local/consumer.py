@@ -162,15 +162,10 @@ class SharedCounters:
 class ConsumerProcess:
     """Starts, watches and stops the consumer child; reads its counters."""
 
-    def __init__(
-        self,
-        spec_for: Callable[[str], ConsumerSpec],
-        environment: Mapping[str, str],
-        output: IO[str] | None = None,
-    ):
-        """``spec_for(counters_path)`` builds the spec; ``environment`` is the child's; its
-        stdout and stderr go to ``output`` (None: this process's stdout and stderr)."""
-        self.output = output
+    output: IO[str] | None = None  # where the child's stdout and stderr go (None: ours)
+
+    def __init__(self, spec_for: Callable[[str], ConsumerSpec], environment: Mapping[str, str]):
+        """``spec_for(counters_path)`` builds the spec; ``environment`` is the child's."""
         components = tuple(source.function.component for source in shapes.EVENT_SOURCES)
         self.counters = SharedCounters.create(components)
         self.spec = spec_for(str(self.counters.path))

@@ -28,7 +28,7 @@ from botocore.config import Config
 
 from txn_local.callcount import OBSERVER_AGENT, Calls
 from txn_local.errors import LocalError
-from txn_local.motoserver import MotoServer, ensure_port_free
+from txn_local.motoserver import MotoServer
 from txn_spec import shapes
 from txn_spec.naming import physical_name
 
@@ -106,10 +106,6 @@ class EmbeddedAws:
         self.url: str | None = None  # the one endpoint, once started
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
-
-    def check_ports(self) -> None:
-        """Raise ``port_in_use`` now if the fixed port is taken."""
-        ensure_port_free(self.host, self._front.requested_port, "the embedded AWS")
 
     def start(self) -> str:
         """Start both servers (they import moto at once); returns the endpoint."""

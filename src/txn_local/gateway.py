@@ -20,7 +20,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -29,7 +28,7 @@ import fastjsonschema
 
 from txn_local.errors import LocalError
 from txn_local.functions import LocalFunction
-from txn_local.motoserver import http_server
+from txn_local.motoserver import http_server, reason_phrase
 from txn_spec import api_responses, api_schema, shapes
 from txn_spec.api_responses import GatewayResponse
 
@@ -307,14 +306,9 @@ class Gateway:
             response = Response.gateway(api_responses.REQUEST_TOO_LARGE)  # 413: cheroot closes
         else:
             headers = [
-                (key[5:].replace("_", "-").title(), value)
+                (key.removeprefix("HTTP_").replace("_", "-").title(), value)
                 for key, value in environ.items()
-                if key.startswith("HTTP_")
-            ]
-            headers += [
-                (key.replace("_", "-").title(), environ[key])
-                for key in ("CONTENT_TYPE", "CONTENT_LENGTH")
-                if environ.get(key)
+                if key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH")
             ]
             request = Request(
                 method=environ["REQUEST_METHOD"],
@@ -325,12 +319,8 @@ class Gateway:
                 source_ip=environ.get("REMOTE_ADDR", ""),
             )
             response = self.handle(request)
-        try:
-            phrase = HTTPStatus(response.status).phrase
-        except ValueError:
-            phrase = "Unknown"
         headers = [*response.headers, ("Content-Length", str(len(response.body)))]
-        start_response(f"{response.status} {phrase}", headers)
+        start_response(f"{response.status} {reason_phrase(response.status)}", headers)
         return [] if environ["REQUEST_METHOD"] == "HEAD" else [response.body]
 
     def handle(self, request: Request) -> Response:

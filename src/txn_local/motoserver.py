@@ -14,28 +14,21 @@ scope) to the second server, over keep-alive connections.
 The children serve moto's WSGI app with cheroot (a thread pool with HTTP/1.1 keep-alive)
 rather than werkzeug's development server, which closes the connection after every response and
 starts a thread per request. A :class:`~txn_local.callcount.CallCounter` in front of the app
-counts every call by service and operation (``MotoServer.calls()``). With
-``TXN_LOCAL_PROFILE_DIR`` set, the child profiles every request with cProfile and writes
-``moto-<label>-<pid>.prof`` there when it stops. The profiles count each worker thread's CPU
-time, not wall time: in a threaded server the wall clock also counts the time a thread waits for
-the GIL or a lock, which would bury the real costs.
+counts every call by service and operation (``MotoServer.calls()``).
 """
 
 from __future__ import annotations
 
 import argparse
-import cProfile
 import http.client
 import json
 import logging
 import os
-import pstats
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable
@@ -48,12 +41,10 @@ from txn_local.errors import LocalError
 from txn_moto import partiql, patches
 
 START_TIMEOUT_SECONDS = 60
-PROFILE_DIR_ENV = "TXN_LOCAL_PROFILE_DIR"
 # Worker threads per moto server: a long-polling receive holds one for up to a second.
 SERVER_THREADS = 32
 KEEP_ALIVE_CONNECTIONS = 256
 _READY = "ready"
-_PORT_IN_USE_EXIT = 3
 
 
 def ensure_port_free(host: str, port: int, what: str) -> None:
@@ -140,22 +131,17 @@ class MotoServer:
             self._process.stdin.flush()
         except OSError:  # it died already: its log says why
             pass
-        line = self._read_ready_line()
-        if not line.startswith(_READY):
-            code = self._process.wait(timeout=5) if self._process and line == "" else None
+        word, _, rest = self._read_ready_line().partition(" ")
+        if word != _READY:
             tail = self.log_tail()
             self.stop()
-            if code == _PORT_IN_USE_EXIT:
-                raise LocalError(
-                    "port_in_use",
-                    f"the embedded AWS ({self.label}) cannot listen on "
-                    f"{self.host}:{self.requested_port}: the port is taken",
-                )
+            if word == "error":  # the child's LocalError: "error <code> <message>"
+                raise LocalError(*rest.split(" ", 1))
             raise LocalError(
                 "embedded_aws_failed",
                 f"moto server ({self.label}) did not start; its log says: {tail}",
             )
-        self.port = int(line.split()[1])
+        self.port = int(rest)
 
     def _read_ready_line(self) -> str:
         assert self._process is not None
@@ -194,12 +180,8 @@ class MotoServer:
         try:
             process.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            process.kill()
+            process.wait()
         if process.stdout:
             process.stdout.close()
         self._log.unlink(missing_ok=True)
@@ -212,7 +194,7 @@ def _child_environment() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1"}
 
 
-def _serve(host: str, port: int, label: str) -> int:
+def _serve(host: str, port: int) -> int:
     """The child: serve moto until stdin closes."""
     from moto import backends
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -225,15 +207,13 @@ def _serve(host: str, port: int, label: str) -> int:
     backends.list_of_moto_modules = lambda: modules
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     app: Any = DirectJson(DomainDispatcherApplication(create_backend_app))
-    profile_dir = os.environ.get(PROFILE_DIR_ENV)
-    profiler = _Profiler(app) if profile_dir else None
     forward_to = sys.stdin.readline().strip()
-    app = CallCounter(Forward(profiler or app, forward_to) if forward_to else profiler or app)
+    app = CallCounter(Forward(app, forward_to) if forward_to else app)
     try:
-        server = http_server(host, port, app, threads=SERVER_THREADS, what="moto")
+        server = http_server(host, port, app, threads=SERVER_THREADS, what="the embedded AWS")
     except LocalError as error:
-        print(error.message, file=sys.stderr)
-        return _PORT_IN_USE_EXIT
+        print(f"error {error.code} {error.message}", flush=True)
+        return 1
 
     def stop_when_parent_goes() -> None:
         sys.stdin.read()
@@ -241,11 +221,7 @@ def _serve(host: str, port: int, label: str) -> int:
 
     threading.Thread(target=stop_when_parent_goes, daemon=True).start()
     print(f"{_READY} {server.bind_addr[1]}", flush=True)
-    try:
-        server.serve()
-    finally:
-        if profiler is not None and profile_dir:
-            profiler.dump(Path(profile_dir) / f"moto-{label}-{os.getpid()}.prof")
+    server.serve()
     return 0
 
 
@@ -349,58 +325,24 @@ class DirectJson:
             header_list.append(("Content-Type", "text/html; charset=utf-8"))  # Flask's default
         if "content-length" not in names:
             header_list.append(("Content-Length", str(len(payload))))
-        start_response(f"{status} {_reason(int(status))}", header_list)
+        start_response(f"{status} {reason_phrase(int(status))}", header_list)
         return [payload]
 
 
-def _reason(status: int) -> str:
+def reason_phrase(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
     except ValueError:
-        return ""
-
-
-class _Profiler:
-    """WSGI wrapper: cProfile around each request, one profile per worker thread, timed by that
-    thread's CPU clock."""
-
-    def __init__(self, app: Callable[..., Iterable[bytes]]):
-        self.app = app
-        self._local = threading.local()
-        self._profiles: list[cProfile.Profile] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        profile = getattr(self._local, "profile", None)
-        if profile is None:
-            profile = self._local.profile = cProfile.Profile(time.thread_time)
-            with self._lock:
-                self._profiles.append(profile)
-        profile.enable()
-        try:
-            return list(self.app(environ, start_response))
-        finally:
-            profile.disable()
-
-    def dump(self, path: Path) -> None:
-        with self._lock:
-            profiles = [p for p in self._profiles if p.getstats()]
-        if not profiles:
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        stats = pstats.Stats(profiles[0])
-        for profile in profiles[1:]:
-            stats.add(profile)
-        stats.dump_stats(str(path))
+        return "Unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--label", default="aws")
+    parser.add_argument("--label", default="aws")  # which one, in a process list
     args = parser.parse_args(argv)
-    return _serve(args.host, args.port, args.label)
+    return _serve(args.host, args.port)
 
 
 if __name__ == "__main__":

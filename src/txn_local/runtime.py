@@ -119,7 +119,7 @@ class LocalRuntime:
         config = self.config
         # Check the ports first: a taken port fails in milliseconds, not after moto started.
         ensure_port_free(config.host, config.port, "the local API gateway")
-        self.aws.check_ports()
+        ensure_port_free(config.host, config.aws_port, "the embedded AWS")
         body_check = compile_body_check(load_request_schema(config.openapi_document))
         try:
             self.aws_url = self.aws.start()
@@ -133,7 +133,8 @@ class LocalRuntime:
             sys.stdout = output if config.show_metrics else DropEmf(output)
             separate = config.separate_consumer
             if separate:  # it imports its functions while this process imports the validator
-                self.consumer = ConsumerProcess(self._consumer_spec, os.environ, self._log)
+                self.consumer = ConsumerProcess(self._consumer_spec, os.environ)
+                self.consumer.output = self._log
                 self.consumer.launch()
             wanted = (shapes.VALIDATOR,) if separate else shapes.FUNCTIONS
             handlers = (
