@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import boto3
 import pytest
 
 from txn_local import embedded
@@ -115,6 +116,18 @@ def test_one_endpoint_answers_every_service_on_the_aws_cli(served):
     assert topics == [f"arn:aws:sns:{embedded.REGION}:123456789012:txn-local-fraud-alerts"]
     assert aws(served, "kms", "list-aliases")["Aliases"]
     assert aws(served, "apigateway", "get-rest-apis")["items"]
+
+
+def test_boto3_needs_only_aws_endpoint_url(served, monkeypatch):
+    for name in [k for k in os.environ if k.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", served["aws"])
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=embedded.REGION
+    )
+    assert len(session.client("sqs").list_queues()["QueueUrls"]) == len(shapes.QUEUES)
+    assert len(session.client("dynamodb").list_tables()["TableNames"]) == len(shapes.TABLES)
+    assert len(session.client("sns").list_topics()["Topics"]) == 1
 
 
 def test_the_aws_cli_scans_a_transaction_the_api_accepted(served):
