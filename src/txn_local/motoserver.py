@@ -36,6 +36,8 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any, ClassVar
 
+from cheroot import wsgi
+
 from txn_local.callcount import CALLS_PATH, CallCounter, Calls, service_of
 from txn_local.errors import LocalError
 from txn_moto import partiql, patches
@@ -65,12 +67,20 @@ def ensure_port_free(host: str, port: int, what: str) -> None:
             ) from None
 
 
+class _Server(wsgi.Server):
+    @classmethod
+    def prepare_socket(cls, *args: Any, **kwargs: Any) -> socket.socket:
+        # SO_REUSEADDR on a port 0 as well (cheroot sets it only on a fixed port), so a
+        # restart on the port it picked binds again while its old connections wind down.
+        sock: socket.socket = super().prepare_socket(*args, **kwargs)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        return sock
+
+
 def http_server(host: str, port: int, app: Any, *, threads: int, what: str) -> Any:
     """cheroot serving the WSGI ``app`` on ``host:port``, bound (``serve()`` runs it): a pool of
     ``threads``, HTTP/1.1 keep-alive for every client and a listen backlog for bursts."""
-    from cheroot import wsgi
-
-    server = wsgi.Server((host, port), app, numthreads=threads, request_queue_size=1024)
+    server = _Server((host, port), app, numthreads=threads, request_queue_size=1024)
     # cheroot keeps at most 10 idle keep-alive connections and closes the others after their
     # response: with 25 clients and more, most calls paid for a new TCP connection both sides.
     server.keep_alive_conn_limit = KEEP_ALIVE_CONNECTIONS

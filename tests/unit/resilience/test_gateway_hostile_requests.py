@@ -125,11 +125,19 @@ def test_a_request_on_an_open_connection_after_stop_is_still_answered(gateway: G
 
 def test_a_restart_cuts_open_connections(gateway: Gateway) -> None:
     connection = http.client.HTTPConnection(gateway.host, gateway.port, timeout=10)
-    connection.request("GET", "/nowhere")
-    connection.getresponse().read()
+    idle = http.client.HTTPConnection(gateway.host, gateway.port, timeout=10)
+    for open_connection in (connection, idle):
+        ask(open_connection)
+    gateway.requested_port = gateway.port  # as restart_compute does
     gateway.stop(drop_connections=True)
     with pytest.raises((OSError, http.client.HTTPException)):
         ask(connection)
+    # and it comes back on the port it had picked, its old connections still winding down
+    gateway.start()
+    fresh = http.client.HTTPConnection(gateway.host, gateway.port, timeout=10)
+    assert json.loads(ask(fresh))["error"]["code"] == "not_found"
+    fresh.close()
+    idle.close()
 
 
 def ask(connection: http.client.HTTPConnection) -> bytes:
