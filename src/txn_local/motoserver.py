@@ -24,6 +24,7 @@ import http.client
 import json
 import logging
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -141,7 +142,10 @@ class MotoServer:
             self._process.stdin.flush()
         except OSError:  # it died already: its log says why
             pass
-        word, _, rest = self._read_ready_line().partition(" ")
+        stdout = self._process.stdout
+        assert stdout is not None
+        answered = select.select([stdout], [], [], START_TIMEOUT_SECONDS)[0]
+        word, _, rest = (stdout.readline().strip() if answered else "timeout").partition(" ")
         if word != _READY:
             tail = self.log_tail()
             self.stop()
@@ -152,18 +156,6 @@ class MotoServer:
                 f"moto server ({self.label}) did not start; its log says: {tail}",
             )
         self.port = int(rest)
-
-    def _read_ready_line(self) -> str:
-        assert self._process is not None
-        assert self._process.stdout is not None
-        result: list[str] = []
-        reader = threading.Thread(
-            target=lambda: result.append(self._process.stdout.readline().strip()),
-            daemon=True,
-        )
-        reader.start()
-        reader.join(START_TIMEOUT_SECONDS)
-        return result[0] if result else "timeout"
 
     @property
     def pid(self) -> int | None:
