@@ -90,16 +90,6 @@ def _nest(counts: Counter[tuple[str, str]]) -> Calls:
     return nested
 
 
-def merge(*snapshots: Calls) -> Calls:
-    total: Calls = {}
-    for snapshot in snapshots:
-        for service, operations in snapshot.items():
-            for operation, count in operations.items():
-                bucket = total.setdefault(service, {})
-                bucket[operation] = bucket.get(operation, 0) + count
-    return total
-
-
 def difference(after: Calls, before: Calls) -> Calls:
     """``after - before``, dropping operations that did not move."""
     delta: Calls = {}

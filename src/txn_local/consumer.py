@@ -81,7 +81,7 @@ class SourceSpec:
 class ConsumerSpec:
     """What the child needs besides its environment (endpoints, credentials, ``Env.*``)."""
 
-    sqs_url: str
+    aws_url: str
     sources: tuple[SourceSpec, ...]
     counters_path: str
     region: str
@@ -161,6 +161,8 @@ class SharedCounters:
 
 class ConsumerProcess:
     """Starts, watches and stops the consumer child; reads its counters."""
+
+    output: IO[str] | None = None  # where the child's stdout and stderr go (None: ours)
 
     def __init__(self, spec_for: Callable[[str], ConsumerSpec], environment: Mapping[str, str]):
         """``spec_for(counters_path)`` builds the spec; ``environment`` is the child's."""
@@ -267,8 +269,8 @@ class ConsumerProcess:
         assert process.stderr is not None
         self._threads = [
             _thread(self._read_answers, os.fdopen(control_read, "rb"), self._answers),
-            _thread(self._copy, process.stdout, lambda: sys.stdout),
-            _thread(self._copy, process.stderr, lambda: sys.stderr),
+            _thread(self._copy, process.stdout, lambda: self.output or sys.stdout),
+            _thread(self._copy, process.stderr, lambda: self.output or sys.stderr),
         ]
         process.stdin.write(self.spec.to_json().encode() + b"\n")
         process.stdin.flush()
@@ -430,7 +432,7 @@ def _serve(control: IO[str]) -> int:
         )
         return _EXIT_START_FAILED
     counters = SharedCounters(Path(spec.counters_path), tuple(s.component for s in spec.sources))
-    sqs = embedded.make_client("sqs", spec.sqs_url)
+    sqs = embedded.make_client("sqs", spec.aws_url)
     pollers = []
     for source in spec.sources:
         shape = source.shape

@@ -1,9 +1,10 @@
-"""The embedded AWS: moto servers on 127.0.0.1 and the resources the stacks declare.
+"""The embedded AWS: every service on one port of 127.0.0.1, and the resources the stacks declare.
 
-Two moto processes share the work across both cores: SQS, the busiest service, gets its own
-(on ``aws_port + 1``); DynamoDB, KMS, SNS and API Gateway share the other (on ``aws_port``).
-boto3 and the AWS CLI honour ``AWS_ENDPOINT_URL`` and the per-service
-``AWS_ENDPOINT_URL_SQS``, so the handlers run unchanged.
+Two moto processes share the work across both cores behind that one endpoint
+(:mod:`txn_local.motoserver`): the front answers SQS, the busiest service, and SNS, which
+delivers to SQS in-process; it forwards DynamoDB, KMS, API Gateway and any other service to the
+second. boto3 and the AWS CLI need only ``AWS_ENDPOINT_URL`` (or ``--endpoint-url``), so the
+handlers run unchanged.
 
 Every resource is created from the shapes in :mod:`txn_spec.shapes` and named by
 :func:`txn_spec.naming.physical_name`, exactly as the ``security``, ``data`` and ``edge``
@@ -25,9 +26,9 @@ import boto3
 from boto3.dynamodb.types import TypeSerializer
 from botocore.config import Config
 
-from txn_local.callcount import OBSERVER_AGENT, Calls, merge
+from txn_local.callcount import OBSERVER_AGENT, Calls
 from txn_local.errors import LocalError
-from txn_local.motoserver import MotoServer, ensure_port_free
+from txn_local.motoserver import MotoServer
 from txn_spec import shapes
 from txn_spec.naming import physical_name
 
@@ -62,17 +63,6 @@ def make_client(service: str, url: str, *, observer: bool = False) -> Any:
     return boto3.session.Session().client(
         service, endpoint_url=url, region_name=REGION, config=config, **CREDENTIALS
     )
-
-
-@dataclass(frozen=True)
-class Endpoints:
-    """Where the embedded AWS listens: one URL for SQS, one for everything else."""
-
-    default: str
-    sqs: str
-
-    def environment(self) -> dict[str, str]:
-        return {"AWS_ENDPOINT_URL": self.default, "AWS_ENDPOINT_URL_SQS": self.sqs}
 
 
 @dataclass(frozen=True)
@@ -111,37 +101,28 @@ class EmbeddedAws:
 
     def __init__(self, host: str = "127.0.0.1", port: int = DEFAULT_AWS_PORT):
         self.host = host
-        # Port 0 (tests) lets each server pick a free port.
-        self._servers = {
-            "default": MotoServer(host, port, "aws"),
-            "sqs": MotoServer(host, port + 1 if port else 0, "sqs"),
-        }
-        self.endpoints: Endpoints | None = None
+        self._front = MotoServer(host, port, "sqs")  # port 0 (tests): a free port
+        self._back = MotoServer(host, 0, "aws")
+        self.url: str | None = None  # the one endpoint, once started
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
 
-    def check_ports(self) -> None:
-        """Raise ``port_in_use`` now if a fixed port is taken."""
-        for server in self._servers.values():
-            ensure_port_free(
-                server.host, server.requested_port, f"the embedded AWS ({server.label})"
-            )
-
-    def start(self) -> Endpoints:
+    def start(self) -> str:
+        """Start both servers (they import moto at once); returns the endpoint."""
         try:
-            for server in self._servers.values():
-                server.launch()  # both import moto at once
-            for server in self._servers.values():
-                server.wait_ready()
+            self._back.launch()
+            self._front.launch()
+            self._back.wait_ready()
+            self._front.wait_ready(forward_to=self._back.url)
         except BaseException:
             self.stop()
             raise
-        self.endpoints = Endpoints(self._servers["default"].url, self._servers["sqs"].url)
-        return self.endpoints
+        self.url = self._front.url
+        return self.url
 
     def stop(self) -> None:
-        for server in self._servers.values():
-            server.stop()
+        self._front.stop()
+        self._back.stop()
         self._clients.clear()
 
     def client(self, service: str, *, observer: bool = False) -> Any:
@@ -151,27 +132,22 @@ class EmbeddedAws:
         ``observer=True``: a client for watching the pipeline (queue depths, reading results
         back), whose calls the servers count apart from the pipeline's (:meth:`calls`).
         """
-        if self.endpoints is None:
+        if self.url is None:
             raise RuntimeError("the embedded AWS is not started")
         key = f"{service}/observer" if observer else service
         with self._clients_lock:
             if key not in self._clients:
-                url = self.endpoints.sqs if service == "sqs" else self.endpoints.default
-                self._clients[key] = make_client(service, url, observer=observer)
+                self._clients[key] = make_client(service, self.url, observer=observer)
             return self._clients[key]
 
     def server_pids(self) -> dict[str, int]:
-        """The moto server processes by label (``aws``, ``sqs``), for measuring their CPU."""
-        return {server.label: server.pid for server in self._servers.values() if server.pid}
+        """The moto server processes by label (``sqs``: the front, ``aws``), for their CPU."""
+        return {s.label: s.pid for s in (self._front, self._back) if s.pid}
 
     def calls(self) -> dict[str, Calls]:
-        """AWS API calls the embedded AWS answered so far, by service and operation, over all
-        its servers: ``{"calls": {service: {operation: n}}, "observer": {...}}``."""
-        snapshots = [server.calls() for server in self._servers.values()]
-        return {
-            part: merge(*(snapshot[part] for snapshot in snapshots))
-            for part in ("calls", "observer")
-        }
+        """AWS API calls the embedded AWS answered so far, by service and operation (the front
+        counts every call): ``{"calls": {service: {operation: n}}, "observer": {...}}``."""
+        return self._front.calls()
 
     def provision(self, *, api_key: str | None = None, merchants_file: Path | None) -> Resources:
         """Create every resource and seed the merchants; returns their names."""

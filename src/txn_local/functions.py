@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 import time
 import uuid
@@ -16,9 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from txn_local import embedded
 from txn_local.errors import LocalError
 from txn_spec import shapes
 from txn_spec.naming import function_log_group
+
+SERVICE_ENV = "POWERTOOLS_SERVICE_NAME"
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -104,8 +108,11 @@ def import_handlers(
     """
     unload_function_modules()  # a "cold start": fresh clients for this environment
     handlers: dict[str, Handler] = {}
+    before = os.environ.get(SERVICE_ENV)
     for shape in functions:
         module_name, _, attribute = shape.handler.rpartition(".")
+        # As compute sets it per function: Powertools reads the service name at import.
+        os.environ[SERVICE_ENV] = embedded.name(shape.component)
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as error:
@@ -115,6 +122,10 @@ def import_handlers(
                 "(./noxw creates .venv) and functions/ complete?",
             ) from None
         handlers[shape.component] = getattr(module, attribute)
+    if before is None:
+        os.environ.pop(SERVICE_ENV, None)
+    else:
+        os.environ[SERVICE_ENV] = before
     return handlers
 
 

@@ -11,28 +11,24 @@ answer goes back to the client. A handler error or a malformed answer is a 502, 
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import logging
 import secrets
-import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import fastjsonschema
 
 from txn_local.errors import LocalError
 from txn_local.functions import LocalFunction
-from txn_local.motoserver import ensure_port_free
+from txn_local.motoserver import http_server, reason_phrase
 from txn_spec import api_responses, api_schema, shapes
 from txn_spec.api_responses import GatewayResponse
 
@@ -41,6 +37,8 @@ log = logging.getLogger(__name__)
 DEFAULT_PORT = 8080
 RESOURCE_PATH = f"/{shapes.API_PATH}"
 KEY_REFRESH_SECONDS = 2.0
+# Worker threads: requests wait for one in cheroot's queue, never in the kernel's backlog.
+THREADS = 32
 
 
 # --- request schema ------------------------------------------------------------------------------
@@ -253,7 +251,9 @@ def from_proxy_result(result: Any) -> Response:
 
 
 class Gateway:
-    """The HTTP front door; ``start()`` listens, ``stop()`` stops accepting and returns."""
+    """The HTTP front door, a WSGI app served by cheroot (a thread pool with HTTP/1.1
+    keep-alive and a deep listen backlog); ``start()`` listens, ``stop()`` stops accepting,
+    cuts the idle keep-alive connections and lets the requests in flight finish."""
 
     def __init__(
         self,
@@ -274,55 +274,55 @@ class Gateway:
         self.dashboard: Any = None  # the runtime attaches its txn_local.dashboard.Dashboard
         self.host = host
         self.requested_port = port
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._listening_port = 0  # kept after stop(): open keep-alive connections still finish
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
+        self._server: Any = None
+        self._listening_port = 0  # kept after stop(): requests in flight still finish
 
     @property
     def port(self) -> int:
         if self._server is None:
             raise RuntimeError("the gateway is not started")
-        return self._server.server_address[1]
+        return self._listening_port
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
-        ensure_port_free(self.host, self.requested_port, "the local API gateway")
-        handler = type("BoundHandler", (_HttpHandler,), {"gateway": self})
-        try:
-            self._server = ThreadingHTTPServer((self.host, self.requested_port), handler)
-        except OSError as error:
-            raise LocalError(
-                "port_in_use",
-                f"the local API gateway cannot listen on {self.host}:{self.requested_port} "
-                f"({error.strerror})",
-            ) from None
-        self._server.daemon_threads = True
-        self._listening_port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="gateway", daemon=True
+        self._server = http_server(
+            self.host, self.requested_port, self, threads=THREADS, what="the local API gateway"
         )
-        self._thread.start()
+        self._listening_port = self._server.bind_addr[1]
+        threading.Thread(target=self._server.serve, name="gateway", daemon=True).start()
 
     def stop(self, *, drop_connections: bool = False) -> None:
-        """Stop accepting. ``drop_connections``: also cut the open (keep-alive) connections,
-        as a process that goes away does; a request in flight then gets no answer."""
+        """Stop accepting and close the idle keep-alive connections, as a process that goes
+        away does (``drop_connections``, kept for callers that say so, is always the case)."""
         server, self._server = self._server, None
         if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-        if drop_connections:
-            with self._connections_lock:
-                connections, self._connections = self._connections, set()
-            for connection in connections:
-                with contextlib.suppress(OSError):
-                    connection.shutdown(socket.SHUT_RDWR)
+            server.stop()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        """WSGI: the request as API Gateway receives it, then :meth:`handle`."""
+        if int(environ.get("CONTENT_LENGTH") or 0) > api_responses.MAX_BODY_BYTES:
+            response = Response.gateway(api_responses.REQUEST_TOO_LARGE)  # 413: cheroot closes
+        else:
+            headers = [
+                (key.removeprefix("HTTP_").replace("_", "-").title(), value)
+                for key, value in environ.items()
+                if key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH")
+            ]
+            request = Request(
+                method=environ["REQUEST_METHOD"],
+                path=environ.get("PATH_INFO") or "/",
+                query=environ.get("QUERY_STRING", ""),
+                headers=headers,
+                body=environ["wsgi.input"].read(api_responses.MAX_BODY_BYTES + 1),
+                source_ip=environ.get("REMOTE_ADDR", ""),
+            )
+            response = self.handle(request)
+        headers = [*response.headers, ("Content-Length", str(len(response.body)))]
+        start_response(f"{response.status} {reason_phrase(response.status)}", headers)
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [response.body]
 
     def handle(self, request: Request) -> Response:
         """One request: the dashboard's, or API Gateway's steps (:meth:`answer`), metered."""
@@ -361,68 +361,3 @@ class Gateway:
             log.exception("the %s handler raised", self.validator.physical_name)
             return Response.gateway(api_responses.DEFAULT_5XX)
         return from_proxy_result(result)
-
-
-class _HttpHandler(BaseHTTPRequestHandler):
-    gateway: Gateway
-    protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
-    server_version = "txn-local-gateway"
-
-    def setup(self) -> None:
-        super().setup()
-        with self.gateway._connections_lock:
-            self.gateway._connections.add(self.connection)
-
-    def handle(self) -> None:
-        try:
-            super().handle()
-        except ConnectionError:  # the client went away, or stop() cut the connection
-            self.close_connection = True
-
-    def finish(self) -> None:
-        with self.gateway._connections_lock:
-            self.gateway._connections.discard(self.connection)
-        super().finish()
-
-    def _dispatch(self) -> None:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > api_responses.MAX_BODY_BYTES:
-            self.close_connection = True  # the unread body makes the connection unusable
-            self._send(Response.gateway(api_responses.REQUEST_TOO_LARGE))
-            return
-        body = self.rfile.read(length) if length else b""
-        request = Request(
-            method=self.command,
-            path=parts.path,
-            query=parts.query,
-            headers=list(self.headers.items()),
-            body=body,
-            source_ip=self.client_address[0],
-        )
-        self._send(self.gateway.handle(request))
-
-    def _send(self, response: Response) -> None:
-        try:
-            phrase = HTTPStatus(response.status).phrase
-        except ValueError:
-            phrase = ""
-        self.send_response(response.status, phrase)
-        for header, value in response.headers:
-            self.send_header(header, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch
-
-    def __getattr__(self, name: str) -> Any:
-        # Any other method (TRACE, CONNECT, made-up ones) gets API Gateway's 403 answer, not
-        # http.server's 501 page.
-        if name.startswith("do_"):
-            return self._dispatch
-        raise AttributeError(name)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)

@@ -1,51 +1,53 @@
-"""One moto server in a child process, so the embedded AWS runs on its own core.
+"""The embedded AWS: moto servers in child processes, one endpoint for every service.
 
 ``MotoServer(host, port).start()`` spawns ``python -m txn_local.motoserver``; the child binds
-the port (0 picks a free one), prints ``ready <port>`` and serves until its stdin closes, so it
-never outlives the runtime that started it, even when that runtime is killed. A taken port is a
-:class:`~txn_local.errors.LocalError`, not a hang or a traceback.
+the port (0 picks a free one), reads from its stdin the URL of the server it forwards other
+services to (an empty line: none), prints ``ready <port>`` and serves until its stdin closes,
+so it never outlives the runtime that started it, even when that runtime is killed. A taken
+port is a :class:`~txn_local.errors.LocalError`, not a hang or a traceback.
 
-The child serves moto's WSGI app with cheroot (a thread pool with HTTP/1.1 keep-alive) rather
-than werkzeug's development server, which closes the connection after every response and
-starts a thread per request: each AWS call then cost a new TCP connection on both sides. A
-:class:`~txn_local.callcount.CallCounter` in front of the app counts every call by service and
-operation (``MotoServer.calls()``). With ``TXN_LOCAL_PROFILE_DIR`` set, the child profiles every
-request with cProfile and writes ``moto-<label>-<pid>.prof`` there when it stops. The profiles
-count each worker thread's CPU time, not wall time: in a threaded server the wall clock also
-counts the time a thread waits for the GIL or a lock, which would bury the real costs.
+Two servers share the work across both cores behind one port (:mod:`txn_local.embedded`): the
+front answers SQS and SNS itself (an SNS topic delivers to SQS queues in-process, so they must
+share a moto) and :class:`Forward` passes every other service's calls (by the SigV4 credential
+scope) to the second server, over keep-alive connections.
+
+The children serve moto's WSGI app with cheroot (a thread pool with HTTP/1.1 keep-alive)
+rather than werkzeug's development server, which closes the connection after every response and
+starts a thread per request. A :class:`~txn_local.callcount.CallCounter` in front of the app
+counts every call by service and operation (``MotoServer.calls()``).
 """
 
 from __future__ import annotations
 
 import argparse
-import cProfile
+import http.client
 import json
 import logging
 import os
-import pstats
+import select
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any, ClassVar
 
-from txn_local.callcount import CALLS_PATH, CallCounter, Calls
+from cheroot import wsgi
+
+from txn_local.callcount import CALLS_PATH, CallCounter, Calls, service_of
 from txn_local.errors import LocalError
 from txn_moto import partiql, patches
 
 START_TIMEOUT_SECONDS = 60
-PROFILE_DIR_ENV = "TXN_LOCAL_PROFILE_DIR"
 # Worker threads per moto server: a long-polling receive holds one for up to a second.
 SERVER_THREADS = 32
 KEEP_ALIVE_CONNECTIONS = 256
 _READY = "ready"
-_PORT_IN_USE_EXIT = 3
 
 
 def ensure_port_free(host: str, port: int, what: str) -> None:
@@ -64,6 +66,30 @@ def ensure_port_free(host: str, port: int, what: str) -> None:
                 f"{what} cannot listen on {host}:{port} ({error.strerror}); stop whatever uses "
                 "it or choose another port",
             ) from None
+
+
+class _Server(wsgi.Server):
+    @classmethod
+    def prepare_socket(cls, *args: Any, **kwargs: Any) -> socket.socket:
+        # SO_REUSEADDR on a port 0 as well (cheroot sets it only on a fixed port), so a
+        # restart on the port it picked binds again while its old connections wind down.
+        sock: socket.socket = super().prepare_socket(*args, **kwargs)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        return sock
+
+
+def http_server(host: str, port: int, app: Any, *, threads: int, what: str) -> Any:
+    """cheroot serving the WSGI ``app`` on ``host:port``, bound (``serve()`` runs it): a pool of
+    ``threads``, HTTP/1.1 keep-alive for every client and a listen backlog for bursts."""
+    server = _Server((host, port), app, numthreads=threads, request_queue_size=1024)
+    # cheroot keeps at most 10 idle keep-alive connections and closes the others after their
+    # response: with 25 clients and more, most calls paid for a new TCP connection both sides.
+    server.keep_alive_conn_limit = KEEP_ALIVE_CONNECTIONS
+    try:
+        server.prepare()
+    except OSError as error:
+        raise LocalError("port_in_use", f"{what} cannot listen on {host}:{port}: {error}") from None
+    return server
 
 
 class MotoServer:
@@ -106,35 +132,30 @@ class MotoServer:
                 env=_child_environment(),
             )
 
-    def wait_ready(self) -> None:
-        line = self._read_ready_line()
-        if not line.startswith(_READY):
-            code = self._process.wait(timeout=5) if self._process and line == "" else None
+    def wait_ready(self, forward_to: str = "") -> None:
+        """Tell the child where to forward the services it does not answer (:class:`Forward`;
+        empty: none) and wait until it listens."""
+        assert self._process is not None
+        assert self._process.stdin is not None
+        try:
+            self._process.stdin.write(f"{forward_to}\n")
+            self._process.stdin.flush()
+        except OSError:  # it died already: its log says why
+            pass
+        stdout = self._process.stdout
+        assert stdout is not None
+        answered = select.select([stdout], [], [], START_TIMEOUT_SECONDS)[0]
+        word, _, rest = (stdout.readline().strip() if answered else "timeout").partition(" ")
+        if word != _READY:
             tail = self.log_tail()
             self.stop()
-            if code == _PORT_IN_USE_EXIT:
-                raise LocalError(
-                    "port_in_use",
-                    f"the embedded AWS ({self.label}) cannot listen on "
-                    f"{self.host}:{self.requested_port}: the port is taken",
-                )
+            if word == "error":  # the child's LocalError: "error <code> <message>"
+                raise LocalError(*rest.split(" ", 1))
             raise LocalError(
                 "embedded_aws_failed",
                 f"moto server ({self.label}) did not start; its log says: {tail}",
             )
-        self.port = int(line.split()[1])
-
-    def _read_ready_line(self) -> str:
-        assert self._process is not None
-        assert self._process.stdout is not None
-        result: list[str] = []
-        reader = threading.Thread(
-            target=lambda: result.append(self._process.stdout.readline().strip()),
-            daemon=True,
-        )
-        reader.start()
-        reader.join(START_TIMEOUT_SECONDS)
-        return result[0] if result else "timeout"
+        self.port = int(rest)
 
     @property
     def pid(self) -> int | None:
@@ -161,12 +182,8 @@ class MotoServer:
         try:
             process.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            process.kill()
+            process.wait()
         if process.stdout:
             process.stdout.close()
         self._log.unlink(missing_ok=True)
@@ -179,9 +196,8 @@ def _child_environment() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1"}
 
 
-def _serve(host: str, port: int, label: str) -> int:
+def _serve(host: str, port: int) -> int:
     """The child: serve moto until stdin closes."""
-    from cheroot import wsgi
     from moto import backends
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
@@ -193,19 +209,13 @@ def _serve(host: str, port: int, label: str) -> int:
     backends.list_of_moto_modules = lambda: modules
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     app: Any = DirectJson(DomainDispatcherApplication(create_backend_app))
-    profile_dir = os.environ.get(PROFILE_DIR_ENV)
-    profiler = _Profiler(app) if profile_dir else None
-    counter = CallCounter(profiler or app)
-    server = wsgi.Server((host, port), counter, numthreads=SERVER_THREADS, request_queue_size=128)
-    # cheroot keeps at most 10 idle keep-alive connections and closes the others after their
-    # response: with the validator's, the pollers' and the functions' clients (25 and more
-    # connections) most calls then paid for a new TCP connection on both sides.
-    server.keep_alive_conn_limit = KEEP_ALIVE_CONNECTIONS
+    forward_to = sys.stdin.readline().strip()
+    app = CallCounter(Forward(app, forward_to) if forward_to else app)
     try:
-        server.prepare()
-    except OSError as error:
-        print(f"cannot bind {host}:{port}: {error}", file=sys.stderr)
-        return _PORT_IN_USE_EXIT
+        server = http_server(host, port, app, threads=SERVER_THREADS, what="the embedded AWS")
+    except LocalError as error:
+        print(f"error {error.code} {error.message}", flush=True)
+        return 1
 
     def stop_when_parent_goes() -> None:
         sys.stdin.read()
@@ -213,12 +223,49 @@ def _serve(host: str, port: int, label: str) -> int:
 
     threading.Thread(target=stop_when_parent_goes, daemon=True).start()
     print(f"{_READY} {server.bind_addr[1]}", flush=True)
-    try:
-        server.serve()
-    finally:
-        if profiler is not None and profile_dir:
-            profiler.dump(Path(profile_dir) / f"moto-{label}-{os.getpid()}.prof")
+    server.serve()
     return 0
+
+
+class Forward:
+    """WSGI app: SQS and SNS calls (and unsigned ones) to ``app``, every other service's calls
+    to the moto server at ``url``, over one keep-alive connection per worker thread."""
+
+    LOCAL = frozenset({"sqs", "sns", "unsigned"})
+    _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], url: str):
+        self.app = app
+        self._address = urllib.parse.urlsplit(url).netloc
+        self._local = threading.local()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if service_of(environ) in self.LOCAL:
+            return self.app(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        headers = {k[5:].replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
+        headers["Content-Length"] = str(length)
+        if environ.get("CONTENT_TYPE"):
+            headers["Content-Type"] = environ["CONTENT_TYPE"]
+        for attempt in (1, 2):  # a kept-alive connection the server closed: once more
+            connection = getattr(self._local, "connection", None)
+            if connection is None:
+                connection = self._local.connection = http.client.HTTPConnection(self._address)
+            try:
+                connection.request(environ["REQUEST_METHOD"], environ["REQUEST_URI"], body, headers)
+                response = connection.getresponse()
+                payload = response.read()
+                break
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                self._local.connection = None
+                if attempt == 2:
+                    raise
+        out = [(k, v) for k, v in response.getheaders() if k.lower() not in self._HOP_BY_HOP]
+        out.append(("Content-Length", str(len(payload))))
+        start_response(f"{response.status} {response.reason}", out)
+        return [payload]
 
 
 class DirectJson:
@@ -280,58 +327,24 @@ class DirectJson:
             header_list.append(("Content-Type", "text/html; charset=utf-8"))  # Flask's default
         if "content-length" not in names:
             header_list.append(("Content-Length", str(len(payload))))
-        start_response(f"{status} {_reason(int(status))}", header_list)
+        start_response(f"{status} {reason_phrase(int(status))}", header_list)
         return [payload]
 
 
-def _reason(status: int) -> str:
+def reason_phrase(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
     except ValueError:
-        return ""
-
-
-class _Profiler:
-    """WSGI wrapper: cProfile around each request, one profile per worker thread, timed by that
-    thread's CPU clock."""
-
-    def __init__(self, app: Callable[..., Iterable[bytes]]):
-        self.app = app
-        self._local = threading.local()
-        self._profiles: list[cProfile.Profile] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        profile = getattr(self._local, "profile", None)
-        if profile is None:
-            profile = self._local.profile = cProfile.Profile(time.thread_time)
-            with self._lock:
-                self._profiles.append(profile)
-        profile.enable()
-        try:
-            return list(self.app(environ, start_response))
-        finally:
-            profile.disable()
-
-    def dump(self, path: Path) -> None:
-        with self._lock:
-            profiles = [p for p in self._profiles if p.getstats()]
-        if not profiles:
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        stats = pstats.Stats(profiles[0])
-        for profile in profiles[1:]:
-            stats.add(profile)
-        stats.dump_stats(str(path))
+        return "Unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--label", default="aws")
+    parser.add_argument("--label", default="aws")  # which one, in a process list
     args = parser.parse_args(argv)
-    return _serve(args.host, args.port, args.label)
+    return _serve(args.host, args.port)
 
 
 if __name__ == "__main__":

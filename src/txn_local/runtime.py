@@ -5,9 +5,10 @@ the functions' environment, imports the handlers (or takes injected ones), opens
 and starts the pollers; leaving the block stops accepting requests, lets the pollers finish the
 batches they hold, and stops moto.
 
-Four processes share the work: two moto servers (:mod:`txn_local.embedded`), this one (the
-gateway and the validator) and the consumer process (:mod:`txn_local.consumer`: the pollers, the
-fraud detector and the failed-transaction function), so the two halves of the pipeline do not
+Four processes share the work: two moto servers behind one endpoint
+(:mod:`txn_local.embedded`), this one (the gateway and the validator) and the consumer process
+(:mod:`txn_local.consumer`: the pollers, the fraud detector and the failed-transaction
+function), so the two halves of the pipeline do not
 queue for one GIL. With injected handlers (callables of this process: tests, fault scenarios
 that hook the functions' clients) the pollers run here instead, as they do with
 ``consumer_process=False``.
@@ -30,7 +31,7 @@ from typing import Any
 
 from txn_local import dashboard, embedded
 from txn_local.consumer import ConsumerProcess, ConsumerSpec, SourceSpec
-from txn_local.embedded import EmbeddedAws, Endpoints, Resources
+from txn_local.embedded import EmbeddedAws, Resources
 from txn_local.functions import (
     Handler,
     LocalFunction,
@@ -58,7 +59,7 @@ METRICS_NAMESPACE = "txn"
 class RuntimeConfig:
     host: str = "127.0.0.1"
     port: int = 8080  # the gateway; 0 picks a free port
-    aws_port: int = embedded.DEFAULT_AWS_PORT  # SQS listens on aws_port + 1
+    aws_port: int = embedded.DEFAULT_AWS_PORT  # every AWS service; 0 picks a free port
     api_key: str | None = None  # None: generated
     merchants_file: Path | None = MERCHANTS_FIXTURE
     openapi_document: Path = OPENAPI_DOCUMENT
@@ -68,6 +69,8 @@ class RuntimeConfig:
     retry_delay: int | None = DEFAULT_RETRY_DELAY_SECONDS
     log_level: str = "WARNING"  # the functions' Powertools log level
     show_metrics: bool = False  # print the functions' CloudWatch EMF lines
+    # Where the functions' output goes, from both processes; None: this process's streams.
+    log_file: Path | None = None
     handlers: Mapping[str, Handler] | None = None  # None: import the real handlers
     extra_environment: Mapping[str, str] = field(default_factory=dict)
     # botocore checks every request against the service model before sending it; the moto
@@ -91,7 +94,7 @@ class LocalRuntime:
     def __init__(self, config: RuntimeConfig | None = None):
         self.config = config or RuntimeConfig()
         self.aws = EmbeddedAws(self.config.host, self.config.aws_port)
-        self.endpoints: Endpoints | None = None
+        self.aws_url: str | None = None  # the embedded AWS's one endpoint, once started
         self.resources: Resources | None = None
         self.functions: dict[str, LocalFunction] = {}
         self.gateway: Gateway | None = None
@@ -100,6 +103,7 @@ class LocalRuntime:
         self.started_at = 0.0
         self._saved_environment: dict[str, str | None] = {}
         self._stdout: Any = None
+        self._log: Any = None  # the open log_file
         self._aws_config = tempfile.TemporaryDirectory(prefix="txn-local-aws-")
 
     def __enter__(self) -> LocalRuntime:
@@ -115,19 +119,22 @@ class LocalRuntime:
         config = self.config
         # Check the ports first: a taken port fails in milliseconds, not after moto started.
         ensure_port_free(config.host, config.port, "the local API gateway")
-        self.aws.check_ports()
+        ensure_port_free(config.host, config.aws_port, "the embedded AWS")
         body_check = compile_body_check(load_request_schema(config.openapi_document))
         try:
-            self.endpoints = self.aws.start()
+            self.aws_url = self.aws.start()
             self.resources = self.aws.provision(
                 api_key=config.api_key, merchants_file=config.merchants_file
             )
             self._set_environment(self.function_environment())
-            if not config.show_metrics:
-                self._stdout, sys.stdout = sys.stdout, DropEmf(sys.stdout)
+            self._log = config.log_file.open("a", buffering=1) if config.log_file else None
+            output = self._log or sys.stdout
+            self._stdout = sys.stdout
+            sys.stdout = output if config.show_metrics else DropEmf(output)
             separate = config.separate_consumer
             if separate:  # it imports its functions while this process imports the validator
                 self.consumer = ConsumerProcess(self._consumer_spec, os.environ)
+                self.consumer.output = self._log
                 self.consumer.launch()
             wanted = (shapes.VALIDATOR,) if separate else shapes.FUNCTIONS
             handlers = (
@@ -184,6 +191,9 @@ class LocalRuntime:
         self._restore_environment()
         if self._stdout is not None:
             sys.stdout, self._stdout = self._stdout, None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
         if self.config.handlers is None and self.functions:
             unload_function_modules()  # their clients point at the moto servers just stopped
 
@@ -216,9 +226,9 @@ class LocalRuntime:
 
     def _consumer_spec(self, counters_path: str) -> ConsumerSpec:
         assert self.resources is not None
-        assert self.endpoints is not None
+        assert self.aws_url is not None
         return ConsumerSpec(
-            sqs_url=self.endpoints.sqs,
+            aws_url=self.aws_url,
             sources=tuple(
                 SourceSpec(
                     component=source.function.component,
@@ -252,10 +262,10 @@ class LocalRuntime:
 
     def function_environment(self) -> dict[str, str]:
         """What Lambda and ``compute`` would give the functions, pointed at the embedded AWS."""
-        assert self.endpoints is not None
+        assert self.aws_url is not None
         assert self.resources is not None
         return {
-            **self.endpoints.environment(),
+            "AWS_ENDPOINT_URL": self.aws_url,
             "AWS_ACCESS_KEY_ID": embedded.CREDENTIALS["aws_access_key_id"],
             "AWS_SECRET_ACCESS_KEY": embedded.CREDENTIALS["aws_secret_access_key"],
             "AWS_DEFAULT_REGION": embedded.REGION,

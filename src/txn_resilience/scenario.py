@@ -126,15 +126,15 @@ class Seen:
 
 
 def _alerts_sqs(runtime: LocalRuntime) -> Any:
-    """SQS on the SNS process: moto delivers a topic's messages to queues of its own process."""
+    """A client of its own for the alerts' capture queue (the topic delivers to it)."""
     import boto3
 
     from txn_local import embedded
 
-    assert runtime.endpoints is not None
+    assert runtime.aws_url is not None
     return boto3.client(
         "sqs",
-        endpoint_url=runtime.endpoints.default,
+        endpoint_url=runtime.aws_url,
         region_name=embedded.REGION,
         **embedded.CREDENTIALS,
     )

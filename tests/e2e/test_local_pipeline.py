@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -102,6 +105,36 @@ def test_every_accepted_transaction_is_stored_once_with_a_final_status(runtime):
     assert {r["status"] for r in stored} <= {"APPROVED", "FLAGGED"}
 
 
+def test_64_concurrent_keep_alive_clients_get_no_reset_and_no_5xx(runtime):
+    # GIVEN 64 clients with a keep-alive connection each, all starting at once
+    assert runtime.gateway is not None
+    start = threading.Barrier(64)
+
+    def client(number: int) -> tuple[list[int], set[int]]:
+        connection = http.client.HTTPConnection("127.0.0.1", runtime.gateway.port, timeout=60)
+        headers = {"Content-Type": "application/json", "x-api-key": runtime.api_key}
+        statuses, ports = [], set()
+        start.wait()
+        try:
+            for _ in range(4):  # WHEN each sends 4 transactions over its connection
+                payload = json.dumps(body(amount=2000 + number)).encode()
+                connection.request("POST", "/transaction", body=payload, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                statuses.append(response.status)
+                ports.add(connection.sock.getsockname()[1])
+        finally:
+            connection.close()
+        return statuses, ports
+
+    with ThreadPoolExecutor(64) as pool:
+        results = list(pool.map(client, range(64)))  # a reset would raise here
+    # THEN all 256 are accepted, each client's over the one connection it opened
+    assert [status for statuses, _ in results for status in statuses] == [202] * 256
+    assert [len(ports) for _, ports in results] == [1] * 64
+    assert runtime.wait_idle(60)
+
+
 def test_a_poison_message_ends_failed(runtime):
     # GIVEN a message on the transactions queue that is not a transaction
     assert runtime.resources is not None
@@ -184,3 +217,12 @@ def test_the_demo_burst_ends_with_nothing_lost(runtime):
     outcome = Demo(runtime, count=150, timeout=60, seed=11).run()
     assert outcome.problems == []
     assert len(outcome.accepted_ids) > 100
+
+
+def test_each_function_logs_and_counts_under_its_own_service_name(runtime):
+    """As compute sets POWERTOOLS_SERVICE_NAME per function; the validator runs in this process."""
+    from txn_local import embedded
+
+    validator = sys.modules[shapes.VALIDATOR.handler.rpartition(".")[0]]
+    assert validator.logger.service == embedded.name(shapes.VALIDATOR.component)
+    assert os.environ.get("POWERTOOLS_SERVICE_NAME") != validator.logger.service

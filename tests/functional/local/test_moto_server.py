@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import http.client
+import socket
 
 import pytest
 
+from txn_local import motoserver
 from txn_local.callcount import CALLS_PATH
+from txn_local.errors import LocalError
 from txn_local.motoserver import MotoServer
 
 pytestmark = pytest.mark.e2e
@@ -37,3 +40,19 @@ def test_more_than_ten_keep_alive_connections_all_stay_open():
             connection.close()
     finally:
         server.stop()
+
+
+def test_a_child_that_cannot_bind_reports_its_own_coded_error(monkeypatch):
+    # GIVEN a port taken after the parent's check (the check passes, the child's bind fails)
+    monkeypatch.setattr(motoserver, "ensure_port_free", lambda *_: None)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = MotoServer("127.0.0.1", taken.getsockname()[1], "taken-test")
+        # WHEN it starts
+        with pytest.raises(LocalError) as error:
+            server.start()
+    # THEN the child's own error comes back, coded, and the child is gone
+    assert error.value.code == "port_in_use"
+    assert "the embedded AWS cannot listen on 127.0.0.1:" in error.value.message
+    assert server.pid is None

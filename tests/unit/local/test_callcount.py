@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 
-from txn_local.callcount import CALLS_PATH, OBSERVER_AGENT, CallCounter, difference, merge
+from txn_local.callcount import CALLS_PATH, OBSERVER_AGENT, CallCounter, difference
 
 
 def _environ(service: str, **extra: object) -> dict:
@@ -68,8 +68,8 @@ def test_observers_are_counted_apart_and_the_counts_endpoint_is_not_counted() ->
     assert answer == {"calls": {}, "observer": {"sqs": {"GetQueueAttributes": 1}}}
 
 
-def test_merge_and_difference() -> None:
+def test_difference() -> None:
     before = {"sqs": {"SendMessage": 2}}
-    after = merge({"sqs": {"SendMessage": 5}}, {"dynamodb": {"GetItem": 1}})
+    after = {"sqs": {"SendMessage": 5}, "dynamodb": {"GetItem": 1}}
     assert difference(after, before) == {"sqs": {"SendMessage": 3}, "dynamodb": {"GetItem": 1}}
     assert difference(before, before) == {}
