@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from pathlib import Path
 
 import nox
@@ -37,9 +39,30 @@ def run_module(session: nox.Session, module: str, *args: str) -> None:
     session.run(python(session), "-m", module, *args, external=True)
 
 
+def ensure_chromium(session: nox.Session) -> None:
+    """The dashboard's browser test drives Chromium from the machine's packages (no browser
+    download): install it once where we may (root with apt), else say how."""
+    if shutil.which("chromium"):
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        session.error("the browser test needs Chromium: sudo apt-get install chromium")
+    session.log("installing Chromium for the browser test (apt-get, once)")
+    session.run("apt-get", "update", "-qq", external=True)
+    session.run(
+        "apt-get",
+        "install",
+        "-y",
+        "-qq",
+        "chromium",
+        external=True,
+        env={"DEBIAN_FRONTEND": "noninteractive"},
+    )
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite: stacks under mocks, functions, local runtime end to end."""
+    ensure_chromium(session)
     # Two workers: this machine (and CI) has two cores; the stack and e2e tests are independent.
     run_module(session, "pytest", "-n", "auto", *session.posargs)
 
