@@ -100,10 +100,9 @@ def _velocity_features(
     rules: RuleSet,
     counters: Mapping[str, tuple[Counter, ...]],
     now: int,
-    exponent: int,
+    scale: int,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    scale = 10**exponent
     for name, dim, metric, window_s in rules.velocity_specs:
         group = counters.get(dim)
         if group is None:
@@ -131,7 +130,12 @@ def features(
     now = epoch_seconds(txn.received_at)
     exponent = EXPONENTS[txn.currency]
     amount_major = txn.amount / 10**exponent
-    small = amount_major <= rules.small_amount_major
+    # Counters, profiles and thresholds are in the reference currency (txn_domain.money).
+    rates = rules.rates
+    scale = rates.scale
+    amount_ref = rates.to_reference_minor(txn.amount, txn.currency)
+    amount_reference = amount_ref / scale
+    small = amount_reference <= rules.small_amount
     geo = (txn.geo.lat, txn.geo.lon) if txn.geo else None
 
     travel_km = travel_kmh = None
@@ -141,19 +145,20 @@ def features(
         hours = max(now - then, 1) / 3600
         travel_kmh = travel_km / hours
     history_count = card.history_count
-    history_avg = card.history_sum / history_count if history_count else None
+    history_avg = card.history_sum / history_count / scale if history_count else None
 
     digest = guard_digest(txn.transaction_id)
     if now // GUARD_WIDTH > (now if clock is None else clock) // GUARD_WIDTH - GUARD_HOURS:
         if not card.counted(digest, now):
-            card.add(now, txn.amount, small, geo, digest)
+            card.add(now, amount_ref, small, geo, digest)
         if ip is not None and not ip.counted(digest, now):
-            ip.add(now, txn.amount, small, None, digest)
-    merchant_shard.add(now, txn.amount, small, None, digest)
+            ip.add(now, amount_ref, small, None, digest)
+    merchant_shard.add(now, amount_ref, small, None, digest)
 
     f: dict[str, Any] = {
         "amount": txn.amount,
         "amount_major": amount_major,
+        "amount_reference": amount_reference,
         "currency": txn.currency,
         "is_small": small,
         "card_bin": txn.card_bin,
@@ -175,10 +180,14 @@ def features(
         f["merchant_high_risk"] = merchant.risk_overrides.high_risk
         f["merchant_txn_limit"] = merchant.per_transaction_limit
         f["merchant_daily_limit"] = merchant.daily_limit
+        # the limit is in major units of the transaction's currency (MerchantConfig)
+        f["merchant_daily_limit_reference"] = (
+            rates.to_reference_minor(merchant.daily_limit * 10**exponent, txn.currency) / scale
+        )
     groups: dict[str, tuple[Counter, ...]] = {"card": (card,), "merchant": merchant_counters}
     if ip is not None:
         groups["ip"] = (ip,)
-    f.update(_velocity_features(rules, groups, now, exponent))
+    f.update(_velocity_features(rules, groups, now, scale))
     return f
 
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from txn_domain.models import Decision, Status
+from txn_domain.money import Rates, RatesError, load_rates
 from txn_domain.velocity import WINDOWS
 
 Features = Mapping[str, Any]
@@ -60,11 +61,12 @@ class CompiledRule:
 class RuleSet:
     version: str
     flag_score: int
-    small_amount_major: float
+    small_amount: float  # in major units of the reference currency
     rules: tuple[CompiledRule, ...]
     velocity_features: frozenset[str]
     # (feature name, dimension, metric, window seconds), parsed once at compile time
     velocity_specs: tuple[tuple[str, str, str, int], ...] = ()
+    rates: Rates = field(default_factory=load_rates)
 
     def evaluate(
         self,
@@ -186,16 +188,23 @@ def compile_rules(document: Mapping[str, Any]) -> RuleSet:
             )
         )
     compiled.sort(key=lambda r: (r.priority, r.id))
+    try:
+        rates = load_rates(document.get("rates"))
+    except RatesError as exc:
+        raise RulesDocumentError(f"rates: {exc}") from None
+    if document.get("reference_currency", rates.reference) != rates.reference:
+        raise RulesDocumentError(f"reference_currency must be {rates.reference}")
     return RuleSet(
         version=str(document["version"]),
         flag_score=int(document["flag_score"]),
-        small_amount_major=float(document["small_amount_major"]),
+        small_amount=float(document["small_amount"]),
         rules=tuple(compiled),
         velocity_features=frozenset(used),
         velocity_specs=tuple(
             (name, name.split(".")[1], name.split(".")[2], WINDOWS[name.split(".")[3]])
             for name in sorted(used)
         ),
+        rates=rates,
     )
 
 

@@ -83,18 +83,22 @@ class Merchant:
     lon: float = 0.0
     terminals: tuple[str, ...] = ()
 
+    @property
+    def limit(self) -> int:
+        return int(self.config()["per_transaction_limit"])
+
     def config(self) -> dict[str, Any]:
         mcc, median, _, _, high_risk = CATEGORIES[self.category]
         currencies = sorted(USD_PER_UNIT) if self.currency is None else [self.currency]
-        ref = "USD" if self.currency is None else self.currency
-        limit = max(1, round(median * 60 / USD_PER_UNIT[ref]))
+        # A limit is in major units of whichever allowed currency a sale is in (MerchantConfig),
+        # so a multi-currency shop sets it for its weakest currency.
+        weakest = min(USD_PER_UNIT[c] for c in currencies)
+        limit = max(1, round(median * 60 / weakest))
         return {
             "merchant_id": self.merchant_id,
             "name": f"{self.category} {self.merchant_id}",
             "active": True,
             "allowed_currencies": currencies,
-            # limits in major units of the merchant's currency (high enough that the
-            # validator's per-transaction limit does not refuse a plausible sale)
             "per_transaction_limit": limit,
             "daily_limit": limit * 400,
             "mcc": mcc,
