@@ -33,6 +33,10 @@ def _n(value: int | float) -> AttributeValueTypeDef:
     return {"N": repr(value) if isinstance(value, float) else str(value)}
 
 
+def _attr(value: str | int | float) -> AttributeValueTypeDef:
+    return {"S": value} if isinstance(value, str) else _n(value)
+
+
 class VelocityStore:
     def __init__(self, dynamodb: DynamoDBClient, table: str):
         self._ddb = dynamodb
@@ -90,11 +94,19 @@ class VelocityStore:
             for c in added:
                 guards.setdefault(GUARD + b36(c.at // GUARD_WIDTH), []).append(c.digest)
         plain: dict[str, AttributeValueTypeDef] = {"expires_at": _n(now + counter.ttl)}
+        # A card's profile is folded from the profile as read: the write holds only if the
+        # item's count is still the one read (another writer's profile is not overwritten; a
+        # lost race is rebuilt from the item as it now is, see fraud_detector.pipeline).
+        versioned = False
         if counter.key.startswith("card#"):
             located = [(c.at, c.geo) for c in added if c.geo is not None]
             if located:
                 at, (lat, lon) = max(located, key=lambda fix: fix[0])
                 plain.update(lat=_n(lat), lon=_n(lon), lts=_n(at))
+            if sign > 0:
+                profile = counter.profile_after(list(added))
+                plain.update({k: _attr(v) for k, v in profile.attrs().items()})
+                versioned = True
 
         if not counter.exists:
             item: dict[str, AttributeValueTypeDef] = {"pk": {"S": counter.key}, "sk": {"S": "v"}}
@@ -138,6 +150,9 @@ class VelocityStore:
             # Another writer may have reset the expired item first: only one reset wins.
             where.append(f"{quote('expires_at')} = ?")
             params.append(_n(counter.expires_at))
+        elif versioned and "hn" in live:
+            where.append(f"{quote('hn')} = ?")
+            params.append(_n(counter.read_count))
         text = f"UPDATE {quote(self.table)} {' '.join(sets)} WHERE " + " AND ".join(
             where + conditions
         )

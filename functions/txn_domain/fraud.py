@@ -19,8 +19,9 @@ from datetime import datetime
 from typing import Any, Literal, TypedDict
 
 from txn_domain.currencies import EXPONENTS
-from txn_domain.models import AcceptedTransaction, Decision, MerchantConfig
+from txn_domain.models import AcceptedTransaction, Decision, MerchantConfig, Status
 from txn_domain.pan import mask_card
+from txn_domain.profile import PLACE_KM, distance_km, mark
 from txn_domain.rules.engine import RuleSet
 from txn_domain.velocity import (
     CARD_TTL,
@@ -34,7 +35,9 @@ from txn_domain.velocity import (
     window_total,
 )
 
-EARTH_RADIUS_KM = 6371.0
+MIN_HISTORY = 3  # sales before a card's own behaviour is a baseline
+MIN_MERCHANT_SALES = 5  # sales in 24 hours before a merchant's typical sale is known
+MIN_AGE_DAYS = 7.0  # a young card's usual rate is taken over at least this long
 
 
 class FraudAlert(TypedDict):
@@ -54,14 +57,6 @@ class FraudAlert(TypedDict):
 
 def epoch_seconds(rfc3339: str) -> int:
     return int(datetime.fromisoformat(rfc3339).timestamp())
-
-
-def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(h))
 
 
 def customer_ip(txn: AcceptedTransaction) -> str | None:
@@ -147,10 +142,25 @@ def features(
     history_count = card.history_count
     history_avg = card.history_sum / history_count / scale if history_count else None
 
+    # The card's own behaviour (txn_domain.profile), read before this transaction joins it.
+    profile = card.profile
+    marks: tuple[str, ...] = (mark("m", txn.merchant_id),)
+    if txn.terminal_id is not None:
+        marks += (mark("t", f"{txn.merchant_id}/{txn.terminal_id}"),)
+    cnp_country = txn.ip_country if txn.channel == "ecommerce" else None
+    ip_mark = None
+    if txn.channel == "ecommerce" and txn.ip_address is not None:
+        ip_mark = mark("i", txn.ip_address)
+        marks += (ip_mark,)
+    seasoned = history_count >= MIN_HISTORY
+    home_km = profile.home_km(geo[0], geo[1], now) if geo and seasoned else None
+    age_days = (now - profile.first) / 86400 if profile.first else 0.0
+    usual_per_day = history_count / max(age_days, MIN_AGE_DAYS) if seasoned else None
+
     digest = guard_digest(txn.transaction_id)
     if now // GUARD_WIDTH > (now if clock is None else clock) // GUARD_WIDTH - GUARD_HOURS:
         if not card.counted(digest, now):
-            card.add(now, amount_ref, small, geo, digest)
+            card.add(now, amount_ref, small, geo, digest, marks, cnp_country)
         if ip is not None and not ip.counted(digest, now):
             ip.add(now, amount_ref, small, None, digest)
     merchant_shard.add(now, amount_ref, small, None, digest)
@@ -173,6 +183,25 @@ def features(
         "card_history_avg": history_avg,
         "travel_km": travel_km,
         "travel_kmh": travel_kmh,
+        # behaviour against the card's own history (None until it has MIN_HISTORY sales)
+        "amount_z": profile.amount_z(math.log(amount_ref / scale)) if seasoned else None,
+        "amount_vs_usual": amount_reference / math.exp(profile.mean) if seasoned else None,
+        "new_merchant": seasoned and marks[0] not in profile.known,
+        "new_terminal": seasoned and txn.terminal_id is not None and marks[1] not in profile.known,
+        "new_ip": seasoned and ip_mark is not None and ip_mark not in profile.known,
+        "recent_new_places": profile.recent_novelty(now) if seasoned else None,
+        "home_km": home_km,
+        # moving fast away from every usual place (not back home after a fraudulent sale)
+        "away_kmh": travel_kmh if home_km is not None and home_km >= PLACE_KM else None,
+        "new_cnp_country": seasoned
+        and cnp_country is not None
+        and cnp_country not in profile.countries
+        and cnp_country != txn.card_country,
+        "card_count_24h_vs_usual": (
+            card.window("count", 86400, now) / max(usual_per_day, 0.5)
+            if usual_per_day is not None
+            else None
+        ),
     }
     if merchant is not None:
         f["merchant_country"] = merchant.country
@@ -184,6 +213,14 @@ def features(
         f["merchant_daily_limit_reference"] = (
             rates.to_reference_minor(merchant.daily_limit * 10**exponent, txn.currency) / scale
         )
+    # Above what this merchant usually sells (its last 24 hours), when it sold enough to say:
+    # a big sale at a shop whose every sale is big is not unusual for the card's sake alone.
+    sold = window_total(merchant_counters, "count", 86400, now)
+    if sold >= MIN_MERCHANT_SALES:
+        typical = window_total(merchant_counters, "sum", 86400, now) / sold / scale
+        f["amount_vs_merchant"] = amount_reference / typical
+    else:  # not known: no rule is held back by it
+        f["amount_vs_merchant"] = math.inf
     groups: dict[str, tuple[Counter, ...]] = {"card": (card,), "merchant": merchant_counters}
     if ip is not None:
         groups["ip"] = (ip,)
@@ -218,13 +255,17 @@ def assess(
         ip = get(ip_key(ip_address)) if ip_address else None
         shards = tuple(get(k) for k in merchant_keys(txn.merchant_id))
         merchant = merchants.get(txn.merchant_id)
+        counted = len(card.added)
         f = features(txn, merchant, card, ip, shards, shards[shard % len(shards)], rules, clock)
         overrides = merchant.risk_overrides if merchant else None
         decision = rules.evaluate(
             f,
             disabled=overrides.disabled_rules if overrides else frozenset(),
             flag_score=overrides.flag_score if overrides else None,
+            scale=rules.merchant_scale(merchant),
         )
+        if len(card.added) > counted:  # counted into the card now: its profile learns it
+            card.learn(decision.status is Status.FLAGGED)
         out.append(Assessment(txn, decision))
     return out
 

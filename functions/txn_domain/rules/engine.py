@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from txn_domain.models import Decision, Status
+from txn_domain.models import Decision, MerchantConfig, Status
 from txn_domain.money import Rates, RatesError, load_rates
 from txn_domain.velocity import WINDOWS
 
@@ -67,12 +67,24 @@ class RuleSet:
     # (feature name, dimension, metric, window seconds), parsed once at compile time
     velocity_specs: tuple[tuple[str, str, str, int], ...] = ()
     rates: Rates = field(default_factory=load_rates)
+    # Merchant risk scales a sale's score; it never adds to it (a risky merchant's sale is
+    # flagged only for what the sale itself shows).
+    risk_mccs: frozenset[str] = frozenset()
+    risk_scale: float = 1.0
+
+    def merchant_scale(self, merchant: MerchantConfig | None) -> float:
+        if merchant is None:
+            return 1.0
+        if merchant.mcc in self.risk_mccs or merchant.risk_overrides.high_risk:
+            return self.risk_scale
+        return 1.0
 
     def evaluate(
         self,
         features: Features,
         disabled: frozenset[str] = frozenset(),
         flag_score: int | None = None,
+        scale: float = 1.0,
     ) -> Decision:
         matched: list[str] = []
         score = 0
@@ -82,6 +94,8 @@ class RuleSet:
                 matched.append(rule.id)
                 score += rule.weight
                 flag = flag or rule.action == "flag"
+        if scale != 1.0:
+            score = round(score * scale)
         threshold = flag_score or self.flag_score
         status = Status.FLAGGED if flag or score >= threshold else Status.APPROVED
         return Decision(status, score, tuple(matched), self.version)
@@ -192,6 +206,7 @@ def compile_rules(document: Mapping[str, Any]) -> RuleSet:
         rates = load_rates(document.get("rates"))
     except RatesError as exc:
         raise RulesDocumentError(f"rates: {exc}") from None
+    risk = document.get("merchant_risk", {})
     if document.get("reference_currency", rates.reference) != rates.reference:
         raise RulesDocumentError(f"reference_currency must be {rates.reference}")
     return RuleSet(
@@ -205,6 +220,8 @@ def compile_rules(document: Mapping[str, Any]) -> RuleSet:
             for name in sorted(used)
         ),
         rates=rates,
+        risk_mccs=frozenset(risk.get("mccs", ())),
+        risk_scale=float(risk.get("scale", 1.0)),
     )
 
 

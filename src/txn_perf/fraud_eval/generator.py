@@ -60,7 +60,7 @@ class Params:
 
     cards: int = 3000
     days: int = 35
-    merchants_per_city: int = 14
+    merchants_per_city: int = 40
     online_merchants: int = 24
     rate_median: float = 1.1  # purchases per card per day
     rate_sigma: float = 0.6
@@ -87,6 +87,8 @@ class Params:
 
 
 ALT = Params(
+    merchants_per_city=25,
+    online_merchants=30,
     rate_median=2.0,
     rate_sigma=0.8,
     spend_sigma=0.7,

@@ -84,7 +84,12 @@ def stolen_card_spree(g: Gen, cards: list[Card]) -> int:
     prefer = [m for m in shops if m.category in ("electronics", "jewellery", "department")]
     n = r.randint(3, 10)
     for _ in range(n):
-        m = r.choice(prefer) if prefer and r.random() < 0.6 else r.choice(shops)
+        # a thief moves on to the next shop (back to one only when the town runs out)
+        pool = prefer if prefer and r.random() < 0.6 else shops
+        m = r.choice(pool)
+        for group in (prefer, shops):
+            if m in group and len(group) > 1:
+                group.remove(m)
         g.emit(
             at,
             card,

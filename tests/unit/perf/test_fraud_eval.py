@@ -13,8 +13,9 @@ from txn_perf.fraud_eval import evaluate, generator, report
 from txn_perf.fraud_eval.memdb import MemoryAws
 
 SMALL = generator.sized(generator.Params(), cards=250, days=21)
-# The targets the default rules meet on the small run (none before issue 17's rules).
-MET: frozenset[str] = frozenset()
+# The targets the default rules meet on the small run (none before issue 17's rules; the
+# compromised terminal and the worst merchant's false positives are not met: docs/fraud-eval.md).
+MET = frozenset({"large_amount", "stolen_card_spree", "compromised_far", "fpr_overall"})
 
 
 @pytest.fixture(scope="module")
