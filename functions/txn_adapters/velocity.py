@@ -20,7 +20,7 @@ from txn_adapters.aws import translate
 from txn_adapters.partiql import Outcome, Statement, execute, insert_text, quote
 from txn_domain.errors import ThrottledError
 from txn_domain.fraud import counter_ttl
-from txn_domain.velocity import GUARD, GUARD_WIDTH, Contribution, Counter, b36, guarded
+from txn_domain.velocity import GUARD, GUARD_WIDTH, PROFILE, Contribution, Counter, b36, guarded
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -31,10 +31,6 @@ _MAX_KEYS = 100
 
 def _n(value: int | float) -> AttributeValueTypeDef:
     return {"N": repr(value) if isinstance(value, float) else str(value)}
-
-
-def _attr(value: str | int | float) -> AttributeValueTypeDef:
-    return {"S": value} if isinstance(value, str) else _n(value)
 
 
 class VelocityStore:
@@ -104,8 +100,7 @@ class VelocityStore:
                 at, (lat, lon) = max(located, key=lambda fix: fix[0])
                 plain.update(lat=_n(lat), lon=_n(lon), lts=_n(at))
             if sign > 0:
-                profile = counter.profile_after(list(added))
-                plain.update({k: _attr(v) for k, v in profile.attrs().items()})
+                plain[PROFILE] = {"S": counter.profile_after(list(added)).text()}
                 versioned = True
 
         if not counter.exists:

@@ -27,6 +27,7 @@ from txn_domain.velocity import (
     CARD_TTL,
     GUARD_HOURS,
     GUARD_WIDTH,
+    PACK,
     Counter,
     card_key,
     guard_digest,
@@ -96,14 +97,25 @@ def _velocity_features(
     counters: Mapping[str, tuple[Counter, ...]],
     now: int,
     scale: int,
+    raw: dict[tuple[str, str, int], int],
 ) -> dict[str, Any]:
+    """The velocity features; ``raw`` caches each (dimension, metric kind, window) total, so a
+    count and a sum over the same buckets are read once."""
     out: dict[str, Any] = {}
     for name, dim, metric, window_s in rules.velocity_specs:
         group = counters.get(dim)
         if group is None:
             continue
-        value = window_total(group, metric, window_s, now)
-        out[name] = value / scale if metric == "sum" else value
+        kind = "small" if metric == "small" else "packed"
+        value = raw.get((dim, kind, window_s))
+        if value is None:
+            value = raw[dim, kind, window_s] = window_total(group, kind, window_s, now)
+        if metric == "sum":
+            out[name] = value % PACK / scale
+        elif metric == "count":
+            out[name] = value // PACK
+        else:
+            out[name] = value
     return out
 
 
@@ -197,11 +209,6 @@ def features(
         and cnp_country is not None
         and cnp_country not in profile.countries
         and cnp_country != txn.card_country,
-        "card_count_24h_vs_usual": (
-            card.window("count", 86400, now) / max(usual_per_day, 0.5)
-            if usual_per_day is not None
-            else None
-        ),
     }
     if merchant is not None:
         f["merchant_country"] = merchant.country
@@ -215,16 +222,24 @@ def features(
         )
     # Above what this merchant usually sells (its last 24 hours), when it sold enough to say:
     # a big sale at a shop whose every sale is big is not unusual for the card's sake alone.
-    sold = window_total(merchant_counters, "count", 86400, now)
-    if sold >= MIN_MERCHANT_SALES:
-        typical = window_total(merchant_counters, "sum", 86400, now) / sold / scale
-        f["amount_vs_merchant"] = amount_reference / typical
-    else:  # not known: no rule is held back by it
-        f["amount_vs_merchant"] = math.inf
     groups: dict[str, tuple[Counter, ...]] = {"card": (card,), "merchant": merchant_counters}
     if ip is not None:
         groups["ip"] = (ip,)
-    f.update(_velocity_features(rules, groups, now, scale))
+    raw: dict[tuple[str, str, int], int] = {}
+    f.update(_velocity_features(rules, groups, now, scale, raw))
+    packed = raw.get(("merchant", "packed", 86400))
+    if packed is None:
+        packed = window_total(merchant_counters, "packed", 86400, now)
+    sold = packed // PACK
+    if sold >= MIN_MERCHANT_SALES:
+        f["amount_vs_merchant"] = amount_reference * sold * scale / (packed % PACK)
+    else:  # not known: no rule is held back by it
+        f["amount_vs_merchant"] = math.inf
+    if usual_per_day is not None:
+        today = f.get("v.card.count.24h")
+        if today is None:
+            today = card.window("count", 86400, now)
+        f["card_count_24h_vs_usual"] = today / max(usual_per_day, 0.5)
     return f
 
 

@@ -1,22 +1,22 @@
 """A card's behavioural profile: what "usual" means for this card. Pure.
 
 The profile lives in the card's counter item (one item per card, ADR 0012) next to the windows,
-as a handful of short attributes:
+as one string attribute (:data:`ATTRIBUTE`, ``pr``: one parameter to write, one to read) holding:
 
-- ``pm``/``pv``/``pw``: exponentially weighted mean and variance of the log of the amount (in
+- ``mean``/``var``/``weight``: exponentially weighted mean and variance of the log of the amount (in
   the reference currency) and the weight behind them, decaying with a half-life of
   :data:`HALF_LIFE_S` (a card's spending drifts; a stolen card's first purchases must not become
   its "usual" for long);
-- ``pt``: when the profile was last updated; ``pf``: when the card was first seen;
-- ``pl``: up to :data:`MAX_PLACES` places (card-present coordinates merged within
+- ``updated``: when the profile was last updated; ``first``: when the card was first seen;
+- ``places``: up to :data:`MAX_PLACES` places (card-present coordinates merged within
   :data:`PLACE_KM`, each with a weight and the day it was first seen), ``"lat,lon,w,day;..."``;
   a place is *usual* once used twice over at least :data:`SETTLE_DAYS` days, so a cloned card
   used for two days in a far city does not make that city home (a traveller's first days
   there look the same, which is the price);
-- ``pu``: the last :data:`MAX_KNOWN` merchants, terminals and card-not-present IPs used
+- ``known``: the last :data:`MAX_KNOWN` merchants, terminals and card-not-present IPs used
   (16-bit digests, space separated): first use of a merchant, terminal or IP;
-- ``pc``: the last :data:`MAX_COUNTRIES` customer-IP countries of card-not-present sales;
-- ``pn``: recent first uses of shops, card present (decaying with a half-life of
+- ``countries``: the last :data:`MAX_COUNTRIES` customer-IP countries of card-not-present sales;
+- ``novelty``: recent first uses of shops, card present (decaying with a half-life of
   :data:`NOVELTY_HALF_LIFE_S`): a spree at shops the card never visited.
 
 A profile is folded forward one transaction at a time (:func:`fold`) from the profile as read,
@@ -32,6 +32,7 @@ import math
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+ATTRIBUTE = "pr"
 HALF_LIFE_S = 30 * 86400
 NOVELTY_HALF_LIFE_S = 2 * 3600
 MAX_PLACES = 4
@@ -60,63 +61,54 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 @lru_cache(maxsize=8192)
 def mark(kind: str, value: str) -> str:
     """3 characters (16 bits) standing for a merchant (``m``), terminal (``t``) or customer IP
-    (``i``) in ``pu``: among 40 marks a stranger is mistaken for a known one 0.06% of the time."""
+    (``i``) in ``known``: among 40 marks, a stranger passes for a known one 0.06% of the time."""
     digest = hashlib.blake2b(f"{kind}:{value}".encode(), digest_size=2).digest()
     return base64.b64encode(digest).decode()[:3]
 
 
 @dataclass(frozen=True, slots=True)
 class Profile:
-    updated: int = 0  # pt
-    first: int = 0  # pf
-    mean: float = 0.0  # pm
-    var: float = 0.0  # pv
-    weight: float = 0.0  # pw
-    places: tuple[Place, ...] = ()  # pl
-    known: tuple[str, ...] = ()  # pu
-    countries: tuple[str, ...] = ()  # pc
-    novelty: float = 0.0  # pn
+    updated: int = 0
+    first: int = 0
+    mean: float = 0.0
+    var: float = 0.0
+    weight: float = 0.0
+    places: tuple[Place, ...] = ()
+    known: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    novelty: float = 0.0
 
     @classmethod
-    def from_attrs(cls, get: dict[str, str]) -> Profile:
-        """From the item's attributes as plain strings (``{"pm": "3.2", "pl": "..."}``)."""
-        if "pt" not in get:
-            return cls()
+    def parse(cls, text: str) -> Profile:
+        """From the item's one profile attribute (:data:`ATTRIBUTE`, see :meth:`text`)."""
+        numbers, places_text, known, countries = text.split("|")
+        updated, first, mean, var, weight, novelty = numbers.split(",")
         places: tuple[Place, ...] = ()
-        if get.get("pl"):
+        if places_text:
             places = tuple(
                 (float(a), float(b), float(c), int(d))
-                for a, b, c, d in (p.split(",") for p in get["pl"].split(";"))
+                for a, b, c, d in (p.split(",") for p in places_text.split(";"))
             )
         return cls(
-            updated=int(get["pt"]),
-            first=int(get.get("pf", get["pt"])),
-            mean=float(get.get("pm", 0)),
-            var=float(get.get("pv", 0)),
-            weight=float(get.get("pw", 0)),
+            updated=int(updated),
+            first=int(first),
+            mean=float(mean),
+            var=float(var),
+            weight=float(weight),
             places=places,
-            known=tuple(get.get("pu", "").split()),
-            countries=tuple(c for c in get.get("pc", "").split(",") if c),
-            novelty=float(get.get("pn", 0)),
+            known=tuple(known.split()),
+            countries=tuple(countries.split(",")) if countries else (),
+            novelty=float(novelty),
         )
 
-    def attrs(self) -> dict[str, str | float | int]:
-        """What the item stores (numbers rounded: the item stays small)."""
-        out: dict[str, str | float | int] = {
-            "pt": self.updated,
-            "pf": self.first,
-            "pm": round(self.mean, 4),
-            "pv": round(self.var, 4),
-            "pw": round(self.weight, 3),
-            "pn": round(self.novelty, 3),
-        }
-        if self.places:
-            out["pl"] = ";".join(f"{a:.3f},{b:.3f},{c:.2f},{d}" for a, b, c, d in self.places)
-        if self.known:
-            out["pu"] = " ".join(self.known)
-        if self.countries:
-            out["pc"] = ",".join(self.countries)
-        return out
+    def text(self) -> str:
+        """The profile as one short string attribute (numbers rounded: the item stays small):
+        ``updated,first,mean,var,weight,novelty|lat,lon,w,day;...|marks|countries``."""
+        places = ";".join(f"{a:.3f},{b:.3f},{c:.2f},{d}" for a, b, c, d in self.places)
+        return (
+            f"{self.updated},{self.first},{self.mean:.4f},{self.var:.4f},{self.weight:.3f},"
+            f"{self.novelty:.3f}|{places}|{' '.join(self.known)}|{','.join(self.countries)}"
+        )
 
     # -- what the rules read -----------------------------------------------------------------
     def amount_z(self, log_amount: float) -> float | None:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
+from txn_domain.profile import ATTRIBUTE as PROFILE
 from txn_domain.profile import Profile, fold
 
 PACK = 10**15
@@ -114,9 +115,6 @@ class Contribution:
     learn: bool = True  # folded into the card's profile (a flagged sale is not)
 
 
-PROFILE_ATTRS = ("pt", "pf", "pm", "pv", "pw", "pl", "pu", "pc", "pn")
-
-
 @dataclass(slots=True)
 class Counter:
     """One counter item: its buckets as read, plus the transactions this batch counts into it."""
@@ -178,11 +176,8 @@ class Counter:
             counter.history_sum = int(item["hs"]["N"])
         if "lts" in item:
             counter.last = (float(item["lat"]["N"]), float(item["lon"]["N"]), int(item["lts"]["N"]))
-        if "pt" in item:
-            plain = {
-                name: next(iter(item[name].values())) for name in PROFILE_ATTRS if name in item
-            }
-            counter.read_profile = counter.profile = Profile.from_attrs(plain)
+        if PROFILE in item:
+            counter.read_profile = counter.profile = Profile.parse(item[PROFILE]["S"])
         return counter
 
     @property
@@ -232,6 +227,8 @@ class Counter:
 
     def profile_after(self, added: list[Contribution]) -> Profile:
         """The profile as read with ``added`` folded in: what a write stores."""
+        if added == self.added:
+            return self.profile  # folded already, in the same order, as they were added
         profile = self.read_profile
         for c in sorted(added, key=lambda c: c.at):
             profile = fold(profile, c.at, c.amount, c.geo, c.marks, c.country, c.learn)
@@ -254,7 +251,8 @@ class Counter:
         return out
 
     def window(self, metric: str, window_s: int, now: int) -> int:
-        """``count``, ``sum`` (minor units) or ``small`` (count) over the window ending now."""
+        """``count``, ``sum`` (minor units), ``small`` (count) or ``packed`` (count and sum as
+        stored) over the window ending now."""
         prefix = _window_prefix(window_s, metric)
         buckets = self.buckets[prefix]
         if not buckets:
