@@ -20,7 +20,8 @@ from txn_adapters.aws import translate
 from txn_adapters.partiql import Outcome, Statement, execute, insert_text, quote
 from txn_domain.errors import ThrottledError
 from txn_domain.fraud import counter_ttl
-from txn_domain.velocity import GUARD, GUARD_WIDTH, PROFILE, Contribution, Counter, b36, guarded
+from txn_domain.profile import ATTRIBUTE as PROFILE
+from txn_domain.velocity import GUARD, GUARD_WIDTH, Contribution, Counter, b36, guarded
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
