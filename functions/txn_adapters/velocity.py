@@ -146,7 +146,7 @@ class VelocityStore:
             # Another writer may have reset the expired item first: only one reset wins.
             where.append(f"{quote('expires_at')} = ?")
             params.append(_n(counter.expires_at))
-        elif versioned and "hn" in live:
+        elif versioned and "hn" in live and not counter.unversioned:
             where.append(f"{quote('hn')} = ?")
             params.append(_n(counter.read_count))
         text = f"UPDATE {quote(self.table)} {' '.join(sets)} WHERE " + " AND ".join(

@@ -125,7 +125,8 @@ class Counter:
         default_factory=lambda: {"a": {}, "k": {}, "b": {}, "d": {}}
     )
     history_count: int = 0
-    read_count: int = 0  # hn as read: a card write holds only if it is unchanged
+    read_count: int = 0  # hn as read: a card write holds only if it is unchanged ...
+    unversioned: bool = False  # ... unless the last round gives up on that (ADR 0012)
     history_sum: int = 0
     last: tuple[float, float, int] | None = None  # lat, lon, epoch seconds
     guards: dict[int, set[str]] = field(default_factory=dict)  # hour -> digests counted
