@@ -174,9 +174,11 @@ def test_a_replay_of_a_quoted_key_gets_the_first_answer_marked_replayed(runtime)
 
 @pytest.mark.parametrize("api_key", [None, "not-the-key-0123456789"], ids=["missing", "wrong"])
 def test_a_missing_or_wrong_api_key_gets_403(runtime, api_key):
+    assert runtime.wait_idle(30)  # what earlier tests queued is handed over first
     before = enqueued(runtime)
     status, answer = post(runtime, body(), api_key=api_key)
     assert (status, answer["error"]["code"]) == (403, "forbidden")
+    assert runtime.wait_idle(30)
     assert enqueued(runtime) == before
 
 
