@@ -160,3 +160,9 @@ def local(session: nox.Session) -> None:
 def resilience(session: nox.Session) -> None:
     """Fault scenarios and a 20,000-transaction soak on the local runtime: ledger, leaks."""
     run_module(session, "txn_resilience", *session.posargs)
+
+
+@nox.session(name="fraud-eval", default=False)
+def fraud_eval(session: nox.Session) -> None:
+    """Fraud detection on labelled traffic: recall per pattern, false positives, PNG (issue 17)."""
+    run_module(session, "txn_perf.fraud_eval", *session.posargs)

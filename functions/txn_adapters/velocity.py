@@ -20,6 +20,7 @@ from txn_adapters.aws import translate
 from txn_adapters.partiql import Outcome, Statement, execute, insert_text, quote
 from txn_domain.errors import ThrottledError
 from txn_domain.fraud import counter_ttl
+from txn_domain.profile import ATTRIBUTE as PROFILE
 from txn_domain.velocity import GUARD, GUARD_WIDTH, Contribution, Counter, b36, guarded
 
 if TYPE_CHECKING:
@@ -90,11 +91,18 @@ class VelocityStore:
             for c in added:
                 guards.setdefault(GUARD + b36(c.at // GUARD_WIDTH), []).append(c.digest)
         plain: dict[str, AttributeValueTypeDef] = {"expires_at": _n(now + counter.ttl)}
+        # A card's profile is folded from the profile as read: the write holds only if the
+        # item's count is still the one read (another writer's profile is not overwritten; a
+        # lost race is rebuilt from the item as it now is, see fraud_detector.pipeline).
+        versioned = False
         if counter.key.startswith("card#"):
             located = [(c.at, c.geo) for c in added if c.geo is not None]
             if located:
                 at, (lat, lon) = max(located, key=lambda fix: fix[0])
                 plain.update(lat=_n(lat), lon=_n(lon), lts=_n(at))
+            if sign > 0:
+                plain[PROFILE] = {"S": counter.profile_after(list(added)).text()}
+                versioned = True
 
         if not counter.exists:
             item: dict[str, AttributeValueTypeDef] = {"pk": {"S": counter.key}, "sk": {"S": "v"}}
@@ -138,6 +146,9 @@ class VelocityStore:
             # Another writer may have reset the expired item first: only one reset wins.
             where.append(f"{quote('expires_at')} = ?")
             params.append(_n(counter.expires_at))
+        elif versioned and "hn" in live and not counter.unversioned:
+            where.append(f"{quote('hn')} = ?")
+            params.append(_n(counter.read_count))
         text = f"UPDATE {quote(self.table)} {' '.join(sets)} WHERE " + " AND ".join(
             where + conditions
         )

@@ -19,13 +19,15 @@ from datetime import datetime
 from typing import Any, Literal, TypedDict
 
 from txn_domain.currencies import EXPONENTS
-from txn_domain.models import AcceptedTransaction, Decision, MerchantConfig
+from txn_domain.models import AcceptedTransaction, Decision, MerchantConfig, Status
 from txn_domain.pan import mask_card
+from txn_domain.profile import PLACE_KM, distance_km, mark
 from txn_domain.rules.engine import RuleSet
 from txn_domain.velocity import (
     CARD_TTL,
     GUARD_HOURS,
     GUARD_WIDTH,
+    PACK,
     Counter,
     card_key,
     guard_digest,
@@ -34,7 +36,9 @@ from txn_domain.velocity import (
     window_total,
 )
 
-EARTH_RADIUS_KM = 6371.0
+MIN_HISTORY = 3  # sales before a card's own behaviour is a baseline
+MIN_MERCHANT_SALES = 5  # sales in 24 hours before a merchant's typical sale is known
+MIN_AGE_DAYS = 7.0  # a young card's usual rate is taken over at least this long
 
 
 class FraudAlert(TypedDict):
@@ -54,14 +58,6 @@ class FraudAlert(TypedDict):
 
 def epoch_seconds(rfc3339: str) -> int:
     return int(datetime.fromisoformat(rfc3339).timestamp())
-
-
-def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(h))
 
 
 def customer_ip(txn: AcceptedTransaction) -> str | None:
@@ -100,16 +96,26 @@ def _velocity_features(
     rules: RuleSet,
     counters: Mapping[str, tuple[Counter, ...]],
     now: int,
-    exponent: int,
+    scale: int,
+    raw: dict[tuple[str, str, int], int],
 ) -> dict[str, Any]:
+    """The velocity features; ``raw`` caches each (dimension, metric kind, window) total, so a
+    count and a sum over the same buckets are read once."""
     out: dict[str, Any] = {}
-    scale = 10**exponent
     for name, dim, metric, window_s in rules.velocity_specs:
         group = counters.get(dim)
         if group is None:
             continue
-        value = window_total(group, metric, window_s, now)
-        out[name] = value / scale if metric == "sum" else value
+        kind = "small" if metric == "small" else "packed"
+        value = raw.get((dim, kind, window_s))
+        if value is None:
+            value = raw[dim, kind, window_s] = window_total(group, kind, window_s, now)
+        if metric == "sum":
+            out[name] = value % PACK / scale
+        elif metric == "count":
+            out[name] = value // PACK
+        else:
+            out[name] = value
     return out
 
 
@@ -131,7 +137,12 @@ def features(
     now = epoch_seconds(txn.received_at)
     exponent = EXPONENTS[txn.currency]
     amount_major = txn.amount / 10**exponent
-    small = amount_major <= rules.small_amount_major
+    # Counters, profiles and thresholds are in the reference currency (txn_domain.money).
+    rates = rules.rates
+    scale = rates.scale
+    amount_ref = rates.to_reference_minor(txn.amount, txn.currency)
+    amount_reference = amount_ref / scale
+    small = amount_reference <= rules.small_amount
     geo = (txn.geo.lat, txn.geo.lon) if txn.geo else None
 
     travel_km = travel_kmh = None
@@ -141,19 +152,35 @@ def features(
         hours = max(now - then, 1) / 3600
         travel_kmh = travel_km / hours
     history_count = card.history_count
-    history_avg = card.history_sum / history_count if history_count else None
+    history_avg = card.history_sum / history_count / scale if history_count else None
+
+    # The card's own behaviour (txn_domain.profile), read before this transaction joins it.
+    profile = card.profile
+    marks: tuple[str, ...] = (mark("m", txn.merchant_id),)
+    if txn.terminal_id is not None:
+        marks += (mark("t", f"{txn.merchant_id}/{txn.terminal_id}"),)
+    cnp_country = txn.ip_country if txn.channel == "ecommerce" else None
+    ip_mark = None
+    if txn.channel == "ecommerce" and txn.ip_address is not None:
+        ip_mark = mark("i", txn.ip_address)
+        marks += (ip_mark,)
+    seasoned = history_count >= MIN_HISTORY
+    home_km = profile.home_km(geo[0], geo[1], now) if geo and seasoned else None
+    age_days = (now - profile.first) / 86400 if profile.first else 0.0
+    usual_per_day = history_count / max(age_days, MIN_AGE_DAYS) if seasoned else None
 
     digest = guard_digest(txn.transaction_id)
     if now // GUARD_WIDTH > (now if clock is None else clock) // GUARD_WIDTH - GUARD_HOURS:
         if not card.counted(digest, now):
-            card.add(now, txn.amount, small, geo, digest)
+            card.add(now, amount_ref, small, geo, digest, marks, cnp_country)
         if ip is not None and not ip.counted(digest, now):
-            ip.add(now, txn.amount, small, None, digest)
-    merchant_shard.add(now, txn.amount, small, None, digest)
+            ip.add(now, amount_ref, small, None, digest)
+    merchant_shard.add(now, amount_ref, small, None, digest)
 
     f: dict[str, Any] = {
         "amount": txn.amount,
         "amount_major": amount_major,
+        "amount_reference": amount_reference,
         "currency": txn.currency,
         "is_small": small,
         "card_bin": txn.card_bin,
@@ -168,6 +195,20 @@ def features(
         "card_history_avg": history_avg,
         "travel_km": travel_km,
         "travel_kmh": travel_kmh,
+        # behaviour against the card's own history (None until it has MIN_HISTORY sales)
+        "amount_z": profile.amount_z(math.log(amount_ref / scale)) if seasoned else None,
+        "amount_vs_usual": amount_reference / math.exp(profile.mean) if seasoned else None,
+        "new_merchant": seasoned and marks[0] not in profile.known,
+        "new_terminal": seasoned and txn.terminal_id is not None and marks[1] not in profile.known,
+        "new_ip": seasoned and ip_mark is not None and ip_mark not in profile.known,
+        "recent_new_places": profile.recent_novelty(now) if seasoned else None,
+        "home_km": home_km,
+        # moving fast away from every usual place (not back home after a fraudulent sale)
+        "away_kmh": travel_kmh if home_km is not None and home_km >= PLACE_KM else None,
+        "new_cnp_country": seasoned
+        and cnp_country is not None
+        and cnp_country not in profile.countries
+        and cnp_country != txn.card_country,
     }
     if merchant is not None:
         f["merchant_country"] = merchant.country
@@ -175,10 +216,30 @@ def features(
         f["merchant_high_risk"] = merchant.risk_overrides.high_risk
         f["merchant_txn_limit"] = merchant.per_transaction_limit
         f["merchant_daily_limit"] = merchant.daily_limit
+        # the limit is in major units of the transaction's currency (MerchantConfig)
+        f["merchant_daily_limit_reference"] = (
+            rates.to_reference_minor(merchant.daily_limit * 10**exponent, txn.currency) / scale
+        )
+    # Above what this merchant usually sells (its last 24 hours), when it sold enough to say:
+    # a big sale at a shop whose every sale is big is not unusual for the card's sake alone.
     groups: dict[str, tuple[Counter, ...]] = {"card": (card,), "merchant": merchant_counters}
     if ip is not None:
         groups["ip"] = (ip,)
-    f.update(_velocity_features(rules, groups, now, exponent))
+    raw: dict[tuple[str, str, int], int] = {}
+    f.update(_velocity_features(rules, groups, now, scale, raw))
+    packed = raw.get(("merchant", "packed", 86400))
+    if packed is None:
+        packed = window_total(merchant_counters, "packed", 86400, now)
+    sold = packed // PACK
+    if sold >= MIN_MERCHANT_SALES:
+        f["amount_vs_merchant"] = amount_reference * sold * scale / (packed % PACK)
+    else:  # not known: no rule is held back by it
+        f["amount_vs_merchant"] = math.inf
+    if usual_per_day is not None:
+        today = f.get("v.card.count.24h")
+        if today is None:
+            today = card.window("count", 86400, now)
+        f["card_count_24h_vs_usual"] = today / max(usual_per_day, 0.5)
     return f
 
 
@@ -209,13 +270,17 @@ def assess(
         ip = get(ip_key(ip_address)) if ip_address else None
         shards = tuple(get(k) for k in merchant_keys(txn.merchant_id))
         merchant = merchants.get(txn.merchant_id)
+        counted = len(card.added)
         f = features(txn, merchant, card, ip, shards, shards[shard % len(shards)], rules, clock)
         overrides = merchant.risk_overrides if merchant else None
         decision = rules.evaluate(
             f,
             disabled=overrides.disabled_rules if overrides else frozenset(),
             flag_score=overrides.flag_score if overrides else None,
+            scale=rules.merchant_scale(merchant),
         )
+        if len(card.added) > counted:  # counted into the card now: its profile learns it
+            card.learn(decision.status is Status.FLAGGED)
         out.append(Assessment(txn, decision))
     return out
 

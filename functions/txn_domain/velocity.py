@@ -29,9 +29,12 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
+
+from txn_domain.profile import ATTRIBUTE as PROFILE
+from txn_domain.profile import Profile, fold
 
 PACK = 10**15
 
@@ -107,6 +110,9 @@ class Contribution:
     amount: int
     small: bool
     geo: tuple[float, float] | None
+    marks: tuple[str, ...] = ()  # merchant and terminal marks (card profile)
+    country: str | None = None  # card-not-present customer IP country (card profile)
+    learn: bool = True  # folded into the card's profile (a flagged sale is not)
 
 
 @dataclass(slots=True)
@@ -119,6 +125,8 @@ class Counter:
         default_factory=lambda: {"a": {}, "k": {}, "b": {}, "d": {}}
     )
     history_count: int = 0
+    read_count: int = 0  # hn as read: a card write holds only if it is unchanged ...
+    unversioned: bool = False  # ... unless the last round gives up on that (ADR 0012)
     history_sum: int = 0
     last: tuple[float, float, int] | None = None  # lat, lon, epoch seconds
     guards: dict[int, set[str]] = field(default_factory=dict)  # hour -> digests counted
@@ -128,6 +136,8 @@ class Counter:
     stale: set[str] = field(default_factory=set)
     reset: bool = False  # the stored item expired: overwrite its values instead of adding
     added: list[Contribution] = field(default_factory=list)  # this batch, arrival order
+    read_profile: Profile = field(default_factory=Profile)  # card items: the profile as read
+    profile: Profile = field(default_factory=Profile)  # ... and with this batch's folded in
 
     @classmethod
     def from_item(
@@ -163,10 +173,12 @@ class Counter:
                 counter.guards[hour] = set(value["SS"])
         counter.names = frozenset(item) - counter.stale
         if "hn" in item:
-            counter.history_count = int(item["hn"]["N"])
+            counter.history_count = counter.read_count = int(item["hn"]["N"])
             counter.history_sum = int(item["hs"]["N"])
         if "lts" in item:
             counter.last = (float(item["lat"]["N"]), float(item["lon"]["N"]), int(item["lts"]["N"]))
+        if PROFILE in item:
+            counter.read_profile = counter.profile = Profile.parse(item[PROFILE]["S"])
         return counter
 
     @property
@@ -185,8 +197,11 @@ class Counter:
         small: bool,
         geo: tuple[float, float] | None,
         digest: str = "",
+        marks: tuple[str, ...] = (),
+        country: str | None = None,
     ) -> None:
-        """Count one transaction received at ``now`` (in memory, and pending for the write)."""
+        """Count one transaction received at ``now`` (in memory, and pending for the write);
+        ``marks`` and ``country`` feed a card's profile."""
         packed = PACK + amount
         for prefix in ("a", "b", "d"):
             n = now // GRANULARITIES[prefix][0]
@@ -199,7 +214,26 @@ class Counter:
         self.history_sum += amount
         if geo is not None:
             self.last = (geo[0], geo[1], now)
-        self.added.append(Contribution(digest, now, amount, small, geo))
+        self.added.append(Contribution(digest, now, amount, small, geo, marks, country))
+
+    def learn(self, flagged: bool) -> None:
+        """Fold the transaction just added into the card's profile, unless it was flagged: a
+        suspected fraud must not become what is usual for the card (its count still counts)."""
+        last = self.added[-1]
+        if flagged:
+            self.added[-1] = last = replace(last, learn=False)
+        self.profile = fold(
+            self.profile, last.at, last.amount, last.geo, last.marks, last.country, last.learn
+        )
+
+    def profile_after(self, added: list[Contribution]) -> Profile:
+        """The profile as read with ``added`` folded in: what a write stores."""
+        if added == self.added:
+            return self.profile  # folded already, in the same order, as they were added
+        profile = self.read_profile
+        for c in sorted(added, key=lambda c: c.at):
+            profile = fold(profile, c.at, c.amount, c.geo, c.marks, c.country, c.learn)
+        return profile
 
     def delta(self, added: list[Contribution] | None = None, sign: int = 1) -> dict[str, int]:
         """Attribute name -> increment for ``added`` (default: everything this batch added);
@@ -218,7 +252,8 @@ class Counter:
         return out
 
     def window(self, metric: str, window_s: int, now: int) -> int:
-        """``count``, ``sum`` (minor units) or ``small`` (count) over the window ending now."""
+        """``count``, ``sum`` (minor units), ``small`` (count) or ``packed`` (count and sum as
+        stored) over the window ending now."""
         prefix = _window_prefix(window_s, metric)
         buckets = self.buckets[prefix]
         if not buckets:

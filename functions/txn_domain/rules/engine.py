@@ -19,11 +19,12 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from txn_domain.models import Decision, Status
+from txn_domain.models import Decision, MerchantConfig, Status
+from txn_domain.money import Rates, RatesError, load_rates
 from txn_domain.velocity import WINDOWS
 
 Features = Mapping[str, Any]
@@ -60,17 +61,30 @@ class CompiledRule:
 class RuleSet:
     version: str
     flag_score: int
-    small_amount_major: float
+    small_amount: float  # in major units of the reference currency
     rules: tuple[CompiledRule, ...]
     velocity_features: frozenset[str]
     # (feature name, dimension, metric, window seconds), parsed once at compile time
     velocity_specs: tuple[tuple[str, str, str, int], ...] = ()
+    rates: Rates = field(default_factory=load_rates)
+    # Merchant risk scales a sale's score; it never adds to it (a risky merchant's sale is
+    # flagged only for what the sale itself shows).
+    risk_mccs: frozenset[str] = frozenset()
+    risk_scale: float = 1.0
+
+    def merchant_scale(self, merchant: MerchantConfig | None) -> float:
+        if merchant is None:
+            return 1.0
+        if merchant.mcc in self.risk_mccs or merchant.risk_overrides.high_risk:
+            return self.risk_scale
+        return 1.0
 
     def evaluate(
         self,
         features: Features,
         disabled: frozenset[str] = frozenset(),
         flag_score: int | None = None,
+        scale: float = 1.0,
     ) -> Decision:
         matched: list[str] = []
         score = 0
@@ -80,6 +94,8 @@ class RuleSet:
                 matched.append(rule.id)
                 score += rule.weight
                 flag = flag or rule.action == "flag"
+        if scale != 1.0:
+            score = round(score * scale)
         threshold = flag_score or self.flag_score
         status = Status.FLAGGED if flag or score >= threshold else Status.APPROVED
         return Decision(status, score, tuple(matched), self.version)
@@ -186,16 +202,26 @@ def compile_rules(document: Mapping[str, Any]) -> RuleSet:
             )
         )
     compiled.sort(key=lambda r: (r.priority, r.id))
+    try:
+        rates = load_rates(document.get("rates"))
+    except RatesError as exc:
+        raise RulesDocumentError(f"rates: {exc}") from None
+    risk = document.get("merchant_risk", {})
+    if document.get("reference_currency", rates.reference) != rates.reference:
+        raise RulesDocumentError(f"reference_currency must be {rates.reference}")
     return RuleSet(
         version=str(document["version"]),
         flag_score=int(document["flag_score"]),
-        small_amount_major=float(document["small_amount_major"]),
+        small_amount=float(document["small_amount"]),
         rules=tuple(compiled),
         velocity_features=frozenset(used),
         velocity_specs=tuple(
             (name, name.split(".")[1], name.split(".")[2], WINDOWS[name.split(".")[3]])
             for name in sorted(used)
         ),
+        rates=rates,
+        risk_mccs=frozenset(risk.get("mccs", ())),
+        risk_scale=float(risk.get("scale", 1.0)),
     )
 
 

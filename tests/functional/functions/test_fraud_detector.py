@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import copy
 import json
+import time
 
 PAN = "4111111111111111"
 
@@ -190,3 +192,43 @@ def test_given_records_then_no_log_line_holds_a_card_number(
     text = logs.getvalue()
     assert "record not processed" in text
     assert PAN not in text
+
+
+def test_given_a_redelivered_batch_then_the_card_profile_learns_each_sale_once(
+    fraud_app, accepted, sqs_record, aws, context
+):
+    batch = sqs_event(*(sqs_record(accepted(amount=1000 + i)) for i in range(3)))
+    fraud_app.lambda_handler(batch, context)
+    card = {i["pk"]: i for i in aws.items("velocity")}["card#tok_9f8e7d"]
+    weight = float(card["pr"].split(",")[4])
+    assert 2.9 < weight <= 3  # three sales' weight (decayed by the seconds between)
+
+    fraud_app.lambda_handler(batch, context)  # redelivered whole
+    again = {i["pk"]: i for i in aws.items("velocity")}["card#tok_9f8e7d"]
+    assert again == card
+
+
+def test_given_another_writer_updated_the_card_then_the_profile_is_folded_from_its_item(
+    fraud_app, accepted, sqs_record, aws, context
+):
+    fraud_app.lambda_handler(sqs_event(sqs_record(accepted(amount=1000))), context)
+    velocity = fraud_app.pipeline._velocity
+    real_load = velocity.load
+    key = "card#tok_9f8e7d"
+    before = real_load([key], int(time.time()))[0][key]  # the card as one writer reads it
+
+    def load_stale(keys, now, also=None):  # ... while another writer adds a sale meanwhile
+        counters, found = real_load(keys, now, also)
+        counters[key] = copy.deepcopy(before)
+        return counters, found
+
+    fraud_app.lambda_handler(sqs_event(sqs_record(accepted(amount=2000))), context)
+    velocity.load = load_stale
+    try:
+        response = fraud_app.lambda_handler(sqs_event(sqs_record(accepted(amount=3000))), context)
+    finally:
+        del velocity.load
+    assert response == {"batchItemFailures": []}
+    card = {i["pk"]: i for i in aws.items("velocity")}[key]
+    assert card["hn"] == 3
+    assert 2.9 < float(card["pr"].split(",")[4]) <= 3  # all three sales: none overwritten

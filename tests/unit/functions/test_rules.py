@@ -38,6 +38,22 @@ def repeat(n, step, **kw):
 
 
 MERCHANT_SHARD0 = merchant_keys("m_1001")[0]
+
+
+def history(n: int = 6, then: dict | None = None, **kw):
+    """``n`` ordinary $20 sales over the last ten days, then one sale (``then``) now."""
+    past = [(at(days=i - 10), {"amount": 2000, **kw}) for i in range(n)]
+    return {"txns": [*past, (at(), {"amount": 2000, **kw, **(then or {})})]}
+
+
+HISTORY_MONTH = [(at(days=i - 30), {}) for i in range(6)]  # a card used every few days
+CP = {"channel": "card_present", "ip_address": None, "ip_country": None, "terminal_id": "t1"}
+CP_NY = {**CP, "geo": {"lat": 40.71, "lon": -74.0}}
+CP_LONDON = {**CP, "geo": {"lat": 51.5, "lon": -0.12}}
+SETTLED_NY = [(at(days=i - 10), {**CP_NY, "amount": 2000}) for i in range(6)]  # home: NY
+NEW_SHOP_1 = {**CP_NY, "merchant_id": "m_2001"}
+NEW_SHOP_2 = {**CP_NY, "merchant_id": "m_2002"}
+NEW_SHOP_3 = {**CP_NY, "merchant_id": "m_2003"}
 SCENARIOS = {
     "blocklist-bin": (one(card_bin="400000"), one()),
     "blocklist-card-token": (one(card_token="tok_stolen_0001"), one()),
@@ -50,12 +66,6 @@ SCENARIOS = {
         {"txns": [(at(), {"amount": 10_000})], "merchant": {"daily_limit": 100}},
     ),
     "card-count-1m": (repeat(4, {"seconds": 10}), repeat(3, {"seconds": 10})),
-    "card-count-1h": (repeat(10, {"minutes": 5}), repeat(9, {"minutes": 5})),
-    "card-count-24h": (repeat(25, {"minutes": 55}), repeat(24, {"minutes": 55})),
-    "card-sum-1h": (
-        repeat(2, {"minutes": 10}, amount=250_000),
-        repeat(2, {"minutes": 10}, amount=249_999),
-    ),
     "card-sum-24h": (
         repeat(5, {"hours": 2}, amount=400_000),
         repeat(5, {"hours": 2}, amount=399_999),
@@ -87,30 +97,47 @@ SCENARIOS = {
         {"txns": [(at(), {"amount": 150})], "counters": (MERCHANT_SHARD0, 28, 150, True)},
     ),
     "country-card-ip": (one(card_country="US", ip_country="CA"), one()),
-    "country-cross-border": (
-        one(card_country="GB", ip_country="GB"),
-        one(card_country="GB", ip_country="US"),
-    ),
     "billing-shipping-mismatch": (one(shipping_country="FR"), one()),
     "impossible-travel": (
-        {"txns": [(at(), {}), (at(minutes=30), {"geo": {"lat": 51.5, "lon": -0.12}})]},
-        {"txns": [(at(), {}), (at(hours=9), {"geo": {"lat": 51.5, "lon": -0.12}})]},
+        {"txns": [*SETTLED_NY, (at(minutes=-30), CP_NY), (at(), CP_LONDON)]},
+        # the cardholder's genuine next purchase, back home after a fraudulent one far away
+        {"txns": [*SETTLED_NY, (at(minutes=-30), CP_LONDON), (at(), CP_NY)]},
     ),
-    "high-risk-mcc": ({**one(), "merchant": {"mcc": "7995"}}, one()),
-    "merchant-high-risk": ({**one(), "merchant": {"risk_overrides": {"high_risk": True}}}, one()),
-    "unusual-amount": (
+    "amount-unusual": (history(then={"amount": 6000}), history(then={"amount": 4000})),
+    "amount-far-above-usual": (history(then={"amount": 20000}), history(then={"amount": 7000})),
+    "card-frequency": (
+        {"txns": [*HISTORY_MONTH, *[(at(hours=h), {}) for h in range(4)]]},
+        {"txns": [*HISTORY_MONTH, *[(at(hours=h), {}) for h in range(3)]]},
+    ),
+    "new-merchant": (history(then={"merchant_id": "m_2002"}), history()),
+    "new-places-spree": (
+        {"txns": [*SETTLED_NY, (at(minutes=-30), NEW_SHOP_1), (at(), NEW_SHOP_2)]},
+        {"txns": [*SETTLED_NY, (at(hours=-5), NEW_SHOP_1), (at(), NEW_SHOP_2)]},
+    ),
+    "new-places-spree-3": (
         {
             "txns": [
-                *[(at(hours=i), {"amount": 1000}) for i in range(5)],
-                (at(hours=6), {"amount": 5000}),
+                *SETTLED_NY,
+                (at(minutes=-40), NEW_SHOP_1),
+                (at(minutes=-20), NEW_SHOP_2),
+                (at(), NEW_SHOP_3),
             ]
         },
-        {
-            "txns": [
-                *[(at(hours=i), {"amount": 1000}) for i in range(5)],
-                (at(hours=6), {"amount": 4999}),
-            ]
-        },
+        {"txns": [*SETTLED_NY, (at(minutes=-20), NEW_SHOP_2), (at(), NEW_SHOP_3)]},
+    ),
+    "far-from-usual-places": (
+        {"txns": [*SETTLED_NY, (at(), CP_LONDON)]},
+        {"txns": [*SETTLED_NY, (at(), CP_NY)]},
+    ),
+    "far-and-spending": (
+        {"txns": [*SETTLED_NY, (at(), {**CP_LONDON, "amount": 4000})]},
+        {"txns": [*SETTLED_NY, (at(), {**CP_LONDON, "amount": 2000})]},
+    ),
+    "new-cnp-country": (history(then={"ip_country": "GB"}), history()),
+    "new-ip": (history(then={"ip_address": "198.51.100.7"}), history()),
+    "cnp-unusual-amount-anomaly": (
+        history(then={"amount": 6000, "ip_address": "198.51.100.7"}),
+        history(then={"amount": 6000}),
     ),
 }
 
@@ -246,4 +273,4 @@ def test_given_missing_location_fields_then_location_rules_do_not_fire(
 )
 def test_given_a_bad_rules_document_when_compiled_then_refused(document):
     with pytest.raises(RulesDocumentError):
-        compile_rules({"version": "t", "flag_score": 50, "small_amount_major": 2, **document})
+        compile_rules({"version": "t", "flag_score": 50, "small_amount": 2, **document})

@@ -1,0 +1,191 @@
+"""A card's behavioural profile: what "usual" means for this card. Pure.
+
+The profile lives in the card's counter item (one item per card, ADR 0012) next to the windows,
+as one string attribute (:data:`ATTRIBUTE`, ``pr``: one parameter to write, one to read) holding:
+
+- ``mean``/``var``/``weight``: exponentially weighted mean and variance of the log of the amount (in
+  the reference currency) and the weight behind them, decaying with a half-life of
+  :data:`HALF_LIFE_S` (a card's spending drifts; a stolen card's first purchases must not become
+  its "usual" for long);
+- ``updated``: when the profile was last updated; ``first``: when the card was first seen;
+- ``places``: up to :data:`MAX_PLACES` places (card-present coordinates merged within
+  :data:`PLACE_KM`, each with a weight and the day it was first seen), ``"lat,lon,w,day;..."``;
+  a place is *usual* once used twice over at least :data:`SETTLE_DAYS` days, so a cloned card
+  used for two days in a far city does not make that city home (a traveller's first days
+  there look the same, which is the price);
+- ``known``: the last :data:`MAX_KNOWN` merchants, terminals and card-not-present IPs used
+  (16-bit digests, space separated): first use of a merchant, terminal or IP;
+- ``countries``: the last :data:`MAX_COUNTRIES` customer-IP countries of card-not-present sales;
+- ``novelty``: recent first uses of shops, card present (decaying with a half-life of
+  :data:`NOVELTY_HALF_LIFE_S`): a spree at shops the card never visited.
+
+A profile is folded forward one transaction at a time (:func:`fold`) from the profile as read,
+so the write can be rebuilt from whatever the item holds when a concurrent writer got there first
+(the statement is conditioned on the count it read, ``hn``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+ATTRIBUTE = "pr"
+HALF_LIFE_S = 30 * 86400
+NOVELTY_HALF_LIFE_S = 2 * 3600
+MAX_PLACES = 4
+PLACE_KM = 50.0
+MAX_KNOWN = 40
+MAX_COUNTRIES = 5
+# Prior for a young card's spread of log amounts (a consumer card's purchases typically span a
+# factor of 2-3 either way): weight PRIOR_WEIGHT at variance PRIOR_VAR, so a card with three
+# similar purchases does not call a fourth at twice the amount extreme.
+PRIOR_VAR = 0.6
+PRIOR_WEIGHT = 3.0
+EARTH_RADIUS_KM = 6371.0
+
+SETTLE_DAYS = 2
+Place = tuple[float, float, float, int]  # lat, lon, weight, day first seen
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, h)))
+
+
+@lru_cache(maxsize=8192)
+def mark(kind: str, value: str) -> str:
+    """3 characters (16 bits) standing for a merchant (``m``), terminal (``t``) or customer IP
+    (``i``) in ``known``: among 40 marks, a stranger passes for a known one 0.06% of the time."""
+    digest = hashlib.blake2b(f"{kind}:{value}".encode(), digest_size=2).digest()
+    return base64.b64encode(digest).decode()[:3]
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    updated: int = 0
+    first: int = 0
+    mean: float = 0.0
+    var: float = 0.0
+    weight: float = 0.0
+    places: tuple[Place, ...] = ()
+    known: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    novelty: float = 0.0
+
+    @classmethod
+    def parse(cls, text: str) -> Profile:
+        """From the item's one profile attribute (:data:`ATTRIBUTE`, see :meth:`text`)."""
+        numbers, places_text, known, countries = text.split("|")
+        updated, first, mean, var, weight, novelty = numbers.split(",")
+        places: tuple[Place, ...] = ()
+        if places_text:
+            places = tuple(
+                (float(a), float(b), float(c), int(d))
+                for a, b, c, d in (p.split(",") for p in places_text.split(";"))
+            )
+        return cls(
+            updated=int(updated),
+            first=int(first),
+            mean=float(mean),
+            var=float(var),
+            weight=float(weight),
+            places=places,
+            known=tuple(known.split()),
+            countries=tuple(countries.split(",")) if countries else (),
+            novelty=float(novelty),
+        )
+
+    def text(self) -> str:
+        """The profile as one short string attribute (numbers rounded: the item stays small):
+        ``updated,first,mean,var,weight,novelty|lat,lon,w,day;...|marks|countries``."""
+        places = ";".join(f"{a:.3f},{b:.3f},{c:.2f},{d}" for a, b, c, d in self.places)
+        return (
+            f"{self.updated},{self.first},{self.mean:.4f},{self.var:.4f},{self.weight:.3f},"
+            f"{self.novelty:.3f}|{places}|{' '.join(self.known)}|{','.join(self.countries)}"
+        )
+
+    # -- what the rules read -----------------------------------------------------------------
+    def amount_z(self, log_amount: float) -> float | None:
+        """How many spreads ``log_amount`` is above the card's usual (``None``: no history)."""
+        if self.weight <= 0:
+            return None
+        w = self.weight
+        spread = math.sqrt((w * self.var + PRIOR_WEIGHT * PRIOR_VAR) / (w + PRIOR_WEIGHT))
+        return (log_amount - self.mean) / spread
+
+    def recent_novelty(self, now: int) -> float:
+        decay: float = 0.5 ** (max(now - self.updated, 0) / NOVELTY_HALF_LIFE_S)
+        return self.novelty * decay
+
+    def home_km(self, lat: float, lon: float, now: int) -> float | None:
+        """Distance to the nearest usual place; ``None`` without one."""
+        today = now // 86400
+        usual = [p for p in self.places if p[2] >= 2 and today - p[3] >= SETTLE_DAYS]
+        if not usual:
+            return None
+        return min(distance_km(a, b, lat, lon) for a, b, _, _ in usual)
+
+
+def fold(
+    p: Profile,
+    at: int,
+    amount_ref_minor: int,
+    geo: tuple[float, float] | None,
+    marks: tuple[str, ...],
+    country: str | None,
+    learn: bool = True,
+) -> Profile:
+    """The profile after one more transaction (received ``at``, amount in reference minor
+    units, card-present coordinates, merchant and terminal marks, card-not-present IP country).
+
+    ``learn=False`` (a flagged sale): only the recent first uses count it; what is usual for
+    the card (amounts, places, merchants, countries) does not learn from a suspected fraud."""
+    dt = max(at - p.updated, 0) if p.updated else 0
+    decay: float = 0.5 ** (dt / HALF_LIFE_S)
+    x = math.log(max(amount_ref_minor, 1) / 100)
+    w0 = p.weight * decay
+    w1 = w0 + 1.0
+    d = x - p.mean if w0 > 0 else 0.0
+    mean = p.mean + d / w1 if w0 > 0 else x
+    var = (w0 * p.var + d * (x - mean)) / w1 if w0 > 0 else 0.0
+
+    novelty_decay: float = 0.5 ** (dt / NOVELTY_HALF_LIFE_S)
+    novelty = p.novelty * novelty_decay
+    if p.weight > 0 and geo is not None and marks and marks[0] not in p.known:
+        novelty += 1.0  # a shop (card present) the card never used
+    if not learn:
+        return replace(p, updated=max(at, p.updated), novelty=novelty)
+    known = tuple(k for k in p.known if k not in marks) + marks
+    places = p.places
+    if geo is not None:
+        near = [(distance_km(a, b, geo[0], geo[1]), i) for i, (a, b, _, _) in enumerate(p.places)]
+        hit = min(near) if near else None
+        if hit is not None and hit[0] <= PLACE_KM:
+            a, b, c, d = p.places[hit[1]]
+            merged = (a + (geo[0] - a) / (c + 1), b + (geo[1] - b) / (c + 1), min(c + 1, 50.0), d)
+            places = (*p.places[: hit[1]], merged, *p.places[hit[1] + 1 :])
+        else:
+            places = (*p.places, (geo[0], geo[1], 1.0, at // 86400))
+            if len(places) > MAX_PLACES:  # forget the least used place, never the new one
+                drop = min(range(len(places) - 1), key=lambda i: places[i][2])
+                places = places[:drop] + places[drop + 1 :]
+    countries = p.countries
+    if country is not None:
+        countries = (*(c for c in p.countries if c != country), country)[-MAX_COUNTRIES:]
+    return Profile(
+        updated=max(at, p.updated),
+        first=p.first or at,
+        mean=mean,
+        var=max(var, 0.0),
+        weight=w1,
+        places=places,
+        known=known[-MAX_KNOWN:],
+        countries=countries,
+        novelty=novelty,
+    )

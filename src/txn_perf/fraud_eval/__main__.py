@@ -1,0 +1,44 @@
+"""``./noxw -s fraud-eval``: labelled traffic through the real fraud detector, and what it caught.
+
+    python -m txn_perf.fraud_eval [--seed 1] [--cards 3000] [--days 35] [--alt] [--out DIR]
+
+Prints recall per pattern, false positives and precision overall and per merchant, the rules
+that fired and issue 17's targets; writes ``report-<seed>.json`` and ``scores-<seed>.png`` in
+``--out`` (default ``bench-results/fraud_eval``). ``--alt`` uses the differently-shaped
+population (:data:`txn_perf.fraud_eval.generator.ALT`). Exit 0 whatever the figures: this is
+a measurement; the tests hold the targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from txn_perf.bench import RESULTS
+from txn_perf.fraud_eval import evaluate
+from txn_perf.fraud_eval.generator import ALT, Params, sized
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, action="append", help="repeatable (default 1)")
+    parser.add_argument("--cards", type=int, default=None)
+    parser.add_argument("--days", type=int, default=None)
+    parser.add_argument("--alt", action="store_true", help="the differently-shaped population")
+    parser.add_argument("--out", type=Path, default=RESULTS / "fraud_eval")
+    args = parser.parse_args(argv)
+    params = sized(ALT if args.alt else Params(), args.cards, args.days)
+    for seed in args.seed or [1]:
+        print(f"generating and replaying seed {seed} ...", file=sys.stderr)
+        report, text, png = evaluate(params, seed, args.out, name="alt" if args.alt else "")
+        print(text)
+        stem = png.name.removeprefix("scores-").removesuffix(".png")
+        print(f"\nwrote {png} and {png.with_name(f'report-{stem}.json')}")
+        print(json.dumps({k: v["met"] for k, v in report["targets"].items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,175 @@
+"""Replay labelled traffic through the real fraud detector, in event time.
+
+Each transaction is queued as the validator queues it (``received_at`` = its own time) and the
+batches are what an SQS poller would take: consecutive messages, at most 10, within one minute.
+The pipeline's clock is the batch's time, so every window, profile and guard sees the traffic's
+own timeline, days and weeks of it, not a compressed one. Confirmed-fraud feedback is delivered
+when its time comes, between batches, if the detector has a way to take it (``feedback``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from fraud_detector.pipeline import FraudPipeline
+from txn_adapters.alerts import AlertsPublisher
+from txn_adapters.aws import from_item, to_item
+from txn_adapters.merchants import MerchantsRepository
+from txn_adapters.transactions import TransactionsStore
+from txn_adapters.velocity import VelocityStore
+from txn_domain.rules import load_default_rules
+from txn_domain.rules.engine import RuleSet
+from txn_perf.fraud_eval.generator import Traffic
+from txn_perf.fraud_eval.memdb import MemoryAws
+
+BATCH = 10
+BATCH_SPAN_S = 60
+# (feedback arrival time, transaction id, pattern) -> called with the stored record too
+FeedbackSink = Callable[[MemoryAws, list[tuple[float, str, str]]], None]
+
+
+@dataclass
+class Scored:
+    transaction_id: str
+    at: float
+    pattern: str
+    merchant_id: str
+    terminal_id: str | None
+    flagged: bool
+    score: int
+    rules: tuple[str, ...]
+
+
+@dataclass
+class Replay:
+    scored: list[Scored]
+    seconds: float
+    calls: dict[str, int]
+    batches: int
+    velocity_items: int
+    velocity_item_bytes: dict[str, float] = field(default_factory=dict)
+    feedback_delivered: int = 0
+
+
+def _stamp(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def batches(traffic: Traffic) -> list[list[int]]:
+    out: list[list[int]] = []
+    current: list[int] = []
+    for i, event in enumerate(traffic.events):
+        if current and (
+            len(current) == BATCH or event.at - traffic.events[current[0]].at > BATCH_SPAN_S
+        ):
+            out.append(current)
+            current = []
+        current.append(i)
+    if current:
+        out.append(current)
+    return out
+
+
+def replay(
+    traffic: Traffic,
+    rules: RuleSet | None = None,
+    feedback: FeedbackSink | None = None,
+) -> Replay:
+    aws = MemoryAws([to_item(m) for m in traffic.merchants])
+    clock = [traffic.events[0].at if traffic.events else 0.0]
+    pipeline = FraudPipeline(
+        rules=rules or load_default_rules(),
+        merchants=MerchantsRepository(aws, "merchants", clock=lambda: clock[0]),
+        velocity=VelocityStore(aws, "velocity"),
+        store=TransactionsStore(aws, "transactions"),
+        alerts=AlertsPublisher(aws, "arn:aws:sns:us-east-2:000000000000:fraud-alerts"),
+        clock=lambda: clock[0],
+        shard=0,
+    )
+    pending = list(traffic.feedback)
+    delivered = 0
+    groups = batches(traffic)
+    started = time.process_time()
+    for group in groups:
+        events = [traffic.events[i] for i in group]
+        clock[0] = events[-1].at + 1
+        due = 0
+        while due < len(pending) and pending[due][0] <= clock[0]:
+            due += 1
+        if due:
+            if feedback is not None:
+                feedback(aws, pending[:due])
+                delivered += due
+            del pending[:due]
+        records = [
+            {
+                "messageId": e.transaction_id,
+                "body": json.dumps(
+                    {
+                        **e.body,
+                        "transaction_id": e.transaction_id,
+                        "received_at": _stamp(e.at),
+                        "schema_version": "1",
+                    }
+                ),
+            }
+            for e in events
+        ]
+        result = pipeline.process(records)
+        if result.failures:
+            first = next(iter(result.failures.values()))
+            raise RuntimeError(f"the pipeline failed {len(result.failures)} records: {first}")
+    seconds = time.process_time() - started
+
+    stored = {k[0]: from_item(v) for k, v in aws.tables["transactions"].items()}
+    scored = []
+    for e in traffic.events:
+        record = stored[e.transaction_id]
+        scored.append(
+            Scored(
+                e.transaction_id,
+                e.at,
+                e.pattern,
+                e.body["merchant_id"],
+                e.body.get("terminal_id"),
+                record["status"] == "FLAGGED",
+                int(record["score"]),
+                tuple(record.get("matched_rules", ())),
+            )
+        )
+    sizes: dict[str, list[int]] = {}
+    for key, item in zip(aws.tables["velocity"], aws.item_sizes(), strict=True):
+        sizes.setdefault(key[0].split("#", 1)[0], []).append(item)
+    return Replay(
+        scored=scored,
+        seconds=seconds,
+        calls=dict(aws.calls),
+        batches=len(groups),
+        velocity_items=len(aws.tables["velocity"]),
+        velocity_item_bytes={k: max(v) for k, v in sizes.items()},
+        feedback_delivered=delivered,
+    )
+
+
+def first_feedback_per_terminal(traffic: Traffic) -> dict[str, float]:
+    """When the first chargeback on each compromised terminal arrives."""
+    terminal = {
+        e.transaction_id: e.body.get("terminal_id")
+        for e in traffic.events
+        if e.pattern == "compromised_terminal"
+    }
+    out: dict[str, float] = {}
+    for at, txn_id, pattern in traffic.feedback:
+        t = terminal.get(txn_id)
+        if pattern == "compromised_terminal" and t is not None:
+            out[t] = min(at, out.get(t, at))
+    return out
+
+
+def default_feedback() -> FeedbackSink | None:
+    """How confirmed fraud reaches the detector: nothing takes it yet (issue 17, item 2)."""
+    return None

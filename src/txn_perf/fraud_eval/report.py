@@ -1,0 +1,245 @@
+"""What a replay caught: recall per pattern, false positives and precision overall and per
+merchant, the rules that fired, the targets of issue 17, and a PNG of the scores."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from txn_perf.fraud_eval.generator import Traffic
+from txn_perf.fraud_eval.replay import Replay, first_feedback_per_terminal
+
+PATTERNS = (
+    "large_amount",
+    "card_testing",
+    "stolen_card_spree",
+    "compromised_far",
+    "compromised_terminal",
+)
+# issue 17's targets: recall per pattern (the terminal's once feedback has arrived), FPR
+RECALL_TARGETS = {
+    "large_amount": 0.8,
+    "stolen_card_spree": 0.8,
+    "compromised_far": 0.8,
+    "compromised_terminal_after_feedback": 0.5,
+}
+FPR_TARGET = 0.03
+MIN_MERCHANT_LEGIT = 50  # per-merchant rates over fewer legitimate sales are not reported
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return a / b if b else None
+
+
+def build(traffic: Traffic, run: Replay) -> dict[str, Any]:
+    scored = run.scored
+    legit = [s for s in scored if s.pattern == "legit"]
+    fraud = [s for s in scored if s.pattern != "legit"]
+    tp = sum(s.flagged for s in fraud)
+    fp = sum(s.flagged for s in legit)
+
+    recall: dict[str, Any] = {}
+    for pattern in PATTERNS:
+        mine = [s for s in fraud if s.pattern == pattern]
+        hit = sum(s.flagged for s in mine)
+        recall[pattern] = {
+            "transactions": len(mine),
+            "flagged": hit,
+            "recall": _ratio(hit, len(mine)),
+        }
+    first = first_feedback_per_terminal(traffic)
+    after = [
+        s
+        for s in fraud
+        if s.pattern == "compromised_terminal"
+        and s.terminal_id in first
+        and s.at > first[s.terminal_id]
+    ]
+    hit = sum(s.flagged for s in after)
+    recall["compromised_terminal_after_feedback"] = {
+        "transactions": len(after),
+        "flagged": hit,
+        "recall": _ratio(hit, len(after)),
+    }
+
+    merchants: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for s in scored:
+        m = merchants[s.merchant_id]
+        kind = "legit" if s.pattern == "legit" else "fraud"
+        m[kind] += 1
+        m[kind + "_flagged"] += s.flagged
+    config = {m["merchant_id"]: m for m in traffic.merchants}
+    per_merchant = {}
+    for mid, m in sorted(merchants.items()):
+        flagged = m["legit_flagged"] + m["fraud_flagged"]
+        per_merchant[mid] = {
+            "mcc": config[mid]["mcc"],
+            "high_risk": config[mid]["risk_overrides"]["high_risk"],
+            "legit": m["legit"],
+            "fraud": m["fraud"],
+            "fpr": _ratio(m["legit_flagged"], m["legit"]),
+            "precision": _ratio(m["fraud_flagged"], flagged),
+        }
+    measured = {k: v for k, v in per_merchant.items() if v["legit"] >= MIN_MERCHANT_LEGIT}
+    worst = max(measured.items(), key=lambda kv: kv[1]["fpr"] or 0.0, default=(None, {}))
+    high_risk = [v["fpr"] or 0.0 for v in measured.values() if v["high_risk"]]
+
+    rules: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for s in scored:
+        for rule in s.rules:
+            rules[rule][s.pattern] += 1
+            if s.flagged:
+                rules[rule]["in_flagged"] += 1
+
+    fpr = _ratio(fp, len(legit)) or 0.0
+    targets = {
+        name: {
+            "target": target,
+            "value": recall[name]["recall"],
+            "met": (recall[name]["recall"] or 0.0) >= target,
+        }
+        for name, target in RECALL_TARGETS.items()
+    }
+    targets["fpr_overall"] = {"target": FPR_TARGET, "value": fpr, "met": fpr <= FPR_TARGET}
+    worst_fpr = worst[1].get("fpr") or 0.0
+    targets["fpr_worst_merchant"] = {
+        "target": FPR_TARGET,
+        "value": worst_fpr,
+        "merchant": worst[0],
+        "met": worst_fpr <= FPR_TARGET,
+    }
+    n = len(scored)
+    return {
+        "seed": traffic.seed,
+        "params": {k: v for k, v in vars(traffic.params).items() if not isinstance(v, dict)}
+        | {"mix": traffic.params.mix},
+        "transactions": n,
+        "fraud_transactions": len(fraud),
+        "fraud_share": _ratio(len(fraud), n),
+        "cards": len({s.transaction_id for s in scored}) and traffic.params.cards,
+        "merchants": len(traffic.merchants),
+        "recall": recall,
+        "recall_all_fraud": _ratio(tp, len(fraud)),
+        "fpr": fpr,
+        "precision": _ratio(tp, tp + fp),
+        "fpr_worst_merchant": {"merchant": worst[0], **worst[1]},
+        "fpr_high_risk_merchants_max": max(high_risk, default=None),
+        "per_merchant": per_merchant,
+        "rules": {k: dict(v) for k, v in sorted(rules.items())},
+        "targets": targets,
+        "replay": {
+            "cpu_seconds": run.seconds,
+            "us_per_transaction": run.seconds / n * 1e6 if n else None,
+            "batches": run.batches,
+            "calls": run.calls,
+            "dynamodb_calls_per_transaction": sum(
+                v for k, v in run.calls.items() if k.startswith("dynamodb.")
+            )
+            / n
+            if n
+            else None,
+            "velocity_items": run.velocity_items,
+            "velocity_item_max_bytes": run.velocity_item_bytes,
+            "feedback_delivered": run.feedback_delivered,
+        },
+    }
+
+
+def _pct(x: float | None) -> str:
+    return "   -  " if x is None else f"{100 * x:5.1f}%"
+
+
+def table(report: dict[str, Any]) -> str:
+    lines = [
+        f"seed {report['seed']}: {report['transactions']} transactions, "
+        f"{report['fraud_transactions']} fraud ({_pct(report['fraud_share'])}), "
+        f"{report['merchants']} merchants",
+        "",
+        f"{'pattern':<38}{'txns':>7}{'flagged':>9}{'recall':>9}  target",
+    ]
+    for name, r in report["recall"].items():
+        target = report["targets"].get(name)
+        mark = (
+            ""
+            if target is None
+            else (f">= {100 * target['target']:.0f}% {'met' if target['met'] else 'NOT MET'}")
+        )
+        lines.append(
+            f"{name:<38}{r['transactions']:>7}{r['flagged']:>9}{_pct(r['recall']):>9}  {mark}"
+        )
+    w = report["fpr_worst_merchant"]
+    fpr_t, worst_t = report["targets"]["fpr_overall"], report["targets"]["fpr_worst_merchant"]
+    lines += [
+        "",
+        f"false-positive rate overall   {_pct(report['fpr'])}  "
+        f"(<= 3% {'met' if fpr_t['met'] else 'NOT MET'})",
+        f"worst merchant (>= 50 legit)  {_pct(w.get('fpr'))}  {w.get('merchant')} "
+        f"mcc {w.get('mcc')} (<= 3% {'met' if worst_t['met'] else 'NOT MET'})",
+        f"high-risk merchants, worst    {_pct(report['fpr_high_risk_merchants_max'])}",
+        f"precision                     {_pct(report['precision'])}",
+        f"recall, all fraud             {_pct(report['recall_all_fraud'])}",
+        "",
+        f"{'rule':<28}{'legit':>7}" + "".join(f"{p[:10]:>11}" for p in PATTERNS),
+    ]
+    for rule, counts in report["rules"].items():
+        lines.append(
+            f"{rule:<28}{counts.get('legit', 0):>7}"
+            + "".join(f"{counts.get(p, 0):>11}" for p in PATTERNS)
+        )
+    rp = report["replay"]
+    lines += [
+        "",
+        f"replay: {rp['cpu_seconds']:.1f} s CPU, {rp['us_per_transaction']:.0f} us/txn "
+        f"(pipeline + in-memory AWS), {rp['batches']} batches, DynamoDB calls/txn "
+        f"{rp['dynamodb_calls_per_transaction']:.2f}, largest items (bytes) "
+        f"{rp['velocity_item_max_bytes']}",
+    ]
+    return "\n".join(lines)
+
+
+def plot(traffic: Traffic, run: Replay, path: Path) -> Path:
+    """Score histogram (legitimate vs each pattern) and the precision-recall curve by score."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    top = max((s.score for s in run.scored), default=1)
+    bins = list(range(0, top + 11, 10))
+    groups = [("legit", [s.score for s in run.scored if s.pattern == "legit"])]
+    groups += [(p, [s.score for s in run.scored if s.pattern == p]) for p in PATTERNS]
+    for name, scores in groups:
+        if scores:
+            ax1.hist(scores, bins=bins, histtype="step", label=name, linewidth=1.5)
+    ax1.set_yscale("log")
+    ax1.set_xlabel("score")
+    ax1.set_ylabel("transactions")
+    ax1.set_title(f"Scores by pattern (seed {traffic.seed})")
+    ax1.legend(fontsize=8)
+
+    fraud_total = sum(s.pattern != "legit" for s in run.scored)
+    points = []
+    for threshold in sorted({s.score for s in run.scored}):
+        chosen = [s for s in run.scored if s.score >= threshold]
+        tp = sum(s.pattern != "legit" for s in chosen)
+        if chosen and fraud_total:
+            points.append((tp / fraud_total, tp / len(chosen)))
+    if points:
+        ax2.plot([r for r, _ in points], [p for _, p in points], marker=".")
+    flagged = [s for s in run.scored if s.flagged]
+    if flagged and fraud_total:
+        tp = sum(s.pattern != "legit" for s in flagged)
+        ax2.plot([tp / fraud_total], [tp / len(flagged)], "r*", markersize=12, label="decisions")
+        ax2.legend(fontsize=8)
+    ax2.set_xlabel("recall (all fraud)")
+    ax2.set_ylabel("precision")
+    ax2.set_xlim(0, 1)
+    ax2.set_ylim(0, 1.02)
+    ax2.set_title("Precision-recall by score threshold")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

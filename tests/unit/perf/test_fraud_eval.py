@@ -1,0 +1,93 @@
+"""The fraud evaluation (issue 17) at a small size: the generator is seeded and labelled, the
+in-memory AWS keeps DynamoDB's statement semantics, and the report has every figure, holding the
+targets the default rules meet at this size (the full run is ``./noxw -s fraud-eval``)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from txn_domain.pan import contains_pan
+from txn_perf.fraud_eval import evaluate, generator, report
+from txn_perf.fraud_eval.memdb import MemoryAws
+
+SMALL = generator.sized(generator.Params(), cards=250, days=21)
+# The targets the default rules meet on the small run (none before issue 17's rules; the
+# compromised terminal and the worst merchant's false positives are not met: docs/fraud-eval.md).
+MET = frozenset({"large_amount", "stolen_card_spree", "compromised_far", "fpr_overall"})
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    out = tmp_path_factory.mktemp("fraud_eval")
+    built, text, png = evaluate(SMALL, seed=7, out=out)
+    return built, text, png
+
+
+def test_given_a_seed_then_the_traffic_is_the_same_and_labelled():
+    a = generator.generate(generator.sized(SMALL, cards=60, days=10), seed=3)
+    b = generator.generate(generator.sized(SMALL, cards=60, days=10), seed=3)
+    assert [(e.at, e.body, e.pattern) for e in a.events] == [
+        (e.at, e.body, e.pattern) for e in b.events
+    ]
+    assert {e.pattern for e in a.events} == {"legit", *report.PATTERNS}
+    assert all(a.events[i].at <= a.events[i + 1].at for i in range(len(a.events) - 1))
+    # feedback: one confirmation per fraud transaction, days after it
+    fraud = {e.transaction_id: e.at for e in a.events if e.pattern != "legit"}
+    assert len(a.feedback) == len(fraud)
+    assert all(at - fraud[txn] >= 86_400 for at, txn, _ in a.feedback)
+
+
+def test_the_traffic_holds_tokens_never_card_numbers():
+    traffic = generator.generate(generator.sized(SMALL, cards=60, days=10), seed=4)
+    assert not any(contains_pan(json.dumps(e.body)) for e in traffic.events)
+
+
+def test_memory_aws_has_dynamodb_statement_semantics():
+    aws = MemoryAws()
+    insert = {
+        "Statement": "INSERT INTO \"velocity\" VALUE {'pk': ?, 'sk': ?, 'n': ?}",
+        "Parameters": [{"S": "card#t"}, {"S": "v"}, {"N": "1"}],
+    }
+    assert aws.batch_execute_statement([insert]) == {"Responses": [{}]}
+    again = aws.batch_execute_statement([insert])["Responses"][0]
+    assert again["Error"]["Code"] == "DuplicateItem"
+    update = {
+        "Statement": 'UPDATE "velocity" SET "n" = "n" + ? SET "g" = set_add("g", ?) '
+        'WHERE "pk" = ? AND "sk" = ? AND "m" IS MISSING',
+        "Parameters": [{"N": "2"}, {"SS": ["x"]}, {"S": "card#t"}, {"S": "v"}],
+    }
+    assert aws.batch_execute_statement([update]) == {"Responses": [{}]}
+    item = aws.tables["velocity"][("card#t", "v")]
+    assert item["n"] == {"N": "3"}
+    assert item["g"] == {"SS": ["x"]}
+    missing = {**update, "Parameters": [{"N": "2"}, {"SS": ["x"]}, {"S": "card#u"}, {"S": "v"}]}
+    failed = aws.batch_execute_statement([missing])["Responses"][0]
+    assert failed["Error"] == {"Code": "ConditionalCheckFailed"}
+
+
+def test_the_report_has_every_figure(small):
+    built, text, png = small
+    assert built["transactions"] > 3000
+    assert 0.04 < built["fraud_share"] < 0.12
+    for pattern in (*report.PATTERNS, "compromised_terminal_after_feedback"):
+        r = built["recall"][pattern]
+        assert r["transactions"] > 0, pattern
+        assert 0 <= r["recall"] <= 1
+    assert 0 <= built["fpr"] <= 1
+    assert built["precision"] is None or 0 <= built["precision"] <= 1
+    assert built["fpr_worst_merchant"]["merchant"] in built["per_merchant"]
+    assert built["rules"], "some rule fired"
+    assert set(built["targets"]) == {*report.RECALL_TARGETS, "fpr_overall", "fpr_worst_merchant"}
+    assert built["replay"]["dynamodb_calls_per_transaction"] > 0
+    assert "recall" in text
+    assert "false-positive rate" in text
+    assert png is not None
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_default_rules_meet_the_targets_they_met(small):
+    built, _, _ = small
+    met = {name for name, t in built["targets"].items() if t["met"]}
+    assert met >= MET, {n: built["targets"][n] for n in MET - met}
