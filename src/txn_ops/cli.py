@@ -124,7 +124,13 @@ def main(
             concurrency_check=(concurrency_check or quotas.check_reserved_concurrency)
             if args.command == "deploy"
             else None,
-            reads=reads or functools.cache(lambda: blast.program_reads(args.stack)),
+            # What the programs read, from this repository's programs (not another --root's).
+            reads=reads
+            or (
+                functools.cache(lambda: blast.program_reads(args.stack))
+                if settings.root == cfg.REPO_ROOT
+                else None
+            ),
         )
         if args.command == "outputs":
             return _outputs(orchestrator, args, emit)
