@@ -164,8 +164,9 @@ def test_a_queue_subscribed_to_the_fraud_alerts_topic_receives_an_alert(served):
     (topic,) = [t["TopicArn"] for t in aws(served, "sns", "list-topics")["Topics"]]
     aws(served, "sns", "subscribe", "--topic-arn", topic, "--protocol", "sqs",
         "--notification-endpoint", arn)  # fmt: skip
-    # a high-risk merchant's transaction is FLAGGED, and a flag is an alert on the topic
-    transaction_id = post(served, merchant_id="m_2001")["transaction_id"]
+    # a card on the BIN blocklist is FLAGGED (merchant risk alone no longer flags: issue 17),
+    # and a flag is an alert on the topic
+    transaction_id = post(served, card_bin="510510")["transaction_id"]
     received: list[str] = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not any(transaction_id in m for m in received):
