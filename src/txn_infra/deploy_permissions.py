@@ -108,7 +108,7 @@ def _service(type_: str) -> str:
     return type_.split(":")[1].split("/")[0]
 
 
-def _via(resource: offline.Resource, key: str) -> str:
+def via_value(resource: offline.Resource, key: str) -> str:
     value = str(resource.inputs[key])
     if key == "queueUrl":  # https://sqs.<region>.amazonaws.com/<account>/<name>
         return value.rsplit("/", 1)[-1]
@@ -142,7 +142,7 @@ def _statements(
                 tagged.setdefault(grant.tagged, set()).update(actions)
                 creates.setdefault(grant.tagged, set()).update(grant.creates)
                 continue
-            via = _via(resource, grant.via) if grant.via else ""
+            via = via_value(resource, grant.via) if grant.via else ""
             condition = json.dumps(grant.condition or {}, sort_keys=True)
             if "{via}" in condition:  # one statement, the condition lists every value
                 for arn in grant.arn or ("*",):

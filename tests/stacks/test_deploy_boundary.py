@@ -77,7 +77,7 @@ def needs(layer: str, resources: Sequence[Resource]) -> Iterator[Need]:
                         context["ec2:CreateAction"] = made[0]
                     yield layer, Request(action, generated, context)
                 continue
-            via = deploy_permissions._via(resource, grant.via) if grant.via else ""
+            via = deploy_permissions.via_value(resource, grant.via) if grant.via else ""
             name = str(resource.inputs.get(grant.name) or resource.physical_name)
             for template in grant.arn or ("{via}",):
                 arn = _fill(template, name=name, via=via)

@@ -7,12 +7,14 @@ after the region, and the documents cover every environment that runs there.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 import pulumi
 
-from txn_infra.components.security import KEY_ADMIN_ACTIONS, Platform
+from txn_infra.components.security import Platform
+from txn_infra.components.security.key_policies import key_admin
 from txn_infra.components.security.platform import Statement, concat
 from txn_spec import shapes
 from txn_spec.naming import (
@@ -33,24 +35,13 @@ SECRETS_KEY_ACTIONS = ("kms:Decrypt", "kms:Encrypt")
 API_LOG_WRITE = ("logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents")
 
 
-def _key_admin(p: Platform) -> Statement:
-    # In a key policy "Resource": "*" means "this key": it can name no other resource.
-    return {
-        "Sid": "KeyAdministration",
-        "Effect": "Allow",
-        "Principal": {"AWS": p.root},
-        "Action": list(KEY_ADMIN_ACTIONS),
-        "Resource": "*",
-    }
-
-
 def state_key_policy(p: Platform) -> dict[str, Any]:
     """The state key: only S3, encrypting and decrypting state objects for this account's
     principals whose IAM policies allow it (the deploy roles); nobody calls it directly."""
     return {
         "Version": "2012-10-17",
         "Statement": [
-            _key_admin(p),
+            key_admin(p),
             {
                 "Sid": "StateObjectsThroughS3",
                 "Effect": "Allow",
@@ -74,7 +65,7 @@ def secrets_key_policy(p: Platform) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
         "Statement": [
-            _key_admin(p),
+            key_admin(p),
             {
                 "Sid": "PulumiSecretsThroughIamPolicies",
                 "Effect": "Allow",
@@ -256,7 +247,5 @@ def state_statements(
 
 def filled(statements: Sequence[Statement], account_id: str, region: str) -> list[Statement]:
     """The derived statements with this account and region in place of the placeholders."""
-    import json
-
     text = json.dumps(list(statements)).replace("{account}", account_id)
     return list(json.loads(text.replace("{region}", region)))

@@ -52,7 +52,8 @@ GRANTING_SERVICES = ("dynamodb", "lambda")
 # In a key policy ``Resource: "*"`` means "this key": a key policy can name no other resource.
 
 
-def _key_admin(p: Platform) -> Statement:
+def key_admin(p: Platform) -> Statement:
+    """The account's key administrators: every key policy of the platform starts with it."""
     return {
         "Sid": "KeyAdministration",
         "Effect": "Allow",
@@ -71,7 +72,7 @@ def data_key_policy(p: Platform) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
         "Statement": [
-            _key_admin(p),
+            key_admin(p),
             {
                 "Sid": "UseThroughAwsServicesInThisAccount",
                 "Effect": "Allow",
@@ -124,7 +125,7 @@ def alarms_key_policy(p: Platform) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
         "Statement": [
-            _key_admin(p),
+            key_admin(p),
             {
                 "Sid": "ThisEnvironmentsAlarmsPublishToTheAlarmTopic",
                 "Effect": "Allow",
@@ -162,7 +163,7 @@ def logs_key_policy(p: Platform) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
         "Statement": [
-            _key_admin(p),
+            key_admin(p),
             {
                 "Sid": "CloudWatchLogsForThisEnvironmentsGroups",
                 "Effect": "Allow",
