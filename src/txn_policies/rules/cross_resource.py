@@ -4,22 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import partial
 
 from txn_policies.rules.model import (
     EVENT_SOURCE_MAPPING,
     FUNCTION,
     QUEUE,
     REDRIVE_POLICY,
-    Policy,
     _component,
-    register_policy,
+    policy,
 )
 from txn_policies.view import UNKNOWN, ResourceView, as_list, count, document, get, known, whole
 from txn_spec import invariants, shapes
-
-POLICIES: list[Policy] = []
-policy = partial(register_policy, POLICIES)
 
 LAMBDA_DEFAULT_TIMEOUT = 3
 

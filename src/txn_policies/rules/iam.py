@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from functools import partial
 
 from txn_policies import iam
-from txn_policies.rules.model import PCI, Policy, register_policy
+from txn_policies.rules.model import PCI, policy
 from txn_policies.view import ResourceView, as_list
-
-POLICIES: list[Policy] = []
-policy = partial(register_policy, POLICIES)
 
 _BROAD_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
 
