@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 
 from txn_infra.components.security import Platform
-from txn_infra.components.security.key_policies import key_admin
+from txn_infra.components.security.key_policies import key_policy
 from txn_infra.components.security.platform import Statement, concat
 from txn_spec import shapes
 from txn_spec.naming import (
@@ -38,44 +38,38 @@ API_LOG_WRITE = ("logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLog
 def state_key_policy(p: Platform) -> dict[str, Any]:
     """The state key: only S3, encrypting and decrypting state objects for this account's
     principals whose IAM policies allow it (the deploy roles); nobody calls it directly."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            key_admin(p),
-            {
-                "Sid": "StateObjectsThroughS3",
-                "Effect": "Allow",
-                "Principal": {"AWS": p.root},
-                "Action": list(STATE_KEY_ACTIONS),
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {
-                        "kms:CallerAccount": p.account_id,
-                        "kms:ViaService": p.service("s3"),
-                    }
-                },
+    return key_policy(
+        p,
+        {
+            "Sid": "StateObjectsThroughS3",
+            "Effect": "Allow",
+            "Principal": {"AWS": p.root},
+            "Action": list(STATE_KEY_ACTIONS),
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "kms:CallerAccount": p.account_id,
+                    "kms:ViaService": p.service("s3"),
+                }
             },
-        ],
-    }
+        },
+    )
 
 
 def secrets_key_policy(p: Platform) -> dict[str, Any]:
     """The secrets key: the Pulumi CLI of this account's principals whose IAM policies allow
     it. Every decrypt is a CloudTrail event: who read a stack's secrets, and when."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            key_admin(p),
-            {
-                "Sid": "PulumiSecretsThroughIamPolicies",
-                "Effect": "Allow",
-                "Principal": {"AWS": p.root},
-                "Action": list(SECRETS_KEY_ACTIONS),
-                "Resource": "*",
-                "Condition": {"StringEquals": {"kms:CallerAccount": p.account_id}},
-            },
-        ],
-    }
+    return key_policy(
+        p,
+        {
+            "Sid": "PulumiSecretsThroughIamPolicies",
+            "Effect": "Allow",
+            "Principal": {"AWS": p.root},
+            "Action": list(SECRETS_KEY_ACTIONS),
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:CallerAccount": p.account_id}},
+        },
+    )
 
 
 def state_bucket_policy(bucket_arn: pulumi.Input[str]) -> dict[str, Any]:

@@ -63,45 +63,47 @@ def key_admin(p: Platform) -> Statement:
     }
 
 
+def key_policy(p: Platform, *statements: Statement) -> dict[str, Any]:
+    """A key policy: the key administrators, then ``statements``."""
+    return {"Version": "2012-10-17", "Statement": [key_admin(p), *statements]}
+
+
 def data_key_policy(p: Platform) -> dict[str, Any]:
     """The data key: tables, queues, the fraud-alerts topic and Lambda environment variables.
 
     Only this account's principals, only through the services that encrypt with it: no AWS
     service principal (the alarm topic has its own key, ADR 0009).
     """
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            key_admin(p),
-            {
-                "Sid": "UseThroughAwsServicesInThisAccount",
-                "Effect": "Allow",
-                "Principal": {"AWS": p.root},
-                "Action": list(KEY_USAGE_ACTIONS),
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {
-                        "kms:CallerAccount": p.account_id,
-                        "kms:ViaService": [p.service(s) for s in DATA_KEY_SERVICES],
-                    }
-                },
+    return key_policy(
+        p,
+        {
+            "Sid": "UseThroughAwsServicesInThisAccount",
+            "Effect": "Allow",
+            "Principal": {"AWS": p.root},
+            "Action": list(KEY_USAGE_ACTIONS),
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "kms:CallerAccount": p.account_id,
+                    "kms:ViaService": [p.service(s) for s in DATA_KEY_SERVICES],
+                }
             },
-            {
-                "Sid": "GrantsForAwsResourcesOnly",
-                "Effect": "Allow",
-                "Principal": {"AWS": p.root},
-                "Action": ["kms:CreateGrant"],
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {
-                        "kms:CallerAccount": p.account_id,
-                        "kms:ViaService": [p.service(s) for s in GRANTING_SERVICES],
-                    },
-                    "Bool": {"kms:GrantIsForAWSResource": "true"},
+        },
+        {
+            "Sid": "GrantsForAwsResourcesOnly",
+            "Effect": "Allow",
+            "Principal": {"AWS": p.root},
+            "Action": ["kms:CreateGrant"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "kms:CallerAccount": p.account_id,
+                    "kms:ViaService": [p.service(s) for s in GRANTING_SERVICES],
                 },
+                "Bool": {"kms:GrantIsForAWSResource": "true"},
             },
-        ],
-    }
+        },
+    )
 
 
 def alarms_key_policy(p: Platform) -> dict[str, Any]:
@@ -122,28 +124,25 @@ def alarms_key_policy(p: Platform) -> dict[str, Any]:
     keeps no service principal at all. Nobody else needs it: publishers are alarms only, and
     email delivery needs no key permission of the subscriber.
     """
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            key_admin(p),
-            {
-                "Sid": "ThisEnvironmentsAlarmsPublishToTheAlarmTopic",
-                "Effect": "Allow",
-                "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                # Exactly what SNS asks KMS for on a publish; AWS's samples write
-                # GenerateDataKey*, which adds the pair and no-plaintext variants SNS never uses.
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {
-                        "aws:SourceAccount": p.account_id,
-                        "kms:EncryptionContext:aws:sns:topicArn": p.topic_arn(shapes.ALARMS_TOPIC),
-                    },
-                    "ArnLike": {"aws:SourceArn": p.alarm_arn_pattern},
+    return key_policy(
+        p,
+        {
+            "Sid": "ThisEnvironmentsAlarmsPublishToTheAlarmTopic",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            # Exactly what SNS asks KMS for on a publish; AWS's samples write
+            # GenerateDataKey*, which adds the pair and no-plaintext variants SNS never uses.
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "aws:SourceAccount": p.account_id,
+                    "kms:EncryptionContext:aws:sns:topicArn": p.topic_arn(shapes.ALARMS_TOPIC),
                 },
+                "ArnLike": {"aws:SourceArn": p.alarm_arn_pattern},
             },
-        ],
-    }
+        },
+    )
 
 
 def logs_key_policy(p: Platform) -> dict[str, Any]:
@@ -160,23 +159,20 @@ def logs_key_policy(p: Platform) -> dict[str, Any]:
     AWS documents a key grant to ``delivery.logs`` only for S3 (SSE-KMS) and Firehose
     destinations, so it gets none here.
     """
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            key_admin(p),
-            {
-                "Sid": "CloudWatchLogsForThisEnvironmentsGroups",
-                "Effect": "Allow",
-                "Principal": {"Service": p.service("logs")},
-                # No kms:DescribeKey: its requests carry no encryption context, so the
-                # condition below could never let it through (AWS's sample lists it anyway).
-                "Action": [a for a in KEY_USAGE_ACTIONS if a != "kms:DescribeKey"],
-                "Resource": "*",
-                "Condition": {
-                    # StringLike, not ArnLike: the context key is typed String in IAM, and the
-                    # wildcard match on the group ARN is the same.
-                    "StringLike": {"kms:EncryptionContext:aws:logs:arn": p.log_group_patterns()}
-                },
+    return key_policy(
+        p,
+        {
+            "Sid": "CloudWatchLogsForThisEnvironmentsGroups",
+            "Effect": "Allow",
+            "Principal": {"Service": p.service("logs")},
+            # No kms:DescribeKey: its requests carry no encryption context, so the
+            # condition below could never let it through (AWS's sample lists it anyway).
+            "Action": [a for a in KEY_USAGE_ACTIONS if a != "kms:DescribeKey"],
+            "Resource": "*",
+            "Condition": {
+                # StringLike, not ArnLike: the context key is typed String in IAM, and the
+                # wildcard match on the group ARN is the same.
+                "StringLike": {"kms:EncryptionContext:aws:logs:arn": p.log_group_patterns()}
             },
-        ],
-    }
+        },
+    )
