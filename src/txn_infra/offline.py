@@ -92,7 +92,8 @@ class LayerRun:
         return dict(sorted(counts.items()))
 
 
-def _service(type_: str) -> str:
+def service_of(type_: str) -> str:
+    """The provider module of a type token: ``aws:ec2/vpc:Vpc`` -> ``ec2``."""
     return type_.split(":")[1].split("/")[0].lower()
 
 
@@ -230,7 +231,7 @@ class LayerMocks(pulumi.runtime.Mocks):
                 outputs.update(_COMPUTED[args.typ](args.name, args.inputs, self.region))
             else:  # any other resource: an ARN from its service and name
                 name = args.inputs.get("name", args.name)
-                outputs["arn"] = _arn(_service(args.typ), self.region, name)
+                outputs["arn"] = _arn(service_of(args.typ), self.region, name)
         resource_id = str(outputs.get("id") or f"{args.name}-id")
         self.run.resources.append(
             Resource(args.typ, args.name, dict(args.inputs), outputs, args.provider, resource_id)
