@@ -169,22 +169,15 @@ def _esm_concurrency(
         function = _function_for(known(mapping.props, "functionName"), resources)
         if function is None or function.reserved is None:
             continue
-        maximum = get(mapping.props, "scalingConfig.maximumConcurrency")
-        maximum = whole(maximum)
+        maximum = whole(get(mapping.props, "scalingConfig.maximumConcurrency"))
         if invariants.concurrency_problem(maximum, function.reserved) is None:
             continue
-        if maximum is None:
-            message = (
-                f"has no maximum concurrency while {function.name} reserves {function.reserved}; "
-                f"fix: scaling_config maximum_concurrency <= {function.reserved}"
-            )
-            yield mapping, message
-        else:
-            message = (
-                f"maximum concurrency {maximum} > {function.name} reserved {function.reserved}; "
-                f"fix: scaling_config maximum_concurrency <= {function.reserved}"
-            )
-            yield mapping, message
+        problem = (
+            f"has no maximum concurrency while {function.name} reserves {function.reserved}"
+            if maximum is None
+            else f"maximum concurrency {maximum} > {function.name} reserved {function.reserved}"
+        )
+        yield mapping, f"{problem}; fix: scaling_config maximum_concurrency <= {function.reserved}"
 
 
 @policy(
