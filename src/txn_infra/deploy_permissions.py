@@ -41,6 +41,7 @@ from typing import Any
 import yaml
 
 from txn_infra import offline
+from txn_infra.components.security.platform import allow
 from txn_spec import contract
 
 OUTPUT = offline.REPO_ROOT / "stacks" / "account" / "deploy-permissions.json"
@@ -171,10 +172,7 @@ def _statements(
 
 
 def _statement(actions: tuple[str, ...], resource: str | list[str], condition: Any) -> Statement:
-    statement: Statement = {"Effect": "Allow", "Action": list(actions), "Resource": resource}
-    if condition:
-        statement["Condition"] = condition
-    return statement
+    return allow(None, actions, resource, condition)
 
 
 def run_stacks(stacks: Iterable[str] = STACKS) -> dict[str, dict[str, offline.LayerRun]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from txn_infra.components.security.platform import Platform, Statement
+from txn_infra.components.security.platform import Platform, Statement, allow
 from txn_spec import shapes
 
 # Key administration without ``kms:*``: what an operator (and Pulumi) needs to create, read,
@@ -54,13 +54,7 @@ GRANTING_SERVICES = ("dynamodb", "lambda")
 
 def key_admin(p: Platform) -> Statement:
     """The account's key administrators: every key policy of the platform starts with it."""
-    return {
-        "Sid": "KeyAdministration",
-        "Effect": "Allow",
-        "Principal": {"AWS": p.root},
-        "Action": list(KEY_ADMIN_ACTIONS),
-        "Resource": "*",
-    }
+    return allow("KeyAdministration", KEY_ADMIN_ACTIONS, "*", principal={"AWS": p.root})
 
 
 def key_policy(p: Platform, *statements: Statement) -> dict[str, Any]:
@@ -76,33 +70,31 @@ def data_key_policy(p: Platform) -> dict[str, Any]:
     """
     return key_policy(
         p,
-        {
-            "Sid": "UseThroughAwsServicesInThisAccount",
-            "Effect": "Allow",
-            "Principal": {"AWS": p.root},
-            "Action": list(KEY_USAGE_ACTIONS),
-            "Resource": "*",
-            "Condition": {
+        allow(
+            "UseThroughAwsServicesInThisAccount",
+            KEY_USAGE_ACTIONS,
+            "*",
+            {
                 "StringEquals": {
                     "kms:CallerAccount": p.account_id,
                     "kms:ViaService": [p.service(s) for s in DATA_KEY_SERVICES],
                 }
             },
-        },
-        {
-            "Sid": "GrantsForAwsResourcesOnly",
-            "Effect": "Allow",
-            "Principal": {"AWS": p.root},
-            "Action": ["kms:CreateGrant"],
-            "Resource": "*",
-            "Condition": {
+            principal={"AWS": p.root},
+        ),
+        allow(
+            "GrantsForAwsResourcesOnly",
+            ["kms:CreateGrant"],
+            "*",
+            {
                 "StringEquals": {
                     "kms:CallerAccount": p.account_id,
                     "kms:ViaService": [p.service(s) for s in GRANTING_SERVICES],
                 },
                 "Bool": {"kms:GrantIsForAWSResource": "true"},
             },
-        },
+            principal={"AWS": p.root},
+        ),
     )
 
 
@@ -126,22 +118,21 @@ def alarms_key_policy(p: Platform) -> dict[str, Any]:
     """
     return key_policy(
         p,
-        {
-            "Sid": "ThisEnvironmentsAlarmsPublishToTheAlarmTopic",
-            "Effect": "Allow",
-            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        allow(
+            "ThisEnvironmentsAlarmsPublishToTheAlarmTopic",
             # Exactly what SNS asks KMS for on a publish; AWS's samples write
             # GenerateDataKey*, which adds the pair and no-plaintext variants SNS never uses.
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-            "Resource": "*",
-            "Condition": {
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            "*",
+            {
                 "StringEquals": {
                     "aws:SourceAccount": p.account_id,
                     "kms:EncryptionContext:aws:sns:topicArn": p.topic_arn(shapes.ALARMS_TOPIC),
                 },
                 "ArnLike": {"aws:SourceArn": p.alarm_arn_pattern},
             },
-        },
+            principal={"Service": "cloudwatch.amazonaws.com"},
+        ),
     )
 
 
@@ -161,18 +152,15 @@ def logs_key_policy(p: Platform) -> dict[str, Any]:
     """
     return key_policy(
         p,
-        {
-            "Sid": "CloudWatchLogsForThisEnvironmentsGroups",
-            "Effect": "Allow",
-            "Principal": {"Service": p.service("logs")},
+        allow(
+            "CloudWatchLogsForThisEnvironmentsGroups",
             # No kms:DescribeKey: its requests carry no encryption context, so the
             # condition below could never let it through (AWS's sample lists it anyway).
-            "Action": [a for a in KEY_USAGE_ACTIONS if a != "kms:DescribeKey"],
-            "Resource": "*",
-            "Condition": {
-                # StringLike, not ArnLike: the context key is typed String in IAM, and the
-                # wildcard match on the group ARN is the same.
-                "StringLike": {"kms:EncryptionContext:aws:logs:arn": p.log_group_patterns()}
-            },
-        },
+            [a for a in KEY_USAGE_ACTIONS if a != "kms:DescribeKey"],
+            "*",
+            # StringLike, not ArnLike: the context key is typed String in IAM, and the
+            # wildcard match on the group ARN is the same.
+            {"StringLike": {"kms:EncryptionContext:aws:logs:arn": p.log_group_patterns()}},
+            principal={"Service": p.service("logs")},
+        ),
     )
