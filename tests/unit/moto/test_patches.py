@@ -189,6 +189,35 @@ def test_batch_requests_with_binary_values_still_take_moto_s_parser(dynamodb):
     assert found["Responses"]["records"] == []
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"S": "a"},
+        {"N": "1.5"},
+        {"NULL": True},
+        {"SS": ["a", "b"]},
+        {"L": [{"N": "1"}, {"M": {"x": {"L": [{"BOOL": False}]}}}]},
+        {"M": {"a": {"S": "b"}, "c": {"M": {}}}},
+    ],
+)
+def test_attribute_values_are_built_as_moto_builds_them(patched_moto, value):
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    def tree(typed: DynamoType) -> object:
+        if isinstance(typed.value, list) and typed.type == "L":
+            return (typed.type, [tree(v) for v in typed.value])
+        if isinstance(typed.value, dict):
+            return (typed.type, {k: tree(v) for k, v in typed.value.items()})
+        return (typed.type, typed.value)
+
+    patched = DynamoType(value)
+    moto_s = DynamoType.__new__(DynamoType)
+    DynamoType.__init__.__wrapped__(moto_s, value)
+
+    assert tree(patched) == tree(moto_s)
+    assert tree(DynamoType(patched)) == tree(moto_s)  # a copy of a built one
+
+
 def test_handler_method_names_are_listed_once_per_class_and_stay_moto_s(dynamodb):
     import inspect
 
@@ -409,6 +438,22 @@ def test_the_action_is_matched_once_per_request(sqs, monkeypatch):
     client.send_message(QueueUrl=url, MessageBody="once")
 
     assert len(matched) == 1
+
+
+def test_sqs_reads_the_clock_as_moto_does_without_building_datetimes(sqs):
+    from moto.core import utils
+    from moto.sqs import models
+
+    assert models.unix_time is patches.unix_time
+    assert models.unix_time_millis is patches.unix_time_millis
+    assert abs(patches.unix_time() - utils.unix_time()) < 1.0
+    assert abs(patches.unix_time_millis() - utils.unix_time_millis()) < 1000.0
+    client, url = sqs
+    sent = client.receive_message(QueueUrl=url, MessageSystemAttributeNames=["SentTimestamp"])
+    assert (
+        abs(int(sent["Messages"][0]["Attributes"]["SentTimestamp"]) - utils.unix_time_millis())
+        < 60_000
+    )
 
 
 def test_the_patches_refuse_a_moto_release_they_were_not_written_for() -> None:
