@@ -4,7 +4,8 @@ Two moto processes share the work across both cores behind that one endpoint
 (:mod:`txn_local.motoserver`): the front answers SQS, the busiest service, and SNS, which
 delivers to SQS in-process; it forwards DynamoDB, KMS, API Gateway and any other service to the
 second. boto3 and the AWS CLI need only ``AWS_ENDPOINT_URL`` (or ``--endpoint-url``), so the
-handlers run unchanged.
+handlers run unchanged; the runtime's own functions also get DynamoDB's server directly
+(:meth:`EmbeddedAws.internal_endpoints`), a hop less per call.
 
 Every resource is created from the shapes in :mod:`txn_spec.shapes` and named by
 :func:`txn_spec.naming.physical_name`, exactly as the ``security``, ``data`` and ``edge``
@@ -28,7 +29,7 @@ from botocore.config import Config
 
 from txn_local.callcount import OBSERVER_AGENT, Calls
 from txn_local.errors import LocalError
-from txn_local.motoserver import MotoServer
+from txn_local.motoserver import Forward, MotoServer
 from txn_spec import shapes
 from txn_spec.naming import physical_name
 
@@ -144,10 +145,25 @@ class EmbeddedAws:
         """The moto server processes by label (``sqs``: the front, ``aws``), for their CPU."""
         return {s.label: s.pid for s in (self._front, self._back) if s.pid}
 
+    def internal_endpoints(self) -> dict[str, str]:
+        """The runtime's own functions reach DynamoDB's server directly (botocore's per-service
+        ``AWS_ENDPOINT_URL_DYNAMODB``), a hop less than through the front; every other client
+        uses the one endpoint."""
+        return {"AWS_ENDPOINT_URL_DYNAMODB": self._back.url}
+
     def calls(self) -> dict[str, Calls]:
-        """AWS API calls the embedded AWS answered so far, by service and operation (the front
-        counts every call): ``{"calls": {service: {operation: n}}, "observer": {...}}``."""
-        return self._front.calls()
+        """AWS API calls the embedded AWS answered so far, by service and operation: each
+        service's from the server that answers it (the front forwards, and counts, the others'
+        calls it receives; the second server counts them all, direct ones included):
+        ``{"calls": {service: {operation: n}}, "observer": {...}}``."""
+        front, back = self._front.calls(), self._back.calls()
+        return {
+            kind: {
+                **{s: ops for s, ops in back[kind].items() if s not in Forward.LOCAL},
+                **{s: ops for s, ops in front[kind].items() if s in Forward.LOCAL},
+            }
+            for kind in front
+        }
 
     def provision(self, *, api_key: str | None = None, merchants_file: Path | None) -> Resources:
         """Create every resource and seed the merchants; returns their names."""

@@ -266,6 +266,7 @@ class LocalRuntime:
         assert self.resources is not None
         return {
             "AWS_ENDPOINT_URL": self.aws_url,
+            **self.aws.internal_endpoints(),
             "AWS_ACCESS_KEY_ID": embedded.CREDENTIALS["aws_access_key_id"],
             "AWS_SECRET_ACCESS_KEY": embedded.CREDENTIALS["aws_secret_access_key"],
             "AWS_DEFAULT_REGION": embedded.REGION,

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
+from txn_local import callcount
 from txn_local.demo import Demo
 from txn_local.runtime import LocalRuntime, RuntimeConfig
 from txn_spec import shapes
@@ -103,6 +104,24 @@ def test_every_accepted_transaction_is_stored_once_with_a_final_status(runtime):
     stored = [r for r in rows(runtime) if r["transaction_id"] in set(ids)]
     assert sorted(r["transaction_id"] for r in stored) == sorted(ids)
     assert {r["status"] for r in stored} <= {"APPROVED", "FLAGGED"}
+
+
+def test_the_functions_reach_dynamodb_directly_and_each_call_is_counted_once(runtime):
+    # GIVEN the functions' environment: DynamoDB on its own server, the rest on the one endpoint
+    environment = runtime.function_environment()
+    assert environment["AWS_ENDPOINT_URL_DYNAMODB"] != environment["AWS_ENDPOINT_URL"]
+    assert runtime.wait_idle(30)
+    before = runtime.aws.calls()["calls"]
+    # WHEN one transaction goes through
+    status, _ = post(runtime, body())
+    assert status == 202
+    assert runtime.wait_idle(30)
+    # THEN its calls are counted once each, DynamoDB's by the server that answered them
+    moved = callcount.difference(runtime.aws.calls()["calls"], before)
+    assert moved["sqs"]["SendMessage"] == 1
+    assert moved["sqs"]["DeleteMessageBatch"] == 1
+    assert moved["dynamodb"]["BatchGetItem"] == 1  # the fraud detector's profile read
+    assert set(moved) <= {"sqs", "sns", "dynamodb"}
 
 
 def test_64_concurrent_keep_alive_clients_get_no_reset_and_no_5xx(runtime):
