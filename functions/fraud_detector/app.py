@@ -23,7 +23,7 @@ from txn_adapters.transactions import TransactionsStore
 from txn_adapters.velocity import VelocityStore
 from txn_domain.models import Status
 from txn_domain.rules import load_default_rules
-from txn_spec.shapes import FLAGGED_TRANSACTIONS_METRIC, Env
+from txn_spec.shapes import FLAGGED_TRANSACTIONS_METRIC, REPORTS_BY_OUTCOME_METRIC, Env
 
 logger = make_logger()
 tracer = make_tracer()
@@ -43,6 +43,10 @@ pipeline = FraudPipeline(
 
 
 def _record_metrics(result: BatchResult) -> None:
+    for outcome, count in result.reports.items():
+        count_by(metrics, REPORTS_BY_OUTCOME_METRIC, "outcome", outcome, count)
+    if not result.decided and result.reports:
+        return  # a batch of fraud reports only: no transaction figures
     approved = sum(a.decision.status is Status.APPROVED for a in result.decided)
     flagged = len(result.decided) - approved
     metrics.add_metric(name="TransactionsApproved", unit=MetricUnit.Count, value=approved)
@@ -71,6 +75,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
         logger.warning(
             "merchant velocity not settled for some transactions",
             extra={"transactions": result.merchant_drift},
+        )
+    if result.reports.get("transaction_unknown"):
+        logger.warning(
+            "fraud report on a transaction the platform does not hold [transaction_unknown]",
+            extra={"reports": result.reports["transaction_unknown"]},
         )
     for message_id, exc in result.failures.items():
         logger.warning(

@@ -71,13 +71,20 @@ class RuleSet:
     # flagged only for what the sale itself shows).
     risk_mccs: frozenset[str] = frozenset()
     risk_scale: float = 1.0
+    # Confirmed fraud at the merchant (ADR 0013) scales too: by ``confirmed_step`` per unit of
+    # its decayed score, to at most ``confirmed_max``; like the MCC it never flags on its own.
+    confirmed_step: float = 0.0
+    confirmed_max: float = 1.0
 
-    def merchant_scale(self, merchant: MerchantConfig | None) -> float:
+    def merchant_scale(self, merchant: MerchantConfig | None, confirmed: float = 0.0) -> float:
+        scale = 1.0
+        if confirmed > 0.0 and self.confirmed_step:
+            scale = min(1.0 + confirmed * self.confirmed_step, self.confirmed_max)
         if merchant is None:
-            return 1.0
+            return scale
         if merchant.mcc in self.risk_mccs or merchant.risk_overrides.high_risk:
-            return self.risk_scale
-        return 1.0
+            return scale * self.risk_scale
+        return scale
 
     def evaluate(
         self,
@@ -222,6 +229,8 @@ def compile_rules(document: Mapping[str, Any]) -> RuleSet:
         rates=rates,
         risk_mccs=frozenset(risk.get("mccs", ())),
         risk_scale=float(risk.get("scale", 1.0)),
+        confirmed_step=float(risk.get("confirmed_fraud_step", 0.0)),
+        confirmed_max=float(risk.get("confirmed_fraud_max_scale", 1.0)),
     )
 
 
