@@ -23,7 +23,7 @@ from txn_adapters.transactions import TransactionsStore
 from txn_adapters.velocity import VelocityStore
 from txn_domain.models import Status
 from txn_domain.rules import load_default_rules
-from txn_spec.shapes import FLAGGED_TRANSACTIONS_METRIC, REPORTS_BY_OUTCOME_METRIC, Env
+from txn_spec.shapes import FLAGGED_TRANSACTIONS_METRIC, Env
 
 logger = make_logger()
 tracer = make_tracer()
@@ -44,7 +44,8 @@ pipeline = FraudPipeline(
 
 def _record_metrics(result: BatchResult) -> None:
     for outcome, count in result.reports.items():
-        count_by(metrics, REPORTS_BY_OUTCOME_METRIC, "outcome", outcome, count)
+        # ADR 0013; outcome: counted, duplicate, transaction_unknown
+        count_by(metrics, "FraudReportsByOutcome", "outcome", outcome, count)
     if not result.decided and result.reports:
         return  # a batch of fraud reports only: no transaction figures
     approved = sum(a.decision.status is Status.APPROVED for a in result.decided)

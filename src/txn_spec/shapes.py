@@ -231,10 +231,6 @@ FAILED_TRANSACTIONS_METRIC = "FailedTransactions"
 # NumberOfMessagesSent counts them (one EMF line per accepted request would cost more than the
 # rest of the function's logs).
 REJECTED_TRANSACTIONS_METRIC = "TransactionsRejected"
-# The validator's refused fraud reports (ADR 0013), and the fraud detector's reports by outcome
-# (dimension ``outcome``: counted, duplicate, transaction_unknown).
-REJECTED_REPORTS_METRIC = "FraudReportsRejected"
-REPORTS_BY_OUTCOME_METRIC = "FraudReportsByOutcome"
 # Emitted by each queue consumer per batch: the records it received, and those it reported back
 # to SQS as failed (retried, not raised: Lambda's Errors never counts them). Their ratio is the
 # consumer's error rate.
