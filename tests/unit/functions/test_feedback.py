@@ -255,9 +255,11 @@ def test_given_a_report_racing_another_then_both_are_counted(world):
 
 def test_given_reports_then_a_new_card_at_that_terminal_scores_the_terminal_rule(world):
     _aws, pipeline, clock = world
-    second = "01JDZZZZZZZZZZZZZZZZZZ0002"
-    pipeline.process([transaction_record(second)])
-    pipeline.process([report_record(), report_record(second, message_id="m-2")])
+    # five sales at terminal T-1 reported (the first is the fixture's): 5 x 0.67 after 4 days
+    others = [f"01JDZZZZZZZZZZZZZZZZZZ000{i}" for i in range(2, 6)]
+    pipeline.process([transaction_record(t) for t in others])
+    reports = [report_record(t, message_id=f"m-{t}") for t in (TXN, *others)]
+    assert pipeline.process(reports).reports == {"counted": 5}
 
     # a stranger's card, seasoned elsewhere, at the reported terminal
     base = json.loads(transaction_record("01JDZZZZZZZZZZZZZZZZZZ0100", terminal="T-9")["body"])

@@ -150,10 +150,13 @@ SCENARIOS = {
         history(then={"amount": 6000, "ip_address": "198.51.100.7"}),
         history(then={"amount": 6000}),
     ),
-    # two frauds confirmed at terminal t9 in the last days; one a fortnight ago has decayed
+    # four frauds confirmed at terminal t9 in the last days (3.6); two are not enough (1.7)
     "terminal-confirmed-fraud": (
+        {
+            "txns": [*SETTLED_NY, (at(), {**CP_NY, "terminal_id": "t9"})],
+            "risk": ("t9", 0, 1, 1, 2),
+        },
         {"txns": [*SETTLED_NY, (at(), {**CP_NY, "terminal_id": "t9"})], "risk": ("t9", 1, 2)},
-        {"txns": [*SETTLED_NY, (at(), {**CP_NY, "terminal_id": "t9"})], "risk": ("t9", 14)},
     ),
 }
 
