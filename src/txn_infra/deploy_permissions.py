@@ -34,13 +34,14 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from txn_infra import offline
+from txn_infra.components.security.platform import allow
 from txn_spec import contract
 
 OUTPUT = offline.REPO_ROOT / "stacks" / "account" / "deploy-permissions.json"
@@ -103,11 +104,6 @@ class UnknownTypeError(RuntimeError):
     """A program registers a resource type that deploy_grants.yaml does not map to actions yet."""
 
 
-def _service(type_: str) -> str:
-    """The provider module of a type token: ``aws:ec2/vpc:Vpc`` -> ``ec2``."""
-    return type_.split(":")[1].split("/")[0]
-
-
 def via_value(resource: offline.Resource, key: str) -> str:
     value = str(resource.inputs[key])
     if key == "queueUrl":  # https://sqs.<region>.amazonaws.com/<account>/<name>
@@ -135,7 +131,7 @@ def _statements(
                 "IAM actions: add it (the actions its create, read, update and delete call), "
                 "then run python -m txn_infra.deploy_permissions"
             )
-        reads.update(grants.reads.get(_service(resource.type), ()))
+        reads.update(grants.reads.get(offline.service_of(resource.type), ()))
         for grant in grants.by_type[resource.type]:
             actions = tuple(sorted(grant.actions))
             if grant.tagged:
@@ -176,10 +172,7 @@ def _statements(
 
 
 def _statement(actions: tuple[str, ...], resource: str | list[str], condition: Any) -> Statement:
-    statement: Statement = {"Effect": "Allow", "Action": list(actions), "Resource": resource}
-    if condition:
-        statement["Condition"] = condition
-    return statement
+    return allow(None, actions, resource, condition)
 
 
 def run_stacks(stacks: Iterable[str] = STACKS) -> dict[str, dict[str, offline.LayerRun]]:
@@ -203,14 +196,7 @@ def _placeholders(resource: offline.Resource, region: str) -> offline.Resource:
     """The resource with the offline account id and the stack's region as placeholders."""
     text = json.dumps(resource.inputs, default=str)
     text = text.replace(offline.ACCOUNT_ID, ACCOUNT).replace(region, REGION)
-    return offline.Resource(
-        resource.type,
-        resource.name,
-        json.loads(text),
-        resource.outputs,
-        resource.provider,
-        resource.id,
-    )
+    return replace(resource, inputs=json.loads(text))
 
 
 def document(runs: Mapping[str, Mapping[str, offline.LayerRun]]) -> str:

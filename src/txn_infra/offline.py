@@ -92,7 +92,8 @@ class LayerRun:
         return dict(sorted(counts.items()))
 
 
-def _service(type_: str) -> str:
+def service_of(type_: str) -> str:
+    """The provider module of a type token: ``aws:ec2/vpc:Vpc`` -> ``ec2``."""
     return type_.split(":")[1].split("/")[0].lower()
 
 
@@ -107,6 +108,14 @@ ComputeFn = Callable[[str, dict[str, Any], str], dict[str, Any]]
 
 def _arn(service: str, region: str, resource: str, *, regional: bool = True) -> str:
     return f"arn:aws:{service}:{region if regional else ''}:{ACCOUNT_ID}:{resource}"
+
+
+def _named(service: str, prefix: str, *, regional: bool = True) -> ComputeFn:
+    """The ARN ``<prefix><name>`` and the name as id, as most named resources have them."""
+    return lambda n, i, r: {
+        "arn": _arn(service, r, prefix + i.get("name", n), regional=regional),
+        "id": i.get("name", n),
+    }
 
 
 _COMPUTED: dict[str, ComputeFn] = {
@@ -124,21 +133,12 @@ _COMPUTED: dict[str, ComputeFn] = {
         "arn": _arn("kms", r, f"key/{kid}"),
     },
     "aws:kms/alias:Alias": lambda n, i, r: {"arn": _arn("kms", r, i.get("name", n))},
-    "aws:iam/role:Role": lambda n, i, r: {
-        "arn": _arn("iam", r, f"role/{i.get('name', n)}", regional=False),
-        "id": i.get("name", n),
-    },
+    "aws:iam/role:Role": _named("iam", "role/", regional=False),
     "aws:iam/policy:Policy": lambda n, i, r: {
         "arn": _arn("iam", r, f"policy/{i.get('name', n)}", regional=False)
     },
-    "aws:cloudwatch/metricAlarm:MetricAlarm": lambda n, i, r: {
-        "arn": _arn("cloudwatch", r, f"alarm:{i.get('name', n)}"),
-        "id": i.get("name", n),
-    },
-    "aws:dynamodb/table:Table": lambda n, i, r: {
-        "arn": _arn("dynamodb", r, f"table/{i.get('name', n)}"),
-        "id": i.get("name", n),
-    },
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _named("cloudwatch", "alarm:"),
+    "aws:dynamodb/table:Table": _named("dynamodb", "table/"),
     "aws:sqs/queue:Queue": lambda n, i, r: {
         "arn": _arn("sqs", r, i.get("name", n)),
         "url": (url := f"https://sqs.{r}.amazonaws.com/{ACCOUNT_ID}/{i.get('name', n)}"),
@@ -148,10 +148,7 @@ _COMPUTED: dict[str, ComputeFn] = {
         "arn": (arn := _arn("sns", r, i.get("name", n))),
         "id": arn,
     },
-    "aws:cloudwatch/logGroup:LogGroup": lambda n, i, r: {
-        "arn": _arn("logs", r, f"log-group:{i.get('name', n)}"),
-        "id": i.get("name", n),
-    },
+    "aws:cloudwatch/logGroup:LogGroup": _named("logs", "log-group:"),
     "aws:lambda/function:Function": lambda n, i, r: {
         "arn": (arn := _arn("lambda", r, f"function:{i.get('name', n)}")),
         "qualifiedArn": f"{arn}:$LATEST",
@@ -229,11 +226,13 @@ class LayerMocks(pulumi.runtime.Mocks):
             return name, {"name": name, "outputs": outputs, "secretOutputNames": []}
         outputs = dict(args.inputs)
         if not args.typ.startswith("pulumi:providers:"):
-            compute = _COMPUTED.get(args.typ, _generic_arn(args.typ))
             outputs.setdefault("name", args.name)
-            outputs.update(compute(args.name, args.inputs, self.region))
-        computed = outputs
-        resource_id = str(computed.get("id") or f"{args.name}-id")
+            if args.typ in _COMPUTED:
+                outputs.update(_COMPUTED[args.typ](args.name, args.inputs, self.region))
+            else:  # any other resource: an ARN from its service and name
+                name = args.inputs.get("name", args.name)
+                outputs["arn"] = _arn(service_of(args.typ), self.region, name)
+        resource_id = str(outputs.get("id") or f"{args.name}-id")
         self.run.resources.append(
             Resource(args.typ, args.name, dict(args.inputs), outputs, args.provider, resource_id)
         )
@@ -250,10 +249,6 @@ class LayerMocks(pulumi.runtime.Mocks):
                 f"{self.run.layer.name} invoked {args.token}, which the offline run does not mock"
             ) from None
         return answer(args.args, self.region), []
-
-
-def _generic_arn(type_: str) -> ComputeFn:
-    return lambda n, i, r: {"arn": _arn(_service(type_), r, i.get("name", n))}
 
 
 def stack_config(layer: contract.Layer, stack: str) -> dict[str, str]:

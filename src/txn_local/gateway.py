@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import fastjsonschema
+from botocore.endpoint import MAX_POOL_CONNECTIONS
 
 from txn_local.errors import LocalError
 from txn_local.functions import LocalFunction
@@ -42,6 +43,11 @@ REPORTS_PATH = f"/{shapes.FRAUD_REPORTS_PATH}"  # ADR 0013
 KEY_REFRESH_SECONDS = 2.0
 # Worker threads: requests wait for one in cheroot's queue, never in the kernel's backlog.
 THREADS = 32
+# A Lambda instance serves one request at a time with its own clients; here one loaded validator
+# serves them all, with one connection pool per client (botocore keeps 10 connections). At most
+# that many invocations run at once, so each SendMessage reuses a kept-alive connection: with
+# more, urllib3 opened and dropped a connection per extra call (CPU on both sides).
+VALIDATOR_SLOTS = MAX_POOL_CONNECTIONS
 
 
 # --- request schema ------------------------------------------------------------------------------
@@ -285,6 +291,7 @@ class Gateway:
         self.requested_port = port
         self._server: Any = None
         self._listening_port = 0  # kept after stop(): requests in flight still finish
+        self._validator_slots = threading.BoundedSemaphore(VALIDATOR_SLOTS)
 
     @property
     def port(self) -> int:
@@ -366,7 +373,8 @@ class Gateway:
             resource=request.path,
         )
         try:
-            result = self.validator.invoke(event)
+            with self._validator_slots:
+                result = self.validator.invoke(event)
         except Exception:
             # The Lambda failed: API Gateway answers 502; the error is in the function's log.
             log.exception("the %s handler raised", self.validator.physical_name)

@@ -41,11 +41,20 @@ results of ``BatchGetItem`` and ``BatchExecuteStatement`` are already in wire fo
 values, table names, numbers), so the patch writes them with ``json.dumps`` directly, with the
 serialiser's status and headers; a result holding a binary value or a null (the two things the
 walk would change) still takes the walk. ``tests/unit/moto/test_patches.py`` compares
-both on the same results.
+both on the same results. Their requests are read the same way: moto's parser walks the input
+shape to turn base64 into bytes, drop nulls and parse timestamps; a batch request with none of
+them is what ``json.loads`` gives.
 
 **Request dispatch.** For every request moto lists the handler class's methods with
 ``inspect.getmembers`` to check that the action exists; the list never changes, so the patch
-computes it once per class.
+computes it once per class. It also finds the request's action by matching the request against
+the service's routes four times per request (setup, parameters, dispatch, answer); the patch
+matches once per request.
+
+**SQS queue attributes on demand.** ``SendMessage`` reads one queue attribute
+(``ContentBasedDeduplication``) through ``Queue.attributes``, which builds all of them, the
+approximate counts by three scans of the queue. The patched property is a read-only mapping
+with the same names and values that works out a value when it is read.
 """
 
 from __future__ import annotations
@@ -57,6 +66,7 @@ import json
 import threading
 import time
 import types
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 # The moto release these patches were written and tested against: they replace moto internals,
@@ -115,6 +125,7 @@ def apply() -> None:
     _item_size_once()
     _plain_json_responses()
     _method_names_once()
+    _action_once_per_request()
     _applied = True
 
 
@@ -144,6 +155,25 @@ def _method_names_once() -> None:
     from moto.core import responses
 
     responses.method_names_from_class = functools.cache(responses.method_names_from_class)
+
+
+def _action_once_per_request() -> None:
+    """moto builds a response object per request and asks it for the request's action four
+    times, each a match of the request against the service's routes; the first answer (and the
+    route's URI parameters, which the match stores on the object) is kept on the object."""
+    from moto.core.responses import BaseResponse
+
+    original = BaseResponse._get_action
+
+    @functools.wraps(original)
+    def get_action(self: Any) -> str:
+        try:
+            action: str = self.__dict__["_txn_action"]
+        except KeyError:
+            action = self.__dict__["_txn_action"] = original(self)
+        return action
+
+    BaseResponse._get_action = get_action
 
 
 PLAIN_JSON_OPERATIONS = frozenset({"BatchGetItem", "BatchExecuteStatement"})
@@ -176,6 +206,26 @@ def _plain_json_responses() -> None:
         return response["status_code"], response["headers"], response["body"]
 
     DynamoResult.execute_result = execute_result
+    _plain_json_requests()
+
+
+def _plain_json_requests() -> None:
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.parse_parameters
+
+    @functools.wraps(original)
+    def parse_parameters(self: Any, request: Any) -> None:
+        if self._get_action() in PLAIN_JSON_OPERATIONS:
+            body = request.data.decode("utf-8") if isinstance(request.data, bytes) else ""
+            if body and not any(marker in body for marker in _WALK_NEEDED):
+                params = json.loads(body)
+                if isinstance(params, dict):
+                    self.params = params
+                    return
+        original(self, request)
+
+    DynamoHandler.parse_parameters = parse_parameters
 
 
 _SQS_CALLS = (
@@ -254,6 +304,7 @@ def _serialise_sqs() -> None:
     _one_pass_delete(models.Queue)
     _cheap_identifiers(models)
     _attribute_names_once(models)
+    _attributes_on_demand(models)
     _plain_json_sqs_results()
 
 
@@ -278,14 +329,55 @@ def _one_clock_read_per_scan(queue_class: Any, now_ms: Any) -> None:
     queue_class.approximate_number_of_messages_not_visible = property(not_visible)
 
 
-PLAIN_JSON_SQS_OPERATIONS = frozenset({"SendMessage", "DeleteMessageBatch"})
+class QueueAttributes(Mapping[str, Any]):
+    """A queue's attributes as moto's ``Queue.attributes`` builds them (same names, order and
+    values), each worked out when it is read."""
+
+    def __init__(self, queue: Any, python_name: Any):
+        self._queue = queue
+        self._python_name = python_name
+        names = list(queue.BASE_ATTRIBUTES)
+        names += queue.FIFO_ATTRIBUTES if queue.fifo_queue else []
+        names += queue.KMS_ATTRIBUTES if queue.kms_master_key_id else []
+        self._names = dict.fromkeys(names)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._names:
+            raise KeyError(name)
+        queue = self._queue
+        if name == "Policy" and queue.policy:
+            value = queue.policy
+        elif name == "RedrivePolicy" and queue.redrive_policy:
+            value = json.dumps(queue.redrive_policy)
+        else:
+            value = getattr(queue, self._python_name(name))
+        return str(value).lower() if isinstance(value, bool) else value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def _attributes_on_demand(models: Any) -> None:
+    def attributes(queue: Any) -> QueueAttributes:
+        return QueueAttributes(queue, models.camelcase_to_underscores)
+
+    attributes.__wrapped__ = models.Queue.attributes.fget  # type: ignore[attr-defined]  # moto's, for the tests
+    models.Queue.attributes = property(attributes)
+
+
+PLAIN_JSON_SQS_OPERATIONS = frozenset({"SendMessage", "DeleteMessageBatch", "ReceiveMessage"})
 
 
 def _plain_json_sqs_results() -> None:
-    """``SendMessage`` (one per transaction) and ``DeleteMessageBatch`` answer plain dicts of
-    strings (ids, digests) and booleans: in the JSON protocol they go out with ``json.dumps``
-    instead of moto's walk over the output shape, with the serialiser's status and headers.
-    The query protocol (XML) and every other operation keep the walk."""
+    """``SendMessage`` (one per transaction), ``DeleteMessageBatch`` and ``ReceiveMessage``
+    answer plain dicts of strings (ids, digests, bodies, string attributes) and booleans: in the
+    JSON protocol they go out with ``json.dumps`` instead of moto's walk over the output shape,
+    with the serialiser's status and headers. A result holding bytes (a binary message
+    attribute, which the walk encodes) or a ``None`` (which it drops) still takes the walk, as
+    do the query protocol (XML) and every other operation."""
     from moto import settings
     from moto.core.responses import ActionResult
     from moto.core.serialize import JSONSerializer
@@ -299,7 +391,7 @@ def _plain_json_sqs_results() -> None:
             context.operation_model.name not in PLAIN_JSON_SQS_OPERATIONS
             or context.service_model.service_name != "sqs"
             or not issubclass(context.serializer_class, JSONSerializer)
-            or not isinstance(result, dict)
+            or not _plain(result)
         ):
             return original(self, context)
         serializer = context.serializer_class(operation_model=context.operation_model)
@@ -309,6 +401,16 @@ def _plain_json_sqs_results() -> None:
         return response["status_code"], response["headers"], response["body"]
 
     ActionResult.execute_result = execute_result
+
+
+def _plain(value: Any) -> bool:
+    """Strings, numbers and booleans in dicts and lists: what ``json.dumps`` writes as the walk
+    would."""
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return isinstance(value, str | int | float)
 
 
 def _one_pass_delete(queue_class: Any) -> None:

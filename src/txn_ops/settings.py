@@ -49,11 +49,6 @@ class Settings:
         folder = self.root / POLICY_PACK_DIR
         return folder if (folder / "PulumiPolicy.yaml").is_file() else None
 
-    @property
-    def is_pulumi_cloud(self) -> bool:
-        url = self.backend_url or ""
-        return url.startswith(("https://", "http://"))
-
     def require_backend(self) -> str:
         if not self.backend_url:
             raise OpsError(

@@ -4,8 +4,7 @@ Every figure the capacity and cost model uses comes from here, with the page it 
 Prices are US dollars, on-demand, as published on the AWS pricing pages on ``AS_OF``: the first
 pricing tier, except where volume tiers move the cost per million at the platform's own volumes
 (REST API requests: :data:`TIERS`, priced at the month's volume). Quotas are the default values
-of a new
-account; most are adjustable through Service Quotas. Where a figure could not be checked
+of a new account; most are adjustable through Service Quotas. Where a figure could not be checked
 against the page offline it says so in ``note``: re-check those before quoting them.
 """
 
@@ -37,16 +36,14 @@ class Quota:
 
 # fmt: off
 PRICES: dict[str, Price] = {
-    # https://aws.amazon.com/api-gateway/pricing/ (REST APIs, first 333 million a month; the
-    # tiers above it are in TIERS)
+    # REST APIs, first 333 million a month; the tiers above it are in TIERS
     "apigw_rest_request": Price(3.50 / 1e6, "request", "https://aws.amazon.com/api-gateway/pricing/"),
-    # https://aws.amazon.com/waf/pricing/
     "waf_request": Price(0.60 / 1e6, "request", "https://aws.amazon.com/waf/pricing/"),
     "waf_web_acl_month": Price(5.00, "web ACL-month", "https://aws.amazon.com/waf/pricing/"),
     "waf_rule_month": Price(1.00, "rule-month", "https://aws.amazon.com/waf/pricing/",
                             "a managed rule group counts as one rule (no subscription fee for "
                             "the AWS baseline groups used here)"),
-    # https://aws.amazon.com/lambda/pricing/ (Arm, first 7.5 billion GB-s a month)
+    # Arm, first 7.5 billion GB-s a month
     "lambda_request": Price(0.20 / 1e6, "request", "https://aws.amazon.com/lambda/pricing/"),
     "lambda_gb_second_arm64": Price(0.0000133334, "GB-s", "https://aws.amazon.com/lambda/pricing/"),
     "lambda_gb_second_x86_64": Price(0.0000166667, "GB-s", "https://aws.amazon.com/lambda/pricing/"),
@@ -56,9 +53,9 @@ PRICES: dict[str, Price] = {
                                               "https://aws.amazon.com/lambda/pricing/"),
     "lambda_snapstart_restore_gb": Price(0.0001397998, "GB restored",
                                          "https://aws.amazon.com/lambda/pricing/"),
-    # https://aws.amazon.com/sqs/pricing/ (standard queues; every 64 KB chunk is a request)
+    # standard queues; every 64 KB chunk is a request
     "sqs_request": Price(0.40 / 1e6, "64 KB request", "https://aws.amazon.com/sqs/pricing/"),
-    # https://aws.amazon.com/dynamodb/pricing/on-demand/ (after the November 2024 price cut)
+    # after the November 2024 price cut
     "dynamodb_wru": Price(0.625 / 1e6, "write request unit",
                           "https://aws.amazon.com/dynamodb/pricing/on-demand/"),
     "dynamodb_rru": Price(0.125 / 1e6, "read request unit",
@@ -74,11 +71,9 @@ PRICES: dict[str, Price] = {
                                     "not verified: the pricing page was not in the offline copy "
                                     "(searched 2026-12-06); the DynamoDB guide says only that "
                                     "raising warm throughput is charged"),
-    # https://aws.amazon.com/kms/pricing/
     "kms_key_month": Price(1.00, "key-month", "https://aws.amazon.com/kms/pricing/"),
     "kms_request": Price(0.03 / 1e4, "request", "https://aws.amazon.com/kms/pricing/"),
-    # https://aws.amazon.com/cloudwatch/pricing/ (Standard log class; vended WAF logs the same
-    # $0.50 in the first 10 TB tier)
+    # Standard log class; vended WAF logs the same $0.50 in the first 10 TB tier
     "logs_ingest_gb": Price(0.50, "GB ingested", "https://aws.amazon.com/cloudwatch/pricing/"),
     # Infrequent Access log class: half the ingestion price; Logs Insights, KMS and retention
     # work, metric and subscription filters, Live Tail and EMF do not
@@ -89,12 +84,11 @@ PRICES: dict[str, Price] = {
                                    "https://aws.amazon.com/cloudwatch/pricing/"),
     "cw_dashboard_month": Price(3.00, "dashboard-month", "https://aws.amazon.com/cloudwatch/pricing/"),
     "cw_custom_metric_month": Price(0.30, "metric-month", "https://aws.amazon.com/cloudwatch/pricing/"),
-    # https://aws.amazon.com/xray/pricing/
     "xray_trace_recorded": Price(5.00 / 1e6, "trace recorded", "https://aws.amazon.com/xray/pricing/"),
-    # https://aws.amazon.com/privatelink/pricing/ (interface endpoints)
+    # interface endpoints
     "vpce_az_hour": Price(0.01, "endpoint-AZ-hour", "https://aws.amazon.com/privatelink/pricing/"),
     "vpce_gb": Price(0.01, "GB processed", "https://aws.amazon.com/privatelink/pricing/"),
-    # https://aws.amazon.com/sns/pricing/ (email deliveries of alerts are $2 per 100,000)
+    # email deliveries of alerts are $2 per 100,000
     "sns_publish": Price(0.50 / 1e6, "64 KB publish", "https://aws.amazon.com/sns/pricing/"),
     "sns_email": Price(2.00 / 1e5, "email delivered", "https://aws.amazon.com/sns/pricing/"),
 }
@@ -126,7 +120,6 @@ QUOTAS: dict[str, Quota] = {
                                "https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html"),
     "apigw_account_burst": Quota(5_000, "requests (token bucket)",
                                  "https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html"),
-    # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
     "lambda_concurrency": Quota(1_000, "concurrent executions per region",
                                 "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html",
                                 note="new accounts may start lower: check Service Quotas"),
@@ -176,21 +169,17 @@ QUOTAS: dict[str, Quota] = {
     "dynamodb_peak_multiple": Quota(2, "x the previous peak an on-demand table takes at once",
                                     "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/pre-warming-on-demand-capacity-mode.html",
                                     adjustable=False),
-    # https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html
     "kms_symmetric_rps": Quota(20_000, "cryptographic requests/s (symmetric, shared)",
                                "https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html",
                                note="10,000 shared, 20,000 in us-east-2 and five other Regions "
                                     "(read 2026-12-06 in the Korean and amazonaws.cn copies; "
                                     "the English copy's table was cut off)"),
-    # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html
     "sqs_inflight": Quota(120_000, "in-flight messages per standard queue",
                           "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html"),
-    # https://docs.aws.amazon.com/general/latest/gr/sns.html
     "sns_publish_rps": Quota(1_500, "Publish/PublishBatch requests/s",
                              "https://docs.aws.amazon.com/general/latest/gr/sns.html",
                              note="us-east-2 value as last read (30,000 in us-east-1); "
                                   "not verified offline"),
-    # https://docs.aws.amazon.com/general/latest/gr/xray.html
     "xray_segments_per_second": Quota(2_600, "trace segments/s per region",
                                       "https://docs.aws.amazon.com/general/latest/gr/xray.html"),
 }

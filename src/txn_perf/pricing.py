@@ -69,84 +69,54 @@ def monthly_volume(tps: float) -> float:
 def costs(d: Deployment, w: Workload, reference_tps: float) -> Costs:
     """Variable cost per million accepted transactions at a steady ``reference_tps``, fixed per
     month. The rate sets the month's volume (volume-tiered prices) and X-Ray's sampled share."""
-    gb_s = price(f"lambda_gb_second_{d.architecture}")
     batches = 1.0 / d.fraud_batch_size
     api_requests = monthly_volume(reference_tps) * w.requests_per_accepted
     c = Costs()
-    v = c.variable
-    v.append(
-        _per_million(
-            "API Gateway",
-            f"REST requests ({api_requests / 1e6:,.0f} M a month, tiered)",
-            w.requests_per_accepted,
-            tiered_price("apigw_rest_request", api_requests),
+
+    def variable(service: str, item: str, per_txn: float, unit: str | float) -> None:
+        """A line per million accepted transactions; ``unit``: a price key or a price."""
+        c.variable.append(
+            _per_million(service, item, per_txn, price(unit) if isinstance(unit, str) else unit)
         )
+
+    variable(
+        "API Gateway",
+        f"REST requests ({api_requests / 1e6:,.0f} M a month, tiered)",
+        w.requests_per_accepted,
+        tiered_price("apigw_rest_request", api_requests),
     )
-    v.append(
-        _per_million("WAF", "requests inspected", w.requests_per_accepted, price("waf_request"))
+    variable("WAF", "requests inspected", w.requests_per_accepted, "waf_request")
+    requests = w.requests_per_accepted + batches
+    variable("Lambda", "requests (validator + fraud batches)", requests, "lambda_request")
+    variable(
+        "Lambda",
+        f"GB-seconds ({d.architecture})",
+        w.requests_per_accepted * billed_gb_seconds(d.validator_memory_mb, w.validator_ms)
+        + batches * billed_gb_seconds(d.fraud_memory_mb, w.fraud_batch_ms),
+        f"lambda_gb_second_{d.architecture}",
     )
-    v.append(
-        _per_million(
-            "Lambda",
-            "requests (validator + fraud batches)",
-            w.requests_per_accepted + batches,
-            price("lambda_request"),
-        )
-    )
-    v.append(
-        _per_million(
-            "Lambda",
-            f"GB-seconds ({d.architecture})",
-            w.requests_per_accepted * billed_gb_seconds(d.validator_memory_mb, w.validator_ms)
-            + batches * billed_gb_seconds(d.fraud_memory_mb, w.fraud_batch_ms),
-            gb_s,
-        )
-    )
-    v.append(_per_million("SQS", "requests", w.sqs_requests, price("sqs_request")))
+    variable("SQS", "requests", w.sqs_requests, "sqs_request")
     for table, load in w.tables.items():  # on-demand: per request unit
         if load.wru:
-            v.append(
-                _per_million("DynamoDB", f"{table} write units", load.wru, price("dynamodb_wru"))
-            )
+            variable("DynamoDB", f"{table} write units", load.wru, "dynamodb_wru")
         if load.rru:
-            v.append(
-                _per_million("DynamoDB", f"{table} read units", load.rru, price("dynamodb_rru"))
-            )
-    v.append(_per_million("KMS", "requests", w.kms_requests, price("kms_request")))
+            variable("DynamoDB", f"{table} read units", load.rru, "dynamodb_rru")
+    variable("KMS", "requests", w.kms_requests, "kms_request")
     for source, size in w.log_bytes.items():
         infrequent = source in w.infrequent_access_logs
-        v.append(
-            _per_million(
-                "CloudWatch Logs",
-                f"{source} (GB{', Infrequent Access' if infrequent else ''})",
-                size / 1e9,
-                price("logs_ingest_gb_infrequent" if infrequent else "logs_ingest_gb"),
-            )
+        variable(
+            "CloudWatch Logs",
+            f"{source} (GB{', Infrequent Access' if infrequent else ''})",
+            size / 1e9,
+            "logs_ingest_gb_infrequent" if infrequent else "logs_ingest_gb",
         )
-    v.append(
-        _per_million(
-            "X-Ray",
-            "traces recorded (API stage rule)",
-            traced_share(d, reference_tps),
-            price("xray_trace_recorded"),
-        )
-    )
+    xray = "xray_trace_recorded"
+    variable("X-Ray", "traces recorded (API stage rule)", traced_share(d, reference_tps), xray)
     if w.lambda_started_traces:
-        v.append(
-            _per_million(
-                "X-Ray",
-                "traces recorded (queue consumers)",
-                w.lambda_started_traces,
-                price("xray_trace_recorded"),
-            )
-        )
-    v.append(_per_million("SNS", "alert publishes", w.sns_publishes, price("sns_publish")))
-    v.append(_per_million("SNS", "alert emails", w.sns_emails, price("sns_email")))
-    v.append(
-        _per_million(
-            "VPC endpoints", "data processed (GB)", w.endpoint_bytes / 1e9, price("vpce_gb")
-        )
-    )
+        variable("X-Ray", "traces recorded (queue consumers)", w.lambda_started_traces, xray)
+    variable("SNS", "alert publishes", w.sns_publishes, "sns_publish")
+    variable("SNS", "alert emails", w.sns_emails, "sns_email")
+    variable("VPC endpoints", "data processed (GB)", w.endpoint_bytes / 1e9, "vpce_gb")
 
     def fixed(service: str, item: str, quantity: float, key: str) -> None:
         c.fixed.append(CostLine(service, item, quantity, price(key), quantity * price(key)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from txn_perf import model, pricing
 from txn_perf.assumptions import ASSUMPTIONS, IDEMPOTENCY_KEY_SHARE, MIX
 from txn_perf.bill import Bill
 from txn_perf.burst import burst
-from txn_perf.discovery import declared, deployment, warm_write_units
+from txn_perf.discovery import Declared, declared, deployment, warm_write_units
 from txn_perf.goals import (
     BURST,
     CAPACITY_GOAL_TPS,
@@ -34,19 +35,18 @@ def _met(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
-def _stack(stack: str, cpu: dict[str, float]) -> tuple[model.Deployment, model.Workload]:
+def _stack(
+    stack: str, cpu: dict[str, float]
+) -> tuple[model.Deployment, model.Workload, dict[str, float], Declared]:
+    """The stack's deployment and workload, with its warm write units and cost trims."""
     runs = offline.run_system(stack=stack)
-    d = deployment(stack, runs)
-    return d, workload(d, cpu, warm_write_units(runs), declared(runs))
+    d, warm, trims = deployment(stack, runs), warm_write_units(runs), declared(runs)
+    return d, workload(d, cpu, warm, trims), warm, trims
 
 
 def report(stack: str, bench: Path | None, plots: Path | None = None) -> tuple[str, dict[str, Any]]:
-    runs = offline.run_system(stack=stack)
-    d = deployment(stack, runs)
-    warm = warm_write_units(runs)
     cpu, cpu_source = measured_cpu(bench)
-    trims = declared(runs)
-    w = workload(d, cpu, warm, trims)
+    d, w, warm, trims = _stack(stack, cpu)
     comps = model.capacity(d, w)
     first = model.bottleneck(comps)
     hot = model.hot_key_capacity(w)
@@ -55,7 +55,7 @@ def report(stack: str, bench: Path | None, plots: Path | None = None) -> tuple[s
     fixed = {
         s: c.monthly_fixed
         if s == stack
-        else pricing.costs(*_stack(s, cpu), TARGET_TPS).monthly_fixed
+        else pricing.costs(*_stack(s, cpu)[:2], TARGET_TPS).monthly_fixed
         for s in STACKS
     }
     floor = [x for x in c.variable if pricing.mandated(x)]
@@ -136,9 +136,9 @@ def report(stack: str, bench: Path | None, plots: Path | None = None) -> tuple[s
     )
     out.append("By service: " + ", ".join(f"{k} {v:.2f}" for k, v in c.by_service().items()))
     mandated = sum(x.amount for x in floor)
-    floor_by: dict[str, float] = {}
+    floor_by: Counter[str] = Counter()
     for x in floor:
-        floor_by[x.service] = floor_by.get(x.service, 0.0) + x.amount
+        floor_by[x.service] += x.amount
     out.append(
         f"Mandated floor ${mandated:.2f}, {mandated / c.per_million:.0%} ("
         + ", ".join(f"{k} {v:.2f}" for k, v in floor_by.items())

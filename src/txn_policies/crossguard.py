@@ -70,21 +70,23 @@ def view_of(
     return ResourceView(type_, name, urn, unwrap(props), deps)
 
 
-def _sdk_unknown(exc: UnknownValueError) -> sdk_proxy.UnknownValueError:
-    return sdk_proxy.UnknownValueError(sdk_proxy.UNKNOWN_STRING_VALUE, exc.path.split("."))
+def _report(policy: Policy, views: list[ResourceView], report_violation: ReportViolation) -> None:
+    try:
+        violations = policy.evaluate(views)
+    except UnknownValueError as exc:
+        raise sdk_proxy.UnknownValueError(
+            sdk_proxy.UNKNOWN_STRING_VALUE, exc.path.split(".")
+        ) from exc
+    for violation in violations:
+        urn = violation.resource.urn if violation.resource else None
+        report_violation(f"{violation.message} [{policy.remediation}]", urn)
 
 
 def _resource_validator(policy: Policy):
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        if args.resource_type not in policy.resource_types:
-            return
-        view = view_of(args.resource_type, args.name, args.urn, args.props)
-        try:
-            violations = policy.evaluate([view])
-        except UnknownValueError as exc:
-            raise _sdk_unknown(exc) from exc
-        for violation in violations:
-            report_violation(f"{violation.message} [{policy.remediation}]", args.urn)
+        if args.resource_type in policy.resource_types:
+            view = view_of(args.resource_type, args.name, args.urn, args.props)
+            _report(policy, [view], report_violation)
 
     return validate
 
@@ -95,13 +97,7 @@ def _stack_validator(policy: Policy):
             view_of(r.resource_type, r.name, r.urn, r.props, r.property_dependencies)
             for r in args.resources
         ]
-        try:
-            violations = policy.evaluate(views)
-        except UnknownValueError as exc:
-            raise _sdk_unknown(exc) from exc
-        for violation in violations:
-            urn = violation.resource.urn if violation.resource else None
-            report_violation(f"{violation.message} [{policy.remediation}]", urn)
+        _report(policy, views, report_violation)
 
     return validate
 
@@ -121,14 +117,9 @@ def crossguard_policies(
     policies: Sequence[Policy] = rules.POLICIES,
 ) -> list[ResourceValidationPolicy | StackValidationPolicy]:
     """One CrossGuard policy per rule, with its enforcement level and PCI framework tag."""
-    built: list[ResourceValidationPolicy | StackValidationPolicy] = []
-    for policy in policies:
-        if policy.scope == "resource":
-            built.append(
-                ResourceValidationPolicy(validate=_resource_validator(policy), **_common(policy))
-            )
-        else:
-            built.append(
-                StackValidationPolicy(validate=_stack_validator(policy), **_common(policy))
-            )
-    return built
+    return [
+        ResourceValidationPolicy(validate=_resource_validator(policy), **_common(policy))
+        if policy.scope == "resource"
+        else StackValidationPolicy(validate=_stack_validator(policy), **_common(policy))
+        for policy in policies
+    ]

@@ -120,12 +120,15 @@ def documents(resource: ResourceView) -> Iterator[Document]:
             yield Document("policy", "resource", body)
 
 
-def statements_of(doc: Document) -> list[dict[str, Any]]:
-    return list(statements(doc.body))
-
-
 def allowed(statement: dict[str, Any]) -> bool:
     return statement.get("Effect") == "Allow"
+
+
+def allows(doc: Document) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The Allow statements of a document, each with its index among all its statements."""
+    for index, statement in enumerate(statements(doc.body)):
+        if allowed(statement):
+            yield index, statement
 
 
 def actions(statement: dict[str, Any]) -> list[str]:

@@ -97,9 +97,7 @@ def evidence(report: SynthReport) -> dict[str, Any]:
             name: {
                 "project": run.layer.project,
                 "resources": len(report.views[name]),
-                "resources_by_type": {
-                    t: n for t, n in run.by_type().items() if not t.startswith("pulumi:providers:")
-                },
+                "resources_by_type": _types(run),
                 "reads": {p: keys for p, _, keys in edges(run)},
             }
             for name, run in report.runs.items()
@@ -139,9 +137,7 @@ def _project(run: LayerRun, report: SynthReport) -> dict[str, Any]:
         "project": run.layer.project,
         "stack": run.stack,
         "resources": len(report.views[run.layer.name]),
-        "resources_by_type": {
-            t: n for t, n in run.by_type().items() if not t.startswith("pulumi:providers:")
-        },
+        "resources_by_type": _types(run),
     }
 
 
@@ -173,7 +169,7 @@ def render(report: SynthReport, out: TextIO) -> None:
     write(f"; account bootstrap {account.stack}\n" if account else "\n")
     for name, run in report.runs.items():
         write(f"\n== {name} ({run.layer.project}): {len(report.views[name])} resources\n")
-        _types(run, write)
+        _write_types(run, write)
         for producer, consumer, keys in edges(run):
             write(f"   reference {producer} -> {consumer}: {', '.join(keys)}\n")
     if account:
@@ -182,7 +178,7 @@ def render(report: SynthReport, out: TextIO) -> None:
             f"\n== {account.layer.name} ({account.layer.project}, stack {account.stack}, "
             f"outside the DAG): {count} resources\n"
         )
-        _types(account, write)
+        _write_types(account, write)
 
     rows = [
         (
@@ -221,10 +217,14 @@ def render(report: SynthReport, out: TextIO) -> None:
     )
 
 
-def _types(run: LayerRun, write: Callable[[str], object]) -> None:
-    for type_, count in run.by_type().items():
-        if not type_.startswith("pulumi:providers:"):
-            write(f"   {count:>3}  {type_}\n")
+def _types(run: LayerRun) -> dict[str, int]:
+    """Resources by type, providers left out."""
+    return {t: n for t, n in run.by_type().items() if not t.startswith("pulumi:providers:")}
+
+
+def _write_types(run: LayerRun, write: Callable[[str], object]) -> None:
+    for type_, count in _types(run).items():
+        write(f"   {count:>3}  {type_}\n")
 
 
 def main(

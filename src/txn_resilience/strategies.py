@@ -31,14 +31,9 @@ REQUIRED = (
     "channel",
     "timestamp",
 )
+# The string fields: the required ones (all but the amount), then the optional ones.
 STRING_FIELDS = (
-    "merchant_id",
-    "currency",
-    "card_token",
-    "card_bin",
-    "card_last4",
-    "channel",
-    "timestamp",
+    *(name for name in REQUIRED if name != "amount"),
     "card_country",
     "ip_address",
     "ip_country",

@@ -12,9 +12,9 @@ from ``txn_spec.shapes`` (the declared shape both layers are built from) when it
 ``data`` preview checks its queues against the consumers the shapes declare, the ``compute``
 preview checks its mappings and functions against the queues the shapes declare.
 
-Each section of the pack is a module with its own ``POLICIES``; ``model`` holds the policy
-model and the resource types they share. ``POLICIES`` below puts the sections in the order
-synth's compliance table and the CrossGuard pack list them.
+Each section of the pack is a module whose checks register themselves with ``@policy``;
+``model`` holds the policy model and the resource types they share. ``POLICIES`` below puts the
+sections in the order synth's compliance table and the CrossGuard pack list them.
 """
 
 from __future__ import annotations
@@ -29,18 +29,10 @@ from txn_policies.rules import (
     log_retention,
     network,
 )
-from txn_policies.rules.model import Policy
+from txn_policies.rules.model import SECTIONS, Policy
 
-POLICIES: list[Policy] = [
-    *encryption.POLICIES,
-    *dynamodb.POLICIES,
-    *network.POLICIES,
-    *lambda_functions.POLICIES,
-    *log_retention.POLICIES,
-    *iam.POLICIES,
-    *api.POLICIES,
-    *cross_resource.POLICIES,
-]
+_ORDER = (encryption, dynamodb, network, lambda_functions, log_retention, iam, api, cross_resource)
+POLICIES: list[Policy] = [p for section in _ORDER for p in SECTIONS[section.__name__]]
 
 
 def by_name(name: str) -> Policy:

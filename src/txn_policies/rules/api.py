@@ -4,7 +4,6 @@ passes a web ACL."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from functools import partial
 
 from txn_policies.rules.model import (
     GATEWAY_RESPONSE,
@@ -14,14 +13,9 @@ from txn_policies.rules.model import (
     REST_API,
     STAGE,
     WEB_ACL_ASSOCIATION,
-    Policy,
-    register_policy,
+    policy,
 )
 from txn_policies.view import UNKNOWN, ResourceView, as_list, get, known
-
-POLICIES: list[Policy] = []
-policy = partial(register_policy, POLICIES)
-
 
 _ENHANCED = "SecurityPolicy_"  # AWS's enhanced policies, all TLS 1.2 or 1.3 at least
 _LEGACY_TLS_1_2 = "TLS_1_2"  # the legacy TLS 1.2 policy: regional and private APIs only

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import partial
 
 from txn_policies.rules.model import (
     EVENT_SOURCE_MAPPING,
     FUNCTION,
     QUEUE,
     REDRIVE_POLICY,
-    Policy,
     _component,
-    register_policy,
+    policy,
 )
 from txn_policies.view import UNKNOWN, ResourceView, as_list, count, document, get, known, whole
 from txn_spec import invariants, shapes
-
-POLICIES: list[Policy] = []
-policy = partial(register_policy, POLICIES)
 
 LAMBDA_DEFAULT_TIMEOUT = 3
 
@@ -174,22 +169,15 @@ def _esm_concurrency(
         function = _function_for(known(mapping.props, "functionName"), resources)
         if function is None or function.reserved is None:
             continue
-        maximum = get(mapping.props, "scalingConfig.maximumConcurrency")
-        maximum = whole(maximum)
+        maximum = whole(get(mapping.props, "scalingConfig.maximumConcurrency"))
         if invariants.concurrency_problem(maximum, function.reserved) is None:
             continue
-        if maximum is None:
-            message = (
-                f"has no maximum concurrency while {function.name} reserves {function.reserved}; "
-                f"fix: scaling_config maximum_concurrency <= {function.reserved}"
-            )
-            yield mapping, message
-        else:
-            message = (
-                f"maximum concurrency {maximum} > {function.name} reserved {function.reserved}; "
-                f"fix: scaling_config maximum_concurrency <= {function.reserved}"
-            )
-            yield mapping, message
+        problem = (
+            f"has no maximum concurrency while {function.name} reserves {function.reserved}"
+            if maximum is None
+            else f"maximum concurrency {maximum} > {function.name} reserved {function.reserved}"
+        )
+        yield mapping, f"{problem}; fix: scaling_config maximum_concurrency <= {function.reserved}"
 
 
 @policy(

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import partial
 
-from txn_policies.rules.model import PCI, TABLE, Policy, register_policy
+from txn_policies.rules.model import PCI, TABLE, policy
 from txn_policies.view import ResourceView, get
-
-POLICIES: list[Policy] = []
-policy = partial(register_policy, POLICIES)
 
 
 @policy(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import partial
 
 from txn_policies.rules.model import (
     KMS_KEY,
@@ -12,13 +11,9 @@ from txn_policies.rules.model import (
     QUEUE,
     TABLE,
     TOPIC,
-    Policy,
-    register_policy,
+    policy,
 )
 from txn_policies.view import ResourceView, get, whole
-
-POLICIES: list[Policy] = []
-policy = partial(register_policy, POLICIES)
 
 MAX_KEY_ROTATION_DAYS = 365
 

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from functools import partial
 
 from txn_policies import iam
-from txn_policies.rules.model import PCI, Policy, register_policy
+from txn_policies.rules.model import PCI, policy
 from txn_policies.view import ResourceView, as_list
-
-POLICIES: list[Policy] = []
-policy = partial(register_policy, POLICIES)
 
 _BROAD_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
 
@@ -41,9 +37,7 @@ def _no_wildcard_actions(resource: ResourceView) -> Iterator[str]:
     for doc in iam.documents(resource):
         if doc.kind == "resource":
             continue
-        for statement in iam.statements_of(doc):
-            if not iam.allowed(statement):
-                continue
+        for _, statement in iam.allows(doc):
             if "NotAction" in statement:
                 yield f"{doc.where} allows NotAction; fix: list the allowed actions"
             wild = [a for a in iam.actions(statement) if "*" in a]
@@ -77,9 +71,7 @@ def _star_grants(resource: ResourceView, *, lambda_execution_role: bool) -> Iter
     for doc in iam.documents(resource):
         if doc.kind != "identity":
             continue
-        for statement in iam.statements_of(doc):
-            if not iam.allowed(statement):
-                continue
+        for _, statement in iam.allows(doc):
             if "NotResource" in statement:
                 yield f"{doc.where} allows NotResource; fix: name the resources"
             if "*" not in as_list(statement.get("Resource")):
@@ -133,9 +125,7 @@ def _trust_conditions(role: ResourceView) -> Iterator[str]:
     for doc in iam.documents(role):
         if doc.kind != "trust":
             continue
-        for index, statement in enumerate(iam.statements_of(doc)):
-            if not iam.allowed(statement):
-                continue
+        for index, statement in iam.allows(doc):
             keys = {
                 key.lower()
                 for operator in (statement.get("Condition") or {}).values()

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from functools import partial
 
-from txn_policies.rules.model import FUNCTION, LOG_GROUP, PCI, Policy, register_policy
+from txn_policies.rules.model import FUNCTION, LOG_GROUP, PCI, policy
 from txn_policies.view import ResourceView, as_list, get
-
-POLICIES: list[Policy] = []
-policy = partial(register_policy, POLICIES)
 
 
 @policy(

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import partial
 
-from txn_policies.rules.model import LOG_GROUP, PCI, Policy, register_policy
+from txn_policies.rules.model import LOG_GROUP, PCI, policy
 from txn_policies.view import ResourceView, get, whole
-
-POLICIES: list[Policy] = []
-policy = partial(register_policy, POLICIES)
 
 FUNCTION_LOG_RETENTION_DAYS = 30
 AUDIT_LOG_RETENTION_DAYS = 365

@@ -1,7 +1,7 @@
 """What every section of the pack shares: the policy model, the resource types, registration.
 
-A section module keeps its own ``POLICIES`` list and registers each check into it with
-``policy = partial(register_policy, POLICIES)``; ``txn_policies.rules`` puts the lists in order.
+A section module registers each check with the ``@policy(...)`` decorator, which files it under
+the section's module name in :data:`SECTIONS`; ``txn_policies.rules`` puts the sections in order.
 """
 
 from __future__ import annotations
@@ -95,8 +95,11 @@ class Policy:
         return [Violation(self.name, r, m) for r, m in self.stack_check(resources)]
 
 
-def register_policy(
-    policies: list[Policy],
+# Section module name -> its policies, in the order the module registers them.
+SECTIONS: dict[str, list[Policy]] = {}
+
+
+def policy(
     *,
     name: str,
     description: str,
@@ -107,10 +110,11 @@ def register_policy(
     types: Iterable[str],
     stack: bool = False,
 ) -> Callable[[Callable[..., Iterable[object]]], Callable[..., Iterable[object]]]:
-    """Add a check function to ``policies`` as a policy (resource-level unless ``stack=True``)."""
+    """Register a check function as a policy of its section (resource-level unless
+    ``stack=True``)."""
 
     def register(check: Callable[..., Iterable[object]]) -> Callable[..., Iterable[object]]:
-        policies.append(
+        SECTIONS.setdefault(check.__module__, []).append(
             Policy(
                 name=name,
                 description=description,

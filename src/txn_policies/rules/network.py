@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
-from functools import partial
 
 from txn_policies.rules.model import (
     EGRESS_ONLY_GATEWAY,
@@ -16,13 +15,9 @@ from txn_policies.rules.model import (
     ROUTE,
     ROUTE_TABLE,
     SUBNET,
-    Policy,
-    register_policy,
+    policy,
 )
 from txn_policies.view import ResourceView, as_list, get
-
-POLICIES: list[Policy] = []
-policy = partial(register_policy, POLICIES)
 
 _FORBIDDEN_NETWORK = {
     INTERNET_GATEWAY: "an internet gateway",

@@ -119,6 +119,76 @@ def test_batch_reads_and_partiql_answers_written_as_plain_json_equal_moto_s_walk
     assert plain[2]["Responses"][0]["Error"]["Item"]["g"] == {"SS": ["a", "b"]}
 
 
+@pytest.mark.parametrize(
+    ("operation", "params"),
+    [
+        (
+            "BatchExecuteStatement",
+            {
+                "Statements": [
+                    {
+                        "Statement": 'UPDATE "t" SET "n" = "n" + ? WHERE "pk" = ?',
+                        "Parameters": [
+                            {"N": "1.50"},
+                            {"M": {"x": {"L": [{"BOOL": False}, {"NULL": True}, {"SS": ["a"]}]}}},
+                        ],
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    },
+                    {"Statement": 'SELECT * FROM "t"', "ConsistentRead": True},
+                ],
+                "ReturnConsumedCapacity": "TOTAL",
+            },
+        ),
+        (
+            "BatchGetItem",
+            {
+                "RequestItems": {
+                    "t": {"Keys": [{"pk": {"S": "a"}, "sk": {"N": "2"}}], "ConsistentRead": True}
+                }
+            },
+        ),
+    ],
+)
+def test_batch_requests_read_as_plain_json_equal_moto_s_parser(patched_moto, operation, params):
+    """What boto3 sends for the batch operations, parsed by moto's walk and by ``json.loads``."""
+    import json
+
+    import botocore.session
+    from botocore.serialize import create_serializer
+    from moto.core.parse import JSONParser
+
+    model = botocore.session.get_session().get_service_model("dynamodb")
+    operation_model = model.operation_model(operation)
+    body = create_serializer("json").serialize_to_request(params, operation_model)["body"]
+    walked = JSONParser(operation_model, map_type=dict).parse(
+        {"method": "POST", "values": {}, "headers": {}, "body": body, "url_path": "/"}
+    )
+
+    assert json.loads(body) == walked == params
+
+
+def test_batch_requests_with_binary_values_still_take_moto_s_parser(dynamodb):
+    from moto.core.parse import JSONParser
+
+    walked = []
+    original = JSONParser._parse_json_body
+
+    def spy(self, raw_body, shape):
+        walked.append(self.operation_model.name)
+        return original(self, raw_body, shape)
+
+    JSONParser._parse_json_body = spy
+    try:
+        dynamodb.batch_get_item(RequestItems={"records": {"Keys": [{"pk": {"S": "taken"}}]}})
+        dynamodb.put_item(TableName="records", Item={"pk": {"S": "b"}, "b": {"B": b"\x00"}})
+        found = dynamodb.batch_get_item(RequestItems={"records": {"Keys": [{"pk": {"B": b"1"}}]}})
+    finally:
+        JSONParser._parse_json_body = original
+
+    assert walked == ["PutItem", "BatchGetItem"]  # the first batch read was plain JSON
+    assert found["Responses"]["records"] == []
+
+
 def test_handler_method_names_are_listed_once_per_class_and_stay_moto_s(dynamodb):
     import inspect
 
@@ -231,6 +301,114 @@ def test_send_and_batch_delete_answers_written_as_plain_json_equal_moto_s_walk(s
     assert plain == walked
     assert plain[2]["Failed"][0]["Code"] == "ReceiptHandleIsInvalid"
     assert "MD5OfMessageAttributes" in plain[0]
+
+
+def test_receive_answers_written_as_plain_json_equal_moto_s_walk(sqs, monkeypatch):
+    from moto.core.responses import ActionResult
+    from moto.core.serialize import ResponseSerializer
+
+    client, _ = sqs
+    strings = client.create_queue(QueueName="strings")["QueueUrl"]
+    client.send_message(
+        QueueUrl=strings,
+        MessageBody='{"amount": 1, "note": null}',
+        MessageAttributes={
+            "kind": {"DataType": "String", "StringValue": "txn"},
+            "count": {"DataType": "Number", "StringValue": "3"},
+        },
+    )
+    binary = client.create_queue(QueueName="binary")["QueueUrl"]
+    client.send_message(
+        QueueUrl=binary,
+        MessageBody="b",
+        MessageAttributes={"blob": {"DataType": "Binary", "BinaryValue": b"\x00\xff"}},
+    )
+
+    def receive(queue: str) -> dict:
+        (message,) = client.receive_message(
+            QueueUrl=queue,
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+            VisibilityTimeout=0,
+        )["Messages"]
+        for moving in ("ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp"):
+            message["Attributes"].pop(moving)
+        message.pop("ReceiptHandle")  # new per receive
+        return message
+
+    def no_walk(*args, **kwargs):
+        raise AssertionError("walked")
+
+    with monkeypatch.context() as plain_only:
+        plain_only.setattr(ResponseSerializer, "serialize", no_walk)
+        plain = receive(strings)
+    binary_plain = receive(binary)  # bytes: takes the walk
+    monkeypatch.setattr(ActionResult, "execute_result", ActionResult.execute_result.__wrapped__)
+
+    assert plain == receive(strings)
+    assert plain["MessageAttributes"]["count"] == {"DataType": "Number", "StringValue": "3"}
+    assert binary_plain == receive(binary)
+    assert binary_plain["MessageAttributes"]["blob"]["BinaryValue"] == b"\x00\xff"
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {},
+        {"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+        {"KmsMasterKeyId": "alias/q", "DelaySeconds": "2"},
+        {"Policy": '{"Version": "2012-10-17", "Statement": []}'},
+    ],
+    ids=["standard", "fifo", "kms", "policy"],
+)
+def test_queue_attributes_on_demand_equal_moto_s_built_dict(patched_moto, attributes):
+    from moto.sqs import models
+
+    with mock_aws():
+        import boto3
+
+        client = boto3.client("sqs")
+        fifo = attributes.get("FifoQueue") == "true"
+        dlq = client.create_queue(
+            QueueName="dlq.fifo" if fifo else "dlq",
+            Attributes={"FifoQueue": "true"} if fifo else {},
+        )
+        dlq_arn = client.get_queue_attributes(
+            QueueUrl=dlq["QueueUrl"], AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        redrive = {"RedrivePolicy": f'{{"deadLetterTargetArn": "{dlq_arn}", "maxReceiveCount": 3}}'}
+        name = "q.fifo" if fifo else "q"
+        url = client.create_queue(QueueName=name, Attributes={**attributes, **redrive})["QueueUrl"]
+        client.send_message(
+            QueueUrl=url,
+            MessageBody="m",
+            **({"MessageGroupId": "g"} if fifo else {}),
+        )
+        queue = models.sqs_backends["123456789012"]["us-east-2"].get_queue(name)
+        built = type(queue).attributes.fget.__wrapped__(queue)  # moto's own property
+
+        on_demand = queue.attributes
+        assert isinstance(on_demand, patches.QueueAttributes)
+        assert list(on_demand.items()) == list(built.items())
+        assert on_demand.get("RedrivePolicy") == built["RedrivePolicy"] != ""
+        assert on_demand.get("NoSuchAttribute") is None
+
+
+def test_the_action_is_matched_once_per_request(sqs, monkeypatch):
+    from moto.core.responses import BaseResponse
+
+    client, url = sqs
+    matched = []
+    original = BaseResponse._get_action_from_request
+
+    def counting(self, request):
+        matched.append(1)
+        return original(self, request)
+
+    monkeypatch.setattr(BaseResponse, "_get_action_from_request", counting)
+    client.send_message(QueueUrl=url, MessageBody="once")
+
+    assert len(matched) == 1
 
 
 def test_the_patches_refuse_a_moto_release_they_were_not_written_for() -> None:

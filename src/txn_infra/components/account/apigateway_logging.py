@@ -16,6 +16,7 @@ import pulumi_aws as aws
 from txn_infra.components.account.documents import apigateway_cloudwatch_statements
 from txn_infra.components.security import Platform
 from txn_infra.components.security.iam_documents import trust_policy
+from txn_infra.components.security.roles import role_with_policy
 
 
 @dataclass(frozen=True)
@@ -34,33 +35,14 @@ class ApiGatewayLogging(pulumi.ComponentResource):
     ):
         super().__init__("txn:account:ApiGatewayLogging", name, None, opts)
         p = args.platform
-        child = pulumi.ResourceOptions(parent=self)
-        physical = p.name("apigateway-cloudwatch-role")
-        self.role = aws.iam.Role(
+        self.role, policy = role_with_policy(
+            self,
             f"{name}-role",
-            name=physical,
-            description="API Gateway writes the platform's API logs (account-wide setting)",
-            assume_role_policy=pulumi.Output.json_dumps(
-                trust_policy("apigateway.amazonaws.com", p)
-            ),
-            max_session_duration=3600,
-            opts=child,
+            p.name("apigateway-cloudwatch-role"),
+            "API Gateway writes the platform's API logs (account-wide setting)",
+            trust_policy("apigateway.amazonaws.com", p),
+            apigateway_cloudwatch_statements(p, args.environments),
         )
-        policy = aws.iam.RolePolicy(
-            f"{name}-role-policy",
-            name=f"{physical}-policy",
-            role=self.role.id,
-            policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": apigateway_cloudwatch_statements(p, args.environments),
-                }
-            ),
-            opts=child,
-        )
-        # Setting the role makes API Gateway assume it and write to /aws/apigateway/welcome at
-        # once: the policy must be in place first, or AWS answers "The role ARN does not have
-        # required permissions". Destroying the setting resets it (pulumi-aws 7).
         aws.apigateway.Account(
             f"{name}-setting",
             cloudwatch_role_arn=self.role.arn,

@@ -22,6 +22,7 @@ from txn_infra.components.account.documents import (
 )
 from txn_infra.components.security import Platform
 from txn_infra.components.security.platform import Statement
+from txn_infra.components.security.roles import role_with_policy
 from txn_spec import contract
 from txn_spec.naming import deploy_role
 
@@ -44,46 +45,30 @@ class LayerDeployRoles(pulumi.ComponentResource):
     ):
         super().__init__("txn:account:LayerDeployRoles", name, None, opts)
         p = args.platform
-        child = pulumi.ResourceOptions(parent=self)
         self.roles: dict[str, aws.iam.Role] = {}
         for layer_name, layer in contract.LAYERS.items():
-            physical = deploy_role(p.app, p.region, layer_name)
-            role = aws.iam.Role(
-                f"{name}-{layer_name}",
-                name=physical,
-                description=f"Deploys the {layer_name} layer of {p.app} in {p.region}",
-                assume_role_policy=pulumi.Output.json_dumps(
-                    deploy_role_trust(
-                        p,
-                        args.principals.get(layer_name, ()),
-                        args.github_repository,
-                        args.github_subjects,
-                    )
-                ),
-                max_session_duration=3600,
-                opts=child,
-            )
-            upstream = [contract.layer(u).project for u in layer.upstream]
-            statements = pulumi.Output.from_input(p.account_id).apply(
+            derived = pulumi.Output.from_input(p.account_id).apply(
                 lambda account, n=layer_name: filled(args.permissions[n], account, p.region)
             )
-            document = pulumi.Output.all(
-                statements,
-                state_statements(
-                    layer.project,
-                    upstream,
-                    args.state_bucket_arn,
-                    args.state_key_arn,
-                    args.secrets_key_arn,
-                ),
-            ).apply(lambda parts: {"Version": "2012-10-17", "Statement": [*parts[0], *parts[1]]})
-            aws.iam.RolePolicy(
-                f"{name}-{layer_name}-policy",
-                name=f"{physical}-policy",
-                role=role.id,
-                policy=pulumi.Output.json_dumps(document),
-                opts=child,
+            state = state_statements(
+                layer.project,
+                [contract.layer(u).project for u in layer.upstream],
+                args.state_bucket_arn,
+                args.state_key_arn,
+                args.secrets_key_arn,
             )
-            self.roles[layer_name] = role
+            self.roles[layer_name], _ = role_with_policy(
+                self,
+                f"{name}-{layer_name}",
+                deploy_role(p.app, p.region, layer_name),
+                f"Deploys the {layer_name} layer of {p.app} in {p.region}",
+                deploy_role_trust(
+                    p,
+                    args.principals.get(layer_name, ()),
+                    args.github_repository,
+                    args.github_subjects,
+                ),
+                pulumi.Output.all(derived, state).apply(lambda parts: [*parts[0], *parts[1]]),
+            )
         self.role_arns = pulumi.Output.all(**{n: r.arn for n, r in self.roles.items()})
         self.register_outputs({"deploy_role_arns": self.role_arns})

@@ -14,8 +14,8 @@ from typing import Any
 import pulumi
 
 from txn_infra.components.security import Platform
-from txn_infra.components.security.key_policies import key_admin
-from txn_infra.components.security.platform import Statement, concat
+from txn_infra.components.security.key_policies import key_policy
+from txn_infra.components.security.platform import Statement, allow, concat
 from txn_spec import shapes
 from txn_spec.naming import (
     APIGATEWAY_EXECUTION_LOG_PREFIX,
@@ -38,44 +38,36 @@ API_LOG_WRITE = ("logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLog
 def state_key_policy(p: Platform) -> dict[str, Any]:
     """The state key: only S3, encrypting and decrypting state objects for this account's
     principals whose IAM policies allow it (the deploy roles); nobody calls it directly."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            key_admin(p),
+    return key_policy(
+        p,
+        allow(
+            "StateObjectsThroughS3",
+            STATE_KEY_ACTIONS,
+            "*",
             {
-                "Sid": "StateObjectsThroughS3",
-                "Effect": "Allow",
-                "Principal": {"AWS": p.root},
-                "Action": list(STATE_KEY_ACTIONS),
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {
-                        "kms:CallerAccount": p.account_id,
-                        "kms:ViaService": p.service("s3"),
-                    }
-                },
+                "StringEquals": {
+                    "kms:CallerAccount": p.account_id,
+                    "kms:ViaService": p.service("s3"),
+                }
             },
-        ],
-    }
+            principal={"AWS": p.root},
+        ),
+    )
 
 
 def secrets_key_policy(p: Platform) -> dict[str, Any]:
     """The secrets key: the Pulumi CLI of this account's principals whose IAM policies allow
     it. Every decrypt is a CloudTrail event: who read a stack's secrets, and when."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            key_admin(p),
-            {
-                "Sid": "PulumiSecretsThroughIamPolicies",
-                "Effect": "Allow",
-                "Principal": {"AWS": p.root},
-                "Action": list(SECRETS_KEY_ACTIONS),
-                "Resource": "*",
-                "Condition": {"StringEquals": {"kms:CallerAccount": p.account_id}},
-            },
-        ],
-    }
+    return key_policy(
+        p,
+        allow(
+            "PulumiSecretsThroughIamPolicies",
+            SECRETS_KEY_ACTIONS,
+            "*",
+            {"StringEquals": {"kms:CallerAccount": p.account_id}},
+            principal={"AWS": p.root},
+        ),
+    )
 
 
 def state_bucket_policy(bucket_arn: pulumi.Input[str]) -> dict[str, Any]:
@@ -119,25 +111,14 @@ def apigateway_cloudwatch_statements(p: Platform, environments: Sequence[str]) -
     its_own = groups["created by API Gateway"]
     every = groups["created by edge"] + its_own
     return [
-        {
-            "Sid": "CreateTheGroupsApiGatewayNames",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogGroup"],
-            "Resource": [p.log_group_arn(g) for g in its_own],
-        },
-        {
-            "Sid": "WriteApiLogs",
-            "Effect": "Allow",
-            "Action": sorted(API_LOG_WRITE),
-            "Resource": [p.log_group_arn(g) for g in every],
-        },
+        allow(
+            "CreateTheGroupsApiGatewayNames",
+            ["logs:CreateLogGroup"],
+            [p.log_group_arn(g) for g in its_own],
+        ),
+        allow("WriteApiLogs", sorted(API_LOG_WRITE), [p.log_group_arn(g) for g in every]),
         # DescribeLogGroups has no resource-level permission: "*" is the only Resource accepted.
-        {
-            "Sid": "FindLogGroups",
-            "Effect": "Allow",
-            "Action": ["logs:DescribeLogGroups"],
-            "Resource": "*",
-        },
+        allow("FindLogGroups", ["logs:DescribeLogGroups"], "*"),
     ]
 
 
@@ -163,26 +144,19 @@ def deploy_role_trust(
     # account (not a user, not another account) that its IAM policies let assume this one.
     assumers = sorted(principals) or [concat("arn:aws:iam::", p.account_id, ":role/*")]
     statements: list[Statement] = [
-        {
-            "Sid": "TheLayersTeam",
-            "Effect": "Allow",
-            "Principal": {"AWS": p.root},
-            "Action": "sts:AssumeRole",
-            "Condition": {"ArnLike": {"aws:PrincipalArn": assumers}},
-        }
+        allow(
+            "TheLayersTeam",
+            "sts:AssumeRole",
+            condition={"ArnLike": {"aws:PrincipalArn": assumers}},
+            principal={"AWS": p.root},
+        )
     ]
     if github_repository:
         statements.append(
-            {
-                "Sid": "TheRepositorysWorkflow",
-                "Effect": "Allow",
-                "Principal": {
-                    "Federated": concat(
-                        "arn:aws:iam::", p.account_id, f":oidc-provider/{GITHUB_OIDC}"
-                    )
-                },
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": {
+            allow(
+                "TheRepositorysWorkflow",
+                "sts:AssumeRoleWithWebIdentity",
+                condition={
                     "StringEquals": {
                         f"{GITHUB_OIDC}:aud": "sts.amazonaws.com",
                         f"{GITHUB_OIDC}:sub": [
@@ -190,7 +164,12 @@ def deploy_role_trust(
                         ],
                     }
                 },
-            }
+                principal={
+                    "Federated": concat(
+                        "arn:aws:iam::", p.account_id, f":oidc-provider/{GITHUB_OIDC}"
+                    )
+                },
+            )
         )
     return {"Version": "2012-10-17", "Statement": statements}
 
@@ -207,41 +186,24 @@ def state_statements(
     own = [f".pulumi/{prefix.format(p=project)}" for prefix in STATE_OWN_PREFIXES]
     upstream = [f".pulumi/stacks/{u}/" for u in upstream_projects]
     return [
-        {
-            "Sid": "OwnState",
-            "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-            "Resource": [concat(bucket_arn, "/", prefix, "*") for prefix in own],
-        },
-        {
-            "Sid": "UpstreamOutputsAndBackendVersion",
-            "Effect": "Allow",
-            "Action": ["s3:GetObject"],
-            "Resource": [
-                concat(bucket_arn, "/", prefix, "*") for prefix in [*upstream, ".pulumi/meta.yaml"]
-            ],
-        },
-        {
-            "Sid": "ListOnlyThesePrefixes",
-            "Effect": "Allow",
-            "Action": ["s3:ListBucket"],
-            "Resource": bucket_arn,
-            "Condition": {
-                "StringLike": {"s3:prefix": [f"{x}*" for x in [*own, *upstream, ".pulumi/meta"]]}
-            },
-        },
-        {
-            "Sid": "StateObjectsKey",
-            "Effect": "Allow",
-            "Action": list(STATE_KEY_ACTIONS),
-            "Resource": state_key_arn,
-        },
-        {
-            "Sid": "StackSecretsKey",
-            "Effect": "Allow",
-            "Action": list(SECRETS_KEY_ACTIONS),
-            "Resource": secrets_key_arn,
-        },
+        allow(
+            "OwnState",
+            ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            [concat(bucket_arn, "/", prefix, "*") for prefix in own],
+        ),
+        allow(
+            "UpstreamOutputsAndBackendVersion",
+            ["s3:GetObject"],
+            [concat(bucket_arn, "/", prefix, "*") for prefix in [*upstream, ".pulumi/meta.yaml"]],
+        ),
+        allow(
+            "ListOnlyThesePrefixes",
+            ["s3:ListBucket"],
+            bucket_arn,
+            {"StringLike": {"s3:prefix": [f"{x}*" for x in [*own, *upstream, ".pulumi/meta"]]}},
+        ),
+        allow("StateObjectsKey", STATE_KEY_ACTIONS, state_key_arn),
+        allow("StackSecretsKey", SECRETS_KEY_ACTIONS, secrets_key_arn),
     ]
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
 
 from txn_infra.components.account.documents import secrets_key_policy
 from txn_infra.components.security import Platform
+from txn_infra.components.security.keys import rotated_key
 from txn_spec.naming import secrets_key_alias, secrets_provider
 
 
@@ -24,21 +24,15 @@ class SecretsKey(pulumi.ComponentResource):
     def __init__(self, name: str, args: SecretsKeyArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("txn:account:SecretsKey", name, None, opts)
         p = args.platform
-        self.key = aws.kms.Key(
+        self.key = rotated_key(
+            self,
             f"{name}-key",
             description=f"{p.app} Pulumi secrets of every stack ({p.region})",
-            key_usage="ENCRYPT_DECRYPT",
-            customer_master_key_spec="SYMMETRIC_DEFAULT",
-            enable_key_rotation=True,
-            deletion_window_in_days=args.key_deletion_window_days,
-            policy=pulumi.Output.json_dumps(secrets_key_policy(p)),
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
-        )
-        self.alias = aws.kms.Alias(
-            f"{name}-alias",
-            name=secrets_key_alias(p.app),
-            target_key_id=self.key.key_id,
-            opts=pulumi.ResourceOptions(parent=self),
+            deletion_window_days=args.key_deletion_window_days,
+            policy=secrets_key_policy(p),
+            alias=secrets_key_alias(p.app),
+            alias_resource=f"{name}-alias",
+            protect=True,
         )
         # The value [tool.txn-ops] secrets-provider holds (pyproject.toml).
         self.secrets_provider = secrets_provider(p.app, p.region)

@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from txn_infra.components.account.documents import state_bucket_policy, state_key_policy
 from txn_infra.components.security import Platform
+from txn_infra.components.security.keys import rotated_key
 from txn_spec.naming import backend_url, state_bucket, state_key_alias
 
 
@@ -33,21 +34,15 @@ class StateBackend(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         kept = pulumi.ResourceOptions(parent=self, protect=True)
 
-        self.key = aws.kms.Key(
+        self.key = rotated_key(
+            self,
             f"{name}-key",
             description=f"{p.app} Pulumi state objects in S3 ({p.region})",
-            key_usage="ENCRYPT_DECRYPT",
-            customer_master_key_spec="SYMMETRIC_DEFAULT",
-            enable_key_rotation=True,
-            deletion_window_in_days=args.key_deletion_window_days,
-            policy=pulumi.Output.json_dumps(state_key_policy(p)),
-            opts=kept,
-        )
-        aws.kms.Alias(
-            f"{name}-key-alias",
-            name=state_key_alias(p.app),
-            target_key_id=self.key.key_id,
-            opts=child,
+            deletion_window_days=args.key_deletion_window_days,
+            policy=state_key_policy(p),
+            alias=state_key_alias(p.app),
+            alias_resource=f"{name}-key-alias",
+            protect=True,
         )
 
         # The one naming function, called once the account id is known.

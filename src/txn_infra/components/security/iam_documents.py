@@ -12,6 +12,7 @@ from txn_infra.components.security.platform import (
     NetworkIds,
     Platform,
     Statement,
+    allow,
     concat,
 )
 from txn_spec import shapes
@@ -43,34 +44,8 @@ def trust_policy(
     condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": p.account_id}}
     if source_arn is not None:
         condition["ArnLike"] = {"aws:SourceArn": source_arn}
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": service},
-                "Action": "sts:AssumeRole",
-                "Condition": condition,
-            }
-        ],
-    }
-
-
-def _allow(
-    sid: str,
-    actions: Sequence[str],
-    resources: pulumi.Input[str] | Sequence[pulumi.Input[str]],
-    condition: dict[str, Any] | None = None,
-) -> Statement:
-    statement: Statement = {
-        "Sid": sid,
-        "Effect": "Allow",
-        "Action": sorted(actions),
-        "Resource": list(resources) if isinstance(resources, (list, tuple)) else resources,
-    }
-    if condition:
-        statement["Condition"] = condition
-    return statement
+    statement = allow(None, "sts:AssumeRole", condition=condition, principal={"Service": service})
+    return {"Version": "2012-10-17", "Statement": [statement]}
 
 
 def _ec2_arns(p: Platform, kind: str, ids: pulumi.Input[Sequence[str]]) -> pulumi.Input[Any]:
@@ -111,17 +86,17 @@ def _function_baseline(
     return [
         # Only its own group, which compute creates (with retention and KMS) before the
         # function exists: no logs:CreateLogGroup.
-        _allow(
+        allow(
             "WriteOwnLogs",
             LOG_WRITE,
             p.log_group_arn(function_log_group(p.name(fn.component))),
         ),
         # X-Ray has no resource-level permissions: "*" is the only Resource AWS accepts.
-        _allow("WriteTraces", XRAY_WRITE, "*"),
+        allow("WriteTraces", XRAY_WRITE, "*"),
         # Lambda creates the function's ENIs with its role. A new ENI has no id yet, so
         # network-interface/* in this account and region; the subnets and the security group
         # it may be created in are named exactly.
-        _allow(
+        allow(
             "CreateEnisInItsSubnetsAndGroup",
             ["ec2:CreateNetworkInterface"],
             _flatten(
@@ -137,11 +112,11 @@ def _function_baseline(
         # network-interface/* (terraform-provider-aws#20698). Granted as
         # AWSLambdaVPCAccessExecutionRole does, on "*"; the function's own code cannot reach
         # the EC2 API (no NAT, no EC2 endpoint). stacks/security/README.md has the reasoning.
-        _allow("ManageEnisAsLambdaChecksThem", LAMBDA_ENI_MANAGEMENT, "*"),
+        allow("ManageEnisAsLambdaChecksThem", LAMBDA_ENI_MANAGEMENT, "*"),
         # Describe* calls have no resource-level permissions: "*" is the only Resource AWS
         # accepts. DescribeSubnets joined AWSLambdaVPCAccessExecutionRole in January 2024.
-        _allow("DescribeEnis", ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"], "*"),
-        _allow(
+        allow("DescribeEnis", ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"], "*"),
+        allow(
             "DataKeyThroughItsServices",
             ["kms:Decrypt", "kms:GenerateDataKey"],
             data_key_arn,
@@ -162,7 +137,7 @@ def function_statements(
     idempotency, velocity = p.table_arn(s.IDEMPOTENCY_TABLE), p.table_arn(s.VELOCITY_TABLE)
     queue, dlq = p.queue_arn(s.TRANSACTIONS_QUEUE), p.queue_arn(s.TRANSACTIONS_DLQ)
     dynamodb = _via_endpoint(net, "dynamodb")
-    publish_alerts = _allow(
+    publish_alerts = allow(
         "PublishFraudAlerts",
         ["sns:Publish"],
         p.topic_arn(s.FRAUD_ALERTS_TOPIC),
@@ -171,15 +146,15 @@ def function_statements(
     return {
         s.VALIDATOR.component: [
             *_function_baseline(s.VALIDATOR, p, net, data_key_arn, ("dynamodb", "sqs", "lambda")),
-            _allow("ReadMerchants", ["dynamodb:GetItem"], merchants, dynamodb),
+            allow("ReadMerchants", ["dynamodb:GetItem"], merchants, dynamodb),
             # A conditional PutItem; GetItem when a failed condition returns no stored record.
-            _allow(
+            allow(
                 "IdempotencyRecords",
                 ["dynamodb:GetItem", "dynamodb:PutItem"],
                 idempotency,
                 dynamodb,
             ),
-            _allow("Enqueue", ["sqs:SendMessage"], queue, _via_endpoint(net, "sqs")),
+            allow("Enqueue", ["sqs:SendMessage"], queue, _via_endpoint(net, "sqs")),
         ],
         s.FRAUD_DETECTOR.component: [
             *_function_baseline(
@@ -187,12 +162,12 @@ def function_statements(
             ),
             # The event source mapping polls with this role from the Lambda service, outside
             # the VPC: an aws:SourceVpce condition here would stop delivery.
-            _allow("ConsumeTransactionsQueue", SQS_CONSUME, queue),
+            allow("ConsumeTransactionsQueue", SQS_CONSUME, queue),
             # The pipeline reads merchants with BatchGetItem, a single miss too.
-            _allow("ReadMerchants", ["dynamodb:BatchGetItem"], merchants, dynamodb),
+            allow("ReadMerchants", ["dynamodb:BatchGetItem"], merchants, dynamodb),
             # ADR 0003: one BatchGetItem probes the records; BatchExecuteStatement is authorised
             # per statement (PartiQL INSERT for records, INSERT/UPDATE for counters).
-            _allow(
+            allow(
                 "RecordTransactions",
                 ["dynamodb:BatchGetItem", "dynamodb:PartiQLInsert"],
                 transactions,
@@ -200,8 +175,8 @@ def function_statements(
             ),
             # A fraud report names its transaction by id only: one Query on the partition key
             # finds the record (its card, merchant and terminal), ADR 0013.
-            _allow("ReadReportedTransactions", ["dynamodb:Query"], transactions, dynamodb),
-            _allow(
+            allow("ReadReportedTransactions", ["dynamodb:Query"], transactions, dynamodb),
+            allow(
                 "VelocityCounters",
                 ["dynamodb:BatchGetItem", "dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate"],
                 velocity,
@@ -214,9 +189,9 @@ def function_statements(
                 s.FAILED_TRANSACTIONS, p, net, data_key_arn, ("dynamodb", "sqs", "sns", "lambda")
             ),
             # Polled by the Lambda service, like the main queue: no aws:SourceVpce.
-            _allow("ConsumeDeadLetterQueue", SQS_CONSUME, dlq),
+            allow("ConsumeDeadLetterQueue", SQS_CONSUME, dlq),
             # A conditional PutItem that returns the stored record when there is one.
-            _allow("RecordFailures", ["dynamodb:PutItem"], transactions, dynamodb),
+            allow("RecordFailures", ["dynamodb:PutItem"], transactions, dynamodb),
             # The alert of a FLAGGED transaction dead-lettered by an SNS outage.
             publish_alerts,
         ],
@@ -226,7 +201,7 @@ def function_statements(
 def flow_logs_statements(p: Platform) -> list[Statement]:
     """VPC flow logs deliver to the one group observability creates."""
     return [
-        _allow(
+        allow(
             "WriteFlowLogs",
             ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
             p.log_group_arn(log_group(p.app, p.environment, "vpc-flow-logs")),

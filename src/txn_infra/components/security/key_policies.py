@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from txn_infra.components.security.platform import Platform, Statement
+from txn_infra.components.security.platform import Platform, Statement, allow
 from txn_spec import shapes
 
 # Key administration without ``kms:*``: what an operator (and Pulumi) needs to create, read,
@@ -54,13 +54,12 @@ GRANTING_SERVICES = ("dynamodb", "lambda")
 
 def key_admin(p: Platform) -> Statement:
     """The account's key administrators: every key policy of the platform starts with it."""
-    return {
-        "Sid": "KeyAdministration",
-        "Effect": "Allow",
-        "Principal": {"AWS": p.root},
-        "Action": list(KEY_ADMIN_ACTIONS),
-        "Resource": "*",
-    }
+    return allow("KeyAdministration", KEY_ADMIN_ACTIONS, "*", principal={"AWS": p.root})
+
+
+def key_policy(p: Platform, *statements: Statement) -> dict[str, Any]:
+    """A key policy: the key administrators, then ``statements``."""
+    return {"Version": "2012-10-17", "Statement": [key_admin(p), *statements]}
 
 
 def data_key_policy(p: Platform) -> dict[str, Any]:
@@ -69,39 +68,34 @@ def data_key_policy(p: Platform) -> dict[str, Any]:
     Only this account's principals, only through the services that encrypt with it: no AWS
     service principal (the alarm topic has its own key, ADR 0009).
     """
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            key_admin(p),
+    return key_policy(
+        p,
+        allow(
+            "UseThroughAwsServicesInThisAccount",
+            KEY_USAGE_ACTIONS,
+            "*",
             {
-                "Sid": "UseThroughAwsServicesInThisAccount",
-                "Effect": "Allow",
-                "Principal": {"AWS": p.root},
-                "Action": list(KEY_USAGE_ACTIONS),
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {
-                        "kms:CallerAccount": p.account_id,
-                        "kms:ViaService": [p.service(s) for s in DATA_KEY_SERVICES],
-                    }
-                },
+                "StringEquals": {
+                    "kms:CallerAccount": p.account_id,
+                    "kms:ViaService": [p.service(s) for s in DATA_KEY_SERVICES],
+                }
             },
+            principal={"AWS": p.root},
+        ),
+        allow(
+            "GrantsForAwsResourcesOnly",
+            ["kms:CreateGrant"],
+            "*",
             {
-                "Sid": "GrantsForAwsResourcesOnly",
-                "Effect": "Allow",
-                "Principal": {"AWS": p.root},
-                "Action": ["kms:CreateGrant"],
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {
-                        "kms:CallerAccount": p.account_id,
-                        "kms:ViaService": [p.service(s) for s in GRANTING_SERVICES],
-                    },
-                    "Bool": {"kms:GrantIsForAWSResource": "true"},
+                "StringEquals": {
+                    "kms:CallerAccount": p.account_id,
+                    "kms:ViaService": [p.service(s) for s in GRANTING_SERVICES],
                 },
+                "Bool": {"kms:GrantIsForAWSResource": "true"},
             },
-        ],
-    }
+            principal={"AWS": p.root},
+        ),
+    )
 
 
 def alarms_key_policy(p: Platform) -> dict[str, Any]:
@@ -122,28 +116,24 @@ def alarms_key_policy(p: Platform) -> dict[str, Any]:
     keeps no service principal at all. Nobody else needs it: publishers are alarms only, and
     email delivery needs no key permission of the subscriber.
     """
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            key_admin(p),
+    return key_policy(
+        p,
+        allow(
+            "ThisEnvironmentsAlarmsPublishToTheAlarmTopic",
+            # Exactly what SNS asks KMS for on a publish; AWS's samples write
+            # GenerateDataKey*, which adds the pair and no-plaintext variants SNS never uses.
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            "*",
             {
-                "Sid": "ThisEnvironmentsAlarmsPublishToTheAlarmTopic",
-                "Effect": "Allow",
-                "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                # Exactly what SNS asks KMS for on a publish; AWS's samples write
-                # GenerateDataKey*, which adds the pair and no-plaintext variants SNS never uses.
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {
-                        "aws:SourceAccount": p.account_id,
-                        "kms:EncryptionContext:aws:sns:topicArn": p.topic_arn(shapes.ALARMS_TOPIC),
-                    },
-                    "ArnLike": {"aws:SourceArn": p.alarm_arn_pattern},
+                "StringEquals": {
+                    "aws:SourceAccount": p.account_id,
+                    "kms:EncryptionContext:aws:sns:topicArn": p.topic_arn(shapes.ALARMS_TOPIC),
                 },
+                "ArnLike": {"aws:SourceArn": p.alarm_arn_pattern},
             },
-        ],
-    }
+            principal={"Service": "cloudwatch.amazonaws.com"},
+        ),
+    )
 
 
 def logs_key_policy(p: Platform) -> dict[str, Any]:
@@ -160,23 +150,17 @@ def logs_key_policy(p: Platform) -> dict[str, Any]:
     AWS documents a key grant to ``delivery.logs`` only for S3 (SSE-KMS) and Firehose
     destinations, so it gets none here.
     """
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            key_admin(p),
-            {
-                "Sid": "CloudWatchLogsForThisEnvironmentsGroups",
-                "Effect": "Allow",
-                "Principal": {"Service": p.service("logs")},
-                # No kms:DescribeKey: its requests carry no encryption context, so the
-                # condition below could never let it through (AWS's sample lists it anyway).
-                "Action": [a for a in KEY_USAGE_ACTIONS if a != "kms:DescribeKey"],
-                "Resource": "*",
-                "Condition": {
-                    # StringLike, not ArnLike: the context key is typed String in IAM, and the
-                    # wildcard match on the group ARN is the same.
-                    "StringLike": {"kms:EncryptionContext:aws:logs:arn": p.log_group_patterns()}
-                },
-            },
-        ],
-    }
+    return key_policy(
+        p,
+        allow(
+            "CloudWatchLogsForThisEnvironmentsGroups",
+            # No kms:DescribeKey: its requests carry no encryption context, so the
+            # condition below could never let it through (AWS's sample lists it anyway).
+            [a for a in KEY_USAGE_ACTIONS if a != "kms:DescribeKey"],
+            "*",
+            # StringLike, not ArnLike: the context key is typed String in IAM, and the
+            # wildcard match on the group ARN is the same.
+            {"StringLike": {"kms:EncryptionContext:aws:logs:arn": p.log_group_patterns()}},
+            principal={"Service": p.service("logs")},
+        ),
+    )

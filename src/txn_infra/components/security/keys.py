@@ -56,23 +56,48 @@ class PlatformKeys(pulumi.ComponentResource):
     def _key(
         self, name: str, purpose: str, description: str, policy: dict[str, Any], args: KeysArgs
     ) -> aws.kms.Key:
-        child = pulumi.ResourceOptions(parent=self)
         p = args.platform
-        key = aws.kms.Key(
+        return rotated_key(
+            self,
             f"{name}-{purpose}",
             description=f"{p.prefix} {purpose} key: {description}",
-            key_usage="ENCRYPT_DECRYPT",
-            customer_master_key_spec="SYMMETRIC_DEFAULT",
-            enable_key_rotation=True,
-            deletion_window_in_days=args.deletion_window_days,
-            policy=pulumi.Output.json_dumps(policy),
+            deletion_window_days=args.deletion_window_days,
+            policy=policy,
+            alias=f"alias/{p.name(purpose)}",
+            alias_resource=f"{name}-{purpose}-alias",
             tags={"Name": p.name(purpose)},
-            opts=child,
         )
-        aws.kms.Alias(
-            f"{name}-{purpose}-alias",
-            name=f"alias/{p.name(purpose)}",
-            target_key_id=key.key_id,
-            opts=child,
-        )
-        return key
+
+
+def rotated_key(
+    parent: pulumi.Resource,
+    resource_name: str,
+    *,
+    description: str,
+    deletion_window_days: int,
+    policy: dict[str, Any],
+    alias: str,
+    alias_resource: str,
+    tags: dict[str, str] | None = None,
+    protect: bool = False,
+) -> aws.kms.Key:
+    """A symmetric customer-managed key that rotates yearly, with its alias: every key of the
+    platform and of the account bootstrap is one."""
+    key = aws.kms.Key(
+        resource_name,
+        description=description,
+        key_usage="ENCRYPT_DECRYPT",
+        customer_master_key_spec="SYMMETRIC_DEFAULT",
+        enable_key_rotation=True,
+        deletion_window_in_days=deletion_window_days,
+        policy=pulumi.Output.json_dumps(policy),
+        tags=tags,
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect),
+    )
+    aws.kms.Alias(
+        alias_resource,
+        name=alias,
+        target_key_id=key.key_id,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return key

@@ -34,6 +34,30 @@ def concat(*parts: pulumi.Input[str]) -> pulumi.Input[str]:
     return pulumi.Output.concat(*parts)
 
 
+def allow(
+    sid: str | None,
+    actions: str | Sequence[str],
+    resources: pulumi.Input[str] | Sequence[pulumi.Input[str]] | None = None,
+    condition: Mapping[str, Any] | None = None,
+    *,
+    principal: Mapping[str, Any] | None = None,
+) -> Statement:
+    """An Allow statement with its keys in AWS's order: ``principal`` for a key or trust
+    policy, no ``resources`` for a trust policy (which governs only its own role)."""
+    statement: Statement = {"Sid": sid} if sid else {}
+    statement["Effect"] = "Allow"
+    if principal is not None:
+        statement["Principal"] = principal
+    statement["Action"] = actions if isinstance(actions, str) else list(actions)
+    if resources is not None:
+        statement["Resource"] = (
+            list(resources) if isinstance(resources, list | tuple) else resources
+        )
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
 @dataclass(frozen=True)
 class Platform:
     """Where the platform lives: enough to name every resource and ARN of one environment."""

@@ -67,21 +67,37 @@ class PlatformRoles(pulumi.ComponentResource):
         trust: dict[str, Any],
         statements: list[Statement],
     ) -> aws.iam.Role:
-        child = pulumi.ResourceOptions(parent=self)
         physical = self._platform.name(f"{component}-role")
-        role = aws.iam.Role(
-            f"{name}-{component}",
-            name=physical,
-            description=description,
-            assume_role_policy=pulumi.Output.json_dumps(trust),
-            max_session_duration=3600,
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-{component}-policy",
-            name=f"{physical}-policy",
-            role=role.id,
-            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements}),
-            opts=child,
+        role, _ = role_with_policy(
+            self, f"{name}-{component}", physical, description, trust, statements
         )
         return role
+
+
+def role_with_policy(
+    parent: pulumi.Resource,
+    resource_name: str,
+    physical: str,
+    description: str,
+    trust: pulumi.Input[dict[str, Any]],
+    statements: pulumi.Input[list[Statement]],
+) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+    """A role with one-hour sessions and its inline policy (``<physical>-policy``): every role
+    of the platform and of the account bootstrap is one."""
+    child = pulumi.ResourceOptions(parent=parent)
+    role = aws.iam.Role(
+        resource_name,
+        name=physical,
+        description=description,
+        assume_role_policy=pulumi.Output.json_dumps(trust),
+        max_session_duration=3600,
+        opts=child,
+    )
+    policy = aws.iam.RolePolicy(
+        f"{resource_name}-policy",
+        name=f"{physical}-policy",
+        role=role.id,
+        policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements}),
+        opts=child,
+    )
+    return role, policy
