@@ -95,10 +95,10 @@ def condition_item(exc: ClientError) -> dict[str, Any] | None:
 
 
 def to_attr(value: Any) -> AttributeValueTypeDef:
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, str):
+    if isinstance(value, str):  # most values: asked first
         return {"S": value}
+    if isinstance(value, bool):  # before int, which it is too
+        return {"BOOL": value}
     if isinstance(value, int | float | Decimal):
         return {"N": str(value)}
     if isinstance(value, list | tuple):

@@ -12,7 +12,8 @@ changes nothing, and is rebuilt from the item the failure returns.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -42,6 +43,31 @@ _MAX_KEYS = 100
 
 def _n(value: int | float) -> AttributeValueTypeDef:
     return {"N": repr(value) if isinstance(value, float) else str(value)}
+
+
+class Clauses(NamedTuple):
+    """The PartiQL pieces naming one attribute, built once per name (bucket names repeat for a
+    minute to a day, and every statement of a batch writes the same few)."""
+
+    assign: str
+    increment: str
+    missing: str
+    set_add: str
+    lacks: str
+    remove: str
+
+
+@lru_cache(maxsize=2048)
+def _clauses(name: str) -> Clauses:
+    q = quote(name)
+    return Clauses(
+        assign=f"SET {q} = ?",
+        increment=f"SET {q} = {q} + ?",
+        missing=f"{q} IS MISSING",
+        set_add=f"SET {q} = set_add({q}, ?)",
+        lacks=f"NOT contains({q}, ?)",
+        remove=f"REMOVE {q}",
+    )
 
 
 class VelocityStore:
@@ -127,29 +153,31 @@ class VelocityStore:
         condition_params: list[AttributeValueTypeDef] = []
         live = frozenset() if counter.reset else counter.names
         for name, attr in plain.items():
-            sets.append(f"SET {quote(name)} = ?")
+            sets.append(_clauses(name).assign)
             params.append(attr)
         # A reset overwrites every value; its expires_at condition already excludes a race.
         fresh = [] if counter.reset else conditions
         for name, increment in delta.items():
+            clauses = _clauses(name)
             if name in live:
-                sets.append(f"SET {quote(name)} = {quote(name)} + ?")
+                sets.append(clauses.increment)
             else:
-                sets.append(f"SET {quote(name)} = ?")
-                fresh.append(f"{quote(name)} IS MISSING")
-            params.append(_n(increment))
+                sets.append(clauses.assign)
+                fresh.append(clauses.missing)
+            params.append({"N": str(increment)})  # increments are whole numbers
         for name, digests in guards.items():
+            clauses = _clauses(name)
             if name in live:
-                sets.append(f"SET {quote(name)} = set_add({quote(name)}, ?)")
+                sets.append(clauses.set_add)
                 for digest in digests:
-                    conditions.append(f"NOT contains({quote(name)}, ?)")
+                    conditions.append(clauses.lacks)
                     condition_params.append({"S": digest})
             else:
-                sets.append(f"SET {quote(name)} = ?")
-                fresh.append(f"{quote(name)} IS MISSING")
+                sets.append(clauses.assign)
+                fresh.append(clauses.missing)
             params.append({"SS": digests})
         written = set(plain) | set(delta) | set(guards)
-        sets += [f"REMOVE {quote(name)}" for name in sorted(counter.stale - written)]
+        sets += [_clauses(name).remove for name in sorted(counter.stale - written)]
         where = [f"{quote('pk')} = ?", f"{quote('sk')} = ?"]
         params += [{"S": counter.key}, {"S": "v"}]
         if counter.reset:

@@ -16,6 +16,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Literal, TypedDict
 
 from txn_domain.currencies import EXPONENTS
@@ -36,6 +37,7 @@ from txn_domain.velocity import (
     ip_key,
     merchant_keys,
     risk_key,
+    window_buckets,
     window_total,
 )
 
@@ -98,6 +100,25 @@ class Assessment:
     decision: Decision
 
 
+# What the rules' velocity features need, worked out once per rule set: each distinct window
+# (dimension, "packed" or "small", seconds) with the buckets it sums, and each feature with the
+# window it reads.
+Window = tuple[str, str, int]
+VelocityPlan = tuple[tuple[tuple[Window, str, int], ...], tuple[tuple[str, Window, str], ...]]
+
+
+@lru_cache(maxsize=8)
+def _velocity_plan(specs: tuple[tuple[str, str, str, int], ...]) -> VelocityPlan:
+    windows: dict[Window, tuple[str, int]] = {}
+    reads: list[tuple[str, Window, str]] = []
+    for name, dim, metric, window_s in specs:
+        kind = "small" if metric == "small" else "packed"
+        window = (dim, kind, window_s)
+        windows[window] = window_buckets(window_s, kind)
+        reads.append((name, window, metric))
+    return tuple((w, prefix, width) for w, (prefix, width) in windows.items()), tuple(reads)
+
+
 def _velocity_features(
     rules: RuleSet,
     counters: Mapping[str, tuple[Counter, ...]],
@@ -105,17 +126,22 @@ def _velocity_features(
     scale: int,
     raw: dict[tuple[str, str, int], int],
 ) -> dict[str, Any]:
-    """The velocity features; ``raw`` caches each (dimension, metric kind, window) total, so a
+    """The velocity features; ``raw`` gets each (dimension, metric kind, window) total, so a
     count and a sum over the same buckets are read once."""
+    windows, reads = _velocity_plan(rules.velocity_specs)
+    for window, prefix, width in windows:
+        group = counters.get(window[0])
+        if group is not None:
+            first = (now - window[2]) // width
+            total = 0
+            for counter in group:
+                total += counter.since(prefix, first)
+            raw[window] = total
     out: dict[str, Any] = {}
-    for name, dim, metric, window_s in rules.velocity_specs:
-        group = counters.get(dim)
-        if group is None:
-            continue
-        kind = "small" if metric == "small" else "packed"
-        value = raw.get((dim, kind, window_s))
+    for name, window, metric in reads:
+        value = raw.get(window)
         if value is None:
-            value = raw[dim, kind, window_s] = window_total(group, kind, window_s, now)
+            continue
         if metric == "sum":
             out[name] = value % PACK / scale
         elif metric == "count":
@@ -274,14 +300,14 @@ def assess(
     merchant's writes so concurrent batches rarely conflict); reads cover every shard.
     """
     out: list[Assessment] = []
+
+    def get(key: str) -> Counter:
+        counter = counters.get(key)
+        if counter is None:
+            counter = counters[key] = Counter(key=key, ttl=counter_ttl(key))
+        return counter
+
     for txn in sorted(txns, key=lambda t: (t.received_at, t.transaction_id)):
-
-        def get(key: str) -> Counter:
-            counter = counters.get(key)
-            if counter is None:
-                counter = counters[key] = Counter(key=key, ttl=counter_ttl(key))
-            return counter
-
         card = get(card_key(txn.card_token))
         ip_address = customer_ip(txn)
         ip = get(ip_key(ip_address)) if ip_address else None

@@ -18,8 +18,11 @@ import re
 # A run of at least 13 digits, single spaces or hyphens allowed between digits.
 _DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){12,}")
 _SEPARATORS = re.compile(r"[ -]")
-# Cheap pre-filter: text with no 13-digit run (separators allowed) never reaches the full scan.
-_HAS_LONG_RUN = re.compile(r"(?:\d[ -]?){13}")
+# Cheap pre-filter: text with no digit followed by 12 more digits, spaces or hyphens (so no
+# 13-digit run, separators allowed) never reaches the full scan. It lets a little more through
+# than the run itself (``1 - - - ...``), which the scan then refuses; the repeated group
+# ``(?:\d[ -]?){13}`` says the same more exactly at three times the cost on every request.
+_HAS_LONG_RUN = re.compile(r"\d[\d -]{12}")
 
 _UUID = re.compile(
     r"(?<![0-9A-Za-z])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"

@@ -29,8 +29,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import NamedTuple
 
 ATTRIBUTE = "pr"
 HALF_LIFE_S = 30 * 86400
@@ -66,8 +66,10 @@ def mark(kind: str, value: str) -> str:
     return base64.b64encode(digest).decode()[:3]
 
 
-@dataclass(frozen=True, slots=True)
-class Profile:
+class Profile(NamedTuple):
+    """A card's profile as read or folded (a named tuple, not a frozen dataclass: one is built
+    for every sale, and four times cheaper)."""
+
     updated: int = 0
     first: int = 0
     mean: float = 0.0
@@ -132,6 +134,9 @@ class Profile:
         return min(distance_km(a, b, lat, lon) for a, b, _, _ in usual)
 
 
+NEW_CARD = Profile()  # a card never seen (immutable: every new counter shares it)
+
+
 def fold(
     p: Profile,
     at: int,
@@ -160,7 +165,7 @@ def fold(
     if p.weight > 0 and geo is not None and marks and marks[0] not in p.known:
         novelty += 1.0  # a shop (card present) the card never used
     if not learn:
-        return replace(p, updated=max(at, p.updated), novelty=novelty)
+        return p._replace(updated=max(at, p.updated), novelty=novelty)
     known = tuple(k for k in p.known if k not in marks) + marks
     places = p.places
     if geo is not None:

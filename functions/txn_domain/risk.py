@@ -83,3 +83,6 @@ class Risk:
         kept = ([(OWN, own)] if own is not None else []) + terminals
         reported = (*(d for d in self.reported if d != digest), digest)[-keep:]
         return Risk(at=ref, scores=tuple(kept), reported=reported)
+
+
+NO_RISK = Risk()  # an item without confirmed fraud (shared: a Risk is immutable)

@@ -128,9 +128,10 @@ class Validator:
         check_timestamp(request, now)
         check_merchant(request, self._merchants.get(request.merchant_id))
 
-        # Already validated: construct without validating the same fields a second time.
+        # Already validated: construct without validating the same fields a second time (from
+        # the fields' values as stored: iterating the model is twice the cost of the copy).
         txn = AcceptedTransaction.model_construct(
-            **dict(request),
+            **vars(request),
             transaction_id=self._new_id(),
             received_at=now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
         )

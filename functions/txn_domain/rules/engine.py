@@ -56,6 +56,11 @@ class CompiledRule:
     priority: int
     predicate: Predicate
 
+    @property
+    def flags(self) -> bool:
+        """A ``flag`` rule flags on its own; a ``review`` rule only adds its weight."""
+        return self.action == "flag"
+
 
 @dataclass(frozen=True, slots=True)
 class RuleSet:
@@ -75,6 +80,12 @@ class RuleSet:
     # its decayed score, to at most ``confirmed_max``; like the MCC it never flags on its own.
     confirmed_step: float = 0.0
     confirmed_max: float = 1.0
+    # (id, weight, flags, predicate) of each rule in order: what evaluate reads per transaction
+    _plan: tuple[tuple[str, int, bool, Predicate], ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        plan = tuple((r.id, r.weight, r.flags, r.predicate) for r in self.rules)
+        object.__setattr__(self, "_plan", plan)
 
     def merchant_scale(self, merchant: MerchantConfig | None, confirmed: float = 0.0) -> float:
         scale = 1.0
@@ -96,11 +107,11 @@ class RuleSet:
         matched: list[str] = []
         score = 0
         flag = False
-        for rule in self.rules:
-            if rule.id not in disabled and rule.predicate(features):
-                matched.append(rule.id)
-                score += rule.weight
-                flag = flag or rule.action == "flag"
+        for rule_id, weight, flags, predicate in self._plan:
+            if rule_id not in disabled and predicate(features):
+                matched.append(rule_id)
+                score += weight
+                flag = flag or flags
         if scale != 1.0:
             score = round(score * scale)
         threshold = flag_score or self.flag_score
@@ -174,10 +185,26 @@ def _compile(cond: Mapping[str, Any], used: set[str]) -> Predicate:
         parts = tuple(_compile(c, used) for c in cond["conditions"])
         if not parts:
             raise RulesDocumentError(f"{kind} needs conditions")
-        if kind == "all":
-            return lambda f: all(p(f) for p in parts)
-        return lambda f: any(p(f) for p in parts)
+        return _all(parts) if kind == "all" else _any(parts)
     raise RulesDocumentError(f"unknown condition kind {kind!r}")
+
+
+# ``all``/``any`` as a chain of ``and``/``or``: no generator per transaction, and the first
+# false (true) part still ends the evaluation.
+def _all(parts: tuple[Predicate, ...]) -> Predicate:
+    first, rest = parts[0], parts[1:]
+    if not rest:
+        return first
+    others = _all(rest)
+    return lambda f: first(f) and others(f)
+
+
+def _any(parts: tuple[Predicate, ...]) -> Predicate:
+    first, rest = parts[0], parts[1:]
+    if not rest:
+        return first
+    others = _any(rest)
+    return lambda f: first(f) or others(f)
 
 
 def compile_rules(document: Mapping[str, Any]) -> RuleSet:
