@@ -10,6 +10,7 @@ from typing import Any
 
 from txn_local.gateway import Gateway, compile_body_check, load_request_schema
 from txn_spec import api_schema
+from txn_spec.api_responses import REPORT_MODEL
 
 OPENAPI = Path(__file__).resolve().parents[1] / api_schema.OPENAPI_PATH
 SAMPLE_BODY: dict[str, Any] = api_schema.request_example(OPENAPI)
@@ -37,6 +38,7 @@ def local_gateway(validator: Any, keys: Mapping[str, str], **options: Any) -> Ga
     return Gateway(
         validator=validator,
         body_check=compile_body_check(load_request_schema(OPENAPI)),
+        report_check=compile_body_check(load_request_schema(OPENAPI, REPORT_MODEL)),
         api_keys=StandInKeys(keys),  # type: ignore[arg-type]
         rest_api_id="api",
         account_id="123456789012",

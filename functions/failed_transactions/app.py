@@ -1,4 +1,5 @@
-"""SQS batch handler on the DLQ: every message becomes a ``FAILED`` record in the audit table.
+"""SQS batch handler on the DLQ: every message becomes a ``FAILED`` record in the audit table,
+except a fraud report (ADR 0013), which is logged at ERROR and counted (``FraudReportsFailed``).
 
 The write is conditional: a transaction that was in fact decided (its delete was lost) keeps its
 verdict, and a redelivered DLQ message changes nothing. A body that is not a transaction is
@@ -34,7 +35,7 @@ from txn_adapters.telemetry import count_records, make_logger, make_metrics, mak
 from txn_adapters.transactions import TransactionsStore
 from txn_domain.fraud import alert_from_record
 from txn_domain.models import AcceptedTransaction, Status
-from txn_spec.shapes import Env
+from txn_spec.shapes import FRAUD_REPORT_KIND, MESSAGE_KIND_ATTRIBUTE, Env
 
 logger = make_logger()
 tracer = make_tracer()
@@ -91,7 +92,21 @@ def failed_record(record: SQSRecord, now: str) -> dict[str, Any]:
     }
 
 
+def is_report(record: SQSRecord) -> bool:
+    kind = record.message_attributes[MESSAGE_KIND_ATTRIBUTE]
+    return kind is not None and kind.string_value == FRAUD_REPORT_KIND
+
+
 def record_handler(record: SQSRecord) -> None:
+    if is_report(record):
+        # A fraud report (ADR 0013) is no transaction: nothing goes in the transactions table.
+        # It counts once whenever it is sent again, so the sender resends it.
+        metrics.add_metric(name="FraudReportsFailed", unit=MetricUnit.Count, value=1)
+        logger.error(
+            "fraud report not processed after its receives; resend it",
+            extra={"message_id": record.message_id},
+        )
+        return
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     item = failed_record(record, now)
     stored = store.put_if_new(item)

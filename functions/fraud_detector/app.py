@@ -43,6 +43,11 @@ pipeline = FraudPipeline(
 
 
 def _record_metrics(result: BatchResult) -> None:
+    for outcome, count in result.reports.items():
+        # ADR 0013; outcome: counted, duplicate, transaction_unknown
+        count_by(metrics, "FraudReportsByOutcome", "outcome", outcome, count)
+    if not result.decided and result.reports:
+        return  # a batch of fraud reports only: no transaction figures
     approved = sum(a.decision.status is Status.APPROVED for a in result.decided)
     flagged = len(result.decided) - approved
     metrics.add_metric(name="TransactionsApproved", unit=MetricUnit.Count, value=approved)
@@ -71,6 +76,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
         logger.warning(
             "merchant velocity not settled for some transactions",
             extra={"transactions": result.merchant_drift},
+        )
+    if result.reports.get("transaction_unknown"):
+        logger.warning(
+            "fraud report on a transaction the platform does not hold [transaction_unknown]",
+            extra={"reports": result.reports["transaction_unknown"]},
         )
     for message_id, exc in result.failures.items():
         logger.warning(

@@ -9,6 +9,9 @@ DynamoDB work per batch (ADR 0003), three calls when nothing races:
 3. ``BatchExecuteStatement``: each record's ``INSERT`` (refused if the key exists) and one
    statement per merchant shard adding exactly those records.
 
+Confirmed-fraud reports (ADR 0013) share the queue, marked by their ``kind`` message attribute,
+and are taken apart from the transactions (:mod:`fraud_detector.reports`).
+
 A failure between 2 and 3 is recovered by the redelivery: the guards skip what 2 counted, and 3
 stores the record and counts the merchant. A statement that loses a race (a concurrent delivery,
 two writers creating one bucket) is rebuilt from the item as it now is and sent again, up to
@@ -27,9 +30,11 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from fraud_detector.reports import is_report, take_reports
 from txn_adapters.aws import from_item
 from txn_adapters.partiql import Outcome, Statement
 from txn_domain.errors import BadRequestError, WriteFailedError
+from txn_domain.feedback import Outcome as ReportOutcome
 from txn_domain.fraud import (
     Assessment,
     FraudAlert,
@@ -40,6 +45,7 @@ from txn_domain.fraud import (
     transaction_record,
 )
 from txn_domain.models import AcceptedTransaction, MerchantConfig, Status
+from txn_domain.risk import Risk
 from txn_domain.rules.engine import RuleSet
 from txn_domain.velocity import MERCHANT_SHARDS, Contribution, Counter, guard_digest, guarded
 
@@ -61,10 +67,12 @@ class Velocity(Protocol):
         self, counter: Counter, added: Sequence[Contribution], now: int, sign: int = 1
     ) -> Statement: ...
     def execute(self, statements: Sequence[Statement]) -> list[Outcome]: ...
+    def risk_statement(self, counter: Counter, risk: Risk, now: int) -> Statement: ...
 
 
 class Store(Protocol):
     def keys(self, txns: Sequence[AcceptedTransaction]) -> tuple[str, list[dict[str, Any]]]: ...
+    def find(self, transaction_id: str) -> dict[str, Any] | None: ...
     def insert(self, record: dict[str, Any]) -> Statement: ...
     def execute(self, statements: Sequence[Statement]) -> list[Outcome]: ...
 
@@ -87,6 +95,7 @@ class BatchResult:
     decided: list[Assessment] = field(default_factory=list)
     duplicates: int = 0
     merchant_drift: int = 0  # transactions whose merchant count could not be settled
+    reports: dict[ReportOutcome, int] = field(default_factory=dict)  # fraud reports by outcome
 
 
 def _parse(body: str) -> AcceptedTransaction:
@@ -121,6 +130,17 @@ class FraudPipeline:
         self._shard = shard
 
     def process(self, records: Sequence[Mapping[str, Any]]) -> BatchResult:
+        reports = [r for r in records if is_report(r)]
+        if reports:
+            records = [r for r in records if not is_report(r)]
+        result = self._transactions(records)
+        if reports:
+            taken = take_reports(reports, self._store, self._velocity, int(self._clock()))
+            result.failures.update(taken.failures)
+            result.reports = taken.outcomes
+        return result
+
+    def _transactions(self, records: Sequence[Mapping[str, Any]]) -> BatchResult:
         result = BatchResult()
         primaries: dict[str, AcceptedTransaction] = {}
         message_of: dict[str, list[str]] = {}

@@ -54,6 +54,21 @@ class TransactionsStore:
     def execute(self, statements: Sequence[Statement]) -> list[Outcome]:
         return execute(self._ddb, statements, "recording transactions")
 
+    def find(self, transaction_id: str) -> dict[str, Any] | None:
+        """The stored record of ``transaction_id`` (any timestamp), or ``None``: one ``Query``
+        on the partition key, for a fraud report that names the transaction by its id only."""
+        try:
+            response = self._ddb.query(
+                TableName=self.table,
+                KeyConditionExpression="transaction_id = :id",
+                ExpressionAttributeValues={":id": {"S": transaction_id}},
+                Limit=1,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, "reading the reported transaction") from exc
+        items = response.get("Items") or []
+        return from_item(items[0]) if items else None
+
     def put_if_new(self, record: dict[str, Any]) -> dict[str, Any] | None:
         """Write ``record`` unless one with its key exists: ``None`` if written, else the
         record already stored (one call either way)."""

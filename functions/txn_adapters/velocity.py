@@ -22,7 +22,17 @@ from txn_adapters.partiql import Outcome, Statement, execute, insert_text, quote
 from txn_domain.errors import ThrottledError
 from txn_domain.fraud import counter_ttl
 from txn_domain.profile import ATTRIBUTE as PROFILE
-from txn_domain.velocity import GUARD, GUARD_WIDTH, Contribution, Counter, b36, guarded
+from txn_domain.risk import ATTRIBUTE as RISK
+from txn_domain.risk import Risk
+from txn_domain.velocity import (
+    GUARD,
+    GUARD_WIDTH,
+    RISK_TTL,
+    Contribution,
+    Counter,
+    b36,
+    guarded,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -181,3 +191,37 @@ class VelocityStore:
             where + conditions
         )
         return Statement(text, params + condition_params)
+
+    def risk_statement(self, counter: Counter, risk: Risk, now: int) -> Statement:
+        """The write of a confirmed-fraud report (ADR 0013): ``risk`` replaces the item's ``rk``
+        on the condition that it is still the one read (or still missing), so a concurrent
+        report is never overwritten. A card item's other attributes and its expiry are left
+        alone (a report does not keep a card's windows alive); a merchant's risk item lives
+        :data:`RISK_TTL` after its last report, and one missing or expired is created afresh."""
+        text: AttributeValueTypeDef = {"S": risk.text()}
+        key: list[AttributeValueTypeDef] = [{"S": counter.key}, {"S": "v"}]
+        merchant_item = counter.key.startswith("risk#")
+        if merchant_item and not counter.exists:
+            item: dict[str, AttributeValueTypeDef] = {
+                "pk": key[0],
+                "sk": key[1],
+                RISK: text,
+                "expires_at": _n(now + RISK_TTL),
+            }
+            return Statement(insert_text(self.table, tuple(item)), list(item.values()))
+        sets = [f"SET {quote(RISK)} = ?"]
+        params: list[AttributeValueTypeDef] = [text]
+        if merchant_item:
+            sets.append(f"SET {quote('expires_at')} = ?")
+            params.append(_n(max(now + RISK_TTL, counter.expires_at)))
+        where = f"{quote('pk')} = ? AND {quote('sk')} = ?"
+        params += key
+        if merchant_item and counter.reset:  # expired: only one writer restarts it
+            where += f" AND {quote('expires_at')} = ?"
+            params.append(_n(counter.expires_at))
+        elif counter.risk_text is None:
+            where += f" AND {quote(RISK)} IS MISSING"
+        else:
+            where += f" AND {quote(RISK)} = ?"
+            params.append({"S": counter.risk_text})
+        return Statement(f"UPDATE {quote(self.table)} {' '.join(sets)} WHERE {where}", params)

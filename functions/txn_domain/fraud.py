@@ -23,17 +23,20 @@ from txn_domain.currencies import EXPONENTS
 from txn_domain.models import AcceptedTransaction, Decision, MerchantConfig, Status
 from txn_domain.pan import mask_card
 from txn_domain.profile import PLACE_KM, distance_km, mark
+from txn_domain.risk import OWN
 from txn_domain.rules.engine import RuleSet
 from txn_domain.velocity import (
     CARD_TTL,
     GUARD_HOURS,
     GUARD_WIDTH,
     PACK,
+    RISK_TTL,
     Counter,
     card_key,
     guard_digest,
     ip_key,
     merchant_keys,
+    risk_key,
     window_buckets,
     window_total,
 )
@@ -81,11 +84,14 @@ def counter_keys(txns: Sequence[AcceptedTransaction]) -> list[str]:
             keys[ip_key(ip)] = None
         for key in merchant_keys(txn.merchant_id):
             keys[key] = None
+        keys[risk_key(txn.merchant_id)] = None  # read only: written by fraud reports
     return list(keys)
 
 
 def counter_ttl(key: str) -> int:
-    return CARD_TTL if key.startswith("card#") else 26 * 3600
+    if key.startswith("card#"):
+        return CARD_TTL
+    return RISK_TTL if key.startswith("risk#") else 26 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +160,11 @@ def features(
     merchant_shard: Counter,
     rules: RuleSet,
     clock: int | None = None,
+    risk: Counter | None = None,
 ) -> dict[str, Any]:
     """Count ``txn`` into its counters and return the features the rules read.
+
+    ``risk`` is the merchant's confirmed-fraud item (ADR 0013): its own and its terminals' scores.
 
     ``clock`` (epoch seconds, default: the transaction's ``received_at``) is the processing
     time: a transaction received before the guard horizon is not counted into card or IP items.
@@ -235,6 +244,14 @@ def features(
         and cnp_country is not None
         and cnp_country not in profile.countries
         and cnp_country != txn.card_country,
+        # confirmed fraud, decayed (ADR 0013): on this card, this terminal, this merchant
+        "card_confirmed_fraud": card.risk.score(OWN, now) if card.risk_text else 0.0,
+        "terminal_confirmed_fraud": risk.risk.score(txn.terminal_id, now)
+        if risk is not None and risk.risk_text and txn.terminal_id is not None
+        else 0.0,
+        "merchant_confirmed_fraud": risk.risk.score(OWN, now)
+        if risk is not None and risk.risk_text
+        else 0.0,
     }
     if merchant is not None:
         f["merchant_country"] = merchant.country
@@ -297,13 +314,16 @@ def assess(
         shards = tuple(get(k) for k in merchant_keys(txn.merchant_id))
         merchant = merchants.get(txn.merchant_id)
         counted = len(card.added)
-        f = features(txn, merchant, card, ip, shards, shards[shard % len(shards)], rules, clock)
+        risk = counters.get(risk_key(txn.merchant_id))
+        f = features(
+            txn, merchant, card, ip, shards, shards[shard % len(shards)], rules, clock, risk
+        )
         overrides = merchant.risk_overrides if merchant else None
         decision = rules.evaluate(
             f,
             disabled=overrides.disabled_rules if overrides else frozenset(),
             flag_score=overrides.flag_score if overrides else None,
-            scale=rules.merchant_scale(merchant),
+            scale=rules.merchant_scale(merchant, f["merchant_confirmed_fraud"]),
         )
         if len(card.added) > counted:  # counted into the card now: its profile learns it
             card.learn(decision.status is Status.FLAGGED)

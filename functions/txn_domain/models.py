@@ -29,6 +29,7 @@ MAX_AMOUNT = 99_999_999_999  # 11 digits: an amount can never look like a card n
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{4,64}$"  # noqa: S105 - a pattern, not a secret
 EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+TRANSACTION_ID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"  # a ULID (txn_domain.ids)
 TERMINAL_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
 BIN_PATTERN = r"^[0-9]{6,8}$"
 LAST4_PATTERN = r"^[0-9]{4}$"
@@ -137,7 +138,27 @@ class AcceptedTransaction(TransactionRequest):
 
     model_config = ConfigDict(strict=False, extra="forbid", frozen=True)
 
-    transaction_id: str = Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")
+    transaction_id: str = Field(pattern=TRANSACTION_ID_PATTERN)
+    received_at: str
+    schema_version: str = SCHEMA_VERSION
+
+
+class FraudReport(BaseModel):
+    """The body of ``POST /fraud-reports`` (ADR 0013): confirmed fraud or a chargeback on one
+    transaction, named by its id only (no card data)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    transaction_id: str = Field(pattern=TRANSACTION_ID_PATTERN)
+    kind: Literal["confirmed_fraud", "chargeback"]
+    reported_at: Timestamp
+
+
+class QueuedReport(FraudReport):
+    """What the validator queues for a report: the report plus when it was received."""
+
+    model_config = ConfigDict(strict=False, extra="forbid", frozen=True)
+
     received_at: str
     schema_version: str = SCHEMA_VERSION
 

@@ -1,4 +1,5 @@
-"""Validation of a ``POST /transaction`` request: the body, then the merchant's terms.
+"""Validation of a ``POST /transaction`` request: the body, then the merchant's terms; and of a
+``POST /fraud-reports`` body (ADR 0013), with the same PAN scan and error codes.
 
 Order matters: the PAN scan runs before the request model, so a card number is refused whatever
 field (or non-field) it hides in, and no later error message can echo it. The raw text is the
@@ -18,7 +19,7 @@ from pydantic import ValidationError
 
 from txn_domain.currencies import to_major
 from txn_domain.errors import BadRequestError, MerchantRejectedError, PanDetectedError
-from txn_domain.models import MerchantConfig, TransactionRequest
+from txn_domain.models import FraudReport, MerchantConfig, TransactionRequest
 from txn_domain.pan import contains_pan
 
 MAX_BODY_BYTES = 8 * 1024
@@ -27,7 +28,7 @@ MAX_CLOCK_SKEW = timedelta(minutes=5)
 # pydantic error type -> (our code, message template); {field} is the dotted location.
 _ERRORS = {
     "missing": ("missing_field", "{field} is required"),
-    "extra_forbidden": ("unknown_field", "{field} is not a field of a transaction"),
+    "extra_forbidden": ("unknown_field", "{field} is not a field of this request"),
     "int_type": ("invalid_type", "{field} must be an integer"),
     "string_type": ("invalid_type", "{field} must be a string"),
     "float_type": ("invalid_type", "{field} must be a number"),
@@ -101,8 +102,8 @@ def _pan_in(body: str) -> tuple[bool, str | None]:
     return True, None
 
 
-def parse_request(body: str | bytes | None) -> TransactionRequest:
-    """A validated request from the raw body, or :class:`BadRequestError`."""
+def _text(body: str | bytes | None) -> str:
+    """The body as text, refused when missing, too large, not UTF-8 or holding a card number."""
     if body is None or len(body) == 0:
         raise BadRequestError("the request has no body", code="missing_body")
     if len(body) > MAX_BODY_BYTES:
@@ -118,10 +119,33 @@ def parse_request(body: str | bytes | None) -> TransactionRequest:
             "raw card numbers are not accepted; send the card token, BIN and last four digits",
             field=field,
         )
+    return body
+
+
+def parse_request(body: str | bytes | None) -> TransactionRequest:
+    """A validated request from the raw body, or :class:`BadRequestError`."""
+    text = _text(body)
     try:
-        return TransactionRequest.model_validate_json(body)
+        return TransactionRequest.model_validate_json(text)
     except ValidationError as exc:
         raise _from_pydantic(exc) from None
+
+
+def parse_report(body: str | bytes | None) -> FraudReport:
+    """A validated fraud report from the raw body, or :class:`BadRequestError` (a card number
+    is refused as in a transaction: the report names the transaction by its id only)."""
+    text = _text(body)
+    try:
+        return FraudReport.model_validate_json(text)
+    except ValidationError as exc:
+        raise _from_pydantic(exc) from None
+
+
+def check_reported_at(report: FraudReport, now: datetime) -> None:
+    if datetime.fromisoformat(report.reported_at) - now.astimezone(UTC) > MAX_CLOCK_SKEW:
+        raise BadRequestError(
+            "reported_at is in the future", code="invalid_value", field="reported_at"
+        )
 
 
 def check_timestamp(txn: TransactionRequest, now: datetime) -> None:

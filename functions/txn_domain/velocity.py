@@ -35,6 +35,8 @@ from typing import Any, NamedTuple
 
 from txn_domain.profile import ATTRIBUTE as PROFILE
 from txn_domain.profile import NEW_CARD, Profile, fold
+from txn_domain.risk import ATTRIBUTE as RISK
+from txn_domain.risk import NO_RISK, Risk
 
 PACK = 10**15
 
@@ -51,6 +53,7 @@ _PACKED = tuple((prefix, GRANULARITIES[prefix][0]) for prefix in ("a", "b", "d")
 WINDOWS: dict[str, int] = {"1m": 60, "10m": 600, "1h": 3600, "24h": 86400}
 CARD_TTL = 90 * 86400  # the card's history lives this long after its last use
 SHORT_TTL = 26 * 3600  # IP and merchant items only hold windows
+RISK_TTL = 60 * 86400  # a merchant's risk item (ADR 0013) lives this long after its last report
 MERCHANT_SHARDS = 4
 GUARD = "g"
 GUARD_WIDTH = 3600
@@ -108,6 +111,12 @@ def ip_key(ip: str) -> str:
 
 
 @lru_cache(maxsize=1024)  # per transaction and per batch, for a few busy merchants
+def risk_key(merchant_id: str) -> str:
+    """The merchant's confirmed-fraud risk item: its own score and its terminals' (ADR 0013)."""
+    return f"risk#{merchant_id}"
+
+
+@lru_cache(maxsize=1024)  # per transaction and per batch, for a few busy merchants
 def merchant_keys(merchant_id: str) -> tuple[str, ...]:
     return tuple(f"merchant#{merchant_id}#{shard}" for shard in range(MERCHANT_SHARDS))
 
@@ -149,6 +158,8 @@ class Counter:
     added: list[Contribution] = field(default_factory=list)  # this batch, arrival order
     read_profile: Profile = NEW_CARD  # card items: the profile as read
     profile: Profile = NEW_CARD  # ... and with this batch's folded in
+    risk: Risk = NO_RISK  # confirmed fraud (card and risk items, ADR 0013)
+    risk_text: str | None = None  # ``rk`` exactly as read: the condition of its next write
 
     @classmethod
     def from_item(
@@ -191,6 +202,9 @@ class Counter:
             counter.last = (float(item["lat"]["N"]), float(item["lon"]["N"]), int(item["lts"]["N"]))
         if PROFILE in item:
             counter.read_profile = counter.profile = Profile.parse(item[PROFILE]["S"])
+        if RISK in item:
+            counter.risk_text = item[RISK]["S"]
+            counter.risk = Risk.parse(counter.risk_text)
         return counter
 
     @property

@@ -1,4 +1,4 @@
-"""API Gateway (REST, Lambda proxy) handler for ``POST /transaction``."""
+"""API Gateway (REST, Lambda proxy) handler: ``POST /transaction`` and ``POST /fraud-reports``."""
 
 from __future__ import annotations
 
@@ -28,15 +28,19 @@ validator = Validator(
 )
 
 
-def _record(result: Result) -> None:
-    # An accepted transaction writes no metric line (see REJECTED_TRANSACTIONS_METRIC).
+def _record(result: Result, report: bool) -> None:
+    # An accepted transaction or report writes no metric line (see REJECTED_TRANSACTIONS_METRIC).
     if result.status_code == 202:
         if result.outcome == "replayed":
             metrics.add_metric(name="IdempotentReplays", unit=MetricUnit.Count, value=1)
         return
+    log = logger.error if result.status_code >= 500 else logger.info
+    if report:
+        metrics.add_metric(name="FraudReportsRejected", unit=MetricUnit.Count, value=1)
+        log("fraud report refused", extra={"status": result.status_code, "code": result.outcome})
+        return
     metrics.add_metric(name=REJECTED_TRANSACTIONS_METRIC, unit=MetricUnit.Count, value=1)
     count_by(metrics, "TransactionsRejectedByCode", "code", result.outcome)
-    log = logger.error if result.status_code >= 500 else logger.info
     log("transaction refused", extra={"status": result.status_code, "code": result.outcome})
 
 
@@ -49,5 +53,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except Exception:  # an unknown failure is ours, never the client's: 503 with a code
         logger.exception("validator failed")
         result = error_result(ServiceUnavailableError("the service cannot take the request now"))
-    _record(result)
+    _record(result, validator.is_report(event))
     return result.to_proxy()

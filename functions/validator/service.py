@@ -14,9 +14,18 @@ from typing import Any, Protocol
 from txn_adapters.idempotency import StoredAnswer
 from txn_domain.errors import BadRequestError, DomainError, IdempotencyConflictError
 from txn_domain.ids import new_transaction_id
-from txn_domain.models import AcceptedTransaction, MerchantConfig
-from txn_domain.validation import check_merchant, check_timestamp, parse_request
+from txn_domain.models import AcceptedTransaction, MerchantConfig, QueuedReport
+from txn_domain.validation import (
+    check_merchant,
+    check_reported_at,
+    check_timestamp,
+    parse_report,
+    parse_request,
+)
 from txn_spec.api_responses import IDEMPOTENCY_KEY_HEADER, REPLAYED_HEADER
+from txn_spec.shapes import FRAUD_REPORTS_PATH
+
+REPORTS_RESOURCE = f"/{FRAUD_REPORTS_PATH}"
 
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:.")
 _HEADERS = {"Content-Type": "application/json"}
@@ -28,6 +37,7 @@ class Merchants(Protocol):
 
 class Queue(Protocol):
     def send(self, txn: AcceptedTransaction) -> str: ...
+    def send_report(self, report: QueuedReport) -> str: ...
 
 
 class Idempotency(Protocol):
@@ -38,7 +48,7 @@ class Idempotency(Protocol):
 class Result:
     status_code: int
     body: str
-    outcome: str  # "accepted", "replayed" or the error code
+    outcome: str  # "accepted", "replayed", "report_accepted" or the error code
     transaction_id: str | None = None
 
     def to_proxy(self) -> dict[str, Any]:
@@ -105,7 +115,13 @@ class Validator:
         except DomainError as err:
             return error_result(err)
 
+    def is_report(self, event: dict[str, Any]) -> bool:
+        """Whether ``event`` is a ``POST /fraud-reports`` (the proxy event's resource)."""
+        return event.get("resource") == REPORTS_RESOURCE
+
     def _handle(self, event: dict[str, Any]) -> Result:
+        if self.is_report(event):
+            return self._report(event)
         key = idempotency_key(event)
         request = parse_request(request_body(event))
         now = self._clock()
@@ -145,3 +161,22 @@ class Validator:
                 )
         self._queue.send(txn)
         return Result(202, body, "accepted", txn.transaction_id)
+
+    def _report(self, event: dict[str, Any]) -> Result:
+        """Validate a fraud report and queue it (ADR 0013). No Idempotency-Key: a report counts
+        once however often it is sent (the fraud detector's items remember it)."""
+        report = parse_report(request_body(event))
+        now = self._clock()
+        check_reported_at(report, now)
+        queued = QueuedReport.model_construct(
+            **dict(report), received_at=now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        )
+        self._queue.send_report(queued)
+        body = json.dumps(
+            {
+                "transaction_id": queued.transaction_id,
+                "status": "accepted",
+                "received_at": queued.received_at,
+            }
+        )
+        return Result(202, body, "report_accepted", queued.transaction_id)

@@ -1,11 +1,13 @@
-"""The local API Gateway: ``POST /transaction`` on 127.0.0.1, in front of the validator.
+"""The local API Gateway: ``POST /transaction`` and ``POST /fraud-reports`` on 127.0.0.1, in
+front of the validator.
 
 It does what the REST API in the ``edge`` stack does before and after the Lambda proxy
-integration, in the same order: route (anything but ``POST /transaction`` gets API Gateway's
-403 ``MISSING_AUTHENTICATION_TOKEN``), size limit, API key (checked against the key the
-embedded API Gateway holds through its usage plan), request validation against the OpenAPI
-``TransactionRequest`` schema, then a REST proxy event (payload v1) for the validator, whose
-answer goes back to the client. A handler error or a malformed answer is a 502, as in AWS.
+integration, in the same order: route (anything but those two gets API Gateway's 403
+``MISSING_AUTHENTICATION_TOKEN``), size limit, API key (checked against the key the embedded API
+Gateway holds through its usage plan), request validation against the route's OpenAPI schema
+(``TransactionRequest``, ``FraudReport``), then a REST proxy event (payload v1) for the
+validator, whose answer goes back to the client. A handler error or a malformed answer is a 502,
+as in AWS.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8080
 RESOURCE_PATH = f"/{shapes.API_PATH}"
+REPORTS_PATH = f"/{shapes.FRAUD_REPORTS_PATH}"  # ADR 0013
 KEY_REFRESH_SECONDS = 2.0
 # Worker threads: requests wait for one in cheroot's queue, never in the kernel's backlog.
 THREADS = 32
@@ -134,8 +137,9 @@ def proxy_event(
     api_key_id: str,
     host: str,
     port: int,
+    resource: str = RESOURCE_PATH,
 ) -> dict[str, Any]:
-    """An API Gateway REST proxy event (payload format 1.0) for ``request``."""
+    """An API Gateway REST proxy event (payload format 1.0) for ``request`` on ``resource``."""
     now = datetime.now(UTC)
     request_id = str(uuid.uuid4())
     headers: dict[str, str] = {}
@@ -164,7 +168,7 @@ def proxy_event(
     except UnicodeDecodeError:  # a REST API without binary media types would mangle it
         body, is_base64 = base64.b64encode(request.body).decode(), True
     return {
-        "resource": RESOURCE_PATH,
+        "resource": resource,
         "path": request.path,
         "httpMethod": request.method,
         "headers": headers,
@@ -175,7 +179,7 @@ def proxy_event(
         "stageVariables": None,
         "requestContext": {
             "resourceId": "local",
-            "resourcePath": RESOURCE_PATH,
+            "resourcePath": resource,
             "httpMethod": request.method,
             "extendedRequestId": request_id,
             "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
@@ -267,6 +271,7 @@ class Gateway:
         validator: LocalFunction,
         body_check: BodyCheck,
         api_keys: ApiKeys,
+        report_check: BodyCheck | None = None,
         rest_api_id: str,
         account_id: str,
         host: str = "127.0.0.1",
@@ -275,6 +280,10 @@ class Gateway:
         self.validator = validator
         self.body_check = body_check
         self.api_keys = api_keys
+        # resource -> its request model's check; POST /fraud-reports when given its model
+        self.routes = {RESOURCE_PATH: body_check}
+        if report_check is not None:
+            self.routes[REPORTS_PATH] = report_check
         self.rest_api_id = rest_api_id
         self.account_id = account_id
         self.dashboard: Any = None  # the runtime attaches its txn_local.dashboard.Dashboard
@@ -339,7 +348,8 @@ class Gateway:
 
     def answer(self, request: Request) -> Response:
         """API Gateway's steps for one request, in API Gateway's order."""
-        if request.path != RESOURCE_PATH or request.method != "POST":
+        body_check = self.routes.get(request.path)
+        if body_check is None or request.method != "POST":
             return Response.gateway(api_responses.MISSING_AUTHENTICATION_TOKEN)
         if len(request.body) > api_responses.MAX_BODY_BYTES:
             return Response.gateway(api_responses.REQUEST_TOO_LARGE)
@@ -348,7 +358,7 @@ class Gateway:
         if key_id is None or api_key is None:
             return Response.gateway(api_responses.INVALID_API_KEY)
         try:
-            self.body_check(json.loads(request.body))
+            body_check(json.loads(request.body))
         # RecursionError: a body nested thousands deep (API Gateway refuses it as a bad body)
         except (ValueError, RecursionError, fastjsonschema.JsonSchemaException):
             return Response.gateway(api_responses.BAD_REQUEST_BODY)
@@ -360,6 +370,7 @@ class Gateway:
             api_key_id=key_id,
             host=self.host,
             port=self._listening_port,
+            resource=request.path,
         )
         try:
             with self._validator_slots:

@@ -43,7 +43,7 @@ from txn_local.gateway import ApiKeys, Gateway, compile_body_check, load_request
 from txn_local.motoserver import ensure_port_free
 from txn_local.output import DropEmf
 from txn_local.pollers import DEFAULT_RETRY_DELAY_SECONDS, SqsPoller
-from txn_spec import shapes
+from txn_spec import api_responses, shapes
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,9 @@ class LocalRuntime:
         ensure_port_free(config.host, config.port, "the local API gateway")
         ensure_port_free(config.host, config.aws_port, "the embedded AWS")
         body_check = compile_body_check(load_request_schema(config.openapi_document))
+        report_check = compile_body_check(
+            load_request_schema(config.openapi_document, api_responses.REPORT_MODEL)
+        )
         try:
             self.aws_url = self.aws.start()
             self.resources = self.aws.provision(
@@ -159,6 +162,7 @@ class LocalRuntime:
             self.gateway = Gateway(
                 validator=self.functions[shapes.VALIDATOR.component],
                 body_check=body_check,
+                report_check=report_check,
                 api_keys=ApiKeys(self.aws.client("apigateway"), self.resources.rest_api_id),
                 rest_api_id=self.resources.rest_api_id,
                 account_id=ACCOUNT_ID,

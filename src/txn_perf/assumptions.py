@@ -42,6 +42,16 @@ ASSUMPTIONS: dict[str, tuple[float, str]] = {
         "the sample body with a 32-character card token)",
     ),
     "distinct_merchants_per_batch": (1.0, "merchants in one batch of 10 (worst case for reads)"),
+    "fraud_report_share": (
+        0.002,
+        "confirmed-fraud reports and chargebacks per accepted transaction (POST /fraud-reports, "
+        "ADR 0013): card fraud runs at 0.05-0.1% of sales by count; twice the top for headroom",
+    ),
+    "risk_item_bytes": (
+        450.0,
+        "a merchant's risk item (ADR 0013): its score, its riskiest terminals, its last 32 "
+        "reports' digests (411 bytes the largest in 5 weeks of generated traffic; < 1 KB)",
+    ),
     "failed_share": (
         0.001,
         "accepted transactions recorded FAILED after 5 receives (poison messages, a dependency "

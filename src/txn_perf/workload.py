@@ -75,11 +75,16 @@ def workload(
     counters_per_txn = 1 + ECOMMERCE_SHARE
     counter_reads = (counters_per_txn * batch + MERCHANT_SHARDS * merchants) / batch
     merchant_read = model.read_units(assumption("merchant_counter_bytes"))
+    # ADR 0013: the merchant's risk item is read with them (one per merchant per batch); each
+    # fraud report reads its record (Query), reads and writes the card and the risk item.
+    risk_read = model.read_units(assumption("risk_item_bytes"))
+    reports = assumption("fraud_report_share")
+    report_writes = counter + model.write_units(assumption("risk_item_bytes"), transactional=False)
     tables = {
         "transactions": model.TableLoad(
             wru=record,
             # the batch's read also probes each record's key (a redelivery is skipped whole)
-            rru=model.read_units(assumption("record_bytes")),
+            rru=(1 + reports) * model.read_units(assumption("record_bytes")),
             warm_wru=warm.get("transactions"),
         ),
         # sparse: only FLAGGED and FAILED records carry the index key (shapes.REVIEW_INDEX)
@@ -88,8 +93,10 @@ def workload(
             warm_wru=warm.get(review),
         ),
         "velocity": model.TableLoad(
-            wru=counters_per_txn * counter + merchants * merchant / batch,
-            rru=counter_reads * model.read_units(assumption("counter_bytes")),
+            wru=counters_per_txn * counter + merchants * merchant / batch + reports * report_writes,
+            rru=counter_reads * model.read_units(assumption("counter_bytes"))
+            + merchants * risk_read / batch
+            + reports * (model.read_units(assumption("counter_bytes")) + risk_read),
             warm_wru=warm.get("velocity"),
         ),
         "idempotency": model.TableLoad(
@@ -121,11 +128,12 @@ def workload(
     emailed = flagged * (
         assumption("high_severity_share") if trims.emails_high_severity_only else 1.0
     )
-    sqs = 1.0 + 2.0 / batch  # SendMessage; ReceiveMessage + DeleteMessageBatch per batch
+    # SendMessage; ReceiveMessage + DeleteMessageBatch per batch; a report's SendMessage
+    sqs = 1.0 + 2.0 / batch + reports
     return model.Workload(
         validator_ms=validator_ms,
         fraud_batch_ms=fraud_batch_ms,
-        requests_per_accepted=per_accepted,
+        requests_per_accepted=per_accepted + reports,  # POST /fraud-reports too
         tables=tables,
         sqs_requests=sqs,
         sns_publishes=flagged_batch / batch,

@@ -15,8 +15,12 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from txn_spec.shapes import FRAUD_REPORTS_PATH
 
 CHECKS = "not_a_server_error,error_has_a_code,status_code_conformance"
+REPORTS = f"/{FRAUD_REPORTS_PATH}"
 
 
 def run(
@@ -62,9 +66,10 @@ def _summary(completed: subprocess.CompletedProcess[str], report: Path) -> dict[
     failures: list[str] = []
     if report.exists():
         for line in report.read_text().splitlines():
-            for status, content in _responses(json.loads(line)):
+            for status, content, uri in _responses(json.loads(line)):
                 statuses[str(status)] = statuses.get(str(status), 0) + 1
-                if status == 202:
+                # a fraud report's 202 (ADR 0013) queues no transaction: not in the ledger
+                if status == 202 and not urlsplit(uri).path.endswith(REPORTS):
                     accepted_ids.add(_transaction_id(content))
     if completed.returncode != 0:
         failures = [
@@ -85,13 +90,16 @@ def _summary(completed: subprocess.CompletedProcess[str], report: Path) -> dict[
     }
 
 
-def _responses(event: Any) -> list[tuple[int, Any]]:
-    """(status code, recorded body) of every response in one ndjson event (any nesting)."""
-    found: list[tuple[int, Any]] = []
+def _responses(event: Any) -> list[tuple[int, Any, str]]:
+    """(status code, recorded body, request URI) of every response in one ndjson event (any
+    nesting; an interaction records its request beside its response)."""
+    found: list[tuple[int, Any, str]] = []
     if isinstance(event, dict):
         response = event.get("response")
         if isinstance(response, dict) and isinstance(response.get("status_code"), int):
-            found.append((response["status_code"], response.get("content")))
+            request = event.get("request")
+            uri = request.get("uri", "") if isinstance(request, dict) else ""
+            found.append((response["status_code"], response.get("content"), str(uri)))
         for value in event.values():
             if isinstance(value, dict | list):
                 found += _responses(value)

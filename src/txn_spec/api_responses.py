@@ -31,7 +31,7 @@ BAD_REQUEST_BODY = GatewayResponse(
     "BAD_REQUEST_BODY",
     400,
     "invalid_request",
-    "The request body does not match the TransactionRequest schema",
+    "The request body does not match the schema of the route",
 )
 INVALID_API_KEY = GatewayResponse(
     "INVALID_API_KEY", 403, "forbidden", "A valid x-api-key header is required"
@@ -65,8 +65,9 @@ GATEWAY_RESPONSES = (
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 
-# The request validator checks the body against this model (``api/openapi.yaml``).
+# The request validator checks the body against the route's model (``api/openapi.yaml``).
 REQUEST_MODEL = "TransactionRequest"
+REPORT_MODEL = "FraudReport"
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
 

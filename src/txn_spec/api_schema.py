@@ -26,6 +26,7 @@ import yaml
 DRAFT_04 = "http://json-schema.org/draft-04/schema#"
 OPENAPI_PATH = Path("api") / "openapi.yaml"
 REQUEST_SCHEMA = "TransactionRequest"
+REPORT_SCHEMA = "FraudReport"  # POST /fraud-reports (ADR 0013)
 
 _DROPPED = frozenset(
     {"example", "examples", "readOnly", "writeOnly", "deprecated", "discriminator", "xml",

@@ -195,6 +195,11 @@ FRAUD_ALERTS_TOPIC = TopicShape(component="fraud-alerts")
 # Every alarm notifies it. observability creates it; security's alarms key names it (ADR 0009).
 ALARMS_TOPIC = TopicShape(component="alarms")
 
+# A queued message's kind (a message attribute): absent for a transaction, FRAUD_REPORT_KIND for
+# a fraud report (ADR 0013). The queue consumers dispatch on it without parsing the body.
+MESSAGE_KIND_ATTRIBUTE = "kind"
+FRAUD_REPORT_KIND = "fraud_report"
+
 # --- Lambda -------------------------------------------------------------------------------------
 
 
@@ -298,5 +303,9 @@ API_KEY_COMPONENT = "transactions-api-key"
 USAGE_PLAN_COMPONENT = "transactions-api-plan"
 API_STAGE = "v1"
 API_PATH = "transaction"
+# Confirmed fraud and chargebacks (issue 17, ADR 0013): the same API, key and WAF; the validator
+# queues each report on the transactions queue, marked by a message attribute.
+FRAUD_REPORTS_PATH = "fraud-reports"
+API_PATHS = (API_PATH, FRAUD_REPORTS_PATH)
 # The stage's access log group: naming.log_group(app, environment, API_ACCESS_LOG_COMPONENT).
 API_ACCESS_LOG_COMPONENT = "api-access"

@@ -28,6 +28,10 @@ api = TransactionApi(
         stage_name=shapes.API_STAGE,
         path=shapes.API_PATH,
         model_schema=api_schema.model_json(Path(__file__).parent / cfg.openapi_document),
+        report_path=shapes.FRAUD_REPORTS_PATH,
+        report_model_schema=api_schema.model_json(
+            Path(__file__).parent / cfg.openapi_document, api_schema.REPORT_SCHEMA
+        ),
         validator_function_arn=compute["validator_function_arn"],
         validator_invoke_arn=compute["validator_invoke_arn"],
         logs_key_arn=security["logs_key_arn"],

@@ -32,8 +32,11 @@ from tests.functional.functions.conftest import (
     LambdaContext,
     body_now,
     make_api_event,
+    make_report_event,
     make_sqs_record,
     provisioned,
+    report_body,
+    report_record,
 )
 from txn_infra.offline import REPO_ROOT, LayerRun, Resource
 from txn_local.functions import FUNCTIONS_ROOT, unload_function_modules
@@ -63,6 +66,9 @@ NOT_WATCHED = {
     "MerchantCountDrift": "a drifted merchant counter; its WARNING log line names it",
     "FailedAlreadyRecorded": "a redelivered DLQ message that changed nothing",
     "FraudAlertsRepublished": "an alert sent from the DLQ; the DLQ alarm already fired",
+    "FraudReportsRejected": "a malformed fraud report: the client's, with its code logged",
+    "FraudReportsByOutcome": "confirmed fraud taken (ADR 0013): a business volume",
+    "FraudReportsFailed": "a dead-lettered fraud report; the DLQ alarm already fired",
 }
 
 # (namespace, metric name, sorted (dimension, value) pairs): what identifies a CloudWatch metric
@@ -199,17 +205,27 @@ def run_every_path(handlers: Mapping[str, Callable[[dict[str, Any]], Any]], aws:
     assert validate(make_api_event(flagged))["statusCode"] == 202
     for refused in ('{"amount": 1}', "{not json", body_now(merchant_id="m_nope")):
         assert validate(make_api_event(refused))["statusCode"] >= 400
-    queued = [message["Body"] for message in aws.messages()]
+    # a fraud report (ADR 0013) on a transaction never stored, and a malformed one
+    report = report_body("01JDZZZZZZZZZZZZZZZZZZ0001")
+    assert validate(make_report_event(report))["statusCode"] == 202
+    assert validate(make_report_event({**report, "kind": "refund"}))["statusCode"] == 400
+    queued = aws.messages()
     poison = "not a transaction"
 
+    def record(message: dict[str, Any], **kw: Any) -> dict[str, Any]:
+        if "kind" in message.get("MessageAttributes", {}):
+            return report_record(make_sqs_record, message["Body"], **kw)
+        return make_sqs_record(message["Body"], **kw)
+
     response = handlers["fraud_detector"](
-        {"Records": [make_sqs_record(b) for b in [*queued, poison]]}
+        {"Records": [*(record(m) for m in queued), make_sqs_record(poison)]}
     )
     assert len(response["batchItemFailures"]) == 1  # the poison record
 
     # dead-lettered: the poison message (recorded FAILED), the decided ones (kept; the flagged
-    # one's alert sent again)
-    records = [make_sqs_record(b, receive_count=6) for b in [poison, *queued]]
+    # one's alert sent again), the report (logged and counted)
+    records = [make_sqs_record(poison, receive_count=6)]
+    records += [record(m, receive_count=6) for m in queued]
     assert handlers["failed_transactions"]({"Records": records})["batchItemFailures"] == []
 
 

@@ -41,6 +41,7 @@ def post(
     *,
     api_key: str | None = "default",
     headers: dict[str, str] | None = None,
+    path: str = "/transaction",
 ) -> tuple[int, dict[str, Any]]:
     assert runtime.gateway is not None
     sent = {"Content-Type": "application/json", **(headers or {})}
@@ -49,7 +50,7 @@ def post(
     connection = http.client.HTTPConnection("127.0.0.1", runtime.gateway.port, timeout=15)
     try:
         payload = body if isinstance(body, bytes) else json.dumps(body).encode()
-        connection.request("POST", "/transaction", body=payload, headers=sent)
+        connection.request("POST", path, body=payload, headers=sent)
         response = connection.getresponse()
         return response.status, json.loads(response.read() or b"{}")
     finally:
@@ -247,3 +248,59 @@ def test_each_function_logs_and_counts_under_its_own_service_name(runtime):
     validator = sys.modules[shapes.VALIDATOR.handler.rpartition(".")[0]]
     assert validator.logger.service == embedded.name(shapes.VALIDATOR.component)
     assert os.environ.get("POWERTOOLS_SERVICE_NAME") != validator.logger.service
+
+
+def velocity_item(runtime: LocalRuntime, key: str) -> dict[str, Any] | None:
+    assert runtime.resources is not None
+    found = runtime.aws.client("dynamodb").get_item(
+        TableName=runtime.resources.table(shapes.VELOCITY_TABLE),
+        Key={"pk": {"S": key}, "sk": {"S": "v"}},
+    )
+    return found.get("Item")
+
+
+def test_a_fraud_report_raises_the_terminal_risk_once_through_the_gateway(runtime):
+    # GIVEN a card-present sale at a terminal, decided
+    terminal = f"T-{uuid.uuid4().hex[:8]}"
+    sale = body(channel="card_present", terminal_id=terminal, ip_address=None, ip_country=None)
+    status, answer = post(runtime, sale)
+    assert status == 202
+    assert runtime.wait_idle(30)
+    report = {
+        "transaction_id": answer["transaction_id"],
+        "kind": "confirmed_fraud",
+        "reported_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    # WHEN the fraud is reported, twice (a client's retry)
+    first = post(runtime, report, path="/fraud-reports")
+    assert runtime.wait_idle(30)
+    risk = velocity_item(runtime, "risk#m_1001")
+    again = post(runtime, report, path="/fraud-reports")
+    assert runtime.wait_idle(30)
+    # THEN both are accepted, the terminal and the card carry one confirmed fraud, once
+    assert first == (202, {**first[1], "transaction_id": answer["transaction_id"]})
+    assert again[0] == 202
+    assert risk is not None
+    assert f"{terminal}:1.0000" in risk["rk"]["S"]
+    assert velocity_item(runtime, "risk#m_1001") == risk
+    card = velocity_item(runtime, f"card#{sale['card_token']}")
+    assert card is not None
+    assert "*:1.0000" in card["rk"]["S"]
+
+
+def test_a_bad_fraud_report_gets_a_400_with_a_code_and_is_never_enqueued(runtime):
+    before = enqueued(runtime)
+    pan = {"transaction_id": "4111111111111111", "kind": "chargeback", "reported_at": "x"}
+    unknown_kind = {
+        "transaction_id": "01JDZZZZZZZZZZZZZZZZZZ0001",
+        "kind": "refund",
+        "reported_at": "2026-12-01T00:00:00Z",
+    }
+    for bad in (pan, unknown_kind, {"transaction_id": "01JDZZZZZZZZZZZZZZZZZZ0001"}):
+        status, answer = post(runtime, bad, path="/fraud-reports")
+        assert (status, answer["error"]["code"]) == (400, "invalid_request")
+        assert "4111111111111111" not in json.dumps(answer)
+    status, _ = post(runtime, unknown_kind, path="/fraud-reports", api_key="wrong-key-0123456789")
+    assert status == 403
+    assert runtime.wait_idle(30)
+    assert enqueued(runtime) == before

@@ -268,8 +268,11 @@ def test_under_snapstart_the_api_invokes_the_alias(prod_compute: LayerRun) -> No
 def test_under_snapstart_api_gateway_may_invoke_the_alias_it_calls(
     snapstart: dict[str, LayerRun],
 ) -> None:
-    (permission,) = snapstart["edge"].of_type("aws:lambda/permission:Permission")
-    (integration,) = snapstart["edge"].of_type("aws:apigateway/integration:Integration")
-    assert permission.inputs["function"] == snapstart["compute"].exports["validator_function_arn"]
-    assert integration.inputs["uri"] == snapstart["compute"].exports["validator_invoke_arn"]
-    assert permission.inputs["function"].endswith(":live")
+    # POST /transaction and POST /fraud-reports (ADR 0013): both invoke the live alias
+    permissions = snapstart["edge"].of_type("aws:lambda/permission:Permission")
+    integrations = snapstart["edge"].of_type("aws:apigateway/integration:Integration")
+    assert len(permissions) == len(integrations) == 2
+    exports = snapstart["compute"].exports
+    assert {p.inputs["function"] for p in permissions} == {exports["validator_function_arn"]}
+    assert {i.inputs["uri"] for i in integrations} == {exports["validator_invoke_arn"]}
+    assert exports["validator_function_arn"].endswith(":live")

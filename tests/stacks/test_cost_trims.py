@@ -76,7 +76,11 @@ def test_card_present_transactions_write_no_ip_counter(prod: model.Deployment) -
     counter = model.write_units(assumptions.assumption("counter_bytes"), transactional=False)
     merchant = model.write_units(assumptions.assumption("merchant_counter_bytes"), False)
     card_and_ip = (1 + assumptions.ECOMMERCE_SHARE) * counter
-    assert w.tables["velocity"].wru == pytest.approx(card_and_ip + merchant / prod.fraud_batch_size)
+    # a fraud report (ADR 0013) writes the card item and the merchant's risk item, 1 WU each
+    reports = assumptions.assumption("fraud_report_share") * 2
+    assert w.tables["velocity"].wru == pytest.approx(
+        card_and_ip + merchant / prod.fraud_batch_size + reports
+    )
 
 
 @pytest.fixture(scope="module")

@@ -42,7 +42,7 @@ def test_regional_rest_api_with_post_transaction(edge: LayerRun) -> None:
     api = edge.one("aws:apigateway/restApi:RestApi")
     assert api.inputs["endpointConfiguration"]["types"] == "REGIONAL"
     assert api.inputs["name"] == "txn-dev-transactions-api"
-    resource = edge.one("aws:apigateway/resource:Resource")
+    resource = edge.one("aws:apigateway/resource:Resource", "api-resource")
     assert resource.inputs["pathPart"] == shapes.API_PATH
     assert resource.inputs["parentId"] == api.outputs["rootResourceId"]
 
@@ -57,16 +57,16 @@ def test_default_endpoint_refuses_tls_below_1_2(edge: LayerRun) -> None:
 
 
 def test_post_requires_an_api_key(edge: LayerRun) -> None:
-    method = edge.one("aws:apigateway/method:Method")
+    method = edge.one("aws:apigateway/method:Method", "api-post")
     assert method.inputs["httpMethod"] == "POST"
     assert method.inputs["apiKeyRequired"] is True
     assert edge.one("aws:apigateway/restApi:RestApi").inputs["apiKeySource"] == "HEADER"
 
 
 def test_body_is_validated_against_the_openapi_schema(edge: LayerRun) -> None:
-    method = edge.one("aws:apigateway/method:Method")
+    method = edge.one("aws:apigateway/method:Method", "api-post")
     validator = edge.one("aws:apigateway/requestValidator:RequestValidator")
-    model = edge.one("aws:apigateway/model:Model")
+    model = edge.one("aws:apigateway/model:Model", "api-request-model")
     assert method.inputs["requestValidatorId"] == validator.id
     assert validator.inputs["validateRequestBody"] is True
     assert method.inputs["requestModels"] == {"application/json": model.inputs["name"]}
@@ -78,7 +78,7 @@ def test_body_is_validated_against_the_openapi_schema(edge: LayerRun) -> None:
 
 
 def test_lambda_proxy_to_the_validator(edge: LayerRun, upstream: dict[str, dict]) -> None:
-    integration = edge.one("aws:apigateway/integration:Integration")
+    integration = edge.one("aws:apigateway/integration:Integration", "api-integration")
     assert integration.inputs["type"] == "AWS_PROXY"
     assert integration.inputs["integrationHttpMethod"] == "POST"
     assert integration.inputs["uri"] == upstream["compute"]["validator_invoke_arn"]
@@ -87,11 +87,17 @@ def test_lambda_proxy_to_the_validator(edge: LayerRun, upstream: dict[str, dict]
 def test_permission_is_scoped_to_this_api_stage_and_post_transaction(
     edge: LayerRun, upstream: dict[str, dict]
 ) -> None:
-    permission = edge.one("aws:lambda/permission:Permission")
     api = edge.one("aws:apigateway/restApi:RestApi")
-    assert permission.inputs["function"] == upstream["compute"]["validator_function_arn"]
-    assert permission.inputs["principal"] == "apigateway.amazonaws.com"
-    assert permission.inputs["sourceArn"] == f"{api.outputs['executionArn']}/v1/POST/transaction"
+    permissions = edge.of_type("aws:lambda/permission:Permission")
+    assert {p.inputs["function"] for p in permissions} == {
+        upstream["compute"]["validator_function_arn"]
+    }
+    assert {p.inputs["principal"] for p in permissions} == {"apigateway.amazonaws.com"}
+    # one exact route each: no wildcard over the API's methods or paths
+    assert sorted(p.inputs["sourceArn"] for p in permissions) == [
+        f"{api.outputs['executionArn']}/v1/POST/{shapes.FRAUD_REPORTS_PATH}",
+        f"{api.outputs['executionArn']}/v1/POST/transaction",
+    ]
 
 
 def test_the_method_declares_the_idempotency_headers_the_validator_reads_and_answers(
@@ -100,8 +106,8 @@ def test_the_method_declares_the_idempotency_headers_the_validator_reads_and_ans
     # The same names the validator and api/openapi.yaml use (txn_spec.api_responses).
     document = api_schema.load_document(OPENAPI_DOCUMENT)
     operation = document["paths"][f"/{shapes.API_PATH}"]["post"]
-    method = edge.one("aws:apigateway/method:Method")
-    response = edge.one("aws:apigateway/methodResponse:MethodResponse")
+    method = edge.one("aws:apigateway/method:Method", "api-post")
+    response = edge.one("aws:apigateway/methodResponse:MethodResponse", "api-post-202")
     assert [p["name"] for p in operation["parameters"] if p["in"] == "header"] == [
         api_responses.IDEMPOTENCY_KEY_HEADER
     ]
@@ -115,6 +121,36 @@ def test_the_method_declares_the_idempotency_headers_the_validator_reads_and_ans
     assert response.inputs["responseParameters"] == {
         f"method.response.header.{api_responses.REPLAYED_HEADER}": False
     }
+
+
+def test_fraud_reports_route_takes_the_same_key_validator_and_function(
+    edge: LayerRun, upstream: dict[str, dict]
+) -> None:
+    # POST /fraud-reports (ADR 0013): an API key, the FraudReport model of api/openapi.yaml,
+    # the same request validator and the same validator function; the stage (and so WAF and
+    # the usage plan) is the API's one.
+    api = edge.one("aws:apigateway/restApi:RestApi")
+    resource = edge.one("aws:apigateway/resource:Resource", "reports-resource")
+    method = edge.one("aws:apigateway/method:Method", "reports-post")
+    model = edge.one("aws:apigateway/model:Model", "report-model")
+    integration = edge.one("aws:apigateway/integration:Integration", "reports-integration")
+    validator = edge.one("aws:apigateway/requestValidator:RequestValidator")
+    assert resource.inputs["pathPart"] == shapes.FRAUD_REPORTS_PATH
+    assert resource.inputs["parentId"] == api.outputs["rootResourceId"]
+    assert method.inputs["resourceId"] == resource.id
+    assert method.inputs["httpMethod"] == "POST"
+    assert method.inputs["apiKeyRequired"] is True
+    assert method.inputs["requestValidatorId"] == validator.id
+    assert method.inputs["requestModels"] == {"application/json": model.inputs["name"]}
+    assert json.loads(model.inputs["schema"]) == api_schema.model_schema(
+        api_schema.load_document(OPENAPI_DOCUMENT), api_schema.REPORT_SCHEMA
+    )
+    assert integration.inputs["type"] == "AWS_PROXY"
+    assert integration.inputs["uri"] == upstream["compute"]["validator_invoke_arn"]
+    deployment = edge.one(DEPLOYMENT)
+    assert {"api-reports-post", "api-reports-integration", "api-report-model"} <= (
+        edge.depends_on[deployment.name]
+    )
 
 
 def test_deployment_is_redone_when_the_definition_changes(edge: LayerRun) -> None:

@@ -275,13 +275,20 @@ def test_fraud_detector_consumes_the_queue_records_counts_and_alerts(
         "dynamodb:BatchGetItem": {table("merchants"), table("transactions"), table("velocity")},
         "dynamodb:PartiQLInsert": {table("transactions"), table("velocity")},
         "dynamodb:PartiQLUpdate": {table("velocity")},
+        # a fraud report names its transaction by id: one Query finds it (ADR 0013)
+        "dynamodb:Query": {table("transactions")},
         "sns:Publish": {f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:txn-dev-fraud-alerts"},
     }
     sids = role_statements(security, "fraud-detector")
     endpoints = network["vpc_endpoint_ids"]
     # The event source mapping polls from the Lambda service, not from the VPC.
     assert "Condition" not in sids["ConsumeTransactionsQueue"]
-    for sid in ("ReadMerchants", "RecordTransactions", "VelocityCounters"):
+    for sid in (
+        "ReadMerchants",
+        "RecordTransactions",
+        "ReadReportedTransactions",
+        "VelocityCounters",
+    ):
         assert sids[sid]["Condition"] == {"StringEquals": {"aws:SourceVpce": endpoints["dynamodb"]}}
     assert sids["PublishFraudAlerts"]["Condition"] == {
         "StringEquals": {"aws:SourceVpce": endpoints["sns"]}

@@ -76,6 +76,10 @@ class RuleSet:
     # flagged only for what the sale itself shows).
     risk_mccs: frozenset[str] = frozenset()
     risk_scale: float = 1.0
+    # Confirmed fraud at the merchant (ADR 0013) scales too: by ``confirmed_step`` per unit of
+    # its decayed score, to at most ``confirmed_max``; like the MCC it never flags on its own.
+    confirmed_step: float = 0.0
+    confirmed_max: float = 1.0
     # (id, weight, flags, predicate) of each rule in order: what evaluate reads per transaction
     _plan: tuple[tuple[str, int, bool, Predicate], ...] = field(init=False, repr=False)
 
@@ -83,12 +87,15 @@ class RuleSet:
         plan = tuple((r.id, r.weight, r.flags, r.predicate) for r in self.rules)
         object.__setattr__(self, "_plan", plan)
 
-    def merchant_scale(self, merchant: MerchantConfig | None) -> float:
+    def merchant_scale(self, merchant: MerchantConfig | None, confirmed: float = 0.0) -> float:
+        scale = 1.0
+        if confirmed > 0.0 and self.confirmed_step:
+            scale = min(1.0 + confirmed * self.confirmed_step, self.confirmed_max)
         if merchant is None:
-            return 1.0
+            return scale
         if merchant.mcc in self.risk_mccs or merchant.risk_overrides.high_risk:
-            return self.risk_scale
-        return 1.0
+            return scale * self.risk_scale
+        return scale
 
     def evaluate(
         self,
@@ -249,6 +256,8 @@ def compile_rules(document: Mapping[str, Any]) -> RuleSet:
         rates=rates,
         risk_mccs=frozenset(risk.get("mccs", ())),
         risk_scale=float(risk.get("scale", 1.0)),
+        confirmed_step=float(risk.get("confirmed_fraud_step", 0.0)),
+        confirmed_max=float(risk.get("confirmed_fraud_max_scale", 1.0)),
     )
 
 

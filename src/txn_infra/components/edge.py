@@ -1,7 +1,8 @@
 """edge: the REST API in front of the validator, its API keys and its web application firewall.
 
-``POST /transaction`` requires an API key, validates the body against the model generated from
-the OpenAPI document before any function runs, and proxies to the validator. The default
+``POST /transaction`` and ``POST /fraud-reports`` (ADR 0013) require an API key, validate the
+body against the model generated from the OpenAPI document before any function runs, and proxy
+to the validator. The default
 endpoint speaks TLS 1.2 or later only. The stage traces with X-Ray, writes JSON access logs (no
 bodies, no headers) to a CMK-encrypted audit log group, and never enables data tracing, which
 would log card data. WAF sits in front of the stage.
@@ -21,7 +22,7 @@ import pulumi_aws as aws
 from txn_infra.components.masking import mask_card_data
 from txn_spec import api_responses
 from txn_spec.api_responses import IDEMPOTENCY_KEY_HEADER, REPLAYED_HEADER
-from txn_spec.api_schema import REQUEST_SCHEMA
+from txn_spec.api_schema import REPORT_SCHEMA, REQUEST_SCHEMA
 
 # PCI DSS 4.2.1 (strong cryptography in transit): the default execute-api endpoint of a regional
 # REST API accepts TLS 1.0 unless the API sets a security policy. This one accepts TLS 1.3, and
@@ -101,6 +102,8 @@ class TransactionApiArgs:
     stage_name: str
     path: str
     model_schema: str  # API Gateway model (draft-04 JSON text)
+    report_path: str  # POST /fraud-reports (ADR 0013): same key, validator, stage and WAF
+    report_model_schema: str
     # The function, or its live alias under SnapStart: what API Gateway invokes.
     validator_function_arn: pulumi.Input[str]
     validator_invoke_arn: pulumi.Input[str]
@@ -112,7 +115,8 @@ class TransactionApiArgs:
 
 
 class TransactionApi(pulumi.ComponentResource):
-    """REST API, ``POST /transaction`` with validation and Lambda proxy, deployment and stage."""
+    """REST API, ``POST /transaction`` and ``POST /fraud-reports`` with validation and Lambda
+    proxy, deployment and stage."""
 
     def __init__(
         self, name: str, args: TransactionApiArgs, opts: pulumi.ResourceOptions | None = None
@@ -139,7 +143,7 @@ class TransactionApi(pulumi.ComponentResource):
             "api",
             {
                 "name": args.api_name,
-                "description": "Card transactions: POST /transaction",
+                "description": "Card transactions: POST /transaction, POST /fraud-reports",
                 "endpoint_configuration": aws.apigateway.RestApiEndpointConfigurationArgs(
                     types="REGIONAL"
                 ),
@@ -214,6 +218,56 @@ class TransactionApi(pulumi.ComponentResource):
             },
             **on_resource,
         )
+        # POST /fraud-reports: confirmed fraud and chargebacks (ADR 0013), the same key,
+        # validator function, request validator, stage and WAF as POST /transaction.
+        report_model = part(
+            aws.apigateway.Model,
+            "report-model",
+            {
+                "name": REPORT_SCHEMA,
+                "description": "FraudReport from api/openapi.yaml",
+                "content_type": "application/json",
+                "schema": args.report_model_schema,
+            },
+            **in_api,
+        )
+        report_resource = part(
+            aws.apigateway.Resource,
+            "reports-resource",
+            {"path_part": args.report_path},
+            parent_id=self.api.root_resource_id,
+            **in_api,
+        )
+        on_reports = {**in_api, "resource_id": report_resource.id}
+        report_method = part(
+            aws.apigateway.Method,
+            "reports-post",
+            {
+                "http_method": "POST",
+                "authorization": "NONE",
+                "api_key_required": True,
+                "request_models": {"application/json": report_model.name},
+            },
+            request_validator_id=validator.id,
+            **on_reports,
+        )
+        report_response = part(
+            aws.apigateway.MethodResponse,
+            "reports-post-202",
+            {"http_method": report_method.http_method, "status_code": "202"},
+            **on_reports,
+        )
+        report_integration = part(
+            aws.apigateway.Integration,
+            "reports-integration",
+            {
+                "http_method": report_method.http_method,
+                "type": "AWS_PROXY",
+                "integration_http_method": "POST",
+                "uri": args.validator_invoke_arn,
+            },
+            **on_reports,
+        )
         # The API's own error shape for every answer API Gateway makes itself, from the one
         # definition the local gateway answers with too (txn_spec.api_responses).
         responses = [
@@ -242,17 +296,39 @@ class TransactionApi(pulumi.ComponentResource):
             opts=child,
         )
 
+        self.report_permission = aws.lambda_.Permission(
+            f"{name}-invoke-validator-reports",
+            action="lambda:InvokeFunction",
+            function=args.validator_function_arn,
+            principal="apigateway.amazonaws.com",
+            source_arn=pulumi.Output.concat(
+                self.api.execution_arn, "/", args.stage_name, "/POST/", args.report_path
+            ),
+            opts=child,
+        )
+
         # Redeploy whenever what the API does changes: a deployment is a snapshot. The stage's
         # method settings (throttling, logging, metrics) are stage configuration, applied without
         # a redeployment, and depend on the stage, which depends on this deployment: not in it.
         self.deployment = aws.apigateway.Deployment(
             f"{name}-deployment",
             rest_api=self.api.id,
-            description="POST /transaction",
+            description="POST /transaction, POST /fraud-reports",
             triggers={"definition": pulumi.Output.from_input(snapshot).apply(definition_hash)},
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[method, method_response, integration, model, validator, *responses],
+                depends_on=[
+                    method,
+                    method_response,
+                    integration,
+                    model,
+                    validator,
+                    report_method,
+                    report_response,
+                    report_integration,
+                    report_model,
+                    *responses,
+                ],
             ),
         )
 

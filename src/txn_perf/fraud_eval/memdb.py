@@ -89,6 +89,7 @@ class MemoryAws:
         self.merchants = {m["merchant_id"]["S"]: m for m in merchants or []}
         self.calls: Counter[str] = Counter()
         self.published = 0
+        self._first: dict[tuple[str, str], tuple[str, ...]] = {}  # (table, partition) -> key
 
     def _key(self, table: str, item: dict[str, Any]) -> tuple[str, ...]:
         return tuple(item[k]["S"] for k in KEYS[table])
@@ -113,6 +114,13 @@ class MemoryAws:
         item = self.merchants.get(Key["merchant_id"]["S"])
         return {"Item": item} if item else {}
 
+    def query(self, TableName: str, ExpressionAttributeValues: dict[str, Any], **_: Any) -> Any:
+        """The fraud report's read: the records under one partition key (``transaction_id``)."""
+        self.calls["dynamodb.Query"] += 1
+        wanted = next(iter(ExpressionAttributeValues.values()))["S"]
+        key = self._first.get((TableName, wanted))
+        return {"Items": [self.tables[TableName][key]] if key is not None else []}
+
     def batch_execute_statement(self, Statements: list[dict[str, Any]]) -> dict[str, Any]:
         self.calls["dynamodb.BatchExecuteStatement"] += 1
         return {"Responses": [self._run(s) for s in Statements]}
@@ -128,6 +136,7 @@ class MemoryAws:
                 if key in rows:
                     return {"Error": {"Code": "DuplicateItem"}}
                 rows[key] = dict(item)
+                self._first.setdefault((table, key[0]), key)
                 return {}
             u = _update_shape(text, len(params))
         except StatementError as exc:

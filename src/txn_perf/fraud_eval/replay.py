@@ -4,7 +4,8 @@ Each transaction is queued as the validator queues it (``received_at`` = its own
 batches are what an SQS poller would take: consecutive messages, at most 10, within one minute.
 The pipeline's clock is the batch's time, so every window, profile and guard sees the traffic's
 own timeline, days and weeks of it, not a compressed one. Confirmed-fraud feedback is delivered
-when its time comes, between batches, if the detector has a way to take it (``feedback``).
+when its time comes, between batches (``feedback``): by default as the validator queues a
+``POST /fraud-reports`` body, taken by the same pipeline (ADR 0013).
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from txn_domain.rules import load_default_rules
 from txn_domain.rules.engine import RuleSet
 from txn_perf.fraud_eval.generator import Traffic
 from txn_perf.fraud_eval.memdb import MemoryAws
+from txn_spec.shapes import FRAUD_REPORT_KIND, MESSAGE_KIND_ATTRIBUTE
 
 BATCH = 10
 BATCH_SPAN_S = 60
-# (feedback arrival time, transaction id, pattern) -> called with the stored record too
-FeedbackSink = Callable[[MemoryAws, list[tuple[float, str, str]]], None]
+# The pipeline, and the confirmations due: (arrival time, transaction id, pattern).
+FeedbackSink = Callable[[FraudPipeline, list[tuple[float, str, str]]], None]
 
 
 @dataclass
@@ -102,7 +104,7 @@ def replay(
             due += 1
         if due:
             if feedback is not None:
-                feedback(aws, pending[:due])
+                feedback(pipeline, pending[:due])
                 delivered += due
             del pending[:due]
         records = [
@@ -170,6 +172,39 @@ def first_feedback_per_terminal(traffic: Traffic) -> dict[str, float]:
     return out
 
 
+def report_records(due: list[tuple[float, str, str]]) -> list[dict[str, object]]:
+    """The SQS records of fraud reports as the validator queues them (``POST /fraud-reports``
+    with ``kind`` chargeback, reported when the confirmation arrives)."""
+    return [
+        {
+            "messageId": f"report-{txn_id}",
+            "body": json.dumps(
+                {
+                    "transaction_id": txn_id,
+                    "kind": "chargeback",
+                    "reported_at": _stamp(at),
+                    "received_at": _stamp(at),
+                    "schema_version": "1",
+                }
+            ),
+            "messageAttributes": {
+                MESSAGE_KIND_ATTRIBUTE: {"stringValue": FRAUD_REPORT_KIND, "dataType": "String"}
+            },
+        }
+        for at, txn_id, _ in due
+    ]
+
+
+def deliver_reports(pipeline: FraudPipeline, due: list[tuple[float, str, str]]) -> None:
+    """Confirmed fraud through the fraud detector's own path, in batches of :data:`BATCH`."""
+    records = report_records(due)
+    for start in range(0, len(records), BATCH):
+        result = pipeline.process(records[start : start + BATCH])
+        if result.failures:
+            first = next(iter(result.failures.values()))
+            raise RuntimeError(f"the pipeline failed {len(result.failures)} reports: {first}")
+
+
 def default_feedback() -> FeedbackSink | None:
-    """How confirmed fraud reaches the detector: nothing takes it yet (issue 17, item 2)."""
-    return None
+    """How confirmed fraud reaches the detector: the fraud-report path (ADR 0013)."""
+    return deliver_reports

@@ -23,7 +23,13 @@ from moto import mock_aws
 
 from tests.factories import transaction_body
 from txn_moto import partiql
-from txn_spec.shapes import TABLES, Env
+from txn_spec.shapes import (
+    FRAUD_REPORT_KIND,
+    FRAUD_REPORTS_PATH,
+    MESSAGE_KIND_ATTRIBUTE,
+    TABLES,
+    Env,
+)
 
 # moto's own PartiQL cannot run the fraud detector's conditional statements (see the module).
 partiql.apply()
@@ -245,6 +251,42 @@ def make_api_event(body: Any, *, b64: bool = False, headers: dict[str, str] | No
 @pytest.fixture
 def api_event() -> Callable[..., dict[str, Any]]:
     return make_api_event
+
+
+def report_body(transaction_id: str, kind: str = "chargeback") -> dict[str, Any]:
+    """A valid ``POST /fraud-reports`` body (ADR 0013), reported now."""
+    return {"transaction_id": transaction_id, "kind": kind, "reported_at": now_rfc3339()}
+
+
+def make_report_event(body: Any, **kw: Any) -> dict[str, Any]:
+    """The proxy event of ``POST /fraud-reports``."""
+    event = make_api_event(body, **kw)
+    event["resource"] = event["path"] = event["requestContext"]["resourcePath"] = (
+        f"/{FRAUD_REPORTS_PATH}"
+    )
+    return event
+
+
+def reported(transaction_id: str) -> str:
+    """The message the validator queues for a report on ``transaction_id``."""
+    received = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return json.dumps(
+        {**report_body(transaction_id), "received_at": received, "schema_version": "1"}
+    )
+
+
+def report_record(make: Callable[..., dict[str, Any]], body: str, **kw: Any) -> dict[str, Any]:
+    """An SQS record of a queued report: ``make`` (:func:`make_sqs_record`) plus its kind."""
+    record = make(body, **kw)
+    record["messageAttributes"] = {
+        MESSAGE_KIND_ATTRIBUTE: {
+            "stringValue": FRAUD_REPORT_KIND,
+            "stringListValues": [],
+            "binaryListValues": [],
+            "dataType": "String",
+        }
+    }
+    return record
 
 
 def make_sqs_record(

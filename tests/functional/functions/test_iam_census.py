@@ -9,6 +9,7 @@ call from inside the VPC (``stacks/network/README.md`` has the reasoning).
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -22,6 +23,12 @@ from tests.census import (
     handler_calls,
     platform_calls,
     problems,
+)
+from tests.functional.functions.conftest import (
+    make_report_event,
+    report_body,
+    report_record,
+    reported,
 )
 from txn_infra.offline import LayerRun
 
@@ -73,18 +80,27 @@ def _drive(deployment: Deployment, fixture: Any) -> list[Call]:
             assert validator_app.lambda_handler(keyed, context)["statusCode"] == 202
         unknown = api_event(make_body(merchant_id="m_0000"))
         assert validator_app.lambda_handler(unknown, context)["statusCode"] == 422
+        report = make_report_event(report_body("01JDZZZZZZZZZZZZZZZZZZ0001"))
+        assert validator_app.lambda_handler(report, context)["statusCode"] == 202
     aws.messages()  # take the validator's messages off the queue (receiving hides them)
     approved, flagged, again, failed = (accepted(card_bin=b) for b in ("411111", "400000") * 2)
+    queued_report = reported(json.loads(approved)["transaction_id"])
     with recorder.running("fraud-detector"):
         # Twice, so the second batch finds the velocity counters and updates them; the
         # flagged record is redelivered (a duplicate whose alert is sent again).
         for bodies in ((approved, flagged), (again, flagged)):
             event = _sqs_event(*(sqs_record(b) for b in bodies))
             assert fraud_app.lambda_handler(event, context) == {"batchItemFailures": []}
+        # a confirmed-fraud report on the approved one (ADR 0013): Query, read, risk writes
+        event = _sqs_event(report_record(sqs_record, queued_report))
+        assert fraud_app.lambda_handler(event, context) == {"batchItemFailures": []}
     with recorder.running("failed-transactions"):
         for body in (failed, flagged):  # a new record; a FLAGGED one re-sends its alert
             event = _sqs_event(sqs_record(body, receive_count=6, queue="transactions-dlq"))
             assert failed_app.lambda_handler(event, context) == {"batchItemFailures": []}
+        # a dead-lettered report: logged and counted, no call at all
+        event = _sqs_event(report_record(sqs_record, queued_report, receive_count=6))
+        assert failed_app.lambda_handler(event, context) == {"batchItemFailures": []}
     assert {c.function for c in recorder.calls} == set(deployment.functions)
     return handler_calls(deployment, recorder.calls) + platform_calls(deployment)
 

@@ -8,8 +8,9 @@ import pytest
 
 from txn_domain.fraud import assess, counter_keys
 from txn_domain.models import Status
+from txn_domain.risk import OWN, Risk
 from txn_domain.rules.engine import RulesDocumentError, compile_rules
-from txn_domain.velocity import Counter, card_key, ip_key, merchant_keys
+from txn_domain.velocity import Counter, card_key, ip_key, merchant_keys, risk_key
 
 T0 = datetime(2026, 11, 30, 12, 0, 0)
 
@@ -25,6 +26,16 @@ def preload(key: str, n: int, amount: int, small: bool, now: str) -> dict[str, C
         counter.add(ts, amount, small, None)
     counter.added.clear()  # already stored: nothing pending to write
     return {key: counter}
+
+
+def reported(terminal: str, *days_ago: float, merchant_id: str = "m_1001") -> dict[str, Counter]:
+    """The merchant's risk item holding confirmed frauds at ``terminal`` ``days_ago`` (ADR 0013)."""
+    now = int(datetime.fromisoformat(at()).timestamp())
+    risk = Risk()
+    for i, days in enumerate(days_ago):
+        risk = risk.add((OWN, terminal), int(now - days * 86400), now, f"digest{i:02d}", 32)
+    counter = Counter(key=risk_key(merchant_id), exists=True, risk=risk, risk_text=risk.text())
+    return {counter.key: counter}
 
 
 # rule id -> (firing scenario, quiet scenario); a scenario is a dict with
@@ -139,6 +150,14 @@ SCENARIOS = {
         history(then={"amount": 6000, "ip_address": "198.51.100.7"}),
         history(then={"amount": 6000}),
     ),
+    # four frauds confirmed at terminal t9 in the last days (3.6); two are not enough (1.7)
+    "terminal-confirmed-fraud": (
+        {
+            "txns": [*SETTLED_NY, (at(), {**CP_NY, "terminal_id": "t9"})],
+            "risk": ("t9", 0, 1, 1, 2),
+        },
+        {"txns": [*SETTLED_NY, (at(), {**CP_NY, "terminal_id": "t9"})], "risk": ("t9", 1, 2)},
+    ),
 }
 
 
@@ -148,6 +167,8 @@ def run(scenario, rules, make_txn, make_merchant):
     counters = {}
     if "counters" in scenario:
         counters = preload(*scenario["counters"], now=scenario["txns"][0][0])
+    if "risk" in scenario:
+        counters.update(reported(*scenario["risk"]))
     decided = assess(txns, {merchant.merchant_id: merchant}, counters, rules, shard=0)
     return decided[-1].decision
 
@@ -165,7 +186,11 @@ def test_given_a_card_present_transaction_then_its_ip_is_neither_read_nor_counte
 
     assert "ip-count-24h" not in decided.decision.matched_rules
     assert not counters[ip_key("203.0.113.7")].added  # nothing to write to the IP item
-    assert counter_keys([txn]) == [card_key(txn.card_token), *merchant_keys(txn.merchant_id)]
+    assert counter_keys([txn]) == [
+        card_key(txn.card_token),
+        *merchant_keys(txn.merchant_id),
+        risk_key(txn.merchant_id),  # read only (ADR 0013)
+    ]
 
 
 def test_given_a_blocklisted_ip_on_a_card_present_transaction_then_still_flagged(

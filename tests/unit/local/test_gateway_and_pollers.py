@@ -10,6 +10,7 @@ from pathlib import Path
 import fastjsonschema
 import pytest
 
+from tests.factories import local_gateway
 from txn_local.errors import LocalError
 from txn_local.gateway import (
     Request,
@@ -212,3 +213,64 @@ def test_the_edge_template_and_the_local_body_are_the_same_answer(response):
 
 def test_the_gateway_serves_the_stacks_api_path():
     assert event_for(request())["resource"] == f"/{shapes.API_PATH}"
+
+
+class RecordingValidator:
+    physical_name = "stand-in"
+
+    def __init__(self) -> None:
+        self.events: list[dict] = []
+
+    def invoke(self, event: dict) -> dict:
+        self.events.append(event)
+        return {"statusCode": 202, "headers": {}, "body": "{}"}
+
+
+def report_request(body: dict, key: str = "k") -> Request:
+    return request(
+        path=f"/{shapes.FRAUD_REPORTS_PATH}",
+        query="",
+        headers=[("x-api-key", key)],
+        body=json.dumps(body).encode(),
+    )
+
+
+REPORT = {
+    "transaction_id": "01JDZZZZZZZZZZZZZZZZZZ0001",
+    "kind": "chargeback",
+    "reported_at": "2026-12-04T09:00:00Z",
+}
+
+
+def test_a_fraud_report_reaches_the_validator_as_its_own_resource():
+    validator = RecordingValidator()
+    gateway = local_gateway(validator, {"k": "kid"})
+
+    response = gateway.answer(report_request(REPORT))
+
+    assert response.status == 202
+    (event,) = validator.events
+    assert event["resource"] == event["requestContext"]["resourcePath"] == "/fraud-reports"
+    assert json.loads(event["body"]) == REPORT
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "answer"),
+    [
+        ({**REPORT, "kind": "refund"}, "k", api_responses.BAD_REQUEST_BODY),
+        ({**REPORT, "card_number": "4111111111111111"}, "k", api_responses.BAD_REQUEST_BODY),
+        ({k: v for k, v in REPORT.items() if k != "kind"}, "k", api_responses.BAD_REQUEST_BODY),
+        (REPORT, "wrong", api_responses.INVALID_API_KEY),
+    ],
+)
+def test_a_bad_fraud_report_gets_the_gateway_answer_and_never_the_validator(body, key, answer):
+    validator = RecordingValidator()
+    gateway = local_gateway(validator, {"k": "kid"})
+
+    response = gateway.answer(report_request(body, key))
+
+    assert (response.status, json.loads(response.body)) == (
+        answer.status,
+        api_responses.body(answer),
+    )
+    assert validator.events == []

@@ -14,8 +14,17 @@ from txn_perf.fraud_eval.memdb import MemoryAws
 
 SMALL = generator.sized(generator.Params(), cards=250, days=21)
 # The targets the default rules meet on the small run (none before issue 17's rules; the
-# compromised terminal and the worst merchant's false positives are not met: docs/fraud-eval.md).
-MET = frozenset({"large_amount", "stolen_card_spree", "compromised_far", "fpr_overall"})
+# compromised terminal since confirmed-fraud feedback, ADR 0013; the worst merchant's false
+# positives are not met: docs/fraud-eval.md).
+MET = frozenset(
+    {
+        "large_amount",
+        "stolen_card_spree",
+        "compromised_far",
+        "compromised_terminal_after_feedback",
+        "fpr_overall",
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +90,9 @@ def test_the_report_has_every_figure(small):
     assert built["rules"], "some rule fired"
     assert set(built["targets"]) == {*report.RECALL_TARGETS, "fpr_overall", "fpr_worst_merchant"}
     assert built["replay"]["dynamodb_calls_per_transaction"] > 0
+    # every confirmation reached the fraud detector's report path (ADR 0013)
+    assert built["replay"]["feedback_delivered"] > 0
+    assert "terminal-confirmed-fraud" in built["rules"]
     assert "recall" in text
     assert "false-positive rate" in text
     assert png is not None

@@ -173,6 +173,9 @@ def function_statements(
                 transactions,
                 dynamodb,
             ),
+            # A fraud report names its transaction by id only: one Query on the partition key
+            # finds the record (its card, merchant and terminal), ADR 0013.
+            allow("ReadReportedTransactions", ["dynamodb:Query"], transactions, dynamodb),
             allow(
                 "VelocityCounters",
                 ["dynamodb:BatchGetItem", "dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate"],

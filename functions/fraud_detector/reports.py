@@ -1,0 +1,158 @@
+"""Confirmed-fraud reports on the transactions queue (ADR 0013), with their AWS dependencies
+passed in.
+
+Per batch of reports, three DynamoDB calls when nothing races: a ``Query`` per report for the
+stored transaction (the report names it by id; the table's key also holds its timestamp), one
+``BatchGetItem`` for the cards' counter items and the merchants' risk items, one
+``BatchExecuteStatement`` replacing each item's risk on the condition that it is still the one
+read. A statement that loses to a concurrent report is rebuilt from the item as it now is, up to
+:data:`~fraud_detector.pipeline.ROUNDS` attempts; a report still not counted fails its message
+and SQS retries it (the items' report digests make the retry count it once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from txn_adapters.partiql import Outcome, Statement
+from txn_domain.errors import BadRequestError, WriteFailedError
+from txn_domain.feedback import Outcome as ReportOutcome
+from txn_domain.feedback import ReportedSale, plan, plan_item
+from txn_domain.models import QueuedReport
+from txn_domain.risk import Risk
+from txn_domain.velocity import Counter
+from txn_spec.shapes import FRAUD_REPORT_KIND, MESSAGE_KIND_ATTRIBUTE
+
+ROUNDS = 3
+
+
+class Records(Protocol):
+    def find(self, transaction_id: str) -> dict[str, Any] | None: ...
+
+
+class RiskItems(Protocol):
+    def load(self, keys: Sequence[str], now: int) -> tuple[dict[str, Counter], Any]: ...
+    def risk_statement(self, counter: Counter, risk: Risk, now: int) -> Statement: ...
+    def execute(self, statements: Sequence[Statement]) -> list[Outcome]: ...
+
+
+def is_report(record: Mapping[str, Any]) -> bool:
+    """Whether an SQS record is a fraud report (its ``kind`` message attribute says so)."""
+    kind = (record.get("messageAttributes") or {}).get(MESSAGE_KIND_ATTRIBUTE) or {}
+    return kind.get("stringValue") == FRAUD_REPORT_KIND
+
+
+def parse_report(body: str) -> QueuedReport:
+    try:
+        return QueuedReport.model_validate_json(body)
+    except ValidationError as exc:
+        loc = ".".join(str(p) for p in exc.errors(include_input=False)[0]["loc"])
+        raise BadRequestError("queued message is not a fraud report", field=loc or None) from None
+
+
+@dataclass
+class ReportsResult:
+    """Per SQS message id the error to report; per outcome the reports seen."""
+
+    failures: dict[str, Exception] = field(default_factory=dict)
+    outcomes: dict[ReportOutcome, int] = field(default_factory=dict)
+
+
+def take_reports(
+    records: Sequence[Mapping[str, Any]], store: Records, velocity: RiskItems, now: int
+) -> ReportsResult:
+    """Count each report of ``records`` into its card's and merchant's risk, once."""
+    result = ReportsResult()
+    messages: dict[str, list[str]] = {}
+    for record in records:
+        try:
+            report = parse_report(record["body"])
+        except BadRequestError as exc:
+            result.failures[record["messageId"]] = exc
+            continue
+        messages.setdefault(report.transaction_id, []).append(record["messageId"])
+
+    def fail(transaction_id: str, exc: Exception) -> None:
+        for message_id in messages[transaction_id]:
+            result.failures[message_id] = exc
+
+    def seen(outcome: ReportOutcome) -> None:
+        result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
+
+    sales: list[ReportedSale] = []
+    for transaction_id in messages:
+        try:
+            found = store.find(transaction_id)
+        except Exception as exc:
+            fail(transaction_id, exc)
+            continue
+        if found is None:  # never accepted, or not stored yet: nothing to raise, acknowledged
+            seen("transaction_unknown")
+        else:
+            sales.append(ReportedSale.from_record(found))
+    if not sales:
+        return result
+    keys = list(dict.fromkeys(k for sale in sales for k in sale.item_keys()))
+    try:
+        counters, _ = velocity.load(keys, now)
+    except Exception as exc:
+        for sale in sales:
+            fail(sale.transaction_id, exc)
+        return result
+
+    # Plan every report on the items as read (reports on one item in one batch accumulate).
+    touching: dict[str, list[ReportedSale]] = {}
+    for sale in sales:
+        card, risk = (counters[k] for k in sale.item_keys())
+        planned = plan(sale, card, risk, now)
+        seen("counted" if planned else "duplicate")
+        for key, new in planned.items():
+            counters[key].risk = new
+            touching.setdefault(key, []).append(sale)
+
+    pending = list(touching)
+    reasons: dict[str, str] = {}
+    for attempt in range(ROUNDS):
+        if not pending:
+            break
+        if attempt:  # rebuilt from the items as they now are
+            try:
+                fresh, _ = velocity.load(pending, now)
+            except Exception as exc:
+                pending_sales = {s.transaction_id for k in pending for s in touching[k]}
+                for transaction_id in pending_sales:
+                    fail(transaction_id, exc)
+                return result
+            changed = []
+            for key in pending:
+                counter = counters[key] = fresh[key]
+                for sale in touching[key]:
+                    again = plan_item(sale, counter, now)
+                    if again is not None:
+                        counter.risk = again
+                        if key not in changed:
+                            changed.append(key)
+            pending = changed  # an item that holds every report now: counted by another
+            if not pending:
+                break
+        statements = [velocity.risk_statement(counters[k], counters[k].risk, now) for k in pending]
+        try:
+            outcomes = velocity.execute(statements)
+        except Exception as exc:
+            for transaction_id in {s.transaction_id for k in pending for s in touching[k]}:
+                fail(transaction_id, exc)
+            return result
+        left = []
+        for key, outcome in zip(pending, outcomes, strict=True):
+            if not outcome.ok:
+                reasons[key] = outcome.error or "unknown"
+                left.append(key)
+        pending = left
+    for key in pending:
+        for sale in touching[key]:
+            fail(sale.transaction_id, WriteFailedError("counting a fraud report", reasons[key]))
+    return result

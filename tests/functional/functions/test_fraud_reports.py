@@ -1,0 +1,132 @@
+"""``POST /fraud-reports`` (ADR 0013) through the real handlers on moto: the validator queues a
+report marked by its kind; the fraud detector finds the stored transaction and raises the card's,
+terminal's and merchant's risk once; a bad report is a coded 4xx and queues nothing."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+
+from tests.functional.functions.conftest import (
+    REGION,
+    make_report_event,
+    report_body,
+    report_record,
+    reported,
+)
+from txn_domain.risk import OWN, Risk
+from txn_spec.shapes import FRAUD_REPORT_KIND, MESSAGE_KIND_ATTRIBUTE
+
+CARD_PRESENT = {
+    "channel": "card_present",
+    "terminal_id": "T-42",
+    "ip_address": None,
+    "ip_country": None,
+    "card_token": "tok_reported",
+}
+
+
+def velocity_item(key: str) -> dict | None:
+    found = boto3.client("dynamodb", region_name=REGION).get_item(
+        TableName="velocity", Key={"pk": {"S": key}, "sk": {"S": "v"}}
+    )
+    return found.get("Item")
+
+
+@pytest.fixture
+def decided(accepted, fraud_app, sqs_record, context) -> str:
+    """A card-present sale at terminal T-42, stored by the fraud detector: its id."""
+    body = accepted(**CARD_PRESENT)
+    response = fraud_app.lambda_handler({"Records": [sqs_record(body)]}, context)
+    assert response == {"batchItemFailures": []}
+    return json.loads(body)["transaction_id"]
+
+
+def test_given_a_report_when_posted_then_202_and_queued_marked_as_a_report(
+    validator_app, aws, context
+):
+    txn_id = "01JDZZZZZZZZZZZZZZZZZZ0001"
+    response = validator_app.lambda_handler(make_report_event(report_body(txn_id)), context)
+
+    assert response["statusCode"] == 202
+    assert json.loads(response["body"])["transaction_id"] == txn_id
+    (message,) = aws.messages()
+    assert message["MessageAttributes"][MESSAGE_KIND_ATTRIBUTE]["StringValue"] == (
+        FRAUD_REPORT_KIND
+    )
+    queued = json.loads(message["Body"])
+    assert set(queued) == {"transaction_id", "kind", "reported_at", "received_at", "schema_version"}
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "field"),
+    [
+        ({"kind": "refund"}, "invalid_value", "kind"),
+        ({"transaction_id": "not-a-ulid"}, "invalid_format", "transaction_id"),
+        ({"card_number": "4111111111111111"}, "pan_not_allowed", "card_number"),
+        ({"merchant_id": "m_1001"}, "unknown_field", "merchant_id"),
+        (
+            {"reported_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()},
+            "invalid_value",
+            "reported_at",
+        ),
+    ],
+)
+def test_given_a_bad_report_when_posted_then_a_coded_400_and_nothing_queued(
+    validator_app, aws, context, change, code, field
+):
+    body = {**report_body("01JDZZZZZZZZZZZZZZZZZZ0001"), **change}
+    response = validator_app.lambda_handler(make_report_event(body), context)
+
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["error"]["code"] == code
+    assert json.loads(response["body"])["error"]["field"] == field
+    assert "4111111111111111" not in response["body"]
+    assert aws.messages() == []
+
+
+def test_given_a_report_on_a_stored_sale_then_card_terminal_and_merchant_risk_rise_once(
+    decided, validator_app, fraud_app, aws, sqs_record, context
+):
+    # GIVEN the validator queued a report on the stored sale
+    event = make_report_event(report_body(decided, kind="confirmed_fraud"))
+    assert validator_app.lambda_handler(event, context)["statusCode"] == 202
+    (message,) = aws.messages()
+    record = report_record(sqs_record, message["Body"])
+
+    # WHEN the fraud detector takes it, and takes it again (a redelivery)
+    for attempt in range(2):
+        response = fraud_app.lambda_handler({"Records": [record]}, context)
+        assert response == {"batchItemFailures": []}, attempt
+        if attempt == 0:
+            merchant = velocity_item("risk#m_1001")
+            card = velocity_item("card#tok_reported")
+
+    # THEN the terminal, the merchant and the card hold one confirmed fraud each, once
+    assert merchant is not None
+    assert card is not None
+    now = int(datetime.now(UTC).timestamp())
+    risk = Risk.parse(merchant["rk"]["S"])
+    assert risk.score("T-42", now) == pytest.approx(1.0, abs=1e-3)
+    assert risk.score(OWN, now) == pytest.approx(1.0, abs=1e-3)
+    assert Risk.parse(card["rk"]["S"]).score(OWN, now) == pytest.approx(1.0, abs=1e-3)
+    assert velocity_item("risk#m_1001") == merchant
+    assert velocity_item("card#tok_reported") == card
+    # the card's windows and profile are as the sale left them: the report only adds rk
+    assert card["hn"] == {"N": "1"}
+
+
+def test_given_a_report_on_an_unknown_transaction_then_acknowledged_and_nothing_written(
+    fraud_app, aws, sqs_record, context, log_stream
+):
+    logs = log_stream(fraud_app)
+    record = report_record(sqs_record, reported("01JDZZZZZZZZZZZZZZZZZZ9999"))
+
+    response = fraud_app.lambda_handler({"Records": [record]}, context)
+
+    assert response == {"batchItemFailures": []}
+    assert aws.items("velocity") == []
+    assert "transaction_unknown" in logs.getvalue()
