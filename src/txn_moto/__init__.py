@@ -1,7 +1,8 @@
 """What this project adds to moto, for the local runtime and the tests that run moto in-process.
 
 - :mod:`txn_moto.patches`: moto's server made thread-safe and fast enough for the local
-  pipeline, for exactly one moto release (``MOTO_VERSION``, ``check_version``);
+  pipeline, for exactly one moto release (``MOTO_VERSION``, ``check_version``), with the
+  patches of each service in :mod:`txn_moto.sqs` and :mod:`txn_moto.dynamodb`;
 - :mod:`txn_moto.partiql`: the PartiQL write statements the fraud detector sends (ADR 0003),
   with DynamoDB's per-statement semantics.
 

@@ -7,6 +7,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from txn_moto import patches
+from txn_moto import sqs as moto_sqs
 
 
 @pytest.fixture
@@ -417,7 +418,7 @@ def test_queue_attributes_on_demand_equal_moto_s_built_dict(patched_moto, attrib
         built = type(queue).attributes.fget.__wrapped__(queue)  # moto's own property
 
         on_demand = queue.attributes
-        assert isinstance(on_demand, patches.QueueAttributes)
+        assert isinstance(on_demand, moto_sqs.QueueAttributes)
         assert list(on_demand.items()) == list(built.items())
         assert on_demand.get("RedrivePolicy") == built["RedrivePolicy"] != ""
         assert on_demand.get("NoSuchAttribute") is None
@@ -444,10 +445,10 @@ def test_sqs_reads_the_clock_as_moto_does_without_building_datetimes(sqs):
     from moto.core import utils
     from moto.sqs import models
 
-    assert models.unix_time is patches.unix_time
-    assert models.unix_time_millis is patches.unix_time_millis
-    assert abs(patches.unix_time() - utils.unix_time()) < 1.0
-    assert abs(patches.unix_time_millis() - utils.unix_time_millis()) < 1000.0
+    assert models.unix_time is moto_sqs.unix_time
+    assert models.unix_time_millis is moto_sqs.unix_time_millis
+    assert abs(moto_sqs.unix_time() - utils.unix_time()) < 1.0
+    assert abs(moto_sqs.unix_time_millis() - utils.unix_time_millis()) < 1000.0
     client, url = sqs
     sent = client.receive_message(QueueUrl=url, MessageSystemAttributeNames=["SentTimestamp"])
     assert (
