@@ -132,17 +132,75 @@ class TransactionApi(pulumi.ComponentResource):
             },
         )
         in_api = {"rest_api": self.api.id}
-        model = part(
-            aws.apigateway.Model,
-            "request-model",
-            {
-                "name": REQUEST_SCHEMA,
-                "description": "TransactionRequest from api/openapi.yaml",
-                "content_type": "application/json",
-                "schema": args.model_schema,
-            },
-            **in_api,
-        )
+
+        def post_route(
+            prefix: str,
+            model_suffix: str,
+            model: dict[str, Any],
+            path: str,
+            request_parameters: dict[str, bool],
+            response_parameters: dict[str, bool],
+        ) -> list[Any]:
+            """``POST /<path>`` to the validator: its model, resource, method and 202, the
+            proxy integration and the permission to invoke the function from exactly that
+            path; returns what the deployment snapshots."""
+            request_model = part(aws.apigateway.Model, model_suffix, model, **in_api)
+            resource = part(
+                aws.apigateway.Resource,
+                f"{prefix}resource",
+                {"path_part": path},
+                parent_id=self.api.root_resource_id,
+                **in_api,
+            )
+            on_resource = {**in_api, "resource_id": resource.id}
+            method = part(
+                aws.apigateway.Method,
+                f"{prefix}post",
+                {
+                    "http_method": "POST",
+                    "authorization": "NONE",
+                    "api_key_required": True,
+                    "request_models": {"application/json": request_model.name},
+                    **({"request_parameters": request_parameters} if request_parameters else {}),
+                },
+                request_validator_id=validator.id,
+                **on_resource,
+            )
+            method_response = part(
+                aws.apigateway.MethodResponse,
+                f"{prefix}post-202",
+                {
+                    "http_method": method.http_method,
+                    "status_code": "202",
+                    **({"response_parameters": response_parameters} if response_parameters else {}),
+                },
+                **on_resource,
+            )
+            integration = part(
+                aws.apigateway.Integration,
+                f"{prefix}integration",
+                {
+                    "http_method": method.http_method,
+                    "type": "AWS_PROXY",
+                    "integration_http_method": "POST",
+                    "uri": args.validator_invoke_arn,
+                },
+                **on_resource,
+            )
+            aws.lambda_.Permission(
+                f"{name}-invoke-validator" + (f"-{prefix.rstrip('-')}" if prefix else ""),
+                action="lambda:InvokeFunction",
+                # the ARN API Gateway invokes: a permission on the function does not cover an
+                # alias
+                function=args.validator_function_arn,
+                principal="apigateway.amazonaws.com",
+                source_arn=pulumi.Output.concat(
+                    self.api.execution_arn, "/", args.stage_name, "/POST/", path
+                ),
+                opts=child,
+            )
+            return [method, method_response, integration, request_model]
+
         validator = part(
             aws.apigateway.RequestValidator,
             "validator",
@@ -153,54 +211,25 @@ class TransactionApi(pulumi.ComponentResource):
             },
             **in_api,
         )
-        resource = part(
-            aws.apigateway.Resource,
-            "resource",
-            {"path_part": args.path},
-            parent_id=self.api.root_resource_id,
-            **in_api,
-        )
-        on_resource = {**in_api, "resource_id": resource.id}
-        method = part(
-            aws.apigateway.Method,
-            "post",
+        routes = post_route(
+            "",
+            "request-model",
             {
-                "http_method": "POST",
-                "authorization": "NONE",
-                "api_key_required": True,
-                "request_models": {"application/json": model.name},
-                "request_parameters": {f"method.request.header.{IDEMPOTENCY_KEY_HEADER}": False},
+                "name": REQUEST_SCHEMA,
+                "description": "TransactionRequest from api/openapi.yaml",
+                "content_type": "application/json",
+                "schema": args.model_schema,
             },
-            request_validator_id=validator.id,
-            **on_resource,
-        )
-        # The proxy passes the validator's headers through; the method declares the one a
-        # replay carries, so the API's exported definition and its clients know it.
-        method_response = part(
-            aws.apigateway.MethodResponse,
-            "post-202",
-            {
-                "http_method": method.http_method,
-                "status_code": "202",
-                "response_parameters": {f"method.response.header.{REPLAYED_HEADER}": False},
-            },
-            **on_resource,
-        )
-        integration = part(
-            aws.apigateway.Integration,
-            "integration",
-            {
-                "http_method": method.http_method,
-                "type": "AWS_PROXY",
-                "integration_http_method": "POST",
-                "uri": args.validator_invoke_arn,
-            },
-            **on_resource,
+            args.path,
+            {f"method.request.header.{IDEMPOTENCY_KEY_HEADER}": False},
+            # The proxy passes the validator's headers through; the method declares the one a
+            # replay carries, so the API's exported definition and its clients know it.
+            {f"method.response.header.{REPLAYED_HEADER}": False},
         )
         # POST /fraud-reports: confirmed fraud and chargebacks (ADR 0013), the same key,
         # validator function, request validator, stage and WAF as POST /transaction.
-        report_model = part(
-            aws.apigateway.Model,
+        routes += post_route(
+            "reports-",
             "report-model",
             {
                 "name": REPORT_SCHEMA,
@@ -208,44 +237,9 @@ class TransactionApi(pulumi.ComponentResource):
                 "content_type": "application/json",
                 "schema": args.report_model_schema,
             },
-            **in_api,
-        )
-        report_resource = part(
-            aws.apigateway.Resource,
-            "reports-resource",
-            {"path_part": args.report_path},
-            parent_id=self.api.root_resource_id,
-            **in_api,
-        )
-        on_reports = {**in_api, "resource_id": report_resource.id}
-        report_method = part(
-            aws.apigateway.Method,
-            "reports-post",
-            {
-                "http_method": "POST",
-                "authorization": "NONE",
-                "api_key_required": True,
-                "request_models": {"application/json": report_model.name},
-            },
-            request_validator_id=validator.id,
-            **on_reports,
-        )
-        report_response = part(
-            aws.apigateway.MethodResponse,
-            "reports-post-202",
-            {"http_method": report_method.http_method, "status_code": "202"},
-            **on_reports,
-        )
-        report_integration = part(
-            aws.apigateway.Integration,
-            "reports-integration",
-            {
-                "http_method": report_method.http_method,
-                "type": "AWS_PROXY",
-                "integration_http_method": "POST",
-                "uri": args.validator_invoke_arn,
-            },
-            **on_reports,
+            args.report_path,
+            {},
+            {},
         )
         # The API's own error shape for every answer API Gateway makes itself, from the one
         # definition the local gateway answers with too (txn_spec.api_responses).
@@ -263,29 +257,6 @@ class TransactionApi(pulumi.ComponentResource):
             for response in api_responses.GATEWAY_RESPONSES
         ]
 
-        self.permission = aws.lambda_.Permission(
-            f"{name}-invoke-validator",
-            action="lambda:InvokeFunction",
-            # the ARN API Gateway invokes: a permission on the function does not cover an alias
-            function=args.validator_function_arn,
-            principal="apigateway.amazonaws.com",
-            source_arn=pulumi.Output.concat(
-                self.api.execution_arn, "/", args.stage_name, "/POST/", args.path
-            ),
-            opts=child,
-        )
-
-        self.report_permission = aws.lambda_.Permission(
-            f"{name}-invoke-validator-reports",
-            action="lambda:InvokeFunction",
-            function=args.validator_function_arn,
-            principal="apigateway.amazonaws.com",
-            source_arn=pulumi.Output.concat(
-                self.api.execution_arn, "/", args.stage_name, "/POST/", args.report_path
-            ),
-            opts=child,
-        )
-
         # Redeploy whenever what the API does changes: a deployment is a snapshot. The stage's
         # method settings (throttling, logging, metrics) are stage configuration, applied without
         # a redeployment, and depend on the stage, which depends on this deployment: not in it.
@@ -296,18 +267,7 @@ class TransactionApi(pulumi.ComponentResource):
             triggers={"definition": pulumi.Output.from_input(snapshot).apply(definition_hash)},
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[
-                    method,
-                    method_response,
-                    integration,
-                    model,
-                    validator,
-                    report_method,
-                    report_response,
-                    report_integration,
-                    report_model,
-                    *responses,
-                ],
+                depends_on=[*routes, validator, *responses],
             ),
         )
 
