@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from fraud_detector.pipeline import FraudPipeline
-from txn_adapters.alerts import AlertsPublisher
 from txn_adapters.aws import to_item
 from txn_adapters.merchants import MerchantsRepository
 from txn_adapters.queue import QueuePublisher
@@ -42,6 +41,7 @@ from txn_domain.models import AcceptedTransaction
 from txn_domain.rules import load_default_rules
 from txn_perf.bench import RESULTS, ROOT
 from txn_perf.fraud_eval.memdb import MemoryAws
+from txn_perf.fraud_eval.replay import memory_pipeline
 from txn_spec import api_schema
 from validator.service import Validator
 
@@ -159,15 +159,7 @@ def _history(bodies: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     real pipeline on the in-memory DynamoDB of the fraud evaluation."""
     aws = MemoryAws([MERCHANT_ITEM])
     clock = [0.0]
-    pipeline = FraudPipeline(
-        rules=load_default_rules(),
-        merchants=MerchantsRepository(aws, "merchants", clock=lambda: clock[0]),
-        velocity=VelocityStore(aws, "velocity"),
-        store=TransactionsStore(aws, "transactions"),
-        alerts=AlertsPublisher(aws, "arn:aws:sns:us-east-2:000000000000:fraud-alerts"),
-        clock=lambda: clock[0],
-        shard=0,
-    )
+    pipeline = memory_pipeline(aws, clock)
     start = NOW.timestamp() - HISTORY_DAYS * 86400 + 3 * 3600  # the last, 21 hours ago
     for day in range(HISTORY_DAYS):
         for first in range(0, len(bodies), BATCH):

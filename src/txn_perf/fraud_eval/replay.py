@@ -76,14 +76,12 @@ def batches(traffic: Traffic) -> list[list[int]]:
     return out
 
 
-def replay(
-    traffic: Traffic,
-    rules: RuleSet | None = None,
-    feedback: FeedbackSink | None = None,
-) -> Replay:
-    aws = MemoryAws([to_item(m) for m in traffic.merchants])
-    clock = [traffic.events[0].at if traffic.events else 0.0]
-    pipeline = FraudPipeline(
+def memory_pipeline(
+    aws: MemoryAws, clock: list[float], rules: RuleSet | None = None
+) -> FraudPipeline:
+    """The real fraud pipeline on the in-memory DynamoDB ``aws``, reading the time from
+    ``clock[0]`` (the caller moves it), with the default rules unless given others."""
+    return FraudPipeline(
         rules=rules or load_default_rules(),
         merchants=MerchantsRepository(aws, "merchants", clock=lambda: clock[0]),
         velocity=VelocityStore(aws, "velocity"),
@@ -92,6 +90,16 @@ def replay(
         clock=lambda: clock[0],
         shard=0,
     )
+
+
+def replay(
+    traffic: Traffic,
+    rules: RuleSet | None = None,
+    feedback: FeedbackSink | None = None,
+) -> Replay:
+    aws = MemoryAws([to_item(m) for m in traffic.merchants])
+    clock = [traffic.events[0].at if traffic.events else 0.0]
+    pipeline = memory_pipeline(aws, clock, rules)
     pending = list(traffic.feedback)
     delivered = 0
     groups = batches(traffic)

@@ -11,17 +11,13 @@ from typing import Any
 import pytest
 
 from fraud_detector.pipeline import FraudPipeline
-from txn_adapters.alerts import AlertsPublisher
 from txn_adapters.aws import to_item
-from txn_adapters.merchants import MerchantsRepository
-from txn_adapters.transactions import TransactionsStore
-from txn_adapters.velocity import VelocityStore
 from txn_domain.feedback import ReportedSale, plan
 from txn_domain.fraud import epoch_seconds
 from txn_domain.risk import HALF_LIFE_S, MAX_TERMINALS, OWN, Risk, decay
-from txn_domain.rules import load_default_rules
 from txn_domain.velocity import Counter, card_key, guard_digest, risk_key
 from txn_perf.fraud_eval.memdb import MemoryAws
+from txn_perf.fraud_eval.replay import memory_pipeline
 from txn_spec.shapes import FRAUD_REPORT_KIND, MESSAGE_KIND_ATTRIBUTE
 
 DAY = 86_400
@@ -168,15 +164,7 @@ def transaction_record(transaction_id: str = TXN, terminal: str = "T-1") -> dict
 def world() -> tuple[MemoryAws, FraudPipeline, list[float]]:
     aws = MemoryAws([to_item(MERCHANT)])
     clock = [float(T_SALE)]
-    pipeline = FraudPipeline(
-        rules=load_default_rules(),
-        merchants=MerchantsRepository(aws, "merchants", clock=lambda: clock[0]),
-        velocity=VelocityStore(aws, "velocity"),
-        store=TransactionsStore(aws, "transactions"),
-        alerts=AlertsPublisher(aws, "arn:aws:sns:us-east-2:000000000000:fraud-alerts"),
-        clock=lambda: clock[0],
-        shard=0,
-    )
+    pipeline = memory_pipeline(aws, clock)
     assert pipeline.process([transaction_record()]).failures == {}
     clock[0] = T_SALE + 4 * DAY  # the chargeback arrives days later
     return aws, pipeline, clock
