@@ -15,8 +15,9 @@ and are taken apart from the transactions (:mod:`fraud_detector.reports`).
 A failure between 2 and 3 is recovered by the redelivery: the guards skip what 2 counted, and 3
 stores the record and counts the merchant. A statement that loses a race (a concurrent delivery,
 two writers creating one bucket) is rebuilt from the item as it now is and sent again, up to
-:data:`ROUNDS` times. A merchant statement whose records were not all stored (or the reverse) is
-corrected the same way; what cannot be settled is reported as ``merchant_drift``.
+:data:`~txn_adapters.partiql.ROUNDS` times. A merchant statement whose records were not all
+stored (or the reverse) is corrected the same way; what cannot be settled is reported as
+``merchant_drift``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from pydantic import ValidationError
 
 from fraud_detector.reports import is_report, take_reports
 from txn_adapters.aws import from_item
-from txn_adapters.partiql import Outcome, Statement
+from txn_adapters.partiql import ROUNDS, Outcome, Statement
 from txn_domain.errors import BadRequestError, WriteFailedError
 from txn_domain.feedback import Outcome as ReportOutcome
 from txn_domain.fraud import (
@@ -48,8 +49,6 @@ from txn_domain.models import AcceptedTransaction, MerchantConfig, Status
 from txn_domain.risk import Risk
 from txn_domain.rules.engine import RuleSet
 from txn_domain.velocity import MERCHANT_SHARDS, Contribution, Counter, guard_digest, guarded
-
-ROUNDS = 3  # attempts per counter write before its records are left to SQS to retry
 
 
 class Merchants(Protocol):
@@ -281,8 +280,9 @@ class FraudPipeline:
     def _settle(self, writes: list[Write], now: int, reread: bool) -> list[Unsettled]:
         """Apply ``writes``, rebuilding each that loses a race from the item as it now is.
 
-        Returns the writes still not applied after :data:`ROUNDS` attempts, with the last
-        per-statement error. An exception from a whole call propagates (nothing to settle)."""
+        Returns the writes still not applied after :data:`~txn_adapters.partiql.ROUNDS`
+        attempts, with the last per-statement error. An exception from a whole call propagates
+        (nothing to settle)."""
         reasons: dict[str, str] = {}
         for attempt in range(ROUNDS):
             if reread:

@@ -6,7 +6,7 @@ stored transaction (the report names it by id; the table's key also holds its ti
 ``BatchGetItem`` for the cards' counter items and the merchants' risk items, one
 ``BatchExecuteStatement`` replacing each item's risk on the condition that it is still the one
 read. A statement that loses to a concurrent report is rebuilt from the item as it now is, up to
-:data:`~fraud_detector.pipeline.ROUNDS` attempts; a report still not counted fails its message
+:data:`~txn_adapters.partiql.ROUNDS` attempts; a report still not counted fails its message
 and SQS retries it (the items' report digests make the retry count it once).
 """
 
@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from txn_adapters.partiql import Outcome, Statement
+from txn_adapters.partiql import ROUNDS, Outcome, Statement
 from txn_domain.errors import BadRequestError, WriteFailedError
 from txn_domain.feedback import Outcome as ReportOutcome
 from txn_domain.feedback import ReportedSale, plan, plan_item
@@ -26,8 +26,6 @@ from txn_domain.models import QueuedReport
 from txn_domain.risk import Risk
 from txn_domain.velocity import Counter
 from txn_spec.shapes import FRAUD_REPORT_KIND, MESSAGE_KIND_ATTRIBUTE
-
-ROUNDS = 3
 
 
 class Records(Protocol):

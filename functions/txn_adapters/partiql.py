@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, BatchStatementRequestTypeDef
 
 MAX_STATEMENTS = 25  # per BatchExecuteStatement call
+# Attempts per guarded write (rebuilt from the item as it now is after losing a race) before its
+# records are left to SQS to retry: the fraud detector's counters and its fraud reports alike.
+ROUNDS = 3
 
 
 @dataclass(frozen=True, slots=True)
