@@ -87,6 +87,9 @@ def test_the_report_has_every_figure(small):
     assert 0 <= built["fpr"] <= 1
     assert built["precision"] is None or 0 <= built["precision"] <= 1
     assert built["fpr_worst_merchant"]["merchant"] in built["per_merchant"]
+    over = built["merchants_over_target_beyond_chance"]
+    assert len(over) <= built["merchants_over_target"] <= built["merchants_measured"]
+    assert all(built["per_merchant"][m]["fpr"] > report.FPR_TARGET for m in over)
     assert built["rules"], "some rule fired"
     assert set(built["targets"]) == {*report.RECALL_TARGETS, "fpr_overall", "fpr_worst_merchant"}
     assert built["replay"]["dynamodb_calls_per_transaction"] > 0
@@ -103,3 +106,12 @@ def test_the_default_rules_meet_the_targets_they_met(small):
     built, _, _ = small
     met = {name for name, t in built["targets"].items() if t["met"]}
     assert met >= MET, {n: built["targets"][n] for n in MET - met}
+
+
+def test_a_merchant_is_over_the_target_beyond_chance_only_when_its_count_is_unlikely():
+    # 2 false positives in 50 legitimate sales (4%) happen 45% of the time at a true 3%
+    assert report.binomial_tail(2, 50, 0.03) > 0.4
+    # 6 in 50 (12%) happen well under 1% of the time at 3%
+    assert report.binomial_tail(6, 50, 0.03) < 0.01
+    assert report.binomial_tail(0, 50, 0.03) == 1.0
+    assert abs(report.binomial_tail(1, 1, 0.5) - 0.5) < 1e-12
