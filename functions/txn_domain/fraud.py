@@ -252,6 +252,8 @@ def features(
         "merchant_confirmed_fraud": risk.risk.score(OWN, now)
         if risk is not None and risk.risk_text
         else 0.0,
+        # where a cardholder is expected to be away from home (the far and spree rules skip it)
+        "lodging": merchant is not None and merchant.mcc in rules.lodging_mccs,
     }
     if merchant is not None:
         f["merchant_country"] = merchant.country

@@ -76,6 +76,10 @@ class RuleSet:
     # flagged only for what the sale itself shows).
     risk_mccs: frozenset[str] = frozenset()
     risk_scale: float = 1.0
+    # Lodging (MCCs from the document's ``lodging_mccs``, ranges allowed): where a cardholder
+    # is expected to be away from home; the ``lodging`` feature lets the far and spree rules
+    # leave those sales alone.
+    lodging_mccs: frozenset[str] = frozenset()
     # Confirmed fraud at the merchant (ADR 0013) scales too: by ``confirmed_step`` per unit of
     # its decayed score, to at most ``confirmed_max``; like the MCC it never flags on its own.
     confirmed_step: float = 0.0
@@ -207,6 +211,17 @@ def _any(parts: tuple[Predicate, ...]) -> Predicate:
     return lambda f: first(f) or others(f)
 
 
+def _mccs(codes: Any) -> frozenset[str]:
+    """Four-digit MCCs, each either a code (``"7011"``) or an inclusive range (``"3501-3999"``)."""
+    out: set[str] = set()
+    for code in codes:
+        first, _, last = str(code).partition("-")
+        if not (first.isdigit() and len(first) == 4 and (not last or last.isdigit())):
+            raise RulesDocumentError(f"bad MCC or MCC range {code!r}")
+        out.update(f"{n:04d}" for n in range(int(first), int(last or first) + 1))
+    return frozenset(out)
+
+
 def compile_rules(document: Mapping[str, Any]) -> RuleSet:
     """Check and compile a rules document; errors name the offending rule."""
     used: set[str] = set()
@@ -255,6 +270,7 @@ def compile_rules(document: Mapping[str, Any]) -> RuleSet:
         ),
         rates=rates,
         risk_mccs=frozenset(risk.get("mccs", ())),
+        lodging_mccs=_mccs(document.get("lodging_mccs", ())),
         risk_scale=float(risk.get("scale", 1.0)),
         confirmed_step=float(risk.get("confirmed_fraud_step", 0.0)),
         confirmed_max=float(risk.get("confirmed_fraud_max_scale", 1.0)),

@@ -114,8 +114,13 @@ SCENARIOS = {
         # the cardholder's genuine next purchase, back home after a fraudulent one far away
         {"txns": [*SETTLED_NY, (at(minutes=-30), CP_LONDON), (at(), CP_NY)]},
     ),
-    "amount-unusual": (history(then={"amount": 6000}), history(then={"amount": 4000})),
-    "amount-far-above-usual": (history(then={"amount": 20000}), history(then={"amount": 7000})),
+    # card not present from the cardholder's own IP, an unusual amount is theirs (the quiet
+    # scenarios); the thresholds are held by CARD_AMOUNT_THRESHOLDS below
+    "amount-unusual": (history(then={"amount": 6000}, **CP), history(then={"amount": 6000})),
+    "amount-far-above-usual": (
+        history(then={"amount": 20000}, **CP),
+        history(then={"amount": 20000}),
+    ),
     "card-frequency": (
         {"txns": [*HISTORY_MONTH, *[(at(hours=h), {}) for h in range(4)]]},
         {"txns": [*HISTORY_MONTH, *[(at(hours=h), {}) for h in range(3)]]},
@@ -136,18 +141,30 @@ SCENARIOS = {
         },
         {"txns": [*SETTLED_NY, (at(minutes=-20), NEW_SHOP_2), (at(), NEW_SHOP_3)]},
     ),
+    # two first uses within the last 40 minutes, then a shop the card knows (m_1001)
+    "spree-known-shop": (
+        {
+            "txns": [
+                *SETTLED_NY,
+                (at(minutes=-40), NEW_SHOP_1),
+                (at(minutes=-20), NEW_SHOP_2),
+                (at(), CP_NY),
+            ]
+        },
+        {"txns": [*SETTLED_NY, (at(minutes=-20), NEW_SHOP_2), (at(), CP_NY)]},
+    ),
     "far-from-usual-places": (
         {"txns": [*SETTLED_NY, (at(), CP_LONDON)]},
         {"txns": [*SETTLED_NY, (at(), CP_NY)]},
     ),
     "far-and-spending": (
-        {"txns": [*SETTLED_NY, (at(), {**CP_LONDON, "amount": 4000})]},
         {"txns": [*SETTLED_NY, (at(), {**CP_LONDON, "amount": 2000})]},
+        {"txns": [*SETTLED_NY, (at(), {**CP_LONDON, "amount": 1500})]},
     ),
     "new-cnp-country": (history(then={"ip_country": "GB"}), history()),
     "new-ip": (history(then={"ip_address": "198.51.100.7"}), history()),
     "cnp-unusual-amount-anomaly": (
-        history(then={"amount": 6000, "ip_address": "198.51.100.7"}),
+        history(then={"amount": 4000, "ip_address": "198.51.100.7"}),
         history(then={"amount": 6000}),
     ),
     # four frauds confirmed at terminal t9 in the last days (3.6); two are not enough (1.7)
@@ -224,6 +241,60 @@ def test_given_the_quiet_scenario_then_rule_does_not_match(rule_id, rules, make_
     assert rule_id not in decision.matched_rules
 
 
+# (rule, amount that fires, amount just under its threshold), card present after $20 sales
+CARD_AMOUNT_THRESHOLDS = [
+    ("amount-unusual", 6000, 4000),
+    ("amount-far-above-usual", 20000, 7000),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "firing", "quiet"), CARD_AMOUNT_THRESHOLDS)
+def test_given_a_card_present_amount_then_the_rule_holds_its_threshold(
+    rule_id, firing, quiet, rules, make_txn, make_merchant
+):
+    fired = run(history(then={"amount": firing}, **CP), rules, make_txn, make_merchant)
+    held = run(history(then={"amount": quiet}, **CP), rules, make_txn, make_merchant)
+    assert rule_id in fired.matched_rules
+    assert rule_id not in held.matched_rules
+
+
+@pytest.mark.parametrize(
+    "anomaly",
+    [{"ip_address": "198.51.100.7"}, {"shipping_country": "FR"}, {"ip_country": "CA"}],
+    ids=["new-ip", "shipping-country", "ip-country"],
+)
+def test_given_a_card_not_present_amount_with_an_anomaly_then_the_amount_rules_fire(
+    anomaly, rules, make_txn, make_merchant
+):
+    decision = run(history(then={"amount": 20000, **anomaly}), rules, make_txn, make_merchant)
+    assert {"amount-unusual", "amount-far-above-usual"} <= set(decision.matched_rules)
+
+
+LODGING = {"mcc": "3509"}  # a hotel chain's MCC, inside the document's 3501-3999 range
+
+
+@pytest.mark.parametrize(
+    "rule_id",
+    ["far-from-usual-places", "far-and-spending", "new-places-spree", "new-places-spree-3"],
+)
+def test_given_a_lodging_merchant_then_the_far_and_spree_rules_leave_it_alone(
+    rule_id, rules, make_txn, make_merchant
+):
+    firing = SCENARIOS[rule_id][0]
+    assert rule_id in run(firing, rules, make_txn, make_merchant).matched_rules
+    last_shop = firing["txns"][-1][1].get("merchant_id", "m_1001")
+    at_a_hotel = {**firing, "merchant": {**LODGING, "merchant_id": last_shop}}
+    assert rule_id not in run(at_a_hotel, rules, make_txn, make_merchant).matched_rules
+
+
+def test_given_a_lodging_merchant_then_impossible_travel_still_flags(
+    rules, make_txn, make_merchant
+):
+    scenario = {**SCENARIOS["impossible-travel"][0], "merchant": {"mcc": "7011"}}
+    decision = run(scenario, rules, make_txn, make_merchant)
+    assert decision.status is Status.FLAGGED
+
+
 def test_given_an_ordinary_transaction_then_approved_with_zero_score(
     rules, make_txn, make_merchant
 ):
@@ -294,6 +365,8 @@ def test_given_missing_location_fields_then_location_rules_do_not_fire(
             ]
         },
         {"rules": [{"id": "x", "action": "flag", "condition": {"kind": "compare"}}]},
+        {"rules": [], "lodging_mccs": ["701"]},
+        {"rules": [], "lodging_mccs": ["3501-39xx"]},
     ],
 )
 def test_given_a_bad_rules_document_when_compiled_then_refused(document):
