@@ -108,10 +108,25 @@ def test_the_default_rules_meet_the_targets_they_met(small):
     assert met >= MET, {n: built["targets"][n] for n in MET - met}
 
 
-def test_a_merchant_is_over_the_target_beyond_chance_only_when_its_count_is_unlikely():
-    # 2 false positives in 50 legitimate sales (4%) happen 45% of the time at a true 3%
-    assert report.binomial_tail(2, 50, 0.03) > 0.4
-    # 6 in 50 (12%) happen well under 1% of the time at 3%
-    assert report.binomial_tail(6, 50, 0.03) < 0.01
-    assert report.binomial_tail(0, 50, 0.03) == 1.0
+def test_the_binomial_tail_is_exact_at_its_edges():
+    # 2 or more in 60 at 1.5%: 1 - 0.985^60 - 60 * 0.015 * 0.985^59
+    assert abs(report.binomial_tail(2, 60, 0.015) - 0.22724) < 1e-4
     assert abs(report.binomial_tail(1, 1, 0.5) - 0.5) < 1e-12
+    assert report.binomial_tail(0, 50, 0.03) == 1.0
+    assert report.binomial_tail(5, 3, 0.5) == 0.0  # more than n: impossible
+    assert report.binomial_tail(1, 0, 0.5) == 0.0
+    # thousands of sales (a busy web shop): no overflow, and 7% of 3,000 is far beyond 3%
+    assert report.binomial_tail(210, 3000, 0.03) < 1e-12
+
+
+def test_a_merchant_is_over_the_target_beyond_chance_only_when_its_count_is_unlikely():
+    counts = {
+        "noise": (2, 50),  # 4%: 45% likely at a true 3%
+        "hotel": (12, 60),  # 20%: not chance
+        "busy": (140, 2000),  # 7% of 2,000: not chance
+        "fine": (1, 300),
+    }
+    counts |= {f"quiet{i}": (0, 80) for i in range(40)}
+    assert report.beyond_chance(counts) == ["busy", "hotel"]
+    # alone, a borderline merchant is not swept in by the correction's ranks either
+    assert report.beyond_chance({"noise": (2, 50), "fine": (1, 300)}) == []
