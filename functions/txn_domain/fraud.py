@@ -234,8 +234,11 @@ def features(
         "amount_z": profile.amount_z(math.log(amount_ref / scale)) if seasoned else None,
         "amount_vs_usual": amount_reference / math.exp(profile.mean) if seasoned else None,
         "new_merchant": seasoned and marks[0] not in profile.known,
+        "known_merchant": seasoned and marks[0] in profile.known,
         "new_terminal": seasoned and txn.terminal_id is not None and marks[1] not in profile.known,
         "new_ip": seasoned and ip_mark is not None and ip_mark not in profile.known,
+        # an IP the card has used (False without an IP: a sale that hides it is not excused)
+        "known_ip": seasoned and ip_mark is not None and ip_mark in profile.known,
         "recent_new_places": profile.recent_novelty(now) if seasoned else None,
         "home_km": home_km,
         # moving fast away from every usual place (not back home after a fraudulent sale)

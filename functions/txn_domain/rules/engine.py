@@ -215,10 +215,11 @@ def _mccs(codes: Any) -> frozenset[str]:
     """Four-digit MCCs, each either a code (``"7011"``) or an inclusive range (``"3501-3999"``)."""
     out: set[str] = set()
     for code in codes:
-        first, _, last = str(code).partition("-")
-        if not (first.isdigit() and len(first) == 4 and (not last or last.isdigit())):
+        first, dash, last = str(code).partition("-")
+        last = last if dash else first
+        if not all(len(x) == 4 and x.isdigit() for x in (first, last)) or first > last:
             raise RulesDocumentError(f"bad MCC or MCC range {code!r}")
-        out.update(f"{n:04d}" for n in range(int(first), int(last or first) + 1))
+        out.update(f"{n:04d}" for n in range(int(first), int(last) + 1))
     return frozenset(out)
 
 

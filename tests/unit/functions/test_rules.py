@@ -275,7 +275,13 @@ LODGING = {"mcc": "3509"}  # a hotel chain's MCC, inside the document's 3501-399
 
 @pytest.mark.parametrize(
     "rule_id",
-    ["far-from-usual-places", "far-and-spending", "new-places-spree", "new-places-spree-3"],
+    [
+        "far-from-usual-places",
+        "far-and-spending",
+        "new-places-spree",
+        "new-places-spree-3",
+        "spree-known-shop",
+    ],
 )
 def test_given_a_lodging_merchant_then_the_far_and_spree_rules_leave_it_alone(
     rule_id, rules, make_txn, make_merchant
@@ -292,7 +298,28 @@ def test_given_a_lodging_merchant_then_impossible_travel_still_flags(
 ):
     scenario = {**SCENARIOS["impossible-travel"][0], "merchant": {"mcc": "7011"}}
     decision = run(scenario, rules, make_txn, make_merchant)
+    assert "impossible-travel" in decision.matched_rules
     assert decision.status is Status.FLAGGED
+
+
+def test_given_a_card_not_present_sale_without_an_ip_then_an_unusual_amount_still_counts(
+    rules, make_txn, make_merchant
+):
+    # hiding the IP must not pass for the cardholder's usual one
+    hidden = {"amount": 20000, "ip_address": None, "ip_country": None}
+    decision = run(history(then=hidden), rules, make_txn, make_merchant)
+    expected = {"amount-unusual", "amount-far-above-usual", "cnp-unusual-amount-anomaly"}
+    assert expected <= set(decision.matched_rules)
+
+
+def test_given_a_young_card_then_a_known_shop_after_new_ones_is_not_a_spree(
+    rules, make_txn, make_merchant
+):
+    # two sales before it: too little history for the card's behaviour to be a baseline
+    young = {
+        "txns": [(at(minutes=-40), NEW_SHOP_1), (at(minutes=-20), NEW_SHOP_2), (at(), NEW_SHOP_1)]
+    }
+    assert "spree-known-shop" not in run(young, rules, make_txn, make_merchant).matched_rules
 
 
 def test_given_an_ordinary_transaction_then_approved_with_zero_score(
@@ -367,6 +394,9 @@ def test_given_missing_location_fields_then_location_rules_do_not_fire(
         {"rules": [{"id": "x", "action": "flag", "condition": {"kind": "compare"}}]},
         {"rules": [], "lodging_mccs": ["701"]},
         {"rules": [], "lodging_mccs": ["3501-39xx"]},
+        {"rules": [], "lodging_mccs": ["3501-"]},
+        {"rules": [], "lodging_mccs": ["3999-3501"]},
+        {"rules": [], "lodging_mccs": ["3501-39999"]},
     ],
 )
 def test_given_a_bad_rules_document_when_compiled_then_refused(document):
