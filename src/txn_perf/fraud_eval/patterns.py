@@ -125,7 +125,7 @@ def compromised_far(g: Gen, cards: list[Card]) -> int:
                 CITIES[city][1],
             )
         else:
-            m = r.choice(g.by_city[city][1:])
+            m = r.choice(g.by_city[city])  # the city's hotel too: lodging is not exempt
             g.emit(at, card, m, g.amount(m.category, card.spend, mult), "compromised_far")
         at += r.uniform(600, 8 * 3600)
     return n
