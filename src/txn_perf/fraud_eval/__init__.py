@@ -15,11 +15,16 @@ from txn_perf.fraud_eval import generator, replay, report
 
 
 def evaluate(
-    params: generator.Params, seed: int, out: Path | None = None, name: str = ""
+    params: generator.Params,
+    seed: int,
+    out: Path | None = None,
+    name: str = "",
+    progress: replay.Progress | None = None,
 ) -> tuple[dict[str, Any], str, Path | None]:
-    """(report, printable table, PNG path or ``None`` without ``out``)."""
+    """(report, printable table, PNG path or ``None`` without ``out``); ``progress`` hears
+    how far the replay is."""
     traffic = generator.generate(params, seed)
-    run = replay.replay(traffic, feedback=replay.default_feedback())
+    run = replay.replay(traffic, feedback=replay.default_feedback(), progress=progress)
     built = report.build(traffic, run)
     png = None
     if out is not None:

@@ -2,11 +2,12 @@
 
     python -m txn_perf.fraud_eval [--seed 1] [--cards 3000] [--days 35] [--alt] [--out DIR]
 
-Prints recall per pattern, false positives and precision overall and per merchant, the rules
-that fired and issue 17's targets; writes ``report-<seed>.json`` and ``scores-<seed>.png`` in
-``--out`` (default ``bench-results/fraud_eval``). ``--alt`` uses the differently-shaped
-population (:data:`txn_perf.fraud_eval.generator.ALT`). Exit 0 whatever the figures: this is
-a measurement; the tests hold the targets.
+Shows on stderr how far each replay is (every tenth), then prints recall per pattern, false
+positives and precision overall and per merchant, the rules that fired and issue 17's targets;
+writes ``report-<seed>.json`` and ``scores-<seed>.png`` in ``--out`` (default
+``bench-results/fraud_eval``). ``--alt`` uses the differently-shaped population
+(:data:`txn_perf.fraud_eval.generator.ALT`). Exit 0 whatever the figures: this is a measurement;
+the tests hold the targets.
 """
 
 from __future__ import annotations
@@ -14,11 +15,27 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from txn_perf.bench import RESULTS
 from txn_perf.fraud_eval import evaluate
 from txn_perf.fraud_eval.generator import ALT, Params, sized
+
+
+def _printer() -> Callable[[int, int], None]:
+    """Prints on stderr how far the replay is, with the seconds since it was made."""
+    started = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        print(
+            f"  replayed {done:,} of {total:,} transactions "
+            f"({100 * done / total:.0f}%, {time.monotonic() - started:.0f} s)",
+            file=sys.stderr,
+        )
+
+    return progress
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     params = sized(ALT if args.alt else Params(), args.cards, args.days)
     for seed in args.seed or [1]:
         print(f"generating and replaying seed {seed} ...", file=sys.stderr)
-        report, text, png = evaluate(params, seed, args.out, name="alt" if args.alt else "")
+        report, text, png = evaluate(
+            params, seed, args.out, name="alt" if args.alt else "", progress=_printer()
+        )
         print(text)
         stem = png.name.removeprefix("scores-").removesuffix(".png")
         print(f"\nwrote {png} and {png.with_name(f'report-{stem}.json')}")

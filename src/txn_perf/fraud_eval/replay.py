@@ -32,6 +32,8 @@ BATCH = 10
 BATCH_SPAN_S = 60
 # The pipeline, and the confirmations due: (arrival time, transaction id, pattern).
 FeedbackSink = Callable[[FraudPipeline, list[tuple[float, str, str]]], None]
+# Transactions replayed so far, of how many: called every tenth of the way.
+Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -96,6 +98,7 @@ def replay(
     traffic: Traffic,
     rules: RuleSet | None = None,
     feedback: FeedbackSink | None = None,
+    progress: Progress | None = None,
 ) -> Replay:
     aws = MemoryAws([to_item(m) for m in traffic.merchants])
     clock = [traffic.events[0].at if traffic.events else 0.0]
@@ -104,7 +107,9 @@ def replay(
     delivered = 0
     groups = batches(traffic)
     started = time.process_time()
-    for group in groups:
+    total, done = len(traffic.events), 0
+    tenths = {len(groups) * k // 10 for k in range(1, 11)}  # the batches that end each tenth
+    for number, group in enumerate(groups, 1):
         events = [traffic.events[i] for i in group]
         clock[0] = events[-1].at + 1
         due = 0
@@ -133,6 +138,9 @@ def replay(
         if result.failures:
             first = next(iter(result.failures.values()))
             raise RuntimeError(f"the pipeline failed {len(result.failures)} records: {first}")
+        done += len(group)
+        if progress is not None and number in tenths:
+            progress(done, total)
     seconds = time.process_time() - started
 
     stored = {k[0]: from_item(v) for k, v in aws.tables["transactions"].items()}

@@ -130,3 +130,14 @@ def test_a_merchant_is_over_the_target_beyond_chance_only_when_its_count_is_unli
     assert report.beyond_chance(counts) == ["busy", "hotel"]
     # alone, a borderline merchant is not swept in by the correction's ranks either
     assert report.beyond_chance({"noise": (2, 50), "fine": (1, 300)}) == []
+
+
+def test_a_replay_tells_how_far_it_is_and_ends_at_every_transaction():
+    from txn_perf.fraud_eval import replay
+
+    traffic = generator.generate(generator.sized(generator.Params(), cards=40, days=8), seed=3)
+    heard: list[tuple[int, int]] = []
+    replay.replay(traffic, progress=lambda done, total: heard.append((done, total)))
+    assert 5 <= len(heard) <= 11  # about every tenth of the way
+    assert [d for d, _ in heard] == sorted({d for d, _ in heard})  # only forward
+    assert heard[-1] == (len(traffic.events), len(traffic.events))
