@@ -29,12 +29,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pydantic import ValidationError
-
+from fraud_detector.messages import by_transaction, parse
 from fraud_detector.reports import is_report, take_reports
 from txn_adapters.aws import from_item
 from txn_adapters.partiql import ROUNDS, Outcome, Statement
-from txn_domain.errors import BadRequestError, WriteFailedError
+from txn_domain.errors import WriteFailedError
 from txn_domain.feedback import Outcome as ReportOutcome
 from txn_domain.fraud import (
     Assessment,
@@ -98,11 +97,7 @@ class BatchResult:
 
 
 def _parse(body: str) -> AcceptedTransaction:
-    try:
-        return AcceptedTransaction.model_validate_json(body)
-    except ValidationError as exc:
-        loc = ".".join(str(p) for p in exc.errors(include_input=False)[0]["loc"])
-        raise BadRequestError("queued message is not a transaction", field=loc or None) from None
+    return parse(AcceptedTransaction, body, "a transaction")
 
 
 class FraudPipeline:
@@ -141,17 +136,8 @@ class FraudPipeline:
 
     def _transactions(self, records: Sequence[Mapping[str, Any]]) -> BatchResult:
         result = BatchResult()
-        primaries: dict[str, AcceptedTransaction] = {}
-        message_of: dict[str, list[str]] = {}
-        for record in records:
-            try:
-                txn = _parse(record["body"])
-            except BadRequestError as exc:
-                result.failures[record["messageId"]] = exc
-                continue
-            # The same transaction twice in one batch: decide it once, acknowledge both.
-            primaries.setdefault(txn.transaction_id, txn)
-            message_of.setdefault(txn.transaction_id, []).append(record["messageId"])
+        # The same transaction twice in one batch: decide it once, acknowledge both.
+        primaries, message_of = by_transaction(records, _parse, result.failures)
         if not primaries:
             return result
 

@@ -16,10 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from pydantic import ValidationError
-
+from fraud_detector.messages import by_transaction, parse
 from txn_adapters.partiql import ROUNDS, Outcome, Statement
-from txn_domain.errors import BadRequestError, WriteFailedError
+from txn_domain.errors import WriteFailedError
 from txn_domain.feedback import Outcome as ReportOutcome
 from txn_domain.feedback import ReportedSale, plan, plan_item
 from txn_domain.models import QueuedReport
@@ -45,11 +44,7 @@ def is_report(record: Mapping[str, Any]) -> bool:
 
 
 def parse_report(body: str) -> QueuedReport:
-    try:
-        return QueuedReport.model_validate_json(body)
-    except ValidationError as exc:
-        loc = ".".join(str(p) for p in exc.errors(include_input=False)[0]["loc"])
-        raise BadRequestError("queued message is not a fraud report", field=loc or None) from None
+    return parse(QueuedReport, body, "a fraud report")
 
 
 @dataclass
@@ -65,14 +60,7 @@ def take_reports(
 ) -> ReportsResult:
     """Count each report of ``records`` into its card's and merchant's risk, once."""
     result = ReportsResult()
-    messages: dict[str, list[str]] = {}
-    for record in records:
-        try:
-            report = parse_report(record["body"])
-        except BadRequestError as exc:
-            result.failures[record["messageId"]] = exc
-            continue
-        messages.setdefault(report.transaction_id, []).append(record["messageId"])
+    _, messages = by_transaction(records, parse_report, result.failures)
 
     def fail(transaction_id: str, exc: Exception) -> None:
         for message_id in messages[transaction_id]:
