@@ -200,6 +200,9 @@ def features(
         ip_mark = mark("i", txn.ip_address)
         marks += (ip_mark,)
     seasoned = history_count >= MIN_HISTORY
+    # each looked up once in the card's known marks (a tuple of up to 40)
+    merchant_known = seasoned and marks[0] in profile.known
+    ip_known = seasoned and ip_mark is not None and ip_mark in profile.known
     home_km = profile.home_km(geo[0], geo[1], now) if geo and seasoned else None
     age_days = (now - profile.first) / 86400 if profile.first else 0.0
     usual_per_day = history_count / max(age_days, MIN_AGE_DAYS) if seasoned else None
@@ -233,12 +236,12 @@ def features(
         # behaviour against the card's own history (None until it has MIN_HISTORY sales)
         "amount_z": profile.amount_z(math.log(amount_ref / scale)) if seasoned else None,
         "amount_vs_usual": amount_reference / math.exp(profile.mean) if seasoned else None,
-        "new_merchant": seasoned and marks[0] not in profile.known,
-        "known_merchant": seasoned and marks[0] in profile.known,
+        "new_merchant": seasoned and not merchant_known,
+        "known_merchant": seasoned and merchant_known,
         "new_terminal": seasoned and txn.terminal_id is not None and marks[1] not in profile.known,
-        "new_ip": seasoned and ip_mark is not None and ip_mark not in profile.known,
+        "new_ip": seasoned and ip_mark is not None and not ip_known,
         # an IP the card has used (False without an IP: a sale that hides it is not excused)
-        "known_ip": seasoned and ip_mark is not None and ip_mark in profile.known,
+        "known_ip": seasoned and ip_known,
         "recent_new_places": profile.recent_novelty(now) if seasoned else None,
         "home_km": home_km,
         # moving fast away from every usual place (not back home after a fraudulent sale)
