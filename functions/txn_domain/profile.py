@@ -17,7 +17,11 @@ as one string attribute (:data:`ATTRIBUTE`, ``pr``: one parameter to write, one 
   (16-bit digests, space separated): first use of a merchant, terminal or IP;
 - ``countries``: the last :data:`MAX_COUNTRIES` customer-IP countries of card-not-present sales;
 - ``novelty``: recent first uses of shops, card present (decaying with a half-life of
-  :data:`NOVELTY_HALF_LIFE_S`): a spree at shops the card never visited.
+  :data:`NOVELTY_HALF_LIFE_S`): a spree at shops the card never visited;
+- ``flagged``: where and when the card was last flagged card present (the rules' own decision,
+  not a confirmed fraud): a cloned card's next purchases where it was caught are
+  :meth:`Profile.near_flagged` for :data:`FLAGGED_PLACE_S`; the genuine cardholder's, at home,
+  are not. Written only once a sale is flagged, so most items never carry it.
 
 A profile is folded forward one transaction at a time (:func:`fold`) from the profile as read,
 so the write can be rebuilt from whatever the item holds when a concurrent writer got there first
@@ -47,6 +51,7 @@ PRIOR_WEIGHT = 3.0
 EARTH_RADIUS_KM = 6371.0
 
 SETTLE_DAYS = 2
+FLAGGED_PLACE_S = 12 * 3600
 Place = tuple[float, float, float, int]  # lat, lon, weight, day first seen
 
 
@@ -79,11 +84,13 @@ class Profile(NamedTuple):
     known: tuple[str, ...] = ()
     countries: tuple[str, ...] = ()
     novelty: float = 0.0
+    flagged: tuple[float, float, int] | None = None  # lat, lon, when
 
     @classmethod
     def parse(cls, text: str) -> Profile:
         """From the item's one profile attribute (:data:`ATTRIBUTE`, see :meth:`text`)."""
-        numbers, places_text, known, countries = text.split("|")
+        # an item written before ``flagged`` existed (or never flagged) has four sections
+        numbers, places_text, known, countries, *rest = text.split("|")
         updated, first, mean, var, weight, novelty = numbers.split(",")
         places: tuple[Place, ...] = ()
         if places_text:
@@ -101,15 +108,21 @@ class Profile(NamedTuple):
             known=tuple(known.split()),
             countries=tuple(countries.split(",")) if countries else (),
             novelty=float(novelty),
+            flagged=_flagged(rest[0]) if rest else None,
         )
 
     def text(self) -> str:
         """The profile as one short string attribute (numbers rounded: the item stays small):
-        ``updated,first,mean,var,weight,novelty|lat,lon,w,day;...|marks|countries``."""
+        ``updated,first,mean,var,weight,novelty|lat,lon,w,day;...|marks|countries[|lat,lon,at]``
+        (the last section only once the card was flagged card present)."""
         places = ";".join(f"{a:.3f},{b:.3f},{c:.2f},{d}" for a, b, c, d in self.places)
+        flagged = ""
+        if self.flagged is not None:
+            flagged = "|{:.3f},{:.3f},{}".format(*self.flagged)
         return (
             f"{self.updated},{self.first},{self.mean:.4f},{self.var:.4f},{self.weight:.3f},"
             f"{self.novelty:.3f}|{places}|{' '.join(self.known)}|{','.join(self.countries)}"
+            f"{flagged}"
         )
 
     # -- what the rules read -----------------------------------------------------------------
@@ -133,6 +146,19 @@ class Profile(NamedTuple):
             return None
         return min(distance_km(a, b, lat, lon) for a, b, _, _ in usual)
 
+    def near_flagged(self, lat: float, lon: float, now: int) -> bool:
+        """Within :data:`PLACE_KM` of where the card was last flagged card present, and within
+        :data:`FLAGGED_PLACE_S` of it (either side: deliveries arrive out of order)."""
+        if self.flagged is None:
+            return False
+        a, b, when = self.flagged
+        return abs(now - when) <= FLAGGED_PLACE_S and distance_km(a, b, lat, lon) <= PLACE_KM
+
+
+def _flagged(text: str) -> tuple[float, float, int]:
+    lat, lon, when = text.split(",")
+    return float(lat), float(lon), int(when)
+
 
 NEW_CARD = Profile()  # a card never seen (immutable: every new counter shares it)
 
@@ -149,8 +175,9 @@ def fold(
     """The profile after one more transaction (received ``at``, amount in reference minor
     units, card-present coordinates, merchant and terminal marks, card-not-present IP country).
 
-    ``learn=False`` (a flagged sale): only the recent first uses count it; what is usual for
-    the card (amounts, places, merchants, countries) does not learn from a suspected fraud."""
+    ``learn=False`` (a flagged sale): only the recent first uses count it, and a card-present
+    one becomes ``flagged``; what is usual for the card (amounts, places, merchants,
+    countries) does not learn from a suspected fraud."""
     dt = max(at - p.updated, 0) if p.updated else 0
     decay: float = 0.5 ** (dt / HALF_LIFE_S)
     x = math.log(max(amount_ref_minor, 1) / 100)
@@ -165,7 +192,10 @@ def fold(
     if p.weight > 0 and geo is not None and marks and marks[0] not in p.known:
         novelty += 1.0  # a shop (card present) the card never used
     if not learn:
-        return p._replace(updated=max(at, p.updated), novelty=novelty)
+        flagged = p.flagged
+        if geo is not None and (flagged is None or at >= flagged[2]):
+            flagged = (geo[0], geo[1], at)
+        return p._replace(updated=max(at, p.updated), novelty=novelty, flagged=flagged)
     known = tuple(k for k in p.known if k not in marks) + marks
     places = p.places
     if geo is not None:
@@ -193,4 +223,5 @@ def fold(
         known=known[-MAX_KNOWN:],
         countries=countries,
         novelty=novelty,
+        flagged=p.flagged,
     )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from txn_domain.profile import PLACE_KM, Profile, fold, mark
+from txn_domain.profile import FLAGGED_PLACE_S, PLACE_KM, Profile, fold, mark
 
 DAY = 86_400
 T0 = 1_796_000_000
 NY = (40.71, -74.0)
 LONDON = (51.5, -0.12)
+HOUR = 3600
 
 
 def spend(profile: Profile, n: int, amount: int = 2000, geo=NY, start: int = T0, **kw) -> Profile:
@@ -59,3 +60,27 @@ def test_recent_first_uses_fade_within_hours():
         p = fold(p, T0 + 7 * DAY + i * 600, 2000, NY, (mark("m", f"new{i}"),), None)
     assert p.recent_novelty(T0 + 7 * DAY + 1200) >= 2.5
     assert p.recent_novelty(T0 + 7 * DAY + 12 * 3600) < 0.2
+
+
+def test_a_flagged_card_present_sale_is_remembered_where_and_when_for_hours():
+    p = spend(Profile(), 6)
+    t = T0 + 7 * DAY
+    caught = fold(p, t, 9000, LONDON, (mark("m", "l1"),), None, learn=False)
+    assert caught.near_flagged(*LONDON, t + 11 * HOUR)
+    assert not caught.near_flagged(*LONDON, t + FLAGGED_PLACE_S + HOUR)
+    assert not caught.near_flagged(*NY, t + HOUR)  # the genuine cardholder, at home
+    later = fold(caught, t + DAY, 2000, NY, (mark("m", "m0"),), None)  # learned: kept
+    assert later.flagged == caught.flagged
+    online = fold(p, t, 9000, None, (mark("m", "web"),), "GB", learn=False)
+    assert online.flagged is None  # no place to remember
+
+
+def test_the_flagged_place_round_trips_and_an_older_item_without_it_still_reads():
+    p = spend(Profile(), 6)
+    before = p.text()
+    assert before.count("|") == 3  # never flagged: the item is as it was before the field
+    assert Profile.parse(before).flagged is None
+    caught = fold(p, T0 + 7 * DAY, 9000, LONDON, (mark("m", "l1"),), None, learn=False)
+    stored = caught.text()
+    assert Profile.parse(stored).text() == stored
+    assert Profile.parse(stored).near_flagged(*LONDON, T0 + 7 * DAY + HOUR)

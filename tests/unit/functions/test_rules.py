@@ -65,6 +65,14 @@ SETTLED_NY = [(at(days=i - 10), {**CP_NY, "amount": 2000}) for i in range(6)]  #
 NEW_SHOP_1 = {**CP_NY, "merchant_id": "m_2001"}
 NEW_SHOP_2 = {**CP_NY, "merchant_id": "m_2002"}
 NEW_SHOP_3 = {**CP_NY, "merchant_id": "m_2003"}
+LONDON_SHOP = {**CP_LONDON, "merchant_id": "m_2001"}
+
+
+def caught_in_london(hours_ago: float):
+    """A sale at home, then one in London an hour later: flagged as impossible travel."""
+    return [(at(hours=-hours_ago - 1), CP_NY), (at(hours=-hours_ago), CP_LONDON)]
+
+
 SCENARIOS = {
     "blocklist-bin": (one(card_bin="400000"), one()),
     "blocklist-card-token": (one(card_token="tok_stolen_0001"), one()),
@@ -156,6 +164,12 @@ SCENARIOS = {
     "far-from-usual-places": (
         {"txns": [*SETTLED_NY, (at(), CP_LONDON)]},
         {"txns": [*SETTLED_NY, (at(), CP_NY)]},
+    ),
+    # flagged in London an hour after a sale at home (impossible travel), then London again
+    # two hours later; quiet: the flag there was 13 hours ago
+    "near-flagged-place": (
+        {"txns": [*SETTLED_NY, *caught_in_london(hours_ago=2), (at(), LONDON_SHOP)]},
+        {"txns": [*SETTLED_NY, *caught_in_london(hours_ago=13), (at(), LONDON_SHOP)]},
     ),
     "far-and-spending": (
         {"txns": [*SETTLED_NY, (at(), {**CP_LONDON, "amount": 2000})]},
@@ -278,6 +292,7 @@ LODGING = {"mcc": "3509"}  # a hotel chain's MCC, inside the document's 3501-399
     [
         "far-from-usual-places",
         "far-and-spending",
+        "near-flagged-place",
         "new-places-spree",
         "new-places-spree-3",
         "spree-known-shop",
@@ -300,6 +315,19 @@ def test_given_a_lodging_merchant_then_impossible_travel_still_flags(
     decision = run(scenario, rules, make_txn, make_merchant)
     assert "impossible-travel" in decision.matched_rules
     assert decision.status is Status.FLAGGED
+
+
+def test_given_a_card_flagged_far_away_then_the_genuine_cardholder_at_home_is_not_near_it(
+    rules, make_txn, make_merchant
+):
+    home_again = {"txns": [*SETTLED_NY, *caught_in_london(hours_ago=2), (at(), NEW_SHOP_1)]}
+    flagged_there = run(
+        {"txns": [*SETTLED_NY, *caught_in_london(hours_ago=0)]}, rules, make_txn, make_merchant
+    )
+    assert flagged_there.status is Status.FLAGGED  # the premise: the London sale was flagged
+    decision = run(home_again, rules, make_txn, make_merchant)
+    assert "near-flagged-place" not in decision.matched_rules
+    assert decision.status is Status.APPROVED
 
 
 def test_given_a_card_not_present_sale_without_an_ip_then_an_unusual_amount_still_counts(
