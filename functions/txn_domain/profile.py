@@ -18,10 +18,12 @@ as one string attribute (:data:`ATTRIBUTE`, ``pr``: one parameter to write, one 
 - ``countries``: the last :data:`MAX_COUNTRIES` customer-IP countries of card-not-present sales;
 - ``novelty``: recent first uses of shops, card present (decaying with a half-life of
   :data:`NOVELTY_HALF_LIFE_S`): a spree at shops the card never visited;
-- ``flagged``: where and when the card was last flagged card present (the rules' own decision,
-  not a confirmed fraud): a cloned card's next purchases where it was caught are
+- ``flagged``: where and when the card was last flagged in a sale with coordinates (the rules'
+  own decision, not a confirmed fraud): a cloned card's next purchases where it was caught are
   :meth:`Profile.near_flagged` for :data:`FLAGGED_PLACE_S`; the genuine cardholder's, at home,
-  are not. Written only once a sale is flagged, so most items never carry it.
+  are not. Written only once such a sale is flagged, and dropped by the card's first sale after
+  it expired, so most items never carry it. Readers ignore sections they do not know (an
+  older build cannot: ADR 0015, "Rolling back").
 
 A profile is folded forward one transaction at a time (:func:`fold`) from the profile as read,
 so the write can be rebuilt from whatever the item holds when a concurrent writer got there first
@@ -51,7 +53,7 @@ PRIOR_WEIGHT = 3.0
 EARTH_RADIUS_KM = 6371.0
 
 SETTLE_DAYS = 2
-FLAGGED_PLACE_S = 12 * 3600
+FLAGGED_PLACE_S = 12 * 3600  # how long a flag makes its place suspect (ADR 0015)
 Place = tuple[float, float, float, int]  # lat, lon, weight, day first seen
 
 
@@ -89,7 +91,7 @@ class Profile(NamedTuple):
     @classmethod
     def parse(cls, text: str) -> Profile:
         """From the item's one profile attribute (:data:`ATTRIBUTE`, see :meth:`text`)."""
-        # an item written before ``flagged`` existed (or never flagged) has four sections
+        # four sections before ``flagged`` existed or while it is unset; later ones are ignored
         numbers, places_text, known, countries, *rest = text.split("|")
         updated, first, mean, var, weight, novelty = numbers.split(",")
         places: tuple[Place, ...] = ()
@@ -118,7 +120,8 @@ class Profile(NamedTuple):
         places = ";".join(f"{a:.3f},{b:.3f},{c:.2f},{d}" for a, b, c, d in self.places)
         flagged = ""
         if self.flagged is not None:
-            flagged = "|{:.3f},{:.3f},{}".format(*self.flagged)
+            lat, lon, when = self.flagged
+            flagged = f"|{lat:.3f},{lon:.3f},{when}"
         return (
             f"{self.updated},{self.first},{self.mean:.4f},{self.var:.4f},{self.weight:.3f},"
             f"{self.novelty:.3f}|{places}|{' '.join(self.known)}|{','.join(self.countries)}"
@@ -175,9 +178,9 @@ def fold(
     """The profile after one more transaction (received ``at``, amount in reference minor
     units, card-present coordinates, merchant and terminal marks, card-not-present IP country).
 
-    ``learn=False`` (a flagged sale): only the recent first uses count it, and a card-present
-    one becomes ``flagged``; what is usual for the card (amounts, places, merchants,
-    countries) does not learn from a suspected fraud."""
+    ``learn=False`` (a flagged sale): only the recent first uses count it, and one with
+    coordinates becomes ``flagged``; what is usual for the card (amounts, places, merchants,
+    countries) does not learn from a suspected fraud. An expired ``flagged`` is dropped."""
     dt = max(at - p.updated, 0) if p.updated else 0
     decay: float = 0.5 ** (dt / HALF_LIFE_S)
     x = math.log(max(amount_ref_minor, 1) / 100)
@@ -191,8 +194,10 @@ def fold(
     novelty = p.novelty * novelty_decay
     if p.weight > 0 and geo is not None and marks and marks[0] not in p.known:
         novelty += 1.0  # a shop (card present) the card never used
+    flagged = p.flagged
+    if flagged is not None and at - flagged[2] > FLAGGED_PLACE_S:
+        flagged = None  # expired: the item sheds it
     if not learn:
-        flagged = p.flagged
         if geo is not None and (flagged is None or at >= flagged[2]):
             flagged = (geo[0], geo[1], at)
         return p._replace(updated=max(at, p.updated), novelty=novelty, flagged=flagged)
@@ -223,5 +228,5 @@ def fold(
         known=known[-MAX_KNOWN:],
         countries=countries,
         novelty=novelty,
-        flagged=p.flagged,
+        flagged=flagged,
     )

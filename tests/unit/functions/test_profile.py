@@ -5,10 +5,11 @@ from __future__ import annotations
 from txn_domain.profile import FLAGGED_PLACE_S, PLACE_KM, Profile, fold, mark
 
 DAY = 86_400
+HOUR = 3600
 T0 = 1_796_000_000
 NY = (40.71, -74.0)
 LONDON = (51.5, -0.12)
-HOUR = 3600
+BRIGHTON = (50.82, -0.14)  # 76 km from London
 
 
 def spend(profile: Profile, n: int, amount: int = 2000, geo=NY, start: int = T0, **kw) -> Profile:
@@ -62,25 +63,54 @@ def test_recent_first_uses_fade_within_hours():
     assert p.recent_novelty(T0 + 7 * DAY + 12 * 3600) < 0.2
 
 
-def test_a_flagged_card_present_sale_is_remembered_where_and_when_for_hours():
-    p = spend(Profile(), 6)
-    t = T0 + 7 * DAY
-    caught = fold(p, t, 9000, LONDON, (mark("m", "l1"),), None, learn=False)
-    assert caught.near_flagged(*LONDON, t + 11 * HOUR)
-    assert not caught.near_flagged(*LONDON, t + FLAGGED_PLACE_S + HOUR)
-    assert not caught.near_flagged(*NY, t + HOUR)  # the genuine cardholder, at home
-    later = fold(caught, t + DAY, 2000, NY, (mark("m", "m0"),), None)  # learned: kept
-    assert later.flagged == caught.flagged
-    online = fold(p, t, 9000, None, (mark("m", "web"),), "GB", learn=False)
-    assert online.flagged is None  # no place to remember
+def caught(p: Profile, at: int, geo=LONDON) -> Profile:
+    """``p`` after a flagged sale at ``geo``."""
+    return fold(p, at, 9000, geo, (mark("m", f"{geo}{at}"),), None, learn=False)
 
 
-def test_the_flagged_place_round_trips_and_an_older_item_without_it_still_reads():
-    p = spend(Profile(), 6)
-    before = p.text()
-    assert before.count("|") == 3  # never flagged: the item is as it was before the field
+T = T0 + 7 * DAY
+
+
+def test_a_flagged_sale_makes_its_place_suspect_for_hours_either_side():
+    p = caught(spend(Profile(), 6), T)
+    assert p.near_flagged(*LONDON, T + 11 * HOUR)
+    assert p.near_flagged(*LONDON, T - 11 * HOUR)  # delivered out of order
+    assert not p.near_flagged(*LONDON, T + FLAGGED_PLACE_S + HOUR)
+    assert not p.near_flagged(*LONDON, T - FLAGGED_PLACE_S - HOUR)
+
+
+def test_a_suspect_place_is_the_flagged_place_only():
+    p = caught(spend(Profile(), 6), T)
+    assert not p.near_flagged(*NY, T + HOUR)  # the genuine cardholder, at home
+    assert not p.near_flagged(*BRIGHTON, T + HOUR)  # the next town is another place
+
+
+def test_each_flag_restarts_the_window_and_an_older_one_does_not_replace_it():
+    p = caught(caught(spend(Profile(), 6), T), T + 10 * HOUR)
+    assert p.near_flagged(*LONDON, T + 21 * HOUR)
+    late = caught(p, T + 5 * HOUR, geo=BRIGHTON)  # an earlier sale, delivered late
+    assert late.flagged == p.flagged
+
+
+def test_a_learned_sale_keeps_the_flag_until_it_expires():
+    p = caught(spend(Profile(), 6), T)
+    home = (mark("m", "m0"),)
+    assert fold(p, T + HOUR, 2000, NY, home, None).flagged == p.flagged
+    assert fold(p, T + FLAGGED_PLACE_S + HOUR, 2000, NY, home, None).flagged is None
+
+
+def test_a_flagged_sale_without_coordinates_marks_no_place():
+    online = fold(spend(Profile(), 6), T, 9000, None, (mark("m", "web"),), "GB", learn=False)
+    assert online.flagged is None
+
+
+def test_a_profile_never_flagged_keeps_the_four_sections_older_items_have():
+    before = spend(Profile(), 6).text()
+    assert before.count("|") == 3
     assert Profile.parse(before).flagged is None
-    caught = fold(p, T0 + 7 * DAY, 9000, LONDON, (mark("m", "l1"),), None, learn=False)
-    stored = caught.text()
+
+
+def test_the_flagged_place_round_trips_through_the_item_attribute():
+    stored = caught(spend(Profile(), 6), T).text()
     assert Profile.parse(stored).text() == stored
-    assert Profile.parse(stored).near_flagged(*LONDON, T0 + 7 * DAY + HOUR)
+    assert Profile.parse(stored).near_flagged(*LONDON, T + HOUR)

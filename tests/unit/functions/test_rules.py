@@ -330,6 +330,19 @@ def test_given_a_card_flagged_far_away_then_the_genuine_cardholder_at_home_is_no
     assert decision.status is Status.APPROVED
 
 
+def test_given_a_card_flagged_at_home_then_its_next_sale_there_is_not_near_flagged_place(
+    rules, make_txn, make_merchant
+):
+    # four sales in a minute at home flag the card (card-count-1m); home is not far from home
+    burst = [(at(minutes=-60, seconds=10 * i), NEW_SHOP_1) for i in range(4)]
+    flagged_at_home = run({"txns": [*SETTLED_NY, *burst]}, rules, make_txn, make_merchant)
+    assert flagged_at_home.status is Status.FLAGGED  # the premise
+    decision = run(
+        {"txns": [*SETTLED_NY, *burst, (at(), NEW_SHOP_2)]}, rules, make_txn, make_merchant
+    )
+    assert "near-flagged-place" not in decision.matched_rules
+
+
 def test_given_a_card_not_present_sale_without_an_ip_then_an_unusual_amount_still_counts(
     rules, make_txn, make_merchant
 ):
