@@ -34,7 +34,7 @@ from txn_adapters.aws import client, require_env
 from txn_adapters.telemetry import count_records, make_logger, make_metrics, make_tracer
 from txn_adapters.transactions import TransactionsStore
 from txn_domain.fraud import alert_from_record
-from txn_domain.models import AcceptedTransaction, Status
+from txn_domain.models import AcceptedTransaction, Status, utc_millis
 from txn_spec.shapes import FRAUD_REPORT_KIND, MESSAGE_KIND_ATTRIBUTE, Env
 
 logger = make_logger()
@@ -50,8 +50,7 @@ alerts = AlertsPublisher(client("sns"), require_env(Env.FRAUD_ALERTS_TOPIC_ARN))
 def _iso_ms(epoch_ms: str | None) -> str | None:
     if not epoch_ms:
         return None
-    when = datetime.fromtimestamp(int(epoch_ms) / 1000, UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return utc_millis(datetime.fromtimestamp(int(epoch_ms) / 1000, UTC))
 
 
 def failed_record(record: SQSRecord, now: str) -> dict[str, Any]:
@@ -107,7 +106,7 @@ def record_handler(record: SQSRecord) -> None:
             extra={"message_id": record.message_id},
         )
         return
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    now = utc_millis(datetime.now(UTC))
     item = failed_record(record, now)
     stored = store.put_if_new(item)
     if stored is None:

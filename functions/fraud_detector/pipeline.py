@@ -124,10 +124,11 @@ class FraudPipeline:
         self._shard = shard
 
     def process(self, records: Sequence[Mapping[str, Any]]) -> BatchResult:
-        reports = [r for r in records if is_report(r)]
-        if reports:
-            records = [r for r in records if not is_report(r)]
-        result = self._transactions(records)
+        reports: list[Mapping[str, Any]] = []
+        transactions: list[Mapping[str, Any]] = []
+        for record in records:
+            (reports if is_report(record) else transactions).append(record)
+        result = self._transactions(transactions)
         if reports:
             taken = take_reports(reports, self._store, self._velocity, int(self._clock()))
             result.failures.update(taken.failures)

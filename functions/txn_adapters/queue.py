@@ -22,36 +22,33 @@ class QueuePublisher:
 
     def send(self, txn: AcceptedTransaction) -> str:
         """Enqueue; returns the SQS message id. Attributes let consumers route without parsing."""
-        attributes: dict[str, MessageAttributeValueTypeDef] = {
-            "merchant_id": {"DataType": "String", "StringValue": txn.merchant_id},
-            "currency": {"DataType": "String", "StringValue": txn.currency},
-            "channel": {"DataType": "String", "StringValue": txn.channel},
-            "schema_version": {"DataType": "String", "StringValue": txn.schema_version},
-            "transaction_id": {"DataType": "String", "StringValue": txn.transaction_id},
+        attributes = {
+            "merchant_id": txn.merchant_id,
+            "currency": txn.currency,
+            "channel": txn.channel,
+            "schema_version": txn.schema_version,
+            "transaction_id": txn.transaction_id,
         }
-        try:
-            response = self._sqs.send_message(
-                QueueUrl=self._url,
-                MessageBody=txn.model_dump_json(exclude_none=True),
-                MessageAttributes=attributes,
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise translate(exc, "enqueueing the transaction") from exc
-        return response["MessageId"]
+        return self._send(txn.model_dump_json(exclude_none=True), attributes, "the transaction")
 
     def send_report(self, report: QueuedReport) -> str:
         """Enqueue a fraud report (ADR 0013), marked as one by its ``kind`` attribute."""
-        attributes: dict[str, MessageAttributeValueTypeDef] = {
-            MESSAGE_KIND_ATTRIBUTE: {"DataType": "String", "StringValue": FRAUD_REPORT_KIND},
-            "schema_version": {"DataType": "String", "StringValue": report.schema_version},
-            "transaction_id": {"DataType": "String", "StringValue": report.transaction_id},
+        attributes = {
+            MESSAGE_KIND_ATTRIBUTE: FRAUD_REPORT_KIND,
+            "schema_version": report.schema_version,
+            "transaction_id": report.transaction_id,
+        }
+        return self._send(report.model_dump_json(), attributes, "the fraud report")
+
+    def _send(self, body: str, attributes: dict[str, str], what: str) -> str:
+        """One ``SendMessage`` with string attributes; returns the SQS message id."""
+        typed: dict[str, MessageAttributeValueTypeDef] = {
+            name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
         }
         try:
             response = self._sqs.send_message(
-                QueueUrl=self._url,
-                MessageBody=report.model_dump_json(),
-                MessageAttributes=attributes,
+                QueueUrl=self._url, MessageBody=body, MessageAttributes=typed
             )
         except (ClientError, BotoCoreError) as exc:
-            raise translate(exc, "enqueueing the fraud report") from exc
+            raise translate(exc, f"enqueueing {what}") from exc
         return response["MessageId"]

@@ -69,6 +69,12 @@ def _ip(value: str) -> str:
         raise ValueError("must be an IPv4 or IPv6 address") from None
 
 
+def utc_millis(when: datetime) -> str:
+    """``when`` as the contract writes every time: UTC with milliseconds,
+    ``2026-11-30T12:00:00.000Z``."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
 def normalise_timestamp(value: str) -> str:
     """An RFC 3339 timestamp as UTC with milliseconds, ``2026-11-30T12:00:00.000Z``.
 
@@ -80,7 +86,7 @@ def normalise_timestamp(value: str) -> str:
         raise ValueError("must be an RFC 3339 date-time such as 2026-11-30T12:00:00Z") from None
     if parsed.tzinfo is None:
         raise ValueError("must carry a UTC offset or Z")
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return utc_millis(parsed)
 
 
 Currency = Annotated[str, Field(pattern=CURRENCY_PATTERN), AfterValidator(_currency)]

@@ -13,15 +13,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from txn_domain.currencies import to_major
 from txn_domain.errors import BadRequestError, MerchantRejectedError, PanDetectedError
 from txn_domain.models import FraudReport, MerchantConfig, TransactionRequest
 from txn_domain.pan import contains_pan
 
+M = TypeVar("M", bound=BaseModel)
 MAX_BODY_BYTES = 8 * 1024
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
@@ -122,36 +123,35 @@ def _text(body: str | bytes | None) -> str:
     return body
 
 
-def parse_request(body: str | bytes | None) -> TransactionRequest:
-    """A validated request from the raw body, or :class:`BadRequestError`."""
-    text = _text(body)
+def _validated(model: type[M], body: str | bytes | None) -> M:
     try:
-        return TransactionRequest.model_validate_json(text)
+        return model.model_validate_json(_text(body))
     except ValidationError as exc:
         raise _from_pydantic(exc) from None
+
+
+def parse_request(body: str | bytes | None) -> TransactionRequest:
+    """A validated request from the raw body, or :class:`BadRequestError`."""
+    return _validated(TransactionRequest, body)
 
 
 def parse_report(body: str | bytes | None) -> FraudReport:
     """A validated fraud report from the raw body, or :class:`BadRequestError` (a card number
     is refused as in a transaction: the report names the transaction by its id only)."""
-    text = _text(body)
-    try:
-        return FraudReport.model_validate_json(text)
-    except ValidationError as exc:
-        raise _from_pydantic(exc) from None
+    return _validated(FraudReport, body)
+
+
+def _not_in_future(value: str, field: str, now: datetime) -> None:
+    if datetime.fromisoformat(value) - now.astimezone(UTC) > MAX_CLOCK_SKEW:
+        raise BadRequestError(f"{field} is in the future", code="invalid_value", field=field)
 
 
 def check_reported_at(report: FraudReport, now: datetime) -> None:
-    if datetime.fromisoformat(report.reported_at) - now.astimezone(UTC) > MAX_CLOCK_SKEW:
-        raise BadRequestError(
-            "reported_at is in the future", code="invalid_value", field="reported_at"
-        )
+    _not_in_future(report.reported_at, "reported_at", now)
 
 
 def check_timestamp(txn: TransactionRequest, now: datetime) -> None:
-    ts = datetime.fromisoformat(txn.timestamp)
-    if ts - now.astimezone(UTC) > MAX_CLOCK_SKEW:
-        raise BadRequestError("timestamp is in the future", code="invalid_value", field="timestamp")
+    _not_in_future(txn.timestamp, "timestamp", now)
 
 
 def check_merchant(txn: TransactionRequest, merchant: MerchantConfig | None) -> None:

@@ -110,7 +110,6 @@ def ip_key(ip: str) -> str:
     return f"ip#{ip}"
 
 
-@lru_cache(maxsize=1024)  # per transaction and per batch, for a few busy merchants
 def risk_key(merchant_id: str) -> str:
     """The merchant's confirmed-fraud risk item: its own score and its terminals' (ADR 0013)."""
     return f"risk#{merchant_id}"

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from txn_adapters.idempotency import StoredAnswer
 from txn_domain.errors import BadRequestError, DomainError, IdempotencyConflictError
 from txn_domain.ids import new_transaction_id
-from txn_domain.models import AcceptedTransaction, MerchantConfig, QueuedReport
+from txn_domain.models import AcceptedTransaction, MerchantConfig, QueuedReport, utc_millis
 from txn_domain.validation import (
     check_merchant,
     check_reported_at,
@@ -133,7 +133,7 @@ class Validator:
         txn = AcceptedTransaction.model_construct(
             **vars(request),
             transaction_id=self._new_id(),
-            received_at=now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            received_at=utc_millis(now),
         )
         body = json.dumps(
             {
@@ -168,9 +168,7 @@ class Validator:
         report = parse_report(request_body(event))
         now = self._clock()
         check_reported_at(report, now)
-        queued = QueuedReport.model_construct(
-            **dict(report), received_at=now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-        )
+        queued = QueuedReport.model_construct(**dict(report), received_at=utc_millis(now))
         self._queue.send_report(queued)
         body = json.dumps(
             {

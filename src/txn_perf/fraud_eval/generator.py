@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from txn_domain.models import utc_millis
 from txn_perf.fraud_eval import patterns
 from txn_perf.fraud_eval.world import (
     CATEGORIES,
@@ -354,8 +355,7 @@ def generate(params: Params = Params(), seed: int = 1) -> Traffic:
     g.events.sort(key=lambda e: e.at)
     for e in g.events:
         e.transaction_id = _ulid(g.rng, e.at)
-        stamp = datetime.fromtimestamp(e.at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-        e.body["timestamp"] = stamp
+        e.body["timestamp"] = utc_millis(datetime.fromtimestamp(e.at, UTC))
         if e.pattern != "legit":
             delay = g.rng.uniform(*params.feedback_delay_days) * DAY
             g.feedback.append((e.at + delay, e.transaction_id, e.pattern))

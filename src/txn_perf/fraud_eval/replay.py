@@ -22,6 +22,7 @@ from txn_adapters.aws import from_item, to_item
 from txn_adapters.merchants import MerchantsRepository
 from txn_adapters.transactions import TransactionsStore
 from txn_adapters.velocity import VelocityStore
+from txn_domain.models import utc_millis
 from txn_domain.rules import load_default_rules
 from txn_domain.rules.engine import RuleSet
 from txn_perf.fraud_eval.generator import Traffic
@@ -60,7 +61,7 @@ class Replay:
 
 
 def _stamp(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return utc_millis(datetime.fromtimestamp(at, UTC))
 
 
 def batches(traffic: Traffic) -> list[list[int]]:
