@@ -23,9 +23,7 @@ from txn_domain.validation import (
     parse_request,
 )
 from txn_spec.api_responses import IDEMPOTENCY_KEY_HEADER, REPLAYED_HEADER
-from txn_spec.shapes import FRAUD_REPORTS_PATH
-
-REPORTS_RESOURCE = f"/{FRAUD_REPORTS_PATH}"
+from txn_spec.shapes import FRAUD_REPORTS_RESOURCE
 
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:.")
 _HEADERS = {"Content-Type": "application/json"}
@@ -117,7 +115,7 @@ class Validator:
 
     def is_report(self, event: dict[str, Any]) -> bool:
         """Whether ``event`` is a ``POST /fraud-reports`` (the proxy event's resource)."""
-        return event.get("resource") == REPORTS_RESOURCE
+        return event.get("resource") == FRAUD_REPORTS_RESOURCE
 
     def _handle(self, event: dict[str, Any]) -> Result:
         if self.is_report(event):

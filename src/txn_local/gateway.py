@@ -38,8 +38,6 @@ from txn_spec.api_responses import GatewayResponse
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8080
-RESOURCE_PATH = f"/{shapes.API_PATH}"
-REPORTS_PATH = f"/{shapes.FRAUD_REPORTS_PATH}"  # ADR 0013
 KEY_REFRESH_SECONDS = 2.0
 # Worker threads: requests wait for one in cheroot's queue, never in the kernel's backlog.
 THREADS = 32
@@ -137,7 +135,7 @@ def proxy_event(
     api_key_id: str,
     host: str,
     port: int,
-    resource: str = RESOURCE_PATH,
+    resource: str = shapes.API_RESOURCE,
 ) -> dict[str, Any]:
     """An API Gateway REST proxy event (payload format 1.0) for ``request`` on ``resource``."""
     now = datetime.now(UTC)
@@ -281,9 +279,9 @@ class Gateway:
         self.body_check = body_check
         self.api_keys = api_keys
         # resource -> its request model's check; POST /fraud-reports when given its model
-        self.routes = {RESOURCE_PATH: body_check}
+        self.routes = {shapes.API_RESOURCE: body_check}
         if report_check is not None:
-            self.routes[REPORTS_PATH] = report_check
+            self.routes[shapes.FRAUD_REPORTS_RESOURCE] = report_check  # ADR 0013
         self.rest_api_id = rest_api_id
         self.account_id = account_id
         self.dashboard: Any = None  # the runtime attaches its txn_local.dashboard.Dashboard

@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from txn_spec.shapes import FRAUD_REPORTS_PATH
+from txn_spec.shapes import FRAUD_REPORTS_RESOURCE
 
 CHECKS = "not_a_server_error,error_has_a_code,status_code_conformance"
-REPORTS = f"/{FRAUD_REPORTS_PATH}"
 
 
 def run(
@@ -69,7 +68,7 @@ def _summary(completed: subprocess.CompletedProcess[str], report: Path) -> dict[
             for status, content, uri in _responses(json.loads(line)):
                 statuses[str(status)] = statuses.get(str(status), 0) + 1
                 # a fraud report's 202 (ADR 0013) queues no transaction: not in the ledger
-                if status == 202 and not urlsplit(uri).path.endswith(REPORTS):
+                if status == 202 and not urlsplit(uri).path.endswith(FRAUD_REPORTS_RESOURCE):
                     accepted_ids.add(_transaction_id(content))
     if completed.returncode != 0:
         failures = [

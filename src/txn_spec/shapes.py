@@ -307,5 +307,8 @@ API_PATH = "transaction"
 # queues each report on the transactions queue, marked by a message attribute.
 FRAUD_REPORTS_PATH = "fraud-reports"
 API_PATHS = (API_PATH, FRAUD_REPORTS_PATH)
+# Each route's resource as API Gateway's proxy event names it (``resource``).
+API_RESOURCE = f"/{API_PATH}"
+FRAUD_REPORTS_RESOURCE = f"/{FRAUD_REPORTS_PATH}"
 # The stage's access log group: naming.log_group(app, environment, API_ACCESS_LOG_COMPONENT).
 API_ACCESS_LOG_COMPONENT = "api-access"
