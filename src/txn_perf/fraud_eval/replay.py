@@ -16,13 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from fraud_detector.pipeline import FraudPipeline
+from fraud_detector.pipeline import BatchResult, FraudPipeline
 from txn_adapters.alerts import AlertsPublisher
 from txn_adapters.aws import from_item, to_item
 from txn_adapters.merchants import MerchantsRepository
 from txn_adapters.transactions import TransactionsStore
 from txn_adapters.velocity import VelocityStore
-from txn_domain.models import utc_millis
+from txn_domain.models import SCHEMA_VERSION, utc_millis
 from txn_domain.rules import load_default_rules
 from txn_domain.rules.engine import RuleSet
 from txn_perf.fraud_eval.generator import Traffic
@@ -129,16 +129,13 @@ def replay(
                         **e.body,
                         "transaction_id": e.transaction_id,
                         "received_at": _stamp(e.at),
-                        "schema_version": "1",
+                        "schema_version": SCHEMA_VERSION,
                     }
                 ),
             }
             for e in events
         ]
-        result = pipeline.process(records)
-        if result.failures:
-            first = next(iter(result.failures.values()))
-            raise RuntimeError(f"the pipeline failed {len(result.failures)} records: {first}")
+        _all_taken(pipeline.process(records), "records")
         done += len(group)
         if progress is not None and number in tenths:
             progress(done, total)
@@ -201,7 +198,7 @@ def report_records(due: list[tuple[float, str, str]]) -> list[dict[str, object]]
                     "kind": "chargeback",
                     "reported_at": _stamp(at),
                     "received_at": _stamp(at),
-                    "schema_version": "1",
+                    "schema_version": SCHEMA_VERSION,
                 }
             ),
             "messageAttributes": {
@@ -216,10 +213,14 @@ def deliver_reports(pipeline: FraudPipeline, due: list[tuple[float, str, str]]) 
     """Confirmed fraud through the fraud detector's own path, in batches of :data:`BATCH`."""
     records = report_records(due)
     for start in range(0, len(records), BATCH):
-        result = pipeline.process(records[start : start + BATCH])
-        if result.failures:
-            first = next(iter(result.failures.values()))
-            raise RuntimeError(f"the pipeline failed {len(result.failures)} reports: {first}")
+        _all_taken(pipeline.process(records[start : start + BATCH]), "reports")
+
+
+def _all_taken(result: BatchResult, what: str) -> None:
+    """A replay stops at the first batch the pipeline did not take whole."""
+    if result.failures:
+        first = next(iter(result.failures.values()))
+        raise RuntimeError(f"the pipeline failed {len(result.failures)} {what}: {first}")
 
 
 def default_feedback() -> FeedbackSink | None:
