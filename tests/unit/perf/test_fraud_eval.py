@@ -149,3 +149,13 @@ def test_a_replay_tells_how_far_it_is_and_ends_at_every_transaction():
     assert 5 <= len(heard) <= 11  # about every tenth of the way
     assert [d for d, _ in heard] == sorted({d for d, _ in heard})  # only forward
     assert heard[-1] == (len(traffic.events), len(traffic.events))
+
+
+def test_a_replay_stops_at_a_batch_the_pipeline_did_not_take_whole():
+    from fraud_detector.pipeline import BatchResult
+    from txn_perf.fraud_eval import replay
+
+    replay._all_taken(BatchResult(), "records")  # nothing failed: the replay goes on
+    refused = BatchResult(failures={"m1": ValueError("bad body")})
+    with pytest.raises(RuntimeError, match="failed 1 reports: bad body"):
+        replay._all_taken(refused, "reports")
