@@ -29,8 +29,10 @@ from txn_domain.velocity import (
     CARD_TTL,
     GUARD_HOURS,
     GUARD_WIDTH,
+    MERCHANT_TTL,
     PACK,
     RISK_TTL,
+    SHORT_TTL,
     Counter,
     card_key,
     guard_digest,
@@ -42,7 +44,10 @@ from txn_domain.velocity import (
 )
 
 MIN_HISTORY = 3  # sales before a card's own behaviour is a baseline
-MIN_MERCHANT_SALES = 5  # sales in 24 hours before a merchant's typical sale is known
+# A merchant's typical sale is its mean over its last week, once it has made this many sales
+# in it: a quiet shop's last day is often too few sales to say (ADR 0016).
+MERCHANT_WEEK = 7 * 86400
+MIN_MERCHANT_SALES = 5
 MIN_AGE_DAYS = 7.0  # a young card's usual rate is taken over at least this long
 
 
@@ -91,7 +96,9 @@ def counter_keys(txns: Sequence[AcceptedTransaction]) -> list[str]:
 def counter_ttl(key: str) -> int:
     if key.startswith("card#"):
         return CARD_TTL
-    return RISK_TTL if key.startswith("risk#") else 26 * 3600
+    if key.startswith("merchant#"):
+        return MERCHANT_TTL
+    return RISK_TTL if key.startswith("risk#") else SHORT_TTL
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,11 +131,11 @@ def _velocity_features(
     counters: Mapping[str, tuple[Counter, ...]],
     now: int,
     scale: int,
-    raw: dict[tuple[str, str, int], int],
 ) -> dict[str, Any]:
-    """The velocity features; ``raw`` gets each (dimension, metric kind, window) total, so a
+    """The velocity features; each (dimension, metric kind, window) total is summed once, so a
     count and a sum over the same buckets are read once."""
     windows, reads = _velocity_plan(rules.velocity_specs)
+    raw: dict[Window, int] = {}
     for window, prefix, width in windows:
         group = counters.get(window[0])
         if group is not None:
@@ -275,16 +282,13 @@ def features(
         f["merchant_daily_limit_reference"] = (
             rates.to_reference_minor(merchant.daily_limit * 10**exponent, txn.currency) / scale
         )
-    # Above what this merchant usually sells (its last 24 hours), when it sold enough to say:
-    # a big sale at a shop whose every sale is big is not unusual for the card's sake alone.
+    # Above what this merchant usually sells (its last week), when it sold enough to say: a big
+    # sale at a shop whose every sale is big is not unusual for the card's sake alone.
     groups: dict[str, tuple[Counter, ...]] = {"card": (card,), "merchant": merchant_counters}
     if ip is not None:
         groups["ip"] = (ip,)
-    raw: dict[tuple[str, str, int], int] = {}
-    f.update(_velocity_features(rules, groups, now, scale, raw))
-    packed = raw.get(("merchant", "packed", 86400))
-    if packed is None:
-        packed = window_total(merchant_counters, "packed", 86400, now)
+    f.update(_velocity_features(rules, groups, now, scale))
+    packed = window_total(merchant_counters, "packed", MERCHANT_WEEK, now)
     sold = packed // PACK
     if sold >= MIN_MERCHANT_SALES:
         f["amount_vs_merchant"] = amount_reference * sold * scale / (packed % PACK)

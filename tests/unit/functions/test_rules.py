@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 import pytest
 
-from txn_domain.fraud import assess, counter_keys
+from txn_domain.fraud import assess, counter_keys, features
 from txn_domain.models import Status
 from txn_domain.risk import OWN, Risk
 from txn_domain.rules.engine import RulesDocumentError, compile_rules
@@ -443,3 +444,30 @@ def test_given_missing_location_fields_then_location_rules_do_not_fire(
 def test_given_a_bad_rules_document_when_compiled_then_refused(document):
     with pytest.raises(RulesDocumentError):
         compile_rules({"version": "t", "flag_score": 50, "small_amount": 2, **document})
+
+
+def merchant_with_sales(days_ago: float, n: int = 5, amount: int = 2000) -> dict[str, Counter]:
+    """The merchant's shard 0 holding ``n`` $20 sales made ``days_ago``."""
+    counters = preload(MERCHANT_SHARD0, n, amount, False, at(days=-days_ago))
+    counters[MERCHANT_SHARD0].exists = True
+    return counters
+
+
+@pytest.mark.parametrize(
+    ("days_ago", "expected"),
+    [(3, 100 * 6 / (5 * 20 + 100)), (8, math.inf)],
+    ids=["sales-this-week", "sales-older-than-a-week"],
+)
+def test_a_merchants_typical_sale_is_its_mean_over_the_last_week(
+    rules, make_txn, make_merchant, days_ago, expected
+):
+    # a quiet shop: nothing sold today, five $20 sales earlier; then a $100 sale
+    merchant = make_merchant()
+    counters = merchant_with_sales(days_ago)
+    card = Counter(key=card_key("tok_x"))
+    shards = tuple(counters.get(k) or Counter(key=k) for k in merchant_keys("m_1001"))
+    txn = make_txn(received_at=at(), amount=10_000)
+
+    f = features(txn, merchant, card, None, shards, shards[0], rules)
+
+    assert f["amount_vs_merchant"] == pytest.approx(expected)
