@@ -191,16 +191,21 @@ class MemoryAws:
         return {"Successful": [], "Failed": []}
 
     def item_sizes(self, table: str = "velocity") -> list[int]:
-        """Approximate stored size (bytes) of each item, DynamoDB's way: names plus values."""
-        out = []
-        for item in self.tables[table].values():
-            size = 0
-            for name, value in item.items():
-                ((kind, inner),) = value.items()
-                size += len(name)
-                if kind == "SS":
-                    size += sum(len(v) for v in inner)
-                else:
-                    size += len(str(inner))
-            out.append(size)
-        return out
+        """Each item's size as DynamoDB counts it (its developer guide, "Item sizes and formats"):
+        every attribute name's UTF-8 bytes, plus a string's UTF-8 bytes, a string set's members',
+        and for a number one byte per two significant digits plus one."""
+        return [
+            sum(_attribute_size(n, v) for n, v in item.items())
+            for item in self.tables[table].values()
+        ]
+
+
+def _attribute_size(name: str, value: dict[str, Any]) -> int:
+    ((kind, inner),) = value.items()
+    size = len(name.encode())
+    if kind == "N":
+        digits = str(inner).lstrip("-").replace(".", "").strip("0")
+        return size + (len(digits) + 1) // 2 + 1
+    if kind == "SS":
+        return size + sum(len(v.encode()) for v in inner)
+    return size + len(str(inner).encode())

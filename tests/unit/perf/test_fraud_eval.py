@@ -77,6 +77,18 @@ def test_memory_aws_has_dynamodb_statement_semantics():
     assert failed["Error"] == {"Code": "ConditionalCheckFailed"}
 
 
+def test_memory_aws_sizes_items_as_dynamodb_does():
+    aws = MemoryAws()
+    aws.tables["velocity"][("card#t", "v")] = {
+        "pk": {"S": "card#t"},  # 2 + 6
+        "sk": {"S": "v"},  # 2 + 1
+        "a1x": {"N": "1000000000000000250"},  # 3 + 18 significant digits: 9 + 1
+        "lat": {"N": "-40.7100"},  # 3 + "4071": 2 + 1
+        "g1": {"SS": ["abcdefgh", "ijklmnop"]},  # 2 + 16
+    }
+    assert aws.item_sizes() == [8 + 3 + 13 + 6 + 18]
+
+
 def test_the_report_has_every_figure(small):
     built, text, png = small
     assert built["transactions"] > 3000
