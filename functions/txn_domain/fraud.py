@@ -288,7 +288,8 @@ def features(
     if ip is not None:
         groups["ip"] = (ip,)
     f.update(_velocity_features(rules, groups, now, scale))
-    packed = window_total(merchant_counters, "packed", MERCHANT_WEEK, now)
+    first_day = (now - MERCHANT_WEEK) // 86400
+    packed = sum(shard.since("w", first_day) for shard in merchant_counters)
     sold = packed // PACK
     if sold >= MIN_MERCHANT_SALES:
         f["amount_vs_merchant"] = amount_reference * sold * scale / (packed % PACK)
