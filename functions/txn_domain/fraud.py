@@ -39,14 +39,13 @@ from txn_domain.velocity import (
     ip_key,
     merchant_keys,
     risk_key,
+    week_total,
     window_buckets,
-    window_total,
 )
 
 MIN_HISTORY = 3  # sales before a card's own behaviour is a baseline
 # A merchant's typical sale is its mean over its last week, once it has made this many sales
 # in it: a quiet shop's last day is often too few sales to say (ADR 0016).
-MERCHANT_WEEK = 7 * 86400
 MIN_MERCHANT_SALES = 5
 MIN_AGE_DAYS = 7.0  # a young card's usual rate is taken over at least this long
 
@@ -288,8 +287,7 @@ def features(
     if ip is not None:
         groups["ip"] = (ip,)
     f.update(_velocity_features(rules, groups, now, scale))
-    first_day = (now - MERCHANT_WEEK) // 86400
-    packed = sum(shard.since("w", first_day) for shard in merchant_counters)
+    packed = week_total(merchant_counters, now)
     sold = packed // PACK
     if sold >= MIN_MERCHANT_SALES:
         f["amount_vs_merchant"] = amount_reference * sold * scale / (packed % PACK)

@@ -57,6 +57,7 @@ _MERCHANT_PACKED = (*_PACKED, ("w", GRANULARITIES["w"][0]))
 WINDOWS: dict[str, int] = {"1m": 60, "10m": 600, "1h": 3600, "24h": 86400}
 CARD_TTL = 90 * 86400  # the card's history lives this long after its last use
 SHORT_TTL = 26 * 3600  # IP items only hold windows
+WEEK = 7 * 86400  # a merchant's typical sale is its last week's (ADR 0016)
 MERCHANT_TTL = 8 * 86400  # a merchant shard holds a week of daily buckets
 RISK_TTL = 60 * 86400  # a merchant's risk item (ADR 0013) lives this long after its last report
 MERCHANT_SHARDS = 4
@@ -85,9 +86,7 @@ def _window_prefix(window_s: int, metric: str) -> str:
         return "k"
     if window_s <= 600:
         return "a"
-    if window_s <= 3600:
-        return "b"
-    return "d" if window_s <= 86400 else "w"
+    return "b" if window_s <= 3600 else "d"
 
 
 @lru_cache(maxsize=64)  # a handful of (window, metric) pairs, asked for per transaction
@@ -308,11 +307,12 @@ class Counter:
         return total
 
 
-def window_total(counters: tuple[Counter, ...], metric: str, window_s: int, now: int) -> int:
-    """A window summed over several items (the shards of one merchant)."""
-    if len(counters) == 1:
-        return counters[0].window(metric, window_s, now)
+def week_total(shards: tuple[Counter, ...], now: int) -> int:
+    """A merchant's last week, packed (count and sum), from its shards' daily buckets (ADR 0016:
+    what the merchant typically sells). Only merchant shards keep them, and no rule window reads
+    them."""
+    first = (now - WEEK) // GRANULARITIES["w"][0]
     total = 0
-    for counter in counters:
-        total += counter.window(metric, window_s, now)
+    for shard in shards:
+        total += shard.since("w", first)
     return total

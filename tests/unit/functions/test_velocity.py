@@ -78,7 +78,7 @@ def test_a_merchant_shard_sees_its_last_week_and_drops_older_days_on_read():
         "w" + b36(day - 9): {"N": str(PACK * 40)},
     }
     counter = Counter.from_item("merchant#m_1001#0", item, NOW)
-    assert counter.window("packed", 7 * 86400, NOW) == PACK * 5 + 10_000
+    assert counter.since("w", day - 7) == PACK * 5 + 10_000
     assert counter.window("count", 86400, NOW) == 0  # the day's window reads the hourly buckets
     assert counter.stale == {"w" + b36(day - 9)}
 
