@@ -111,11 +111,6 @@ class Geo(BaseModel):
     lon: Annotated[float, Field(ge=-180, le=180), AfterValidator(_coordinate)]
 
 
-class Channel(StrEnum):
-    CARD_PRESENT = "card_present"
-    ECOMMERCE = "ecommerce"
-
-
 class TransactionRequest(BaseModel):
     """The body of ``POST /transaction``."""
 

@@ -217,10 +217,6 @@ class Counter:
             counter.risk = Risk.parse(counter.risk_text)
         return counter
 
-    @property
-    def touched(self) -> bool:
-        return bool(self.added)
-
     def counted(self, digest: str, at: int) -> bool:
         """Whether an earlier attempt already counted this transaction into the item."""
         hour_set = self.guards.get(at // GUARD_WIDTH)

@@ -68,7 +68,6 @@ class RuleSet:
     flag_score: int
     small_amount: float  # in major units of the reference currency
     rules: tuple[CompiledRule, ...]
-    velocity_features: frozenset[str]
     # (feature name, dimension, metric, window seconds), parsed once at compile time
     velocity_specs: tuple[tuple[str, str, str, int], ...] = ()
     rates: Rates = field(default_factory=load_rates)
@@ -264,7 +263,6 @@ def compile_rules(document: Mapping[str, Any]) -> RuleSet:
         flag_score=int(document["flag_score"]),
         small_amount=float(document["small_amount"]),
         rules=tuple(compiled),
-        velocity_features=frozenset(used),
         velocity_specs=tuple(
             (name, name.split(".")[1], name.split(".")[2], WINDOWS[name.split(".")[3]])
             for name in sorted(used)
