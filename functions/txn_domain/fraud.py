@@ -39,14 +39,12 @@ from txn_domain.velocity import (
     ip_key,
     merchant_keys,
     risk_key,
-    week_total,
     window_buckets,
+    window_total,
 )
 
 MIN_HISTORY = 3  # sales before a card's own behaviour is a baseline
-# A merchant's typical sale is its mean over its last week, once it has made this many sales
-# in it: a quiet shop's last day is often too few sales to say (ADR 0016).
-MIN_MERCHANT_SALES = 5
+MIN_MERCHANT_SALES = 5  # sales before a merchant's typical sale is known (ADR 0016)
 MIN_AGE_DAYS = 7.0  # a young card's usual rate is taken over at least this long
 
 
@@ -130,11 +128,11 @@ def _velocity_features(
     counters: Mapping[str, tuple[Counter, ...]],
     now: int,
     scale: int,
+    raw: dict[tuple[str, str, int], int],
 ) -> dict[str, Any]:
-    """The velocity features; each (dimension, metric kind, window) total is summed once, so a
+    """The velocity features; ``raw`` gets each (dimension, metric kind, window) total, so a
     count and a sum over the same buckets are read once."""
     windows, reads = _velocity_plan(rules.velocity_specs)
-    raw: dict[Window, int] = {}
     for window, prefix, width in windows:
         group = counters.get(window[0])
         if group is not None:
@@ -281,16 +279,25 @@ def features(
         f["merchant_daily_limit_reference"] = (
             rates.to_reference_minor(merchant.daily_limit * 10**exponent, txn.currency) / scale
         )
-    # Above what this merchant usually sells (its last week), when it sold enough to say: a big
-    # sale at a shop whose every sale is big is not unusual for the card's sake alone.
+    # Above what this merchant usually sells, when it sold enough to say: a big sale at a shop
+    # whose every sale is big is not unusual for the card's sake alone. Its last 24 hours, or,
+    # at a quiet shop, every sale its shards hold (they live a week past the last, ADR 0016).
     groups: dict[str, tuple[Counter, ...]] = {"card": (card,), "merchant": merchant_counters}
     if ip is not None:
         groups["ip"] = (ip,)
-    f.update(_velocity_features(rules, groups, now, scale))
-    packed = week_total(merchant_counters, now)
-    sold = packed // PACK
+    raw: dict[tuple[str, str, int], int] = {}
+    f.update(_velocity_features(rules, groups, now, scale, raw))
+    packed = raw.get(("merchant", "packed", 86400))
+    if packed is None:
+        packed = window_total(merchant_counters, "packed", 86400, now)
+    sold, takings = packed // PACK, packed % PACK
+    if sold < MIN_MERCHANT_SALES:
+        sold = takings = 0
+        for shard in merchant_counters:
+            sold += shard.history_count
+            takings += shard.history_sum
     if sold >= MIN_MERCHANT_SALES:
-        f["amount_vs_merchant"] = amount_reference * sold * scale / (packed % PACK)
+        f["amount_vs_merchant"] = amount_reference * sold * scale / takings
     else:  # not known: no rule is held back by it
         f["amount_vs_merchant"] = math.inf
     if usual_per_day is not None:

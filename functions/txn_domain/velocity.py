@@ -7,9 +7,8 @@ as numbered bucket attributes, so one transaction touches one item per dimension
 - ``k<n>``: 60 s bucket ``n``, count of small amounts (card testing)
 - ``b<n>``: 300 s bucket ``n`` (kept 13 buckets), packed count and sum
 - ``d<n>``: 3600 s bucket ``n`` (kept 25 buckets), packed count and sum
-- ``w<n>``: 86400 s bucket ``n`` (kept 8 buckets), packed count and sum: merchant shards only,
-  for the merchant's typical sale over its last week (a quiet shop's day says too little)
-- ``hn``/``hs``: lifetime count and sum (the card's history), ``lat``/``lon``/``lts``: last place
+- ``hn``/``hs``: lifetime count and sum (the card's history; on merchant shards, the typical
+  sale of a quiet shop, ADR 0016), ``lat``/``lon``/``lts``: last place
 
 ``n`` is the bucket number (epoch seconds // width) in base 36. Packing count and sum as
 ``count * 10**15 + sum`` in one number halves the attributes, keeping a busy merchant's item
@@ -48,17 +47,16 @@ GRANULARITIES: dict[str, tuple[int, int]] = {
     "k": (60, 11),
     "b": (300, 13),
     "d": (3600, 25),
-    "w": (86400, 8),
 }
 # The buckets holding packed counts and sums, with their widths: every transaction adds to one
-# of each (and to a daily one on a merchant shard).
+# of each.
 _PACKED = tuple((prefix, GRANULARITIES[prefix][0]) for prefix in ("a", "b", "d"))
-_MERCHANT_PACKED = (*_PACKED, ("w", GRANULARITIES["w"][0]))
 WINDOWS: dict[str, int] = {"1m": 60, "10m": 600, "1h": 3600, "24h": 86400}
 CARD_TTL = 90 * 86400  # the card's history lives this long after its last use
 SHORT_TTL = 26 * 3600  # IP items only hold windows
-WEEK = 7 * 86400  # a merchant's typical sale is its last week's (ADR 0016)
-MERCHANT_TTL = 8 * 86400  # a merchant shard holds a week of daily buckets
+# A merchant shard lives eight days past its last sale: its lifetime count and sum (hn/hs) are
+# the merchant's typical sale when its last day is too few sales to say (ADR 0016).
+MERCHANT_TTL = 8 * 86400
 RISK_TTL = 60 * 86400  # a merchant's risk item (ADR 0013) lives this long after its last report
 MERCHANT_SHARDS = 4
 GUARD = "g"
@@ -147,7 +145,7 @@ class Counter:
     key: str
     ttl: int = SHORT_TTL
     buckets: dict[str, dict[int, int]] = field(
-        default_factory=lambda: {"a": {}, "k": {}, "b": {}, "d": {}, "w": {}}
+        default_factory=lambda: {"a": {}, "k": {}, "b": {}, "d": {}}
     )
     history_count: int = 0
     read_count: int = 0  # hn as read: a card write holds only if it is unchanged ...
@@ -165,11 +163,6 @@ class Counter:
     profile: Profile = NEW_CARD  # ... and with this batch's folded in
     risk: Risk = NO_RISK  # confirmed fraud (card and risk items, ADR 0013)
     risk_text: str | None = None  # ``rk`` exactly as read: the condition of its next write
-    # the packed buckets each sale adds to: a merchant shard's include its daily ones
-    packed: tuple[tuple[str, int], ...] = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.packed = _MERCHANT_PACKED if self.key.startswith("merchant#") else _PACKED
 
     @classmethod
     def from_item(
@@ -235,7 +228,7 @@ class Counter:
         """Count one transaction received at ``now`` (in memory, and pending for the write);
         ``marks`` and ``country`` feed a card's profile."""
         packed = PACK + amount
-        for prefix, width in self.packed:
+        for prefix, width in _PACKED:
             n = now // width
             bucket = self.buckets[prefix]
             bucket[n] = bucket.get(n, 0) + packed
@@ -273,7 +266,7 @@ class Counter:
         out: dict[str, int] = {}
         for c in self.added if added is None else added:
             packed = (PACK + c.amount) * sign
-            for prefix, width in self.packed:
+            for prefix, width in _PACKED:
                 name = prefix + b36(c.at // width)
                 out[name] = out.get(name, 0) + packed
             if c.small:
@@ -303,12 +296,11 @@ class Counter:
         return total
 
 
-def week_total(shards: tuple[Counter, ...], now: int) -> int:
-    """A merchant's last week, packed (count and sum), from its shards' daily buckets (ADR 0016:
-    what the merchant typically sells). Only merchant shards keep them, and no rule window reads
-    them."""
-    first = (now - WEEK) // GRANULARITIES["w"][0]
+def window_total(counters: tuple[Counter, ...], metric: str, window_s: int, now: int) -> int:
+    """A window summed over several items (the shards of one merchant)."""
+    if len(counters) == 1:
+        return counters[0].window(metric, window_s, now)
     total = 0
-    for shard in shards:
-        total += shard.since("w", first)
+    for counter in counters:
+        total += counter.window(metric, window_s, now)
     return total

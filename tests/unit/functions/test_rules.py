@@ -11,7 +11,14 @@ from txn_domain.fraud import assess, counter_keys, features
 from txn_domain.models import Status
 from txn_domain.risk import OWN, Risk
 from txn_domain.rules.engine import RulesDocumentError, compile_rules
-from txn_domain.velocity import Counter, card_key, ip_key, merchant_keys, risk_key
+from txn_domain.velocity import (
+    MERCHANT_TTL,
+    Counter,
+    card_key,
+    ip_key,
+    merchant_keys,
+    risk_key,
+)
 
 T0 = datetime(2026, 11, 30, 12, 0, 0)
 
@@ -446,28 +453,47 @@ def test_given_a_bad_rules_document_when_compiled_then_refused(document):
         compile_rules({"version": "t", "flag_score": 50, "small_amount": 2, **document})
 
 
-def merchant_with_sales(days_ago: float, n: int = 5, amount: int = 2000) -> dict[str, Counter]:
-    """The merchant's shard 0 holding ``n`` $20 sales made ``days_ago``."""
-    counters = preload(MERCHANT_SHARD0, n, amount, False, at(days=-days_ago))
-    counters[MERCHANT_SHARD0].exists = True
-    return counters
+def shard_with(*sales: tuple[float, int]) -> Counter:
+    """The merchant's shard 0 holding one sale per (hours ago, amount in cents)."""
+    shard = Counter(key=MERCHANT_SHARD0, exists=True)
+    for hours_ago, amount in sales:
+        shard.add(
+            int(datetime.fromisoformat(at(hours=-hours_ago)).timestamp()), amount, False, None
+        )
+    shard.added.clear()  # already stored
+    return shard
+
+
+def expired_shard() -> Counter:
+    """Shard 0 as read from an item past its expiry: five sales it no longer counts."""
+    now = int(datetime.fromisoformat(at()).timestamp())
+    item = {"expires_at": {"N": str(now - 1)}, "hn": {"N": "5"}, "hs": {"N": "10000"}}
+    return Counter.from_item(MERCHANT_SHARD0, item, now, MERCHANT_TTL)
+
+
+FIVE_3_DAYS_AGO = [(72, 2000)] * 5  # five $20 sales three days ago, nothing since
 
 
 @pytest.mark.parametrize(
-    ("days_ago", "expected"),
-    [(3, 100 * 6 / (5 * 20 + 100)), (8, math.inf)],
-    ids=["sales-this-week", "sales-older-than-a-week"],
+    ("shard", "expected"),
+    [
+        # a quiet shop: every sale its shards hold, the $100 one included
+        (lambda: shard_with(*FIVE_3_DAYS_AGO), 100 * 6 / (5 * 20 + 100)),
+        # five $100 sales today as well: the day says what the shop sells now
+        (lambda: shard_with(*FIVE_3_DAYS_AGO, *[(2, 10_000)] * 5), 1.0),
+        (lambda: shard_with(*[(72, 2000)] * 3), math.inf),  # four sales ever: not known
+        (expired_shard, math.inf),  # a shard that went a week without a sale starts again
+    ],
+    ids=["quiet-shop", "busy-day", "too-few-sales", "expired-shard"],
 )
-def test_a_merchants_typical_sale_is_its_mean_over_the_last_week(
-    rules, make_txn, make_merchant, days_ago, expected
+def test_a_merchants_typical_sale_is_its_day_or_else_all_its_shards_hold(
+    rules, make_txn, make_merchant, shard, expected
 ):
-    # a quiet shop: nothing sold today, five $20 sales earlier; then a $100 sale
     merchant = make_merchant()
-    counters = merchant_with_sales(days_ago)
-    card = Counter(key=card_key("tok_x"))
-    shards = tuple(counters.get(k) or Counter(key=k) for k in merchant_keys("m_1001"))
-    txn = make_txn(received_at=at(), amount=10_000)
+    first = shard()
+    shards = (first, *(Counter(key=k) for k in merchant_keys("m_1001")[1:]))
+    txn = make_txn(received_at=at(), amount=10_000)  # $100
 
-    f = features(txn, merchant, card, None, shards, shards[0], rules)
+    f = features(txn, merchant, Counter(key=card_key("tok_x")), None, shards, first, rules)
 
     assert f["amount_vs_merchant"] == pytest.approx(expected)
