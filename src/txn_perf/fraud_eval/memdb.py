@@ -195,12 +195,12 @@ class MemoryAws:
         every attribute name's UTF-8 bytes, plus a string's UTF-8 bytes, a string set's members',
         and for a number one byte per two significant digits plus one."""
         return [
-            sum(_attribute_size(n, v) for n, v in item.items())
+            sum(attribute_size(n, v) for n, v in item.items())
             for item in self.tables[table].values()
         ]
 
 
-def _attribute_size(name: str, value: dict[str, Any]) -> int:
+def attribute_size(name: str, value: dict[str, Any]) -> int:
     ((kind, inner),) = value.items()
     size = len(name.encode())
     if kind == "N":

@@ -10,7 +10,7 @@ import pytest
 
 from txn_domain.pan import contains_pan
 from txn_perf.fraud_eval import evaluate, generator, report
-from txn_perf.fraud_eval.memdb import MemoryAws
+from txn_perf.fraud_eval.memdb import MemoryAws, attribute_size
 
 SMALL = generator.sized(generator.Params(), cards=250, days=21)
 SMALL_ALT = generator.sized(generator.ALT, cards=250, days=21)  # the differently-shaped one
@@ -87,6 +87,14 @@ def test_memory_aws_sizes_items_as_dynamodb_does():
         "g1": {"SS": ["abcdefgh", "ijklmnop"]},  # 2 + 16
     }
     assert aws.item_sizes() == [8 + 3 + 13 + 6 + 18]
+
+
+@pytest.mark.parametrize(
+    ("number", "size"),
+    [("0", 1), ("0.05", 2), ("-0.5", 2), ("1000", 2), ("123", 3), ("12345678901234567890123", 13)],
+)
+def test_a_number_is_a_byte_per_two_significant_digits_plus_one(number, size):
+    assert attribute_size("", {"N": number}) == size
 
 
 def test_the_report_has_every_figure(small):
