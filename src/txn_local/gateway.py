@@ -308,9 +308,9 @@ class Gateway:
         self._listening_port = self._server.bind_addr[1]
         threading.Thread(target=self._server.serve, name="gateway", daemon=True).start()
 
-    def stop(self, *, drop_connections: bool = False) -> None:
+    def stop(self) -> None:
         """Stop accepting and close the idle keep-alive connections, as a process that goes
-        away does (``drop_connections``, kept for callers that say so, is always the case)."""
+        away does."""
         server, self._server = self._server, None
         if server is not None:
             server.stop()

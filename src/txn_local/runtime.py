@@ -211,7 +211,7 @@ class LocalRuntime:
         if gateway is None:
             raise RuntimeError("the runtime is not started")
         gateway.requested_port = gateway.port  # come back where clients look
-        gateway.stop(drop_connections=True)
+        gateway.stop()
         for poller in self.pollers.values():
             poller.stop()
         if self.consumer is not None:

@@ -115,7 +115,7 @@ def test_a_restart_cuts_open_connections(gateway: Gateway) -> None:
     for open_connection in (connection, idle):
         ask(open_connection)
     gateway.requested_port = gateway.port  # as restart_compute does
-    gateway.stop(drop_connections=True)
+    gateway.stop()
     with pytest.raises((OSError, http.client.HTTPException)):
         ask(connection)
     # and it comes back on the port it had picked, its old connections still winding down
