@@ -20,7 +20,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from txn_adapters.aws import translate
 from txn_adapters.partiql import Outcome, Statement, execute, insert_text, quote
 from txn_domain.errors import ThrottledError
-from txn_domain.fraud import counter_ttl
 from txn_domain.profile import ATTRIBUTE as PROFILE
 from txn_domain.risk import ATTRIBUTE as RISK
 from txn_domain.risk import Risk
@@ -111,7 +110,7 @@ class VelocityStore:
                     break
             else:
                 raise ThrottledError("reading velocity counters: keys left unprocessed")
-        counters = {k: Counter.from_item(k, items.get(k), now, counter_ttl(k)) for k in keys}
+        counters = {k: Counter.from_item(k, items.get(k), now) for k in keys}
         return counters, others
 
     def execute(self, statements: Sequence[Statement]) -> list[Outcome]:

@@ -26,15 +26,12 @@ from txn_domain.profile import PLACE_KM, distance_km, mark
 from txn_domain.risk import OWN
 from txn_domain.rules.engine import RuleSet
 from txn_domain.velocity import (
-    CARD_TTL,
     GUARD_HOURS,
     GUARD_WIDTH,
-    MERCHANT_TTL,
     PACK,
-    RISK_TTL,
-    SHORT_TTL,
     Counter,
     card_key,
+    counter_ttl,
     guard_digest,
     ip_key,
     merchant_keys,
@@ -88,14 +85,6 @@ def counter_keys(txns: Sequence[AcceptedTransaction]) -> list[str]:
             keys[key] = None
         keys[risk_key(txn.merchant_id)] = None  # read only: written by fraud reports
     return list(keys)
-
-
-def counter_ttl(key: str) -> int:
-    if key.startswith("card#"):
-        return CARD_TTL
-    if key.startswith("merchant#"):
-        return MERCHANT_TTL
-    return RISK_TTL if key.startswith("risk#") else SHORT_TTL
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,7 +270,8 @@ def features(
         )
     # Above what this merchant usually sells, when it sold enough to say: a big sale at a shop
     # whose every sale is big is not unusual for the card's sake alone. Its last 24 hours, or,
-    # at a quiet shop, every sale its shards hold (they live a week past the last, ADR 0016).
+    # at a quiet shop, every sale its shards hold (each lives eight days past its last write,
+    # ADR 0016).
     groups: dict[str, tuple[Counter, ...]] = {"card": (card,), "merchant": merchant_counters}
     if ip is not None:
         groups["ip"] = (ip,)

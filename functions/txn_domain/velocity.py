@@ -54,7 +54,7 @@ _PACKED = tuple((prefix, GRANULARITIES[prefix][0]) for prefix in ("a", "b", "d")
 WINDOWS: dict[str, int] = {"1m": 60, "10m": 600, "1h": 3600, "24h": 86400}
 CARD_TTL = 90 * 86400  # the card's history lives this long after its last use
 SHORT_TTL = 26 * 3600  # IP items only hold windows
-# A merchant shard lives eight days past its last sale: its lifetime count and sum (hn/hs) are
+# A merchant shard lives eight days past its last write: its lifetime count and sum (hn/hs) are
 # the merchant's typical sale when its last day is too few sales to say (ADR 0016).
 MERCHANT_TTL = 8 * 86400
 RISK_TTL = 60 * 86400  # a merchant's risk item (ADR 0013) lives this long after its last report
@@ -104,6 +104,15 @@ def guard_digest(transaction_id: str) -> str:
 def guarded(key: str) -> bool:
     """Card and IP items carry a guard set; merchant shards are guarded by the record."""
     return not key.startswith("merchant#")
+
+
+def counter_ttl(key: str) -> int:
+    """How long an item lives past its last write, by what it counts."""
+    if key.startswith("card#"):
+        return CARD_TTL
+    if key.startswith("merchant#"):
+        return MERCHANT_TTL
+    return RISK_TTL if key.startswith("risk#") else SHORT_TTL
 
 
 def card_key(token: str) -> str:
@@ -166,10 +175,11 @@ class Counter:
 
     @classmethod
     def from_item(
-        cls, key: str, item: Mapping[str, Any] | None, now: int, ttl: int = SHORT_TTL
+        cls, key: str, item: Mapping[str, Any] | None, now: int, ttl: int | None = None
     ) -> Counter:
-        """Build from a low-level DynamoDB item (``{"a1x": {"N": "..."}}``); ``None`` = empty."""
-        counter = cls(key=key, ttl=ttl)
+        """Build from a low-level DynamoDB item (``{"a1x": {"N": "..."}}``); ``None`` = empty.
+        ``ttl`` defaults to the key's (:func:`counter_ttl`)."""
+        counter = cls(key=key, ttl=counter_ttl(key) if ttl is None else ttl)
         if not item:
             return counter
         counter.exists = True
