@@ -12,7 +12,6 @@ from txn_domain.models import Status
 from txn_domain.risk import OWN, Risk
 from txn_domain.rules.engine import RulesDocumentError, compile_rules
 from txn_domain.velocity import (
-    MERCHANT_TTL,
     Counter,
     card_key,
     ip_key,
@@ -453,9 +452,9 @@ def test_given_a_bad_rules_document_when_compiled_then_refused(document):
         compile_rules({"version": "t", "flag_score": 50, "small_amount": 2, **document})
 
 
-def shard_with(*sales: tuple[float, int]) -> Counter:
-    """The merchant's shard 0 holding one sale per (hours ago, amount in cents)."""
-    shard = Counter(key=MERCHANT_SHARD0, exists=True)
+def shard_with(index: int, *sales: tuple[float, int]) -> Counter:
+    """The merchant's shard ``index`` holding one sale per (hours ago, amount in cents)."""
+    shard = Counter(key=merchant_keys("m_1001")[index], exists=True)
     for hours_ago, amount in sales:
         shard.add(
             int(datetime.fromisoformat(at(hours=-hours_ago)).timestamp()), amount, False, None
@@ -468,32 +467,51 @@ def expired_shard() -> Counter:
     """Shard 0 as read from an item past its expiry: five sales it no longer counts."""
     now = int(datetime.fromisoformat(at()).timestamp())
     item = {"expires_at": {"N": str(now - 1)}, "hn": {"N": "5"}, "hs": {"N": "10000"}}
-    return Counter.from_item(MERCHANT_SHARD0, item, now, MERCHANT_TTL)
+    return Counter.from_item(MERCHANT_SHARD0, item, now)
 
 
-FIVE_3_DAYS_AGO = [(72, 2000)] * 5  # five $20 sales three days ago, nothing since
+def twenties(n: int) -> list[tuple[float, int]]:
+    return [(72, 2000)] * n  # $20 sales three days ago
+
+
+def hundreds_today(n: int) -> list[tuple[float, int]]:
+    return [(2, 10_000)] * n  # $100 sales two hours ago
+
+
+# each case: the four shards as read (shard 0 takes the new $100 sale), and amount_vs_merchant
+TYPICAL_SALE_CASES = {
+    # a quiet shop: every sale its shards hold, the new one included
+    "quiet-shop": (lambda: [shard_with(0, *twenties(5))], 100 * 6 / (5 * 20 + 100)),
+    "history-on-other-shards": (
+        lambda: [
+            shard_with(1, *twenties(2)),
+            shard_with(2, *twenties(2)),
+            shard_with(3, *twenties(1)),
+        ],
+        100 * 6 / (5 * 20 + 100),
+    ),
+    "lifetime-of-five": (lambda: [shard_with(0, *twenties(4))], 100 * 5 / (4 * 20 + 100)),
+    "too-few-sales": (lambda: [shard_with(0, *twenties(3))], math.inf),
+    "expired-shard": (lambda: [expired_shard()], math.inf),  # eight days without a sale
+    # five sales today (four and the new one): the day says what the shop sells now
+    "day-of-five": (lambda: [shard_with(0, *twenties(10), *hundreds_today(4))], 1.0),
+    "day-of-four": (
+        lambda: [shard_with(0, *twenties(10), *hundreds_today(3))],
+        100 * 14 / (10 * 20 + 4 * 100),
+    ),
+}
 
 
 @pytest.mark.parametrize(
-    ("shard", "expected"),
-    [
-        # a quiet shop: every sale its shards hold, the $100 one included
-        (lambda: shard_with(*FIVE_3_DAYS_AGO), 100 * 6 / (5 * 20 + 100)),
-        # five $100 sales today as well: the day says what the shop sells now
-        (lambda: shard_with(*FIVE_3_DAYS_AGO, *[(2, 10_000)] * 5), 1.0),
-        (lambda: shard_with(*[(72, 2000)] * 3), math.inf),  # four sales ever: not known
-        (expired_shard, math.inf),  # a shard that went a week without a sale starts again
-    ],
-    ids=["quiet-shop", "busy-day", "too-few-sales", "expired-shard"],
+    ("shards", "expected"), TYPICAL_SALE_CASES.values(), ids=TYPICAL_SALE_CASES
 )
 def test_a_merchants_typical_sale_is_its_day_or_else_all_its_shards_hold(
-    rules, make_txn, make_merchant, shard, expected
+    rules, make_txn, make_merchant, shards, expected
 ):
-    merchant = make_merchant()
-    first = shard()
-    shards = (first, *(Counter(key=k) for k in merchant_keys("m_1001")[1:]))
+    held = {s.key: s for s in shards()}
+    read = tuple(held.get(k) or Counter(key=k) for k in merchant_keys("m_1001"))
     txn = make_txn(received_at=at(), amount=10_000)  # $100
 
-    f = features(txn, merchant, Counter(key=card_key("tok_x")), None, shards, first, rules)
+    f = features(txn, make_merchant(), Counter(key=card_key("tok_x")), None, read, read[0], rules)
 
     assert f["amount_vs_merchant"] == pytest.approx(expected)

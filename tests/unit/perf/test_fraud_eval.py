@@ -9,6 +9,7 @@ import json
 import pytest
 
 from txn_domain.pan import contains_pan
+from txn_domain.velocity import GRANULARITIES, MERCHANT_TTL, PACK, b36
 from txn_perf.fraud_eval import evaluate, generator, report
 from txn_perf.fraud_eval.memdb import MemoryAws, attribute_size
 
@@ -95,6 +96,27 @@ def test_memory_aws_sizes_items_as_dynamodb_does():
 )
 def test_a_number_is_a_byte_per_two_significant_digits_plus_one(number, size):
     assert attribute_size("", {"N": number}) == size
+
+
+def test_a_busy_merchant_shard_is_one_write_unit():
+    """A 1,000 TPS merchant's shard (250 TPS) with every bucket full, 5% small sales and
+    non-round sums, sized by DynamoDB's rule: under 1 KB for the fixtures' merchant ids
+    (docs/capacity.md; a 64-character id would not be)."""
+    now, tps = 1_796_040_000, 250
+    item = {
+        "pk": {"S": "merchant#m_1001#0"},
+        "sk": {"S": "v"},
+        "expires_at": {"N": str(now + MERCHANT_TTL)},
+        "hn": {"N": str(tps * 8 * 86400)},
+        "hs": {"N": str(tps * 8 * 86400 * 5123 + 7)},
+    }
+    for prefix, (width, kept) in GRANULARITIES.items():
+        for age in range(kept):
+            n = tps * width
+            value = n // 20 if prefix == "k" else n * PACK + n * 5123 + 7
+            item[prefix + b36(now // width - age)] = {"N": str(value)}
+    size = sum(attribute_size(name, value) for name, value in item.items())
+    assert 900 < size < 1024
 
 
 def test_the_report_has_every_figure(small):
