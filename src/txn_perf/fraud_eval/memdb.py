@@ -201,6 +201,7 @@ class MemoryAws:
 
 
 def attribute_size(name: str, value: dict[str, Any]) -> int:
+    """One attribute's bytes by DynamoDB's rule (numbers: leading and trailing zeros trimmed)."""
     ((kind, inner),) = value.items()
     size = len(name.encode())
     if kind == "N":
