@@ -239,7 +239,8 @@ def features(
         "home_km": home_km,
         # moving fast away from every usual place (not back home after a fraudulent sale)
         "away_kmh": travel_kmh if home_km is not None and home_km >= PLACE_KM else None,
-        # where the card was flagged card present in the last hours (a cloned card's next sales)
+        # near where the card was last flagged in a sale with coordinates, within hours (a cloned
+        # card's next sales there)
         "near_flagged_place": seasoned
         and geo is not None
         and profile.near_flagged(geo[0], geo[1], now),

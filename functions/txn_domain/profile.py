@@ -116,7 +116,7 @@ class Profile(NamedTuple):
     def text(self) -> str:
         """The profile as one short string attribute (numbers rounded: the item stays small):
         ``updated,first,mean,var,weight,novelty|lat,lon,w,day;...|marks|countries[|lat,lon,at]``
-        (the last section only once the card was flagged card present)."""
+        (the last section only once a sale with coordinates was flagged)."""
         places = ";".join(f"{a:.3f},{b:.3f},{c:.2f},{d}" for a, b, c, d in self.places)
         flagged = ""
         if self.flagged is not None:
@@ -150,8 +150,8 @@ class Profile(NamedTuple):
         return min(distance_km(a, b, lat, lon) for a, b, _, _ in usual)
 
     def near_flagged(self, lat: float, lon: float, now: int) -> bool:
-        """Within :data:`PLACE_KM` of where the card was last flagged card present, and within
-        :data:`FLAGGED_PLACE_S` of it (either side: deliveries arrive out of order)."""
+        """Within :data:`PLACE_KM` of where the card was last flagged in a sale with coordinates,
+        and within :data:`FLAGGED_PLACE_S` of it (either side: deliveries arrive out of order)."""
         if self.flagged is None:
             return False
         a, b, when = self.flagged
