@@ -81,6 +81,7 @@ class RuleSet:
     lodging_mccs: frozenset[str] = frozenset()
     # Confirmed fraud at the merchant (ADR 0013) scales too: by ``confirmed_step`` per unit of
     # its decayed score, to at most ``confirmed_max``; like the MCC it never flags on its own.
+    # The two are one merchant's risk read two ways: the larger applies, they never compound.
     confirmed_step: float = 0.0
     confirmed_max: float = 1.0
     # (id, weight, flags, predicate) of each rule in order: what evaluate reads per transaction
@@ -91,13 +92,15 @@ class RuleSet:
         object.__setattr__(self, "_plan", plan)
 
     def merchant_scale(self, merchant: MerchantConfig | None, confirmed: float = 0.0) -> float:
+        """What a sale's score is multiplied by at this merchant: the larger of its configured
+        risk (a high-risk MCC, or ``high_risk``) and its recent confirmed fraud, never both."""
         scale = 1.0
         if confirmed > 0.0 and self.confirmed_step:
             scale = min(1.0 + confirmed * self.confirmed_step, self.confirmed_max)
-        if merchant is None:
-            return scale
-        if merchant.mcc in self.risk_mccs or merchant.risk_overrides.high_risk:
-            return scale * self.risk_scale
+        if merchant is not None and (
+            merchant.mcc in self.risk_mccs or merchant.risk_overrides.high_risk
+        ):
+            scale = max(scale, self.risk_scale)
         return scale
 
     def evaluate(

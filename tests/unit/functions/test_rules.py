@@ -400,6 +400,55 @@ def test_given_merchant_disables_a_rule_then_it_does_not_match(rules, make_txn, 
     assert run(scenario, rules, make_txn, make_merchant).matched_rules == ()
 
 
+@pytest.mark.parametrize(
+    ("merchant", "confirmed", "scale"),
+    [
+        ({}, 0.0, 1.0),
+        ({"mcc": "7995"}, 0.0, 1.1),  # a high-risk MCC in the shipped document
+        ({"risk_overrides": {"high_risk": True}}, 0.0, 1.1),
+        ({}, 2.0, 1.04),  # 0.02 per unit of decayed confirmed fraud
+        ({}, 50.0, 1.1),  # ... up to confirmed_fraud_max_scale
+        ({"mcc": "7995"}, 2.0, 1.1),  # the larger of the two, not 1.1 x 1.04
+        ({"mcc": "7995"}, 50.0, 1.1),  # not 1.1 x 1.1
+    ],
+)
+def test_given_merchant_risk_then_the_larger_reading_scales_and_they_never_compound(
+    rules, make_merchant, merchant, confirmed, scale
+):
+    assert rules.merchant_scale(make_merchant(**merchant), confirmed) == pytest.approx(scale)
+
+
+def test_given_a_high_risk_merchant_with_confirmed_fraud_then_a_50_point_sale_is_not_flagged(
+    make_merchant,
+):
+    document = {
+        "version": "t",
+        "flag_score": 60,
+        "small_amount": 2,
+        "merchant_risk": {
+            "mccs": ["7995"],
+            "scale": 1.1,
+            "confirmed_fraud_step": 0.02,
+            "confirmed_fraud_max_scale": 1.1,
+        },
+        "rules": [
+            {
+                "id": "r",
+                "action": "review",
+                "weight": 50,
+                "condition": {"kind": "truthy", "feature": "a"},
+            }
+        ],
+    }
+    rules = compile_rules(document)
+    casino = make_merchant(mcc="7995")
+
+    decision = rules.evaluate({"a": True}, scale=rules.merchant_scale(casino, 50.0))
+
+    # 50 x 1.1 = 55 stays under 60; compounded (x 1.21) it would have flagged at 60
+    assert (decision.status, decision.score) == (Status.APPROVED, 55)
+
+
 def test_given_missing_location_fields_then_location_rules_do_not_fire(
     rules, make_txn, make_merchant
 ):
