@@ -279,6 +279,18 @@ def test_given_a_card_present_amount_then_the_rule_holds_its_threshold(
     assert rule_id not in held.matched_rules
 
 
+@pytest.mark.parametrize(("sales", "judged"), [(3, False), (5, False), (6, True), (7, True)])
+def test_given_a_card_with_few_sales_then_its_amounts_are_not_judged_until_six(
+    sales, judged, rules, make_txn, make_merchant
+):
+    # a first-time purchase 50x the card's usual: three to five sales are no baseline (ADR 0017)
+    decision = run(
+        history(n=sales, then={"amount": 100_000}, **CP), rules, make_txn, make_merchant
+    )
+    amount_rules = {"amount-unusual", "amount-far-above-usual"}
+    assert amount_rules & set(decision.matched_rules) == (amount_rules if judged else set())
+
+
 @pytest.mark.parametrize(
     "anomaly",
     [{"ip_address": "198.51.100.7"}, {"shipping_country": "FR"}, {"ip_country": "CA"}],
