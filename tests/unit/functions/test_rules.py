@@ -262,6 +262,15 @@ def test_given_the_quiet_scenario_then_rule_does_not_match(rule_id, rules, make_
     assert rule_id not in decision.matched_rules
 
 
+def test_given_a_big_spenders_day_and_nothing_else_then_it_is_not_flagged(
+    rules, make_txn, make_merchant
+):
+    # $20,000 in five sales adds its weight (and card-frequency's); neither flags on its own
+    decision = run(SCENARIOS["card-sum-24h"][0], rules, make_txn, make_merchant)
+    assert "card-sum-24h" in decision.matched_rules
+    assert decision.status is Status.APPROVED
+
+
 # (rule, amount that fires, amount just under its threshold), card present after $20 sales
 CARD_AMOUNT_THRESHOLDS = [
     ("amount-unusual", 6000, 4000),
