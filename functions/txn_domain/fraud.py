@@ -41,8 +41,6 @@ from txn_domain.velocity import (
 )
 
 MIN_HISTORY = 3  # sales before a card's own behaviour is a baseline
-# ... and before its usual amount is: a spread from three sales is mostly noise (ADR 0017)
-MIN_AMOUNT_HISTORY = 6
 MIN_MERCHANT_SALES = 5  # sales before a merchant's typical sale is known (ADR 0016)
 MIN_AGE_DAYS = 7.0  # a young card's usual rate is taken over at least this long
 
@@ -195,7 +193,6 @@ def features(
         ip_mark = mark("i", txn.ip_address)
         marks += (ip_mark,)
     seasoned = history_count >= MIN_HISTORY
-    amounts_known = history_count >= MIN_AMOUNT_HISTORY
     # each looked up once in the card's known marks (a tuple of up to 40)
     merchant_known = seasoned and marks[0] in profile.known
     ip_known = seasoned and ip_mark is not None and ip_mark in profile.known
@@ -229,10 +226,9 @@ def features(
         "card_history_avg": history_avg,
         "travel_km": travel_km,
         "travel_kmh": travel_kmh,
-        # behaviour against the card's own history (None until it has MIN_HISTORY sales, and
-        # for amounts MIN_AMOUNT_HISTORY)
-        "amount_z": profile.amount_z(math.log(amount_ref / scale)) if amounts_known else None,
-        "amount_vs_usual": amount_reference / math.exp(profile.mean) if amounts_known else None,
+        # behaviour against the card's own history (None until it has MIN_HISTORY sales)
+        "amount_z": profile.amount_z(math.log(amount_ref / scale)) if seasoned else None,
+        "amount_vs_usual": amount_reference / math.exp(profile.mean) if seasoned else None,
         "new_merchant": seasoned and not merchant_known,
         "known_merchant": seasoned and merchant_known,
         "new_terminal": seasoned and txn.terminal_id is not None and marks[1] not in profile.known,

@@ -288,16 +288,12 @@ def test_given_a_card_present_amount_then_the_rule_holds_its_threshold(
     assert rule_id not in held.matched_rules
 
 
-@pytest.mark.parametrize(("sales", "judged"), [(3, False), (5, False), (6, True), (7, True)])
-def test_given_a_card_with_few_sales_then_its_amounts_are_not_judged_until_six(
-    sales, judged, rules, make_txn, make_merchant
+def test_given_a_card_with_three_sales_then_its_amounts_are_already_judged(
+    rules, make_txn, make_merchant
 ):
-    # a first-time purchase 50x the card's usual: three to five sales are no baseline (ADR 0017)
-    decision = run(
-        history(n=sales, then={"amount": 100_000}, **CP), rules, make_txn, make_merchant
-    )
-    amount_rules = {"amount-unusual", "amount-far-above-usual"}
-    assert amount_rules & set(decision.matched_rules) == (amount_rules if judged else set())
+    # waiting for six sales cost a young platform its large-amount fraud (ADR 0017)
+    decision = run(history(n=3, then={"amount": 100_000}, **CP), rules, make_txn, make_merchant)
+    assert {"amount-unusual", "amount-far-above-usual"} <= set(decision.matched_rules)
 
 
 @pytest.mark.parametrize(
