@@ -137,8 +137,8 @@ SCENARIOS = {
         history(then={"amount": 20000}),
     ),
     "card-frequency": (
+        {"txns": [*HISTORY_MONTH, *[(at(hours=h), {}) for h in range(5)]]},
         {"txns": [*HISTORY_MONTH, *[(at(hours=h), {}) for h in range(4)]]},
-        {"txns": [*HISTORY_MONTH, *[(at(hours=h), {}) for h in range(3)]]},
     ),
     "new-merchant": (history(then={"merchant_id": "m_2002"}), history()),
     "new-places-spree": (
@@ -269,6 +269,17 @@ def test_given_a_big_spenders_day_and_nothing_else_then_it_is_not_flagged(
     decision = run(SCENARIOS["card-sum-24h"][0], rules, make_txn, make_merchant)
     assert "card-sum-24h" in decision.matched_rules
     assert decision.status is Status.APPROVED
+
+
+def test_given_five_sales_in_a_day_on_a_card_used_about_daily_then_card_frequency_holds(
+    rules, make_txn, make_merchant
+):
+    # 27 sales over the last month: five today is under 5x the card's usual daily rate
+    month = [(at(hours=-720 + 25 * i), {}) for i in range(27)]
+    decision = run(
+        {"txns": [*month, *[(at(hours=h), {}) for h in range(5)]]}, rules, make_txn, make_merchant
+    )
+    assert "card-frequency" not in decision.matched_rules
 
 
 # (rule, amount that fires, amount just under its threshold), card present after $20 sales
