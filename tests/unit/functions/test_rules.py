@@ -262,19 +262,17 @@ def test_given_the_quiet_scenario_then_rule_does_not_match(rule_id, rules, make_
     assert rule_id not in decision.matched_rules
 
 
-def test_given_a_big_spenders_day_and_nothing_else_then_it_is_not_flagged(
-    rules, make_txn, make_merchant
-):
+def test_given_a_big_spenders_day_then_alone_it_does_not_flag(rules, make_txn, make_merchant):
     # $20,000 in five sales adds its weight (and card-frequency's); neither flags on its own
     decision = run(SCENARIOS["card-sum-24h"][0], rules, make_txn, make_merchant)
     assert "card-sum-24h" in decision.matched_rules
     assert decision.status is Status.APPROVED
 
 
-def test_given_five_sales_in_a_day_on_a_card_used_about_daily_then_card_frequency_holds(
+def test_given_five_sales_in_a_day_on_a_card_used_about_daily_then_card_frequency_does_not_fire(
     rules, make_txn, make_merchant
 ):
-    # 27 sales over the last month: five today is under 5x the card's usual daily rate
+    # 27 sales over the last month and five today: about 4.8x the usual daily rate it learns
     month = [(at(hours=-720 + 25 * i), {}) for i in range(27)]
     decision = run(
         {"txns": [*month, *[(at(hours=h), {}) for h in range(5)]]}, rules, make_txn, make_merchant
@@ -438,12 +436,14 @@ def test_given_merchant_disables_a_rule_then_it_does_not_match(rules, make_txn, 
         ({}, 50.0, 1.1),  # ... up to confirmed_fraud_max_scale
         ({"mcc": "7995"}, 2.0, 1.1),  # the larger of the two, not 1.1 x 1.04
         ({"mcc": "7995"}, 50.0, 1.1),  # not 1.1 x 1.1
+        (None, 2.0, 1.04),  # a merchant not configured: its confirmed fraud still scales
     ],
 )
 def test_given_merchant_risk_then_the_larger_reading_scales_and_they_never_compound(
     rules, make_merchant, merchant, confirmed, scale
 ):
-    assert rules.merchant_scale(make_merchant(**merchant), confirmed) == pytest.approx(scale)
+    config = None if merchant is None else make_merchant(**merchant)
+    assert rules.merchant_scale(config, confirmed) == pytest.approx(scale)
 
 
 def test_given_a_high_risk_merchant_with_confirmed_fraud_then_a_50_point_sale_is_not_flagged(
@@ -473,7 +473,7 @@ def test_given_a_high_risk_merchant_with_confirmed_fraud_then_a_50_point_sale_is
 
     decision = rules.evaluate({"a": True}, scale=rules.merchant_scale(casino, 50.0))
 
-    # 50 x 1.1 = 55 stays under 60; compounded (x 1.21) it would have flagged at 60
+    # 50 x 1.1 = 55 stays under 60; compounded (x 1.21) it would have flagged at 61
     assert (decision.status, decision.score) == (Status.APPROVED, 55)
 
 
@@ -522,6 +522,10 @@ def test_given_missing_location_fields_then_location_rules_do_not_fire(
         {"rules": [], "lodging_mccs": ["3501-"]},
         {"rules": [], "lodging_mccs": ["3999-3501"]},
         {"rules": [], "lodging_mccs": ["3501-39999"]},
+        # merchant risk only raises a score: a discount would vanish under the larger reading
+        {"rules": [], "merchant_risk": {"scale": 0.8}},
+        {"rules": [], "merchant_risk": {"confirmed_fraud_max_scale": 0.9}},
+        {"rules": [], "merchant_risk": {"confirmed_fraud_step": -0.02}},
     ],
 )
 def test_given_a_bad_rules_document_when_compiled_then_refused(document):
