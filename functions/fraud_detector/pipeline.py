@@ -296,12 +296,12 @@ class FraudPipeline:
                     continue
                 reasons[counter.key] = outcome.error or "unknown"
                 if outcome.error == "ConditionalCheckFailed" and outcome.item is not None:
-                    seen = Counter.from_item(counter.key, outcome.item, now, counter.ttl)
+                    seen = Counter.from_item(counter.key, outcome.item, now)
                     left = _uncounted(seen, added)
                     if left:
                         retry.append((seen, left, sign))
                 elif outcome.error == "ConditionalCheckFailed":  # the item is gone: create it
-                    retry.append((Counter(key=counter.key, ttl=counter.ttl), added, sign))
+                    retry.append((Counter(key=counter.key), added, sign))
                 else:  # created meanwhile (DuplicateItem), throttled, ...: read it again
                     retry.append((counter, added, sign))
                     reread = True

@@ -31,7 +31,6 @@ from txn_domain.velocity import (
     PACK,
     Counter,
     card_key,
-    counter_ttl,
     guard_digest,
     ip_key,
     merchant_keys,
@@ -317,7 +316,7 @@ def assess(
     def get(key: str) -> Counter:
         counter = counters.get(key)
         if counter is None:
-            counter = counters[key] = Counter(key=key, ttl=counter_ttl(key))
+            counter = counters[key] = Counter(key=key)
         return counter
 
     for txn in sorted(txns, key=lambda t: (t.received_at, t.transaction_id)):

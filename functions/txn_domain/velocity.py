@@ -152,7 +152,7 @@ class Counter:
     """One counter item: its buckets as read, plus the transactions this batch counts into it."""
 
     key: str
-    ttl: int = SHORT_TTL
+    ttl: int = field(init=False)  # seconds the item lives past its write: the key's (counter_ttl)
     buckets: dict[str, dict[int, int]] = field(
         default_factory=lambda: {"a": {}, "k": {}, "b": {}, "d": {}}
     )
@@ -173,13 +173,13 @@ class Counter:
     risk: Risk = NO_RISK  # confirmed fraud (card and risk items, ADR 0013)
     risk_text: str | None = None  # ``rk`` exactly as read: the condition of its next write
 
+    def __post_init__(self) -> None:
+        self.ttl = counter_ttl(self.key)
+
     @classmethod
-    def from_item(
-        cls, key: str, item: Mapping[str, Any] | None, now: int, ttl: int | None = None
-    ) -> Counter:
-        """Build from a low-level DynamoDB item (``{"a1x": {"N": "..."}}``); ``None`` = empty.
-        ``ttl`` defaults to the key's (:func:`counter_ttl`)."""
-        counter = cls(key=key, ttl=counter_ttl(key) if ttl is None else ttl)
+    def from_item(cls, key: str, item: Mapping[str, Any] | None, now: int) -> Counter:
+        """Build from a low-level DynamoDB item (``{"a1x": {"N": "..."}}``); ``None`` = empty."""
+        counter = cls(key=key)
         if not item:
             return counter
         counter.exists = True

@@ -62,3 +62,6 @@ def test_a_merchant_shard_outlives_a_quiet_week_and_an_ip_item_a_day():
     # a quiet shop's typical sale is its shards' lifetime count and sum (ADR 0016)
     assert counter_ttl("merchant#m_1001#0") == MERCHANT_TTL == 8 * 86400
     assert counter_ttl("ip#203.0.113.7") == SHORT_TTL < MERCHANT_TTL
+    # every counter takes its key's, however it is built: none can be written with another
+    assert Counter(key="merchant#m_1001#0").ttl == MERCHANT_TTL
+    assert Counter.from_item("ip#203.0.113.7", None, NOW).ttl == SHORT_TTL
