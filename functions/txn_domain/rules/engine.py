@@ -262,9 +262,9 @@ def compile_rules(document: Mapping[str, Any]) -> RuleSet:
     if document.get("reference_currency", rates.reference) != rates.reference:
         raise RulesDocumentError(f"reference_currency must be {rates.reference}")
     # merchant risk only ever raises a score, so the larger reading is the riskier one
-    for key, least in (("scale", 1.0), ("confirmed_fraud_max_scale", 1.0)):
-        if float(risk.get(key, 1.0)) < least:
-            raise RulesDocumentError(f"merchant_risk.{key} must be {least} or more")
+    for key in ("scale", "confirmed_fraud_max_scale"):
+        if float(risk.get(key, 1.0)) < 1.0:
+            raise RulesDocumentError(f"merchant_risk.{key} must be 1 or more")
     if float(risk.get("confirmed_fraud_step", 0.0)) < 0.0:
         raise RulesDocumentError("merchant_risk.confirmed_fraud_step must be 0 or more")
     return RuleSet(
