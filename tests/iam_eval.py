@@ -15,7 +15,8 @@ implicit denies", "Conditions with multiple context keys or values", "Condition 
   request context makes its condition false.
 
 Only what the security stack's documents use is covered: ``StringEquals``, ``StringLike`` and
-``ArnLike`` on single-valued keys. Anything else (``NotAction``, ``NotResource``, other or
+``ArnLike`` on single-valued keys, and ``Null`` (``"true"``: the key is absent from the request,
+``"false"``: present). Anything else (``NotAction``, ``NotResource``, other or
 ``...IfExists`` operators, set operators, policy variables) raises :class:`Unsupported` instead of
 guessing, so a policy that grows past this module fails the census loudly.
 """
@@ -83,6 +84,10 @@ def _element(statement: Statement, name: str) -> list[str]:
 def condition_holds(condition: Mapping[str, Mapping[str, Any]], context: Mapping[str, str]) -> bool:
     by_key = {k.lower(): v for k, v in context.items()}  # condition key names ignore case
     for operator, keys in condition.items():
+        if operator == "Null":
+            if any((k.lower() in by_key) == (str(w).lower() == "true") for k, w in keys.items()):
+                return False
+            continue
         test = OPERATORS.get(operator)
         if test is None:
             raise Unsupported(f"condition operator {operator} is not supported")

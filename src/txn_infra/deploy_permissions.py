@@ -187,15 +187,27 @@ def derive(
     registered: dict[str, list[offline.Resource]] = {name: [] for name in contract.LAYERS}
     for stack, layers in runs.items():
         region = offline.stack_config(contract.NETWORK, stack).get("aws:region", "us-east-2")
+        generated = {
+            r.id
+            for run in layers.values()
+            for r in run.resources
+            if any(g.tagged for g in grants.by_type.get(r.type, ()))
+        }
         for name, run in layers.items():
-            registered[name] += [_placeholders(r, region) for r in run.resources]
+            registered[name] += [_placeholders(r, region, generated) for r in run.resources]
     return {name: _statements(found, name, grants) for name, found in registered.items()}
 
 
-def _placeholders(resource: offline.Resource, region: str) -> offline.Resource:
-    """The resource with the offline account id and the stack's region as placeholders."""
+def _placeholders(
+    resource: offline.Resource, region: str, generated: Iterable[str] = ()
+) -> offline.Resource:
+    """The resource with the offline account id and the stack's region as placeholders, and
+    ``*`` for the ids AWS generates (``generated``): a name built from a REST API's id, such as
+    its execution-log group, is known on a real deploy only once the API exists."""
     text = json.dumps(resource.inputs, default=str)
     text = text.replace(offline.ACCOUNT_ID, ACCOUNT).replace(region, REGION)
+    for resource_id in generated:
+        text = text.replace(resource_id, "*")
     return replace(resource, inputs=json.loads(text))
 
 

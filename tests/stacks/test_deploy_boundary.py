@@ -45,7 +45,9 @@ def _fill(text: str, **names: str) -> str:
 def _context(condition: dict[str, Any] | None, via: str) -> dict[str, str]:
     """The request context a real call carries for a grant's condition (its first value)."""
     context: dict[str, str] = {}
-    for keys in (condition or {}).values():
+    for operator, keys in (condition or {}).items():
+        if operator == "Null":  # "true": the request lacks the key (a resource not there yet)
+            continue
         for key, wanted in keys.items():
             value = wanted[0] if isinstance(wanted, list) else wanted
             context[key] = _fill(str(value).replace("{via}", via))
@@ -204,3 +206,15 @@ def test_a_role_that_writes_another_layers_state_is_named(
         "compute: s3:PutObject on " + BUCKET + "/.pulumi/stacks/txn-compute/dev.json"
         in breaches["edge"]
     )
+
+
+def test_security_may_tag_a_key_it_creates_and_no_key_another_layer_owns(
+    roles: dict[str, list[dict[str, Any]]],
+) -> None:
+    # tags sent with CreateKey are authorised as kms:TagResource on a key that has no tags yet
+    key = _fill("arn:aws:kms:{region}:{account}:key/new")
+    at_create = Request("kms:TagResource", key, {REQUEST_TAG: "security"})
+    assert decide(roles["security"], at_create).allowed
+    owned = Request("kms:TagResource", key, {REQUEST_TAG: "security", TAG: "data"})
+    assert not decide(roles["security"], owned).allowed
+    assert not any(decide(roles[layer], at_create).allowed for layer in roles if layer != "security")

@@ -67,6 +67,44 @@ def test_string_equals_and_a_missing_key(context: dict[str, str], allowed: bool)
     assert decide(JOB_CATEGORY, request).allowed is allowed
 
 
+# "Condition operators", Condition operator to check existence of condition keys: Null "true"
+# holds when the key is absent from the request context, "false" when it is present. Here: tag
+# only a key that carries no Layer tag yet, and only with Layer=security.
+UNTAGGED_KEYS = [
+    {
+        "Effect": "Allow",
+        "Action": "kms:TagResource",
+        "Resource": "arn:aws:kms:us-east-2:111122223333:key/*",
+        "Condition": {
+            "StringEquals": {"aws:RequestTag/Layer": "security"},
+            "Null": {"aws:ResourceTag/Layer": "true"},
+        },
+    }
+]
+
+
+@pytest.mark.parametrize(
+    ("context", "allowed"),
+    [
+        ({"aws:RequestTag/Layer": "security"}, True),  # a key being created has no tags
+        ({"aws:RequestTag/Layer": "security", "aws:ResourceTag/Layer": "data"}, False),
+        ({"aws:RequestTag/Layer": "security", "aws:ResourceTag/Layer": "security"}, False),
+        ({}, False),
+    ],
+)
+def test_null_holds_on_an_absent_key(context: dict[str, str], allowed: bool) -> None:
+    request = Request("kms:TagResource", "arn:aws:kms:us-east-2:111122223333:key/k1", context)
+    assert decide(UNTAGGED_KEYS, request).allowed is allowed
+
+
+def test_null_false_holds_on_a_present_key() -> None:
+    statement = {**UNTAGGED_KEYS[0], "Condition": {"Null": {"aws:ResourceTag/Layer": "false"}}}
+    request = Request("kms:TagResource", "arn:aws:kms:us-east-2:111122223333:key/k1", {})
+    assert not decide([statement], request).allowed
+    tagged = Request(request.action, request.resource, {"aws:ResourceTag/Layer": "data"})
+    assert decide([statement], tagged).allowed
+
+
 def test_the_resource_pattern_must_match_too() -> None:
     context = {"aws:PrincipalTag/job-category": "iamuser-admin"}
     other_account = Request("iam:CreateAccessKey", "arn:aws:iam::444455556666:user/x", context)
