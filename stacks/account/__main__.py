@@ -1,6 +1,9 @@
 """account: once per AWS account and region, before any layer: the Pulumi state bucket, the
-secrets key, API Gateway's account-wide CloudWatch role and setting, and one deploy role per
-layer."""
+secrets key, API Gateway's account-wide CloudWatch role and setting, Application Signals, and one
+deploy role per layer."""
+
+import pulumi
+import pulumi_aws_native as aws_native
 
 from txn_infra import deploy_permissions
 from txn_infra.components.account import (
@@ -42,6 +45,11 @@ api_logging = ApiGatewayLogging(
     "apigateway-logging",
     ApiGatewayLoggingArgs(platform=platform, environments=cfg.environments),
     opts=ctx.opts,
+)
+# Application Signals' service-linked role, which observability's SLOs need: made here with the
+# administrators' rights, so no layer's deploy role may create service-linked roles.
+aws_native.applicationsignals.Discovery(
+    "application-signals", opts=pulumi.ResourceOptions(provider=ctx.native_provider)
 )
 
 deployers = LayerDeployRoles(

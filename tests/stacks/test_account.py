@@ -16,6 +16,7 @@ import pulumi
 import pytest
 
 from tests.stacks.conftest import as_list, policy, statements
+from txn_infra import deploy_permissions
 from txn_infra.components.security import KEY_ADMIN_ACTIONS
 from txn_infra.offline import ACCOUNT_ID, REPO_ROOT, LayerRun, run_layer
 from txn_spec import contract
@@ -242,3 +243,18 @@ def test_setting_names_the_role_once_its_policy_exists(account: LayerRun) -> Non
     setting = account.one(ACCOUNT_SETTING)
     assert setting.inputs["cloudwatchRoleArn"] == account.exports["apigateway_cloudwatch_role_arn"]
     assert account.depends_on[setting.name] == {"apigateway-logging-role-policy"}
+
+
+def test_application_signals_is_enabled_here_so_no_deploy_role_creates_service_linked_roles(
+    account: LayerRun,
+) -> None:
+    # observability's SLOs need Application Signals' service-linked role (Discovery creates it)
+    account.one("aws-native:applicationsignals:Discovery")
+    grants = deploy_permissions.load()
+    actions = {
+        action
+        for layer in grants.values()
+        for statement in layer
+        for action in as_list(statement["Action"])
+    }
+    assert "iam:CreateServiceLinkedRole" not in actions
