@@ -396,6 +396,34 @@ def test_given_a_young_card_then_a_known_shop_after_new_ones_is_not_a_spree(
     assert "spree-known-shop" not in run(young, rules, make_txn, make_merchant).matched_rules
 
 
+def first_seen(hours_ago: float, **kw) -> list:
+    """Six ordinary $20 sales, the first ``hours_ago`` hours ago and the last two hours ago."""
+    step = (hours_ago - 2) / 5
+    return [(at(hours=-hours_ago + step * i), {"amount": 2000, **kw}) for i in range(6)]
+
+
+NEW_SHOPS_NOW = [(at(minutes=-40), NEW_SHOP_1), (at(minutes=-20), NEW_SHOP_2), (at(), NEW_SHOP_3)]
+BUSY_HOUR = [(at(minutes=8 * i), {}) for i in range(8)]
+# (rule, the sales after the card's first six, their keyword arguments)
+WAIT_FOR_AGE = [
+    ("new-places-spree", NEW_SHOPS_NOW, CP_NY),
+    ("new-places-spree-3", NEW_SHOPS_NOW, CP_NY),
+    ("spree-known-shop", [*NEW_SHOPS_NOW[:2], (at(), CP_NY)], CP_NY),
+    ("card-frequency", BUSY_HOUR, {}),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "then", "kw"), WAIT_FOR_AGE, ids=[w[0] for w in WAIT_FOR_AGE])
+def test_given_a_card_seen_for_under_three_days_then_spree_and_frequency_rules_wait(
+    rule_id, then, kw, rules, make_txn, make_merchant
+):
+    # a new card's every shop is a first use and its usual rate is unknown (ADR 0018)
+    young = run({"txns": [*first_seen(70, **kw), *then]}, rules, make_txn, make_merchant)
+    settled = run({"txns": [*first_seen(74, **kw), *then]}, rules, make_txn, make_merchant)
+    assert rule_id not in young.matched_rules
+    assert rule_id in settled.matched_rules
+
+
 def test_given_an_ordinary_transaction_then_approved_with_zero_score(
     rules, make_txn, make_merchant
 ):
