@@ -125,14 +125,16 @@ class ServiceAlarms(pulumi.ComponentResource):
                     ("writes", "WriteThrottleEvents"),
                 )
             ]
+            # Throttle events are published only when there are some: each series is filled
+            # with 0, so one throttled series is a sum on its own, and once throttling stops the
+            # sum is 0 and the alarm returns to OK (alarms on AWS/DynamoDB metrics ignore
+            # treat_missing_data and would keep their state).
+            total = " + ".join(f"FILL({q.id}, 0)" for q in queries)
             self._alarm(
                 f"{component}-table-throttles",
                 f"DynamoDB throttles requests to the {component} table or its indexes",
                 "dynamodb-throttles",
-                metric_queries=[
-                    *queries,
-                    _expression("throttles", " + ".join(q.id for q in queries), "Throttle events"),
-                ],
+                metric_queries=[*queries, _expression("throttles", total, "Throttle events")],
                 threshold=0,
                 evaluation_periods=3,
                 datapoints_to_alarm=2,
