@@ -15,9 +15,12 @@ if TYPE_CHECKING:
     from txn_perf.fraud_eval.generator import Gen
 
 
+FRAUD_STARTS_DAY = 7  # a stolen or copied card is used from the second week on
+
+
 def victim(g: Gen, cards: list[Card]) -> tuple[Card, float]:
     # fraud starts after a week, so most victims have a history
-    return g.rng.choice(cards), g.t0 + g.rng.uniform(7, g.p.days - 0.5) * DAY
+    return g.rng.choice(cards), g.t0 + g.rng.uniform(FRAUD_STARTS_DAY, g.p.days - 0.5) * DAY
 
 
 def large_amount(g: Gen, cards: list[Card]) -> int:

@@ -139,8 +139,13 @@ def test_the_report_has_every_figure(small):
     # every confirmation reached the fraud detector's report path (ADR 0013)
     assert built["replay"]["feedback_delivered"] > 0
     assert "terminal-confirmed-fraud" in built["rules"]
+    after = built["after_launch_week"]
+    assert len(after["beyond_chance"]) <= after["over"] <= after["measured"]
+    assert after["measured"] <= built["merchants_measured"]  # fewer sales a merchant
+    assert 0 <= after["fpr"] <= 1
     assert "recall" in text
     assert "false-positive rate" in text
+    assert "after the launch week" in text
     assert png is not None
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
