@@ -217,4 +217,6 @@ def test_security_may_tag_a_key_it_creates_and_no_key_another_layer_owns(
     assert decide(roles["security"], at_create).allowed
     owned = Request("kms:TagResource", key, {REQUEST_TAG: "security", TAG: "data"})
     assert not decide(roles["security"], owned).allowed
-    assert not any(decide(roles[layer], at_create).allowed for layer in roles if layer != "security")
+    assert not any(
+        decide(roles[layer], at_create).allowed for layer in roles if layer != "security"
+    )
