@@ -396,6 +396,15 @@ def test_given_a_young_card_then_a_known_shop_after_new_ones_is_not_a_spree(
     assert "spree-known-shop" not in run(young, rules, make_txn, make_merchant).matched_rules
 
 
+@pytest.mark.parametrize(("minutes", "fires"), [(45, True), (60, False)])
+def test_given_a_second_new_shop_then_new_places_spree_fires_within_about_50_minutes(
+    minutes, fires, rules, make_txn, make_merchant
+):
+    # recent first uses halve every 2 hours: 0.77 after 45 minutes, 0.71 after an hour (.14)
+    spree = {"txns": [*SETTLED_NY, (at(minutes=-minutes), NEW_SHOP_1), (at(), NEW_SHOP_2)]}
+    assert ("new-places-spree" in run(spree, rules, make_txn, make_merchant).matched_rules) is fires
+
+
 def first_seen(hours_ago: float, **kw) -> list:
     """Six ordinary $20 sales, the first ``hours_ago`` hours ago and the last two hours ago."""
     step = (hours_ago - 2) / 5
