@@ -169,12 +169,11 @@ def build(traffic: Traffic, run: Replay) -> dict[str, Any]:
     }
     targets["fpr_overall"] = {"target": FPR_TARGET, "value": fpr, "met": fpr <= FPR_TARGET}
     worst_id = by_merchant["worst_merchant"]
-    worst = (worst_id, per_merchant[worst_id] if worst_id else {})
     worst_fpr = by_merchant["worst_fpr"] or 0.0
     targets["fpr_worst_merchant"] = {
         "target": FPR_TARGET,
         "value": worst_fpr,
-        "merchant": worst[0],
+        "merchant": worst_id,
         "met": worst_fpr <= FPR_TARGET,
     }
     n = len(scored)
@@ -191,7 +190,7 @@ def build(traffic: Traffic, run: Replay) -> dict[str, Any]:
         "recall_all_fraud": _ratio(tp, len(fraud)),
         "fpr": fpr,
         "precision": _ratio(tp, tp + fp),
-        "fpr_worst_merchant": {"merchant": worst[0], **worst[1]},
+        "fpr_worst_merchant": {"merchant": worst_id, **per_merchant.get(worst_id, {})},
         "fpr_high_risk_merchants_max": by_merchant["high_risk_max"],
         "merchants_measured": by_merchant["measured"],
         "merchants_over_target": by_merchant["over"],
