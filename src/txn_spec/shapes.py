@@ -248,6 +248,9 @@ ALERT_SEVERITY_NORMAL = "normal"
 VALIDATOR = FunctionShape(
     component="validator",
     package="validator",
+    # API Gateway waits at most 29 s for a Lambda integration, then answers 504: a validator
+    # still running after that would be paid for and answer no one.
+    timeout_seconds=28,
     environment=(
         Env.MERCHANTS_TABLE,
         Env.IDEMPOTENCY_TABLE,
