@@ -72,6 +72,8 @@ class LayerRun:
     depends_on: dict[str, set[str]] = field(default_factory=dict)
     # names of the resources registered with ``protect=True``
     protected: set[str] = field(default_factory=set)
+    # resource name -> the property paths it registered with ``ignore_changes``
+    ignore_changes: dict[str, set[str]] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_]
@@ -284,8 +286,8 @@ def _recording_reads(run: LayerRun) -> Iterator[None]:
 
 
 def _record_dependencies(run: LayerRun) -> None:
-    """Record each resource's explicit ``depends_on`` and ``protect`` (the mocks do not see
-    options)."""
+    """Record each resource's explicit ``depends_on``, ``protect`` and ``ignore_changes`` (the
+    mocks do not see options)."""
     names: dict[int, str] = {}
 
     def transformation(
@@ -301,6 +303,8 @@ def _record_dependencies(run: LayerRun) -> None:
             }
         if args.opts is not None and args.opts.protect:
             run.protected.add(args.name)
+        if args.opts is not None and args.opts.ignore_changes:
+            run.ignore_changes[args.name] = set(args.opts.ignore_changes)
         return None
 
     pulumi.runtime.register_stack_transformation(transformation)

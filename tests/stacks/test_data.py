@@ -232,3 +232,15 @@ def test_prod_prewarms_the_hot_path_tables_and_their_indexes_only(
         "idempotency",
     }
     assert all("warmThroughput" not in t.inputs for t in tables(data).values())
+
+
+def test_warm_throughput_is_set_at_creation_and_left_to_dynamodb_after(
+    prod_system: dict[str, LayerRun],
+) -> None:
+    # DynamoDB raises it as traffic grows and refuses a decrease, which a refresh would plan
+    run = prod_system["data"]
+    for table in run.of_type("aws:dynamodb/table:Table"):
+        assert run.ignore_changes.get(table.name) == {
+            "warmThroughput",
+            "globalSecondaryIndexes[*].warmThroughput",
+        }, table.name

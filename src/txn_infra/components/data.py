@@ -98,7 +98,13 @@ class Table(pulumi.ComponentResource):
             ),
             deletion_protection_enabled=args.deletion_protection,
             stream_enabled=False,
-            opts=pulumi.ResourceOptions(parent=self),
+            # DynamoDB raises a table's and its indexes' warm throughput by itself as traffic
+            # grows, and refuses to lower it: after a refresh, the configured level would read as
+            # a decrease and fail the update. It is set at creation; raise it later by hand.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                ignore_changes=["warmThroughput", "globalSecondaryIndexes[*].warmThroughput"],
+            ),
         )
         self.register_outputs({"name": self.table.name, "arn": self.table.arn})
 
