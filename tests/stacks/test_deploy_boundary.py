@@ -26,6 +26,7 @@ REGION = "us-east-2"
 BUCKET = f"arn:aws:s3:::txn-pulumi-state-{ACCOUNT_ID}-{REGION}"
 TAG = f"aws:ResourceTag/{deploy_permissions.TAG_KEY}"
 REQUEST_TAG = f"aws:RequestTag/{deploy_permissions.TAG_KEY}"
+VIA = "kms:ViaService"
 
 
 @pytest.fixture(scope="module")
@@ -220,3 +221,27 @@ def test_security_may_tag_a_key_it_creates_and_no_key_another_layer_owns(
     assert not any(
         decide(roles[layer], at_create).allowed for layer in roles if layer != "security"
     )
+
+
+# "How Amazon DynamoDB uses AWS KMS": the principal that chooses a customer managed key for a
+# table holds what DynamoDB needs of it
+DYNAMODB_KEY_USE = (
+    "kms:CreateGrant",
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+)
+
+
+@pytest.mark.parametrize("action", DYNAMODB_KEY_USE)
+def test_data_may_use_securitys_key_through_dynamodb_only(
+    action: str, roles: dict[str, list[dict[str, Any]]]
+) -> None:
+    key = _fill("arn:aws:kms:{region}:{account}:key/k1")
+    via_dynamodb = _fill("dynamodb.{region}.amazonaws.com")
+    assert decide(roles["data"], Request(action, key, {TAG: "security", VIA: via_dynamodb})).allowed
+    assert not decide(roles["data"], Request(action, key, {TAG: "security"})).allowed
