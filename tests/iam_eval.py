@@ -85,8 +85,11 @@ def condition_holds(condition: Mapping[str, Mapping[str, Any]], context: Mapping
     by_key = {k.lower(): v for k, v in context.items()}  # condition key names ignore case
     for operator, keys in condition.items():
         if operator == "Null":
-            if any((k.lower() in by_key) == (str(w).lower() == "true") for k, w in keys.items()):
-                return False
+            for key, wanted in keys.items():
+                if wanted not in ("true", "false", True, False):
+                    raise Unsupported(f"Null takes true or false, got {wanted!r}")
+                if (key.lower() in by_key) == (str(wanted).lower() == "true"):
+                    return False
             continue
         test = OPERATORS.get(operator)
         if test is None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -187,27 +188,35 @@ def derive(
     registered: dict[str, list[offline.Resource]] = {name: [] for name in contract.LAYERS}
     for stack, layers in runs.items():
         region = offline.stack_config(contract.NETWORK, stack).get("aws:region", "us-east-2")
-        generated = {
-            r.id
-            for run in layers.values()
-            for r in run.resources
-            if any(g.tagged for g in grants.by_type.get(r.type, ()))
-        }
+        generated = generated_ids(layers, grants)
         for name, run in layers.items():
             registered[name] += [_placeholders(r, region, generated) for r in run.resources]
     return {name: _statements(found, name, grants) for name, found in registered.items()}
+
+
+def generated_ids(layers: Mapping[str, offline.LayerRun], grants: Grants) -> set[str]:
+    """The ids the offline run gave resources whose ids AWS generates (the ``tagged`` types)."""
+    return {
+        r.id
+        for run in layers.values()
+        for r in run.resources
+        if any(g.tagged for g in grants.by_type.get(r.type, ()))
+    }
 
 
 def _placeholders(
     resource: offline.Resource, region: str, generated: Iterable[str] = ()
 ) -> offline.Resource:
     """The resource with the offline account id and the stack's region as placeholders, and
-    ``*`` for the ids AWS generates (``generated``): a name built from a REST API's id, such as
-    its execution-log group, is known on a real deploy only once the API exists."""
+    ``*`` for the ids AWS generates (``generated``, matched as whole ids): a name built from a
+    REST API's id, such as its execution-log group, is known on a real deploy only once the API
+    exists."""
     text = json.dumps(resource.inputs, default=str)
     text = text.replace(offline.ACCOUNT_ID, ACCOUNT).replace(region, REGION)
-    for resource_id in generated:
-        text = text.replace(resource_id, "*")
+    if ids := sorted(generated, key=len, reverse=True):
+        alternatives = "|".join(map(re.escape, ids))
+        whole = re.compile(rf"(?<![A-Za-z0-9-])(?:{alternatives})(?![A-Za-z0-9-])")
+        text = whole.sub("*", text)
     return replace(resource, inputs=json.loads(text))
 
 

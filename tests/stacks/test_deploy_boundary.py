@@ -47,9 +47,11 @@ def _context(condition: dict[str, Any] | None, via: str) -> dict[str, str]:
     """The request context a real call carries for a grant's condition (its first value)."""
     context: dict[str, str] = {}
     for operator, keys in (condition or {}).items():
-        if operator == "Null":  # "true": the request lacks the key (a resource not there yet)
-            continue
         for key, wanted in keys.items():
+            if operator == "Null":  # "true": the request lacks the key (a resource not there yet)
+                if str(wanted).lower() == "false":
+                    context[key] = "present"
+                continue
             value = wanted[0] if isinstance(wanted, list) else wanted
             context[key] = _fill(str(value).replace("{via}", via))
     return context

@@ -131,13 +131,7 @@ def test_the_roles_pass_the_policy_pack_with_a_team_and_a_repository_configured(
 def test_no_grant_names_an_id_aws_generates(system: dict[str, LayerRun]) -> None:
     # an execution-log group is named after its REST API's id: the offline run's id would never
     # match the real one, and edge's first deploy would be refused that group
-    grants = deploy_permissions.load_grants()
-    generated = {
-        r.id
-        for run in system.values()
-        for r in run.resources
-        if any(g.tagged for g in grants.by_type.get(r.type, ()))
-    }
+    generated = deploy_permissions.generated_ids(system, deploy_permissions.load_grants())
     text = deploy_permissions.OUTPUT.read_text()
     assert generated
     assert sorted(i for i in generated if i in text) == []

@@ -97,6 +97,14 @@ def test_null_holds_on_an_absent_key(context: dict[str, str], allowed: bool) -> 
     assert decide(UNTAGGED_KEYS, request).allowed is allowed
 
 
+def test_null_with_anything_but_true_or_false_is_refused() -> None:
+    statement = {**UNTAGGED_KEYS[0], "Condition": {"Null": {"aws:ResourceTag/Layer": ["true"]}}}
+    with pytest.raises(Unsupported):
+        decide(
+            [statement], Request("kms:TagResource", "arn:aws:kms:us-east-2:111122223333:key/k", {})
+        )
+
+
 def test_null_false_holds_on_a_present_key() -> None:
     statement = {**UNTAGGED_KEYS[0], "Condition": {"Null": {"aws:ResourceTag/Layer": "false"}}}
     request = Request("kms:TagResource", "arn:aws:kms:us-east-2:111122223333:key/k1", {})
