@@ -222,7 +222,8 @@ def features(
         "shipping_country": txn.shipping_country,
         "channel": txn.channel,
         "card_history_count": history_count,
-        # days since the card was first seen: where it shops and how often take days to learn
+        # days since the card's first sale the profile learned from (not a flagged one; again
+        # from 0 after 90 idle days): where a card shops and how often take days to learn
         "card_age_days": age_days,
         "card_history_avg": history_avg,
         "travel_km": travel_km,

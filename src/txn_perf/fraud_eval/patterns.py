@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from txn_perf.fraud_eval.generator import Gen
 
 
-FRAUD_STARTS_DAY = 7  # a stolen or copied card is used from the second week on
+FRAUD_STARTS_DAY = 7  # stolen and copied cards are used from the second week on
 
 
 def victim(g: Gen, cards: list[Card]) -> tuple[Card, float]:
