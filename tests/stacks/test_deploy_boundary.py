@@ -19,6 +19,7 @@ import pytest
 from tests.iam_eval import Request, decide
 from tests.stacks.conftest import policy, statements
 from txn_infra import deploy_permissions
+from txn_infra.components.security.key_policies import KEY_USAGE_ACTIONS
 from txn_infra.offline import ACCOUNT_ID, LayerRun, Resource, run_layer
 from txn_spec import contract
 
@@ -227,16 +228,7 @@ def test_security_may_tag_a_key_it_creates_and_no_key_another_layer_owns(
 
 # "How Amazon DynamoDB uses AWS KMS": the principal that chooses a customer managed key for a
 # table holds what DynamoDB needs of it
-DYNAMODB_KEY_USE = (
-    "kms:CreateGrant",
-    "kms:Decrypt",
-    "kms:DescribeKey",
-    "kms:Encrypt",
-    "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext",
-    "kms:ReEncryptFrom",
-    "kms:ReEncryptTo",
-)
+DYNAMODB_KEY_USE = ("kms:CreateGrant", *KEY_USAGE_ACTIONS)
 
 
 @pytest.mark.parametrize("action", DYNAMODB_KEY_USE)
