@@ -76,9 +76,9 @@ def _ratio(a: int, b: int) -> float | None:
 def _merchant_rates(
     scored: list[Scored], config: dict[str, dict[str, Any]]
 ) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
-    """Each merchant's false-positive rate and precision, and over the merchants with at least
-    :data:`MIN_MERCHANT_LEGIT` legitimate sales: the worst, the worst high-risk one, how many are
-    over the target and which of those beyond chance."""
+    """Each merchant's false-positive rate and precision; the rate over all of ``scored``; and
+    over the merchants with at least :data:`MIN_MERCHANT_LEGIT` legitimate sales: the worst, the
+    worst high-risk one, how many are over the target and which of those beyond chance."""
     merchants: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for s in scored:
         m = merchants[s.merchant_id]
@@ -101,7 +101,9 @@ def _merchant_rates(
     high_risk = [v["fpr"] or 0.0 for v in measured.values() if v["high_risk"]]
     over = [k for k, v in measured.items() if (v["fpr"] or 0.0) > FPR_TARGET]
     counts = {k: (merchants[k]["legit_flagged"], v["legit"]) for k, v in measured.items()}
+    legit = sum(m["legit"] for m in merchants.values())
     return per_merchant, {
+        "fpr": _ratio(sum(m["legit_flagged"] for m in merchants.values()), legit),
         "worst_merchant": worst[0],
         "worst_fpr": worst[1].get("fpr"),
         "high_risk_max": max(high_risk, default=None),
@@ -148,9 +150,7 @@ def build(traffic: Traffic, run: Replay) -> dict[str, Any]:
     # most amounts are judged on a few sales. Stolen and copied cards are used from its end
     # (card testing and compromised terminals start earlier).
     launch_end = START.timestamp() + FRAUD_STARTS_DAY * DAY
-    after_launch = [s for s in scored if s.at >= launch_end]
-    after_legit = [s for s in after_launch if s.pattern == "legit"]
-    _, after_by_merchant = _merchant_rates(after_launch, config)
+    _, after_launch = _merchant_rates([s for s in scored if s.at >= launch_end], config)
 
     rules: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for s in scored:
@@ -159,7 +159,7 @@ def build(traffic: Traffic, run: Replay) -> dict[str, Any]:
             if s.flagged:
                 rules[rule]["in_flagged"] += 1
 
-    fpr = _ratio(fp, len(legit)) or 0.0
+    fpr = by_merchant["fpr"] or 0.0
     targets = {
         name: {
             "target": target,
@@ -198,11 +198,7 @@ def build(traffic: Traffic, run: Replay) -> dict[str, Any]:
         "merchants_over_target_beyond_chance": by_merchant["beyond_chance"],
         "per_merchant": per_merchant,
         # the same figures without the launch week (diagnostic: the targets are the whole run's)
-        "after_launch_week": {
-            "from_day": FRAUD_STARTS_DAY,
-            "fpr": _ratio(sum(s.flagged for s in after_legit), len(after_legit)),
-            **after_by_merchant,
-        },
+        "after_launch_week": {"from_day": FRAUD_STARTS_DAY, **after_launch},
         "rules": {k: dict(v) for k, v in sorted(rules.items())},
         "targets": targets,
         "replay": {
