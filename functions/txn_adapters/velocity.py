@@ -120,7 +120,7 @@ class VelocityStore:
         self, counter: Counter, added: Sequence[Contribution], now: int, sign: int = 1
     ) -> Statement:
         """The write adding ``added`` to ``counter``'s item (``sign=-1``: taking them out)."""
-        delta = counter.delta(list(added), sign)
+        delta = counter.delta(list(added), sign, now)
         guards: dict[str, list[str]] = {}
         if guarded(counter.key) and sign > 0:
             for c in added:

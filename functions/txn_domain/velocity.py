@@ -79,6 +79,11 @@ def b36(n: int) -> str:
             return out
 
 
+def _last_expired(now: int) -> dict[str, int]:
+    """Per bucket prefix, the newest bucket number already past its retention at ``now``."""
+    return {prefix: now // width - kept for prefix, (width, kept) in GRANULARITIES.items()}
+
+
 def _window_prefix(window_s: int, metric: str) -> str:
     if metric == "small":
         return "k"
@@ -190,8 +195,7 @@ class Counter:
             counter.reset = True
             return counter
         buckets = counter.buckets
-        # the newest bucket number of each granularity that is too old to keep
-        expired = {prefix: now // width - kept for prefix, (width, kept) in GRANULARITIES.items()}
+        expired = _last_expired(now)
         oldest_guard = now // GUARD_WIDTH - GUARD_HOURS
         for name, value in item.items():
             prefix, number = name[0], name[1:]
@@ -270,16 +274,26 @@ class Counter:
             profile = fold(profile, c.at, c.amount, c.geo, c.marks, c.country, c.learn)
         return profile
 
-    def delta(self, added: list[Contribution] | None = None, sign: int = 1) -> dict[str, int]:
+    def delta(
+        self, added: list[Contribution] | None = None, sign: int = 1, now: int | None = None
+    ) -> dict[str, int]:
         """Attribute name -> increment for ``added`` (default: everything this batch added);
-        ``sign=-1`` gives the decrement that takes them out again."""
+        ``sign=-1`` gives the decrement that takes them out again.
+
+        With ``now`` (the processing time), buckets already past their retention are left out:
+        a sale processed late (a redelivery, a queue drained after an outage) still counts in
+        the item's history and newer windows, and no write touches a bucket that reads ignore
+        and the item may still hold until the write removes it (``stale``)."""
         out: dict[str, int] = {}
+        expired = _last_expired(now) if now is not None else None
         for c in self.added if added is None else added:
             packed = (PACK + c.amount) * sign
             for prefix, width in _PACKED:
-                name = prefix + b36(c.at // width)
-                out[name] = out.get(name, 0) + packed
-            if c.small:
+                n = c.at // width
+                if expired is None or n > expired[prefix]:
+                    name = prefix + b36(n)
+                    out[name] = out.get(name, 0) + packed
+            if c.small and (expired is None or c.at // 60 > expired["k"]):
                 name = "k" + b36(c.at // 60)
                 out[name] = out.get(name, 0) + sign
             out["hn"] = out.get("hn", 0) + sign

@@ -61,6 +61,29 @@ def test_given_two_writers_creating_one_bucket_then_the_loser_fails_and_changes_
     assert item["a" + b36(later // 60)] == 2 * PACK + 300
 
 
+def test_given_a_sale_processed_after_its_minute_expired_then_it_counts_without_that_bucket(aws):
+    # A redelivery or a queue drained after an outage: the sale's minute bucket is past its
+    # 11 minutes, and the item still holds it from another sale of that minute. The write must
+    # not create it again (IS MISSING on a present attribute fails on every retry).
+    store = VelocityStore(aws.dynamodb, "velocity")
+    first = _count(store, "card#t", "T1")
+    store.execute([store.statement(first, first.added, NOW)])
+    late = NOW + 12 * 60
+    counters, _ = store.load(["card#t"], late)
+    card = counters["card#t"]
+    card.add(NOW + 5, 200, True, None, guard_digest("T2"))  # received in T1's minute
+
+    (outcome,) = store.execute([store.statement(card, card.added, late)])
+
+    item = {i["pk"]: i for i in aws.items("velocity")}["card#t"]
+    assert outcome.ok, outcome.error
+    assert (item["hn"], item["hs"]) == (2, 300)
+    assert "a" + b36(NOW // 60) not in item  # expired: removed, not written
+    assert "k" + b36(NOW // 60) not in item
+    assert item["b" + b36(NOW // 300)] == 2 * PACK + 300  # the 5-minute bucket is still kept
+    assert guard_digest("T2") in item["g" + b36(NOW // 3600)]
+
+
 def test_given_located_transactions_on_a_card_then_its_item_keeps_the_latest_location(aws):
     store = VelocityStore(aws.dynamodb, "velocity")
     card = _counter(store, "card#t")
