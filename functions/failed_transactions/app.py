@@ -53,8 +53,9 @@ def _iso_ms(epoch_ms: str | None) -> str | None:
     return utc_millis(datetime.fromtimestamp(int(epoch_ms) / 1000, UTC))
 
 
-def failed_record(record: SQSRecord, now: str) -> dict[str, Any]:
-    """The ``FAILED`` item for a dead-lettered message."""
+def failed_record(record: SQSRecord, now: str, recorded_by: str | None = None) -> dict[str, Any]:
+    """The ``FAILED`` item for a dead-lettered message; ``recorded_by``: the invocation's
+    request id (which Lambda invocation wrote it)."""
     attrs = record.attributes
     receive_count = int(attrs.approximate_receive_count or 0)
     enqueued_at = _iso_ms(attrs.sent_timestamp)
@@ -64,6 +65,7 @@ def failed_record(record: SQSRecord, now: str) -> dict[str, Any]:
         "enqueued_at": enqueued_at,
         "failed_at": now,
         "message_id": record.message_id,
+        "recorded_by": recorded_by,
     }
     try:
         txn = AcceptedTransaction.model_validate_json(record.body)
@@ -96,7 +98,7 @@ def is_report(record: SQSRecord) -> bool:
     return kind is not None and kind.string_value == FRAUD_REPORT_KIND
 
 
-def record_handler(record: SQSRecord) -> None:
+def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
     if is_report(record):
         # A fraud report (ADR 0013) is no transaction: nothing goes in the transactions table.
         # It counts once whenever it is sent again, so the sender resends it.
@@ -107,9 +109,12 @@ def record_handler(record: SQSRecord) -> None:
         )
         return
     now = utc_millis(datetime.now(UTC))
-    item = failed_record(record, now)
+    invocation = lambda_context.aws_request_id if lambda_context else None
+    item = failed_record(record, now, invocation)
     stored = store.put_if_new(item)
-    if stored is None:
+    # The SDK resends a PutItem whose answer was lost (a read timeout, a 5xx) after DynamoDB
+    # applied it: the item this invocation wrote is this failure, not an earlier delivery's.
+    if stored is None or (invocation and stored.get("recorded_by") == invocation):
         metrics.add_metric(name="FailedTransactions", unit=MetricUnit.Count, value=1)
         logger.error(
             "transaction failed and recorded as FAILED",

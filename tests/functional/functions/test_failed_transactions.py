@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 PAN = "4111111111111111"
 
@@ -68,10 +69,35 @@ def test_given_a_redelivered_dlq_message_then_one_record_and_one_alert(
     failed_app.lambda_handler(sqs_event(record), context)
     capsys.readouterr()
 
-    failed_app.lambda_handler(sqs_event(record), context)
+    failed_app.lambda_handler(sqs_event(record), replace(context, aws_request_id="req-2"))
 
     assert len(aws.items("transactions")) == 1
     assert '"FailedTransactions"' not in capsys.readouterr().out
+
+
+def test_given_the_sdk_resends_an_applied_put_then_the_failure_still_counts_and_alerts(
+    failed_app, accepted, sqs_record, aws, context, capsys, log_stream, monkeypatch
+):
+    # A read timeout after DynamoDB applied the PutItem: botocore sends it again, and the
+    # condition now finds the item this very invocation wrote.
+    ddb = failed_app.store._ddb
+    put_item = ddb.put_item
+
+    def applied_then_resent(**request):
+        put_item(**request)
+        return put_item(**request)
+
+    monkeypatch.setattr(ddb, "put_item", applied_then_resent)
+    logs = log_stream(failed_app)
+    capsys.readouterr()
+
+    response = failed_app.lambda_handler(sqs_event(sqs_record(accepted())), context)
+
+    assert response == {"batchItemFailures": []}
+    (item,) = aws.items("transactions")
+    assert (item["status"], item["recorded_by"]) == ("FAILED", context.aws_request_id)
+    assert '"FailedTransactions"' in capsys.readouterr().out
+    assert "recorded as FAILED" in logs.getvalue()
 
 
 def test_given_the_table_is_gone_then_the_record_is_reported_failed(
