@@ -35,13 +35,36 @@ _THROTTLING = {
     "KMSThrottlingException",
 }
 
-# Fail fast inside a 60 s function: a few quick retries, short timeouts.
-_CONFIG = Config(
-    retries={"max_attempts": 3, "mode": "standard"},
-    connect_timeout=2,
-    read_timeout=5,
-    tcp_keepalive=True,
-)
+# How the SDK times and resends calls, per use. ``total_max_attempts`` counts the first call
+# (botocore's ``max_attempts`` would count only the retries).
+Policy = Literal["queue", "api", "once"]
+POLICIES: dict[Policy, Config] = {
+    # The queue consumers (60 s): a few quick attempts, short timeouts.
+    "queue": Config(
+        retries={"total_max_attempts": 3, "mode": "standard"},
+        connect_timeout=2,
+        read_timeout=5,
+        tcp_keepalive=True,
+    ),
+    # The validator answers API Gateway, which gives up at 29 s: its calls in a row, each at
+    # worst, must leave it time to answer 503 itself (tests/unit/functions/test_aws.py).
+    "api": Config(
+        retries={"total_max_attempts": 2, "mode": "standard"},
+        connect_timeout=1,
+        read_timeout=1.5,
+        tcp_keepalive=True,
+    ),
+    # Calls that must not be sent twice: a read timeout or a 5xx after DynamoDB applied a
+    # BatchExecuteStatement (no idempotency token) would apply its unconditional increments
+    # again, and its INSERTs would come back DuplicateItem as if another delivery had stored
+    # them. An error instead leaves the message to SQS, whose redelivery finds what is stored.
+    "once": Config(
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        connect_timeout=2,
+        read_timeout=5,
+        tcp_keepalive=True,
+    ),
+}
 
 
 def require_env(name: str) -> str:
@@ -57,17 +80,23 @@ Service = Literal["dynamodb", "sns", "sqs"]
 
 
 @overload
-def client(service: Literal["dynamodb"]) -> DynamoDBClient: ...
+def client(service: Literal["dynamodb"], policy: Policy = ...) -> DynamoDBClient: ...
 @overload
-def client(service: Literal["sns"]) -> SNSClient: ...
+def client(service: Literal["sns"], policy: Policy = ...) -> SNSClient: ...
 @overload
-def client(service: Literal["sqs"]) -> SQSClient: ...
+def client(service: Literal["sqs"], policy: Policy = ...) -> SQSClient: ...
 
 
 @cache
-def client(service: Service) -> DynamoDBClient | SNSClient | SQSClient:
-    """One client per service per container; ``AWS_ENDPOINT_URL`` is honoured by boto3."""
-    return boto3.session.Session().client(service, config=_CONFIG)
+def client(service: Service, policy: Policy = "queue") -> DynamoDBClient | SNSClient | SQSClient:
+    """One client per service and policy per container, from one session (its loader reads
+    each service's model once); ``AWS_ENDPOINT_URL`` is honoured by boto3."""
+    return _session().client(service, config=POLICIES[policy])
+
+
+@cache
+def _session() -> boto3.session.Session:
+    return boto3.session.Session()
 
 
 def translate(exc: Exception, what: str) -> DomainError:

@@ -20,10 +20,10 @@ logger = make_logger()
 tracer = make_tracer()
 metrics = make_metrics()
 
-_dynamodb = client("dynamodb")
+_dynamodb = client("dynamodb", "api")
 validator = Validator(
     merchants=MerchantsRepository(_dynamodb, require_env(Env.MERCHANTS_TABLE)),
-    queue=QueuePublisher(client("sqs"), require_env(Env.TRANSACTIONS_QUEUE_URL)),
+    queue=QueuePublisher(client("sqs", "api"), require_env(Env.TRANSACTIONS_QUEUE_URL)),
     idempotency=IdempotencyStore(_dynamodb, require_env(Env.IDEMPOTENCY_TABLE)),
 )
 

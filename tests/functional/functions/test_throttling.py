@@ -44,8 +44,14 @@ def counts(aws) -> dict[str, int]:
 
 @pytest.fixture
 def ddb(fraud_app) -> Any:
-    """The one DynamoDB client the fraud detector's adapters share."""
+    """The fraud detector's client for the records' writes (never resent by the SDK)."""
     return fraud_app.pipeline._store._ddb
+
+
+@pytest.fixture
+def reads(fraud_app) -> Any:
+    """The client the fraud detector reads and counts with."""
+    return fraud_app.pipeline._velocity._ddb
 
 
 def test_given_record_inserts_throttled_per_statement_then_only_those_messages_retry(
@@ -118,14 +124,14 @@ def test_given_the_whole_records_call_throttled_then_every_message_retries_and_c
 
 
 def test_given_reads_left_unprocessed_then_nothing_is_written_and_every_message_retries(
-    fraud_app, accepted, sqs_record, aws, context, ddb, monkeypatch
+    fraud_app, accepted, sqs_record, aws, context, reads, monkeypatch
 ):
     records = [sqs_record(accepted())]
 
     def nothing_processed(RequestItems: dict[str, Any]) -> dict[str, Any]:
         return {"Responses": {}, "UnprocessedKeys": RequestItems}
 
-    monkeypatch.setattr(ddb, "batch_get_item", nothing_processed)
+    monkeypatch.setattr(reads, "batch_get_item", nothing_processed)
     response = fraud_app.lambda_handler(sqs_event(*records), context)
 
     assert failed_ids(response) == {records[0]["messageId"]}
