@@ -19,12 +19,15 @@ from typing import Any
 
 @dataclass(frozen=True)
 class GatewayResponse:
-    """One API Gateway response type with its status, code and message."""
+    """One API Gateway response type with its status, code and message. ``sets_status=False``:
+    the edge leaves the status to API Gateway (``status`` is then what the local gateway
+    answers, API Gateway's own status in that case)."""
 
     response_type: str
     status: int
     code: str
     message: str
+    sets_status: bool = True
 
 
 BAD_REQUEST_BODY = GatewayResponse(
@@ -46,8 +49,14 @@ THROTTLED = GatewayResponse("THROTTLED", 429, "throttled", "Too many requests: s
 QUOTA_EXCEEDED = GatewayResponse("QUOTA_EXCEEDED", 429, "quota_exceeded", "Usage quota exceeded")
 # AWS WAF blocked the request (deployed only: the local gateway has no WAF in front of it).
 WAF_FILTERED = GatewayResponse("WAF_FILTERED", 403, "forbidden", "The request was blocked")
-# A Lambda error or a malformed proxy answer; API Gateway's own default is 502 here.
-DEFAULT_5XX = GatewayResponse("DEFAULT_5XX", 502, "internal_error", "Internal server error")
+# Every 5XX API Gateway answers itself, in the error shape but with its own status: 502 for a
+# Lambda error or a malformed proxy answer (what the local gateway answers), 504 for an
+# integration timeout, 500 for an invocation that failed. Setting DEFAULT_5XX's status would set
+# every other 5XX response's to it ("Gateway response types for API Gateway"), and the runbook
+# tells these cases apart by status.
+DEFAULT_5XX = GatewayResponse(
+    "DEFAULT_5XX", 502, "internal_error", "Internal server error", sets_status=False
+)
 
 GATEWAY_RESPONSES = (
     BAD_REQUEST_BODY,

@@ -27,6 +27,7 @@ from txn_local.gateway import Request, Response
 from txn_spec import api_responses, api_schema
 
 RESPONSE = "aws:apigateway/response:Response"
+SPEC_STATUS = {r.response_type: r.status for r in api_responses.GATEWAY_RESPONSES}
 PAN = "4111111111111111"
 API_KEY = "contract-key"
 
@@ -117,7 +118,9 @@ def gateway_problems(
             problems.append(f"{kind}: declared by the edge, never answered by the local gateway")
             continue
         local_type = dict(answer.headers).get("x-amzn-ErrorType")
-        edge = (int(resource.inputs["statusCode"]), body, kind)
+        # no status declared: API Gateway's own, which the spec gives for the local case
+        status = resource.inputs.get("statusCode") or SPEC_STATUS[kind]
+        edge = (int(status), body, kind)
         if edge != (answer.status, json.loads(answer.body), local_type):
             problems.append(
                 f"{kind}: the edge answers {edge[0]} {body}, the local gateway "
@@ -207,3 +210,11 @@ def test_a_local_answer_the_edge_does_not_declare_fails_naming_it(
     problems = gateway_problems(without, local, error_check)
 
     assert problems == ["DEFAULT_5XX: answered by the local gateway, not declared by the edge"]
+
+
+def test_the_5xx_fallback_keeps_each_5xx_status_api_gateway_gives(declared: list[Resource]) -> None:
+    # Setting DEFAULT_5XX's status sets every 5XX gateway response's: a timeout (504) and a
+    # failed invocation (500) would both read 502.
+    statuses = {r.inputs["responseType"]: r.inputs.get("statusCode") for r in declared}
+    assert statuses["DEFAULT_5XX"] is None
+    assert statuses["THROTTLED"] == "429"

@@ -249,8 +249,8 @@ class TransactionApi(pulumi.ComponentResource):
                 f"response-{response.response_type.lower().replace('_', '-')}",
                 {
                     "response_type": response.response_type,
-                    "status_code": str(response.status),
                     "response_templates": {"application/json": api_responses.template(response)},
+                    **({"status_code": str(response.status)} if response.sets_status else {}),
                 },
                 rest_api_id=self.api.id,
             )
