@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 from fraud_detector.messages import by_transaction, parse
 from fraud_detector.reports import is_report, take_reports
-from txn_adapters.aws import from_item
+from txn_adapters.aws import backoff, from_item
 from txn_adapters.partiql import ROUNDS, Outcome, Statement
 from txn_domain.errors import WriteFailedError
 from txn_domain.feedback import Outcome as ReportOutcome
@@ -60,6 +60,8 @@ class Velocity(Protocol):
         keys: Sequence[str],
         now: int,
         also: tuple[str, Sequence[dict[str, Any]]] | None = None,
+        *,
+        consistent: bool = False,
     ) -> tuple[dict[str, Counter], list[dict[str, Any]]]: ...
     def statement(
         self, counter: Counter, added: Sequence[Contribution], now: int, sign: int = 1
@@ -273,7 +275,8 @@ class FraudPipeline:
         reasons: dict[str, str] = {}
         for attempt in range(ROUNDS):
             if reread:
-                loaded, _ = self._velocity.load([c.key for c, _, _ in writes], now)
+                keys = [c.key for c, _, _ in writes]
+                loaded, _ = self._velocity.load(keys, now, consistent=True)
                 writes = [(loaded[c.key], added, sign) for c, added, sign in writes]
                 writes = [(c, _uncounted(c, added), sign) for c, added, sign in writes]
                 writes = [w for w in writes if w[1]]
@@ -305,6 +308,8 @@ class FraudPipeline:
                 else:  # created meanwhile (DuplicateItem), throttled, ...: read it again
                     retry.append((counter, added, sign))
                     reread = True
+            if retry and attempt < ROUNDS - 1 and any(o.throttled for o in outcomes):
+                backoff(attempt)
             writes = retry
         return [(c, added, sign, reasons.get(c.key, "unknown")) for c, added, sign in writes]
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from fraud_detector.messages import by_transaction, parse
+from txn_adapters.aws import backoff
 from txn_adapters.partiql import ROUNDS, Outcome, Statement
 from txn_domain.errors import WriteFailedError
 from txn_domain.feedback import Outcome as ReportOutcome
@@ -32,7 +33,9 @@ class Records(Protocol):
 
 
 class RiskItems(Protocol):
-    def load(self, keys: Sequence[str], now: int) -> tuple[dict[str, Counter], Any]: ...
+    def load(
+        self, keys: Sequence[str], now: int, *, consistent: bool = False
+    ) -> tuple[dict[str, Counter], Any]: ...
     def risk_statement(self, counter: Counter, risk: Risk, now: int) -> Statement: ...
     def execute(self, statements: Sequence[Statement]) -> list[Outcome]: ...
 
@@ -107,7 +110,7 @@ def take_reports(
             break
         if attempt:  # rebuilt from the items as they now are
             try:
-                fresh, _ = velocity.load(pending, now)
+                fresh, _ = velocity.load(pending, now, consistent=True)
             except Exception as exc:
                 pending_sales = {s.transaction_id for k in pending for s in touching[k]}
                 for transaction_id in pending_sales:
@@ -137,6 +140,8 @@ def take_reports(
             if not outcome.ok:
                 reasons[key] = outcome.error or "unknown"
                 left.append(key)
+        if left and attempt < ROUNDS - 1 and any(o.throttled for o in outcomes):
+            backoff(attempt)
         pending = left
     for key in pending:
         for sale in touching[key]:

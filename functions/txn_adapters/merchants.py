@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from txn_adapters.aws import from_item, translate
+from txn_adapters.aws import backoff, from_item, translate
 from txn_domain.errors import ServiceUnavailableError
 from txn_domain.models import MerchantConfig
 
@@ -93,7 +93,9 @@ class MerchantsRepository:
             self._table: {"Keys": [{"merchant_id": {"S": m}} for m in merchant_ids]}
         }
         found: dict[str, dict[str, Any]] = {}
-        for _ in range(5):
+        for attempt in range(5):
+            if attempt:
+                backoff(attempt - 1)
             try:
                 response = self._ddb.batch_get_item(RequestItems=request)
             except (ClientError, BotoCoreError) as exc:

@@ -24,6 +24,8 @@ MAX_STATEMENTS = 25  # per BatchExecuteStatement call
 # Attempts per guarded write (rebuilt from the item as it now is after losing a race) before its
 # records are left to SQS to retry: the fraud detector's counters and its fraud reports alike.
 ROUNDS = 3
+# A statement's error codes (BatchStatementError) that mean "send it again, later".
+_THROTTLED = frozenset({"ProvisionedThroughputExceeded", "ThrottlingError", "RequestLimitExceeded"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,10 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def throttled(self) -> bool:
+        return self.error in _THROTTLED
 
 
 def execute(dynamodb: DynamoDBClient, statements: Sequence[Statement], what: str) -> list[Outcome]:

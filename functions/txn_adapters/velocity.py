@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from txn_adapters.aws import translate
+from txn_adapters.aws import backoff, translate
 from txn_adapters.partiql import Outcome, Statement, execute, insert_text, quote
 from txn_domain.errors import ThrottledError
 from txn_domain.profile import ATTRIBUTE as PROFILE
@@ -79,9 +79,15 @@ class VelocityStore:
         keys: Iterable[str],
         now: int,
         also: tuple[str, Sequence[dict[str, Any]]] | None = None,
+        *,
+        consistent: bool = False,
     ) -> tuple[dict[str, Counter], list[dict[str, Any]]]:
         """The counters for ``keys`` (missing or expired items as empty counters), plus the
-        items found for ``also`` (another table's keys, read in the same calls)."""
+        items found for ``also`` (another table's keys, read in the same calls).
+
+        ``consistent``: strongly consistent reads of the counters, for a write rebuilt after
+        losing a race (an eventually consistent read may not hold the winner's write yet, and
+        the rebuilt write would lose again)."""
         keys = list(keys)
         wanted: list[tuple[str, dict[str, Any]]] = [
             (self.table, {"pk": {"S": k}, "sk": {"S": "v"}}) for k in keys
@@ -94,7 +100,11 @@ class VelocityStore:
             request: dict[str, Any] = {}
             for table, key in wanted[start : start + _MAX_KEYS]:
                 request.setdefault(table, {"Keys": []})["Keys"].append(key)
-            for _ in range(5):
+            if consistent and self.table in request:
+                request[self.table]["ConsistentRead"] = True
+            for attempt in range(5):
+                if attempt:
+                    backoff(attempt - 1)
                 try:
                     response = self._ddb.batch_get_item(RequestItems=request)
                 except (ClientError, BotoCoreError) as exc:

@@ -217,8 +217,8 @@ def test_given_another_writer_updated_the_card_then_the_profile_is_folded_from_i
     key = "card#tok_9f8e7d"
     before = real_load([key], int(time.time()))[0][key]  # the card as one writer reads it
 
-    def load_stale(keys, now, also=None):  # ... while another writer adds a sale meanwhile
-        counters, found = real_load(keys, now, also)
+    def load_stale(keys, now, also=None, **kw):  # ... while another writer adds a sale meanwhile
+        counters, found = real_load(keys, now, also, **kw)
         counters[key] = copy.deepcopy(before)
         return counters, found
 

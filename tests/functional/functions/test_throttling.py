@@ -132,10 +132,13 @@ def test_given_reads_left_unprocessed_then_nothing_is_written_and_every_message_
         return {"Responses": {}, "UnprocessedKeys": RequestItems}
 
     monkeypatch.setattr(reads, "batch_get_item", nothing_processed)
+    waits: list[int] = []
+    monkeypatch.setattr("txn_adapters.merchants.backoff", waits.append)
     response = fraud_app.lambda_handler(sqs_event(*records), context)
 
     assert failed_ids(response) == {records[0]["messageId"]}
     assert (aws.items("transactions"), aws.items("velocity")) == ([], [])
+    assert waits == [0, 1, 2, 3]  # five reads, a growing wait before each one sent again
 
 
 def test_given_the_failed_record_write_throttled_then_it_retries_and_is_recorded_once(

@@ -29,12 +29,14 @@ class StubDynamo:
         self.merchant = merchant
         self.script = list(script or [])
         self.calls: list[str] = []
+        self.reads: list[dict[str, Any]] = []  # every BatchGetItem's RequestItems
         self.sent: list[list[dict[str, Any]]] = []
         self.stored: list[dict[str, Any]] = []  # records every BatchGetItem finds
         self.velocity: list[dict[str, Any]] = []  # counter items every BatchGetItem finds
 
     def batch_get_item(self, RequestItems):
         self.calls.append("BatchGetItem")
+        self.reads.append(RequestItems)
         if "merchants" in RequestItems:
             return {"Responses": {"merchants": [self.merchant]}}
         found = {"tx": self.stored, "velocity": self.velocity}
@@ -208,13 +210,18 @@ def test_given_a_bucket_created_concurrently_then_the_statement_is_rebuilt_as_an
 
 
 def test_given_a_counter_throttled_every_round_then_only_its_record_fails(
-    pipeline_factory, make_txn
+    pipeline_factory, make_txn, monkeypatch
 ):
     distinct_ips = {i: {"ip_address": f"198.51.100.{i}"} for i in range(3)}
     always = on(touches("card#tok_0001"), "ThrottlingError")
     pipeline, ddb = pipeline_factory(script=[always] * ROUNDS)
+    waits: list[int] = []
+    monkeypatch.setattr("fraud_detector.pipeline.backoff", waits.append)
 
     result = pipeline.process(records(make_txn, 3, distinct_ips))
+
+    # a throttled statement is sent again after a growing wait, not at once
+    assert waits == list(range(ROUNDS - 1))
 
     assert set(result.failures) == {"m1"}
     assert isinstance(result.failures["m1"], WriteFailedError)
@@ -267,6 +274,9 @@ def test_given_the_merchant_statement_fails_then_it_is_retried_for_the_stored_re
     (retry,) = ddb.sent[-1]
     assert merchant(retry)
     assert {"N": "2"} in retry["Parameters"]
+    # the shard is read again strongly consistent: a lagging read would rebuild a stale write
+    assert ddb.reads[-1]["velocity"]["ConsistentRead"] is True
+    assert "ConsistentRead" not in ddb.reads[1]["velocity"]  # the batch's own read
 
 
 def test_given_the_counters_call_fails_then_every_record_fails_and_none_is_inserted(
@@ -282,3 +292,21 @@ def test_given_the_counters_call_fails_then_every_record_fails_and_none_is_inser
     assert set(result.failures) == {"m0", "m1"}
     assert all(isinstance(e, ServiceUnavailableError) for e in result.failures.values())
     assert len(ddb.sent) == 1
+
+
+def test_given_counters_left_unprocessed_once_then_read_again_after_a_wait(monkeypatch):
+    class Unprocessed(StubDynamo):
+        def batch_get_item(self, RequestItems):
+            if not self.reads:
+                self.reads.append(RequestItems)
+                return {"Responses": {}, "UnprocessedKeys": RequestItems}
+            return super().batch_get_item(RequestItems)
+
+    waits: list[int] = []
+    monkeypatch.setattr("txn_adapters.velocity.backoff", waits.append)
+    ddb = Unprocessed({})
+    ddb.velocity = [{"pk": {"S": "card#t"}, "sk": {"S": "v"}, "expires_at": {"N": str(NOW + 9)}}]
+
+    counters, _ = VelocityStore(ddb, "velocity").load(["card#t"], NOW)
+
+    assert (waits, counters["card#t"].exists) == ([0], True)
