@@ -89,10 +89,14 @@ def client(service: Literal["sns"], policy: Policy = ...) -> SNSClient: ...
 def client(service: Literal["sqs"], policy: Policy = ...) -> SQSClient: ...
 
 
-@cache
 def client(service: Service, policy: Policy = "queue") -> DynamoDBClient | SNSClient | SQSClient:
     """One client per service and policy per container, from one session (its loader reads
     each service's model once); ``AWS_ENDPOINT_URL`` is honoured by boto3."""
+    return _client(service, policy)  # cached by value, however the arguments were passed
+
+
+@cache
+def _client(service: Service, policy: Policy) -> DynamoDBClient | SNSClient | SQSClient:
     return _session().client(service, config=POLICIES[policy])
 
 

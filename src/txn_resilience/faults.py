@@ -1,7 +1,8 @@
 """Faults injected into the functions, on a seeded schedule.
 
-The functions reach AWS through one boto3 client per service (``txn_adapters.aws.client``).
-:class:`AwsFaults` registers botocore event handlers on those clients, so an injected fault goes
+The functions reach AWS through one boto3 client per service and SDK policy
+(``txn_adapters.aws.client``). :class:`AwsFaults` registers botocore event handlers on those
+clients, so an injected fault goes
 through the same code paths as a real one:
 
 - ``before-send`` answers instead of the embedded AWS with an error response (a throttle, a 5xx)

@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import dataclasses
 import faulthandler
+import functools
 import io
 import json
 import logging
@@ -226,17 +227,21 @@ def run(spec: Spec, progress: Callable[[str], None] = lambda _: None) -> dict[st
     report: dict[str, Any] = {"scenario": spec.name, "spec": _spec_dict(spec)}
     # Everything the functions print (EMF metrics included) is their log output: captured.
     with contextlib.redirect_stdout(logs), LocalRuntime(config) as runtime:
-        from txn_adapters.aws import client
+        from txn_adapters.aws import POLICIES, client
 
+        # the functions' clients: one per service and SDK policy (the validator's are "api")
+        clients = [functools.partial(client, policy=policy) for policy in POLICIES]
         alerts_url = _capture_alerts(runtime)
-        client("sqs").meta.events.register(
-            "before-parameter-build.sqs.SendMessage", seen.record_send
-        )
+        for client_for in clients:
+            client_for("sqs").meta.events.register(
+                "before-parameter-build.sqs.SendMessage", seen.record_send
+            )
         for wrapped in handlers.values():  # import now, with the runtime's environment
             wrapped.handler()
             module = sys.modules[wrapped.shape.handler.rpartition(".")[0]]
             module.logger.registered_handler.setStream(logs)
-        faults.install(client)
+        for client_for in clients:
+            faults.install(client_for)
         assert runtime.resources is not None
         queue_url = runtime.resources.queue_url(shapes.TRANSACTIONS_QUEUE)
         handlers[shapes.FRAUD_DETECTOR.component].resend = lambda body: runtime.aws.client(
