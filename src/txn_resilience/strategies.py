@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from txn_domain.countries import ALPHA2
 from txn_domain.currencies import EXPONENTS
+from txn_domain.pan import contains_pan
 from txn_resilience import cards
 
 ID_CHARS = string.ascii_letters + string.digits + "_-"
@@ -97,14 +98,22 @@ def now_rfc3339(offset_seconds: int = 0) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _no_card_number(text: str) -> bool:
+    # The API refuses a card-number-like run in any field (txn_domain.pan), on purpose: a valid
+    # body holds none. Thirteen zeros pass the Luhn check, and an id may be all digits.
+    return not contains_pan(text)
+
+
 def ids(min_size: int = 1, max_size: int = 64) -> st.SearchStrategy[str]:
-    return st.text(ID_CHARS, min_size=min_size, max_size=max_size)
+    return st.text(ID_CHARS, min_size=min_size, max_size=max_size).filter(_no_card_number)
 
 
 def tokens() -> st.SearchStrategy[str]:
     """Card tokens as a vault issues them: a prefix and letters, never a digits-only string."""
-    return st.text(string.ascii_letters + string.digits, min_size=8, max_size=24).map(
-        lambda s: f"tok_{s}"
+    return (
+        st.text(string.ascii_letters + string.digits, min_size=8, max_size=24)
+        .map(lambda s: f"tok_{s}")
+        .filter(_no_card_number)
     )
 
 
