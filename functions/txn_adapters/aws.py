@@ -49,7 +49,7 @@ POLICIES: dict[Policy, Config] = {
         tcp_keepalive=True,
     ),
     # The validator answers API Gateway, which gives up at 29 s: its calls in a row, each at
-    # worst, must leave it time to answer 503 itself (tests/unit/functions/test_aws.py).
+    # worst, must leave it time to answer 503 itself (tests/unit/functions/test_sdk_policies.py).
     "api": Config(
         retries={"total_max_attempts": 2, "mode": "standard"},
         connect_timeout=1,
