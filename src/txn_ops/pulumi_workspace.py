@@ -71,7 +71,9 @@ def classify(text: str, layer: str, backend: str | None) -> Exception:
 
 
 def _first_error(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # A CommandError's text labels the first line of each stream: " stderr: error: ...".
+    lines = [line.strip().removeprefix("stderr:").strip() for line in text.splitlines()]
+    lines = [line for line in lines if line]
     for line in lines:
         if line.lower().startswith("error:"):
             return line[len("error:") :].strip()
@@ -212,7 +214,7 @@ class AutomationWorkspace:
         name = cfg.stack_name(self.settings.root, layer, stack)
         workspace = self._workspace(layer, read_only)
         try:
-            return auto.Stack.select(name, workspace)
+            return self._call(layer, lambda: auto.Stack.select(name, workspace))
         except auto.StackNotFoundError:
             if not create:
                 return None
@@ -222,6 +224,8 @@ class AutomationWorkspace:
     def _call(self, layer: contract.Layer, operation: Callable):
         try:
             return operation()
+        except auto.StackNotFoundError:
+            raise  # the caller's to handle: create the stack, or report it absent
         except auto.ConcurrentUpdateError:
             raise StepFailed(
                 f"{layer.name}: another update holds the stack's lock; wait for it, or run "
@@ -235,24 +239,26 @@ class AutomationWorkspace:
         return lambda line: self.echo(prefix + line.rstrip("\n"))
 
     def state(self, layer: contract.Layer, stack: str) -> StackState | None:
-        selected = self._stack(layer, stack, create=False, read_only=True)
-        if selected is None:
-            return None
-        outputs = self._call(layer, selected.outputs)
-        count = self._resource_count(layer, selected, stack)
+        """Read outside any one step (the upstream checks, drift), so a failure is one line."""
+        try:
+            selected = self._stack(layer, stack, create=False, read_only=True)
+            if selected is None:
+                return None
+            outputs = self._call(layer, selected.outputs)
+            # The stack's own deployment, not `pulumi stack ls`, which lists every project.
+            deployment = self._call(layer, selected.export_stack).deployment or {}
+        except StepFailed as exc:
+            raise OpsError(
+                "state-unreadable",
+                f"cannot read the state of {cfg.stack_name(self.settings.root, layer, stack)} "
+                f"({exc}): check the backend and, with deploy roles, the account stack's "
+                "state grants (docs/deploy.md)",
+            ) from None
         return StackState(
-            resource_count=count,
+            resource_count=len(deployment.get("resources") or []),
             outputs={key: out.value for key, out in outputs.items()},
             secret_outputs=frozenset(key for key, out in outputs.items() if out.secret),
         )
-
-    def _resource_count(self, layer: contract.Layer, selected: auto.Stack, stack: str) -> int:
-        summaries = self._call(layer, selected.workspace.list_stacks)
-        for summary in summaries:
-            if summary.name.split("/")[-1] == stack and summary.resource_count is not None:
-                return int(summary.resource_count)
-        deployment = self._call(layer, selected.export_stack).deployment or {}
-        return len(deployment.get("resources") or [])
 
     def preview(self, layer: contract.Layer, stack: str, policy_packs: Sequence[Path]) -> Changes:
         selected = self._stack(layer, stack, create=True)

@@ -99,6 +99,10 @@ def state_needs(layer: contract.Layer) -> Iterator[Request]:
     own = f"{BUCKET}/.pulumi/stacks/{layer.project}/dev.json"
     yield Request("s3:PutObject", own)
     yield Request("s3:GetObject", own)
+    # `pulumi stack ls` lists every project's stacks at once (no delimiter); and a HeadObject
+    # of a stack file not there yet is a 404 only to a caller that may list the bucket.
+    yield Request("s3:ListBucket", BUCKET, {"s3:prefix": ".pulumi/stacks/"})
+    yield Request("s3:ListBucket", BUCKET)
     for upstream in layer.upstream:
         yield Request("s3:GetObject", f"{BUCKET}/.pulumi/stacks/txn-{upstream}/dev.json")
 

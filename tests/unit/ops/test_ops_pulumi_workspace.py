@@ -19,13 +19,19 @@ from txn_ops.pulumi_workspace import AutomationWorkspace
 from txn_ops.workspace import StepFailed
 from txn_spec import contract
 
+# What the DIY backend prints when S3 refuses a stack file (a 403 on HeadObject).
+DENIED = (
+    'error: failed to load checkpoint: blob (key ".pulumi/stacks/{key}.json") '
+    "(code=PermissionDenied): operation error S3: HeadObject, StatusCode: 403, api error Forbidden"
+)
+
 
 class RecordedWorkspace:
     def __init__(self, **kwargs: Any) -> None:
         self.kwargs = kwargs
 
     def list_stacks(self) -> list[auto.StackSummary]:
-        return [auto.StackSummary(name="dev", current=True, resource_count=7)]
+        raise AssertionError("`pulumi stack ls` lists every project's stacks in the bucket")
 
 
 class RecordedStack:
@@ -39,6 +45,10 @@ class RecordedStack:
             "vpc_id": auto.OutputValue("vpc-123", False),
             "api_key_value": auto.OutputValue("k", True),
         }
+
+    def export_stack(self) -> auto.Deployment:
+        resources = [{"urn": f"urn:pulumi:dev::p::t::r{i}"} for i in range(7)]
+        return auto.Deployment(version=3, deployment={"resources": resources})
 
     def preview(self, **kwargs: Any) -> Any:
         self.calls.append(("preview", kwargs))
@@ -55,11 +65,15 @@ class RecordedStack:
 
 @pytest.fixture
 def recorded(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    seen: dict[str, Any] = {"stacks": [], "missing": set()}
+    seen: dict[str, Any] = {"stacks": [], "missing": set(), "refused": set()}
 
     def select(name: str, workspace: RecordedWorkspace) -> RecordedStack:
         if name in seen["missing"]:
             raise auto.StackNotFoundError(CommandResult("", f"no stack named '{name}' found", 255))
+        if name in seen["refused"]:
+            raise auto.CommandError(
+                CommandResult("", DENIED.format(key=name.split("/", 1)[1]), 255)
+            )
         stack = RecordedStack(name, workspace)
         seen["stacks"].append(stack)
         return stack
@@ -96,6 +110,27 @@ def test_a_stack_that_does_not_exist_has_no_state(recorded, settings) -> None:
     recorded["missing"].add("organization/txn-edge/dev")
 
     assert AutomationWorkspace(settings).state(contract.EDGE, "dev") is None
+
+
+def test_a_stack_the_backend_refuses_to_show_is_one_coded_line_not_a_traceback(
+    recorded, settings
+) -> None:
+    recorded["refused"].add("organization/txn-network/dev")
+
+    with pytest.raises(OpsError) as caught:
+        AutomationWorkspace(settings).state(contract.NETWORK, "dev")
+
+    assert caught.value.code == "state-unreadable"
+    assert "organization/txn-network/dev" in caught.value.message
+    assert "PermissionDenied" in caught.value.message
+    assert "\n" not in str(caught.value)
+
+
+def test_a_refused_stack_fails_its_step_with_pulumis_first_error_line(recorded, settings) -> None:
+    recorded["refused"].add("organization/txn-edge/dev")
+
+    with pytest.raises(StepFailed, match=r"^edge: failed to load checkpoint: .*PermissionDenied"):
+        AutomationWorkspace(settings, echo=lambda _: None).preview(contract.EDGE, "dev", [])
 
 
 def test_preview_attaches_the_policy_pack_and_counts_changes_by_plain_name(

@@ -182,7 +182,8 @@ def state_statements(
     secrets_key_arn: pulumi.Input[str],
 ) -> list[Statement]:
     """One layer's own state objects read and written, its upstream layers' stacks read (the
-    stack references), nothing else in the bucket; the two keys as the CLI uses them."""
+    stack references), the bucket's keys listed, nothing else in the bucket; the two keys as
+    the CLI uses them."""
     own = [f".pulumi/{prefix.format(p=project)}" for prefix in STATE_OWN_PREFIXES]
     upstream = [f".pulumi/stacks/{u}/" for u in upstream_projects]
     return [
@@ -196,12 +197,10 @@ def state_statements(
             ["s3:GetObject"],
             [concat(bucket_arn, "/", prefix, "*") for prefix in [*upstream, ".pulumi/meta.yaml"]],
         ),
-        allow(
-            "ListOnlyThesePrefixes",
-            ["s3:ListBucket"],
-            bucket_arn,
-            {"StringLike": {"s3:prefix": [f"{x}*" for x in [*own, *upstream, ".pulumi/meta"]]}},
-        ),
+        # Unconditioned: S3 answers a read of a missing object 403, not 404, to a caller without
+        # ListBucket (HeadObject), so a new stack's first `stack select` fails; and `pulumi
+        # stack ls` lists .pulumi/stacks/ with no delimiter. It shows stack names, never state.
+        allow("ListStackNames", ["s3:ListBucket"], bucket_arn),
         allow("StateObjectsKey", STATE_KEY_ACTIONS, state_key_arn),
         allow("StackSecretsKey", SECRETS_KEY_ACTIONS, secrets_key_arn),
     ]
