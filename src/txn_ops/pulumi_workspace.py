@@ -168,7 +168,9 @@ def stack_output_changes(events: Sequence[auto.EngineEvent]) -> frozenset[str] |
 
 
 def _env(settings: cfg.Settings) -> dict[str, str]:
-    env = {"PULUMI_SKIP_UPDATE_CHECK": "true"}
+    # A checkout whose Pulumi.<stack>.yaml lacks `secretsprovider:` (every CI run) keeps the
+    # provider the stack's state names instead of the backend's default passphrase.
+    env = {"PULUMI_SKIP_UPDATE_CHECK": "true", "PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER": "true"}
     if settings.backend_url:
         env["PULUMI_BACKEND_URL"] = settings.backend_url
     return env

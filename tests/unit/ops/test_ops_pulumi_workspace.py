@@ -95,6 +95,16 @@ def test_each_layer_runs_in_its_folder_on_the_one_backend_and_secrets_provider(
     assert stack.workspace.kwargs["secrets_provider"] == settings.secrets_provider
 
 
+def test_a_checkout_without_the_stack_files_secrets_lines_keeps_the_states_provider(
+    recorded, settings
+) -> None:
+    # Pulumi falls back to the backend's default (passphrase) without it (pulumi/pulumi#17236)
+    AutomationWorkspace(settings, echo=lambda _: None).preview(contract.DATA, "dev", [])
+
+    env = recorded["stacks"][0].workspace.kwargs["env_vars"]
+    assert env["PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER"] == "true"
+
+
 def test_state_reads_outputs_with_their_secret_flag_and_the_resource_count(
     recorded, settings
 ) -> None:
