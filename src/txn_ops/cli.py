@@ -15,7 +15,7 @@ import argparse
 import functools
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +114,8 @@ def main(
                 settings, args.stack, emit, sts=sts or roles.real_sts
             )
             args.credentials.check(deploy.select(args.layers))
+            if args.command == "destroy" and _waits_for_enis(args.layers):
+                args.credentials(contract.NETWORK)  # the wait lists interfaces as network's role
         factory = workspace_factory or _real_workspace
         orchestrator = deploy.Orchestrator(
             factory(settings, args),
@@ -121,7 +123,7 @@ def main(
             args.stack,
             console=Console(emit),
             eni_wait=_eni_wait(args, emit) if args.command == "destroy" else None,
-            concurrency_check=(concurrency_check or quotas.check_reserved_concurrency)
+            concurrency_check=(concurrency_check or _concurrency_check(args))
             if args.command == "deploy"
             else None,
             # What the programs read, from this repository's programs (not another --root's).
@@ -317,10 +319,31 @@ def _real_workspace(settings: cfg.Settings, args: argparse.Namespace) -> Workspa
     )
 
 
+def _concurrency_check(args: argparse.Namespace) -> deploy.ConcurrencyCheck:
+    """Lambda's account settings, read as compute's deploy role (a CI job has no other)."""
+
+    def check(reserved: Mapping[str, int], region: str | None) -> None:
+        client = roles.client("lambda", region, args.credentials(contract.COMPUTE))
+        quotas.check_reserved_concurrency(reserved, region, client=client)
+
+    return check
+
+
+def _waits_for_enis(names: Sequence[str]) -> bool:
+    return any(step.action == deploy.WAIT_ENIS for step in deploy.plan("destroy", names))
+
+
 def _eni_wait(args: argparse.Namespace, emit: Callable[[str], None]) -> deploy.EniWait:
+    """Network's interfaces, listed as network's deploy role (ec2:DescribeNetworkInterfaces)."""
     from txn_ops.enis import wait_for_lambda_enis
 
     def wait(vpc_id: str, region: str) -> None:
-        wait_for_lambda_enis(vpc_id, region, timeout_seconds=args.eni_timeout * 60, emit=emit)
+        wait_for_lambda_enis(
+            vpc_id,
+            region,
+            timeout_seconds=args.eni_timeout * 60,
+            emit=emit,
+            ec2=lambda: roles.client("ec2", region, args.credentials(contract.NETWORK)),
+        )
 
     return wait

@@ -12,6 +12,7 @@ guide's VPC networking page). And until the interfaces are gone the subnets and 
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -40,19 +41,22 @@ def wait_for_lambda_enis(
     *,
     timeout_seconds: float = 45 * 60,
     interval_seconds: float = 30,
-    ec2: Any = None,
+    ec2: Callable[[], Any] | None = None,
     emit: Callable[[str], None] = print,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
-    """Return once no Lambda interface is left in the VPC; OpsError after ``timeout_seconds``."""
+    """Return once no Lambda interface is left in the VPC; OpsError after ``timeout_seconds``.
+
+    ``ec2`` makes the EC2 client for each check, so a wait that outlives a role session asks
+    with fresh credentials; without it, the caller's own."""
     if ec2 is None:
         import boto3
 
-        ec2 = boto3.client("ec2", region_name=region)
+        ec2 = functools.partial(boto3.client, "ec2", region_name=region)
     deadline = clock() + timeout_seconds
     while True:
-        remaining = lambda_interfaces(ec2, vpc_id)
+        remaining = lambda_interfaces(ec2(), vpc_id)
         if not remaining:
             emit(f"    no Lambda network interfaces left in {vpc_id}")
             return

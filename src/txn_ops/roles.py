@@ -61,6 +61,20 @@ def real_sts(region: str | None) -> Any:
     return boto3.client("sts", region_name=region)
 
 
+def client(service: str, region: str | None, env: Mapping[str, str]) -> Any:
+    """A boto3 client with a layer's role credentials (``env`` as :class:`LayerCredentials`
+    gives them to Pulumi); with none (no deploy-role-arn), the caller's own."""
+    import boto3
+
+    return boto3.client(
+        service,
+        region_name=region,
+        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
+        aws_session_token=env.get("AWS_SESSION_TOKEN"),
+    )
+
+
 class LayerCredentials:
     """Environment variables with each layer's role credentials, assumed once per run."""
 

@@ -54,7 +54,7 @@ def test_the_wait_returns_once_the_interfaces_are_released(ec2, vpc) -> None:
         sleeps.append(seconds)
         ec2.delete_network_interface(NetworkInterfaceId=eni)
 
-    wait_for_lambda_enis(vpc_id, REGION, ec2=ec2, emit=printed.append, sleep=sleep)
+    wait_for_lambda_enis(vpc_id, REGION, ec2=lambda: ec2, emit=printed.append, sleep=sleep)
 
     assert sleeps == [30]
     assert printed[0].strip().startswith("1 Lambda network interfaces still in")
@@ -73,7 +73,7 @@ def test_the_wait_gives_up_after_its_timeout_with_what_to_check(ec2, vpc) -> Non
         wait_for_lambda_enis(
             vpc_id,
             REGION,
-            ec2=ec2,
+            ec2=lambda: ec2,
             timeout_seconds=90,
             emit=lambda _: None,
             sleep=sleep,

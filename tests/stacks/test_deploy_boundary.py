@@ -243,3 +243,21 @@ def test_data_may_use_securitys_key_through_dynamodb_only(
     via_dynamodb = _fill("dynamodb.{region}.amazonaws.com")
     assert decide(roles["data"], Request(action, key, {TAG: "security", VIA: via_dynamodb})).allowed
     assert not decide(roles["data"], Request(action, key, {TAG: "security"})).allowed
+
+
+def test_the_roles_txn_ops_asks_for_the_checks_around_compute_may_make_them(
+    roles: dict[str, list[dict[str, Any]]],
+) -> None:
+    # before compute deploys, the concurrency check reads as compute's role (txn_ops.quotas);
+    # after it is destroyed, the ENI wait lists interfaces as network's (txn_ops.enis)
+    from txn_ops import quotas
+
+    function = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:"
+    reads = [Request("lambda:GetAccountSettings", "*")]
+    reads += [
+        Request("lambda:GetFunctionConcurrency", function + name)
+        for name in quotas.reservations("txn", "dev")
+    ]
+    assert len(reads) > 1
+    assert denied(roles["compute"], iter(reads)) == []
+    assert denied(roles["network"], iter([Request("ec2:DescribeNetworkInterfaces", "*")])) == []

@@ -203,3 +203,92 @@ def test_a_drift_preview_only_its_owners_may_run_is_reported_not_failed(
     assert report.result_of("compute", "drift") == "needs its owners"
     assert "compute" in report.needs_update
     assert any("cannot preview compute with the roles of this run" in line for line in lines)
+
+
+@pytest.fixture
+def aws_clients(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    """boto3 clients as txn_ops makes them, recorded, answering from botocore's Stubber: an
+    account with room for the reservations, and no Lambda interface left in any VPC."""
+    import boto3
+    from botocore.stub import Stubber
+
+    made: list[tuple[str, dict[str, Any]]] = []
+    real = boto3.client
+
+    def client(service: str, **kwargs: Any) -> Any:
+        made.append((service, kwargs))
+        region = kwargs["region_name"]
+        stubbed = real(
+            service, region_name=region, aws_access_key_id="k", aws_secret_access_key="s"
+        )
+        stub = Stubber(stubbed)
+        if service == "lambda":
+            limits = {"ConcurrentExecutions": 1000, "UnreservedConcurrentExecutions": 1000}
+            stub.add_response("get_account_settings", {"AccountLimit": limits})
+            stub.add_client_error("get_function_concurrency", "ResourceNotFoundException", 404)
+        if service == "ec2":
+            stub.add_response("describe_network_interfaces", {"NetworkInterfaces": []})
+        stub.activate()
+        return stubbed
+
+    monkeypatch.setattr(boto3, "client", client)
+    return made
+
+
+def keys_of(kwargs: dict[str, Any]) -> str | None:
+    return kwargs.get("aws_access_key_id")
+
+
+def test_the_concurrency_check_reads_lambda_as_computes_role(
+    repo: Path, fake, lines, aws_clients
+) -> None:
+    # GIVEN deploy roles and no credentials of the caller's own (a CI job's OIDC token only)
+    fake.deploy_all(names=["network", "security", "data"])
+    code = cli.main(
+        ["--root", str(with_roles(repo)), "deploy", "--stack", "dev", "compute"],
+        workspace_factory=lambda settings, args: fake,
+        preflight=lambda settings: None,
+        emit=lines.append,
+        sts=FakeSts(),
+    )
+
+    assert code == 0
+    assert [(s, keys_of(k)) for s, k in aws_clients] == [("lambda", "AKIA-txn-compute-dev")]
+    assert fake.calls == [("up", "compute")]
+
+
+def test_the_eni_wait_lists_interfaces_as_networks_role(
+    repo: Path, fake, lines, aws_clients
+) -> None:
+    fake.deploy_all()
+    code = cli.main(
+        ["--root", str(with_roles(repo)), "destroy", "--stack", "dev", "--yes"],
+        workspace_factory=lambda settings, args: fake,
+        preflight=lambda settings: None,
+        emit=lines.append,
+        sts=FakeSts(),
+    )
+
+    assert code == 0
+    assert [(s, keys_of(k)) for s, k in aws_clients] == [("ec2", "AKIA-txn-network-dev")]
+
+
+def test_a_destroy_that_waits_for_enis_needs_networks_role_before_anything_runs(
+    repo: Path, fake, lines, capsys
+) -> None:
+    # GIVEN everything deployed, and a team that may not assume network's role
+    fake.deploy_all()
+    denied = frozenset({TEMPLATE.format(region="us-east-2", layer="network")})
+    above_network = ["observability", "edge", "compute", "data", "security"]
+    code = cli.main(
+        ["--root", str(with_roles(repo)), "destroy", "--stack", "dev", "--yes", *above_network],
+        workspace_factory=lambda settings, args: fake,
+        preflight=lambda settings: None,
+        emit=lines.append,
+        sts=FakeSts(denied),
+    )
+
+    assert code == 2
+    assert fake.calls == []  # not compute, then a wait that cannot look
+    err = capsys.readouterr().err
+    assert err.startswith("txn-ops: error: deploy-role-unreachable: layer network deploys as")
