@@ -355,24 +355,29 @@ class Orchestrator:
             f"{', '.join(candidates)}"
         )
         for name in candidates:
-            layer = contract.layer(name)
-            state = self.state(name)
-            if state is None or state.resource_count == 0:
-                report.rows.append(Row(name, "drift", "not deployed"))
-                continue
-            if any(self._not_deployed(u) for u in layer.upstream):
-                report.rows.append(Row(name, "drift", "upstream not deployed"))
-                continue
-            self.console.emit(f"==> drift preview {name} ({self._fqn(layer)})")
+            rows = len(report.rows)
             try:
-                self._drift_preview(layer, packs, report)
+                self._drift_one(contract.layer(name), packs, report)
             except OpsError as exc:
                 if exc.code != "deploy-role-unreachable":
                     raise
-                # Not this team's layer: its owners preview it with their own role.
-                report.rows[-1].result = "needs its owners"
+                # Not this team's layer (nor are its upstream stacks, the team's role cannot
+                # read them): its owners preview it with their own role.
+                del report.rows[rows:]
+                report.rows.append(Row(name, "drift", "needs its owners"))
                 report.needs_update.append(name)
                 self.console.note(f"cannot preview {name} with the roles of this run: {exc}")
+
+    def _drift_one(self, layer: contract.Layer, packs: list[Path], report: Report) -> None:
+        state = self.state(layer.name)
+        if state is None or state.resource_count == 0:
+            report.rows.append(Row(layer.name, "drift", "not deployed"))
+            return
+        if any(self._not_deployed(u) for u in layer.upstream):
+            report.rows.append(Row(layer.name, "drift", "upstream not deployed"))
+            return
+        self.console.emit(f"==> drift preview {layer.name} ({self._fqn(layer)})")
+        self._drift_preview(layer, packs, report)
 
     def _drift_preview(self, layer: contract.Layer, packs: list[Path], report: Report) -> None:
         with self._timed(report, layer.name, "drift") as row:

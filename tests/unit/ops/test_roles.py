@@ -185,23 +185,29 @@ def test_a_drift_preview_only_its_owners_may_run_is_reported_not_failed(
     from txn_ops.deploy import Orchestrator
     from txn_ops.report import Console
 
+    # GIVEN a team that may assume data's role only, which may read security's stack
     fake.deploy_all()
     fake.program_changed.add("data")
-    preview = fake.preview
+    state, preview = fake.state, fake.preview
 
-    def owners_only(layer, stack, packs):
-        if layer.name != "data":
+    def role_of(layer: contract.Layer) -> None:
+        # the real workspace assumes the layer's role before it selects the stack
+        if layer.name not in ("data", "security"):
             raise OpsError("deploy-role-unreachable", f"layer {layer.name} deploys as its role")
-        return preview(layer, stack, packs)
 
-    fake.preview = owners_only
+    fake.state = lambda layer, stack: role_of(layer) or state(layer, stack)
+    fake.preview = lambda layer, stack, packs: role_of(layer) or preview(layer, stack, packs)
+
+    # WHEN it deploys data
     report = Orchestrator(
         fake, settings, "dev", console=Console(emit), concurrency_check=lambda r, region: None
     ).run("deploy", ["data"])
 
+    # THEN the layers downstream are left to their owners, and the deploy succeeds
     assert not report.failed
-    assert report.result_of("compute", "drift") == "needs its owners"
-    assert "compute" in report.needs_update
+    drift = [(r.layer, r.result) for r in report.rows if r.action == "drift"]
+    assert drift == [(n, "needs its owners") for n in ("compute", "edge", "observability")]
+    assert report.needs_update == ["compute", "edge", "observability"]
     assert any("cannot preview compute with the roles of this run" in line for line in lines)
 
 
