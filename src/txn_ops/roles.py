@@ -139,9 +139,11 @@ class LayerCredentials:
             how = "the job's GitHub OIDC token" if github else "your credentials"
             raise OpsError(
                 "deploy-role-unreachable",
-                f"layer {layer.name} deploys as {arn}, which {how} cannot assume ({code}): ask "
-                f"the administrators to add you to deployers.{layer.name} of the account stack, "
-                f"or unset {ROLE_ENV} / deploy-role-arn to use your own (docs/deploy.md)",
+                f"layer {layer.name} deploys as {arn}, which {how} cannot assume ({code}): your "
+                f"role needs both its ARN in deployers.{layer.name} of the account stack and an "
+                "IAM policy of its own allowing sts:AssumeRole on that role (with IAM Identity "
+                f"Center, an inline policy of the permission set); or unset {ROLE_ENV} / "
+                "deploy-role-arn to use your own (docs/deploy.md)",
             ) from None
         self.emit(f"    {layer.name}: deploying as {arn}")
         creds = answer["Credentials"]

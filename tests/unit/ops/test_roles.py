@@ -152,7 +152,9 @@ def test_a_role_nobody_granted_stops_the_deploy_before_anything_runs(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert err.startswith("txn-ops: error: deploy-role-unreachable: layer data deploys as")
+    # the trust names the account as principal: the team's own role must allow the assume too
     assert "deployers.data" in err
+    assert "IAM policy of its own allowing sts:AssumeRole" in err
 
 
 def test_the_plan_names_the_role_of_each_layer(repo: Path, lines) -> None:
