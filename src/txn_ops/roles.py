@@ -18,6 +18,7 @@ import json
 import os
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from txn_ops import settings as cfg
@@ -28,7 +29,11 @@ ROLE_ENV = "TXN_DEPLOY_ROLE_ARN"
 GITHUB_TOKEN_URL = "ACTIONS_ID_TOKEN_REQUEST_URL"  # noqa: S105 (a variable's name)
 GITHUB_TOKEN_BEARER = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"  # noqa: S105 (a variable's name)
 AMBIENT = "the caller's own credentials (no deploy-role-arn set)"
+# Role chaining (an SSO session assuming a role) caps a session at one hour (STS AssumeRole,
+# DurationSeconds), and a full destroy with the ENI wait runs longer: a role is assumed again
+# for the next operation once fewer than RENEW_BEFORE are left.
 SESSION_SECONDS = 3600
+RENEW_BEFORE = timedelta(minutes=10)
 
 StsFactory = Callable[[str | None], Any]  # region -> an STS client
 
@@ -75,8 +80,13 @@ def client(service: str, region: str | None, env: Mapping[str, str]) -> Any:
     )
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class LayerCredentials:
-    """Environment variables with each layer's role credentials, assumed once per run."""
+    """Environment variables with each layer's role credentials, assumed when first asked for
+    and again when they are about to expire."""
 
     def __init__(
         self,
@@ -85,16 +95,20 @@ class LayerCredentials:
         emit: Callable[[str], None] = print,
         environ: Mapping[str, str] | None = None,
         sts: StsFactory = real_sts,
+        now: Callable[[], datetime] = _utc_now,
     ) -> None:
         self.settings, self.stack, self.emit = settings, stack, emit
         self.environ = os.environ if environ is None else environ
         self.sts = sts
+        self.now = now
         self._env: dict[str, dict[str, str]] = {}
+        self._expires: dict[str, datetime] = {}
         self.chosen: list[str] = []
 
     def __call__(self, layer: contract.Layer) -> dict[str, str]:
-        if layer.name not in self._env:
-            self._env[layer.name] = self._assume(layer)
+        expires = self._expires.get(layer.name)
+        if layer.name not in self._env or (expires and expires - self.now() < RENEW_BEFORE):
+            self._env[layer.name] = self._assume(layer, renewing=layer.name in self._env)
         return self._env[layer.name]
 
     def check(self, names: Iterable[str]) -> None:
@@ -112,7 +126,7 @@ class LayerCredentials:
                 return self(contract.layer(reading[0]))
         return self(layer)
 
-    def _assume(self, layer: contract.Layer) -> dict[str, str]:
+    def _assume(self, layer: contract.Layer, renewing: bool) -> dict[str, str]:
         arn = role_arn(self.settings, layer, self.stack)
         if arn is None:
             return {}
@@ -145,8 +159,11 @@ class LayerCredentials:
                 f"Center, an inline policy of the permission set); or unset {ROLE_ENV} / "
                 "deploy-role-arn to use your own (docs/deploy.md)",
             ) from None
-        self.emit(f"    {layer.name}: deploying as {arn}")
+        self.emit(
+            f"    {layer.name}: {'renewed credentials of' if renewing else 'deploying as'} {arn}"
+        )
         creds = answer["Credentials"]
+        self._expires[layer.name] = creds["Expiration"]
         return {
             "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
             "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],

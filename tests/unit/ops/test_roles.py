@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +26,20 @@ def with_roles(repo: Path, dev: str = TEMPLATE) -> Path:
     return repo
 
 
-class FakeSts:
-    """STS as the roles module calls it: records the calls, refuses the roles in ``denied``."""
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
-    def __init__(self, denied: frozenset[str] = frozenset()) -> None:
+
+class FakeSts:
+    """STS as the roles module calls it: records the calls, refuses the roles in ``denied``,
+    and hands out credentials for the hour that follows ``now``."""
+
+    def __init__(
+        self, denied: frozenset[str] = frozenset(), now: Callable[[], datetime] = utc_now
+    ) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.denied = denied
+        self.now = now
 
     def __call__(self, region: str | None) -> FakeSts:
         return self
@@ -44,7 +54,8 @@ class FakeSts:
             "Credentials": {
                 "AccessKeyId": f"AKIA-{layer}",
                 "SecretAccessKey": "secret",
-                "SessionToken": "token",
+                "SessionToken": f"token-{len(self.calls)}",
+                "Expiration": self.now() + timedelta(seconds=kwargs["DurationSeconds"]),
             }
         }
 
@@ -107,13 +118,38 @@ def test_credentials_are_assumed_once_per_layer_and_reported(repo: Path, emit, l
         == {
             "AWS_ACCESS_KEY_ID": "AKIA-txn-data-dev",
             "AWS_SECRET_ACCESS_KEY": "secret",
-            "AWS_SESSION_TOKEN": "token",
+            "AWS_SESSION_TOKEN": "token-1",
         }
     )
     assert [c for c, _ in sts.calls] == ["AssumeRole"]
     assert lines == [
         "    data: deploying as arn:aws:iam::111122223333:role/txn-us-east-2-data-deploy"
     ]
+
+
+def test_credentials_are_assumed_again_once_fewer_than_ten_minutes_are_left(
+    repo: Path, emit, lines
+) -> None:
+    # GIVEN a role session of an hour, the most role chaining allows
+    now = [datetime(2026, 3, 1, 12, 0, tzinfo=UTC)]
+    sts = FakeSts(now=lambda: now[0])
+    settings = cfg.load(with_roles(repo), environ={})
+    creds = roles.LayerCredentials(settings, "dev", emit, {}, sts, now=lambda: now[0])
+    first = creds(contract.DATA)
+
+    # WHEN a destroy is still running 49 minutes later, then 51
+    now[0] += timedelta(minutes=49)
+    still = creds(contract.DATA)
+    now[0] += timedelta(minutes=2)
+    renewed = creds(contract.DATA)
+
+    # THEN the role is assumed again only once fewer than ten minutes are left
+    assert still == first
+    assert renewed["AWS_SESSION_TOKEN"] == "token-2"
+    assert len(sts.calls) == 2
+    assert lines[-1] == (
+        "    data: renewed credentials of arn:aws:iam::111122223333:role/txn-us-east-2-data-deploy"
+    )
 
 
 def test_in_github_actions_the_jobs_oidc_token_is_exchanged(
