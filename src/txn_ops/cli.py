@@ -133,6 +133,7 @@ def main(
                 if settings.root == cfg.REPO_ROOT
                 else None
             ),
+            follows_plans=args.command == "deploy" and getattr(args, "plans", None) is not None,
         )
         if args.command == "outputs":
             return _outputs(orchestrator, args, emit)

@@ -127,10 +127,13 @@ class Orchestrator:
         eni_wait: EniWait | None = None,
         concurrency_check: ConcurrencyCheck | None = None,
         reads: Callable[[], blast.Reads] | None = None,
+        follows_plans: bool = False,
     ) -> None:
         """``reads``: what each program reads of its upstream layers (txn_ops.blast), asked for
-        when a preview or deploy has downstream layers to name; None: every downstream layer."""
+        when a preview or deploy has downstream layers to name; None: every downstream layer.
+        ``follows_plans``: the deploy applies the update plans its preview saved (--plans)."""
         self.ws = workspace
+        self.follows_plans = follows_plans
         self.settings = settings
         self.stack = cfg.check_stack(stack)
         self.console = console or Console()
@@ -273,10 +276,16 @@ class Orchestrator:
 
     def _deploy_all(self, steps: Sequence[Step], report: Report) -> None:
         packs = self._policy_packs()
+        unplanned = self._unplanned(steps) if self.follows_plans else {}
+        stopped = ""
         for i, step in enumerate(steps, 1):
             layer = step.layer
-            if report.failed:
+            if report.failed or stopped:
                 report.rows.append(Row(layer.name, step.action, "skipped"))
+                continue
+            if layer.name in unplanned:
+                stopped = layer.name
+                report.rows.append(Row(layer.name, step.action, "no plan yet"))
                 continue
             if step.action == CHECK_QUOTA:
                 self.console.step(i, len(steps), "check", layer.name, quotas.QUOTA_NAME)
@@ -299,6 +308,24 @@ class Orchestrator:
                     self._forget(layer.name)
                 row.result = "updated" if changes.changed else "unchanged"
                 row.changes = changes.describe()
+        if stopped and not report.failed:
+            raise OpsError(
+                "plans-incomplete",
+                f"stopped before {stopped}, which has no saved plan: its preview waited for "
+                f"{', '.join(unplanned[stopped])}, deployed only now; preview again with --plans "
+                "and deploy the new plans (in CI: run the whole workflow again, see "
+                f"{cfg.GUIDE} section 7)",
+            )
+
+    def _unplanned(self, steps: Sequence[Step]) -> dict[str, list[str]]:
+        """The layers whose preview saved no plan, by the upstream layers it waited for: those
+        not deployed before this run, as the preview found them (``waits for``)."""
+        waiting: dict[str, list[str]] = {}
+        for layer in dict.fromkeys(s.layer for s in steps):
+            ups = [u for u in layer.upstream if self._not_deployed(u)]
+            if ups:
+                waiting[layer.name] = ups
+        return waiting
 
     def _check_concurrency(self, report: Report) -> None:
         """Stop before compute when the account cannot reserve what compute's functions do."""
