@@ -108,14 +108,14 @@ def main(
             )
         deploy.select(args.layers)  # unknown layers fail before any check touches the cloud
         (preflight or (lambda s: _real_preflight(s, args.stack)))(settings)
-        if args.command != "outputs":
-            # Every chosen layer's role is assumed before anything runs: no half deploys.
-            args.credentials = roles.LayerCredentials(
-                settings, args.stack, emit, sts=sts or roles.real_sts
-            )
-            args.credentials.check(deploy.select(args.layers))
-            if args.command == "destroy" and _waits_for_enis(args.layers):
-                args.credentials(contract.NETWORK)  # the wait lists interfaces as network's role
+        # Every chosen layer's role is assumed before anything runs: no half deploys. Outputs
+        # too: a team's own credentials may not read the state bucket or decrypt its secrets.
+        args.credentials = roles.LayerCredentials(
+            settings, args.stack, emit, sts=sts or roles.real_sts
+        )
+        args.credentials.check(deploy.select(args.layers))
+        if args.command == "destroy" and _waits_for_enis(args.layers):
+            args.credentials(contract.NETWORK)  # the wait lists interfaces as network's role
         factory = workspace_factory or _real_workspace
         orchestrator = deploy.Orchestrator(
             factory(settings, args),

@@ -193,6 +193,29 @@ def test_a_role_nobody_granted_stops_the_deploy_before_anything_runs(
     assert "IAM policy of its own allowing sts:AssumeRole" in err
 
 
+def test_outputs_are_read_as_the_layers_role(repo: Path, fake, lines) -> None:
+    # the team's own role may only assume its layer's; the state bucket and key are the role's
+    fake.deploy_all()
+    given: list[Any] = []
+    sts = FakeSts()
+
+    def workspace(settings: cfg.Settings, args: Any) -> Any:
+        given.append(args.credentials)
+        return fake
+
+    code = cli.main(
+        ["--root", str(with_roles(repo)), "outputs", "--stack", "dev", "edge"],
+        workspace_factory=workspace,
+        preflight=lambda settings: None,
+        emit=lines.append,
+        sts=sts,
+    )
+
+    assert code == 0
+    assert [kwargs["RoleSessionName"] for _, kwargs in sts.calls] == ["txn-edge-dev"]
+    assert given[0].reader(contract.EDGE)["AWS_ACCESS_KEY_ID"] == "AKIA-txn-edge-dev"
+
+
 def test_the_plan_names_the_role_of_each_layer(repo: Path, lines) -> None:
     code = cli.main(
         ["--root", str(with_roles(repo)), "deploy", "--plan", "--stack", "dev", "network", "edge"],
