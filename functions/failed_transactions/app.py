@@ -113,8 +113,12 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
     item = failed_record(record, now, invocation)
     stored = store.put_if_new(item)
     # The SDK resends a PutItem whose answer was lost (a read timeout, a 5xx) after DynamoDB
-    # applied it: the item this invocation wrote is this failure, not an earlier delivery's.
-    if stored is None or (invocation and stored.get("recorded_by") == invocation):
+    # applied it: the item this invocation wrote for this message is this failure, not an
+    # earlier delivery's (nor another copy's of the transaction in the same batch).
+    mine = (invocation, record.message_id)
+    if stored is not None and (stored.get("recorded_by"), stored.get("message_id")) == mine:
+        stored = None
+    if stored is None:
         metrics.add_metric(name="FailedTransactions", unit=MetricUnit.Count, value=1)
         logger.error(
             "transaction failed and recorded as FAILED",

@@ -155,3 +155,22 @@ def _refuse(**_: object) -> None:
     raise ClientError(
         {"Error": {"Code": "InternalError", "Message": "SNS is down"}}, "PublishBatch"
     )
+
+
+def test_given_two_copies_of_one_transaction_in_one_batch_then_one_failure_counts(
+    failed_app, accepted, sqs_record, aws, context, capsys
+):
+    # The validator queues a transaction again on an idempotent replay: both copies may reach
+    # the DLQ and one batch. The second finds the first's item, written by this invocation for
+    # another message: already recorded, not its own resent write.
+    body = accepted()
+    first, second = sqs_record(body, receive_count=6), sqs_record(body, receive_count=6)
+    capsys.readouterr()
+
+    response = failed_app.lambda_handler(sqs_event(first, second), context)
+
+    assert response == {"batchItemFailures": []}
+    assert len(aws.items("transactions")) == 1
+    metrics = capsys.readouterr().out
+    assert '"FailedTransactions":[1.0]' in metrics
+    assert '"FailedAlreadyRecorded":[1.0]' in metrics
