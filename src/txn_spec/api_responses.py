@@ -51,9 +51,9 @@ QUOTA_EXCEEDED = GatewayResponse("QUOTA_EXCEEDED", 429, "quota_exceeded", "Usage
 WAF_FILTERED = GatewayResponse("WAF_FILTERED", 403, "forbidden", "The request was blocked")
 # Every 5XX API Gateway answers itself, in the error shape but with its own status: 502 for a
 # Lambda error or a malformed proxy answer (what the local gateway answers), 504 for an
-# integration timeout, 500 for an invocation that failed. Setting DEFAULT_5XX's status would set
-# every other 5XX response's to it ("Gateway response types for API Gateway"), and the runbook
-# tells these cases apart by status.
+# integration timeout or failure, 500 for a configuration error (a lost invoke permission).
+# Setting DEFAULT_5XX's status would set every other 5XX response's to it ("Gateway response
+# types for API Gateway"), and the runbook tells these cases apart by status.
 DEFAULT_5XX = GatewayResponse(
     "DEFAULT_5XX", 502, "internal_error", "Internal server error", sets_status=False
 )
