@@ -37,9 +37,11 @@ pipeline = FraudPipeline(
     rules=load_default_rules(),  # compiled once per container
     merchants=MerchantsRepository(_dynamodb, require_env(Env.MERCHANTS_TABLE)),
     velocity=VelocityStore(_dynamodb, require_env(Env.VELOCITY_TABLE)),
-    # The records and merchant counts go in one BatchExecuteStatement that must not be resent
-    # by the SDK (txn_adapters.aws, "once"); the reports' Query rides on the same client.
-    store=TransactionsStore(client("dynamodb", "once"), require_env(Env.TRANSACTIONS_TABLE)),
+    # Records and merchant counts (and their corrections) must not be resent by the SDK after
+    # DynamoDB applied them (txn_adapters.aws, "once"); the reports' Query keeps its retries.
+    store=TransactionsStore(
+        _dynamodb, require_env(Env.TRANSACTIONS_TABLE), writes=client("dynamodb", "once")
+    ),
     alerts=AlertsPublisher(client("sns"), require_env(Env.FRAUD_ALERTS_TOPIC_ARN)),
 )
 

@@ -205,7 +205,7 @@ class FraudPipeline:
         # 2. card and IP counters, each guarded by the item's own set of counted digests
         writes = [(c, list(c.added), 1) for k, c in counters.items() if c.added and guarded(k)]
         try:
-            unsettled = self._settle(writes, now, reread=False)
+            unsettled = self._settle(writes, now, reread=False, send=self._velocity.execute)
         except Exception as exc:
             for t in fresh:
                 errors[t.transaction_id] = exc
@@ -260,13 +260,20 @@ class FraudPipeline:
                     corrections.append((counter, under, 1))
         if corrections:
             try:
-                left = self._settle(corrections, now, reread=True)
+                # unguarded increments, like step 3's: sent as its records are (Store.execute)
+                left = self._settle(corrections, now, reread=True, send=self._store.execute)
             except Exception:
                 left = [(c, added, sign, "error") for c, added, sign in corrections]
             result.merchant_drift = sum(len(added) for _, added, _, _ in left)
         return decided
 
-    def _settle(self, writes: list[Write], now: int, reread: bool) -> list[Unsettled]:
+    def _settle(
+        self,
+        writes: list[Write],
+        now: int,
+        reread: bool,
+        send: Callable[[Sequence[Statement]], list[Outcome]],
+    ) -> list[Unsettled]:
         """Apply ``writes``, rebuilding each that loses a race from the item as it now is.
 
         Returns the writes still not applied after :data:`~txn_adapters.partiql.ROUNDS`
@@ -289,7 +296,7 @@ class FraudPipeline:
                 # from the profile, never from the counts). ADR 0012.
                 for counter, _, _ in writes:
                     counter.unversioned = True
-            outcomes = self._velocity.execute(
+            outcomes = send(
                 [self._velocity.statement(c, added, now, sign) for c, added, sign in writes]
             )
             retry: list[Write] = []

@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+)
 
 from txn_domain.errors import (
     ConfigurationError,
@@ -48,10 +53,13 @@ POLICIES: dict[Policy, Config] = {
         read_timeout=5,
         tcp_keepalive=True,
     ),
-    # The validator answers API Gateway, which gives up at 29 s: its calls in a row, each at
-    # worst, must leave it time to answer 503 itself (tests/unit/functions/test_sdk_policies.py).
+    # The validator answers API Gateway, which gives up at 29 s, and its callers retry a 503
+    # with the same Idempotency-Key (api/openapi.yaml): retrying here too would multiply their
+    # retries, and a resend's backoff may wait out a server's retry-after (up to 5 s more).
+    # One attempt, short timeouts: its calls in a row at worst still leave it time to answer
+    # 503 itself (tests/unit/functions/test_sdk_policies.py).
     "api": Config(
-        retries={"total_max_attempts": 2, "mode": "standard"},
+        retries={"total_max_attempts": 1, "mode": "standard"},
         connect_timeout=1,
         read_timeout=1.5,
         tcp_keepalive=True,
@@ -59,7 +67,8 @@ POLICIES: dict[Policy, Config] = {
     # Calls that must not be sent twice: a read timeout or a 5xx after DynamoDB applied a
     # BatchExecuteStatement (no idempotency token) would apply its unconditional increments
     # again, and its INSERTs would come back DuplicateItem as if another delivery had stored
-    # them. An error instead leaves the message to SQS, whose redelivery finds what is stored.
+    # them. Such an error leaves the message to SQS, whose redelivery finds what is stored; the
+    # caller resends only what was surely not applied (not_applied).
     "once": Config(
         retries={"total_max_attempts": 1, "mode": "standard"},
         connect_timeout=2,
@@ -107,9 +116,18 @@ def _session() -> boto3.session.Session:
 
 def backoff(attempt: int) -> None:
     """Wait before sending again what DynamoDB left unprocessed or throttled (``attempt`` from
-    0): jittered, up to 25 ms doubling, at most 1 s. Sent again at once, it lands on the same
-    throttled partition (the BatchGetItem reference asks for exponential backoff)."""
-    time.sleep(random.uniform(0, min(0.025 * 2**attempt, 1.0)))  # noqa: S311 - jitter, no secret
+    0): jittered, up to 100 ms doubling, at most 2 s. Sent again at once, it lands on the same
+    throttled partition in the same second (the BatchGetItem reference asks for exponential
+    backoff; botocore's own for throttling starts at 1 s)."""
+    time.sleep(random.uniform(0, min(0.1 * 2**attempt, 2.0)))  # noqa: S311 - jitter, no secret
+
+
+def not_applied(exc: Exception) -> bool:
+    """Whether a failed call is known not to have been applied: refused as throttled, or never
+    connected. After a read timeout, a dropped connection or a 5xx it may have been."""
+    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
+        return True
+    return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in _THROTTLING
 
 
 def translate(exc: Exception, what: str) -> DomainError:

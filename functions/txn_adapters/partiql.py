@@ -14,11 +14,15 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from txn_adapters.aws import translate
+from txn_adapters.aws import backoff, not_applied, translate
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, BatchStatementRequestTypeDef
+    from mypy_boto3_dynamodb.type_defs import (
+        AttributeValueTypeDef,
+        BatchExecuteStatementOutputTypeDef,
+        BatchStatementRequestTypeDef,
+    )
 
 MAX_STATEMENTS = 25  # per BatchExecuteStatement call
 # Attempts per guarded write (rebuilt from the item as it now is after losing a race) before its
@@ -51,8 +55,13 @@ class Outcome:
         return self.error in _THROTTLED
 
 
-def execute(dynamodb: DynamoDBClient, statements: Sequence[Statement], what: str) -> list[Outcome]:
-    """Run ``statements`` (25 per call); one :class:`Outcome` per statement, in order."""
+def execute(
+    dynamodb: DynamoDBClient, statements: Sequence[Statement], what: str, resends: int = 0
+) -> list[Outcome]:
+    """Run ``statements`` (25 per call); one :class:`Outcome` per statement, in order.
+
+    ``resends``: how often a call is sent again after failing without being applied (throttled,
+    never connected), for a client the SDK never resends on (``txn_adapters.aws``, "once")."""
     out: list[Outcome] = []
     for start in range(0, len(statements), MAX_STATEMENTS):
         chunk = statements[start : start + MAX_STATEMENTS]
@@ -64,10 +73,7 @@ def execute(dynamodb: DynamoDBClient, statements: Sequence[Statement], what: str
             }
             for s in chunk
         ]
-        try:
-            response = dynamodb.batch_execute_statement(Statements=request)
-        except (ClientError, BotoCoreError) as exc:
-            raise translate(exc, what) from exc
+        response = _send(dynamodb, request, what, resends)
         for answer in response.get("Responses", []):
             error = answer.get("Error")
             if error is None:
@@ -77,6 +83,20 @@ def execute(dynamodb: DynamoDBClient, statements: Sequence[Statement], what: str
     if len(out) != len(statements):
         raise translate(ClientError({"Error": {"Code": "IncompleteResponse"}}, "x"), what)
     return out
+
+
+def _send(
+    dynamodb: DynamoDBClient, request: list[BatchStatementRequestTypeDef], what: str, resends: int
+) -> BatchExecuteStatementOutputTypeDef:
+    attempt = 0
+    while True:
+        try:
+            return dynamodb.batch_execute_statement(Statements=request)
+        except (ClientError, BotoCoreError) as exc:
+            if attempt >= resends or not not_applied(exc):
+                raise translate(exc, what) from exc
+        backoff(attempt)
+        attempt += 1
 
 
 @lru_cache(maxsize=256)  # one text per shape of item: records and counters repeat their shapes

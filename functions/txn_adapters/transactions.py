@@ -34,9 +34,16 @@ def stored_item(record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
+# Resends of a statements call refused unapplied (throttled, never connected): see execute.
+_RESENDS = 3
+
+
 class TransactionsStore:
-    def __init__(self, dynamodb: DynamoDBClient, table: str):
+    def __init__(self, dynamodb: DynamoDBClient, table: str, writes: DynamoDBClient | None = None):
+        """``writes``: the client :meth:`execute` sends with, when it must not be the SDK's to
+        resend (the fraud detector's, ``txn_adapters.aws`` "once"); reads use ``dynamodb``."""
         self._ddb = dynamodb
+        self._writes = writes or dynamodb
         self.table = table
 
     def keys(self, txns: Sequence[AcceptedTransaction]) -> tuple[str, list[dict[str, Any]]]:
@@ -52,7 +59,9 @@ class TransactionsStore:
         return Statement(insert_text(self.table, tuple(item)), list(item.values()))
 
     def execute(self, statements: Sequence[Statement]) -> list[Outcome]:
-        return execute(self._ddb, statements, "recording transactions")
+        """Records and the statements that must go with them (merchant counts, unguarded):
+        sent again only when surely not applied, so none is applied twice."""
+        return execute(self._writes, statements, "recording transactions", _RESENDS)
 
     def find(self, transaction_id: str) -> dict[str, Any] | None:
         """The stored record of ``transaction_id`` (any timestamp), or ``None``: one ``Query``

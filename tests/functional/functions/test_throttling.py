@@ -45,7 +45,7 @@ def counts(aws) -> dict[str, int]:
 @pytest.fixture
 def ddb(fraud_app) -> Any:
     """The fraud detector's client for the records' writes (never resent by the SDK)."""
-    return fraud_app.pipeline._store._ddb
+    return fraud_app.pipeline._store._writes
 
 
 @pytest.fixture

@@ -92,13 +92,13 @@ def pipeline_factory(rules):
         "country": {"S": "US"},
     }
 
-    def make(script=None):
+    def make(script=None, writes=None):
         ddb = StubDynamo(merchant, script)
         pipeline = FraudPipeline(
             rules=rules,
             merchants=MerchantsRepository(ddb, "merchants"),
             velocity=VelocityStore(ddb, "velocity"),
-            store=TransactionsStore(ddb, "tx"),
+            store=TransactionsStore(ddb, "tx", writes=writes),
             alerts=StubAlerts(),
             clock=lambda: NOW,
             shard=0,
@@ -310,3 +310,19 @@ def test_given_counters_left_unprocessed_once_then_read_again_after_a_wait(monke
     counters, _ = VelocityStore(ddb, "velocity").load(["card#t"], NOW)
 
     assert (waits, counters["card#t"].exists) == ([0], True)
+
+
+def test_given_a_merchant_correction_then_it_is_sent_as_the_records_are(pipeline_factory, make_txn):
+    # Unguarded increments, like step 3's: through the store's writer, never the SDK's to resend.
+    batch = records(make_txn, 2)
+    second = AcceptedTransaction.model_validate_json(batch[1]["body"]).transaction_id
+    writes = StubDynamo({}, [on(lambda s: {"S": second} in s["Parameters"], "DuplicateItem")])
+    pipeline, ddb = pipeline_factory(writes=writes)
+
+    result = pipeline.process(batch)
+
+    assert (result.failures, result.duplicates, result.merchant_drift) == ({}, 1, 0)
+    records_and_shard, (correction,) = writes.sent
+    assert kinds(records_and_shard) == ["tx:INSERT", "tx:INSERT", "velocity:INSERT"]
+    assert touches("merchant#m_1001#0")(correction)  # the duplicate's count taken back out
+    assert [kinds(call) for call in ddb.sent] == [["velocity:INSERT"] * 3]  # cards and IP
