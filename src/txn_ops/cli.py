@@ -133,7 +133,7 @@ def main(
                 if settings.root == cfg.REPO_ROOT
                 else None
             ),
-            follows_plans=args.command == "deploy" and getattr(args, "plans", None) is not None,
+            plans=getattr(args, "plans", None) if args.command == "deploy" else None,
         )
         if args.command == "outputs":
             return _outputs(orchestrator, args, emit)

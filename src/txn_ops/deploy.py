@@ -34,7 +34,7 @@ from txn_ops import blast, quotas
 from txn_ops import settings as cfg
 from txn_ops.errors import OpsError
 from txn_ops.report import Console, Report, Row
-from txn_ops.workspace import StackState, StepFailed, Workspace
+from txn_ops.workspace import StackState, StepFailed, Workspace, plan_file
 from txn_spec import contract
 
 COMMANDS = ("preview", "deploy", "destroy", "outputs")
@@ -127,13 +127,13 @@ class Orchestrator:
         eni_wait: EniWait | None = None,
         concurrency_check: ConcurrencyCheck | None = None,
         reads: Callable[[], blast.Reads] | None = None,
-        follows_plans: bool = False,
+        plans: Path | None = None,
     ) -> None:
         """``reads``: what each program reads of its upstream layers (txn_ops.blast), asked for
         when a preview or deploy has downstream layers to name; None: every downstream layer.
-        ``follows_plans``: the deploy applies the update plans its preview saved (--plans)."""
+        ``plans``: the directory of the update plans a deploy applies (--plans)."""
         self.ws = workspace
-        self.follows_plans = follows_plans
+        self.plans = plans
         self.settings = settings
         self.stack = cfg.check_stack(stack)
         self.console = console or Console()
@@ -276,7 +276,7 @@ class Orchestrator:
 
     def _deploy_all(self, steps: Sequence[Step], report: Report) -> None:
         packs = self._policy_packs()
-        unplanned = self._unplanned(steps) if self.follows_plans else {}
+        unplanned = self._unplanned(steps, self.plans) if self.plans else {}
         stopped = ""
         for i, step in enumerate(steps, 1):
             layer = step.layer
@@ -309,23 +309,23 @@ class Orchestrator:
                 row.result = "updated" if changes.changed else "unchanged"
                 row.changes = changes.describe()
         if stopped and not report.failed:
+            waited = unplanned[stopped]
+            why = f"its preview waited for {', '.join(waited)}" if waited else "none was saved"
             raise OpsError(
                 "plans-incomplete",
-                f"stopped before {stopped}, which has no saved plan: its preview waited for "
-                f"{', '.join(unplanned[stopped])}, deployed only now; preview again with --plans "
-                "and deploy the new plans (in CI: run the whole workflow again, see "
+                f"stopped before {stopped}, which has no saved plan ({why}); preview again with "
+                "--plans and deploy the new plans (in CI: run the whole workflow again, see "
                 f"{cfg.GUIDE} section 7)",
             )
 
-    def _unplanned(self, steps: Sequence[Step]) -> dict[str, list[str]]:
-        """The layers whose preview saved no plan, by the upstream layers it waited for: those
-        not deployed before this run, as the preview found them (``waits for``)."""
-        waiting: dict[str, list[str]] = {}
+    def _unplanned(self, steps: Sequence[Step], plans: Path) -> dict[str, list[str]]:
+        """The layers without a saved plan, each with the upstream layers not deployed before
+        this run (what its preview waited for, when that is why)."""
+        missing: dict[str, list[str]] = {}
         for layer in dict.fromkeys(s.layer for s in steps):
-            ups = [u for u in layer.upstream if self._not_deployed(u)]
-            if ups:
-                waiting[layer.name] = ups
-        return waiting
+            if not plan_file(plans, layer).is_file():
+                missing[layer.name] = [u for u in layer.upstream if self._not_deployed(u)]
+        return missing
 
     def _check_concurrency(self, report: Report) -> None:
         """Stop before compute when the account cannot reserve what compute's functions do."""

@@ -22,7 +22,7 @@ from pulumi import automation as auto
 
 from txn_ops import settings as cfg
 from txn_ops.errors import OpsError
-from txn_ops.workspace import Changes, StackState, StepFailed
+from txn_ops.workspace import Changes, StackState, StepFailed, plan_file
 from txn_spec import contract
 
 INSTALL_HINT = "install it (https://www.pulumi.com/docs/iac/download-install/) and run again"
@@ -200,7 +200,7 @@ class AutomationWorkspace:
         self.reader = getattr(credentials, "reader", credentials)
 
     def plan_path(self, layer: contract.Layer) -> Path | None:
-        return self.plans_dir / f"{layer.name}.json" if self.plans_dir else None
+        return plan_file(self.plans_dir, layer) if self.plans_dir else None
 
     def _workspace(self, layer: contract.Layer, read_only: bool) -> auto.LocalWorkspace:
         role = self.reader if read_only else self.credentials

@@ -30,10 +30,11 @@ GITHUB_TOKEN_URL = "ACTIONS_ID_TOKEN_REQUEST_URL"  # noqa: S105 (a variable's na
 GITHUB_TOKEN_BEARER = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"  # noqa: S105 (a variable's name)
 AMBIENT = "the caller's own credentials (no deploy-role-arn set)"
 # Role chaining (an SSO session assuming a role) caps a session at one hour (STS AssumeRole,
-# DurationSeconds), and a full destroy with the ENI wait runs longer: a role is assumed again
-# for the next operation once fewer than RENEW_BEFORE are left.
+# DurationSeconds), and a full destroy with the ENI wait runs longer. A Pulumi operation gets
+# its credentials once, when it starts: a role is assumed again for the next operation once
+# fewer than RENEW_BEFORE are left, so each starts with at least that long (AssumeRole is cheap).
 SESSION_SECONDS = 3600
-RENEW_BEFORE = timedelta(minutes=10)
+RENEW_BEFORE = timedelta(minutes=50)
 
 StsFactory = Callable[[str | None], Any]  # region -> an STS client
 

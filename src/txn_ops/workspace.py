@@ -56,6 +56,11 @@ class StackState:
         return self.resource_count > 0 and not self.missing_outputs(layer)
 
 
+def plan_file(plans_dir: Path, layer: contract.Layer) -> Path:
+    """Where ``preview --plans`` saves a layer's update plan and ``deploy --plans`` reads it."""
+    return plans_dir / f"{layer.name}.json"
+
+
 @runtime_checkable
 class Workspace(Protocol):
     """One backend's view of the layers' stacks for one stack name (``dev``, ``prod``)."""
