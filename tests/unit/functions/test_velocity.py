@@ -65,3 +65,25 @@ def test_a_merchant_shard_outlives_a_quiet_week_and_an_ip_item_a_day():
     # every counter takes its key's, however it is built: none can be written with another
     assert Counter(key="merchant#m_1001#0").ttl == MERCHANT_TTL
     assert Counter.from_item("ip#203.0.113.7", None, NOW).ttl == SHORT_TTL
+
+
+def _prefixes(delta: dict[str, int], at: int) -> set[str]:
+    """Which bucket prefixes of a sale at ``at`` a delta writes."""
+    names = {"a": at // 60, "k": at // 60, "b": at // 300, "d": at // 3600}
+    return {p for p, n in names.items() if p + b36(n) in delta}
+
+
+def test_a_late_sale_writes_only_the_buckets_still_kept_at_processing_time():
+    # buckets kept: a and k 11 minutes, b 13 five-minute buckets, d 25 hours
+    for late_s, kept in [
+        (5 * 60, {"a", "k", "b", "d"}),
+        (12 * 60, {"b", "d"}),
+        (70 * 60, {"d"}),
+        (26 * 3600, set()),
+    ]:
+        counter = Counter(key="merchant#m#0")
+        counter.add(NOW, 100, True, None)
+        for sign in (1, -1):  # a correction takes out only what a write put in
+            delta = counter.delta(sign=sign, now=NOW + late_s)
+            assert _prefixes(delta, NOW) == kept, (late_s, sign)
+            assert (delta["hn"], delta["hs"]) == (sign, 100 * sign)  # the history counts it
