@@ -92,7 +92,7 @@ def test_state_bucket_settings_all_apply_to_the_state_bucket(account: LayerRun) 
     bucket = account.one("aws:s3/bucket:Bucket")
     assert bucket.inputs["bucket"] == BUCKET
     settings = [r for r in account.resources if r.type.startswith("aws:s3/") and r is not bucket]
-    assert len(settings) == 5
+    assert len(settings) == 6
     assert {s.inputs["bucket"] for s in settings} == {BUCKET}
 
 
@@ -100,6 +100,17 @@ def test_state_bucket_keeps_every_version(account: LayerRun) -> None:
     assert one(account, "bucketVersioning:BucketVersioning")["versioningConfiguration"] == {
         "status": "Enabled"
     }
+
+
+def test_old_state_versions_and_lock_delete_markers_do_not_pile_up(account: LayerRun) -> None:
+    (rule,) = one(account, "bucketLifecycleConfiguration:BucketLifecycleConfiguration")["rules"]
+    assert (rule["status"], rule["filter"]) == ("Enabled", {"prefix": ".pulumi/"})
+    kept = rule["noncurrentVersionExpiration"]
+    assert kept["noncurrentDays"] >= 30  # a broken state file stays recoverable
+    assert kept["newerNoncurrentVersions"] >= 10
+    assert rule["expiration"] == {"expiredObjectDeleteMarker": True}  # a lock's, once alone
+    assert rule["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 7}
+    assert "days" not in rule["expiration"]  # no current object (history/ included) expires
 
 
 def test_state_bucket_is_encrypted_by_default_with_the_state_key(account: LayerRun) -> None:

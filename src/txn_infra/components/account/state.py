@@ -12,6 +12,10 @@ from txn_infra.components.security import Platform
 from txn_infra.components.security.keys import rotated_key
 from txn_spec.naming import backend_url, state_bucket, state_key_alias
 
+# Overwritten copies of a state file kept: the newest 50, and any from the last 90 days.
+STATE_VERSIONS_KEPT = 50
+STATE_VERSION_DAYS = 90
+
 
 @dataclass(frozen=True)
 class StateBackendArgs:
@@ -72,6 +76,32 @@ class StateBackend(pulumi.ComponentResource):
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
                 status="Enabled"
             ),
+            opts=child,
+        )
+        # Each save rewrites a stack's file (after copying it to .bak) and each lock is deleted:
+        # versioning keeps every overwritten copy and a delete marker per lock. Copies older
+        # than 90 days beyond the newest 50 of a file go; the update history (history/, never
+        # overwritten) stays. A version is what recovers a broken state file, from the last days.
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=self.bucket.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="old-state-versions",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=".pulumi/"),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=STATE_VERSION_DAYS,
+                        newer_noncurrent_versions=STATE_VERSIONS_KEPT,
+                    ),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                        expired_object_delete_marker=True
+                    ),
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=7
+                    ),
+                )
+            ],
             opts=child,
         )
         aws.s3.BucketServerSideEncryptionConfiguration(
