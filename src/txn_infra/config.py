@@ -26,6 +26,12 @@ from pydantic.alias_generators import to_camel
 from txn_spec import contract, invariants, shapes
 
 Environment = Literal["dev", "prod"]
+# The GitHub environments of the jobs that deploy each stack (.github/workflows/infra.yml):
+# prod is previewed, with its plans saved, in its own environment before the approved deploy.
+DEPLOY_JOB_ENVIRONMENTS: dict[str, tuple[str, ...]] = {
+    "dev": ("dev",),
+    "prod": ("prod-preview", "prod"),
+}
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$", max_length=20)]
 
 
@@ -72,15 +78,23 @@ class AccountConfig(CommonConfig):
     key_deletion_window_days: int = Field(default=30, ge=7, le=30)
     # Per layer, the principals (its team's SSO roles) that may assume its deploy role.
     deployers: dict[str, tuple[str, ...]] = Field(default_factory=dict)
-    # "owner/name": the repository whose workflow may assume the deploy roles through GitHub's
-    # OIDC provider, for these token subjects only (a branch, or a job's environment).
-    github_repository: str | None = Field(default=None, pattern=r"^[\w.-]+/[\w.-]+$")
-    github_subjects: tuple[str, ...] = (
-        "ref:refs/heads/main",
-        "environment:dev",
-        "environment:prod-preview",
-        "environment:prod",
-    )
+    # The repository whose workflow may assume the deploy roles through GitHub's OIDC provider,
+    # as its token subjects name it: "owner/name", or "owner@id/name@id" for a repository
+    # created, renamed or transferred since GitHub's immutable subjects (July 2026).
+    github_repository: str | None = Field(default=None, pattern=r"^[\w.-]+(@\d+)?/[\w.-]+(@\d+)?$")
+    # The token subjects the roles accept; by default the deploy jobs' environments of the
+    # stacks this account runs (oidc_subjects), never a bare branch or a pull request.
+    github_subjects: tuple[str, ...] | None = None
+
+    @property
+    def oidc_subjects(self) -> tuple[str, ...]:
+        if self.github_subjects is not None:
+            return self.github_subjects
+        return tuple(
+            f"environment:{job}"
+            for env in self.environments
+            for job in DEPLOY_JOB_ENVIRONMENTS[env]
+        )
 
     @field_validator("environments", "deployers", "github_subjects", mode="before")
     @classmethod

@@ -134,7 +134,11 @@ class LayerCredentials:
         from botocore.exceptions import BotoCoreError, ClientError
 
         region = cfg.region(self.settings.root, layer, self.stack)
-        session = f"txn-{layer.name}-{self.stack}"
+        # CloudTrail names every call by the session: in CI, the run that made it (PCI DSS
+        # 10.2: who did what); elsewhere the AssumeRole event names the caller
+        run = self.environ.get("GITHUB_RUN_ID")
+        attempt = self.environ.get("GITHUB_RUN_ATTEMPT", "1")
+        session = f"txn-{layer.name}-{self.stack}" + (f"-gh{run}-{attempt}" if run else "")
         github = GITHUB_TOKEN_URL in self.environ and GITHUB_TOKEN_BEARER in self.environ
         try:
             sts = self.sts(region)

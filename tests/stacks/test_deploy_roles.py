@@ -103,14 +103,37 @@ def test_the_trust_names_the_team_and_the_repositorys_workflow_only(account: Lay
     )
     claims = github["Condition"]["StringEquals"]
     assert claims["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
-    assert (
-        "repo:acme/txn-platform:ref:refs/heads/main"
-        in claims["token.actions.githubusercontent.com:sub"]
+    # only the deploy jobs' environments: no bare branch (any job of main, the tests included),
+    # no pull request
+    assert sorted(claims["token.actions.githubusercontent.com:sub"]) == [
+        "repo:acme/txn-platform:environment:dev",
+        "repo:acme/txn-platform:environment:prod",
+        "repo:acme/txn-platform:environment:prod-preview",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("environments", "jobs"),
+    [(["prod"], ["prod", "prod-preview"]), (["dev"], ["dev"])],
+)
+def test_an_account_trusts_only_the_deploy_jobs_of_its_own_stacks(
+    environments: list[str], jobs: list[str]
+) -> None:
+    # dev's job (no reviewers) must not get prod's roles, in an account of its own
+    run = run_layer(
+        contract.ACCOUNT,
+        stack=REGION,
+        config={
+            "txn-account:githubRepository": "acme@1001/txn-platform@2002",  # immutable form
+            "txn-account:environments": json.dumps(environments),
+        },
     )
-    assert all(
-        s.startswith("repo:acme/txn-platform:")
-        for s in claims["token.actions.githubusercontent.com:sub"]
-    )
+    role = run.one("aws:iam/role:Role", "deploy-data")
+    github = {s["Sid"]: s for s in statements(policy(role, "assumeRolePolicy"))}
+    subjects = github["TheRepositorysWorkflow"]["Condition"]["StringEquals"]
+    assert sorted(subjects["token.actions.githubusercontent.com:sub"]) == [
+        f"repo:acme@1001/txn-platform@2002:environment:{job}" for job in jobs
+    ]
 
 
 def test_the_shipped_stack_trusts_no_repository_until_one_is_configured() -> None:

@@ -10,6 +10,7 @@ import yaml
 from txn_ops import pins
 
 WORKFLOW = Path(__file__).resolve().parents[3] / ".github" / "workflows" / "infra.yml"
+AWS_JOBS = ("preview-dev", "deploy-dev", "preview-prod", "deploy-prod")
 
 
 def _jobs() -> dict[str, Any]:
@@ -49,9 +50,9 @@ def test_prod_is_previewed_with_saved_plans_before_the_gate_and_deployed_from_th
     assert uploaded["with"]["name"] == downloaded["with"]["name"]
 
 
-def test_only_the_affected_layers_are_previewed_and_deployed() -> None:
+def test_the_listed_layers_are_previewed_and_deployed() -> None:
     jobs = _jobs()
-    for name in ("preview-dev", "deploy-dev", "preview-prod", "deploy-prod"):
+    for name in AWS_JOBS:
         assert "${{ needs.affected.outputs.layers }}" in _runs(jobs[name]), name
 
 
@@ -66,7 +67,7 @@ def test_the_pulumi_cli_is_pinned_to_the_sdk_release_in_the_lock() -> None:
 
 def test_each_layer_runs_as_its_own_role_and_no_job_assumes_a_shared_one() -> None:
     jobs = _jobs()
-    for name in ("preview-dev", "deploy-dev", "preview-prod", "deploy-prod"):
+    for name in AWS_JOBS:
         steps = jobs[name]["steps"]
         assert not any("configure-aws-credentials" in s.get("uses", "") for s in steps), name
         runs = [s for s in steps if "./noxw -s" in s.get("run", "")]
@@ -75,5 +76,30 @@ def test_each_layer_runs_as_its_own_role_and_no_job_assumes_a_shared_one() -> No
             s["env"]["TXN_DEPLOY_ROLE_ARN"] == f"${{{{ vars.TXN_DEPLOY_ROLE_ARN_{stack} }}}}"
             for s in runs
         ), name
+
+
+def test_only_the_jobs_that_assume_deploy_roles_may_ask_for_an_oidc_token() -> None:
+    # The roles trust a job's token by its environment: a job that runs the change's own code
+    # (the tests, the affected-layers script) must not be able to mint one.
     workflow = yaml.safe_load(WORKFLOW.read_text())
-    assert workflow["permissions"]["id-token"] == "write"  # the token txn_ops.roles exchanges
+    assert "id-token" not in workflow["permissions"]
+    for name, job in workflow["jobs"].items():
+        granted = job.get("permissions", {}).get("id-token")
+        assert granted == ("write" if name in AWS_JOBS else None), name
+
+
+def test_deploys_wait_their_turn_in_order_and_none_is_displaced() -> None:
+    # By default a concurrency group keeps one pending run and cancels the one before it.
+    jobs = _jobs()
+    for name in ("deploy-dev", "preview-prod", "deploy-prod"):
+        assert jobs[name]["concurrency"]["queue"] == "max", name
+        assert not jobs[name]["concurrency"].get("cancel-in-progress"), name
+
+
+def test_a_merge_deploys_every_layer_so_a_missed_deploy_is_caught_up() -> None:
+    script = _runs(_jobs()["affected"])
+    push, pull_request = script.split("else", 1)
+    assert '"$EVENT" == push' in push
+    assert "network security data compute edge observability" in push
+    assert "txn_ops affected" in pull_request
+    assert "txn_ops affected" not in push

@@ -156,7 +156,12 @@ def test_credentials_are_assumed_again_once_fewer_than_fifty_minutes_are_left(
 def test_in_github_actions_the_jobs_oidc_token_is_exchanged(
     repo: Path, emit, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    github = {roles.GITHUB_TOKEN_URL: "https://token.example/?x=1", roles.GITHUB_TOKEN_BEARER: "b"}
+    github = {
+        roles.GITHUB_TOKEN_URL: "https://token.example/?x=1",
+        roles.GITHUB_TOKEN_BEARER: "b",
+        "GITHUB_RUN_ID": "9876543210",
+        "GITHUB_RUN_ATTEMPT": "2",
+    }
     monkeypatch.setattr(
         roles, "_github_token", lambda environ: f"jwt-for-{environ[roles.GITHUB_TOKEN_BEARER]}"
     )
@@ -169,6 +174,8 @@ def test_in_github_actions_the_jobs_oidc_token_is_exchanged(
     assert call == "AssumeRoleWithWebIdentity"
     assert kwargs["WebIdentityToken"] == "jwt-for-b"
     assert kwargs["RoleArn"].endswith(":role/txn-us-east-2-edge-deploy")
+    # CloudTrail names each call by its session: the run (and attempt) that made it
+    assert kwargs["RoleSessionName"] == "txn-edge-dev-gh9876543210-2"
 
 
 def test_a_role_nobody_granted_stops_the_deploy_before_anything_runs(
