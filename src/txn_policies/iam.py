@@ -178,7 +178,21 @@ def is_lambda_execution_role_policy(
     if resource.type == ROLE_POLICY:
         role = role_of(resource, resources)
         return role is not None and trusts_only_lambda(role)
+    if resource.type == POLICY:
+        return is_permissions_boundary(resource)
     return False  # a managed or user/group policy can be attached to anything
+
+
+# A permissions boundary grants nothing: it caps the roles it is set on (IAM User Guide,
+# "Permissions boundaries for IAM entities"), so the boundary of Lambda execution roles must
+# allow what Lambda checks with them. The account project tags it so (role_boundary.py).
+BOUNDARY_TAG = ("Purpose", "permissions-boundary")
+
+
+def is_permissions_boundary(resource: ResourceView) -> bool:
+    tags = resource.props.get("tags")
+    key, value = BOUNDARY_TAG
+    return resource.type == POLICY and isinstance(tags, Mapping) and tags.get(key) == value
 
 
 @dataclass(frozen=True)

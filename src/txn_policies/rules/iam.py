@@ -48,8 +48,8 @@ def _no_wildcard_actions(resource: ResourceView) -> Iterator[str]:
 @policy(
     name="iam-resource-star-only-allowed",
     description="Identity policies use Resource '*' only for actions IAM gives no resource-level "
-    "permission (Service Authorization Reference), and a Lambda execution role for the ENI "
-    "management Lambda checks before an interface exists.",
+    "permission (Service Authorization Reference), and a Lambda execution role (or its "
+    "permissions boundary) for the ENI management Lambda checks before an interface exists.",
     requirements=(f"{PCI} 7.2.1", f"{PCI} 7.2.5"),
     enforcement="mandatory",
     reason="mandatory: every table, queue, topic and key has a name known before deploy "

@@ -22,6 +22,7 @@ from txn_policies.view import UNKNOWN, ResourceView
 ROLE = "aws:iam/role:Role"
 IAM_POLICY = "aws:iam/policy:Policy"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+BOUNDARY = {"Purpose": "permissions-boundary"}  # role_boundary.BOUNDARY_TAG
 
 
 def doc(*statements: dict[str, Any]) -> str:
@@ -155,6 +156,13 @@ CASES = [
         [*role_with_policy(TRUST_APIGATEWAY, allow(ENI_MANAGEMENT, "*"), by_dependency=True)],
         "['ec2:AssignPrivateIpAddresses', 'ec2:DeleteNetworkInterface', "
         "'ec2:UnassignPrivateIpAddresses'] on Resource '*'",
+    ),
+    # ... and the permissions boundary of such roles, which grants nothing itself ...
+    Case(
+        "iam-resource-star-only-allowed",
+        [res(IAM_POLICY, policy=doc(allow(ENI_MANAGEMENT, "*")), tags=BOUNDARY)],
+        [res(IAM_POLICY, policy=doc(allow(ENI_MANAGEMENT, "*")), tags={"Purpose": "other"})],
+        "only in a role that only lambda.amazonaws.com may assume",
     ),
     # ... but never a policy that can be attached to anything, nor a role policy whose role is
     # not in view.
