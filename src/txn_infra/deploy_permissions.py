@@ -23,6 +23,10 @@ How a grant names its resources:
   provider's default tags (``txn_infra.tags``) set it on everything a layer creates; API
   Gateway's methods, integrations and stages inherit their REST API's tags for this.
 
+``{boundary}`` in a grant's condition stands for every permissions boundary the layer's roles
+are given (their ``permissionsBoundary``): a layer that creates roles may do so only with the
+boundary its program sets, and a role without one stops the derivation.
+
 Read-only actions without resource-level permissions (``Describe*``/``List*``) are granted on
 ``*`` per service the layer uses (``reads`` in the file), never a data-plane read.
 Account and region are placeholders (``{account}``, ``{region}``) that the account project fills.
@@ -51,6 +55,8 @@ TAG_KEY = "Layer"  # txn_infra.tags.standard_tags
 ACCOUNT = "{account}"
 REGION = "{region}"
 EC2_TAG = "ec2:CreateTags"  # allowed at creation only, for the layer's own creates
+ROLE_TYPE = "aws:iam/role:Role"
+BOUNDARY = '"{boundary}"'  # in a grant's condition (as JSON): the roles' permissions boundaries
 Statement = dict[str, Any]
 GRANTS_FILE = Path(__file__).with_name("deploy_grants.yaml")
 
@@ -105,6 +111,22 @@ class UnknownTypeError(RuntimeError):
     """A program registers a resource type that deploy_grants.yaml does not map to actions yet."""
 
 
+class UnboundedRoleError(RuntimeError):
+    """A layer whose grants need permissions boundaries registers a role without one."""
+
+
+def boundaries(resources: Iterable[offline.Resource], layer: str) -> list[str]:
+    """The permissions boundaries of the layer's roles; every role must have one."""
+    roles = [r for r in resources if r.type == ROLE_TYPE]
+    unbounded = sorted(r.name for r in roles if not r.inputs.get("permissionsBoundary"))
+    if unbounded:
+        raise UnboundedRoleError(
+            f"{layer} creates roles without a permissions boundary ({', '.join(unbounded)}); "
+            "its deploy role may create roles only with one: pass permissions_boundary"
+        )
+    return sorted({str(r.inputs["permissionsBoundary"]) for r in roles})
+
+
 def via_value(resource: offline.Resource, key: str) -> str:
     value = str(resource.inputs[key])
     if key == "queueUrl":  # https://sqs.<region>.amazonaws.com/<account>/<name>
@@ -123,6 +145,7 @@ def _statements(
     tagged: dict[str, set[str]] = {}
     creates: dict[str, set[str]] = {}
     reads: set[str] = set()
+    resources = list(resources)
     for resource in resources:
         if resource.type.startswith(SKIPPED):
             continue
@@ -150,6 +173,9 @@ def _statements(
                 template.format(name=name, via=via, region=REGION, account=ACCOUNT)
                 for template in grant.arn or ("{via}",)
             )
+    if any(BOUNDARY in condition for _, condition in named):
+        bounds = json.dumps(boundaries(resources, layer))
+        named = {(a, c.replace(BOUNDARY, bounds)): arns for (a, c), arns in named.items()}
     out = [
         _statement(actions, sorted(arns), json.loads(condition))
         for (actions, condition), arns in sorted(named.items())

@@ -121,6 +121,16 @@ def deploy_role(app: str, region: str, layer: str) -> str:
     return f"{app}-{region}-{layer}-deploy"
 
 
+def role_boundary(app: str, environment: str) -> str:
+    """The managed policy the account project creates as the permissions boundary of every role
+    ``security`` creates for ``environment`` (the functions' and VPC flow logs'): their ceiling.
+
+    >>> role_boundary("txn", "dev")
+    'txn-dev-role-boundary'
+    """
+    return physical_name(app, environment, "role-boundary")
+
+
 def backend_url(bucket: str, region: str) -> str:
     """What ``[tool.txn-ops] backend-url`` holds: Pulumi's S3 backend in that bucket."""
     return f"s3://{bucket}?region={region}"

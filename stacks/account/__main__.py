@@ -1,6 +1,6 @@
 """account: once per AWS account and region, before any layer: the Pulumi state bucket, the
-secrets key, API Gateway's account-wide CloudWatch role and setting, Application Signals, and one
-deploy role per layer."""
+secrets key, API Gateway's account-wide CloudWatch role and setting, Application Signals, the
+permissions boundary of each environment's platform roles, and one deploy role per layer."""
 
 import pulumi
 import pulumi_aws_native as aws_native
@@ -11,6 +11,8 @@ from txn_infra.components.account import (
     ApiGatewayLoggingArgs,
     LayerDeployRoles,
     LayerDeployRolesArgs,
+    RoleBoundaries,
+    RoleBoundariesArgs,
     SecretsKey,
     SecretsKeyArgs,
     StateBackend,
@@ -52,6 +54,14 @@ aws_native.applicationsignals.Discovery(
     "application-signals", opts=pulumi.ResourceOptions(provider=ctx.native_provider)
 )
 
+# The ceiling of the roles security creates: its deploy role may create them, and change their
+# policies, only with this boundary (deploy_grants.yaml), so it cannot make one an admin.
+boundaries = RoleBoundaries(
+    "role-boundary",
+    RoleBoundariesArgs(platform=platform, environments=cfg.environments),
+    opts=ctx.opts,
+)
+
 deployers = LayerDeployRoles(
     "deploy",
     LayerDeployRolesArgs(
@@ -75,4 +85,5 @@ ctx.export(
     secrets_provider=secrets.secrets_provider,
     apigateway_cloudwatch_role_arn=api_logging.role.arn,
     deploy_role_arns=deployers.role_arns,
+    role_boundary_arns=boundaries.arns,
 )

@@ -44,8 +44,9 @@ def _fill(text: str, **names: str) -> str:
     return text.format(region=REGION, account=ACCOUNT_ID, **names)
 
 
-def _context(condition: dict[str, Any] | None, via: str) -> dict[str, str]:
-    """The request context a real call carries for a grant's condition (its first value)."""
+def _context(condition: dict[str, Any] | None, via: str, boundary: str = "") -> dict[str, str]:
+    """The request context a real call carries for a grant's condition (its first value);
+    ``{boundary}`` is the permissions boundary of the role the call is about."""
     context: dict[str, str] = {}
     for operator, keys in (condition or {}).items():
         for key, wanted in keys.items():
@@ -54,7 +55,8 @@ def _context(condition: dict[str, Any] | None, via: str) -> dict[str, str]:
                     context[key] = "present"
                 continue
             value = wanted[0] if isinstance(wanted, list) else wanted
-            context[key] = _fill(str(value).replace("{via}", via))
+            text = str(value).replace("{via}", via).replace("{boundary}", boundary)
+            context[key] = _fill(text)
     return context
 
 
@@ -68,6 +70,11 @@ def needs(layer: str, resources: Sequence[Resource]) -> Iterator[Need]:
     Reads on "*" (Describe*, List*) are left out: they change nothing and several layers share
     them."""
     grants = deploy_permissions.load_grants()
+    bounds = {
+        r.inputs["name"]: str(r.inputs.get("permissionsBoundary", ""))
+        for r in resources
+        if r.type == deploy_permissions.ROLE_TYPE
+    }
     for resource in resources:
         if resource.type.startswith(deploy_permissions.SKIPPED):
             continue
@@ -89,7 +96,7 @@ def needs(layer: str, resources: Sequence[Resource]) -> Iterator[Need]:
                 arn = _fill(template, name=name, via=via)
                 if arn == "*" and not grant.condition:
                     continue
-                context = _context(grant.condition, via)
+                context = _context(grant.condition, via, bounds.get(name) or bounds.get(via, ""))
                 owner = context.get(TAG, None if grant.via else layer)
                 for action in grant.actions:
                     yield owner, Request(action, arn, context)

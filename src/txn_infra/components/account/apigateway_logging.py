@@ -42,6 +42,8 @@ class ApiGatewayLogging(pulumi.ComponentResource):
             "API Gateway writes the platform's API logs (account-wide setting)",
             trust_policy("apigateway.amazonaws.com", p),
             apigateway_cloudwatch_statements(p, args.environments),
+            # the administrators' role, not one security's deploy role may create
+            permissions_boundary=None,
         )
         aws.apigateway.Account(
             f"{name}-setting",

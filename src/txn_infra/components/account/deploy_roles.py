@@ -69,6 +69,8 @@ class LayerDeployRoles(pulumi.ComponentResource):
                     args.github_subjects,
                 ),
                 pulumi.Output.all(derived, state).apply(lambda parts: [*parts[0], *parts[1]]),
+                # made by the administrators; the boundary caps the roles these ones create
+                permissions_boundary=None,
             )
         self.role_arns = pulumi.Output.all(**{n: r.arn for n, r in self.roles.items()})
         self.register_outputs({"deploy_role_arns": self.role_arns})

@@ -14,13 +14,21 @@ from typing import Any
 import pulumi
 
 from txn_infra.components.security import Platform
+from txn_infra.components.security.iam_documents import (
+    LAMBDA_ENI_MANAGEMENT,
+    LOG_WRITE,
+    SQS_CONSUME,
+    XRAY_WRITE,
+)
 from txn_infra.components.security.key_policies import key_policy
 from txn_infra.components.security.platform import Statement, allow, concat
 from txn_spec import shapes
 from txn_spec.naming import (
     APIGATEWAY_EXECUTION_LOG_PREFIX,
     APIGATEWAY_WELCOME_LOG_GROUP,
+    function_log_group,
     log_group,
+    physical_name_pattern,
 )
 
 # What the Pulumi CLI asks of KMS. S3 default encryption: GenerateDataKey to write a state
@@ -119,6 +127,69 @@ def apigateway_cloudwatch_statements(p: Platform, environments: Sequence[str]) -
         allow("WriteApiLogs", sorted(API_LOG_WRITE), [p.log_group_arn(g) for g in every]),
         # DescribeLogGroups has no resource-level permission: "*" is the only Resource accepted.
         allow("FindLogGroups", ["logs:DescribeLogGroups"], "*"),
+    ]
+
+
+# --- the permissions boundary of the platform's roles --------------------------------------------
+
+# What the function roles do to their tables (security's iam_documents, one action per call the
+# handlers make) and the services whose calls may use the data key on a role's behalf.
+BOUNDARY_TABLE_ACTIONS = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:GetItem",
+    "dynamodb:PartiQLInsert",
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+)
+BOUNDARY_KEY_SERVICES = ("dynamodb", "lambda", "sns", "sqs")
+
+
+def role_boundary_statements(p: Platform) -> list[Statement]:
+    """The ceiling of every role ``security`` creates in ``p.environment`` (functions and VPC
+    flow logs): the data-plane calls their own policies make, on the environment's names
+    (``<app>-<env>-*``), and nothing of IAM, STS or Organizations. A boundary grants nothing:
+    a role may do what both its own policy and this allow (IAM User Guide, "Permissions
+    boundaries for IAM entities"), so a role whose policy security's deploy role rewrites still
+    cannot leave this environment's data plane."""
+    names = physical_name_pattern(p.app, p.environment)
+    return [
+        allow(
+            "WriteTheEnvironmentsLogs",
+            sorted({*LOG_WRITE, "logs:DescribeLogStreams"}),
+            [p.log_group_arn(function_log_group(names)), p.log_group_arn(p.own_log_groups)],
+        ),
+        # X-Ray and the Describe calls have no resource-level permissions; Lambda checks its
+        # ENI actions on "*" before an interface exists (security's iam_documents).
+        allow("WriteTraces", sorted(XRAY_WRITE), "*"),
+        allow(
+            "FunctionNetworkInterfaces",
+            sorted(
+                {*LAMBDA_ENI_MANAGEMENT, "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"}
+            ),
+            "*",
+        ),
+        allow(
+            "CreateNetworkInterfacesInThisRegion",
+            ["ec2:CreateNetworkInterface"],
+            [
+                p.arn("ec2", f"{kind}/*")
+                for kind in ("network-interface", "security-group", "subnet")
+            ],
+        ),
+        allow(
+            "DataKeyThroughThePlatformsServices",
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            p.arn("kms", "key/*"),
+            {"StringEquals": {"kms:ViaService": [p.service(s) for s in BOUNDARY_KEY_SERVICES]}},
+        ),
+        allow("TheEnvironmentsTables", BOUNDARY_TABLE_ACTIONS, p.arn("dynamodb", f"table/{names}")),
+        allow(
+            "TheEnvironmentsQueues",
+            sorted({*SQS_CONSUME, "sqs:SendMessage"}),
+            p.arn("sqs", names),
+        ),
+        allow("TheEnvironmentsTopics", ["sns:Publish"], p.arn("sns", names)),
     ]
 
 

@@ -17,6 +17,7 @@ from txn_spec.naming import (
     log_group_prefix,
     physical_name,
     physical_name_pattern,
+    role_boundary,
 )
 
 Statement = dict[str, Any]  # one statement of a key policy or of a role's policy
@@ -88,6 +89,13 @@ class Platform:
     def root(self) -> pulumi.Input[str]:
         """The account principal: in a key policy it delegates to the account's IAM policies."""
         return self.arn("iam", "root", regional=False)
+
+    @property
+    def role_boundary_arn(self) -> pulumi.Input[str]:
+        """The permissions boundary of this environment's roles (the account project's policy)."""
+        return self.arn(
+            "iam", f"policy/{role_boundary(self.app, self.environment)}", regional=False
+        )
 
     def table_arn(self, shape: shapes.TableShape) -> pulumi.Input[str]:
         return self.arn("dynamodb", f"table/{self.name(shape.component)}")

@@ -69,7 +69,13 @@ class PlatformRoles(pulumi.ComponentResource):
     ) -> aws.iam.Role:
         physical = self._platform.name(f"{component}-role")
         role, _ = role_with_policy(
-            self, f"{name}-{component}", physical, description, trust, statements
+            self,
+            f"{name}-{component}",
+            physical,
+            description,
+            trust,
+            statements,
+            permissions_boundary=self._platform.role_boundary_arn,
         )
         return role
 
@@ -81,9 +87,17 @@ def role_with_policy(
     description: str,
     trust: pulumi.Input[dict[str, Any]],
     statements: pulumi.Input[list[Statement]],
+    *,
+    permissions_boundary: pulumi.Input[str] | None,
 ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
     """A role with one-hour sessions and its inline policy (``<physical>-policy``): every role
-    of the platform and of the account bootstrap is one."""
+    of the platform and of the account bootstrap is one.
+
+    ``permissions_boundary`` is required so every caller decides: the platform's roles carry
+    their environment's boundary (``Platform.role_boundary_arn``), without which security's
+    deploy role may not create them or change their policy (IAM User Guide, "Permissions
+    boundaries for IAM entities"); the account bootstrap's roles, made by the administrators,
+    pass ``None``."""
     child = pulumi.ResourceOptions(parent=parent)
     role = aws.iam.Role(
         resource_name,
@@ -91,6 +105,7 @@ def role_with_policy(
         description=description,
         assume_role_policy=pulumi.Output.json_dumps(trust),
         max_session_duration=3600,
+        permissions_boundary=permissions_boundary,
         opts=child,
     )
     policy = aws.iam.RolePolicy(
