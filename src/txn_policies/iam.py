@@ -19,6 +19,7 @@ from typing import Any, Literal
 import parliament
 
 from txn_policies.view import UNKNOWN, ResourceView, as_list, document, get, statements
+from txn_spec.naming import ROLE_BOUNDARY_TAG
 
 DocumentKind = Literal["identity", "trust", "resource"]
 
@@ -186,12 +187,9 @@ def is_lambda_execution_role_policy(
 # A permissions boundary grants nothing: it caps the roles it is set on (IAM User Guide,
 # "Permissions boundaries for IAM entities"), so the boundary of Lambda execution roles must
 # allow what Lambda checks with them. The account project tags it so (role_boundary.py).
-BOUNDARY_TAG = ("Purpose", "permissions-boundary")
-
-
 def is_permissions_boundary(resource: ResourceView) -> bool:
     tags = resource.props.get("tags")
-    key, value = BOUNDARY_TAG
+    key, value = ROLE_BOUNDARY_TAG
     return resource.type == POLICY and isinstance(tags, Mapping) and tags.get(key) == value
 
 

@@ -131,6 +131,11 @@ def role_boundary(app: str, environment: str) -> str:
     return physical_name(app, environment, "role-boundary")
 
 
+# The tag that marks the managed policy above as a boundary (it grants nothing), by which the
+# policy pack tells it from a policy that grants.
+ROLE_BOUNDARY_TAG = ("Purpose", "permissions-boundary")
+
+
 def backend_url(bucket: str, region: str) -> str:
     """What ``[tool.txn-ops] backend-url`` holds: Pulumi's S3 backend in that bucket."""
     return f"s3://{bucket}?region={region}"

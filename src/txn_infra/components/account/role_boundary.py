@@ -21,10 +21,9 @@ import pulumi_aws as aws
 
 from txn_infra.components.account.documents import role_boundary_statements
 from txn_infra.components.security import Platform
-from txn_spec.naming import role_boundary
+from txn_spec.naming import ROLE_BOUNDARY_TAG, role_boundary
 
-# How the policy pack tells a boundary from a policy that grants (txn_policies.iam).
-BOUNDARY_TAG = {"Purpose": "permissions-boundary"}
+BOUNDARY_TAG = dict([ROLE_BOUNDARY_TAG])  # how the policy pack tells it (txn_policies.iam)
 
 
 @dataclass(frozen=True)
