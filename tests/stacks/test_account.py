@@ -103,14 +103,26 @@ def test_state_bucket_keeps_every_version(account: LayerRun) -> None:
 
 
 def test_old_state_versions_and_lock_delete_markers_do_not_pile_up(account: LayerRun) -> None:
-    (rule,) = one(account, "bucketLifecycleConfiguration:BucketLifecycleConfiguration")["rules"]
-    assert (rule["status"], rule["filter"]) == ("Enabled", {"prefix": ".pulumi/"})
-    kept = rule["noncurrentVersionExpiration"]
+    rules = {
+        r["id"]: r
+        for r in one(account, "bucketLifecycleConfiguration:BucketLifecycleConfiguration")["rules"]
+    }
+    assert {r["status"] for r in rules.values()} == {"Enabled"}
+    copies = rules["old-stack-file-copies"]
+    assert copies["filter"] == {"prefix": ".pulumi/stacks/"}
+    kept = copies["noncurrentVersionExpiration"]
     assert kept["noncurrentDays"] >= 30  # a broken state file stays recoverable
     assert kept["newerNoncurrentVersions"] >= 10
-    assert rule["expiration"] == {"expiredObjectDeleteMarker": True}  # a lock's, once alone
-    assert rule["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 7}
-    assert "days" not in rule["expiration"]  # no current object (history/ included) expires
+    # a lock has one version: "keep the newest N" would keep it, and its delete marker, for ever
+    locks = rules["released-locks"]
+    assert locks["filter"] == {"prefix": ".pulumi/locks/"}
+    assert "newerNoncurrentVersions" not in locks["noncurrentVersionExpiration"]
+    assert locks["expiration"] == {"expiredObjectDeleteMarker": True}
+    assert rules["incomplete-uploads"]["abortIncompleteMultipartUpload"] == {
+        "daysAfterInitiation": 7
+    }
+    # no current object expires, the update history (history/) included
+    assert not any("days" in r.get("expiration", {}) for r in rules.values())
 
 
 def test_state_bucket_is_encrypted_by_default_with_the_state_key(account: LayerRun) -> None:

@@ -137,6 +137,18 @@ def test_a_dev_roles_boundary_reaches_no_prod_table(
     assert not decide(boundaries["dev"], Request("dynamodb:PutItem", prod)).allowed
 
 
+def test_no_platform_role_may_write_the_api_access_log(
+    boundaries: dict[str, list[dict[str, Any]]],
+) -> None:
+    # An audit log (PCI DSS 10.3.2) only API Gateway writes: a role rewritten by the residual
+    # path must not forge or bury entries in it.
+    logs = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/txn/prod"
+    flow_logs = Request("logs:PutLogEvents", f"{logs}/vpc-flow-logs:log-stream:eni-1")
+    access_log = Request("logs:PutLogEvents", f"{logs}/api-access:log-stream:s-1")
+    assert decide(boundaries["prod"], flow_logs).allowed
+    assert not decide(boundaries["prod"], access_log).allowed
+
+
 def test_a_role_whose_policy_allows_everything_is_still_held_to_the_boundary(
     boundaries: dict[str, list[dict[str, Any]]],
 ) -> None:

@@ -154,10 +154,15 @@ def role_boundary_statements(p: Platform) -> list[Statement]:
     cannot leave this environment's data plane."""
     names = physical_name_pattern(p.app, p.environment)
     return [
+        # the functions' groups and the flow logs' group, not the API access log (an audit log,
+        # PCI DSS 10.3.2, written by API Gateway only)
         allow(
             "WriteTheEnvironmentsLogs",
             sorted({*LOG_WRITE, "logs:DescribeLogStreams"}),
-            [p.log_group_arn(function_log_group(names)), p.log_group_arn(p.own_log_groups)],
+            [
+                p.log_group_arn(function_log_group(names)),
+                p.log_group_arn(log_group(p.app, p.environment, "vpc-flow-logs")),
+            ],
         ),
         # X-Ray and the Describe calls have no resource-level permissions; Lambda checks its
         # ENI actions on "*" before an interface exists (security's iam_documents).

@@ -78,29 +78,48 @@ class StateBackend(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        # Each save rewrites a stack's file (after copying it to .bak) and each lock is deleted:
-        # versioning keeps every overwritten copy and a delete marker per lock. Copies older
-        # than 90 days beyond the newest 50 of a file go; the update history (history/, never
-        # overwritten) stays. A version is what recovers a broken state file, from the last days.
+        # Each save rewrites a stack's file (after copying it to .bak), and each lock is written
+        # once and deleted: versioning keeps every overwritten copy and a version and a delete
+        # marker per lock. Copies of a stack file older than 90 days beyond its newest 50 go;
+        # a released lock goes after a day, and its delete marker with it. The update history
+        # (history/) and backups are never overwritten: nothing of theirs expires.
+        lifecycle = aws.s3.BucketLifecycleConfigurationRuleArgs
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=self.bucket.id,
             rules=[
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="old-state-versions",
+                lifecycle(
+                    id="old-stack-file-copies",
                     status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=".pulumi/"),
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(
+                        prefix=".pulumi/stacks/"
+                    ),
                     noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
                         noncurrent_days=STATE_VERSION_DAYS,
                         newer_noncurrent_versions=STATE_VERSIONS_KEPT,
                     ),
+                ),
+                lifecycle(
+                    id="released-locks",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(
+                        prefix=".pulumi/locks/"
+                    ),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=1
+                    ),
                     expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
                         expired_object_delete_marker=True
                     ),
+                ),
+                lifecycle(
+                    id="incomplete-uploads",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=".pulumi/"),
                     abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
                         days_after_initiation=7
                     ),
-                )
+                ),
             ],
             opts=child,
         )
