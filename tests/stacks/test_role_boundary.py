@@ -185,6 +185,14 @@ def test_security_may_change_a_role_only_with_its_boundary(
             assert not decide(security_role, request).allowed
 
 
+def test_security_may_change_its_roles_description(
+    security_role: list[dict[str, Any]],
+) -> None:
+    # terraform-provider-aws updates a role's description with UpdateRoleDescription
+    for action in ("iam:UpdateRoleDescription", "iam:UpdateRole"):
+        assert decide(security_role, Request(action, role_arn("dev", "validator"))).allowed
+
+
 def test_no_deploy_role_may_change_a_boundary(account: LayerRun) -> None:
     for layer in contract.LAYERS:
         role = statements(policy(account.one("aws:iam/rolePolicy:RolePolicy", f"deploy-{layer}-")))
