@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -83,39 +84,29 @@ class StateBackend(pulumi.ComponentResource):
         # marker per lock. Copies of a stack file older than 90 days beyond its newest 50 go;
         # a released lock goes after a day, and its delete marker with it. The update history
         # (history/) and backups are never overwritten: nothing of theirs expires.
-        lifecycle = aws.s3.BucketLifecycleConfigurationRuleArgs
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=self.bucket.id,
             rules=[
-                lifecycle(
-                    id="old-stack-file-copies",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(
-                        prefix=".pulumi/stacks/"
-                    ),
-                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                _rule(
+                    "old-stack-file-copies",
+                    ".pulumi/stacks/",
+                    noncurrent_version_expiration=_Noncurrent(
                         noncurrent_days=STATE_VERSION_DAYS,
                         newer_noncurrent_versions=STATE_VERSIONS_KEPT,
                     ),
                 ),
-                lifecycle(
-                    id="released-locks",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(
-                        prefix=".pulumi/locks/"
-                    ),
-                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=1
-                    ),
+                _rule(
+                    "released-locks",
+                    ".pulumi/locks/",
+                    noncurrent_version_expiration=_Noncurrent(noncurrent_days=1),
                     expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
                         expired_object_delete_marker=True
                     ),
                 ),
-                lifecycle(
-                    id="incomplete-uploads",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=".pulumi/"),
+                _rule(
+                    "incomplete-uploads",
+                    ".pulumi/",
                     abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
                         days_after_initiation=7
                     ),
@@ -152,3 +143,16 @@ class StateBackend(pulumi.ComponentResource):
                 "backend_url": self.backend_url,
             }
         )
+
+
+_Noncurrent = aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs
+
+
+def _rule(rule_id: str, prefix: str, **actions: Any) -> aws.s3.BucketLifecycleConfigurationRuleArgs:
+    """An enabled lifecycle rule for the objects under ``prefix``."""
+    return aws.s3.BucketLifecycleConfigurationRuleArgs(
+        id=rule_id,
+        status="Enabled",
+        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=prefix),
+        **actions,
+    )
