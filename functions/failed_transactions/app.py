@@ -115,8 +115,8 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
     # The SDK resends a PutItem whose answer was lost (a read timeout, a 5xx) after DynamoDB
     # applied it: the item this invocation wrote for this message is this failure, not an
     # earlier delivery's (nor another copy's of the transaction in the same batch).
-    mine = (invocation, record.message_id)
-    if stored is not None and (stored.get("recorded_by"), stored.get("message_id")) == mine:
+    written = (stored.get("recorded_by"), stored.get("message_id")) if stored else None
+    if invocation is not None and written == (invocation, record.message_id):
         stored = None
     if stored is None:
         metrics.add_metric(name="FailedTransactions", unit=MetricUnit.Count, value=1)
