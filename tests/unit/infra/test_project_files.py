@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from txn_infra.offline import REPO_ROOT
+from txn_spec import contract
 
 # project.json's SimpleConfigType enum.
 CONFIG_TYPES = frozenset({"string", "integer", "boolean", "array", "object"})
@@ -76,15 +77,7 @@ def problems(project: Path) -> list[str]:
 
 
 def test_every_project_including_the_account_bootstrap_is_checked() -> None:
-    assert {p.parent.name for p in PROJECTS} >= {
-        "account",
-        "network",
-        "security",
-        "data",
-        "compute",
-        "edge",
-        "observability",
-    }
+    assert {p.parent.name for p in PROJECTS} >= {"account", *contract.LAYERS}
 
 
 @pytest.mark.parametrize("project", PROJECTS, ids=lambda p: p.parent.name)

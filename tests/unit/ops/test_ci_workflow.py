@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from txn_infra.config import DEPLOY_JOB_ENVIRONMENTS
 from txn_ops import pins
 
 WORKFLOW = Path(__file__).resolve().parents[3] / ".github" / "workflows" / "infra.yml"
@@ -103,3 +104,12 @@ def test_a_merge_deploys_every_layer_so_a_missed_deploy_is_caught_up() -> None:
     assert "network security data compute edge observability" in push
     assert "txn_ops affected" in pull_request
     assert "txn_ops affected" not in push
+
+
+def test_the_deploy_jobs_environments_are_those_the_account_roles_trust() -> None:
+    # The account stack's default OIDC subjects name these environments (txn_infra.config):
+    # a job renamed here and not there could not assume its roles, or a stale name would stay
+    # trusted.
+    jobs = _jobs()
+    used = {jobs[name]["environment"] for name in AWS_JOBS if "environment" in jobs[name]}
+    assert used == {job for jobs_ in DEPLOY_JOB_ENVIRONMENTS.values() for job in jobs_}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from txn_ops import cli
+from txn_spec import contract
 
 
 def saved_plans(repo: Path, *layers: str) -> None:
@@ -97,11 +98,4 @@ def test_without_plans_a_first_deploy_runs_every_layer(repo: Path, fake, lines) 
     )
 
     assert code == 0
-    assert [layer for op, layer in fake.calls if op == "up"] == [
-        "network",
-        "security",
-        "data",
-        "compute",
-        "edge",
-        "observability",
-    ]
+    assert [layer for op, layer in fake.calls if op == "up"] == contract.deploy_order()

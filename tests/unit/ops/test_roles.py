@@ -314,18 +314,23 @@ def keys_of(kwargs: dict[str, Any]) -> str | None:
     return kwargs.get("aws_access_key_id")
 
 
+def run_with_roles(repo: Path, fake, lines, *args: str) -> int:
+    """``txn_ops`` on the fake workspace with deploy roles set, STS answering every role."""
+    return cli.main(
+        ["--root", str(with_roles(repo)), *args],
+        workspace_factory=lambda settings, _: fake,
+        preflight=lambda settings: None,
+        emit=lines.append,
+        sts=FakeSts(),
+    )
+
+
 def test_the_concurrency_check_reads_lambda_as_computes_role(
     repo: Path, fake, lines, aws_clients
 ) -> None:
     # GIVEN deploy roles and no credentials of the caller's own (a CI job's OIDC token only)
     fake.deploy_all(names=["network", "security", "data"])
-    code = cli.main(
-        ["--root", str(with_roles(repo)), "deploy", "--stack", "dev", "compute"],
-        workspace_factory=lambda settings, args: fake,
-        preflight=lambda settings: None,
-        emit=lines.append,
-        sts=FakeSts(),
-    )
+    code = run_with_roles(repo, fake, lines, "deploy", "--stack", "dev", "compute")
 
     assert code == 0
     assert [(s, keys_of(k)) for s, k in aws_clients] == [("lambda", "AKIA-txn-compute-dev")]
@@ -336,13 +341,7 @@ def test_the_eni_wait_lists_interfaces_as_networks_role(
     repo: Path, fake, lines, aws_clients
 ) -> None:
     fake.deploy_all()
-    code = cli.main(
-        ["--root", str(with_roles(repo)), "destroy", "--stack", "dev", "--yes"],
-        workspace_factory=lambda settings, args: fake,
-        preflight=lambda settings: None,
-        emit=lines.append,
-        sts=FakeSts(),
-    )
+    code = run_with_roles(repo, fake, lines, "destroy", "--stack", "dev", "--yes")
 
     assert code == 0
     assert [(s, keys_of(k)) for s, k in aws_clients] == [("ec2", "AKIA-txn-network-dev")]
