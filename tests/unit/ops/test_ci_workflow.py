@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ from txn_ops import pins
 
 WORKFLOW = Path(__file__).resolve().parents[3] / ".github" / "workflows" / "infra.yml"
 AWS_JOBS = ("preview-dev", "deploy-dev", "preview-prod", "deploy-prod")
+# owner/repo@<full commit SHA> # v<release>: a tag can be moved to other code, a commit cannot
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 
 
 def _jobs() -> dict[str, Any]:
@@ -33,7 +36,7 @@ def test_tests_lint_types_and_synth_gate_every_job_that_touches_aws() -> None:
     checks = _runs(jobs["checks"])
     for session in ("tests", "lint", "typecheck", "synth"):
         assert session in checks, f"the checks job does not run {session}"
-    touching_aws = [name for name, job in jobs.items() if "pulumi/actions@v6" in str(job)]
+    touching_aws = [name for name, job in jobs.items() if "pulumi/actions@" in str(job)]
     assert touching_aws, "no job installs the Pulumi CLI"
     for name in touching_aws:
         assert "checks" in _upstream(jobs, name), f"{name} can run without the checks"
@@ -113,3 +116,27 @@ def test_the_deploy_jobs_environments_are_those_the_account_roles_trust() -> Non
     jobs = _jobs()
     used = {jobs[name]["environment"] for name in AWS_JOBS if "environment" in jobs[name]}
     assert used == {job for jobs_ in DEPLOY_JOB_ENVIRONMENTS.values() for job in jobs_}
+
+
+def test_every_action_is_pinned_to_a_commit_with_its_release_named() -> None:
+    uses = [
+        line.split("uses:", 1)[1].strip()
+        for line in WORKFLOW.read_text().splitlines()
+        if line.strip().removeprefix("- ").startswith("uses:")
+    ]
+    assert len(uses) >= 5, "the workflow's steps were not found"
+    unpinned = [u for u in uses if not PINNED.match(u)]
+    assert not unpinned, f"not pinned to a full commit SHA with a # vX.Y.Z comment: {unpinned}"
+
+
+def test_no_checkout_leaves_its_token_for_later_steps() -> None:
+    for name, job in _jobs().items():
+        for step in job["steps"]:
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step.get("with", {}).get("persist-credentials") is False, name
+
+
+def test_dependabot_keeps_the_pinned_actions_current() -> None:
+    config = yaml.safe_load((WORKFLOW.parents[1] / "dependabot.yml").read_text())
+    ecosystems = {(u["package-ecosystem"], u["directory"]) for u in config["updates"]}
+    assert ("github-actions", "/") in ecosystems
