@@ -30,6 +30,13 @@ boundary its program sets, and a role without one stops the derivation.
 Read-only actions without resource-level permissions (``Describe*``/``List*``) are granted on
 ``*`` per service the layer uses (``reads`` in the file), never a data-plane read.
 Account and region are placeholders (``{account}``, ``{region}``) that the account project fills.
+
+The provider functions a program calls (``aws.get_availability_zones_output``...) run at every
+preview and deploy: the mocks record each call's token, and ``invokes`` in the file maps it to
+the read actions it makes, granted on ``*`` to the layer's deploy role and, alone, to its
+preview role (``previews`` in the output: a preview calls nothing else of AWS; its state reads
+are the account project's ``state_read_statements``). A token missing there stops the
+derivation too, so a new invoke cannot reach AWS with a permission nobody granted.
 """
 
 from __future__ import annotations
@@ -78,6 +85,7 @@ class Grant:
 class Grants:
     by_type: Mapping[str, tuple[Grant, ...]]
     reads: Mapping[str, tuple[str, ...]]  # by service module: reads on "*"
+    invokes: Mapping[str, tuple[str, ...]]  # by invoke token: the reads it makes, on "*"
 
 
 def load_grants(path: Path = GRANTS_FILE) -> Grants:
@@ -101,6 +109,7 @@ def load_grants(path: Path = GRANTS_FILE) -> Grants:
     return Grants(
         by_type={t: tuple(grant(e) for e in entries) for t, entries in data["types"].items()},
         reads={service: tuple(actions) for service, actions in data["reads"].items()},
+        invokes={token: tuple(actions or ()) for token, actions in data["invokes"].items()},
     )
 
 
@@ -109,6 +118,10 @@ SKIPPED = ("pulumi:", "txn:")  # providers and the project's own components: no 
 
 class UnknownTypeError(RuntimeError):
     """A program registers a resource type that deploy_grants.yaml does not map to actions yet."""
+
+
+class UnknownInvokeError(RuntimeError):
+    """A program calls a provider function that deploy_grants.yaml does not map to actions yet."""
 
 
 class UnboundedRoleError(RuntimeError):
@@ -136,15 +149,32 @@ def via_value(resource: offline.Resource, key: str) -> str:
     return value
 
 
+def invoke_actions(tokens: Iterable[str], layer: str, grants: Grants) -> set[str]:
+    """The read actions of the provider functions the layer's program calls."""
+    actions: set[str] = set()
+    for token in tokens:
+        if token not in grants.invokes:
+            raise UnknownInvokeError(
+                f"{layer} calls {token}, which {GRANTS_FILE.name} does not map to IAM actions: "
+                "add it under invokes (the read actions it makes; [] when it calls no AWS API "
+                "that needs a permission), then run python -m txn_infra.deploy_permissions"
+            )
+        actions.update(grants.invokes[token])
+    return actions
+
+
 def _statements(
-    resources: Iterable[offline.Resource], layer: str, grants: Grants
+    resources: Iterable[offline.Resource],
+    layer: str,
+    grants: Grants,
+    invokes: Iterable[str] = (),
 ) -> list[Statement]:
     # (actions, condition) -> resources; (actions, resource, condition) -> values of its {via}
     named: dict[tuple[tuple[str, ...], str], set[str]] = {}
     keyed: dict[tuple[tuple[str, ...], str, str], set[str]] = {}
     tagged: dict[str, set[str]] = {}
     creates: dict[str, set[str]] = {}
-    reads: set[str] = set()
+    reads = invoke_actions(invokes, layer, grants)
     resources = list(resources)
     for resource in resources:
         if resource.type.startswith(SKIPPED):
@@ -209,7 +239,7 @@ def run_stacks(stacks: Iterable[str] = STACKS) -> dict[str, dict[str, offline.La
 def derive(
     runs: Mapping[str, Mapping[str, offline.LayerRun]], grants: Grants | None = None
 ) -> dict[str, list[Statement]]:
-    """Each layer's statements, for what it registers in every stack of ``runs``."""
+    """Each layer's statements, for what it registers and calls in every stack of ``runs``."""
     grants = grants or load_grants()
     registered: dict[str, list[offline.Resource]] = {name: [] for name in contract.LAYERS}
     for stack, layers in runs.items():
@@ -217,7 +247,33 @@ def derive(
         generated = generated_ids(layers, grants)
         for name, run in layers.items():
             registered[name] += [_placeholders(r, region, generated) for r in run.resources]
-    return {name: _statements(found, name, grants) for name, found in registered.items()}
+    invoked = _invoked(runs)
+    return {
+        name: _statements(found, name, grants, invoked[name]) for name, found in registered.items()
+    }
+
+
+def derive_previews(
+    runs: Mapping[str, Mapping[str, offline.LayerRun]], grants: Grants | None = None
+) -> dict[str, list[Statement]]:
+    """Each layer's preview statements besides its state: the reads of the provider functions
+    its program calls in every stack of ``runs``, on "*"; none when it calls none that needs a
+    permission."""
+    grants = grants or load_grants()
+    previews: dict[str, list[Statement]] = {}
+    for name, tokens in _invoked(runs).items():
+        actions = invoke_actions(tokens, name, grants)
+        previews[name] = [_statement(tuple(sorted(actions)), "*", {})] if actions else []
+    return previews
+
+
+def _invoked(runs: Mapping[str, Mapping[str, offline.LayerRun]]) -> dict[str, set[str]]:
+    """The invoke tokens each layer's program called, in any stack of ``runs``."""
+    invoked: dict[str, set[str]] = {name: set() for name in contract.LAYERS}
+    for layers in runs.values():
+        for name, run in layers.items():
+            invoked[name].update(run.invokes)
+    return invoked
 
 
 def generated_ids(layers: Mapping[str, offline.LayerRun], grants: Grants) -> set[str]:
@@ -251,6 +307,7 @@ def document(runs: Mapping[str, Mapping[str, offline.LayerRun]]) -> str:
         "generated_by": "python -m txn_infra.deploy_permissions (do not edit by hand)",
         "stacks": list(runs),
         "layers": derive(runs),
+        "previews": derive_previews(runs),
     }
     return json.dumps(body, indent=2) + "\n"
 
@@ -258,6 +315,11 @@ def document(runs: Mapping[str, Mapping[str, offline.LayerRun]]) -> str:
 def load(path: Path = OUTPUT) -> dict[str, list[Statement]]:
     """The checked-in statements per layer, as the account project deploys them."""
     return dict(json.loads(path.read_text())["layers"])
+
+
+def load_previews(path: Path = OUTPUT) -> dict[str, list[Statement]]:
+    """The checked-in preview statements per layer (besides the state reads)."""
+    return dict(json.loads(path.read_text())["previews"])
 
 
 def main(argv: list[str] | None = None) -> int:
