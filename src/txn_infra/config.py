@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import (
     BaseModel,
@@ -26,11 +26,18 @@ from pydantic.alias_generators import to_camel
 from txn_spec import contract, invariants, shapes
 
 Environment = Literal["dev", "prod"]
-# The GitHub environments of the jobs that deploy each stack (.github/workflows/infra.yml):
-# prod is previewed, with its plans saved, in its own environment before the approved deploy.
-DEPLOY_JOB_ENVIRONMENTS: dict[str, tuple[str, ...]] = {
-    "dev": ("dev",),
-    "prod": ("prod-preview", "prod"),
+# The two roles the account project creates per layer: one that deploys, one that only previews.
+RoleKind = Literal["deploy", "preview"]
+ROLE_KINDS: tuple[RoleKind, ...] = get_args(RoleKind)
+# The one place that decides which GitHub jobs may assume which kind of role, by the stack they
+# run (.github/workflows/infra.yml): the token subjects, after ``repo:<owner>/<name>:``, of those
+# jobs. The deploy jobs run in their environment (prod's after its reviewers' approval); prod's
+# preview runs in its own environment before that approval, and dev's previews run for pull
+# requests, with no environment, so GitHub names the event. Neither preview gets a role that
+# writes.
+JOB_SUBJECTS: dict[RoleKind, dict[str, tuple[str, ...]]] = {
+    "deploy": {"dev": ("environment:dev",), "prod": ("environment:prod",)},
+    "preview": {"dev": ("pull_request",), "prod": ("environment:prod-preview",)},
 }
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$", max_length=20)]
 
@@ -78,25 +85,28 @@ class AccountConfig(CommonConfig):
     key_deletion_window_days: int = Field(default=30, ge=7, le=30)
     # Per layer, the principals (its team's SSO roles) that may assume its deploy role.
     deployers: dict[str, tuple[str, ...]] = Field(default_factory=dict)
-    # The repository whose workflow may assume the deploy roles through GitHub's OIDC provider,
-    # as its token subjects name it: "owner/name", or "owner@id/name@id" for a repository
-    # created, renamed or transferred since GitHub's immutable subjects (July 2026).
+    # The repository whose workflow may assume the deploy and preview roles through GitHub's
+    # OIDC provider, as its token subjects name it: "owner/name", or "owner@id/name@id" for a
+    # repository created, renamed or transferred since GitHub's immutable subjects (July 2026).
     github_repository: str | None = Field(default=None, pattern=r"^[\w.-]+(@\d+)?/[\w.-]+(@\d+)?$")
-    # The token subjects the roles accept; by default the deploy jobs' environments of the
-    # stacks this account runs (oidc_subjects), never a bare branch or a pull request.
+    # The token subjects the deploy roles accept; by default the deploy jobs' environments of
+    # the stacks this account runs (JOB_SUBJECTS), never a bare branch or a pull request.
     github_subjects: tuple[str, ...] | None = None
+    # The token subjects the preview roles accept; by default the preview jobs' of the stacks
+    # this account runs (JOB_SUBJECTS): prod-preview's environment, dev's pull requests.
+    github_preview_subjects: tuple[str, ...] | None = None
 
-    @property
-    def oidc_subjects(self) -> tuple[str, ...]:
-        if self.github_subjects is not None:
-            return self.github_subjects
-        return tuple(
-            f"environment:{job}"
-            for env in self.environments
-            for job in DEPLOY_JOB_ENVIRONMENTS[env]
-        )
+    def oidc_subjects(self, kind: RoleKind) -> tuple[str, ...]:
+        """The token subjects one kind of role trusts: as configured, else those of the jobs
+        that assume it for this account's stacks."""
+        configured = self.github_subjects if kind == "deploy" else self.github_preview_subjects
+        if configured is not None:
+            return configured
+        return tuple(subject for env in self.environments for subject in JOB_SUBJECTS[kind][env])
 
-    @field_validator("environments", "deployers", "github_subjects", mode="before")
+    @field_validator(
+        "environments", "deployers", "github_subjects", "github_preview_subjects", mode="before"
+    )
     @classmethod
     def _from_pulumi_config(cls, value: object) -> object:
         # Pulumi hands a structured config value (YAML list or map) to the program as JSON text.

@@ -157,6 +157,7 @@ ACCOUNT = Layer(
             "secrets_provider",  # what [tool.txn-ops] secrets-provider holds
             "apigateway_cloudwatch_role_arn",
             "deploy_role_arns",  # by layer: what [tool.txn-ops] deploy-roles names
+            "preview_role_arns",  # by layer: the read-only roles the preview jobs assume
             "role_boundary_arns",  # by environment: the boundary of security's roles
         }
     ),

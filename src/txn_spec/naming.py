@@ -121,6 +121,16 @@ def deploy_role(app: str, region: str, layer: str) -> str:
     return f"{app}-{region}-{layer}-deploy"
 
 
+def preview_role(app: str, region: str, layer: str) -> str:
+    """One layer's preview role beside its deploy role: what ``pulumi preview`` of the layer
+    reads, and nothing that writes (the jobs that run before any review assume it).
+
+    >>> preview_role("txn", "us-east-2", "network")
+    'txn-us-east-2-network-preview'
+    """
+    return f"{app}-{region}-{layer}-preview"
+
+
 def role_boundary(app: str, environment: str) -> str:
     """The managed policy the account project creates as the permissions boundary of every role
     ``security`` creates for ``environment`` (the functions' and VPC flow logs'): their ceiling.

@@ -1,6 +1,9 @@
 """account: once per AWS account and region, before any layer: the Pulumi state bucket, the
 secrets key, API Gateway's account-wide CloudWatch role and setting, Application Signals, the
-permissions boundary of each environment's platform roles, and one deploy role per layer."""
+permissions boundary of each environment's platform roles, and one deploy role and one read-only
+preview role per layer."""
+
+from dataclasses import replace
 
 import pulumi
 import pulumi_aws_native as aws_native
@@ -10,7 +13,8 @@ from txn_infra.components.account import (
     ApiGatewayLogging,
     ApiGatewayLoggingArgs,
     LayerDeployRoles,
-    LayerDeployRolesArgs,
+    LayerPreviewRoles,
+    LayerRolesArgs,
     RoleBoundaries,
     RoleBoundariesArgs,
     SecretsKey,
@@ -62,17 +66,25 @@ boundaries = RoleBoundaries(
     opts=ctx.opts,
 )
 
-deployers = LayerDeployRoles(
-    "deploy",
-    LayerDeployRolesArgs(
-        platform=platform,
-        permissions=deploy_permissions.load(),
-        principals=cfg.deployers,
-        github_repository=cfg.github_repository,
-        github_subjects=cfg.oidc_subjects,
-        state_bucket_arn=state.bucket.arn,
-        state_key_arn=state.key.arn,
-        secrets_key_arn=secrets.key.arn,
+# Per layer, a role that deploys it and one that previews it and writes nothing: the jobs that
+# run before any review (pull requests, prod's preview before its approval) get the second.
+role_args = LayerRolesArgs(
+    platform=platform,
+    permissions=deploy_permissions.load(),
+    principals=cfg.deployers,
+    github_repository=cfg.github_repository,
+    github_subjects=cfg.oidc_subjects("deploy"),
+    state_bucket_arn=state.bucket.arn,
+    state_key_arn=state.key.arn,
+    secrets_key_arn=secrets.key.arn,
+)
+deployers = LayerDeployRoles("deploy", role_args, opts=ctx.opts)
+previewers = LayerPreviewRoles(
+    "preview",
+    replace(
+        role_args,
+        permissions=deploy_permissions.load_previews(),
+        github_subjects=cfg.oidc_subjects("preview"),
     ),
     opts=ctx.opts,
 )
@@ -85,5 +97,6 @@ ctx.export(
     secrets_provider=secrets.secrets_provider,
     apigateway_cloudwatch_role_arn=api_logging.role.arn,
     deploy_role_arns=deployers.role_arns,
+    preview_role_arns=previewers.role_arns,
     role_boundary_arns=boundaries.arns,
 )

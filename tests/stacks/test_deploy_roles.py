@@ -59,6 +59,39 @@ def _run_with(*resources: Resource) -> LayerRun:
     return LayerRun(layer=contract.DATA, stack="dev", resources=list(resources))
 
 
+def test_an_invoke_nobody_mapped_stops_the_derivation() -> None:
+    # a new provider function in a program reaches AWS at every preview and deploy: its reads
+    # must be in both roles, or it must stop here
+    run = LayerRun(layer=contract.DATA, stack="dev", invokes=["aws:ec2/getVpc:getVpc"])
+    for derivation in (deploy_permissions.derive, deploy_permissions.derive_previews):
+        with pytest.raises(deploy_permissions.UnknownInvokeError) as raised:
+            derivation({"dev": {"data": run}})
+        assert "aws:ec2/getVpc:getVpc" in str(raised.value)
+        assert "deploy_grants.yaml" in str(raised.value)
+
+
+def test_an_invokes_reads_go_to_both_roles_of_the_layer_that_calls_it() -> None:
+    run = LayerRun(
+        layer=contract.DATA,
+        stack="dev",
+        invokes=["aws:index/getAvailabilityZones:getAvailabilityZones"],
+    )
+    runs = {"dev": {"data": run}}
+    zones = {"Effect": "Allow", "Action": ["ec2:DescribeAvailabilityZones"], "Resource": "*"}
+    assert deploy_permissions.derive(runs)["data"] == [zones]
+    assert deploy_permissions.derive_previews(runs)["data"] == [zones]
+    assert deploy_permissions.derive_previews(runs)["network"] == []
+
+
+def test_every_invoke_grant_only_reads() -> None:
+    from tests.stacks.test_deploy_boundary import changes
+
+    grants = deploy_permissions.load_grants()
+    assert grants.invokes
+    writes = {t: [a for a in actions if changes(a)] for t, actions in grants.invokes.items()}
+    assert {t: found for t, found in writes.items() if found} == {}
+
+
 def test_one_role_per_layer_with_its_derived_statements_for_this_account(
     account: LayerRun,
 ) -> None:
@@ -81,9 +114,10 @@ def test_each_role_writes_only_its_own_state_and_reads_its_upstreams(account: La
         own = as_list(by_sid["OwnState"]["Resource"])
         assert own
         assert all(f"/{layer.project}/" in arn for arn in own), own
-        read = as_list(by_sid["UpstreamOutputsAndBackendVersion"]["Resource"])
-        upstream = {arn.split("/")[-2] for arn in read if "/.pulumi/stacks/" in arn}
-        assert upstream == {contract.layer(u).project for u in layer.upstream}, name
+        read = as_list(by_sid["StacksAndBackendVersion"]["Resource"])
+        stacks = {arn.split("/")[-2] for arn in read if "/.pulumi/stacks/" in arn}
+        upstream = {contract.layer(u).project for u in layer.upstream}
+        assert stacks == {layer.project, *upstream}, name
         assert all(arn.startswith(BUCKET + "/.pulumi/") for arn in own + read)
 
 
@@ -104,22 +138,39 @@ def test_the_trust_names_the_team_and_the_repositorys_workflow_only(account: Lay
     claims = github["Condition"]["StringEquals"]
     assert claims["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
     # only the deploy jobs' environments: no bare branch (any job of main, the tests included),
-    # no pull request
+    # no pull request, not prod's preview (it runs before the approval: the preview roles')
     assert sorted(claims["token.actions.githubusercontent.com:sub"]) == [
         "repo:acme/txn-platform:environment:dev",
         "repo:acme/txn-platform:environment:prod",
-        "repo:acme/txn-platform:environment:prod-preview",
     ]
 
 
+def github_subjects(run: LayerRun, role: str) -> list[str]:
+    """The OIDC token subjects the trust policy of the role named ``*role*`` accepts."""
+    github = {s["Sid"]: s for s in trust_of(run.one("aws:iam/role:Role", role))}
+    return sorted(
+        github["TheRepositorysWorkflow"]["Condition"]["StringEquals"][
+            "token.actions.githubusercontent.com:sub"
+        ]
+    )
+
+
+def trust_of(role: Resource) -> list[dict[str, Any]]:
+    return statements(policy(role, "assumeRolePolicy"))
+
+
 @pytest.mark.parametrize(
-    ("environments", "jobs"),
-    [(["prod"], ["prod", "prod-preview"]), (["dev"], ["dev"])],
+    ("environments", "deploy", "preview"),
+    [
+        (["prod"], ["environment:prod"], ["environment:prod-preview"]),
+        (["dev"], ["environment:dev"], ["pull_request"]),
+    ],
 )
-def test_an_account_trusts_only_the_deploy_jobs_of_its_own_stacks(
-    environments: list[str], jobs: list[str]
+def test_an_account_trusts_each_kind_of_role_to_its_own_jobs_only(
+    environments: list[str], deploy: list[str], preview: list[str]
 ) -> None:
-    # dev's job (no reviewers) must not get prod's roles, in an account of its own
+    # dev's jobs (no reviewers) must not get prod's roles, in an account of its own; and no job
+    # that runs before a review (prod's preview, a pull request's) gets a role that writes
     run = run_layer(
         contract.ACCOUNT,
         stack=REGION,
@@ -128,18 +179,45 @@ def test_an_account_trusts_only_the_deploy_jobs_of_its_own_stacks(
             "txn-account:environments": json.dumps(environments),
         },
     )
-    role = run.one("aws:iam/role:Role", "deploy-data")
-    github = {s["Sid"]: s for s in statements(policy(role, "assumeRolePolicy"))}
-    subjects = github["TheRepositorysWorkflow"]["Condition"]["StringEquals"]
-    assert sorted(subjects["token.actions.githubusercontent.com:sub"]) == [
-        f"repo:acme@1001/txn-platform@2002:environment:{job}" for job in jobs
-    ]
+    repo = "repo:acme@1001/txn-platform@2002"
+    for layer in contract.LAYERS:
+        assert github_subjects(run, f"deploy-{layer}") == [f"{repo}:{s}" for s in deploy]
+        assert github_subjects(run, f"preview-{layer}") == [f"{repo}:{s}" for s in preview]
+    if environments == ["prod"]:
+        assert f"{repo}:environment:prod" not in github_subjects(run, "preview-data")
+        assert f"{repo}:environment:prod-preview" not in github_subjects(run, "deploy-data")
+    else:
+        assert f"{repo}:pull_request" not in github_subjects(run, "deploy-data")
+
+
+def test_the_administrators_choose_each_kind_of_roles_subjects() -> None:
+    run = run_layer(
+        contract.ACCOUNT,
+        stack=REGION,
+        config={
+            "txn-account:githubRepository": "acme/txn-platform",
+            "txn-account:githubSubjects": json.dumps(["environment:release"]),
+            "txn-account:githubPreviewSubjects": json.dumps(["environment:plan"]),
+        },
+    )
+    assert github_subjects(run, "deploy-edge") == ["repo:acme/txn-platform:environment:release"]
+    assert github_subjects(run, "preview-edge") == ["repo:acme/txn-platform:environment:plan"]
+
+
+def test_a_preview_role_trusts_the_layers_team_as_its_deploy_role_does(account: LayerRun) -> None:
+    for layer in contract.LAYERS:
+        deploy = {s["Sid"]: s for s in trust(account, layer)}
+        preview = {
+            s["Sid"]: s for s in trust_of(account.one("aws:iam/role:Role", f"preview-{layer}"))
+        }
+        assert preview["TheLayersTeam"] == deploy["TheLayersTeam"], layer
 
 
 def test_the_shipped_stack_trusts_no_repository_until_one_is_configured() -> None:
     shipped = run_layer(contract.ACCOUNT, stack=REGION)
-    role = shipped.one("aws:iam/role:Role", "deploy-edge")
-    assert [s["Sid"] for s in statements(policy(role, "assumeRolePolicy"))] == ["TheLayersTeam"]
+    for kind in ("deploy", "preview"):
+        role = shipped.one("aws:iam/role:Role", f"{kind}-edge")
+        assert [s["Sid"] for s in trust_of(role)] == ["TheLayersTeam"]
 
 
 def test_the_roles_pass_the_policy_pack_with_a_team_and_a_repository_configured(

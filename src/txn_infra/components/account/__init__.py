@@ -1,7 +1,8 @@
 """The account bootstrap (stacks/account): what exists once per AWS account and region.
 
 Small components, one concept each: the state backend, the secrets key, API Gateway's logging
-setting, the per-layer deploy roles, the permissions boundary of the roles ``security`` creates.
+setting, the per-layer deploy and preview roles, the permissions boundary of the roles
+``security`` creates.
 The policy documents they deploy are plain data in ``documents``.
 """
 
@@ -9,7 +10,11 @@ from txn_infra.components.account.apigateway_logging import (
     ApiGatewayLogging,
     ApiGatewayLoggingArgs,
 )
-from txn_infra.components.account.deploy_roles import LayerDeployRoles, LayerDeployRolesArgs
+from txn_infra.components.account.deploy_roles import (
+    LayerDeployRoles,
+    LayerPreviewRoles,
+    LayerRolesArgs,
+)
 from txn_infra.components.account.role_boundary import RoleBoundaries, RoleBoundariesArgs
 from txn_infra.components.account.secrets import SecretsKey, SecretsKeyArgs
 from txn_infra.components.account.stack_name import check_stack_name
@@ -19,7 +24,8 @@ __all__ = [
     "ApiGatewayLogging",
     "ApiGatewayLoggingArgs",
     "LayerDeployRoles",
-    "LayerDeployRolesArgs",
+    "LayerPreviewRoles",
+    "LayerRolesArgs",
     "RoleBoundaries",
     "RoleBoundariesArgs",
     "SecretsKey",

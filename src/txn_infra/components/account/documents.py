@@ -31,11 +31,16 @@ from txn_spec.naming import (
     physical_name_pattern,
 )
 
-# What the Pulumi CLI asks of KMS. S3 default encryption: GenerateDataKey to write a state
-# object, Decrypt to read it (S3 asks on the caller's behalf). The awskms secrets provider
-# encrypts the stack's data key once (Encrypt) and decrypts it on every operation (Decrypt).
-STATE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
-SECRETS_KEY_ACTIONS = ("kms:Decrypt", "kms:Encrypt")
+# What the Pulumi CLI asks of KMS, split into what reading a stack needs and what writing one
+# adds. S3 default encryption: Decrypt to read a state object, GenerateDataKey to write one (S3
+# asks on the caller's behalf). The awskms secrets provider (Pulumi's pkg/secrets/cloud)
+# decrypts the stack's data key on every operation (Decrypt) and then encrypts and decrypts the
+# secrets locally with it; it encrypts a data key (Encrypt) only when it makes a new one, for a
+# new stack or a new provider.
+STATE_KEY_READ, STATE_KEY_WRITE = ("kms:Decrypt",), ("kms:GenerateDataKey",)
+STATE_KEY_ACTIONS = (*STATE_KEY_READ, *STATE_KEY_WRITE)
+SECRETS_KEY_READ, SECRETS_KEY_NEW = ("kms:Decrypt",), ("kms:Encrypt",)
+SECRETS_KEY_ACTIONS = (*SECRETS_KEY_READ, *SECRETS_KEY_NEW)
 
 # What API Gateway does with its account-wide role. AWS's AmazonAPIGatewayPushToCloudWatchLogs
 # grants seven logs actions on "*"; kept are the ones that create and write, dropped are
@@ -250,6 +255,34 @@ def deploy_role_trust(
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+def state_read_statements(
+    project: str,
+    upstream_projects: Sequence[str],
+    bucket_arn: pulumi.Input[str],
+    state_key_arn: pulumi.Input[str],
+    secrets_key_arn: pulumi.Input[str],
+) -> list[Statement]:
+    """What reading one layer's stack needs, all a ``pulumi preview`` of it asks of the backend:
+    its own stacks' state and its upstream layers' (the stack references) read, the backend's
+    version file, the bucket's keys listed, and the two keys' decrypt. Both kinds of role have
+    it; nothing here writes."""
+    stacks = [f".pulumi/stacks/{p}/" for p in [project, *upstream_projects]]
+    return [
+        allow(
+            "StacksAndBackendVersion",
+            ["s3:GetObject"],
+            [concat(bucket_arn, "/", prefix, "*") for prefix in stacks]
+            + [concat(bucket_arn, "/.pulumi/meta.yaml")],
+        ),
+        # Unconditioned: S3 answers a read of a missing object 403, not 404, to a caller without
+        # ListBucket (HeadObject), so a new stack's first `stack select` fails; and `pulumi
+        # stack ls` lists .pulumi/stacks/ with no delimiter. It shows stack names, never state.
+        allow("ListStackNames", ["s3:ListBucket"], bucket_arn),
+        allow("ReadStateObjects", STATE_KEY_READ, state_key_arn),
+        allow("ReadStackSecrets", SECRETS_KEY_READ, secrets_key_arn),
+    ]
+
+
 def state_statements(
     project: str,
     upstream_projects: Sequence[str],
@@ -257,28 +290,21 @@ def state_statements(
     state_key_arn: pulumi.Input[str],
     secrets_key_arn: pulumi.Input[str],
 ) -> list[Statement]:
-    """One layer's own state objects read and written, its upstream layers' stacks read (the
-    stack references), the bucket's keys listed, nothing else in the bucket; the two keys as
-    the CLI uses them."""
+    """A deploy role's state: what reading the stack needs (``state_read_statements``), and its
+    own state objects written (stack, history, backups, locks) and the keys as a write uses
+    them; nothing else in the bucket."""
     own = [f".pulumi/{prefix.format(p=project)}" for prefix in STATE_OWN_PREFIXES]
-    upstream = [f".pulumi/stacks/{u}/" for u in upstream_projects]
     return [
         allow(
             "OwnState",
             ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
             [concat(bucket_arn, "/", prefix, "*") for prefix in own],
         ),
-        allow(
-            "UpstreamOutputsAndBackendVersion",
-            ["s3:GetObject"],
-            [concat(bucket_arn, "/", prefix, "*") for prefix in [*upstream, ".pulumi/meta.yaml"]],
+        *state_read_statements(
+            project, upstream_projects, bucket_arn, state_key_arn, secrets_key_arn
         ),
-        # Unconditioned: S3 answers a read of a missing object 403, not 404, to a caller without
-        # ListBucket (HeadObject), so a new stack's first `stack select` fails; and `pulumi
-        # stack ls` lists .pulumi/stacks/ with no delimiter. It shows stack names, never state.
-        allow("ListStackNames", ["s3:ListBucket"], bucket_arn),
-        allow("StateObjectsKey", STATE_KEY_ACTIONS, state_key_arn),
-        allow("StackSecretsKey", SECRETS_KEY_ACTIONS, secrets_key_arn),
+        allow("WriteStateObjects", STATE_KEY_WRITE, state_key_arn),
+        allow("NewStackSecretsKey", SECRETS_KEY_NEW, secrets_key_arn),
     ]
 
 
