@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from txn_infra.config import DEPLOY_JOB_ENVIRONMENTS
+from txn_infra.config import JOB_SUBJECTS, ROLE_KINDS
 from txn_ops import pins
 
 WORKFLOW = Path(__file__).resolve().parents[3] / ".github" / "workflows" / "infra.yml"
@@ -69,17 +69,50 @@ def test_the_pulumi_cli_is_pinned_to_the_sdk_release_in_the_lock() -> None:
                 assert step["with"]["pulumi-version"] == "${{ env.PULUMI_VERSION }}", name
 
 
+def _kind_and_stack(job: dict[str, Any]) -> tuple[str, str]:
+    """What the job runs: a preview or a deploy (its nox session), of which stack."""
+    (command,) = {k for k in ROLE_KINDS if f"./noxw -s {k} -- " in _runs(job)}
+    (stack,) = {s for s in ("dev", "prod") if f"-- --stack {s}" in _runs(job)}
+    return command, stack
+
+
+def _role_variables(job: dict[str, Any]) -> set[str]:
+    """The role ARN templates the job's txn_ops steps assume (TXN_DEPLOY_ROLE_ARN)."""
+    return {
+        s["env"]["TXN_DEPLOY_ROLE_ARN"] for s in job["steps"] if "./noxw -s" in s.get("run", "")
+    }
+
+
+def _subject(job: dict[str, Any]) -> str:
+    """The job's OIDC token subject (after repo:<owner>/<name>:), as GitHub builds it: its
+    environment when it names one; a job without one that runs only for pull requests gets
+    the event's subject."""
+    if "environment" in job:
+        return f"environment:{job['environment']}"
+    assert "github.event_name == 'pull_request'" in job["if"]
+    return "pull_request"
+
+
 def test_each_layer_runs_as_its_own_role_and_no_job_assumes_a_shared_one() -> None:
     jobs = _jobs()
     for name in AWS_JOBS:
         steps = jobs[name]["steps"]
         assert not any("configure-aws-credentials" in s.get("uses", "") for s in steps), name
-        runs = [s for s in steps if "./noxw -s" in s.get("run", "")]
-        stack = "PROD" if "prod" in name else "DEV"
-        assert all(
-            s["env"]["TXN_DEPLOY_ROLE_ARN"] == f"${{{{ vars.TXN_DEPLOY_ROLE_ARN_{stack} }}}}"
-            for s in runs
-        ), name
+        kind, stack = _kind_and_stack(jobs[name])
+        variable = f"TXN_{kind.upper()}_ROLE_ARN_{stack.upper()}"
+        assert _role_variables(jobs[name]) == {f"${{{{ vars.{variable} }}}}"}, name
+
+
+def test_the_jobs_that_run_before_a_review_assume_preview_roles() -> None:
+    # a pull request's code, and prod's preview before the approval: no role that writes
+    jobs = _jobs()
+    assert _kind_and_stack(jobs["preview-dev"]) == ("preview", "dev")
+    assert _kind_and_stack(jobs["preview-prod"]) == ("preview", "prod")
+    for name in ("preview-dev", "preview-prod"):
+        assert _role_variables(jobs[name]) == {
+            f"${{{{ vars.TXN_PREVIEW_ROLE_ARN_{_kind_and_stack(jobs[name])[1].upper()} }}}}"
+        }
+    assert jobs["deploy-prod"]["environment"] == "prod"  # the one behind the approval
 
 
 def test_only_the_jobs_that_assume_deploy_roles_may_ask_for_an_oidc_token() -> None:
@@ -109,13 +142,24 @@ def test_a_merge_deploys_every_layer_so_a_missed_deploy_is_caught_up() -> None:
     assert "txn_ops affected" not in push
 
 
-def test_the_deploy_jobs_environments_are_those_the_account_roles_trust() -> None:
-    # The account stack's default OIDC subjects name these environments (txn_infra.config):
-    # a job renamed here and not there could not assume its roles, or a stale name would stay
-    # trusted.
+def test_each_jobs_token_is_trusted_by_the_kind_of_role_it_assumes_and_no_other() -> None:
+    # The account stack's default OIDC subjects (txn_infra.config.JOB_SUBJECTS) name each job by
+    # its environment or event, per kind of role: a job renamed here and not there could not
+    # assume its roles, a stale name would stay trusted, and a preview job whose token a deploy
+    # role accepted would hold write credentials before any review.
     jobs = _jobs()
-    used = {jobs[name]["environment"] for name in AWS_JOBS if "environment" in jobs[name]}
-    assert used == {job for jobs_ in DEPLOY_JOB_ENVIRONMENTS.values() for job in jobs_}
+    used: dict[str, dict[str, set[str]]] = {k: {} for k in ROLE_KINDS}
+    for name in AWS_JOBS:
+        kind, stack = _kind_and_stack(jobs[name])
+        subject = _subject(jobs[name])
+        assert subject in JOB_SUBJECTS[kind][stack], name
+        for other in ROLE_KINDS:
+            if other != kind:
+                assert subject not in JOB_SUBJECTS[other][stack], name
+        used[kind].setdefault(stack, set()).add(subject)
+    assert used == {
+        k: {s: set(v) for s, v in by_stack.items()} for k, by_stack in JOB_SUBJECTS.items()
+    }
 
 
 def test_every_action_is_pinned_to_a_commit_with_its_release_named() -> None:
