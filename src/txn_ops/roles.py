@@ -165,7 +165,7 @@ class LayerCredentials:
                 "deploy-role-arn to use your own (docs/deploy.md)",
             ) from None
         self.emit(
-            f"    {layer.name}: {'renewed credentials of' if renewing else 'deploying as'} {arn}"
+            f"    {layer.name}: {'renewed credentials of' if renewing else 'running as'} {arn}"
         )
         creds = answer["Credentials"]
         self._expires[layer.name] = creds["Expiration"]

@@ -123,7 +123,7 @@ def test_credentials_are_assumed_once_per_layer_and_reported(repo: Path, emit, l
     )
     assert [c for c, _ in sts.calls] == ["AssumeRole"]
     assert lines == [
-        "    data: deploying as arn:aws:iam::111122223333:role/txn-us-east-2-data-deploy"
+        "    data: running as arn:aws:iam::111122223333:role/txn-us-east-2-data-deploy"
     ]
 
 
