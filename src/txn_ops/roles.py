@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -81,6 +82,22 @@ def client(service: str, region: str | None, env: Mapping[str, str]) -> Any:
     )
 
 
+# RoleSessionName: 2 to 64 of [\w+=,.@-] (STS AssumeRole API reference)
+SESSION_NAME_MAX = 64
+_NOT_IN_SESSION_NAME = re.compile(r"[^\w+=,.@-]")
+
+
+def caller_name(arn: str) -> str:
+    """Who the caller is, from their identity's ARN, as a session name may hold it: an
+    assumed role's session name (IAM Identity Center names it after the user), an IAM user's
+    name; "" when the ARN names nobody in particular (the account root)."""
+    resource = arn.split(":", 5)[-1]
+    kind, _, rest = resource.partition("/")
+    if kind not in ("assumed-role", "user") or not rest:
+        return ""
+    return _NOT_IN_SESSION_NAME.sub("-", rest.rsplit("/", 1)[-1])
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -104,6 +121,7 @@ class LayerCredentials:
         self.now = now
         self._env: dict[str, dict[str, str]] = {}
         self._expires: dict[str, datetime] = {}
+        self._caller: str | None = None  # the person's name for session names, once known
         self.chosen: list[str] = []
 
     def __call__(self, layer: contract.Layer) -> dict[str, str]:
@@ -127,6 +145,20 @@ class LayerCredentials:
                 return self(contract.layer(reading[0]))
         return self(layer)
 
+    def _session_name(self, layer: contract.Layer, sts: Any, github: bool) -> str:
+        """CloudTrail names every call made with the role by this session (PCI DSS 10.2.1,
+        who did what): in CI the run and attempt; elsewhere the person, from their own
+        session (an IAM Identity Center session is named after the user), so a call is theirs
+        without joining it to the AssumeRole event."""
+        name = f"txn-{layer.name}-{self.stack}"
+        if github or "GITHUB_RUN_ID" in self.environ:
+            run = self.environ.get("GITHUB_RUN_ID")
+            attempt = self.environ.get("GITHUB_RUN_ATTEMPT", "1")
+            return name + (f"-gh{run}-{attempt}" if run else "")
+        if self._caller is None:
+            self._caller = caller_name(sts.get_caller_identity()["Arn"])
+        return f"{name}-{self._caller}"[:SESSION_NAME_MAX] if self._caller else name
+
     def _assume(self, layer: contract.Layer, renewing: bool) -> dict[str, str]:
         arn = role_arn(self.settings, layer, self.stack)
         if arn is None:
@@ -134,14 +166,10 @@ class LayerCredentials:
         from botocore.exceptions import BotoCoreError, ClientError
 
         region = cfg.region(self.settings.root, layer, self.stack)
-        # CloudTrail names every call by the session: in CI, the run that made it (PCI DSS
-        # 10.2: who did what); elsewhere the AssumeRole event names the caller
-        run = self.environ.get("GITHUB_RUN_ID")
-        attempt = self.environ.get("GITHUB_RUN_ATTEMPT", "1")
-        session = f"txn-{layer.name}-{self.stack}" + (f"-gh{run}-{attempt}" if run else "")
         github = GITHUB_TOKEN_URL in self.environ and GITHUB_TOKEN_BEARER in self.environ
         try:
             sts = self.sts(region)
+            session = self._session_name(layer, sts, github)
             if github:
                 answer = sts.assume_role_with_web_identity(
                     RoleArn=arn,
@@ -166,6 +194,7 @@ class LayerCredentials:
             ) from None
         self.emit(
             f"    {layer.name}: {'renewed credentials of' if renewing else 'running as'} {arn}"
+            f" (session {session})"
         )
         creds = answer["Credentials"]
         self._expires[layer.name] = creds["Expiration"]

@@ -30,6 +30,10 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# the caller: a person's IAM Identity Center session
+SSO_ROLE, PERSON = "AWSReservedSSO_DataTeam_0123456789abcdef", "alice@example.com"
+
+
 class FakeSts:
     """STS as the roles module calls it: records the calls, refuses the roles in ``denied``,
     and hands out credentials for the hour that follows ``now``."""
@@ -38,6 +42,7 @@ class FakeSts:
         self, denied: frozenset[str] = frozenset(), now: Callable[[], datetime] = utc_now
     ) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.identity_calls = 0
         self.denied = denied
         self.now = now
 
@@ -61,6 +66,10 @@ class FakeSts:
 
     def assume_role(self, **kwargs: Any) -> dict[str, Any]:
         return self._answer("AssumeRole", kwargs)
+
+    def get_caller_identity(self) -> dict[str, Any]:
+        self.identity_calls += 1
+        return {"Arn": f"arn:aws:sts::111122223333:assumed-role/{SSO_ROLE}/{PERSON}"}
 
     def assume_role_with_web_identity(self, **kwargs: Any) -> dict[str, Any]:
         return self._answer("AssumeRoleWithWebIdentity", kwargs)
@@ -116,7 +125,7 @@ def test_credentials_are_assumed_once_per_layer_and_reported(repo: Path, emit, l
         first
         == again
         == {
-            "AWS_ACCESS_KEY_ID": "AKIA-txn-data-dev",
+            "AWS_ACCESS_KEY_ID": f"AKIA-txn-data-dev-{PERSON}",
             "AWS_SECRET_ACCESS_KEY": "secret",
             "AWS_SESSION_TOKEN": "token-1",
         }
@@ -124,6 +133,7 @@ def test_credentials_are_assumed_once_per_layer_and_reported(repo: Path, emit, l
     assert [c for c, _ in sts.calls] == ["AssumeRole"]
     assert lines == [
         "    data: running as arn:aws:iam::111122223333:role/txn-us-east-2-data-deploy"
+        f" (session txn-data-dev-{PERSON})"
     ]
 
 
@@ -150,6 +160,7 @@ def test_credentials_are_assumed_again_once_fewer_than_fifty_minutes_are_left(
     assert len(sts.calls) == 2
     assert lines[-1] == (
         "    data: renewed credentials of arn:aws:iam::111122223333:role/txn-us-east-2-data-deploy"
+        f" (session txn-data-dev-{PERSON})"
     )
 
 
@@ -220,8 +231,8 @@ def test_outputs_are_read_as_the_layers_role(repo: Path, fake, lines) -> None:
     )
 
     assert code == 0
-    assert [kwargs["RoleSessionName"] for _, kwargs in sts.calls] == ["txn-edge-dev"]
-    assert given[0].reader(contract.EDGE)["AWS_ACCESS_KEY_ID"] == "AKIA-txn-edge-dev"
+    assert [kwargs["RoleSessionName"] for _, kwargs in sts.calls] == [f"txn-edge-dev-{PERSON}"]
+    assert given[0].reader(contract.EDGE)["AWS_ACCESS_KEY_ID"] == f"AKIA-txn-edge-dev-{PERSON}"
 
 
 def test_the_plan_names_the_role_of_each_layer(repo: Path, lines) -> None:
@@ -245,7 +256,7 @@ def test_a_stack_outside_the_run_is_read_with_a_role_of_the_run_that_reads_it(
     creds.check(["edge"])
 
     assert creds.reader(contract.SECURITY) == creds(contract.EDGE)  # edge reads security
-    assert [kwargs["RoleSessionName"] for _, kwargs in sts.calls] == ["txn-edge-dev"]
+    assert [kwargs["RoleSessionName"] for _, kwargs in sts.calls] == [f"txn-edge-dev-{PERSON}"]
 
 
 def test_a_drift_preview_only_its_owners_may_run_is_reported_not_failed(
@@ -333,7 +344,9 @@ def test_the_concurrency_check_reads_lambda_as_computes_role(
     code = run_with_roles(repo, fake, lines, "deploy", "--stack", "dev", "compute")
 
     assert code == 0
-    assert [(s, keys_of(k)) for s, k in aws_clients] == [("lambda", "AKIA-txn-compute-dev")]
+    assert [(s, keys_of(k)) for s, k in aws_clients] == [
+        ("lambda", f"AKIA-txn-compute-dev-{PERSON}")
+    ]
     assert fake.calls == [("up", "compute")]
 
 
@@ -344,7 +357,7 @@ def test_the_eni_wait_lists_interfaces_as_networks_role(
     code = run_with_roles(repo, fake, lines, "destroy", "--stack", "dev", "--yes")
 
     assert code == 0
-    assert [(s, keys_of(k)) for s, k in aws_clients] == [("ec2", "AKIA-txn-network-dev")]
+    assert [(s, keys_of(k)) for s, k in aws_clients] == [("ec2", f"AKIA-txn-network-dev-{PERSON}")]
 
 
 def test_a_destroy_that_waits_for_enis_needs_networks_role_before_anything_runs(
@@ -366,3 +379,41 @@ def test_a_destroy_that_waits_for_enis_needs_networks_role_before_anything_runs(
     assert fake.calls == []  # not compute, then a wait that cannot look
     err = capsys.readouterr().err
     assert err.startswith("txn-ops: error: deploy-role-unreachable: layer network deploys as")
+
+
+def test_a_local_session_is_named_after_the_person_asked_once_per_run(repo: Path, emit) -> None:
+    # CloudTrail names every call made with the role by its session (PCI DSS 10.2.1): outside
+    # CI, the person's own session name (IAM Identity Center's is the user's)
+    sts = FakeSts()
+    creds = roles.LayerCredentials(cfg.load(with_roles(repo), environ={}), "dev", emit, {}, sts)
+    creds.check(["network", "edge"])
+
+    names = [kwargs["RoleSessionName"] for _, kwargs in sts.calls]
+    assert names == [f"txn-network-dev-{PERSON}", f"txn-edge-dev-{PERSON}"]
+    assert sts.identity_calls == 1
+
+
+@pytest.mark.parametrize(
+    ("arn", "name"),
+    [
+        (f"arn:aws:sts::111122223333:assumed-role/{SSO_ROLE}/{PERSON}", PERSON),
+        ("arn:aws:iam::111122223333:user/ops/bob", "bob"),
+        ("arn:aws:sts::111122223333:assumed-role/Admin/j doe:laptop", "j-doe-laptop"),
+        ("arn:aws:iam::111122223333:root", ""),
+        ("arn:aws:sts::111122223333:federated-user/carol", ""),
+    ],
+)
+def test_the_caller_is_named_as_a_session_name_may_hold_it(arn: str, name: str) -> None:
+    assert roles.caller_name(arn) == name
+
+
+def test_a_long_person_name_is_cut_to_the_session_names_64_characters(repo: Path, emit) -> None:
+    sts = FakeSts()
+    sts.get_caller_identity = lambda: {  # type: ignore[method-assign]  # a longer user name
+        "Arn": f"arn:aws:sts::111122223333:assumed-role/{SSO_ROLE}/{'x' * 80}@example.com"
+    }
+    creds = roles.LayerCredentials(cfg.load(with_roles(repo), environ={}), "dev", emit, {}, sts)
+    creds(contract.OBSERVABILITY)
+
+    ((_, kwargs),) = sts.calls
+    assert kwargs["RoleSessionName"] == ("txn-observability-dev-" + "x" * 80)[:64]
