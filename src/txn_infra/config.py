@@ -20,6 +20,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -87,7 +88,8 @@ class AccountConfig(CommonConfig):
     deployers: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     # The repository whose workflow may assume the deploy and preview roles through GitHub's
     # OIDC provider, as its token subjects name it: "owner/name", or "owner@id/name@id" for a
-    # repository created, renamed or transferred since GitHub's immutable subjects (July 2026).
+    # repository on GitHub's immutable subjects (the default for one created or renamed on or
+    # after 15 July 2026; administrators may opt an older one in).
     github_repository: str | None = Field(default=None, pattern=r"^[\w.-]+(@\d+)?/[\w.-]+(@\d+)?$")
     # The token subjects the deploy roles accept; by default the deploy jobs' environments of
     # the stacks this account runs (JOB_SUBJECTS), never a bare branch or a pull request.
@@ -136,6 +138,22 @@ class AccountConfig(CommonConfig):
         if len(set(value)) != len(value):
             raise ValueError(f"lists an environment twice: {list(value)}")
         return value
+
+    @model_validator(mode="after")
+    def _ci_in_a_shared_account_is_a_choice(self) -> AccountConfig:
+        # The roles are named by region and layer, so in one account dev's and prod's stacks
+        # share them: by default dev's jobs (dev's deploy, with no reviewers, and any pull
+        # request's preview) would get roles that change, or read and decrypt, prod's stacks.
+        defaulted = self.github_subjects is None or self.github_preview_subjects is None
+        if self.github_repository and len(self.environments) > 1 and defaulted:
+            raise ValueError(
+                f"environments {list(self.environments)} share this account, and with "
+                "githubRepository set the default subjects would let dev's jobs (its deploy, "
+                "with no reviewers, and any pull request's preview) assume roles that reach "
+                "prod's stacks: use one account per environment (docs/deploy.md, CI), or set "
+                "both githubSubjects and githubPreviewSubjects to accept it"
+            )
+        return self
 
 
 # A new on-demand table (or index) takes 4,000 write units a second until DynamoDB has seen more.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pulumi
 import pytest
 
 from tests.stacks.conftest import as_list, policy, statements
@@ -23,6 +24,7 @@ def account() -> LayerRun:
         stack=REGION,
         config={
             "txn-account:githubRepository": "acme/txn-platform",
+            "txn-account:environments": json.dumps(["prod"]),  # an account of its own
             "txn-account:deployers": json.dumps(
                 {"data": ["arn:aws:iam::123456789012:role/data-team"]}
             ),
@@ -140,7 +142,6 @@ def test_the_trust_names_the_team_and_the_repositorys_workflow_only(account: Lay
     # only the deploy jobs' environments: no bare branch (any job of main, the tests included),
     # no pull request, not prod's preview (it runs before the approval: the preview roles')
     assert sorted(claims["token.actions.githubusercontent.com:sub"]) == [
-        "repo:acme/txn-platform:environment:dev",
         "repo:acme/txn-platform:environment:prod",
     ]
 
@@ -237,3 +238,27 @@ def test_no_grant_names_an_id_aws_generates(system: dict[str, LayerRun]) -> None
     assert generated
     assert sorted(i for i in generated if i in text) == []
     assert "log-group:API-Gateway-Execution-Logs_*/v1" in text
+
+
+def test_ci_in_an_account_shared_by_dev_and_prod_is_refused_unless_chosen() -> None:
+    # the roles are per account and region: by default dev's unreviewed jobs would reach prod
+    shared = {
+        "txn-account:githubRepository": "acme/txn-platform",
+        "txn-account:environments": json.dumps(["dev", "prod"]),
+    }
+    with pytest.raises(pulumi.RunError) as raised:
+        run_layer(contract.ACCOUNT, stack=REGION, config=shared)
+    assert "one account per environment" in str(raised.value)
+
+    chosen = run_layer(
+        contract.ACCOUNT,
+        stack=REGION,
+        config={
+            **shared,
+            "txn-account:githubSubjects": json.dumps(["environment:prod"]),
+            "txn-account:githubPreviewSubjects": json.dumps(["environment:prod-preview"]),
+        },
+    )
+    assert github_subjects(chosen, "preview-edge") == [
+        "repo:acme/txn-platform:environment:prod-preview"
+    ]

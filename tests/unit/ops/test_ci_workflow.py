@@ -184,3 +184,20 @@ def test_dependabot_keeps_the_pinned_actions_current() -> None:
     config = yaml.safe_load((WORKFLOW.parents[1] / "dependabot.yml").read_text())
     ecosystems = {(u["package-ecosystem"], u["directory"]) for u in config["updates"]}
     assert ("github-actions", "/") in ecosystems
+
+
+def test_a_change_to_the_workflow_or_the_tests_runs_the_checks() -> None:
+    # a Dependabot bump of an action touches only the workflow: the tests above must run on it
+    on = yaml.safe_load(WORKFLOW.read_text())[True]  # YAML 1.1 reads the key "on" as True
+    paths = on["pull_request"]["paths"]
+    for needed in (".github/**", "tests/**", "noxfile.py"):
+        assert needed in paths, needed
+
+
+def test_a_job_whose_role_variable_is_unset_stops_saying_which() -> None:
+    # unset, txn_ops would fall back to pyproject's deploy-role template (or no role at all)
+    jobs = _jobs()
+    for name in AWS_JOBS:
+        step = next(s for s in jobs[name]["steps"] if "TXN_DEPLOY_ROLE_ARN" in s.get("env", {}))
+        variable = step["env"]["TXN_DEPLOY_ROLE_ARN"].split("vars.", 1)[1].split()[0]
+        assert f'"${{TXN_DEPLOY_ROLE_ARN:?set the repository variable {variable}}}"' in step["run"]
