@@ -42,6 +42,13 @@ _AWS_CREDENTIAL_SIGNS = (
     "security token included in the request is expired",
 )
 _LOGIN_SIGNS = ("PULUMI_ACCESS_TOKEN", "pulumi login", "401 Unauthorized", "not logged in")
+# AWS (S3, KMS, IAM...) refused the role one action: which role, and what it may not do.
+_DENIED_SIGNS = ("AccessDenied", "is not authorized to perform")
+DENIED_HINT = (
+    "the role this layer runs as may not do that: a preview role (txn-<region>-<layer>-preview) "
+    "only reads, so it cannot create a missing stack (a deploy does) or --refresh; a deploy "
+    "role holds its layer's grants (stacks/account/deploy-permissions.json; docs/deploy.md)"
+)
 _PASSPHRASE_SIGNS = ("PULUMI_CONFIG_PASSPHRASE", "incorrect passphrase")
 
 
@@ -67,6 +74,8 @@ def classify(text: str, layer: str, backend: str | None) -> Exception:
         )
     if "mandatory policy violation" in text or "policy violation" in text.lower():
         return StepFailed(f"{layer}: the policy pack reported mandatory violations (above)")
+    if any(sign in text for sign in _DENIED_SIGNS):
+        return StepFailed(f"{layer}: {_first_error(text)} ({DENIED_HINT})")
     return StepFailed(f"{layer}: {_first_error(text)}")
 
 

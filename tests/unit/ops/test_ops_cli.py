@@ -241,6 +241,20 @@ def test_a_program_failure_names_the_layer_and_pulumi_first_error_line() -> None
     assert str(error) == "data: creating SQS queue: QueueAlreadyExists"
 
 
+def test_a_refusal_by_aws_says_what_the_layers_role_may_not_do() -> None:
+    # a preview role asked to create a missing stack: the backend's lock is an S3 write
+    error = classify(
+        "code: 255\nstderr: error: could not create stack: failed to acquire lock: writing "
+        ".pulumi/locks/...: AccessDenied: Access Denied\n",
+        "data",
+        "s3://state",
+    )
+
+    assert isinstance(error, StepFailed)
+    assert str(error).startswith("data: could not create stack: failed to acquire lock")
+    assert "a preview role (txn-<region>-<layer>-preview) only reads" in str(error)
+
+
 # -- in-process runs against the fake -----------------------------------------------------------
 
 
