@@ -75,9 +75,12 @@ def lock(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Check lint and formatting with ruff."""
+    """Check lint and formatting with ruff, and the GitHub workflow's security with zizmor."""
     run_module(session, "ruff", "check", ".")
     run_module(session, "ruff", "format", "--check", ".")
+    # zizmor ships as a binary beside the interpreter; --offline: no GitHub API calls
+    zizmor = str(VENV_PYTHON.parent / "zizmor")
+    session.run(zizmor, "--offline", "--no-progress", str(ROOT / ".github"), external=True)
 
 
 @nox.session

@@ -55,9 +55,13 @@ def test_prod_is_previewed_with_saved_plans_before_the_gate_and_deployed_from_th
 
 
 def test_the_listed_layers_are_previewed_and_deployed() -> None:
+    # through an environment variable: a template expanded into the script could inject code
     jobs = _jobs()
     for name in AWS_JOBS:
-        assert "${{ needs.affected.outputs.layers }}" in _runs(jobs[name]), name
+        step = next(s for s in jobs[name]["steps"] if "LAYERS" in s.get("env", {}))
+        assert step["env"]["LAYERS"] == "${{ needs.affected.outputs.layers }}", name
+        assert step["run"].rstrip().endswith(" $LAYERS"), name
+        assert "${{" not in step["run"], name
 
 
 def test_the_pulumi_cli_is_pinned_to_the_sdk_release_in_the_lock() -> None:
