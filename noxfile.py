@@ -63,7 +63,7 @@ def ensure_chromium(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the test suite: stacks under mocks, functions, local runtime end to end."""
     ensure_chromium(session)
-    # Two workers: this machine (and CI) has two cores; the stack and e2e tests are independent.
+    # One worker per core (-n auto; two here and in CI): the stack and e2e tests are independent.
     run_module(session, "pytest", "-n", "auto", *session.posargs)
 
 

@@ -188,7 +188,7 @@ class Orchestrator:
                     raise OpsError(
                         "upstream-missing",
                         f"layer {name} reads {up}, which {problem} in stack {self.stack}; "
-                        f"deploy it first: nox -s deploy -- --stack {self.stack} {up}",
+                        f"deploy it first: ./noxw -s deploy -- --stack {self.stack} {up}",
                     )
 
     def _not_deployed(self, name: str) -> str | None:
@@ -215,7 +215,7 @@ class Orchestrator:
                         "downstream-deployed",
                         f"layer {down} reads {name} and is still deployed in stack "
                         f"{self.stack}; destroy it first or add it: "
-                        f"nox -s destroy -- --stack {self.stack} --yes {down} {name}",
+                        f"./noxw -s destroy -- --stack {self.stack} --yes {down} {name}",
                     )
 
     # -- commands ------------------------------------------------------------------------

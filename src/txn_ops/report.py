@@ -63,5 +63,5 @@ class Console:
             joined = " ".join(report.needs_update)
             self.emit(
                 f"Downstream layers that now need an update: {', '.join(report.needs_update)}"
-                f"\n  run: nox -s deploy -- --stack {report.stack} {joined}"
+                f"\n  run: ./noxw -s deploy -- --stack {report.stack} {joined}"
             )

@@ -47,7 +47,7 @@ NETWORK = Layer(
             "private_route_table_ids",
             "function_security_group_id",
             "endpoint_security_group_id",
-            # service name (sqs, sns, kms, logs, monitoring, xray, sts, dynamodb) -> endpoint id
+            # service name (sqs, sns: interface; dynamodb: gateway) -> endpoint id
             "vpc_endpoint_ids",
         }
     ),
@@ -156,7 +156,7 @@ ACCOUNT = Layer(
             "secrets_key_arn",
             "secrets_provider",  # what [tool.txn-ops] secrets-provider holds
             "apigateway_cloudwatch_role_arn",
-            "deploy_role_arns",  # by layer: what [tool.txn-ops] deploy-roles names
+            "deploy_role_arns",  # by layer: what [tool.txn-ops.deploy-role-arn] templates
             "preview_role_arns",  # by layer: the read-only roles the preview jobs assume
             "role_boundary_arns",  # by environment: the boundary of security's roles
         }

@@ -219,7 +219,7 @@ class Topic(pulumi.ComponentResource):
                     "Statement": [
                         {
                             # Delegates to this account's IAM policies (the fraud detector's
-                            # role); no other account may publish.
+                            # and failed-transactions' roles); no other account may publish.
                             "Sid": "PublishFromThisAccountOnly",
                             "Effect": "Allow",
                             "Principal": {

@@ -175,7 +175,7 @@ def test_a_layer_whose_upstream_has_no_stack_is_refused_before_anything_runs(fak
 
     assert caught.value.code == "upstream-missing"
     assert "layer data reads security, which has no stack in stack dev" in caught.value.message
-    assert "nox -s deploy -- --stack dev security" in caught.value.message
+    assert "./noxw -s deploy -- --stack dev security" in caught.value.message
     assert fake.calls == []
 
 
@@ -267,7 +267,7 @@ def test_after_a_change_the_downstream_layers_that_read_it_are_reported_as_needi
     ]
     assert report.needs_update == ["compute", "observability"]
     assert report.result_of("edge", "drift") == "up to date"
-    assert "  run: nox -s deploy -- --stack dev compute observability" in "\n".join(lines)
+    assert "  run: ./noxw -s deploy -- --stack dev compute observability" in "\n".join(lines)
 
 
 def test_a_deploy_without_changes_previews_nothing_downstream(fake, settings, emit):

@@ -107,7 +107,10 @@ class ApiFirewall(pulumi.ComponentResource):
         self.acl = aws.wafv2.WebAcl(
             f"{name}-acl",
             name=args.acl_name,
-            description="POST /transaction: IP reputation, bad inputs, common rules, SQLi, rate",
+            description=(
+                "POST /transaction, /fraud-reports: IP reputation, bad inputs, common rules, "
+                "SQLi, rate"
+            ),
             scope="REGIONAL",
             default_action=aws.wafv2.WebAclDefaultActionArgs(
                 allow=aws.wafv2.WebAclDefaultActionAllowArgs()
