@@ -2,7 +2,8 @@
 
 A function's zip holds its own package under ``functions/``, the shared pure packages
 (``txn_domain``, ``txn_adapters``) and the whole pure ``txn_spec`` package; nothing of
-``txn_infra``, no tests, no caches, no Pulumi. Third-party libraries come from the Powertools layer (see ``lambda_runtime``).
+``txn_infra``, no tests, no caches, no Pulumi. Third-party libraries come from the Powertools
+layer (see ``lambda_runtime``).
 
 The same source gives the same bytes: entries are sorted, every entry has the same timestamp and
 permissions, and caches and editor litter are skipped. So the archive's sha256 (the function's

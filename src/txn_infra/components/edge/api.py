@@ -29,9 +29,9 @@ TLS_SECURITY_POLICY = "SecurityPolicy_TLS13_1_2_FIPS_PFS_PQ_2025_09"
 ENDPOINT_ACCESS_MODE = "STRICT"
 
 # One line of JSON per request: who, what, how it ended, how long it took. No body; of the
-# headers, only the user agent (and the API key's id), and not $context.error.validationErrorString, which quotes the value
-# the request model rejected (a card number in the wrong field, PCI DSS 3.3): no card data can
-# reach the access log.
+# headers, only the user agent (and the API key's id); and not
+# $context.error.validationErrorString, which quotes the value the request model rejected (a
+# card number in the wrong field, PCI DSS 3.3): no card data can reach the access log.
 ACCESS_LOG_FORMAT = json.dumps(
     {
         "requestId": "$context.requestId",
