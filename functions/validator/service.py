@@ -141,6 +141,8 @@ class Validator:
             }
         )
         if key is not None:
+            # The hash of the validated request, not of the raw body: "the same body" means the
+            # same request, so reordered keys or "+00:00" for "Z" replay; other values get 422.
             request_hash = hashlib.sha256(request.model_dump_json().encode()).hexdigest()
             answer = StoredAnswer(request_hash, 202, body, txn.model_dump_json(exclude_none=True))
             stored = self._idempotency.claim(key, answer)

@@ -359,7 +359,11 @@ def summary(outcome: Outcome) -> str:
         "Summary",
         f"  requests        {len(answers)}",
         f"  accepted (202)  {len(accepted)}"
-        + (" (one Idempotency-Key replayed: same answer)" if _replayed(answers) else ""),
+        + (
+            " distinct (+1 request replaying an Idempotency-Key: same answer)"
+            if _replayed(answers)
+            else ""
+        ),
         f"  rejected        {sum(rejected.values())}",
         *(f"    {what:<26} {n}" for what, n in sorted(rejected.items())),
         f"  approved        {statuses.get('APPROVED', 0)}",
