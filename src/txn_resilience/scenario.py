@@ -201,6 +201,15 @@ def _send_poison(runtime: LocalRuntime, count: int, seed: int) -> None:
         sqs.send_message(QueueUrl=url, MessageBody=body)
 
 
+def _say(line: str) -> None:
+    """One progress line in one write: the load and the restart threads both report, and
+    print's separate write of the newline let their lines run together."""
+    out = sys.__stdout__
+    if out is not None:
+        out.write(line)
+        out.flush()
+
+
 def run(spec: Spec, progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Run ``spec`` and return its report (ledger, answers, faults, leak scan)."""
     began = time.monotonic()
@@ -473,9 +482,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.fuzz_phases:
             spec = dataclasses.replace(spec, fuzz_phases=args.fuzz_phases)
     faulthandler.dump_traceback_later(args.watchdog or spec.budget_seconds, exit=True)
-    report = run(
-        spec, progress=lambda m: print(f"  [{spec.name}] {m}", file=sys.__stdout__, flush=True)
-    )
+    report = run(spec, progress=lambda m: _say(f"  [{spec.name}] {m}\n"))
     text = json.dumps(report, indent=2, default=str)
     if args.json:
         with open(args.json, "w") as out:
