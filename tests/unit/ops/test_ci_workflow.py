@@ -184,10 +184,12 @@ def test_no_checkout_leaves_its_token_for_later_steps() -> None:
                 assert step.get("with", {}).get("persist-credentials") is False, name
 
 
-def test_dependabot_keeps_the_pinned_actions_current() -> None:
+def test_dependabot_keeps_the_pinned_actions_and_the_lock_current() -> None:
     config = yaml.safe_load((WORKFLOW.parents[1] / "dependabot.yml").read_text())
     ecosystems = {(u["package-ecosystem"], u["directory"]) for u in config["updates"]}
-    assert ("github-actions", "/") in ecosystems
+    assert {("github-actions", "/"), ("uv", "/")} <= ecosystems
+    # a release is proposed once it is a week old, time for a compromised one to be caught
+    assert all(u["cooldown"]["default-days"] >= 7 for u in config["updates"])
 
 
 def test_a_change_to_the_workflow_or_the_tests_runs_the_checks() -> None:
