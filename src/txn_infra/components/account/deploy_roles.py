@@ -23,6 +23,7 @@ import pulumi
 import pulumi_aws as aws
 
 from txn_infra.components.account.documents import (
+    LayerState,
     deploy_role_trust,
     filled,
     state_read_statements,
@@ -34,7 +35,7 @@ from txn_infra.components.security.roles import role_with_policy
 from txn_spec import contract
 from txn_spec.naming import deploy_role, preview_role
 
-StateDocument = Callable[..., list[Statement]]  # state_statements or state_read_statements
+StateDocument = Callable[[LayerState], list[Statement]]  # state_statements or ..._read_...
 
 
 @dataclass(frozen=True)
@@ -93,11 +94,13 @@ def _layer_roles(
             lambda account, n=layer_name: filled(args.permissions[n], account, p.region)
         )
         stacks = state(
-            layer.project,
-            [contract.layer(u).project for u in layer.upstream],
-            args.state_bucket_arn,
-            args.state_key_arn,
-            args.secrets_key_arn,
+            LayerState(
+                layer.project,
+                [contract.layer(u).project for u in layer.upstream],
+                args.state_bucket_arn,
+                args.state_key_arn,
+                args.secrets_key_arn,
+            )
         )
         roles[layer_name], _ = role_with_policy(
             parent,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -255,18 +256,25 @@ def deploy_role_trust(
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def state_read_statements(
-    project: str,
-    upstream_projects: Sequence[str],
-    bucket_arn: pulumi.Input[str],
-    state_key_arn: pulumi.Input[str],
-    secrets_key_arn: pulumi.Input[str],
-) -> list[Statement]:
+@dataclass(frozen=True)
+class LayerState:
+    """One layer's place in the state backend: its project, its upstream layers' projects (the
+    stacks it references), the bucket, and the keys of the state objects and of the secrets."""
+
+    project: str
+    upstream_projects: Sequence[str]
+    bucket_arn: pulumi.Input[str]
+    state_key_arn: pulumi.Input[str]
+    secrets_key_arn: pulumi.Input[str]
+
+
+def state_read_statements(state: LayerState) -> list[Statement]:
     """What reading one layer's stack needs, all a ``pulumi preview`` of it asks of the backend:
     its own stacks' state and its upstream layers' (the stack references) read, the backend's
     version file, the bucket's keys listed, and the two keys' decrypt. Both kinds of role have
     it; nothing here writes."""
-    stacks = [f".pulumi/stacks/{p}/" for p in [project, *upstream_projects]]
+    bucket_arn = state.bucket_arn
+    stacks = [f".pulumi/stacks/{p}/" for p in [state.project, *state.upstream_projects]]
     return [
         allow(
             "StacksAndBackendVersion",
@@ -278,33 +286,25 @@ def state_read_statements(
         # ListBucket (HeadObject), so a new stack's first `stack select` fails; and `pulumi
         # stack ls` lists .pulumi/stacks/ with no delimiter. It shows stack names, never state.
         allow("ListStackNames", ["s3:ListBucket"], bucket_arn),
-        allow("ReadStateObjects", STATE_KEY_READ, state_key_arn),
-        allow("ReadStackSecrets", SECRETS_KEY_READ, secrets_key_arn),
+        allow("ReadStateObjects", STATE_KEY_READ, state.state_key_arn),
+        allow("ReadStackSecrets", SECRETS_KEY_READ, state.secrets_key_arn),
     ]
 
 
-def state_statements(
-    project: str,
-    upstream_projects: Sequence[str],
-    bucket_arn: pulumi.Input[str],
-    state_key_arn: pulumi.Input[str],
-    secrets_key_arn: pulumi.Input[str],
-) -> list[Statement]:
+def state_statements(state: LayerState) -> list[Statement]:
     """A deploy role's state: what reading the stack needs (``state_read_statements``), and its
     own state objects written (stack, history, backups, locks) and the keys as a write uses
     them; nothing else in the bucket."""
-    own = [f".pulumi/{prefix.format(p=project)}" for prefix in STATE_OWN_PREFIXES]
+    own = [f".pulumi/{prefix.format(p=state.project)}" for prefix in STATE_OWN_PREFIXES]
     return [
         allow(
             "OwnState",
             ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-            [concat(bucket_arn, "/", prefix, "*") for prefix in own],
+            [concat(state.bucket_arn, "/", prefix, "*") for prefix in own],
         ),
-        *state_read_statements(
-            project, upstream_projects, bucket_arn, state_key_arn, secrets_key_arn
-        ),
-        allow("WriteStateObjects", STATE_KEY_WRITE, state_key_arn),
-        allow("NewStackSecretsKey", SECRETS_KEY_NEW, secrets_key_arn),
+        *state_read_statements(state),
+        allow("WriteStateObjects", STATE_KEY_WRITE, state.state_key_arn),
+        allow("NewStackSecretsKey", SECRETS_KEY_NEW, state.secrets_key_arn),
     ]
 
 
