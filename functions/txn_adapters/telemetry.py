@@ -11,15 +11,17 @@ a PAN cannot reach CloudWatch through a message, an extra key or an exception's 
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 from txn_domain.pan import redact_pans
 from txn_spec.shapes import METRICS_NAMESPACE, RECORDS_FAILED_METRIC, RECORDS_PROCESSED_METRIC
+
+if TYPE_CHECKING:  # the batch utility loads Powertools' event models: the consumers' cost only
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 
 class PanRedactingFormatter(LambdaPowertoolsFormatter):
