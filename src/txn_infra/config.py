@@ -150,8 +150,8 @@ class AccountConfig(CommonConfig):
                 f"environments {list(self.environments)} share this account, and with "
                 "githubRepository set the default subjects would let dev's jobs (its deploy, "
                 "with no reviewers, and any pull request's preview) assume roles that reach "
-                "prod's stacks: use one account per environment (docs/deploy.md, CI), or set "
-                "both githubSubjects and githubPreviewSubjects to accept it"
+                "prod's stacks: use one account per environment (docs/deploy.md, section 7), or "
+                "set both githubSubjects and githubPreviewSubjects to accept it"
             )
         return self
 

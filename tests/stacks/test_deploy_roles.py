@@ -37,8 +37,7 @@ def role_policy(account: LayerRun, layer: str) -> list[dict[str, Any]]:
 
 
 def trust(account: LayerRun, layer: str) -> list[dict[str, Any]]:
-    role = account.one("aws:iam/role:Role", f"deploy-{layer}")
-    return statements(policy(role, "assumeRolePolicy"))
+    return trust_of(account.one("aws:iam/role:Role", f"deploy-{layer}"))
 
 
 def test_the_checked_in_permissions_are_what_the_programs_register(
