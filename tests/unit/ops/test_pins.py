@@ -43,9 +43,12 @@ def test_the_layer_version_is_the_one_published_for_the_release() -> None:
 
 
 def _lock_check(folder: Path) -> subprocess.CompletedProcess[str]:
+    # Online, like ./noxw's own `uv sync --locked` (which needs the registry anyway): a stale lock
+    # is only detected by resolving, and `--offline` resolves from uv's cache of the index pages,
+    # which a fresh machine does not have ("No solution found" instead of "needs to be updated").
     uv = Path(sys.executable).with_name("uv")
     return subprocess.run(  # noqa: S603 - the venv's own uv, fixed arguments
-        [str(uv), "lock", "--check", "--offline"],
+        [str(uv), "lock", "--check"],
         cwd=folder, capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
 
