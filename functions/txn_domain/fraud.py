@@ -170,7 +170,11 @@ def features(
     amount_ref = rates.to_reference_minor(txn.amount, txn.currency)
     amount_reference = amount_ref / scale
     small = amount_reference <= rules.small_amount
-    geo = (txn.geo.lat, txn.geo.lon) if txn.geo else None
+    # Where the card was: card-present coordinates only. An IP's location (the contract allows
+    # it on a sale online) is too coarse for distances and travel speed; the country rules
+    # read the IP's country instead.
+    present = txn.channel == "card_present"
+    geo = (txn.geo.lat, txn.geo.lon) if txn.geo and present else None
 
     travel_km = travel_kmh = None
     if geo and card.last:
@@ -187,6 +191,9 @@ def features(
     if txn.terminal_id is not None:
         marks += (mark("t", f"{txn.merchant_id}/{txn.terminal_id}"),)
     cnp_country = txn.ip_country if txn.channel == "ecommerce" else None
+    # A card-present sale without coordinates is placed by its shop's country instead (coarser:
+    # a country, not 500 km; such sales never feed the places).
+    shop_country = merchant.country if present and geo is None and merchant is not None else None
     ip_mark = None
     if txn.channel == "ecommerce" and txn.ip_address is not None:
         ip_mark = mark("i", txn.ip_address)
@@ -202,7 +209,8 @@ def features(
     digest = guard_digest(txn.transaction_id)
     if now // GUARD_WIDTH > (now if clock is None else clock) // GUARD_WIDTH - GUARD_HOURS:
         if not card.counted(digest, now):
-            card.add(now, amount_ref, small, geo, digest, marks, cnp_country)
+            country = cnp_country or shop_country
+            card.add(now, amount_ref, small, geo, digest, marks, country, present)
         if ip is not None and not ip.counted(digest, now):
             ip.add(now, amount_ref, small, None, digest)
     merchant_shard.add(now, amount_ref, small, None, digest)
@@ -250,6 +258,12 @@ def features(
         and cnp_country is not None
         and cnp_country not in profile.countries
         and cnp_country != txn.card_country,
+        # card present without coordinates, in a country the card has not been used in (a shop's
+        # or an IP's) other than its issuing country: the far rules' stand-in
+        "new_shop_country": seasoned
+        and shop_country is not None
+        and shop_country not in profile.countries
+        and shop_country != txn.card_country,
         # confirmed fraud, decayed (ADR 0013): on this card, this terminal, this merchant
         "card_confirmed_fraud": card.risk.score(OWN, now) if card.risk_text else 0.0,
         "terminal_confirmed_fraud": risk.risk.score(txn.terminal_id, now)

@@ -15,9 +15,11 @@ as one string attribute (:data:`ATTRIBUTE`, ``pr``: one parameter to write, one 
   there look the same, which is the price);
 - ``known``: the last :data:`MAX_KNOWN` merchants, terminals and card-not-present IPs used
   (16-bit digests, space separated): first use of a merchant, terminal or IP;
-- ``countries``: the last :data:`MAX_COUNTRIES` customer-IP countries of card-not-present sales;
-- ``novelty``: recent first uses of shops, card present (decaying with a half-life of
-  :data:`NOVELTY_HALF_LIFE_S`): a spree at shops the card never visited;
+- ``countries``: the last :data:`MAX_COUNTRIES` countries the card was used in: the customer
+  IP's of card-not-present sales, and the shop's of card-present sales without coordinates (for
+  those, a new country stands in for a distance from the usual places);
+- ``novelty``: recent first uses of shops, card present, with coordinates or without (decaying
+  with a half-life of :data:`NOVELTY_HALF_LIFE_S`): a spree at shops the card never visited;
 - ``flagged``: where and when the card was last flagged in a sale with coordinates (the rules'
   own decision, not a confirmed fraud): a cloned card's next purchases where it was caught are
   :meth:`Profile.near_flagged` for :data:`FLAGGED_PLACE_S`; the genuine cardholder's, at home,
@@ -174,9 +176,11 @@ def fold(
     marks: tuple[str, ...],
     country: str | None,
     learn: bool = True,
+    present: bool = False,
 ) -> Profile:
     """The profile after one more transaction (received ``at``, amount in reference minor
-    units, card-present coordinates, merchant and terminal marks, card-not-present IP country).
+    units, card-present coordinates, merchant and terminal marks, the country it was in: see
+    ``countries`` above; ``present``: card present, a visit to a shop).
 
     ``learn=False`` (a flagged sale): only the recent first uses count it, and one with
     coordinates becomes ``flagged``; what is usual for the card (amounts, places, merchants,
@@ -192,8 +196,8 @@ def fold(
 
     novelty_decay: float = 0.5 ** (dt / NOVELTY_HALF_LIFE_S)
     novelty = p.novelty * novelty_decay
-    if p.weight > 0 and geo is not None and marks and marks[0] not in p.known:
-        novelty += 1.0  # a shop (card present) the card never used
+    if p.weight > 0 and present and marks and marks[0] not in p.known:
+        novelty += 1.0  # a shop (card present) the card never used, with coordinates or not
     flagged = p.flagged
     if flagged is not None and at - flagged[2] > FLAGGED_PLACE_S:
         flagged = None  # expired: the item sheds it

@@ -148,8 +148,9 @@ class Contribution(NamedTuple):
     small: bool
     geo: tuple[float, float] | None
     marks: tuple[str, ...] = ()  # merchant and terminal marks (card profile)
-    country: str | None = None  # card-not-present customer IP country (card profile)
+    country: str | None = None  # the customer IP's country, or a shop's (card profile)
     learn: bool = True  # folded into the card's profile (a flagged sale is not)
+    present: bool = False  # card present: a visit to a shop (card profile)
 
 
 @dataclass(slots=True)
@@ -238,6 +239,7 @@ class Counter:
         digest: str = "",
         marks: tuple[str, ...] = (),
         country: str | None = None,
+        present: bool = False,
     ) -> None:
         """Count one transaction received at ``now`` (in memory, and pending for the write);
         ``marks`` and ``country`` feed a card's profile."""
@@ -253,7 +255,9 @@ class Counter:
         self.history_sum += amount
         if geo is not None:
             self.last = (geo[0], geo[1], now)
-        self.added.append(Contribution(digest, now, amount, small, geo, marks, country))
+        self.added.append(
+            Contribution(digest, now, amount, small, geo, marks, country, present=present)
+        )
 
     def learn(self, flagged: bool) -> None:
         """Fold the transaction just added into the card's profile, unless it was flagged: a
@@ -262,7 +266,14 @@ class Counter:
         if flagged:
             self.added[-1] = last = last._replace(learn=False)
         self.profile = fold(
-            self.profile, last.at, last.amount, last.geo, last.marks, last.country, last.learn
+            self.profile,
+            last.at,
+            last.amount,
+            last.geo,
+            last.marks,
+            last.country,
+            last.learn,
+            last.present,
         )
 
     def profile_after(self, added: list[Contribution]) -> Profile:
@@ -271,7 +282,7 @@ class Counter:
             return self.profile  # folded already, in the same order, as they were added
         profile = self.read_profile
         for c in sorted(added, key=lambda c: c.at):
-            profile = fold(profile, c.at, c.amount, c.geo, c.marks, c.country, c.learn)
+            profile = fold(profile, c.at, c.amount, c.geo, c.marks, c.country, c.learn, c.present)
         return profile
 
     def delta(

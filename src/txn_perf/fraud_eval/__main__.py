@@ -1,12 +1,14 @@
 """``./noxw -s fraud-eval``: labelled traffic through the real fraud detector, and what it caught.
 
-    python -m txn_perf.fraud_eval [--seed 1] [--cards 3000] [--days 35] [--alt] [--out DIR]
+    python -m txn_perf.fraud_eval [--seed 1] [--cards 3000] [--days 35] [--alt]
+                                  [--without geo|ip ...] [--out DIR]
 
 Shows on stderr how far each replay is (every tenth), then prints recall per pattern, false
 positives and precision overall and per merchant, the rules that fired and issue 17's targets;
 writes ``report-<seed>.json`` and ``scores-<seed>.png`` in ``--out`` (default
 ``bench-results/fraud_eval``). ``--alt`` uses the differently-shaped population
-(:data:`txn_perf.fraud_eval.generator.ALT`). Exit 0 whatever the figures: this is a measurement;
+(:data:`txn_perf.fraud_eval.generator.ALT`); ``--without geo`` (or ``ip``) leaves that optional
+field out of every transaction, to see how the rules do on traffic that does not carry it. Exit 0 whatever the figures: this is a measurement;
 the tests hold the targets.
 """
 
@@ -17,6 +19,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from txn_perf.bench import RESULTS
@@ -44,14 +47,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cards", type=int, default=None)
     parser.add_argument("--days", type=int, default=None)
     parser.add_argument("--alt", action="store_true", help="the differently-shaped population")
+    parser.add_argument(
+        "--without",
+        choices=("geo", "ip"),
+        action="append",
+        default=[],
+        help="leave this optional field out of the traffic (repeatable)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "fraud_eval")
     args = parser.parse_args(argv)
-    params = sized(ALT if args.alt else Params(), args.cards, args.days)
+    params = replace(
+        sized(ALT if args.alt else Params(), args.cards, args.days), without=frozenset(args.without)
+    )
+    name = "-".join(["alt"] * args.alt + [f"without-{w}" for w in sorted(set(args.without))])
     for seed in args.seed or [1]:
         print(f"generating and replaying seed {seed} ...", file=sys.stderr)
-        report, text, png = evaluate(
-            params, seed, args.out, name="alt" if args.alt else "", progress=_printer()
-        )
+        report, text, png = evaluate(params, seed, args.out, name=name, progress=_printer())
         print(text)
         stem = png.name.removeprefix("scores-").removesuffix(".png")
         print(f"\nwrote {png} and {png.with_name(f'report-{stem}.json')}")

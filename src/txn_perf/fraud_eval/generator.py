@@ -85,6 +85,9 @@ class Params:
     large: tuple[float, float] = (4.0, 20.0)  # large_amount multiplier of the card's usual
     feedback_delay_days: tuple[float, float] = (2.0, 9.0)
     rate_noise: float = 0.03  # the rates drift from the shipped table by this much
+    # Optional fields the traffic leaves out (the same population otherwise): "geo", the
+    # card-present coordinates; "ip", the customer IP and its country online.
+    without: frozenset[str] = frozenset()
 
 
 ALT = Params(
@@ -229,6 +232,11 @@ class Gen:
             body["ip_country"] = ip_country or CITIES[card.city if city is None else city][1]
             body["billing_country"] = home[1]
             body["shipping_country"] = shipping or home[1]
+        if "geo" in self.p.without:
+            body.pop("geo", None)
+        if "ip" in self.p.without:
+            body.pop("ip_address", None)
+            body.pop("ip_country", None)
         event = Event(at, body, pattern)
         self.events.append(event)
         return event

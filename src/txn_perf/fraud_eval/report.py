@@ -180,8 +180,10 @@ def build(traffic: Traffic, run: Replay) -> dict[str, Any]:
     n = len(scored)
     return {
         "seed": traffic.seed,
-        "params": {k: v for k, v in vars(traffic.params).items() if not isinstance(v, dict)}
-        | {"mix": traffic.params.mix},
+        "params": {
+            k: v for k, v in vars(traffic.params).items() if not isinstance(v, (dict, frozenset))
+        }
+        | {"mix": traffic.params.mix, "without": sorted(traffic.params.without)},
         "transactions": n,
         "fraud_transactions": len(fraud),
         "fraud_share": _ratio(len(fraud), n),

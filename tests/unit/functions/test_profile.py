@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from txn_domain.profile import FLAGGED_PLACE_S, PLACE_KM, Profile, fold, mark
 
 DAY = 86_400
@@ -14,7 +16,8 @@ BRIGHTON = (50.82, -0.14)  # 76 km from London
 
 def spend(profile: Profile, n: int, amount: int = 2000, geo=NY, start: int = T0, **kw) -> Profile:
     for i in range(n):
-        profile = fold(profile, start + i * DAY, amount, geo, (mark("m", f"m{i % 3}"),), None, **kw)
+        shop = (mark("m", f"m{i % 3}"),)
+        profile = fold(profile, start + i * DAY, amount, geo, shop, None, present=True, **kw)
     return profile
 
 
@@ -50,22 +53,35 @@ def test_a_place_is_usual_once_used_on_two_days_apart_not_after_a_days_spree():
 
 def test_a_flagged_sale_teaches_nothing_usual_but_counts_as_a_recent_new_shop():
     p = spend(Profile(), 6)
-    after = fold(p, T0 + 7 * DAY, 90_000, LONDON, (mark("m", "thief"),), None, learn=False)
+    after = fold(
+        p, T0 + 7 * DAY, 90_000, LONDON, (mark("m", "thief"),), None, learn=False, present=True
+    )
     assert (after.mean, after.var, after.places, after.known) == (p.mean, p.var, p.places, p.known)
     assert after.recent_novelty(T0 + 7 * DAY) > p.recent_novelty(T0 + 7 * DAY)
+
+
+def test_a_first_visit_counts_as_new_with_coordinates_or_without_and_online_never():
+    p = spend(Profile(), 6)
+    now = T0 + 7 * DAY
+    visit = fold(p, now, 2000, None, (mark("m", "new"),), None, present=True)
+    online = fold(p, now, 2000, NY, (mark("m", "web"),), "US", present=False)
+    before = p.recent_novelty(now)  # the first days' new shops, faded to nothing
+    assert before < 0.01
+    assert visit.recent_novelty(now) == pytest.approx(before + 1.0)
+    assert online.recent_novelty(now) == pytest.approx(before)
 
 
 def test_recent_first_uses_fade_within_hours():
     p = spend(Profile(), 6)
     for i in range(3):
-        p = fold(p, T0 + 7 * DAY + i * 600, 2000, NY, (mark("m", f"new{i}"),), None)
+        p = fold(p, T0 + 7 * DAY + i * 600, 2000, NY, (mark("m", f"new{i}"),), None, present=True)
     assert p.recent_novelty(T0 + 7 * DAY + 1200) >= 2.5
     assert p.recent_novelty(T0 + 7 * DAY + 12 * 3600) < 0.2
 
 
 def caught(p: Profile, at: int, geo=LONDON) -> Profile:
     """``p`` after a flagged sale at ``geo``."""
-    return fold(p, at, 9000, geo, (mark("m", f"{geo}{at}"),), None, learn=False)
+    return fold(p, at, 9000, geo, (mark("m", f"{geo}{at}"),), None, learn=False, present=True)
 
 
 T = T0 + 7 * DAY

@@ -521,6 +521,65 @@ def test_given_missing_location_fields_then_location_rules_do_not_fire(
     assert run(scenario, rules, make_txn, make_merchant).matched_rules == ()
 
 
+# Card-present sales whose terminal sends no coordinates (the contract's geo is optional)
+CP_NO_GEO = {**CP, "geo": None}
+SETTLED_NO_GEO = [(at(days=i - 10), {**CP_NO_GEO, "amount": 2000}) for i in range(6)]
+
+
+def decide_abroad(rules, make_txn, make_merchant, country: str, geo: dict | None = None):
+    """The decision on a sale at a new shop in ``country`` (m_3001, ``geo``) after ten days of
+    sales at home (m_1001, US) without coordinates."""
+    txns = [make_txn(received_at=r, **kw) for r, kw in SETTLED_NO_GEO]
+    txns += [
+        make_txn(received_at=at(), **{**CP, "merchant_id": "m_3001", "amount": 2000, "geo": geo})
+    ]
+    merchants = {
+        "m_1001": make_merchant(),
+        "m_3001": make_merchant(merchant_id="m_3001", country=country),
+    }
+    return assess(txns, merchants, {}, rules, shard=0)[-1].decision
+
+
+def test_given_shop_sales_without_coordinates_then_new_shops_still_count_toward_a_spree(
+    rules, make_txn, make_merchant
+):
+    # GIVEN a card used at home for ten days, its terminals sending no coordinates
+    shop = lambda m: {**CP_NO_GEO, "merchant_id": m}  # noqa: E731
+    # WHEN it is used at two shops it never visited within half an hour
+    spree = {"txns": [*SETTLED_NO_GEO, (at(minutes=-30), shop("m_2001")), (at(), shop("m_2002"))]}
+    # THEN the second is a spree's, as it is with coordinates (a visit is a visit)
+    assert "new-places-spree" in run(spree, rules, make_txn, make_merchant).matched_rules
+
+
+def test_given_an_online_sale_with_the_ips_location_then_it_is_no_visit_and_no_place(
+    rules, make_txn, make_merchant
+):
+    # GIVEN a card settled in New York, then a purchase online whose geo is its IP's location
+    online_in_london = {"merchant_id": "m_2001", "geo": {"lat": 51.5, "lon": -0.12}}
+    txns = [*SETTLED_NY, (at(minutes=-30), online_in_london), (at(), NEW_SHOP_2)]
+    # WHEN the card is next used at a new shop at home
+    decision = run({"txns": txns}, rules, make_txn, make_merchant)
+    # THEN the online sale was neither a recent new shop nor a place to travel from
+    assert not {"new-places-spree", "impossible-travel"} & set(decision.matched_rules)
+
+
+def test_given_a_sale_without_coordinates_abroad_then_the_far_rules_read_the_shops_country(
+    rules, make_txn, make_merchant
+):
+    # GIVEN a US card used at home without coordinates; WHEN it is used at a shop in Britain
+    far = decide_abroad(rules, make_txn, make_merchant, "GB")
+    # THEN the far rules fire as they would 500 km from home ...
+    assert {"far-from-usual-places", "far-and-spending"} <= set(far.matched_rules)
+    # ... but not at a new shop in its own country, nor when coordinates say where it is
+    assert (
+        "far-from-usual-places"
+        not in decide_abroad(rules, make_txn, make_merchant, "US").matched_rules
+    )
+    near_home = {"lat": 40.71, "lon": -74.0}
+    with_geo = decide_abroad(rules, make_txn, make_merchant, "GB", geo=near_home)
+    assert "far-from-usual-places" not in with_geo.matched_rules
+
+
 @pytest.mark.parametrize(
     "document",
     [
