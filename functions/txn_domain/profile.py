@@ -17,7 +17,9 @@ as one string attribute (:data:`ATTRIBUTE`, ``pr``: one parameter to write, one 
   (16-bit digests, space separated): first use of a merchant, terminal or IP;
 - ``countries``: the last :data:`MAX_COUNTRIES` countries the card was used in: the customer
   IP's of card-not-present sales, and the shop's of card-present sales without coordinates (for
-  those, a new country stands in for a distance from the usual places);
+  those, a new country stands in for a distance from the usual places). A shop's country is
+  usual, like a place, once used on days :data:`SETTLE_DAYS` apart; until then it is held as
+  ``CC~day`` (the day first used), which matches no country;
 - ``novelty``: recent first uses of shops, card present, with coordinates or without (decaying
   with a half-life of :data:`NOVELTY_HALF_LIFE_S`): a spree at shops the card never visited;
 - ``flagged``: where and when the card was last flagged in a sale with coordinates (the rules'
@@ -160,6 +162,22 @@ class Profile(NamedTuple):
         return abs(now - when) <= FLAGGED_PLACE_S and distance_km(a, b, lat, lon) <= PLACE_KM
 
 
+def _used_in(countries: tuple[str, ...], country: str, day: int | None) -> tuple[str, ...]:
+    """``countries`` with ``country`` last. ``day``: a shop's country on that day, usual only
+    once used again :data:`SETTLE_DAYS` later (held as ``CC~day`` until then); ``None``: an
+    IP's country, usual at once."""
+    pending = country + "~"
+    first = next((int(c[len(pending) :]) for c in countries if c.startswith(pending)), None)
+    if (
+        day is not None
+        and country not in countries
+        and (first is None or day - first < SETTLE_DAYS)
+    ):
+        country = f"{pending}{day if first is None else first}"
+    kept = (c for c in countries if c != country.split("~")[0] and not c.startswith(pending))
+    return (*kept, country)[-MAX_COUNTRIES:]
+
+
 def _flagged(text: str) -> tuple[float, float, int]:
     lat, lon, when = text.split(",")
     return float(lat), float(lon), int(when)
@@ -221,7 +239,8 @@ def fold(
                 places = places[:drop] + places[drop + 1 :]
     countries = p.countries
     if country is not None:
-        countries = (*(c for c in p.countries if c != country), country)[-MAX_COUNTRIES:]
+        shop = present and geo is None
+        countries = _used_in(p.countries, country, at // 86400 if shop else None)
     return Profile(
         updated=max(at, p.updated),
         first=p.first or at,

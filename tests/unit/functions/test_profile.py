@@ -71,6 +71,23 @@ def test_a_first_visit_counts_as_new_with_coordinates_or_without_and_online_neve
     assert online.recent_novelty(now) == pytest.approx(before)
 
 
+def test_a_shops_country_is_usual_once_used_on_days_apart_and_an_ips_at_once():
+    p = spend(Profile(), 6)  # New York, with coordinates
+    day0 = T0 + 7 * DAY
+    # card present without coordinates at a shop in Britain, twice on one day: not usual yet
+    for h in (0, 5):
+        p = fold(p, day0 + h * HOUR, 2000, None, (mark("m", f"gb{h}"),), "GB", present=True)
+    assert "GB" not in p.countries
+    assert Profile.parse(p.text()).countries == p.countries  # held as it is stored
+    # two days later, usual
+    p = fold(p, day0 + 2 * DAY, 2000, None, (mark("m", "gb9"),), "GB", present=True)
+    assert "GB" in p.countries
+    assert [c for c in p.countries if c.startswith("GB")] == ["GB"]
+    # an IP's country online is usual at once (new-cnp-country's meaning, as before)
+    online = fold(p, day0 + 3 * DAY, 2000, None, (mark("m", "web"),), "FR", present=False)
+    assert "FR" in online.countries
+
+
 def test_recent_first_uses_fade_within_hours():
     p = spend(Profile(), 6)
     for i in range(3):

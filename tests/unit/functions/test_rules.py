@@ -526,13 +526,16 @@ CP_NO_GEO = {**CP, "geo": None}
 SETTLED_NO_GEO = [(at(days=i - 10), {**CP_NO_GEO, "amount": 2000}) for i in range(6)]
 
 
-def decide_abroad(rules, make_txn, make_merchant, country: str, geo: dict | None = None):
-    """The decision on a sale at a new shop in ``country`` (m_3001, ``geo``) after ten days of
-    sales at home (m_1001, US) without coordinates."""
+def decide_abroad(
+    rules, make_txn, make_merchant, country: str, geo: dict | None = None, earlier: int = 0
+):
+    """The decision on a sale at a shop in ``country`` (m_3001, ``geo``) after ten days of sales
+    at home (m_1001, US) without coordinates, and ``earlier`` sales there in the last hours."""
+    there = {**CP, "merchant_id": "m_3001", "amount": 2000, "geo": geo}
     txns = [make_txn(received_at=r, **kw) for r, kw in SETTLED_NO_GEO]
-    txns += [
-        make_txn(received_at=at(), **{**CP, "merchant_id": "m_3001", "amount": 2000, "geo": geo})
-    ]
+    cheap = {**there, "amount": 1000}  # not flagged: the profile learns from them
+    txns += [make_txn(received_at=at(hours=h - earlier), **cheap) for h in range(earlier)]
+    txns += [make_txn(received_at=at(), **there)]
     merchants = {
         "m_1001": make_merchant(),
         "m_3001": make_merchant(merchant_id="m_3001", country=country),
@@ -570,6 +573,10 @@ def test_given_a_sale_without_coordinates_abroad_then_the_far_rules_read_the_sho
     far = decide_abroad(rules, make_txn, make_merchant, "GB")
     # THEN the far rules fire as they would 500 km from home ...
     assert {"far-from-usual-places", "far-and-spending"} <= set(far.matched_rules)
+    # ... and still after two cheap sales there within hours, approved (a country, like a place,
+    # is usual only once used on days apart: a cloned card's first purchases do not make it home)
+    again = decide_abroad(rules, make_txn, make_merchant, "GB", earlier=2)
+    assert "far-from-usual-places" in again.matched_rules
     # ... but not at a new shop in its own country, nor when coordinates say where it is
     assert (
         "far-from-usual-places"
