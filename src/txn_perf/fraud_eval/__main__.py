@@ -8,8 +8,8 @@ positives and precision overall and per merchant, the rules that fired and issue
 writes ``report-<seed>.json`` and ``scores-<seed>.png`` in ``--out`` (default
 ``bench-results/fraud_eval``). ``--alt`` uses the differently-shaped population
 (:data:`txn_perf.fraud_eval.generator.ALT`); ``--without geo`` (or ``ip``) leaves that optional
-field out of every transaction, to see how the rules do on traffic that does not carry it. Exit 0 whatever the figures: this is a measurement;
-the tests hold the targets.
+field out of every transaction, to see how the rules do on traffic that does not carry it.
+Exit 0 whatever the figures: this is a measurement; the tests hold the targets.
 """
 
 from __future__ import annotations
