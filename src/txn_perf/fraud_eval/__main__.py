@@ -1,14 +1,15 @@
 """``./noxw -s fraud-eval``: labelled traffic through the real fraud detector, and what it caught.
 
     python -m txn_perf.fraud_eval [--seed 1] [--cards 3000] [--days 35] [--alt]
-                                  [--without geo|ip ...] [--out DIR]
+                                  [--without geo|ip ...] [--fraud-from DAY] [--out DIR]
 
 Shows on stderr how far each replay is (every tenth), then prints recall per pattern, false
 positives and precision overall and per merchant, the rules that fired and issue 17's targets;
 writes ``report-<seed>.json`` and ``scores-<seed>.png`` in ``--out`` (default
 ``bench-results/fraud_eval``). ``--alt`` uses the differently-shaped population
 (:data:`txn_perf.fraud_eval.generator.ALT`); ``--without geo`` (or ``ip``) leaves that optional
-field out of every transaction, to see how the rules do on traffic that does not carry it.
+field out of every transaction, to see how the rules do on traffic that does not carry it;
+``--fraud-from`` moves the day stolen and copied cards are first used (default 7).
 Exit 0 whatever the figures: this is a measurement; the tests hold the targets.
 """
 
@@ -54,12 +55,21 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="leave this optional field out of the traffic (repeatable)",
     )
+    parser.add_argument(
+        "--fraud-from", type=float, default=None, help="day stolen cards are first used (7)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "fraud_eval")
     args = parser.parse_args(argv)
     params = replace(
         sized(ALT if args.alt else Params(), args.cards, args.days), without=frozenset(args.without)
     )
-    name = "-".join(["alt"] * args.alt + [f"without-{w}" for w in sorted(set(args.without))])
+    if args.fraud_from is not None:
+        params = replace(params, fraud_from_day=args.fraud_from)
+    name = "-".join(
+        ["alt"] * args.alt
+        + [f"without-{w}" for w in sorted(set(args.without))]
+        + [f"fraud-from-{args.fraud_from:g}"] * (args.fraud_from is not None)
+    )
     for seed in args.seed or [1]:
         print(f"generating and replaying seed {seed} ...", file=sys.stderr)
         report, text, png = evaluate(params, seed, args.out, name=name, progress=_printer())

@@ -85,6 +85,9 @@ class Params:
     large: tuple[float, float] = (4.0, 20.0)  # large_amount multiplier of the card's usual
     feedback_delay_days: tuple[float, float] = (2.0, 9.0)
     rate_noise: float = 0.03  # the rates drift from the shipped table by this much
+    # Stolen and copied cards (large amounts, sprees, far from home) are used from this day on;
+    # card testing and compromised terminals may start earlier.
+    fraud_from_day: float = 7.0
     # Optional fields the traffic leaves out (the same population otherwise): "geo", the
     # card-present coordinates; "ip", the customer IP and its country online.
     without: frozenset[str] = frozenset()

@@ -15,12 +15,9 @@ if TYPE_CHECKING:
     from txn_perf.fraud_eval.generator import Gen
 
 
-FRAUD_STARTS_DAY = 7  # stolen and copied cards are used from the second week on
-
-
 def victim(g: Gen, cards: list[Card]) -> tuple[Card, float]:
-    # fraud starts after a week, so most victims have a history
-    return g.rng.choice(cards), g.t0 + g.rng.uniform(FRAUD_STARTS_DAY, g.p.days - 0.5) * DAY
+    # from Params.fraud_from_day (by default the second week, so most victims have a history)
+    return g.rng.choice(cards), g.t0 + g.rng.uniform(g.p.fraud_from_day, g.p.days - 0.5) * DAY
 
 
 def large_amount(g: Gen, cards: list[Card]) -> int:

@@ -69,6 +69,7 @@ CP = {"channel": "card_present", "ip_address": None, "ip_country": None, "termin
 CP_NY = {**CP, "geo": {"lat": 40.71, "lon": -74.0}}
 CP_LONDON = {**CP, "geo": {"lat": 51.5, "lon": -0.12}}
 SETTLED_NY = [(at(days=i - 10), {**CP_NY, "amount": 2000}) for i in range(6)]  # home: NY
+YOUNG_NY = [(at(hours=h - 48), {**CP_NY, "amount": 2000}) for h in (0, 12, 24)]  # 2 days old
 NEW_SHOP_1 = {**CP_NY, "merchant_id": "m_2001"}
 NEW_SHOP_2 = {**CP_NY, "merchant_id": "m_2002"}
 NEW_SHOP_3 = {**CP_NY, "merchant_id": "m_2003"}
@@ -155,6 +156,19 @@ SCENARIOS = {
             ]
         },
         {"txns": [*SETTLED_NY, (at(minutes=-20), NEW_SHOP_2), (at(), NEW_SHOP_3)]},
+    ),
+    # a card first used two days ago (three sales at m_1001): a third new shop within 40
+    # minutes; quiet: the second
+    "new-card-spree": (
+        {
+            "txns": [
+                *YOUNG_NY,
+                (at(minutes=-40), NEW_SHOP_1),
+                (at(minutes=-20), NEW_SHOP_2),
+                (at(), NEW_SHOP_3),
+            ]
+        },
+        {"txns": [*YOUNG_NY, (at(minutes=-20), NEW_SHOP_2), (at(), NEW_SHOP_3)]},
     ),
     # two first uses within the last 40 minutes, then a shop the card knows (m_1001)
     "spree-known-shop": (
