@@ -65,11 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.fraud_from is not None:
         params = replace(params, fraud_from_day=args.fraud_from)
-    name = "-".join(
-        ["alt"] * args.alt
-        + [f"without-{w}" for w in sorted(set(args.without))]
-        + [f"fraud-from-{args.fraud_from:g}"] * (args.fraud_from is not None)
-    )
+    parts = ["alt"] if args.alt else []
+    parts += [f"without-{w}" for w in sorted(set(args.without))]
+    if args.fraud_from is not None:
+        parts.append(f"fraud-from-{args.fraud_from:g}")
+    name = "-".join(parts)
     for seed in args.seed or [1]:
         print(f"generating and replaying seed {seed} ...", file=sys.stderr)
         report, text, png = evaluate(params, seed, args.out, name=name, progress=_printer())

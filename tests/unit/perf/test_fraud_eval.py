@@ -206,6 +206,21 @@ def test_without_coordinates_the_traffic_is_the_same_and_the_rules_still_meet_th
     assert built["params"]["without"] == ["geo"]
 
 
+def test_the_command_names_each_runs_files_after_its_options(tmp_path, capsys):
+    from txn_perf.fraud_eval.__main__ import main
+
+    tiny = ["--cards", "40", "--days", "8", "--out", str(tmp_path)]
+    assert main(["--seed", "3", *tiny]) == 0
+    assert main(["--seed", "3", "--alt", "--without", "geo", "--fraud-from", "1", *tiny]) == 0
+    assert sorted(p.name for p in tmp_path.glob("report-*.json")) == [
+        "report-3.json",
+        "report-alt-without-geo-fraud-from-1-3.json",
+    ]
+    shaped = json.loads((tmp_path / "report-alt-without-geo-fraud-from-1-3.json").read_text())
+    assert (shaped["params"]["without"], shaped["params"]["fraud_from_day"]) == (["geo"], 1.0)
+    assert "recall" in capsys.readouterr().out
+
+
 def test_the_binomial_tail_is_exact_at_its_edges():
     # 2 or more in 60 at 1.5%: 1 - 0.985^60 - 60 * 0.015 * 0.985^59
     assert abs(report.binomial_tail(2, 60, 0.015) - 0.22724) < 1e-4
