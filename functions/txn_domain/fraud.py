@@ -22,7 +22,7 @@ from typing import Any, Literal, TypedDict
 from txn_domain.currencies import EXPONENTS
 from txn_domain.models import AcceptedTransaction, Decision, MerchantConfig, Status
 from txn_domain.pan import mask_card
-from txn_domain.profile import PLACE_KM, distance_km, mark
+from txn_domain.profile import PLACE_KM, distance_km, mark, shop_home
 from txn_domain.risk import OWN
 from txn_domain.rules.engine import RuleSet
 from txn_domain.velocity import (
@@ -258,12 +258,14 @@ def features(
         and cnp_country is not None
         and cnp_country not in profile.countries
         and cnp_country != txn.card_country,
-        # card present without coordinates, in a country the card has not been used in (a shop's
-        # or an IP's) other than its issuing country: the far rules' stand-in
+        # card present without coordinates, away from the countries where the card is usually
+        # used at such shops (once it has one: like a usual place) and from its issuing
+        # country: the far rules' stand-in
         "new_shop_country": seasoned
         and shop_country is not None
-        and shop_country not in profile.countries
-        and shop_country != txn.card_country,
+        and shop_country != txn.card_country
+        and bool(home := shop_home(profile.countries))
+        and shop_country not in home,
         # confirmed fraud, decayed (ADR 0013): on this card, this terminal, this merchant
         "card_confirmed_fraud": card.risk.score(OWN, now) if card.risk_text else 0.0,
         "terminal_confirmed_fraud": risk.risk.score(txn.terminal_id, now)

@@ -15,11 +15,11 @@ as one string attribute (:data:`ATTRIBUTE`, ``pr``: one parameter to write, one 
   there look the same, which is the price);
 - ``known``: the last :data:`MAX_KNOWN` merchants, terminals and card-not-present IPs used
   (16-bit digests, space separated): first use of a merchant, terminal or IP;
-- ``countries``: the last :data:`MAX_COUNTRIES` countries the card was used in: the customer
-  IP's of card-not-present sales, and the shop's of card-present sales without coordinates (for
-  those, a new country stands in for a distance from the usual places). A shop's country is
-  usual, like a place, once used on days :data:`SETTLE_DAYS` apart; until then it is held as
-  ``CC~day`` (the day first used), which matches no country;
+- ``countries``: the last :data:`MAX_COUNTRIES` countries the card was used in, of two kinds
+  kept apart: ``CC``, a customer IP's country online; and the shop's country of a card-present
+  sale without coordinates, which stands in for a distance from the usual places. A shop's
+  country is usual, like a place, once used on days :data:`SETTLE_DAYS` apart (``CC+``); until
+  then it is held as ``CC~day``, the day first used;
 - ``novelty``: recent first uses of shops, card present, with coordinates or without (decaying
   with a half-life of :data:`NOVELTY_HALF_LIFE_S`): a spree at shops the card never visited;
 - ``flagged``: where and when the card was last flagged in a sale with coordinates (the rules'
@@ -163,19 +163,25 @@ class Profile(NamedTuple):
 
 
 def _used_in(countries: tuple[str, ...], country: str, day: int | None) -> tuple[str, ...]:
-    """``countries`` with ``country`` last. ``day``: a shop's country on that day, usual only
-    once used again :data:`SETTLE_DAYS` later (held as ``CC~day`` until then); ``None``: an
-    IP's country, usual at once."""
-    pending = country + "~"
-    first = next((int(c[len(pending) :]) for c in countries if c.startswith(pending)), None)
-    if (
-        day is not None
-        and country not in countries
-        and (first is None or day - first < SETTLE_DAYS)
-    ):
-        country = f"{pending}{day if first is None else first}"
-    kept = (c for c in countries if c != country.split("~")[0] and not c.startswith(pending))
-    return (*kept, country)[-MAX_COUNTRIES:]
+    """``countries`` with ``country``'s entry last. ``day is None``: an IP's country (``CC``),
+    usual at once. Otherwise a shop's on that day: ``CC~day`` (the day first used) until used
+    again :data:`SETTLE_DAYS` later, then ``CC+``. The two kinds are kept apart, so an IP (a
+    VPN's, say) never makes a shop's country usual, nor a shop an IP's."""
+    if day is None:
+        entry = country
+    else:
+        pending = country + "~"
+        first = next((int(c[len(pending) :]) for c in countries if c.startswith(pending)), None)
+        settled = country + "+" in countries or (first is not None and day - first >= SETTLE_DAYS)
+        entry = country + "+" if settled else f"{pending}{day if first is None else first}"
+    shop = day is not None
+    kept = (c for c in countries if not (c[:2] == country and (len(c) > 2) == shop))
+    return (*kept, entry)[-MAX_COUNTRIES:]
+
+
+def shop_home(countries: tuple[str, ...]) -> frozenset[str]:
+    """The countries the card is usually used in at shops without coordinates (``CC+``)."""
+    return frozenset(c[:2] for c in countries if c.endswith("+"))
 
 
 def _flagged(text: str) -> tuple[float, float, int]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from txn_domain.profile import FLAGGED_PLACE_S, PLACE_KM, Profile, fold, mark
+from txn_domain.profile import FLAGGED_PLACE_S, PLACE_KM, Profile, fold, mark, shop_home
+from txn_domain.velocity import Counter
 
 DAY = 86_400
 HOUR = 3600
@@ -71,21 +72,34 @@ def test_a_first_visit_counts_as_new_with_coordinates_or_without_and_online_neve
     assert online.recent_novelty(now) == pytest.approx(before)
 
 
-def test_a_shops_country_is_usual_once_used_on_days_apart_and_an_ips_at_once():
-    p = spend(Profile(), 6)  # New York, with coordinates
+def test_a_shops_country_is_usual_once_used_on_days_apart_and_an_ips_stays_apart():
+    p = spend(Profile(), 6)  # New York, with coordinates: no country recorded
     day0 = T0 + 7 * DAY
+    gb = lambda p, at, m: fold(p, at, 2000, None, (mark("m", m),), "GB", present=True)  # noqa: E731
     # card present without coordinates at a shop in Britain, twice on one day: not usual yet
     for h in (0, 5):
-        p = fold(p, day0 + h * HOUR, 2000, None, (mark("m", f"gb{h}"),), "GB", present=True)
-    assert "GB" not in p.countries
+        p = gb(p, day0 + h * HOUR, f"gb{h}")
+    assert shop_home(p.countries) == frozenset()
     assert Profile.parse(p.text()).countries == p.countries  # held as it is stored
-    # two days later, usual
-    p = fold(p, day0 + 2 * DAY, 2000, None, (mark("m", "gb9"),), "GB", present=True)
+    # an online sale from a British IP is usual at once as an IP's country, and settles nothing
+    # for the shops (a VPN's country is no shop visit)
+    p = fold(p, day0 + 6 * HOUR, 2000, None, (mark("m", "web"),), "GB", present=False)
     assert "GB" in p.countries
-    assert [c for c in p.countries if c.startswith("GB")] == ["GB"]
-    # an IP's country online is usual at once (new-cnp-country's meaning, as before)
-    online = fold(p, day0 + 3 * DAY, 2000, None, (mark("m", "web"),), "FR", present=False)
-    assert "FR" in online.countries
+    assert shop_home(p.countries) == frozenset()
+    # two days after the first visit, the shop's country is usual; the IP's entry stays
+    p = gb(p, day0 + 2 * DAY, "gb9")
+    assert shop_home(p.countries) == {"GB"}
+    assert sorted(c for c in p.countries if c.startswith("GB")) == ["GB", "GB+"]
+
+
+def test_a_profile_rebuilt_after_a_lost_race_folds_shop_visits_as_they_were_added():
+    card = Counter(key="card#t")
+    for i in range(4):  # a home shop, then new shops without coordinates
+        card.add(T0 + i * HOUR, 2000, False, None, f"d{i}", (mark("m", f"s{i}"),), "GB", True)
+        card.learn(False)
+    rebuilt = card.profile_after(list(card.added[1:]))  # another writer stored the first
+    assert rebuilt.novelty > 0  # the later shops are still visits
+    assert rebuilt.countries == ("GB~" + str(T0 // DAY),)  # and their country still pending
 
 
 def test_recent_first_uses_fade_within_hours():

@@ -541,12 +541,22 @@ SETTLED_NO_GEO = [(at(days=i - 10), {**CP_NO_GEO, "amount": 2000}) for i in rang
 
 
 def decide_abroad(
-    rules, make_txn, make_merchant, country: str, geo: dict | None = None, earlier: int = 0
+    rules,
+    make_txn,
+    make_merchant,
+    country: str,
+    geo: dict | None = None,
+    earlier: int = 0,
+    history: list | None = None,
+    card: dict | None = None,
 ):
-    """The decision on a sale at a shop in ``country`` (m_3001, ``geo``) after ten days of sales
-    at home (m_1001, US) without coordinates, and ``earlier`` sales there in the last hours."""
-    there = {**CP, "merchant_id": "m_3001", "amount": 2000, "geo": geo}
-    txns = [make_txn(received_at=r, **kw) for r, kw in SETTLED_NO_GEO]
+    """The decision on a sale at a shop in ``country`` (m_3001, ``geo``) after ``history``
+    (default: ten days of sales at home, m_1001, US, without coordinates) and ``earlier`` sales
+    there in the last hours; ``card`` overrides every sale's fields."""
+    card = card or {}
+    there = {**CP, "merchant_id": "m_3001", "amount": 2000, "geo": geo, **card}
+    past = SETTLED_NO_GEO if history is None else history
+    txns = [make_txn(received_at=r, **{**kw, **card}) for r, kw in past]
     cheap = {**there, "amount": 1000}  # not flagged: the profile learns from them
     txns += [make_txn(received_at=at(hours=h - earlier), **cheap) for h in range(earlier)]
     txns += [make_txn(received_at=at(), **there)]
@@ -599,6 +609,40 @@ def test_given_a_sale_without_coordinates_abroad_then_the_far_rules_read_the_sho
     near_home = {"lat": 40.71, "lon": -74.0}
     with_geo = decide_abroad(rules, make_txn, make_merchant, "GB", geo=near_home)
     assert "far-from-usual-places" not in with_geo.matched_rules
+
+
+FAR = "far-from-usual-places"
+
+
+def test_given_no_home_known_from_shops_then_a_shops_country_is_not_far(
+    rules, make_txn, make_merchant
+):
+    # a card with no issuing country, three sales at its home shop within a day (its country is
+    # not usual yet): its next sale at home is not "abroad"
+    young = [(at(hours=h - 30), {**CP_NO_GEO, "amount": 2000}) for h in (0, 2, 4)]
+    home = decide_abroad(
+        rules, make_txn, make_merchant, "US", history=young, card={"card_country": None}
+    )
+    assert FAR not in home.matched_rules
+    # a US card whose usual places, by coordinates, are in London: a London shop that sends no
+    # coordinates is not abroad either (its home is known from places, not countries)
+    london = [(at(days=i - 10), {**CP_LONDON, "amount": 2000}) for i in range(6)]
+    assert (
+        FAR not in decide_abroad(rules, make_txn, make_merchant, "GB", history=london).matched_rules
+    )
+
+
+def test_given_an_online_sale_from_an_ip_abroad_then_that_country_is_still_far_for_shops(
+    rules, make_txn, make_merchant
+):
+    # GIVEN a US card used at home without coordinates, then online from a French IP (a VPN's,
+    # say): approved, and France is a country the card has used online
+    online_fr = (at(hours=-3), {"merchant_id": "m_1001", "ip_country": "FR", "amount": 2000})
+    decision = decide_abroad(
+        rules, make_txn, make_merchant, "FR", history=[*SETTLED_NO_GEO, online_fr]
+    )
+    # WHEN it is used at a shop in France; THEN the shop is still far from home
+    assert FAR in decision.matched_rules
 
 
 @pytest.mark.parametrize(
