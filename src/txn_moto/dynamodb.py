@@ -1,5 +1,9 @@
-"""moto's DynamoDB made cheaper per call, for the local runtime (applied by
-:func:`txn_moto.patches.apply`).
+"""moto's DynamoDB made cheaper per call, and its conditional writes atomic, for the local
+runtime (applied by :func:`txn_moto.patches.apply`).
+
+**Conditional writes, one at a time.** moto reads the item, evaluates the condition and stores
+the new item in plain Python, so two server threads could both pass a condition on one key;
+the writes are serialised (:func:`_writes_one_at_a_time`), as DynamoDB applies them atomically.
 
 **DynamoDB UpdateItem** deep-copies the item it updates, only to hand the old image to the
 table's stream; on a table without a stream (all of ours) the patch skips that copy.
@@ -58,8 +62,44 @@ def apply() -> None:
             _no_stream.active = False
 
     models.DynamoDBBackend.update_item = update_item
+    _writes_one_at_a_time(models.DynamoDBBackend)
     _item_size_once()
     _plain_json_responses()
+
+
+# The backend calls that read an item and then write it: each is one atomic step on DynamoDB.
+_WRITES = (
+    "put_item",
+    "update_item",
+    "delete_item",
+    "batch_write_item",
+    "transact_write_items",
+    "execute_statement",
+    "batch_execute_statement",
+)
+
+
+# Held by every write that reads an item and then stores it (txn_moto.partiql's too).
+WRITE_LOCK = threading.RLock()
+
+
+def _writes_one_at_a_time(backend: Any) -> None:
+    """moto checks a write's condition against the item it reads, then stores the new one, in
+    plain Python: two server threads can both pass ``attribute_not_exists`` on one key, and both
+    store (two winners of one Idempotency-Key under load). DynamoDB applies each write to an
+    item atomically, so the local server applies one write at a time (:data:`WRITE_LOCK`)."""
+
+    def locked(method: Any) -> Any:
+        @functools.wraps(method)
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with WRITE_LOCK:
+                return method(self, *args, **kwargs)
+
+        return call
+
+    for name in _WRITES:
+        if hasattr(backend, name):
+            setattr(backend, name, locked(getattr(backend, name)))
 
 
 ITEM_SIZE_LIMIT = 405000  # moto's LimitedSizeDict bound

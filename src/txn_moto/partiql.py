@@ -36,6 +36,8 @@ import functools
 import re
 from typing import Any
 
+from txn_moto.dynamodb import WRITE_LOCK
+
 _applied = False
 
 _TOKEN = re.compile(
@@ -470,7 +472,12 @@ def apply() -> None:
             raise _validation("a batch mixes read and write statements")
         if len(statements) > 25:
             raise _validation("Member must have length less than or equal to 25")
-        return [_run_one(self, s) for s in statements]
+        # each statement is atomic on DynamoDB: no other write between its read and its store
+        results = []
+        for s in statements:
+            with WRITE_LOCK:
+                results.append(_run_one(self, s))
+        return results
 
     models.DynamoDBBackend.batch_execute_statement = batch_execute_statement
     _applied = True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
@@ -460,3 +462,46 @@ def test_sqs_reads_the_clock_as_moto_does_without_building_datetimes(sqs):
 def test_the_patches_refuse_a_moto_release_they_were_not_written_for() -> None:
     with pytest.raises(patches.MotoVersionError, match=r"moto 5\.0\.1 is installed"):
         patches.check_version("5.0.1")
+
+
+def test_two_conditional_puts_on_one_key_never_both_win(dynamodb, monkeypatch):
+    # GIVEN moto's read of the current item held until a second writer has read it too (the
+    # interleaving a loaded server thread pool can produce), waiting at most half a second
+    import threading
+
+    from moto.dynamodb.models.table import Table
+
+    both_read = threading.Barrier(2, timeout=0.5)
+    read = Table.get_item
+
+    def get_item(self, *args, **kwargs):
+        current = read(self, *args, **kwargs)
+        if self.name == "records":
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_read.wait()
+        return current
+
+    monkeypatch.setattr(Table, "get_item", get_item)
+    winners: list[int] = []
+    refused: list[str] = []
+
+    def claim(i: int) -> None:
+        try:
+            dynamodb.put_item(
+                TableName="records",
+                Item={"pk": {"S": "idempotency-key"}, "v": {"N": str(i)}},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            winners.append(i)
+        except ClientError as exc:
+            refused.append(exc.response["Error"]["Code"])
+
+    # WHEN two writers claim the same key at once
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # THEN one wins and the other's condition fails, as on DynamoDB
+    assert len(winners) == 1
+    assert refused == ["ConditionalCheckFailedException"]
