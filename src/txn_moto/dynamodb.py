@@ -35,6 +35,8 @@ import threading
 import types
 from typing import Any
 
+from txn_moto.locking import one_at_a_time
+
 _no_stream = threading.local()
 
 
@@ -88,18 +90,7 @@ def _writes_one_at_a_time(backend: Any) -> None:
     plain Python: two server threads can both pass ``attribute_not_exists`` on one key, and both
     store (two winners of one Idempotency-Key under load). DynamoDB applies each write to an
     item atomically, so the local server applies one write at a time (:data:`WRITE_LOCK`)."""
-
-    def locked(method: Any) -> Any:
-        @functools.wraps(method)
-        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-            with WRITE_LOCK:
-                return method(self, *args, **kwargs)
-
-        return call
-
-    for name in _WRITES:
-        if hasattr(backend, name):
-            setattr(backend, name, locked(getattr(backend, name)))
+    one_at_a_time(backend, _WRITES, WRITE_LOCK)
 
 
 ITEM_SIZE_LIMIT = 405000  # moto's LimitedSizeDict bound

@@ -39,6 +39,8 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from txn_moto.locking import one_at_a_time
+
 _SQS_CALLS = (
     "send_message",
     "send_message_batch",
@@ -70,17 +72,7 @@ def apply() -> None:
 
     backend = models.SQSBackend
     sqs_lock = threading.RLock()
-
-    def locked(method: Any) -> Any:
-        @functools.wraps(method)
-        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-            with sqs_lock:
-                return method(self, *args, **kwargs)
-
-        return call
-
-    for name in _SQS_CALLS:
-        setattr(backend, name, locked(getattr(backend, name)))
+    one_at_a_time(backend, _SQS_CALLS, sqs_lock)
 
     receive = backend.receive_message
 
@@ -123,7 +115,8 @@ def apply() -> None:
             if name in everything and everything[name] is not None
         }
 
-    backend.get_queue_attributes = locked(get_queue_attributes)
+    backend.get_queue_attributes = get_queue_attributes
+    one_at_a_time(backend, ("get_queue_attributes",), sqs_lock)
     _one_clock_read_per_scan(models.Queue, unix_time_millis)
     _one_pass_delete(models.Queue)
     _cheap_identifiers(models)
