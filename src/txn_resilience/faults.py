@@ -13,7 +13,9 @@ through the same code paths as a real one:
   :mod:`txn_resilience.handlers` turns it into a failed invocation.
 
 Which call fails is decided by the call's number on its operation and the seed, so a plan
-replays the same schedule (threads may interleave calls differently between runs).
+replays the same schedule (threads may interleave calls differently between runs). A fault may
+be limited to a window of seconds, or to the calls one function makes (:data:`RUNNING`, set by
+the handler wrapper): the functions share their clients, as they would share a Lambda's.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +39,10 @@ THROTTLE_CODES = {
 }
 
 
+# The function whose handler runs on this thread (its shape's component), or None outside one.
+RUNNING: ContextVar[str | None] = ContextVar("txn_resilience_running", default=None)
+
+
 class FunctionCrash(BaseException):
     """The function process dies here. A ``BaseException``: no ``except Exception`` stops it."""
 
@@ -46,7 +53,8 @@ class Fault:
 
     ``kind``: ``throttle`` (400 with the service's throttling code), ``error`` (500 internal
     error), ``unavailable`` (connection refused), ``crash`` (the function dies right after
-    the call succeeded). ``window`` limits the fault to seconds after the plan starts.
+    the call succeeded). ``window`` limits the fault to seconds after the plan starts;
+    ``function`` to the calls that function's handler makes (a shape's component).
     """
 
     service: str
@@ -54,9 +62,14 @@ class Fault:
     kind: str
     rate: float = 1.0
     window: tuple[float, float] | None = None
+    function: str | None = None
 
     def matches(self, service: str, operation: str) -> bool:
-        return self.service == service and self.operation in ("*", operation)
+        return (
+            self.service == service
+            and self.operation in ("*", operation)
+            and self.function in (None, RUNNING.get())
+        )
 
 
 @dataclass

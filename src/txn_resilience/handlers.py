@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from txn_resilience.faults import FunctionCrash
+from txn_resilience.faults import RUNNING, FunctionCrash
 from txn_spec import shapes
 
 
@@ -55,12 +55,15 @@ class Wrapped:
         if "Records" in event:
             self.on_delivery(self.shape.component, event)
             event = self._maybe_duplicate(event)
+        running = RUNNING.set(self.shape.component)
         try:
             answer = self.handler()(event, context)
         except FunctionCrash as crash:
             with self._lock:
                 self.stats[f"{self.shape.component} crashed"] += 1
             raise RuntimeError(f"the function process died ({crash})") from None
+        finally:
+            RUNNING.reset(running)
         return _fold_duplicates(answer)
 
     def _maybe_duplicate(self, event: dict[str, Any]) -> dict[str, Any]:

@@ -420,12 +420,22 @@ def scenarios(scale: int = 1) -> dict[str, Spec]:
         "sns_down": Spec(
             "sns_down", n, faults=(Fault("sns", "PublishBatch", "unavailable", 1.0, (0, 2.5)),)
         ),
-        # Longer than the main queue's whole redrive (5 receives, 1 s apart locally): flagged
-        # transactions reach the DLQ stored FLAGGED, and their alerts go out from there.
+        # An outage longer than every message's whole redrive on the main queue, over by the
+        # time the DLQ's function publishes: SNS refuses the fraud detector's publishes and no
+        # other's, so flagged transactions reach the DLQ stored FLAGGED and their alerts go out
+        # from there. Scoped to the function rather than timed, so a slow machine cannot end the
+        # outage while a late transaction is still on the main queue.
         "sns_down_past_redrive": Spec(
             "sns_down_past_redrive",
             n,
-            faults=(Fault("sns", "PublishBatch", "unavailable", 1.0, (0, 9.0)),),
+            faults=(
+                Fault(
+                    "sns",
+                    "PublishBatch",
+                    "unavailable",
+                    function=shapes.FRAUD_DETECTOR.component,
+                ),
+            ),
         ),
         "duplicates": Spec("duplicates", n, duplicate_rate=0.3),
         "poison": Spec("poison", n // 3, poison=12),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import types
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +15,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
 
-from txn_resilience.faults import AwsFaults, Fault, FunctionCrash
+from txn_resilience.faults import RUNNING, AwsFaults, Fault, FunctionCrash
+from txn_resilience.handlers import Wrapped
+from txn_spec import shapes
 
 CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"})
 
@@ -86,3 +89,36 @@ def test_a_fault_outside_its_window_does_not_fire(clients) -> None:
     faults.install(clients.__getitem__)
     clients["sqs"].list_queues()
     assert faults.total() == 0
+
+
+def test_a_fault_scoped_to_a_function_fails_only_the_calls_that_function_makes(clients) -> None:
+    detector, dlq = shapes.FRAUD_DETECTOR.component, shapes.FAILED_TRANSACTIONS.component
+    faults = AwsFaults((Fault("sns", "ListTopics", "unavailable", function=detector),))
+    faults.install(clients.__getitem__)
+
+    def list_topics_as(function: str | None) -> None:
+        running = RUNNING.set(function)
+        try:
+            clients["sns"].list_topics()
+        finally:
+            RUNNING.reset(running)
+
+    list_topics_as(None)  # outside any handler
+    list_topics_as(dlq)
+    assert faults.total() == 0
+    with pytest.raises(EndpointConnectionError):
+        list_topics_as(detector)
+    assert faults.injected["sns.ListTopics:unavailable"] > 0
+
+
+def test_the_handler_wrapper_names_its_function_while_the_handler_runs() -> None:
+    wrapped = Wrapped(
+        shapes.FAILED_TRANSACTIONS,
+        duplicate_rate=0.0,
+        seed=1,
+        stats=Counter(),
+        on_delivery=lambda _component, _event: None,
+    )
+    wrapped._handler = lambda _event, _context: RUNNING.get()
+    assert wrapped({}, None) == shapes.FAILED_TRANSACTIONS.component
+    assert RUNNING.get() is None  # and no longer once it returned
