@@ -128,7 +128,12 @@ def _turns(items: list) -> Any:
 
 
 def _message(body: dict[str, Any], received: str) -> str:
-    return json.dumps({**body, "transaction_id": new_transaction_id(), "received_at": received})
+    """The queued message for ``body`` as the validator sends it: the validated transaction
+    (timestamp normalised, no nulls), not the client's raw body."""
+    txn = AcceptedTransaction.model_validate(
+        {**body, "transaction_id": new_transaction_id(), "received_at": received}
+    )
+    return txn.model_dump_json(exclude_none=True)
 
 
 def validator_case(iterations: int) -> dict:
