@@ -55,6 +55,9 @@ class Outcome:
         return self.error in _THROTTLED
 
 
+APPLIED = Outcome()  # every applied statement's outcome (frozen: one is shared)
+
+
 def execute(
     dynamodb: DynamoDBClient, statements: Sequence[Statement], what: str, resends: int = 0
 ) -> list[Outcome]:
@@ -77,7 +80,7 @@ def execute(
         for answer in response.get("Responses", []):
             error = answer.get("Error")
             if error is None:
-                out.append(Outcome())
+                out.append(APPLIED)
             else:
                 out.append(Outcome(error.get("Code", "InternalServerError"), error.get("Item")))
     if len(out) != len(statements):

@@ -54,6 +54,7 @@ class Clauses(NamedTuple):
     set_add: str
     lacks: str
     remove: str
+    equals: str
 
 
 @lru_cache(maxsize=2048)
@@ -66,7 +67,18 @@ def _clauses(name: str) -> Clauses:
         set_add=f"SET {q} = set_add({q}, ?)",
         lacks=f"NOT contains({q}, ?)",
         remove=f"REMOVE {q}",
+        equals=f"{q} = ?",
     )
+
+
+@lru_cache(maxsize=64)  # a guard set per hour: the same few names all batch long
+def _guard_name(hour: int) -> str:
+    return GUARD + b36(hour)
+
+
+_V: AttributeValueTypeDef = {"S": "v"}  # every counter item's sort key (never changed: shared)
+_KEY_MATCHES = f"{quote('pk')} = ? AND {quote('sk')} = ?"
+_KEY_MATCHES_AND = _KEY_MATCHES + " AND "
 
 
 class VelocityStore:
@@ -130,12 +142,13 @@ class VelocityStore:
         self, counter: Counter, added: Sequence[Contribution], now: int, sign: int = 1
     ) -> Statement:
         """The write adding ``added`` to ``counter``'s item (``sign=-1``: taking them out)."""
-        delta = counter.delta(list(added), sign, now)
+        added = list(added)
+        delta = counter.delta(added, sign, now)
         guards: dict[str, list[str]] = {}
-        if guarded(counter.key) and sign > 0:
+        if sign > 0 and guarded(counter.key):
             for c in added:
-                guards.setdefault(GUARD + b36(c.at // GUARD_WIDTH), []).append(c.digest)
-        plain: dict[str, AttributeValueTypeDef] = {"expires_at": _n(now + counter.ttl)}
+                guards.setdefault(_guard_name(c.at // GUARD_WIDTH), []).append(c.digest)
+        plain: dict[str, AttributeValueTypeDef] = {"expires_at": {"N": str(now + counter.ttl)}}
         # A card's profile is folded from the profile as read: the write holds only if the
         # item's count is still the one read (another writer's profile is not overwritten; a
         # lost race is rebuilt from the item as it now is, see fraud_detector.pipeline).
@@ -146,13 +159,13 @@ class VelocityStore:
                 at, (lat, lon) = max(located, key=lambda fix: fix[0])
                 plain.update(lat=_n(lat), lon=_n(lon), lts=_n(at))
             if sign > 0:
-                plain[PROFILE] = {"S": counter.profile_after(list(added)).text()}
+                plain[PROFILE] = {"S": counter.profile_after(added).text()}
                 versioned = True
 
         if not counter.exists:
             item: dict[str, AttributeValueTypeDef] = {"pk": {"S": counter.key}, "sk": {"S": "v"}}
             item.update(plain)
-            item.update({name: _n(value) for name, value in delta.items()})
+            item.update({name: {"N": str(value)} for name, value in delta.items()})
             item.update({name: {"SS": digests} for name, digests in guards.items()})
             return Statement(insert_text(self.table, tuple(item)), list(item.values()))
 
@@ -185,20 +198,21 @@ class VelocityStore:
                 sets.append(clauses.assign)
                 fresh.append(clauses.missing)
             params.append({"SS": digests})
-        written = set(plain) | set(delta) | set(guards)
-        sets += [_clauses(name).remove for name in sorted(counter.stale - written)]
-        where = [f"{quote('pk')} = ?", f"{quote('sk')} = ?"]
-        params += [{"S": counter.key}, {"S": "v"}]
+        if counter.stale:
+            written = plain.keys() | delta.keys() | guards.keys()
+            sets += [_clauses(name).remove for name in sorted(counter.stale - written)]
+        params += [{"S": counter.key}, _V]
+        where = _KEY_MATCHES
         if counter.reset:
             # Another writer may have reset the expired item first: only one reset wins.
-            where.append(f"{quote('expires_at')} = ?")
+            where = _KEY_MATCHES_AND + _clauses("expires_at").equals
             params.append(_n(counter.expires_at))
         elif versioned and "hn" in live and not counter.unversioned:
-            where.append(f"{quote('hn')} = ?")
-            params.append(_n(counter.read_count))
-        text = f"UPDATE {quote(self.table)} {' '.join(sets)} WHERE " + " AND ".join(
-            where + conditions
-        )
+            where = _KEY_MATCHES_AND + _clauses("hn").equals
+            params.append({"N": str(counter.read_count)})
+        if conditions:
+            where += " AND " + " AND ".join(conditions)
+        text = f"UPDATE {quote(self.table)} {' '.join(sets)} WHERE {where}"
         return Statement(text, params + condition_params)
 
     def risk_statement(self, counter: Counter, risk: Risk, now: int) -> Statement:

@@ -126,8 +126,10 @@ def _velocity_features(
         if group is not None:
             first = (now - window[2]) // width
             total = 0
-            for counter in group:
-                total += counter.since(prefix, first)
+            for counter in group:  # Counter.since, inlined: 17 windows and shards a sale
+                for n, stored in counter.buckets[prefix].items():
+                    if n >= first:
+                        total += stored
             raw[window] = total
     out: dict[str, Any] = {}
     for name, window, metric in reads:

@@ -86,6 +86,8 @@ def normalise_timestamp(value: str) -> str:
         raise ValueError("must be an RFC 3339 date-time such as 2026-11-30T12:00:00Z") from None
     if parsed.tzinfo is None:
         raise ValueError("must carry a UTC offset or Z")
+    if len(value) == 24 and value[10] == "T" and value[19] == "." and value[23] == "Z":
+        return value  # already the form returned (what the validator queues): a parse saved
     return utc_millis(parsed)
 
 

@@ -79,9 +79,21 @@ def b36(n: int) -> str:
             return out
 
 
+@lru_cache(maxsize=16)  # one ``now`` per batch, asked for by every item read and written
 def _last_expired(now: int) -> dict[str, int]:
-    """Per bucket prefix, the newest bucket number already past its retention at ``now``."""
+    """Per bucket prefix, the newest bucket number already past its retention at ``now``
+    (shared between callers: read it, never change it)."""
     return {prefix: now // width - kept for prefix, (width, kept) in GRANULARITIES.items()}
+
+
+@lru_cache(maxsize=4096)  # bucket and guard names repeat across items for a minute to a day
+def _numbered(name: str) -> tuple[str, int] | None:
+    """``(prefix, number)`` of a bucket or guard attribute (``a1x9`` -> ``("a", 48429)``);
+    ``None`` for any other attribute."""
+    prefix, number = name[0], name[1:]
+    if (prefix in GRANULARITIES or prefix == GUARD) and number.isalnum():
+        return prefix, int(number, 36)
+    return None
 
 
 def _window_prefix(window_s: int, metric: str) -> str:
@@ -199,19 +211,20 @@ class Counter:
         expired = _last_expired(now)
         oldest_guard = now // GUARD_WIDTH - GUARD_HOURS
         for name, value in item.items():
-            prefix, number = name[0], name[1:]
-            if prefix in expired and number.isalnum():
-                n = int(number, 36)
+            numbered = _numbered(name)
+            if numbered is None:
+                continue
+            prefix, n = numbered
+            if prefix != GUARD:
                 if n <= expired[prefix]:
                     counter.stale.add(name)
                     continue
                 buckets[prefix][n] = int(value["N"])
-            elif prefix == GUARD and "SS" in value:
-                hour = int(number, 36)
-                if hour <= oldest_guard:
+            elif "SS" in value:
+                if n <= oldest_guard:
                     counter.stale.add(name)
                     continue
-                counter.guards[hour] = set(value["SS"])
+                counter.guards[n] = set(value["SS"])
         counter.names = frozenset(item) - counter.stale
         if "hn" in item:
             counter.history_count = counter.read_count = int(item["hn"]["N"])

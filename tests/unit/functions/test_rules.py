@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import math
+import operator
 from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from txn_domain.fraud import assess, counter_keys, features
 from txn_domain.models import Status
 from txn_domain.risk import OWN, Risk
-from txn_domain.rules.engine import RulesDocumentError, compile_rules
+from txn_domain.rules.engine import RuleSet, RulesDocumentError, compile_rules
 from txn_domain.velocity import (
     Counter,
     card_key,
@@ -692,6 +695,34 @@ def test_given_an_online_sale_from_an_ip_abroad_then_that_country_is_still_far_f
 def test_given_a_bad_rules_document_when_compiled_then_refused(document):
     with pytest.raises(RulesDocumentError):
         compile_rules({"version": "t", "flag_score": 50, "small_amount": 2, **document})
+
+
+OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
+       "==": operator.eq, "!=": operator.ne}  # fmt: skip
+
+
+def one_rule(condition: dict) -> RuleSet:
+    doc = {"version": "t", "flag_score": 50, "small_amount": 2}
+    return compile_rules({**doc, "rules": [{"id": "r", "action": "flag", "condition": condition}]})
+
+
+@given(
+    op=st.sampled_from(sorted(OPS)),
+    x=st.none() | st.integers(-3, 3) | st.floats(-3, 3),
+    value=st.integers(-3, 3),
+)
+def test_a_comparison_matches_as_python_compares_and_never_on_a_missing_feature(op, x, value):
+    rules = one_rule({"kind": "compare", "feature": "a", "op": op, "value": value})
+    matched = rules.evaluate({"a": x}).matched_rules == ("r",)
+    assert matched == (x is not None and OPS[op](x, value))
+
+
+@given(kind=st.sampled_from(["all", "any"]), parts=st.lists(st.booleans(), min_size=1, max_size=8))
+def test_all_and_any_of_any_length_match_as_python_does(kind, parts):
+    names = [f"p{i}" for i in range(len(parts))]
+    condition = {"kind": kind, "conditions": [{"kind": "truthy", "feature": n} for n in names]}
+    decision = one_rule(condition).evaluate(dict(zip(names, parts, strict=True)))
+    assert (decision.matched_rules == ("r",)) == (all(parts) if kind == "all" else any(parts))
 
 
 def shard_with(index: int, *sales: tuple[float, int]) -> Counter:

@@ -14,6 +14,24 @@ def test_given_the_contract_example_when_parsed_then_timestamp_is_normalised_to_
     assert txn.timestamp == "2026-11-30T12:00:00.000Z"
 
 
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("2026-11-30T12:00:00.000Z", "2026-11-30T12:00:00.000Z"),  # the form kept as it is
+        ("2026-11-30T12:00:00Z", "2026-11-30T12:00:00.000Z"),
+        ("2026-11-30T12:00:00.1234Z", "2026-11-30T12:00:00.123Z"),
+        ("2026-11-30T12:00:00.000+00:00", "2026-11-30T12:00:00.000Z"),
+    ],
+)
+def test_given_any_rfc3339_form_when_parsed_then_one_utc_millisecond_form(make_json, sent, stored):
+    assert parse_request(make_json(timestamp=sent)).timestamp == stored
+
+
+def test_given_an_impossible_date_in_the_stored_form_when_parsed_then_refused(make_json):
+    with pytest.raises(BadRequestError):
+        parse_request(make_json(timestamp="2026-02-30T12:00:00.000Z"))
+
+
 def test_given_base_bytes_when_parsed_then_accepted(make_json):
     assert parse_request(make_json().encode()).amount == 1999
 
