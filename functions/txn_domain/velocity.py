@@ -8,7 +8,8 @@ as numbered bucket attributes, so one transaction touches one item per dimension
 - ``b<n>``: 300 s bucket ``n`` (kept 13 buckets), packed count and sum
 - ``d<n>``: 3600 s bucket ``n`` (kept 25 buckets), packed count and sum
 - ``hn``/``hs``: lifetime count and sum (the card's history; on merchant shards, the typical
-  sale of a quiet shop, ADR 0016), ``lat``/``lon``/``lts``: last place
+  sale of a quiet shop, ADR 0016; IP items hold windows only), ``lat``/``lon``/``lts``: last
+  place
 
 ``n`` is the bucket number (epoch seconds // width) in base 36. Packing count and sum as
 ``count * 10**15 + sum`` in one number halves the attributes, keeping a busy merchant's item
@@ -310,6 +311,7 @@ class Counter:
         and the item may still hold until the write removes it (``stale``)."""
         out: dict[str, int] = {}
         expired = _last_expired(now) if now is not None else None
+        lifetime = not self.key.startswith("ip#")  # nothing reads an IP's lifetime count
         for c in self.added if added is None else added:
             packed = (PACK + c.amount) * sign
             for prefix, width in _PACKED:
@@ -320,8 +322,9 @@ class Counter:
             if c.small and (expired is None or c.at // 60 > expired["k"]):
                 name = "k" + b36(c.at // 60)
                 out[name] = out.get(name, 0) + sign
-            out["hn"] = out.get("hn", 0) + sign
-            out["hs"] = out.get("hs", 0) + c.amount * sign
+            if lifetime:
+                out["hn"] = out.get("hn", 0) + sign
+                out["hs"] = out.get("hs", 0) + c.amount * sign
         return out
 
     def since(self, prefix: str, first: int) -> int:

@@ -1,6 +1,7 @@
-"""Compile the rules document into plain Python predicates, once per container.
+"""Compile the rules document into Python, once per container.
 
-A rule's ``condition`` is one of a few kinds, each turned into a closure over a features dict:
+A rule's ``condition`` is one of a few kinds, each turned into a Python expression over a
+features dict:
 
 - ``compare``: ``{"feature", "op", "value"}``
 - ``ratio``: ``{"numerator", "denominator", "op", "value"}`` (``numerator / denominator``)
@@ -12,12 +13,17 @@ A rule's ``condition`` is one of a few kinds, each turned into a closure over a 
 A feature that is missing or ``None`` makes its condition false: rules that need absent data do
 not fire. Velocity features are named ``v.<dimension>.<metric>.<window>`` (``v.card.count.1h``);
 the compiled rule set lists the ones it needs so the caller computes only those.
+
+The expressions become one generated function that runs every rule in order (a call per rule
+and per condition cost three times as much), plus one predicate per rule. Nothing the document
+holds is written into that source: features, values, rule ids and weights are constants bound
+by generated names (``RuleSet.source`` shows it); the source has only those names, the six
+comparison operators, ``and``/``or``/``in`` and ``is not None``.
 """
 
 from __future__ import annotations
 
 import json
-import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,15 +35,10 @@ from txn_domain.velocity import WINDOWS
 
 Features = Mapping[str, Any]
 Predicate = Callable[[Features], bool]
+# every rule in order: (ids matched, their summed weight, whether a ``flag`` rule matched)
+Matcher = Callable[[Features], tuple[list[str], int, bool]]
 
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    ">": operator.gt,
-    ">=": operator.ge,
-    "<": operator.lt,
-    "<=": operator.le,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
+_OPS = frozenset({">", ">=", "<", "<=", "==", "!="})  # written into the source as they are
 ACTIONS = ("flag", "review")
 DIMENSIONS = ("card", "merchant", "ip")
 METRICS = ("count", "sum", "small")
@@ -68,6 +69,7 @@ class RuleSet:
     flag_score: int
     small_amount: float  # in major units of the reference currency
     rules: tuple[CompiledRule, ...]
+    match: Matcher  # the generated function evaluating every rule (module docstring)
     # (feature name, dimension, metric, window seconds), parsed once at compile time
     velocity_specs: tuple[tuple[str, str, str, int], ...] = ()
     rates: Rates = field(default_factory=load_rates)
@@ -84,7 +86,8 @@ class RuleSet:
     # The two are one merchant's risk read two ways: the larger applies, they never compound.
     confirmed_step: float = 0.0
     confirmed_max: float = 1.0
-    # (id, weight, flags, predicate) of each rule in order: what evaluate reads per transaction
+    source: str = field(default="", repr=False)  # what ``match`` and the predicates run
+    # (id, weight, flags, predicate) of each rule in order: for a merchant that disables some
     _plan: tuple[tuple[str, int, bool, Predicate], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -110,17 +113,15 @@ class RuleSet:
         flag_score: int | None = None,
         scale: float = 1.0,
     ) -> Decision:
-        matched: list[str] = []
-        score = 0
-        flag = False
-        plan = self._plan
-        if disabled:  # a merchant's overrides; most merchants disable nothing
-            plan = tuple(p for p in plan if p[0] not in disabled)
-        for rule_id, weight, flags, predicate in plan:
-            if predicate(features):
-                matched.append(rule_id)
-                score += weight
-                flag = flag or flags
+        if not disabled:
+            matched, score, flag = self.match(features)
+        else:  # a merchant's overrides; most merchants disable nothing
+            matched, score, flag = [], 0, False
+            for rule_id, weight, flags, predicate in self._plan:
+                if rule_id not in disabled and predicate(features):
+                    matched.append(rule_id)
+                    score += weight
+                    flag = flag or flags
         if scale != 1.0:
             score = round(score * scale)
         threshold = flag_score or self.flag_score
@@ -144,96 +145,72 @@ def _check_feature(name: Any, used: set[str]) -> str:
     return name
 
 
-def _op(cond: Mapping[str, Any]) -> Callable[[Any, Any], bool]:
-    try:
-        return _OPS[cond["op"]]
-    except KeyError:
-        raise RulesDocumentError(f"unknown or missing op in {cond!r}") from None
+def _op(cond: Mapping[str, Any]) -> str:
+    """The condition's comparison, one of :data:`_OPS` (only then is it written into source)."""
+    op = cond.get("op")
+    if op not in _OPS:
+        raise RulesDocumentError(f"unknown or missing op in {cond!r}")
+    return str(op)
 
 
-def _compile(cond: Mapping[str, Any], used: set[str]) -> Predicate:
+class _Source:
+    """The constants the generated source names (``_k0``, ``_k1``, ...), then the source."""
+
+    def __init__(self) -> None:
+        self.constants: dict[str, Any] = {}
+
+    def name(self, value: Any) -> str:
+        name = f"_k{len(self.constants)}"
+        self.constants[name] = value
+        return name
+
+    def build(
+        self, rules: list[tuple[str, int, bool, str]]
+    ) -> tuple[list[Predicate], Matcher, str]:
+        """The predicate of each ``(id, weight, flags, expression)`` and the matcher of all."""
+        lines = []
+        for i, (_, _, _, expression) in enumerate(rules):
+            lines += [f"def _p{i}(f):", "    get = f.get", f"    return bool({expression})"]
+        lines += ["def _match(f):", "    get = f.get", "    matched = []", "    score = 0"]
+        lines.append("    flag = False")
+        for rule_id, weight, flags, expression in rules:
+            lines += [f"    if {expression}:", f"        matched.append({self.name(rule_id)})"]
+            lines.append(f"        score += {self.name(weight)}")
+            if flags:
+                lines.append("        flag = True")
+        lines.append("    return matched, score, flag")
+        source = "\n".join(lines) + "\n"
+        namespace = dict(self.constants)
+        exec(compile(source, "<rules>", "exec"), namespace)  # noqa: S102 (module docstring)
+        return [namespace[f"_p{i}"] for i in range(len(rules))], namespace["_match"], source
+
+
+def _compile(cond: Mapping[str, Any], used: set[str], source: _Source) -> str:
+    """``cond`` as one Python expression over ``get`` (the features' ``get``)."""
     kind = cond.get("kind")
     if kind == "compare":
-        feature, op, value = _check_feature(cond["feature"], used), _op(cond), cond["value"]
-        return _compare(feature, cond["op"], op, value)
+        feature = source.name(_check_feature(cond["feature"], used))
+        op, value = _op(cond), source.name(cond["value"])
+        return f"((x := get({feature})) is not None and x {op} {value})"
     if kind == "ratio":
-        num = _check_feature(cond["numerator"], used)
-        den = _check_feature(cond["denominator"], used)
-        op, value = _op(cond), cond["value"]
-
-        def ratio(f: Features) -> bool:
-            a, b = f.get(num), f.get(den)
-            return a is not None and bool(b) and op(a / b, value)
-
-        return ratio
+        num = source.name(_check_feature(cond["numerator"], used))
+        den = source.name(_check_feature(cond["denominator"], used))
+        op, value = _op(cond), source.name(cond["value"])
+        return f"((x := get({num})) is not None and (y := get({den})) and x / y {op} {value})"
     if kind == "in_set":
-        feature = _check_feature(cond["feature"], used)
-        values = frozenset(cond["values"])
-
-        def in_set(f: Features) -> bool:
-            return f.get(feature) in values
-
-        return in_set
+        feature = source.name(_check_feature(cond["feature"], used))
+        return f"(get({feature}) in {source.name(frozenset(cond['values']))})"
     if kind == "differ":
-        a, b = (_check_feature(name, used) for name in cond["features"])
-
-        def differ(f: Features) -> bool:
-            x, y = f.get(a), f.get(b)
-            return x is not None and y is not None and x != y
-
-        return differ
+        a, b = (source.name(_check_feature(name, used)) for name in cond["features"])
+        return f"((x := get({a})) is not None and (y := get({b})) is not None and x != y)"
     if kind == "truthy":
-        feature = _check_feature(cond["feature"], used)
-        return lambda f: bool(f.get(feature))
+        return f"get({source.name(_check_feature(cond['feature'], used))})"
     if kind in ("all", "any"):
-        parts = tuple(_compile(c, used) for c in cond["conditions"])
+        parts = [_compile(c, used, source) for c in cond["conditions"]]
         if not parts:
             raise RulesDocumentError(f"{kind} needs conditions")
-        return _all(parts) if kind == "all" else _any(parts)
+        return "(" + (" and " if kind == "all" else " or ").join(parts) + ")"
     raise RulesDocumentError(f"unknown condition kind {kind!r}")
-
-
-def _compare(feature: str, name: str, op: Callable[[Any, Any], bool], value: Any) -> Predicate:
-    """``feature <op> value``, false when the feature is missing. The two comparisons the rules
-    use most are written out (a call to ``operator.ge`` per rule per sale saved)."""
-    if name == ">=":
-        return lambda f: (x := f.get(feature)) is not None and x >= value
-    if name == "==":
-        return lambda f: (x := f.get(feature)) is not None and x == value
-
-    def compare(f: Features) -> bool:
-        x = f.get(feature)
-        return x is not None and op(x, value)
-
-    return compare
-
-
-# ``all``/``any`` as a chain of ``and``/``or``: no generator per transaction, and the first
-# false (true) part still ends the evaluation. Up to three parts in one closure, then a chain.
-def _all(parts: tuple[Predicate, ...]) -> Predicate:
-    if len(parts) == 1:
-        return parts[0]
-    if len(parts) == 2:
-        a, b = parts
-        return lambda f: a(f) and b(f)
-    a, b, c = parts[:3]
-    if len(parts) == 3:
-        return lambda f: a(f) and b(f) and c(f)
-    others = _all(parts[3:])
-    return lambda f: a(f) and b(f) and c(f) and others(f)
-
-
-def _any(parts: tuple[Predicate, ...]) -> Predicate:
-    if len(parts) == 1:
-        return parts[0]
-    if len(parts) == 2:
-        a, b = parts
-        return lambda f: a(f) or b(f)
-    a, b, c = parts[:3]
-    if len(parts) == 3:
-        return lambda f: a(f) or b(f) or c(f)
-    others = _any(parts[3:])
-    return lambda f: a(f) or b(f) or c(f) or others(f)
 
 
 def _mccs(codes: Any) -> frozenset[str]:
@@ -251,7 +228,8 @@ def _mccs(codes: Any) -> frozenset[str]:
 def compile_rules(document: Mapping[str, Any]) -> RuleSet:
     """Check and compile a rules document; errors name the offending rule."""
     used: set[str] = set()
-    compiled: list[CompiledRule] = []
+    source = _Source()
+    parsed: list[tuple[int, str, dict[str, Any], str]] = []  # priority, id, rule, expression
     seen: set[str] = set()
     for raw in document["rules"]:
         rule_id = raw.get("id")
@@ -261,22 +239,27 @@ def compile_rules(document: Mapping[str, Any]) -> RuleSet:
         if raw.get("action") not in ACTIONS:
             raise RulesDocumentError(f"{rule_id}: action must be one of {ACTIONS}")
         try:
-            predicate = _compile(raw["condition"], used)
+            expression = _compile(raw["condition"], used, source)
         except (KeyError, TypeError) as exc:
             raise RulesDocumentError(f"{rule_id}: incomplete condition ({exc})") from None
         except RulesDocumentError as exc:
             raise RulesDocumentError(f"{rule_id}: {exc}") from None
-        compiled.append(
-            CompiledRule(
-                id=rule_id,
-                description=raw.get("description", ""),
-                action=raw["action"],
-                weight=int(raw.get("weight", 0)),
-                priority=int(raw.get("priority", 100)),
-                predicate=predicate,
-            )
+        parsed.append((int(raw.get("priority", 100)), rule_id, raw, expression))
+    parsed.sort(key=lambda p: (p[0], p[1]))
+    predicates, match, text = source.build(
+        [(i, int(r.get("weight", 0)), r["action"] == "flag", e) for _, i, r, e in parsed]
+    )
+    compiled = [
+        CompiledRule(
+            id=rule_id,
+            description=raw.get("description", ""),
+            action=raw["action"],
+            weight=int(raw.get("weight", 0)),
+            priority=priority,
+            predicate=predicate,
         )
-    compiled.sort(key=lambda r: (r.priority, r.id))
+        for (priority, rule_id, raw, _), predicate in zip(parsed, predicates, strict=True)
+    ]
     try:
         rates = load_rates(document.get("rates"))
     except RatesError as exc:
@@ -295,6 +278,8 @@ def compile_rules(document: Mapping[str, Any]) -> RuleSet:
         flag_score=int(document["flag_score"]),
         small_amount=float(document["small_amount"]),
         rules=tuple(compiled),
+        match=match,
+        source=text,
         velocity_specs=tuple(
             (name, name.split(".")[1], name.split(".")[2], WINDOWS[name.split(".")[3]])
             for name in sorted(used)

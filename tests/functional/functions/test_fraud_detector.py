@@ -4,6 +4,8 @@ import copy
 import json
 import time
 
+from txn_domain.velocity import PACK
+
 PAN = "4111111111111111"
 
 
@@ -88,8 +90,10 @@ def test_given_a_crash_after_counting_then_the_redelivery_records_once_and_count
     assert len(aws.items("transactions")) == 1
     counters = {i["pk"]: i for i in aws.items("velocity")}
     assert counters_after_crash["card#tok_9f8e7d"]["hn"] == 1
-    assert (counters["card#tok_9f8e7d"]["hn"], counters["ip#203.0.113.7"]["hn"]) == (1, 1)
-    assert (counters["card#tok_9f8e7d"]["hs"], counters["ip#203.0.113.7"]["hs"]) == (1234, 1234)
+    assert (counters["card#tok_9f8e7d"]["hn"], counters["card#tok_9f8e7d"]["hs"]) == (1, 1234)
+    ip = counters["ip#203.0.113.7"]  # windows only: its hour bucket holds one sale of 1234
+    assert [v for k, v in ip.items() if k.startswith("d")] == [PACK + 1234]
+    assert "hn" not in ip
     shards = [v for k, v in counters.items() if k.startswith("merchant#m_1001#")]
     assert not [k for k in counters_after_crash if k.startswith("merchant#")]
     assert (sum(s["hn"] for s in shards), sum(s["hs"] for s in shards)) == (1, 1234)

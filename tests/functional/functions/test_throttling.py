@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from txn_domain.velocity import PACK
+
 
 def sqs_event(*records):
     return {"Records": list(records)}
@@ -32,13 +34,18 @@ def throttled(operation: str) -> ClientError:
 
 
 def counts(aws) -> dict[str, int]:
-    """Lifetime count per card and IP item, and the merchant's over its shards."""
+    """Lifetime count per card item and the merchant's over its shards; an IP item's (windows
+    only) over its hour buckets."""
     found: dict[str, int] = {}
     for item in aws.items("velocity"):
         key = item["pk"]
         if key.startswith("merchant#"):
             key = key.rsplit("#", 1)[0]
-        found[key] = found.get(key, 0) + int(item.get("hn", 0))
+        if key.startswith("ip#"):
+            count = sum(int(v) // PACK for name, v in item.items() if name.startswith("d"))
+        else:
+            count = int(item.get("hn", 0))
+        found[key] = found.get(key, 0) + count
     return found
 
 

@@ -10,10 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from txn_domain import fraud
 from txn_domain.fraud import assess, counter_keys, features
 from txn_domain.models import Status
 from txn_domain.risk import OWN, Risk
-from txn_domain.rules.engine import RuleSet, RulesDocumentError, compile_rules
+from txn_domain.rules.engine import RulesDocumentError, RuleSet, compile_rules
 from txn_domain.velocity import (
     Counter,
     card_key,
@@ -277,6 +278,20 @@ def test_given_the_firing_scenario_then_rule_matches(rule_id, rules, make_txn, m
 def test_given_the_quiet_scenario_then_rule_does_not_match(rule_id, rules, make_txn, make_merchant):
     decision = run(SCENARIOS[rule_id][1], rules, make_txn, make_merchant)
     assert rule_id not in decision.matched_rules
+
+
+@pytest.mark.parametrize("rule_id", sorted(SCENARIOS))
+def test_the_generated_matcher_decides_as_the_rules_one_by_one(
+    rule_id, rules, make_txn, make_merchant, monkeypatch
+):
+    seen: list[dict] = []
+    real = fraud.features
+    monkeypatch.setattr(fraud, "features", lambda *a, **k: seen.append(real(*a, **k)) or seen[-1])
+    for scenario in SCENARIOS[rule_id]:
+        run(scenario, rules, make_txn, make_merchant)
+    assert seen
+    for f in seen:  # a disabled rule takes the per-rule predicates instead of the matcher
+        assert rules.evaluate(f) == rules.evaluate(f, disabled=frozenset({"no-such-rule"}))
 
 
 def test_given_a_big_spenders_day_then_alone_it_does_not_flag(rules, make_txn, make_merchant):
