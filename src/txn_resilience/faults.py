@@ -15,7 +15,8 @@ through the same code paths as a real one:
 Which call fails is decided by the call's number on its operation and the seed, so a plan
 replays the same schedule (threads may interleave calls differently between runs). A fault may
 be limited to a window of seconds, or to the calls one function makes (:data:`RUNNING`, set by
-the handler wrapper): the functions share their clients, as they would share a Lambda's.
+the handler wrapper): here the functions share one process's clients, where each Lambda has
+its own.
 """
 
 from __future__ import annotations

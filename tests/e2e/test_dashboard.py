@@ -48,10 +48,12 @@ def test_the_page_shows_the_cloudwatch_widgets_live_and_ends_on_the_demo_summary
     demo = threading.Thread(
         target=lambda: done.append(Demo(runtime, count=400, seed=5, timeout=120).run())
     )
-    demo.start()
     with Browser() as browser:
         browser.open(f"{base}/_dashboard")
         browser.wait_for(f"{POLLS} >= 1")
+        # The traffic starts once the page shows: started earlier, a fast run had sent all 400
+        # requests before the browser's first poll, and the page could not be seen refreshing.
+        demo.start()
         # every widget of the shared definition, per function where its title says so
         titles = set(
             browser.evaluate('[...document.querySelectorAll("h2")].map(h => h.textContent)')
