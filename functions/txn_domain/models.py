@@ -72,7 +72,8 @@ def _ip(value: str) -> str:
 def utc_millis(when: datetime) -> str:
     """``when`` as the contract writes every time: UTC with milliseconds,
     ``2026-11-30T12:00:00.000Z``."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    # isoformat, not strftime: glibc's %Y writes year 999 as "999", not "0999"
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
 
 
 def normalise_timestamp(value: str) -> str:

@@ -38,7 +38,9 @@ Predicate = Callable[[Features], bool]
 # every rule in order: (ids matched, their summed weight, whether a ``flag`` rule matched)
 Matcher = Callable[[Features], tuple[list[str], int, bool]]
 
-_OPS = frozenset({">", ">=", "<", "<=", "==", "!="})  # written into the source as they are
+# The comparisons a condition may use; the source is written with these strings, never with the
+# document's (a str subclass equal to ">" could print as anything).
+_OPS = {op: op for op in (">", ">=", "<", "<=", "==", "!=")}
 ACTIONS = ("flag", "review")
 DIMENSIONS = ("card", "merchant", "ip")
 METRICS = ("count", "sum", "small")
@@ -147,10 +149,11 @@ def _check_feature(name: Any, used: set[str]) -> str:
 
 def _op(cond: Mapping[str, Any]) -> str:
     """The condition's comparison, one of :data:`_OPS` (only then is it written into source)."""
-    op = cond.get("op")
-    if op not in _OPS:
+    given = cond.get("op")
+    op = _OPS.get(given) if isinstance(given, str) else None
+    if op is None:
         raise RulesDocumentError(f"unknown or missing op in {cond!r}")
-    return str(op)
+    return op
 
 
 class _Source:
@@ -242,13 +245,18 @@ def compile_rules(document: Mapping[str, Any]) -> RuleSet:
             expression = _compile(raw["condition"], used, source)
         except (KeyError, TypeError) as exc:
             raise RulesDocumentError(f"{rule_id}: incomplete condition ({exc})") from None
+        except RecursionError:
+            raise RulesDocumentError(f"{rule_id}: conditions nested too deeply") from None
         except RulesDocumentError as exc:
             raise RulesDocumentError(f"{rule_id}: {exc}") from None
         parsed.append((int(raw.get("priority", 100)), rule_id, raw, expression))
     parsed.sort(key=lambda p: (p[0], p[1]))
-    predicates, match, text = source.build(
-        [(i, int(r.get("weight", 0)), r["action"] == "flag", e) for _, i, r, e in parsed]
-    )
+    try:
+        predicates, match, text = source.build(
+            [(i, int(r.get("weight", 0)), r["action"] == "flag", e) for _, i, r, e in parsed]
+        )
+    except (SyntaxError, RecursionError, MemoryError) as exc:  # Python's parser has limits
+        raise RulesDocumentError(f"conditions nested too deeply to compile ({exc})") from None
     compiled = [
         CompiledRule(
             id=rule_id,

@@ -732,6 +732,25 @@ def test_a_comparison_matches_as_python_compares_and_never_on_a_missing_feature(
     assert matched == (x is not None and OPS[op](x, value))
 
 
+def test_an_op_that_only_equals_one_is_written_as_the_engines_own(capsys):
+    class Sly(str):  # equal to ">", printing as code: must never reach the source
+        def __str__(self) -> str:
+            return "> 0 or print('injected') or x >"
+
+    rules = one_rule({"kind": "compare", "feature": "a", "op": Sly(">"), "value": 1})
+    assert rules.evaluate({"a": -5}).matched_rules == ()
+    assert "injected" not in rules.source
+    assert capsys.readouterr().out == ""
+
+
+def test_conditions_nested_beyond_pythons_parser_are_a_document_error():
+    condition: dict = {"kind": "truthy", "feature": "a"}
+    for _ in range(250):
+        condition = {"kind": "all", "conditions": [condition]}
+    with pytest.raises(RulesDocumentError, match="nested too deeply"):
+        one_rule(condition)
+
+
 @given(kind=st.sampled_from(["all", "any"]), parts=st.lists(st.booleans(), min_size=1, max_size=8))
 def test_all_and_any_of_any_length_match_as_python_does(kind, parts):
     names = [f"p{i}" for i in range(len(parts))]

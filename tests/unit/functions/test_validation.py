@@ -21,6 +21,7 @@ def test_given_the_contract_example_when_parsed_then_timestamp_is_normalised_to_
         ("2026-11-30T12:00:00Z", "2026-11-30T12:00:00.000Z"),
         ("2026-11-30T12:00:00.1234Z", "2026-11-30T12:00:00.123Z"),
         ("2026-11-30T12:00:00.000+00:00", "2026-11-30T12:00:00.000Z"),
+        ("0999-11-30T12:00:00Z", "0999-11-30T12:00:00.000Z"),  # four digits, as sent
     ],
 )
 def test_given_any_rfc3339_form_when_parsed_then_one_utc_millisecond_form(make_json, sent, stored):
