@@ -155,12 +155,7 @@ def condition_item(exc: ClientError) -> dict[str, Any] | None:
 
 
 def to_attr(value: Any) -> AttributeValueTypeDef:
-    kind = type(value)  # the common exact types first: a record is mostly strings and numbers
-    if kind is str:
-        return {"S": value}
-    if kind is int or kind is float:
-        return {"N": str(value)}
-    if isinstance(value, str):
+    if isinstance(value, str):  # most values: asked first
         return {"S": value}
     if isinstance(value, bool):  # before int, which it is too
         return {"BOOL": value}

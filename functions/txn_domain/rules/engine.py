@@ -232,7 +232,8 @@ def compile_rules(document: Mapping[str, Any]) -> RuleSet:
     """Check and compile a rules document; errors name the offending rule."""
     used: set[str] = set()
     source = _Source()
-    parsed: list[tuple[int, str, dict[str, Any], str]] = []  # priority, id, rule, expression
+    # (priority, id, the rule as given, weight, its condition as an expression)
+    parsed: list[tuple[int, str, dict[str, Any], int, str]] = []
     seen: set[str] = set()
     for raw in document["rules"]:
         rule_id = raw.get("id")
@@ -249,11 +250,12 @@ def compile_rules(document: Mapping[str, Any]) -> RuleSet:
             raise RulesDocumentError(f"{rule_id}: conditions nested too deeply") from None
         except RulesDocumentError as exc:
             raise RulesDocumentError(f"{rule_id}: {exc}") from None
-        parsed.append((int(raw.get("priority", 100)), rule_id, raw, expression))
+        weight = int(raw.get("weight", 0))
+        parsed.append((int(raw.get("priority", 100)), rule_id, raw, weight, expression))
     parsed.sort(key=lambda p: (p[0], p[1]))
     try:
         predicates, match, text = source.build(
-            [(i, int(r.get("weight", 0)), r["action"] == "flag", e) for _, i, r, e in parsed]
+            [(i, w, r["action"] == "flag", e) for _, i, r, w, e in parsed]
         )
     except (SyntaxError, RecursionError, MemoryError) as exc:  # Python's parser has limits
         raise RulesDocumentError(f"conditions nested too deeply to compile ({exc})") from None
@@ -262,11 +264,11 @@ def compile_rules(document: Mapping[str, Any]) -> RuleSet:
             id=rule_id,
             description=raw.get("description", ""),
             action=raw["action"],
-            weight=int(raw.get("weight", 0)),
+            weight=weight,
             priority=priority,
             predicate=predicate,
         )
-        for (priority, rule_id, raw, _), predicate in zip(parsed, predicates, strict=True)
+        for (priority, rule_id, raw, weight, _), predicate in zip(parsed, predicates, strict=True)
     ]
     try:
         rates = load_rates(document.get("rates"))
