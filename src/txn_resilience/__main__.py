@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from txn_resilience.scenario import scenarios
+from txn_resilience.catalogue import scenarios
 
 FAULT_SCENARIOS = tuple(scenarios())
 W = max(len(name) for name in (*FAULT_SCENARIOS, "soak"))  # the report's name column

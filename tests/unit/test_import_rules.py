@@ -47,3 +47,16 @@ def test_a_spec_module_that_imports_the_infrastructure_breaks_a_contract(tmp_pat
     assert done.returncode == 1, done.stdout
     assert "BROKEN" in done.stdout
     assert "txn_spec -> txn_infra" in done.stdout
+
+
+# Issue 14: no product module grows past this; a module that does is doing two jobs.
+MODULE_LINES = 500
+PRODUCT_ROOTS = ("functions", "src", "stacks")
+
+
+def test_no_product_module_is_over_the_size_limit() -> None:
+    modules = [p for root in PRODUCT_ROOTS for p in (ROOT / root).rglob("*.py")]
+    sizes = {str(p.relative_to(ROOT)): len(p.read_text().splitlines()) for p in modules}
+    assert len(sizes) > 100  # the walk found the product tree, not an empty directory
+    over = {path: n for path, n in sizes.items() if n > MODULE_LINES}
+    assert not over, f"modules over {MODULE_LINES} lines: {over}"

@@ -61,7 +61,7 @@ def test_an_unbalanced_ledger_is_reported_with_its_line() -> None:
 
 
 def test_a_scenarios_watchdog_outlasts_its_own_load_and_drain_limits() -> None:
-    from txn_resilience.scenario import soak
+    from txn_resilience.catalogue import soak
 
     # GIVEN the 20,000-transaction soak, which may load for 2,000 s and drain for 1,000 s
     spec = soak(20_000)
