@@ -13,7 +13,7 @@ from txn_adapters.merchants import MerchantsRepository
 from txn_adapters.queue import QueuePublisher
 from txn_adapters.telemetry import count_by, make_logger, make_metrics, make_tracer
 from txn_domain.errors import ServiceUnavailableError
-from txn_spec.shapes import REJECTED_TRANSACTIONS_METRIC, Env
+from txn_spec.shapes import REJECTED_REPORTS_METRIC, REJECTED_TRANSACTIONS_METRIC, Env
 from validator.service import Result, Validator, error_result
 
 logger = make_logger()
@@ -36,7 +36,7 @@ def _record(result: Result, report: bool) -> None:
         return
     log = logger.error if result.status_code >= 500 else logger.info
     if report:
-        metrics.add_metric(name="FraudReportsRejected", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=REJECTED_REPORTS_METRIC, unit=MetricUnit.Count, value=1)
         log("fraud report refused", extra={"status": result.status_code, "code": result.outcome})
         return
     metrics.add_metric(name=REJECTED_TRANSACTIONS_METRIC, unit=MetricUnit.Count, value=1)

@@ -2,11 +2,12 @@
 widgets (:data:`txn_spec.dashboard.WIDGETS`) from the local runtime's counters.
 
 The page (``dashboard.html``: no build step, nothing from a CDN) polls ``/_dashboard/data``
-every second. A ``Sum`` line shows the total since the runtime started (CloudWatch shows it per
-minute), a percentile the last 1,000 calls, a gauge its value now, and ``null`` (``n/a``) what
-has no local counterpart (throttling, concurrency limits). The counters: the gateway's answers
-and the validator's calls (counted here), the pollers' :class:`~txn_local.pollers.PollerStats`,
-the queues' attributes and the FLAGGED records in the transactions table's review index.
+every second. A count (``Sum``, ``SampleCount``) shows the total since the runtime started
+(CloudWatch shows it per minute), a percentile the last 1,000 calls, a gauge its value now, and
+``null`` (``n/a``) what has no local counterpart (throttling, concurrency limits, the WAF). The
+counters: the gateway's answers and the validator's calls (counted here), the pollers'
+:class:`~txn_local.pollers.PollerStats`, the queues' attributes and the FLAGGED records in the
+transactions table's review index.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ PATH = "/_dashboard"
 PAGE = Path(__file__).with_name("dashboard.html")
 _DEAD_LETTER_QUEUES = (shapes.TRANSACTIONS_DLQ, shapes.PARKING_QUEUE)
 _SENT, _REFUSED = "NumberOfMessagesSent", shapes.REJECTED_TRANSACTIONS_METRIC
+_REPORTS_REFUSED = shapes.REJECTED_REPORTS_METRIC
 
 
 def _ms(counts: dict[str, int], stat: str) -> float:
@@ -46,7 +48,9 @@ class Dashboard:
         self.api = PollerStats()  # the gateway's answers: latency percentiles
         self.validator = PollerStats()  # its calls ("batches"), errors and durations
         # The counted metrics, every key from the start (the data request copies the dict).
-        self.counts = dict.fromkeys(("Count", "4XXError", "5XXError", _SENT, _REFUSED), 0)
+        self.counts = dict.fromkeys(
+            ("Count", "4XXError", "5XXError", _SENT, _REFUSED, _REPORTS_REFUSED), 0
+        )
         gateway = runtime.gateway
         gateway.validator = dataclasses.replace(
             gateway.validator, handler=self._metered(gateway.validator.handler)
@@ -82,7 +86,9 @@ class Dashboard:
                     self.validator.batches += 1
                     self.validator.handler_errors += result is None
                     status = result.get("statusCode") if isinstance(result, dict) else None
-                    self.counts[_SENT if status == 202 else _REFUSED] += status is not None
+                    report = event.get("resource") == shapes.FRAUD_REPORTS_RESOURCE
+                    refused = _REPORTS_REFUSED if report else _REFUSED
+                    self.counts[_SENT if status == 202 else refused] += status is not None
 
         return metered
 

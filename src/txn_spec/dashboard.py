@@ -18,15 +18,16 @@ from txn_spec.shapes import (
     FAILED_TRANSACTIONS_METRIC,
     FLAGGED_TRANSACTIONS_METRIC,
     METRICS_NAMESPACE,
+    REJECTED_REPORTS_METRIC,
     REJECTED_TRANSACTIONS_METRIC,
 )
 
 # What a metric line watches; the renderer says which instances (and labels) each one has:
-# ``api`` the stage, ``function`` the widget's function, ``queue`` the transactions queue,
-# ``dead_letter_queues`` and ``tables`` (with their indexes) one line each, ``service:<function>``
-# a function's Powertools ``service`` dimension.
+# ``api`` the stage (both routes), ``waf`` its web ACL (every rule), ``function`` the widget's
+# function, ``queue`` the transactions queue, ``dead_letter_queues`` and ``tables`` (with their
+# indexes) one line each, ``service:<function>`` a function's Powertools ``service`` dimension.
 Target = Literal[
-    "api", "function", "queue", "dead_letter_queues", "tables",
+    "api", "waf", "function", "queue", "dead_letter_queues", "tables",
     "service:validator", "service:fraud-detector", "service:failed-transactions",
 ]  # fmt: skip
 T = TypeVar("T")
@@ -65,6 +66,10 @@ def _api(metric: str, stat: str) -> Line:
     return Line("AWS/ApiGateway", metric, stat, "api")
 
 
+def _waf(metric: str) -> Line:
+    return Line("AWS/WAFV2", metric, "Sum", "waf")
+
+
 def _lambda(metric: str, stat: str) -> Line:
     return Line("AWS/Lambda", metric, stat, "function")
 
@@ -82,13 +87,19 @@ VISIBLE = "ApproximateNumberOfMessagesVisible"
 
 # fmt: off
 WIDGETS: tuple[Widget, ...] = (
+    # The stage's totals: POST /transaction and POST /fraud-reports together. API Gateway
+    # documents SampleCount as Count's statistic.
     _widget("API requests and errors",
-            _api("Count", "Sum"), _api("4XXError", "Sum"), _api("5XXError", "Sum")),
+            _api("Count", "SampleCount"), _api("4XXError", "Sum"), _api("5XXError", "Sum")),
     _widget("API latency (ms)",
             _api("Latency", "p50"), _api("Latency", "p99"), _api("IntegrationLatency", "p99")),
-    _widget("Transactions accepted (queued) and refused",
-            _sqs("NumberOfMessagesSent", "queue", "accepted (queued; a replay counts again)"),
-            _own(REJECTED_TRANSACTIONS_METRIC, "service:validator", "refused by the validator")),
+    _widget("WAF: requests allowed and blocked", _waf("AllowedRequests"), _waf("BlockedRequests")),
+    # The validator queues transactions and fraud reports alike on the transactions queue.
+    _widget("Requests accepted (queued) and refused",
+            _sqs("NumberOfMessagesSent", "queue",
+                 "accepted: transactions and fraud reports (a replay counts again)"),
+            _own(REJECTED_TRANSACTIONS_METRIC, "service:validator", "transactions refused"),
+            _own(REJECTED_REPORTS_METRIC, "service:validator", "fraud reports refused")),
     _widget("{function}: invocations, errors, throttles",
             _lambda("Invocations", "Sum"), _lambda("Errors", "Sum"), _lambda("Throttles", "Sum")),
     _widget("{function}: duration (ms)", _lambda("Duration", "p50"), _lambda("Duration", "p99")),

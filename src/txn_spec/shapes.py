@@ -231,6 +231,8 @@ FAILED_TRANSACTIONS_METRIC = "FailedTransactions"
 # NumberOfMessagesSent counts them (one EMF line per accepted request would cost more than the
 # rest of the function's logs).
 REJECTED_TRANSACTIONS_METRIC = "TransactionsRejected"
+# Likewise for every fraud report (POST /fraud-reports) it refuses.
+REJECTED_REPORTS_METRIC = "FraudReportsRejected"
 # Emitted by each queue consumer per batch: the records it received, and those it reported back
 # to SQS as failed (retried, not raised: Lambda's Errors never counts them). Their ratio is the
 # consumer's error rate.
@@ -305,6 +307,8 @@ API_COMPONENT = "transactions-api"
 API_KEY_COMPONENT = "transactions-api-key"
 USAGE_PLAN_COMPONENT = "transactions-api-plan"
 API_STAGE = "v1"
+# The stage's web ACL: its name is also its CloudWatch metric name (the WebACL dimension).
+WAF_COMPONENT = "waf"
 API_PATH = "transaction"
 # Confirmed fraud and chargebacks (issue 17, ADR 0013): the same API, key and WAF; the validator
 # queues each report on the transactions queue, marked by a message attribute.

@@ -60,7 +60,7 @@ keys = ApiKeyPlan(
 waf = ApiFirewall(
     "waf",
     ApiFirewallArgs(
-        acl_name=ctx.name("waf"),
+        acl_name=ctx.name(shapes.WAF_COMPONENT),
         stage_arn=api.stage.arn,
         stage=api.stage,
         log_group_name=waf_log_group(cfg.app, ctx.environment),

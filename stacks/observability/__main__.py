@@ -37,6 +37,7 @@ watched = Watched(
     },
     # API Gateway metrics are keyed by the API's name, which the naming function gives.
     api_name=ctx.name(shapes.API_COMPONENT),
+    web_acl_name=ctx.name(shapes.WAF_COMPONENT),
     stage_name=edge["stage_name"],
     queue_name=data["transactions_queue_name"],
     dead_letter_queue_names={
@@ -115,6 +116,7 @@ ApiObjectives(
         name_prefix=ctx.prefix,
         api_name=ctx.name(shapes.API_COMPONENT),
         stage_name=edge["stage_name"],
+        resource=shapes.API_RESOURCE,
         availability_percent=cfg.availability_objective_percent,
         latency_ms=cfg.latency_objective_ms,
     ),

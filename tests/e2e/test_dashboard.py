@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
@@ -62,7 +63,7 @@ def test_the_page_shows_the_cloudwatch_widgets_live_and_ends_on_the_demo_summary
         assert len(titles) == sum(3 if "{function}" in w.title else 1 for w in WIDGETS)
 
         # refreshing as the traffic runs: the figure shown before the first request grows
-        count = "API requests and errors / Count (Sum)"
+        count = "API requests and errors / Count (SampleCount)"
         first = int(page_values(browser)[count])
         assert first < 400, "the page showed the whole run before it could watch it"
         polls = browser.evaluate(POLLS)
@@ -95,12 +96,13 @@ def test_the_page_shows_the_cloudwatch_widgets_live_and_ends_on_the_demo_summary
         "Transactions recorded as FAILED / FailedTransactions (Sum)": summary_figure(
             text, "failed"
         ),
-        "Transactions accepted (queued) and refused / accepted (queued; a replay counts again)": (
-            str(accepted_answers)
-        ),
-        "Transactions accepted (queued) and refused / refused by the validator": str(
-            validator_refusals
-        ),
+        "Requests accepted (queued) and refused / accepted: transactions and fraud reports "
+        "(a replay counts again)": str(accepted_answers),
+        "Requests accepted (queued) and refused / transactions refused": str(validator_refusals),
+        # the demo sends transactions only
+        "Requests accepted (queued) and refused / fraud reports refused": "0",
+        # no WAF in front of the local gateway
+        "WAF: requests allowed and blocked / AllowedRequests (Sum)": "n/a",
         "validator: invocations, errors, throttles / Invocations (Sum)": str(
             accepted_answers + validator_refusals
         ),
@@ -121,3 +123,37 @@ def test_the_page_shows_the_cloudwatch_widgets_live_and_ends_on_the_demo_summary
 
 def browser_titles(values: dict[str, str]) -> list[str]:
     return list(dict.fromkeys(key.split(" / ")[0] for key in values))
+
+
+def test_a_refused_fraud_report_counts_as_a_report_not_as_a_transaction(runtime):
+    assert runtime.gateway is not None
+    base = f"http://127.0.0.1:{runtime.gateway.port}"
+
+    def refused() -> dict[str, float]:
+        data = json.load(urllib.request.urlopen(f"{base}/_dashboard/data", timeout=10))  # noqa: S310
+        (widget,) = [w for w in data["widgets"] if w["title"].startswith("Requests accepted")]
+        return {
+            line["label"]: line["value"] for line in widget["lines"] if "refused" in line["label"]
+        }
+
+    before = refused()
+    # GIVEN a fraud report that passes the gateway's schema and that the validator refuses:
+    # confirmed in the future
+    report = {
+        "transaction_id": "01M8N1NNYJS2B5AFV296R7EKB8",
+        "kind": "confirmed_fraud",
+        "reported_at": "2999-01-01T00:00:00Z",
+    }
+    request = urllib.request.Request(  # noqa: S310 - the local gateway
+        f"{base}/fraud-reports",
+        data=json.dumps(report).encode(),
+        headers={"x-api-key": runtime.api_key, "Content-Type": "application/json"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as refusal:
+        urllib.request.urlopen(request, timeout=10)  # noqa: S310
+    assert 400 <= refusal.value.code < 500
+    # THEN the dashboard counts it on the reports' line, as CloudWatch would (its own metric)
+    after = refused()
+    assert after["fraud reports refused"] == before["fraud reports refused"] + 1
+    assert after["transactions refused"] == before["transactions refused"]

@@ -308,6 +308,8 @@ def test_waf_has_the_managed_rule_groups_and_a_rate_rule_per_ip(edge: LayerRun) 
     acl = edge.one("aws:wafv2/webAcl:WebAcl")
     assert acl.inputs["scope"] == "REGIONAL"
     assert acl.inputs["defaultAction"] == {"allow": {}}
+    # its name is its metric name: the observability layer's WAF widget derives both alike
+    assert acl.inputs["name"] == acl.inputs["visibilityConfig"]["metricName"] == "txn-dev-waf"
     rules = {r["name"]: r for r in acl.inputs["rules"]}
     managed = {
         r["statement"]["managedRuleGroupStatement"]["name"]

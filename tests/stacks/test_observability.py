@@ -243,14 +243,19 @@ def test_dashboard_shows_every_required_metric(obs: LayerRun, upstream: dict[str
     api = ("ApiName", "txn-dev-transactions-api", "Stage", "v1")
     for metric in ("Count", "4XXError", "5XXError", "Latency"):
         assert ("AWS/ApiGateway", metric, *api) in lines
+    assert ("Count", "v1", "SampleCount") in stats  # the statistic AWS documents for Count
+    # the web ACL's totals, by the name the edge layer gives it (test_edge holds that name)
+    waf = ("WebACL", "txn-dev-waf", "Rule", "ALL", "Region", "us-east-2")
+    for metric in ("AllowedRequests", "BlockedRequests"):
+        assert ("AWS/WAFV2", metric, *waf) in lines
     queue = upstream["data"]["transactions_queue_name"]
     for metric in ("ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"):
         assert ("AWS/SQS", metric, "QueueName", queue) in lines
     # accepted = what the validator queued (it writes no metric line for them); refused = its own
     assert ("AWS/SQS", "NumberOfMessagesSent", "QueueName", queue) in lines
     validator = upstream["compute"]["validator_function_name"]
-    rejected = (shapes.METRICS_NAMESPACE, shapes.REJECTED_TRANSACTIONS_METRIC, "service")
-    assert (*rejected, validator) in lines
+    for metric in (shapes.REJECTED_TRANSACTIONS_METRIC, shapes.REJECTED_REPORTS_METRIC):
+        assert (shapes.METRICS_NAMESPACE, metric, "service", validator) in lines
     fraud = upstream["compute"]["fraud_detector_function_name"]
     assert (shapes.METRICS_NAMESPACE, shapes.FLAGGED_TRANSACTIONS_METRIC, "service", fraud) in lines
     for key in ("transactions_dlq_name", "parking_queue_name"):
@@ -322,6 +327,23 @@ def test_slos_use_the_aws_native_provider_in_the_stack_region(obs: LayerRun) -> 
         1000,
         "LessThanOrEqualTo",
     )
+    # every query reads POST /transaction's own metrics, not the stage's (which count
+    # POST /fraud-reports too); Count by SampleCount, the statistic AWS documents for it
+    (total,) = metric["totalRequestCountMetric"]
+    (bad,) = metric["monitoredRequestCountMetric"]["badCountMetric"]
+    (p99,) = latency["sliMetric"]["metricDataQueries"]
+    route = {
+        "ApiName": "txn-dev-transactions-api",
+        "Method": "POST",
+        "Resource": "/transaction",
+        "Stage": "v1",
+    }
+    for query in (total, bad, p99):
+        dimensions = query["metricStat"]["metric"]["dimensions"]
+        assert {d["name"]: d["value"] for d in dimensions} == route
+    stats = [q["metricStat"]["stat"] for q in (total, bad, p99)]
+    assert stats == ["SampleCount", "Sum", "p99"]
+    assert "POST /transaction" in slos["txn-dev-api-latency"].inputs["description"]
 
 
 def test_exports_the_dashboard_url_and_re_exports_the_api_url(

@@ -97,10 +97,12 @@ class ServiceAlarms(pulumi.ComponentResource):
             threshold=args.queue_age_threshold_seconds,
             evaluation_periods=3,
         )
-        # 5XXError is 1 for a failed request and 0 otherwise: its Average is the 5XX rate.
+        # 5XXError is 1 for a failed request and 0 otherwise: its Average is the 5XX rate. The
+        # stage's: both routes, since a failing validator fails them both.
         self._alarm(
             "api-5xx",
-            f"More than {args.error_rate_threshold_percent}% of POST /transaction end in 5XX",
+            f"More than {args.error_rate_threshold_percent}% of the API's requests "
+            "(POST /transaction, POST /fraud-reports) end in 5XX",
             "api-5xx-responses",
             namespace="AWS/ApiGateway",
             metric_name="5XXError",

@@ -1,4 +1,10 @@
-"""Service level objectives of ``POST /transaction`` (CloudWatch Application Signals)."""
+"""Service level objectives of one route, ``POST /transaction`` (CloudWatch Application Signals).
+
+They read the route's own metrics (dimensions ``ApiName``, ``Method``, ``Resource``, ``Stage``),
+which API Gateway sends only with detailed metrics on: the stage's method settings turn them on
+for every method (:mod:`txn_infra.components.edge.api`). The stage's totals would mix in
+``POST /fraud-reports``.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +16,15 @@ import pulumi_aws_native as aws_native
 
 from txn_infra.components.observability.watched import PERIOD, runbook_link
 
+METHOD = "POST"
+
 
 @dataclass(frozen=True)
 class ObjectivesArgs:
     name_prefix: str
     api_name: str
     stage_name: pulumi.Input[str]
+    resource: str  # the route's resource path, as API Gateway's Resource dimension names it
     availability_percent: float
     latency_ms: int
     # Burn rates over these windows (minutes) become metrics to alarm on.
@@ -23,9 +32,15 @@ class ObjectivesArgs:
 
 
 def _api_query(
-    id_: str, metric: str, api_name: str, stage: pulumi.Input[str], stat: str
+    id_: str, metric: str, args: ObjectivesArgs, stat: str
 ) -> aws_native.applicationsignals.ServiceLevelObjectiveMetricDataQueryArgs:
     sl = aws_native.applicationsignals
+    dimensions = {
+        "ApiName": args.api_name,
+        "Method": METHOD,
+        "Resource": args.resource,
+        "Stage": args.stage_name,
+    }
     return sl.ServiceLevelObjectiveMetricDataQueryArgs(
         id=id_,
         return_data=True,
@@ -34,8 +49,8 @@ def _api_query(
                 namespace="AWS/ApiGateway",
                 metric_name=metric,
                 dimensions=[
-                    sl.ServiceLevelObjectiveDimensionArgs(name="ApiName", value=api_name),
-                    sl.ServiceLevelObjectiveDimensionArgs(name="Stage", value=stage),
+                    sl.ServiceLevelObjectiveDimensionArgs(name=name, value=value)
+                    for name, value in dimensions.items()
                 ],
             ),
             period=PERIOD,
@@ -45,7 +60,7 @@ def _api_query(
 
 
 class ApiObjectives(pulumi.ComponentResource):
-    """Availability and latency SLOs of ``POST /transaction`` (CloudWatch Application Signals).
+    """Availability and latency SLOs of one ``POST`` route (CloudWatch Application Signals).
 
     pulumi-aws has no Application Signals resources; aws-native (Cloud Control) does.
     """
@@ -67,20 +82,17 @@ class ApiObjectives(pulumi.ComponentResource):
             f"{name}-availability",
             name=f"{args.name_prefix}-api-availability",
             description=(
-                f"{args.availability_percent}% of POST /transaction requests end without a 5XX. "
-                f"{runbook_link('api-availability-objective')}"
+                f"{args.availability_percent}% of {METHOD} {args.resource} requests end without "
+                f"a 5XX. {runbook_link('api-availability-objective')}"
             ),
             request_based_sli=sl.ServiceLevelObjectiveRequestBasedSliArgs(
                 request_based_sli_metric=sl.ServiceLevelObjectiveRequestBasedSliMetricArgs(
                     total_request_count_metric=[
-                        _api_query("requests", "Count", args.api_name, args.stage_name, "Sum")
+                        # API Gateway documents SampleCount as Count's statistic
+                        _api_query("requests", "Count", args, "SampleCount")
                     ],
                     monitored_request_count_metric=sl.ServiceLevelObjectiveMonitoredRequestCountMetricArgs(
-                        bad_count_metric=[
-                            _api_query(
-                                "failures", "5XXError", args.api_name, args.stage_name, "Sum"
-                            )
-                        ]
+                        bad_count_metric=[_api_query("failures", "5XXError", args, "Sum")]
                     ),
                 )
             ),
@@ -96,14 +108,12 @@ class ApiObjectives(pulumi.ComponentResource):
             f"{name}-latency",
             name=f"{args.name_prefix}-api-latency",
             description=(
-                f"p99 latency of POST /transaction stays at or under {args.latency_ms} ms in 99% "
-                f"of minutes. {runbook_link('api-latency-objective')}"
+                f"p99 latency of {METHOD} {args.resource} stays at or under {args.latency_ms} ms "
+                f"in 99% of minutes. {runbook_link('api-latency-objective')}"
             ),
             sli=sl.ServiceLevelObjectiveSliArgs(
                 sli_metric=sl.ServiceLevelObjectiveSliMetricArgs(
-                    metric_data_queries=[
-                        _api_query("latency", "Latency", args.api_name, args.stage_name, "p99")
-                    ]
+                    metric_data_queries=[_api_query("latency", "Latency", args, "p99")]
                 ),
                 metric_threshold=args.latency_ms,
                 comparison_operator=sl.ServiceLevelObjectiveSliComparisonOperator.LESS_THAN_OR_EQUAL_TO,

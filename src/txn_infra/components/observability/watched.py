@@ -23,6 +23,7 @@ class Watched:
     # shape.component -> function name, also its metrics' ``service`` (POWERTOOLS_SERVICE_NAME)
     function_names: Mapping[str, pulumi.Input[str]]
     api_name: str
+    web_acl_name: str  # also the web ACL's metric name (txn_infra.components.edge.firewall)
     stage_name: pulumi.Input[str]
     queue_name: pulumi.Input[str]
     dead_letter_queue_names: Mapping[str, pulumi.Input[str]]  # label -> queue name
