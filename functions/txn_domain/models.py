@@ -89,7 +89,10 @@ def normalise_timestamp(value: str) -> str:
         raise ValueError("must carry a UTC offset or Z")
     if len(value) == 24 and value[10] == "T" and value[19] == "." and value[23] == "Z":
         return value  # already the form returned (what the validator queues): a parse saved
-    return utc_millis(parsed)
+    try:
+        return utc_millis(parsed)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is in year 0 in UTC: no datetime holds it
+        raise ValueError("must fall between years 0001 and 9999 in UTC") from None
 
 
 Currency = Annotated[str, Field(pattern=CURRENCY_PATTERN), AfterValidator(_currency)]

@@ -98,6 +98,37 @@ def now_rfc3339(offset_seconds: int = 0) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def any_rfc3339() -> st.SearchStrategy[str]:
+    """Any string the contract's timestamp pattern admits: impossible dates and offsets, and the
+    edges of the years a datetime can hold (an offset can carry year 0001 or 9999 past them)."""
+    two = st.from_regex(r"[0-9]{2}", fullmatch=True)
+    year = st.one_of(
+        st.sampled_from(["0001", "0002", "1970", "9998", "9999"]),
+        st.from_regex(r"[0-9]{4}", fullmatch=True),
+    )
+    zone = st.one_of(st.just("Z"), st.from_regex(r"[+-][0-9]{2}:[0-9]{2}", fullmatch=True))
+    fraction = st.one_of(st.just(""), st.from_regex(r"\.[0-9]{1,9}", fullmatch=True))
+    any_digits = st.builds(
+        lambda y, mo, d, h, mi, s, f, z: f"{y}-{mo}-{d}T{h}:{mi}:{s}{f}{z}",
+        year, two, two, two, two, two, fraction, zone,
+    )  # fmt: skip
+    # real dates and offsets, which hypothesis draws from the edges of their ranges too
+    hours_minutes = st.tuples(st.integers(0, 23), st.integers(0, 59))
+    offset = st.tuples(st.sampled_from("+-"), hours_minutes).map(
+        lambda o: f"{o[0]}{o[1][0]:02d}:{o[1][1]:02d}"
+    )
+    day = timedelta(days=1)
+    when = st.one_of(
+        st.datetimes(),
+        st.datetimes(max_value=datetime.min + day),  # the first and last day a datetime holds
+        st.datetimes(min_value=datetime.max - day),
+    )
+    real = st.builds(
+        lambda at, z: at.isoformat(timespec="seconds") + z, when, st.one_of(st.just("Z"), offset)
+    )
+    return st.one_of(real, any_digits)
+
+
 def _no_card_number(text: str) -> bool:
     # The API refuses a card-number-like run in any field (txn_domain.pan), on purpose: a valid
     # body holds none. Thirteen zeros pass the Luhn check, and an id may be all digits.

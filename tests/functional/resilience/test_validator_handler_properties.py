@@ -137,6 +137,10 @@ bodies = st.one_of(
     strategies.raw_bodies(),
     strategies.valid_bodies().map(json.dumps),
     strategies.mutated_bodies().map(lambda case: json.dumps(case[2])),
+    # any time the contract's pattern admits, real or not, at the edges of the years too
+    st.tuples(strategies.valid_bodies(), strategies.any_rfc3339()).map(
+        lambda t: json.dumps({**t[0], "timestamp": t[1]})
+    ),
     st.tuples(
         strategies.valid_bodies(), strategies.pans(), st.sampled_from(("plain", "escaped"))
     ).map(lambda t: strategies.with_pan(t[0], t[1], "external_id", t[2])),

@@ -2,9 +2,19 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
 
+from tests.factories import transaction_body
 from txn_domain.errors import BadRequestError, MerchantRejectedError, PanDetectedError
-from txn_domain.validation import MAX_BODY_BYTES, check_merchant, check_timestamp, parse_request
+from txn_domain.validation import (
+    MAX_BODY_BYTES,
+    check_merchant,
+    check_reported_at,
+    check_timestamp,
+    parse_report,
+    parse_request,
+)
+from txn_resilience.strategies import any_rfc3339
 
 PAN = "4111111111111111"
 
@@ -26,6 +36,55 @@ def test_given_the_contract_example_when_parsed_then_timestamp_is_normalised_to_
 )
 def test_given_any_rfc3339_form_when_parsed_then_one_utc_millisecond_form(make_json, sent, stored):
     assert parse_request(make_json(timestamp=sent)).timestamp == stored
+
+
+@pytest.mark.parametrize(
+    "sent", ["0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-00:01", "0001-01-01T00:59:00+01:00"]
+)
+def test_given_a_time_whose_utc_falls_outside_years_1_to_9999_then_a_bad_request(make_json, sent):
+    # a datetime holds neither year 0 nor year 10000: the parse once raised OverflowError (503)
+    with pytest.raises(BadRequestError) as refused:
+        parse_request(make_json(timestamp=sent))
+    assert (refused.value.code, refused.value.field) == ("invalid_value", "timestamp")
+
+
+def _stored_or_refused(parse, check, field: str) -> str:
+    """What a parse and its time check keep of ``field``, or ``refused:<field>``; any other
+    exception (one the handler would answer with a 5XX) propagates."""
+    try:
+        parsed = parse()
+        check(parsed, datetime.now(UTC))
+    except BadRequestError as refused:
+        return f"refused:{refused.field}"
+    return getattr(parsed, field)
+
+
+@given(sent=any_rfc3339())
+def test_given_any_string_the_pattern_admits_then_the_utc_form_or_a_bad_request(sent):
+    report = {"transaction_id": "01M8N1NNYJS2B5AFV296R7EKB8", "kind": "chargeback"}
+    outcomes = {
+        "timestamp": _stored_or_refused(
+            lambda: parse_request(json.dumps(transaction_body(timestamp=sent))),
+            check_timestamp,
+            "timestamp",
+        ),
+        "reported_at": _stored_or_refused(
+            lambda: parse_report(json.dumps({**report, "reported_at": sent})),
+            check_reported_at,
+            "reported_at",
+        ),
+    }
+    for field, outcome in outcomes.items():
+        if outcome.startswith("refused:"):
+            assert outcome == f"refused:{field}"
+            continue
+        # the same instant, to the millisecond, in the one stored form
+        assert len(outcome) == 24
+        assert outcome.endswith("Z")
+        instant = datetime.fromisoformat(sent)
+        assert datetime.fromisoformat(outcome) == instant.replace(
+            microsecond=instant.microsecond // 1000 * 1000
+        )
 
 
 def test_given_an_impossible_date_in_the_stored_form_when_parsed_then_refused(make_json):
