@@ -258,6 +258,17 @@ def from_proxy_result(result: Any) -> Response:
 # --- the server ----------------------------------------------------------------------------------
 
 
+def _read_body(environ: dict[str, Any]) -> bytes | None:
+    """The request's body (one byte past the limit at most), or ``None`` when the client's
+    framing is broken (a chunk size that is not hex): a 400 in the API's error shape, not the
+    server's bare 500."""
+    try:
+        body: bytes = environ["wsgi.input"].read(api_responses.MAX_BODY_BYTES + 1)
+    except ValueError:
+        return None
+    return body
+
+
 class Gateway:
     """The HTTP front door, a WSGI app served by cheroot (a thread pool with HTTP/1.1
     keep-alive and a deep listen backlog); ``start()`` listens, ``stop()`` stops accepting,
@@ -319,6 +330,8 @@ class Gateway:
         """WSGI: the request as API Gateway receives it, then :meth:`handle`."""
         if int(environ.get("CONTENT_LENGTH") or 0) > api_responses.MAX_BODY_BYTES:
             response = Response.gateway(api_responses.REQUEST_TOO_LARGE)  # 413: cheroot closes
+        elif (body := _read_body(environ)) is None:
+            response = Response.gateway(api_responses.BAD_REQUEST_BODY)
         else:
             headers = [
                 (key.removeprefix("HTTP_").replace("_", "-").title(), value)
@@ -330,7 +343,7 @@ class Gateway:
                 path=environ.get("PATH_INFO") or "/",
                 query=environ.get("QUERY_STRING", ""),
                 headers=headers,
-                body=environ["wsgi.input"].read(api_responses.MAX_BODY_BYTES + 1),
+                body=body,
                 source_ip=environ.get("REMOTE_ADDR", ""),
             )
             response = self.handle(request)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 import uuid
 from typing import Any
 
@@ -148,3 +150,23 @@ def test_queues_have_the_timings_and_redrive_the_data_stack_declares(runtime, sh
             redrive["deadLetterTargetArn"]
             == runtime.resources.queue_arns[shape.dead_letter.component]
         )
+
+
+def test_a_body_with_broken_chunked_framing_gets_400_in_the_error_shape(runtime, calls):
+    # GIVEN a chunked body whose chunk size is not hex (a client's framing bug)
+    request = (
+        b"POST /transaction HTTP/1.1\r\nHost: local\r\n"
+        + f"x-api-key: {runtime.api_key}\r\n".encode()
+        + b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + b"zz\r\n{}\r\n0\r\n\r\n"
+    )
+    before = calls["validator"]
+    with socket.create_connection(("127.0.0.1", runtime.gateway.port), timeout=10) as conn:
+        conn.sendall(request)
+        reply = http.client.HTTPResponse(conn)
+        reply.begin()
+        status, body = reply.status, json.loads(reply.read())
+    # THEN a 400 with a code and a message, as every refusal has, and no validator call
+    assert (status, body["error"]["code"]) == (400, "invalid_request")
+    assert body["error"]["message"]
+    assert calls["validator"] == before
