@@ -85,13 +85,14 @@ ASSUMPTIONS: dict[str, tuple[float, str]] = {
         "data-key refreshes: SQS (reuse 24 h), DynamoDB table keys (5 min), SNS, Lambda env "
         "at cold start; independent of traffic",
     ),
-    "custom_metrics": (
-        45.0,
-        "EMF metric x dimension combinations: validator 2 (TransactionsRejected, "
-        "IdempotentReplays) + TransactionsRejectedByCode per error "
-        "code (9), fraud detector 5 (with RecordsProcessed/Failed) + FlaggedByRule per rule "
-        "(24), failed-transaction 5; "
-        "bounded by the code's error classes and the rule document, never per id",
+    "custom_metrics_besides_rules": (
+        29.0,
+        "EMF metric x dimension combinations other than FlaggedByRule (one per rule of the "
+        "rule document, added by the capacity tool): validator 3 (TransactionsRejected, "
+        "FraudReportsRejected, IdempotentReplays) + TransactionsRejectedByCode per code it can "
+        "answer behind the gateway's schema check (11), fraud detector 6 (approved, flagged, "
+        "duplicates, merchant drift, RecordsProcessed/Failed) + FraudReportsByOutcome (3), "
+        "failed-transaction 6; never per id",
     ),
     "high_severity_share": (
         0.2,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from txn_domain.rules import load_default_rules
 from txn_infra import config, offline
 from txn_perf import model
 from txn_perf.assumptions import assumption
@@ -137,7 +138,9 @@ def deployment(stack: str, runs: dict[str, offline.LayerRun] | None = None) -> m
             for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
         ),
         dashboards=sum(len(r.of_type("aws:cloudwatch/dashboard:Dashboard")) for r in runs.values()),
-        custom_metrics=int(assumption("custom_metrics")),
+        # FlaggedByRule has one series per rule id the fraud detector can flag with
+        custom_metrics=int(assumption("custom_metrics_besides_rules"))
+        + len(load_default_rules().rules),
         xray_reservoir_per_s=xray_reservoir,
         xray_fixed_rate=xray_rate,
         function_memory_gb=sum(s.memory_mb for s in shapes.FUNCTIONS) / 1024,

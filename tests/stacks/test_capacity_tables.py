@@ -83,3 +83,15 @@ def test_the_report_prices_prod_tables_per_request_and_says_whether_the_goal_is_
     assert "provisioned" not in text.lower()
     verdict = "met" if data["cost_goal_met"] else "NOT met"
     assert f"(goal <= {goals.COST_GOAL_PER_MILLION:.2f}: {verdict})" in text
+
+
+def test_custom_metrics_are_priced_with_one_flagged_by_rule_series_per_rule(
+    prod_workload: tuple[model.Deployment, model.Workload],
+) -> None:
+    from txn_domain.rules import load_default_rules
+
+    d, _ = prod_workload
+    rules = len(load_default_rules().rules)
+    assert rules >= 30  # the shipped document, not an empty one
+    besides = assumptions.assumption("custom_metrics_besides_rules")
+    assert d.custom_metrics == besides + rules
