@@ -39,10 +39,22 @@ def run_module(session: nox.Session, module: str, *args: str) -> None:
     session.run(python(session), "-m", module, *args, external=True)
 
 
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")  # as tests/e2e/browser.py finds it
+E2E = ROOT / "tests" / "e2e"
+
+
+def needs_browser(args: list[str]) -> bool:
+    """Whether pytest ``args`` may collect the browser test: no path given, or a path that
+    holds or lies in tests/e2e."""
+    paths = [(ROOT / a.split("::")[0]).resolve() for a in args if not a.startswith("-")]
+    paths = [p for p in paths if p.exists()]
+    return not paths or any(p.is_relative_to(E2E) or E2E.is_relative_to(p) for p in paths)
+
+
 def ensure_chromium(session: nox.Session) -> None:
     """The dashboard's browser test drives Chromium from the machine's packages (no browser
     download): install it once where we may (root with apt), else say how."""
-    if shutil.which("chromium"):
+    if not needs_browser(session.posargs) or any(shutil.which(b) for b in BROWSERS):
         return
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         session.error("the browser test needs Chromium: sudo apt-get install chromium")

@@ -2,7 +2,8 @@
 
 ``--remote-debugging-pipe`` speaks the protocol on file descriptors 3 (commands in) and 4
 (answers and events out), one JSON message per NUL-terminated chunk: no WebSocket client, no
-browser download. Chromium comes from the machine's packages (``.ci/run`` installs it).
+browser download. Chromium comes from the machine's packages (``./noxw -s tests`` installs it
+with apt-get when run as root, or says how).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class Browser:
     def __init__(self) -> None:
         found = (shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome"))
         executable = next((path for path in found if path), None)
-        assert executable, "no Chromium: apt-get install -y chromium (.ci/run does)"
+        assert executable, "no Chromium: apt-get install chromium (./noxw -s tests does, as root)"
         self._profile = tempfile.TemporaryDirectory(prefix="txn-chromium-")
         commands, self._to_browser = os.pipe()
         self._from_browser, answers = os.pipe()
