@@ -39,8 +39,11 @@ BAD_REQUEST_BODY = GatewayResponse(
 INVALID_API_KEY = GatewayResponse(
     "INVALID_API_KEY", 403, "forbidden", "A valid x-api-key header is required"
 )
+# API Gateway's answer to a path or method the API does not have (its own status is 403, as for
+# a missing IAM signature, which this API never asks for): 404, so a client with a typo in the
+# path is not told that its key is bad.
 MISSING_AUTHENTICATION_TOKEN = GatewayResponse(
-    "MISSING_AUTHENTICATION_TOKEN", 403, "not_found", "No such resource or method"
+    "MISSING_AUTHENTICATION_TOKEN", 404, "not_found", "No such resource or method"
 )
 REQUEST_TOO_LARGE = GatewayResponse(
     "REQUEST_TOO_LARGE", 413, "request_too_large", "The request is larger than 10 MB"

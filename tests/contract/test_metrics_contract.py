@@ -66,7 +66,6 @@ NOT_WATCHED = {
     "MerchantCountDrift": "a drifted merchant counter; its WARNING log line names it",
     "FailedAlreadyRecorded": "a redelivered DLQ message that changed nothing",
     "FraudAlertsRepublished": "an alert sent from the DLQ; the DLQ alarm already fired",
-    "FraudReportsRejected": "a malformed fraud report: the client's, with its code logged",
     "FraudReportsByOutcome": "confirmed fraud taken (ADR 0013): a business volume",
     "FraudReportsFailed": "a dead-lettered fraud report; the DLQ alarm already fired",
 }

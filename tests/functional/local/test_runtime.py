@@ -93,7 +93,7 @@ def test_a_missing_or_wrong_api_key_gets_403(runtime, client, calls, make_body, 
 )
 def test_other_routes_get_api_gateways_missing_token_answer(client, make_body, method, path):
     reply = client.request(make_body(), method=method, path=path)
-    assert (reply.status, reply.code) == (403, "not_found")
+    assert (reply.status, reply.code) == (404, "not_found")
 
 
 def test_a_replayed_idempotency_key_gets_the_first_answer(client, make_body):

@@ -50,11 +50,11 @@ def test_a_body_nested_thousands_deep_is_a_coded_400(gateway: Gateway, opener: b
 
 
 @pytest.mark.parametrize("method", ["TRACE", "PROPFIND", "BREW"])
-def test_an_unknown_method_gets_the_coded_403_not_a_501(gateway: Gateway, method: str) -> None:
+def test_an_unknown_method_gets_the_coded_404_not_a_501(gateway: Gateway, method: str) -> None:
     connection = http.client.HTTPConnection(gateway.host, gateway.port, timeout=10)
     connection.request(method, f"/{shapes.API_PATH}", headers={"x-api-key": "k"})
     response = connection.getresponse()
-    assert response.status == 403
+    assert response.status == 404
     assert json.loads(response.read())["error"]["code"] == "not_found"
     connection.close()
 
