@@ -85,6 +85,13 @@ ASSUMPTIONS: dict[str, tuple[float, str]] = {
         "data-key refreshes: SQS (reuse 24 h), DynamoDB table keys (5 min), SNS, Lambda env "
         "at cold start; independent of traffic",
     ),
+    "api_metrics_per_method": (
+        5.0,
+        "API Gateway's detailed metrics per method: Count, 4XXError, 5XXError, Latency, "
+        "IntegrationLatency (the cache metrics only with a cache, which the stage has not); "
+        "priced as custom metrics, as AWS's console warns they may be: an upper bound if they "
+        "are not billed",
+    ),
     "custom_metrics_besides_rules": (
         29.0,
         "EMF metric x dimension combinations other than FlaggedByRule (one per rule of the "

@@ -96,6 +96,16 @@ def _xray_sampling(runs: dict[str, offline.LayerRun]) -> tuple[float, float]:
     return float(rule.inputs["reservoirSize"]), float(rule.inputs["fixedRate"])
 
 
+def _api_detailed_metrics(edge: offline.LayerRun) -> int:
+    """CloudWatch metrics API Gateway adds with detailed metrics on: its per-method metrics, for
+    every method of the stage (each a custom metric in CloudWatch's bill)."""
+    settings = edge.of_type("aws:apigateway/methodSettings:MethodSettings")
+    if not any((s.inputs.get("settings") or {}).get("metricsEnabled") for s in settings):
+        return 0
+    methods = len(edge.of_type("aws:apigateway/method:Method"))
+    return methods * int(assumption("api_metrics_per_method"))
+
+
 def _alarm_metrics(alarm: offline.Resource) -> int:
     queries = alarm.inputs.get("metricQueries") or []
     return sum(1 for q in queries if q.get("metric")) or 1
@@ -141,6 +151,7 @@ def deployment(stack: str, runs: dict[str, offline.LayerRun] | None = None) -> m
         # FlaggedByRule has one series per rule id the fraud detector can flag with
         custom_metrics=int(assumption("custom_metrics_besides_rules"))
         + len(load_default_rules().rules),
+        api_detailed_metrics=_api_detailed_metrics(runs["edge"]),
         xray_reservoir_per_s=xray_reservoir,
         xray_fixed_rate=xray_rate,
         function_memory_gb=sum(s.memory_mb for s in shapes.FUNCTIONS) / 1024,

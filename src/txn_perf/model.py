@@ -63,6 +63,7 @@ class Deployment:
     function_memory_gb: float = 0.0  # all functions' memory: what SnapStart would cache
     snapstart: bool = False  # compute's snapStart key (ADR 0008)
     api_key_quota_per_day: float = math.inf  # usage plan daily quota per API key
+    api_detailed_metrics: int = 0  # API Gateway's per-method metrics (detailed metrics on)
 
 
 @dataclass(frozen=True)

@@ -146,6 +146,12 @@ def costs(d: Deployment, w: Workload, reference_tps: float) -> Costs:
         )
     fixed("CloudWatch", "dashboards", d.dashboards, "cw_dashboard_month")
     fixed("CloudWatch", "custom metrics (EMF)", d.custom_metrics, "cw_custom_metric_month")
+    fixed(
+        "CloudWatch",
+        "API Gateway detailed (per-method) metrics",
+        d.api_detailed_metrics,
+        "cw_custom_metric_month",
+    )
     return c
 
 

@@ -95,3 +95,18 @@ def test_custom_metrics_are_priced_with_one_flagged_by_rule_series_per_rule(
     assert rules >= 30  # the shipped document, not an empty one
     besides = assumptions.assumption("custom_metrics_besides_rules")
     assert d.custom_metrics == besides + rules
+
+
+def test_detailed_api_metrics_are_priced_per_method(
+    prod_workload: tuple[model.Deployment, model.Workload], prod_system: dict
+) -> None:
+    # GIVEN the stage's method settings turn detailed metrics on for both POST routes
+    d, w = prod_workload
+    methods = prod_system["edge"].of_type("aws:apigateway/method:Method")
+    assert len(methods) == len(shapes.API_PATHS)
+    per_method = assumptions.assumption("api_metrics_per_method")
+    assert d.api_detailed_metrics == len(methods) * per_method
+    # THEN the fixed bill has a line for them at the custom-metric price
+    lines = {line.item: line for line in pricing.costs(d, w, 1000.0).fixed}
+    line = lines["API Gateway detailed (per-method) metrics"]
+    assert line.amount == d.api_detailed_metrics * price("cw_custom_metric_month")
