@@ -73,8 +73,20 @@ def idempotency_key(event: dict[str, Any]) -> str | None:
     """The ``Idempotency-Key`` header (any case), scoped by the caller's API key id.
 
     The IETF draft (httpapi-idempotency-key-header) makes the value a structured-field string,
-    ``"8e03978e-..."``; the bare form is accepted too, and both name the same key.
+    ``"8e03978e-..."``; the bare form is accepted too, and both name the same key. Two headers
+    are refused: API Gateway's ``headers`` keeps only the last, so a retry could otherwise name
+    another key than the client meant.
     """
+    sent = [
+        value
+        for name, values in (event.get("multiValueHeaders") or {}).items()
+        if name.lower() == IDEMPOTENCY_KEY_HEADER.lower()
+        for value in values or ()
+    ]
+    if len(sent) > 1:
+        raise BadRequestError(
+            "send one Idempotency-Key header", code="invalid_header", field="Idempotency-Key"
+        )
     for name, value in (event.get("headers") or {}).items():
         if name.lower() == IDEMPOTENCY_KEY_HEADER.lower() and value is not None:
             if len(value) > 2 and value[0] == value[-1] == '"':

@@ -177,6 +177,26 @@ def test_given_a_malformed_quoted_key_then_400_invalid_header(
     assert body_of(response)["error"]["code"] == "invalid_header"
 
 
+def test_given_two_idempotency_key_headers_then_400_invalid_header(
+    validator_app, api_event, make_body, context
+):
+    # GIVEN two Idempotency-Key headers: API Gateway's ``headers`` keeps the last one only
+    event = api_event(make_body(), headers={"Idempotency-Key": "k-second"})
+    event["multiValueHeaders"] = {"Idempotency-Key": ["k-first", "k-second"]}
+    response = validator_app.lambda_handler(event, context)
+    # THEN the request is refused, not keyed by whichever header API Gateway kept
+    assert response["statusCode"] == 400
+    assert body_of(response)["error"] == {
+        "code": "invalid_header",
+        "message": "send one Idempotency-Key header",
+        "field": "Idempotency-Key",
+    }
+    # AND one header, as API Gateway passes it in both maps, is a key as before
+    single = api_event(make_body(), headers={"Idempotency-Key": "k-one"})
+    single["multiValueHeaders"] = {"idempotency-key": ["k-one"]}
+    assert validator_app.lambda_handler(single, context)["statusCode"] == 202
+
+
 def test_given_same_idempotency_key_and_other_body_when_posted_then_refused(
     validator_app, api_event, make_body, context
 ):
