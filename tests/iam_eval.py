@@ -14,7 +14,7 @@ implicit denies", "Conditions with multiple context keys or values", "Condition 
   condition holds: operators AND, keys AND, the values of one key OR; a key missing from the
   request context makes its condition false.
 
-Only what the security stack's documents use is covered: ``StringEquals``, ``StringLike`` and
+Only what the stacks' documents use is covered: ``StringEquals``, ``StringLike``, ``ArnEquals`` and
 ``ArnLike`` on single-valued keys, and ``Null`` (``"true"``: the key is absent from the request,
 ``"false"``: present). Anything else (``NotAction``, ``NotResource``, other or
 ``...IfExists`` operators, set operators, policy variables) raises :class:`Unsupported` instead of
@@ -67,6 +67,9 @@ def arn_like(pattern: str, value: str) -> bool:
 OPERATORS: dict[str, Callable[[str, str], bool]] = {
     "StringEquals": lambda pattern, value: pattern == value,
     "StringLike": like,
+    # ArnEquals matches as ArnLike does (the IAM condition operators page: both compare each
+    # of the six parts, wildcards allowed)
+    "ArnEquals": arn_like,
     "ArnLike": arn_like,
 }
 

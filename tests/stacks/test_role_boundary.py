@@ -227,8 +227,9 @@ def test_every_granted_action_that_takes_the_boundary_key_is_conditioned_on_it()
                 continue
             found += 1
             condition = statement.get("Condition", {})
-            assert set(condition) == {"StringEquals"}, layer
-            assert set(as_list(condition["StringEquals"][PERMISSIONS_BOUNDARY])) <= allowed
+            # the key is of type ARN (Service Authorization Reference): an ARN operator
+            assert set(condition) == {"ArnEquals"}, layer
+            assert set(as_list(condition["ArnEquals"][PERMISSIONS_BOUNDARY])) <= allowed
     assert found == 2
 
 
