@@ -169,7 +169,8 @@ def _parliament(resource: ResourceView) -> Iterator[str]:
     enforcement="advisory",
     reason="advisory: Parliament's bundled IAM catalogue lags new AWS actions, so an unknown "
     "action may be new rather than wrong.",
-    remediation="check the action name against the service authorization reference",
+    remediation="check the action, and the condition key and operator, against the service "
+    "authorization reference",
     types=iam.DOCUMENT_TYPES,
 )
 def _parliament_low(resource: ResourceView) -> Iterator[str]:
