@@ -83,6 +83,10 @@ def catalogue(seed: int = 11) -> list[Case]:
         Case("wrong api key", _json(_body()), headers={"x-api-key": "not-the-key"}),
         Case("bad idempotency key", _json(_body()), headers={"Idempotency-Key": "a b\u00e9"}),
         Case("too long idempotency key", _json(_body()), headers={"Idempotency-Key": "k" * 300}),
+        # times the pattern admits whose UTC no datetime holds (once a 503 from the validator)
+        Case("timestamp before year 1 in UTC", _json(_body(timestamp="0001-01-01T00:00:00+00:01"))),
+        Case("timestamp after 9999 in UTC", _json(_body(timestamp="9999-12-31T23:59:59-00:01"))),
+        Case("impossible date", _json(_body(timestamp="2026-02-30T12:00:00Z"))),
     ]
     for content_type in ("text/plain", "application/xml", "multipart/form-data", ""):
         cases.append(
