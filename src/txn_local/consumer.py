@@ -404,7 +404,7 @@ def _child_environment(environment: Mapping[str, str]) -> dict[str, str]:
 
 def _serve(control: IO[str]) -> int:
     from txn_local import embedded
-    from txn_local.functions import LocalFunction, import_handlers
+    from txn_local.invoke import LocalFunction, import_handlers
     from txn_local.output import DropEmf
     from txn_local.pollers import SqsPoller
 

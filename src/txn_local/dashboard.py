@@ -19,8 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from txn_local.functions import Handler
 from txn_local.gateway import Request, Response
+from txn_local.invoke import Handler
 from txn_local.pollers import PollerStats
 from txn_spec import shapes
 from txn_spec.dashboard import Line, Target, expand

@@ -30,7 +30,7 @@ import fastjsonschema
 from botocore.endpoint import MAX_POOL_CONNECTIONS
 
 from txn_local.errors import LocalError
-from txn_local.functions import LocalFunction
+from txn_local.invoke import LocalFunction
 from txn_local.motoserver import http_server, reason_phrase
 from txn_spec import api_responses, api_schema, shapes
 from txn_spec.api_responses import GatewayResponse

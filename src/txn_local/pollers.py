@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from math import ceil
 from typing import Any
 
-from txn_local.functions import LocalFunction
+from txn_local.invoke import LocalFunction
 from txn_spec import shapes
 
 log = logging.getLogger(__name__)

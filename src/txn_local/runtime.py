@@ -32,14 +32,14 @@ from typing import Any
 from txn_local import dashboard, embedded
 from txn_local.consumer import ConsumerProcess, ConsumerSpec, SourceSpec
 from txn_local.embedded import EmbeddedAws, Resources
-from txn_local.functions import (
+from txn_local.gateway import ApiKeys, Gateway, compile_body_check, load_request_schema
+from txn_local.invoke import (
     Handler,
     LocalFunction,
     check_handlers,
     import_handlers,
     unload_function_modules,
 )
-from txn_local.gateway import ApiKeys, Gateway, compile_body_check, load_request_schema
 from txn_local.motoserver import ensure_port_free
 from txn_local.output import DropEmf
 from txn_local.pollers import DEFAULT_RETRY_DELAY_SECONDS, SqsPoller

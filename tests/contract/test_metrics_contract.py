@@ -39,7 +39,7 @@ from tests.functional.functions.conftest import (
     report_record,
 )
 from txn_infra.offline import REPO_ROOT, LayerRun, Resource
-from txn_local.functions import FUNCTIONS_ROOT, unload_function_modules
+from txn_local.invoke import FUNCTIONS_ROOT, unload_function_modules
 from txn_spec import shapes
 
 NS = shapes.METRICS_NAMESPACE
