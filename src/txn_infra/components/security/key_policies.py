@@ -137,7 +137,8 @@ def alarms_key_policy(p: Platform) -> dict[str, Any]:
 
 
 def logs_key_policy(p: Platform) -> dict[str, Any]:
-    """The logs key: every log group of this environment and no other.
+    """The logs key: every log group of this environment and, of the execution logs API Gateway
+    names after an API id not known here, any API's group of the platform's stage.
 
     CloudWatch Logs encrypts and decrypts log events itself, as ``logs.<region>.amazonaws.com``,
     with the log group's ARN as encryption context; the ``StringLike`` condition on that context

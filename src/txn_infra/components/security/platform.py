@@ -24,8 +24,10 @@ Statement = dict[str, Any]  # one statement of a key policy or of a role's polic
 PARTITION = "aws"
 
 
-# API Gateway names its execution log groups itself, after the API id and the stage.
-APIGATEWAY_EXECUTION_LOGS = f"{APIGATEWAY_EXECUTION_LOG_PREFIX}*"
+# API Gateway names its execution log groups itself, after the API id and the stage. The id is
+# not known when security deploys: any API's group of the platform's stage (not every API's and
+# stage's in the account; dev and prod in one account still share the stage name).
+APIGATEWAY_EXECUTION_LOGS = f"{APIGATEWAY_EXECUTION_LOG_PREFIX}*/{shapes.API_STAGE}"
 
 
 def concat(*parts: pulumi.Input[str]) -> pulumi.Input[str]:
