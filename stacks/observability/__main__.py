@@ -18,7 +18,7 @@ from txn_infra.components.observability import (
 from txn_infra.config import ObservabilityConfig
 from txn_infra.layer import start
 from txn_spec import contract, shapes
-from txn_spec.naming import log_group
+from txn_spec.naming import log_group, physical_name_pattern
 
 ctx = start(contract.OBSERVABILITY, ObservabilityConfig)
 network = ctx.upstream(contract.NETWORK)
@@ -61,6 +61,9 @@ notifications = Notifications(
         alert_email=cfg.alert_email,
         fraud_alerts_topic_arn=data["fraud_alerts_topic_arn"],
         fraud_alert_email=cfg.fraud_alert_email or cfg.alert_email,
+        region=ctx.region,
+        account_id=ctx.account_id(),
+        alarm_names=physical_name_pattern(cfg.app, ctx.environment),
     ),
     opts=ctx.opts,
 )

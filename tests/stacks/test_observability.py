@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import re
+from fnmatch import fnmatch
 
 import pytest
 
 from tests.stacks.conftest import upstream_exports
-from txn_infra.offline import REPO_ROOT, LayerRun, Resource
+from txn_infra.offline import ACCOUNT_ID, REPO_ROOT, LayerRun, Resource
 from txn_spec import contract, shapes
 from txn_spec.dashboard import WIDGETS
 
@@ -175,6 +176,25 @@ def test_alarm_topic_is_encrypted_and_both_topics_email(
     for subscription in subscriptions.values():
         assert subscription.inputs["protocol"] == "email"
         assert subscription.inputs["endpoint"] == "payments-oncall-dev@example.com"
+
+
+def test_only_this_environments_alarms_may_publish_to_the_alarm_topic(obs: LayerRun) -> None:
+    topic = obs.one("aws:sns/topic:Topic").outputs["arn"]
+    (policy,) = obs.of_type("aws:sns/topicPolicy:TopicPolicy")
+    assert policy.inputs["arn"] == topic
+    allow, deny = json.loads(policy.inputs["policy"])["Statement"]
+    assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert (allow["Effect"], allow["Action"], allow["Resource"]) == ("Allow", "sns:Publish", topic)
+    # the alarms the topic's key admits too (test_security): no other environment's or account's
+    assert allow["Condition"] == {
+        "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:us-east-2:{ACCOUNT_ID}:alarm:txn-dev-*"},
+        "StringEquals": {"aws:SourceAccount": ACCOUNT_ID},
+    }
+    assert all(fnmatch(a.inputs["name"], "txn-dev-*") for a in alarms(obs).values())
+    assert (deny["Effect"], deny["Condition"]) == (
+        "Deny",
+        {"Bool": {"aws:SecureTransport": "false"}},
+    )
 
 
 def test_only_high_severity_fraud_alerts_are_emailed(

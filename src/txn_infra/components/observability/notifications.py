@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from txn_infra.components.data import deny_insecure_transport
 from txn_spec import shapes
 
 # What a person is emailed from the fraud-alerts topic: high-severity alerts only. Every alert
@@ -25,6 +26,9 @@ class NotificationsArgs:
     alert_email: str
     fraud_alerts_topic_arn: pulumi.Input[str]
     fraud_alert_email: str
+    region: str
+    account_id: pulumi.Input[str]
+    alarm_names: str  # this environment's alarms, as an ARN wildcard on their names ("txn-dev-*")
 
 
 class Notifications(pulumi.ComponentResource):
@@ -39,6 +43,36 @@ class Notifications(pulumi.ComponentResource):
             f"{name}-alarms",
             name=args.topic_name,
             kms_master_key_id=args.key_arn,
+            opts=child,
+        )
+        # Only this environment's alarms publish (CloudWatch's "Preventing confused deputy
+        # issues": aws:SourceArn and aws:SourceAccount), the same alarms the topic's key admits;
+        # the account's IAM principals keep what their own policies grant them.
+        alarm_arns = pulumi.Output.concat(
+            "arn:aws:cloudwatch:", args.region, ":", args.account_id, ":alarm:", args.alarm_names
+        )
+        aws.sns.TopicPolicy(
+            f"{name}-alarms-policy",
+            arn=self.topic.arn,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "ThisEnvironmentsAlarmsPublish",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                            "Action": "sns:Publish",
+                            "Resource": self.topic.arn,
+                            "Condition": {
+                                "ArnLike": {"aws:SourceArn": alarm_arns},
+                                "StringEquals": {"aws:SourceAccount": args.account_id},
+                            },
+                        },
+                        deny_insecure_transport("sns:*", self.topic.arn),
+                    ],
+                }
+            ),
             opts=child,
         )
         aws.sns.TopicSubscription(
