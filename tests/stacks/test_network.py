@@ -73,7 +73,9 @@ def test_endpoint_policies_restrict_use_to_this_account(network: LayerRun) -> No
     for endpoint in network.of_type("aws:ec2/vpcEndpoint:VpcEndpoint"):
         (statement,) = statements(policy(endpoint))
         service = endpoint.inputs["serviceName"].rsplit(".", 1)[1]
-        assert statement["Action"] == f"{service}:*"
+        # no wildcard: the actions the handlers call (the IAM census test holds the list)
+        assert statement["Action"]
+        assert all(a.startswith(f"{service}:") and "*" not in a for a in statement["Action"])
         assert statement["Condition"]["StringEquals"] == {
             "aws:PrincipalAccount": "123456789012",
             "aws:ResourceAccount": "123456789012",

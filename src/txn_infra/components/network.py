@@ -20,6 +20,22 @@ import pulumi_aws as aws
 INTERFACE_SERVICES = ("sqs", "sns")
 GATEWAY_SERVICES = ("dynamodb",)
 HTTPS = 443
+# What the handlers call through each endpoint, as IAM actions: the IAM census test holds this to
+# the calls the handlers make (both ways). PartiQL statements are authorised by verb, and
+# sns:Publish covers PublishBatch. SQS's event source mappings poll from the Lambda service,
+# outside the VPC, so the queue endpoint only sends.
+ENDPOINT_ACTIONS: dict[str, tuple[str, ...]] = {
+    "dynamodb": (
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+        "dynamodb:PartiQLInsert",
+        "dynamodb:PartiQLUpdate",
+    ),
+    "sqs": ("sqs:SendMessage",),
+    "sns": ("sns:Publish",),
+}
 
 
 @dataclass(frozen=True)
@@ -38,10 +54,13 @@ def subnet_cidrs(cidr: str, count: int) -> list[str]:
 
 
 def endpoint_policy(service: str, account_id: pulumi.Input[str]) -> pulumi.Output[str]:
-    """A data perimeter: only this account's principals, only this account's resources.
+    """A data perimeter: only this account's principals, only this account's resources, and only
+    what the handlers call (:data:`ENDPOINT_ACTIONS`).
 
-    Least privilege per action lives in the IAM roles; the endpoint policy stops the VPC from
-    being used to reach other accounts' resources (exfiltration) or by foreign principals.
+    Least privilege per resource lives in the IAM roles; the endpoint policy stops the VPC from
+    being used to reach other accounts' resources (exfiltration) or by foreign principals, and
+    keeps a role granted more than the handlers need (a console user's, a mistake) from deleting,
+    scanning or purging through it.
     """
     return pulumi.Output.json_dumps(
         {
@@ -51,7 +70,7 @@ def endpoint_policy(service: str, account_id: pulumi.Input[str]) -> pulumi.Outpu
                     "Sid": "ThisAccountOnly",
                     "Effect": "Allow",
                     "Principal": "*",
-                    "Action": f"{service}:*",
+                    "Action": list(ENDPOINT_ACTIONS[service]),
                     "Resource": "*",
                     "Condition": {
                         "StringEquals": {

@@ -167,3 +167,27 @@ def test_an_endpoint_nothing_calls_through_and_a_call_without_one_are_named(runs
         "interface endpoint kms: no handler calls kms from inside the VPC",
         "no endpoint for sqs, which the handlers call from inside the VPC",
     ]
+
+
+def _endpoint_actions(runs: dict[str, LayerRun]) -> dict[str, set[str]]:
+    """service -> the actions its endpoint's policy allows (as the network stack declares it)."""
+    found = {}
+    for endpoint in runs["network"].of_type("aws:ec2/vpcEndpoint:VpcEndpoint"):
+        (statement,) = json.loads(endpoint.inputs["policy"])["Statement"]
+        assert statement["Condition"]["StringEquals"].keys() == {
+            "aws:PrincipalAccount",
+            "aws:ResourceAccount",
+        }
+        found[endpoint.inputs["serviceName"].rpartition(".")[2]] = set(statement["Action"])
+    return found
+
+
+def test_each_endpoint_allows_exactly_what_the_handlers_call_through_it(runs, census) -> None:
+    # every call a handler makes from inside the VPC, as the IAM action that authorises it
+    called: dict[str, set[str]] = {}
+    for call in census:
+        if call.origin.startswith("handler"):
+            service = call.request.action.split(":")[0]
+            called.setdefault(service, set()).add(call.request.action)
+    # THEN each endpoint's policy names those actions and no other (no "<service>:*")
+    assert _endpoint_actions(runs) == called
