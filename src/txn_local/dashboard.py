@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from txn_local.runtime import LocalRuntime
 
 PATH = "/_dashboard"
+READS = ("GET", "HEAD")  # the page and its data are read-only
 PAGE = Path(__file__).with_name("dashboard.html")
 _DEAD_LETTER_QUEUES = (shapes.TRANSACTIONS_DLQ, shapes.PARKING_QUEUE)
 _SENT, _REFUSED = "NumberOfMessagesSent", shapes.REJECTED_TRANSACTIONS_METRIC
@@ -60,6 +61,11 @@ class Dashboard:
     def handle(self, request: Request, answer: Callable[[Request], Response]) -> Response:
         """The page or its data for the dashboard's paths; any other request is answered by
         ``answer`` (the gateway's steps) and counted as API Gateway's metrics count it."""
+        if request.path in (PATH, f"{PATH}/", f"{PATH}/data") and request.method not in READS:
+            body = json.dumps({"error": {"code": "method_not_allowed", "message": "GET only"}})
+            return Response(
+                405, [("Content-Type", "application/json"), ("Allow", "GET, HEAD")], body.encode()
+            )
         if request.path in (PATH, f"{PATH}/"):
             return Response(200, [("Content-Type", "text/html; charset=utf-8")], PAGE.read_bytes())
         if request.path == f"{PATH}/data":

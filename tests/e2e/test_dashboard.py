@@ -157,3 +157,16 @@ def test_a_refused_fraud_report_counts_as_a_report_not_as_a_transaction(runtime)
     after = refused()
     assert after["fraud reports refused"] == before["fraud reports refused"] + 1
     assert after["transactions refused"] == before["transactions refused"]
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE", "PUT"])
+def test_the_dashboard_paths_are_read_only(runtime, method):
+    assert runtime.gateway is not None
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{runtime.gateway.port}/_dashboard/data", data=b"{}", method=method
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)  # noqa: S310
+    assert refused.value.code == 405
+    assert refused.value.headers["Allow"] == "GET, HEAD"
+    assert json.loads(refused.value.read())["error"]["code"] == "method_not_allowed"
