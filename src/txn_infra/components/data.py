@@ -9,28 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from txn_infra.components.resource_policies import deny_insecure_transport
 from txn_spec import shapes
 
 # SQS may reuse a data key for up to a day before asking KMS again: at 1,000+ messages a second
 # that is one KMS call per queue and day instead of one every five minutes (the default).
 KMS_DATA_KEY_REUSE_SECONDS = 24 * 60 * 60
-
-
-def deny_insecure_transport(actions: str, resource: pulumi.Input[str]) -> dict[str, Any]:
-    """Refuse every request that does not use TLS. A Deny may be broad; it grants nothing."""
-    return {
-        "Sid": "DenyInsecureTransport",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": actions,
-        "Resource": resource,
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
 
 
 @dataclass(frozen=True)

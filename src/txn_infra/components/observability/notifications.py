@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from txn_infra.components.data import deny_insecure_transport
+from txn_infra.components.resource_policies import deny_insecure_transport
 from txn_spec import shapes
 
 # What a person is emailed from the fraud-alerts topic: high-severity alerts only. Every alert
