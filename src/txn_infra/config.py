@@ -250,7 +250,7 @@ class ComputeConfig(CommonConfig):
     @field_validator("fraud_batching_window_seconds")
     @classmethod
     def _fits_visibility(cls, value: int) -> int:
-        # docs/decisions/0002-queue-timings.md: visibility >= 5 x timeout + batching window.
+        # docs/decisions/0002-queue-timings.md: visibility >= 6 x timeout + batching window.
         visibility = shapes.TRANSACTIONS_QUEUE.visibility_timeout_seconds
         timeout = shapes.FRAUD_DETECTOR.timeout_seconds
         if invariants.visibility_problem(visibility, timeout, value):

@@ -100,7 +100,7 @@ def _sqs_mappings(resources: Sequence[ResourceView]) -> list[ResourceView]:
 
 @policy(
     name="sqs-visibility-covers-consumer",
-    description="A queue's visibility timeout is at least 5x its consumer's timeout plus the "
+    description="A queue's visibility timeout is at least 6x its consumer's timeout plus the "
     "mapping's batching window.",
     requirements=("mission: exactly once, nothing lost (ADR 0002)",),
     enforcement="mandatory",

@@ -137,7 +137,7 @@ def test_numbers_arrive_as_floats_and_still_compare(built) -> None:
     function = stack_resource(
         model.FUNCTION,
         "fraud",
-        {"name": fraud, "timeout": 60.0, "reservedConcurrentExecutions": 100.0},
+        {"name": fraud, "timeout": 50.0, "reservedConcurrentExecutions": 100.0},
     )
     mapping = stack_resource(
         model.EVENT_SOURCE_MAPPING,

@@ -36,7 +36,7 @@ def function(name: str = "txn-dev-fraud-detector", **props: Any) -> ResourceView
     defaults: dict[str, Any] = {
         "name": name,
         "arn": f"arn:aws:lambda:us-east-2:{ACCOUNT}:function:{name}",
-        "timeout": 60,
+        "timeout": 50,
         "vpcConfig": {
             "subnetIds": ["subnet-a", "subnet-b", "subnet-c"],
             "securityGroupIds": ["sg"],

@@ -52,17 +52,17 @@ CASES = [
             function(),
             mapping(),
         ],
-        "visibility 120s < 5 x txn-dev-fraud-detector timeout 60s + window 0s = 300s",
+        "visibility 120s < 6 x txn-dev-fraud-detector timeout 50s + window 0s = 300s",
     ),
     Case(
         # The compute stack alone: the queue's visibility comes from the shapes (300 s).
         "sqs-visibility-covers-consumer",
-        [function(timeout=60), mapping(maximumBatchingWindowInSeconds=0)],
-        [function(timeout=60), mapping(maximumBatchingWindowInSeconds=5)],
+        [function(timeout=50), mapping(maximumBatchingWindowInSeconds=0)],
+        [function(timeout=50), mapping(maximumBatchingWindowInSeconds=5)],
         "transactions (shapes) visibility 300s",
     ),
     Case(
-        # The data stack alone: the consumer's timeout comes from the shapes (60 s).
+        # The data stack alone: the consumer's timeout comes from the shapes (50 s).
         "sqs-visibility-covers-consumer",
         [queue("txn-dev-transactions", QUEUE_ARN, visibilityTimeoutSeconds=300)],
         [queue("txn-dev-transactions", QUEUE_ARN, visibilityTimeoutSeconds=200)],
