@@ -1,7 +1,7 @@
 """compute: the three functions, their log groups and their SQS event sources.
 
 Every function runs the same way: a current Python runtime on the configured architecture, the
-size in its shape (512 MB, 60 s), the role ``security`` made for it, the private subnets and the
+size in its shape (512 MB; 50 s for the queue consumers, 28 s for the validator), the role ``security`` made for it, the private subnets and the
 functions' security group, X-Ray tracing active, environment variables encrypted with the data
 key, and the Powertools layer for third-party code. Its log group ``/aws/lambda/<name>`` exists
 before the function (30 days, logs key) with a data protection policy that masks card numbers,
@@ -10,7 +10,8 @@ a second line of defence behind the code's own masking.
 With ``snap_start`` (docs/decisions/0008-snapstart.md) every deploy publishes a version, Lambda
 snapshots its initialised environment, and the alias ``live`` points at it: the queues' event
 sources and API Gateway call the alias, so a new environment resumes from the snapshot instead
-of running the cold start. Without it they call the function itself ($LATEST).
+of running the cold start. Without it they call the function itself ($LATEST). Lambda encrypts
+the snapshots with the function's ``kms_key_arn``: the data key, as the environment.
 """
 
 from __future__ import annotations
