@@ -1,11 +1,12 @@
 """compute: the three functions, their log groups and their SQS event sources.
 
 Every function runs the same way: a current Python runtime on the configured architecture, the
-size in its shape (512 MB; 50 s for the queue consumers, 28 s for the validator), the role ``security`` made for it, the private subnets and the
-functions' security group, X-Ray tracing active, environment variables encrypted with the data
-key, and the Powertools layer for third-party code. Its log group ``/aws/lambda/<name>`` exists
-before the function (30 days, logs key) with a data protection policy that masks card numbers,
-a second line of defence behind the code's own masking.
+size in its shape (512 MB; 50 s for the queue consumers, 28 s for the validator), the role
+``security`` made for it, the private subnets and the functions' security group, X-Ray tracing
+active, environment variables encrypted with the data key, and the Powertools layer for
+third-party code. Its log group ``/aws/lambda/<name>`` exists before the function (30 days, logs
+key) with a data protection policy that masks card numbers, a second line of defence behind the
+code's own masking.
 
 With ``snap_start`` (docs/decisions/0008-snapstart.md) every deploy publishes a version, Lambda
 snapshots its initialised environment, and the alias ``live`` points at it: the queues' event
