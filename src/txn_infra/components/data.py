@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from txn_infra.components.resource_policies import deny_insecure_transport
+from txn_infra.components.resource_policies import deny_insecure_transport, tls_only_topic_policy
 from txn_spec import shapes
 
 # SQS may reuse a data key for up to a day before asking KMS again: at 1,000+ messages a second
@@ -206,26 +206,19 @@ class Topic(pulumi.ComponentResource):
         aws.sns.TopicPolicy(
             f"{name}-policy",
             arn=self.topic.arn,
-            policy=pulumi.Output.json_dumps(
+            policy=tls_only_topic_policy(
+                self.topic.arn,
                 {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            # Delegates to this account's IAM policies (the fraud detector's
-                            # and failed-transactions' roles); no other account may publish.
-                            "Sid": "PublishFromThisAccountOnly",
-                            "Effect": "Allow",
-                            "Principal": {
-                                "AWS": pulumi.Output.concat(
-                                    "arn:aws:iam::", args.account_id, ":root"
-                                )
-                            },
-                            "Action": "sns:Publish",
-                            "Resource": self.topic.arn,
-                        },
-                        deny_insecure_transport("sns:*", self.topic.arn),
-                    ],
-                }
+                    # Delegates to this account's IAM policies (the fraud detector's and
+                    # failed-transactions' roles); no other account may publish.
+                    "Sid": "PublishFromThisAccountOnly",
+                    "Effect": "Allow",
+                    "Principal": {
+                        "AWS": pulumi.Output.concat("arn:aws:iam::", args.account_id, ":root")
+                    },
+                    "Action": "sns:Publish",
+                    "Resource": self.topic.arn,
+                },
             ),
             opts=child,
         )

@@ -7,6 +7,14 @@ from typing import Any
 import pulumi
 
 
+def tls_only_topic_policy(
+    topic_arn: pulumi.Input[str], *allow: dict[str, Any]
+) -> pulumi.Output[str]:
+    """A topic's policy: the ``allow`` statements, and no request without TLS."""
+    statements = [*allow, deny_insecure_transport("sns:*", topic_arn)]
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements})
+
+
 def deny_insecure_transport(actions: str, resource: pulumi.Input[str]) -> dict[str, Any]:
     """Refuse every request that does not use TLS. A Deny may be broad; it grants nothing."""
     return {

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from txn_infra.components.resource_policies import deny_insecure_transport
+from txn_infra.components.resource_policies import tls_only_topic_policy
 from txn_spec import shapes
 
 # What a person is emailed from the fraud-alerts topic: high-severity alerts only. Every alert
@@ -54,24 +54,19 @@ class Notifications(pulumi.ComponentResource):
         aws.sns.TopicPolicy(
             f"{name}-alarms-policy",
             arn=self.topic.arn,
-            policy=pulumi.Output.json_dumps(
+            policy=tls_only_topic_policy(
+                self.topic.arn,
                 {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "ThisEnvironmentsAlarmsPublish",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                            "Action": "sns:Publish",
-                            "Resource": self.topic.arn,
-                            "Condition": {
-                                "ArnLike": {"aws:SourceArn": alarm_arns},
-                                "StringEquals": {"aws:SourceAccount": args.account_id},
-                            },
-                        },
-                        deny_insecure_transport("sns:*", self.topic.arn),
-                    ],
-                }
+                    "Sid": "ThisEnvironmentsAlarmsPublish",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": "sns:Publish",
+                    "Resource": self.topic.arn,
+                    "Condition": {
+                        "ArnLike": {"aws:SourceArn": alarm_arns},
+                        "StringEquals": {"aws:SourceAccount": args.account_id},
+                    },
+                },
             ),
             opts=child,
         )
