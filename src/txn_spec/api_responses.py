@@ -60,6 +60,12 @@ WAF_FILTERED = GatewayResponse("WAF_FILTERED", 403, "forbidden", "The request wa
 DEFAULT_5XX = GatewayResponse(
     "DEFAULT_5XX", 502, "internal_error", "Internal server error", sets_status=False
 )
+# Every other 4XX API Gateway answers itself (a bad request parameter, an unsupported media type,
+# ...) falls back to DEFAULT_4XX: in the error shape too, its status left to API Gateway for the
+# same reason as DEFAULT_5XX's. The local gateway never answers one (its status here is nominal).
+DEFAULT_4XX = GatewayResponse(
+    "DEFAULT_4XX", 400, "request_refused", "The request was refused", sets_status=False
+)
 
 GATEWAY_RESPONSES = (
     BAD_REQUEST_BODY,
@@ -69,6 +75,7 @@ GATEWAY_RESPONSES = (
     THROTTLED,
     QUOTA_EXCEEDED,
     WAF_FILTERED,
+    DEFAULT_4XX,
     DEFAULT_5XX,
 )
 

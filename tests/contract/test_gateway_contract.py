@@ -48,7 +48,7 @@ SAMPLE_CONTEXT = {
 }
 
 # Answers the local gateway cannot be driven to: nothing throttles, meters or filters it.
-NOT_LOCAL = {"THROTTLED", "QUOTA_EXCEEDED", "WAF_FILTERED"}
+NOT_LOCAL = {"THROTTLED", "QUOTA_EXCEEDED", "WAF_FILTERED", "DEFAULT_4XX"}
 
 
 def render(template: str, context: Mapping[str, str] = SAMPLE_CONTEXT) -> str:

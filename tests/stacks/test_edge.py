@@ -69,7 +69,11 @@ def test_body_is_validated_against_the_openapi_schema(edge: LayerRun) -> None:
     model = edge.one("aws:apigateway/model:Model", "api-request-model")
     assert method.inputs["requestValidatorId"] == validator.id
     assert validator.inputs["validateRequestBody"] is True
-    assert method.inputs["requestModels"] == {"application/json": model.inputs["name"]}
+    # every Content-Type: a text/plain body would otherwise reach the validator unchecked
+    assert method.inputs["requestModels"] == {
+        "application/json": model.inputs["name"],
+        "$default": model.inputs["name"],
+    }
     assert model.inputs["contentType"] == "application/json"
     schema = json.loads(model.inputs["schema"])
     assert schema == api_schema.model_schema(api_schema.load_document(OPENAPI_DOCUMENT))
@@ -141,7 +145,10 @@ def test_fraud_reports_route_takes_the_same_key_validator_and_function(
     assert method.inputs["httpMethod"] == "POST"
     assert method.inputs["apiKeyRequired"] is True
     assert method.inputs["requestValidatorId"] == validator.id
-    assert method.inputs["requestModels"] == {"application/json": model.inputs["name"]}
+    assert method.inputs["requestModels"] == {
+        "application/json": model.inputs["name"],
+        "$default": model.inputs["name"],
+    }
     assert json.loads(model.inputs["schema"]) == api_schema.model_schema(
         api_schema.load_document(OPENAPI_DOCUMENT), api_schema.REPORT_SCHEMA
     )

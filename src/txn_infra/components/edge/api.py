@@ -160,7 +160,13 @@ class TransactionApi(pulumi.ComponentResource):
                     "http_method": "POST",
                     "authorization": "NONE",
                     "api_key_required": True,
-                    "request_models": {"application/json": request_model.name},
+                    # "$default" too: API Gateway validates a body only against the model of its
+                    # Content-Type and passes any other straight to the function ("Request
+                    # validation": the $default content type applies one model to every type).
+                    "request_models": {
+                        "application/json": request_model.name,
+                        "$default": request_model.name,
+                    },
                     **({"request_parameters": request_parameters} if request_parameters else {}),
                 },
                 request_validator_id=validator.id,
