@@ -46,7 +46,7 @@ _THROTTLING = {
 # (botocore's ``max_attempts`` would count only the retries).
 Policy = Literal["queue", "api", "once"]
 POLICIES: dict[Policy, Config] = {
-    # The queue consumers (60 s): a few quick attempts, short timeouts.
+    # The queue consumers (50 s): a few quick attempts, short timeouts.
     "queue": Config(
         retries={"total_max_attempts": 3, "mode": "standard"},
         connect_timeout=2,

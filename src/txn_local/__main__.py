@@ -142,7 +142,7 @@ def wait(args: argparse.Namespace, out: TextIO) -> int:
     while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(url, timeout=5).close()
-        except urllib.error.HTTPError as answer:  # GET / is API Gateway's 403 with its type
+        except urllib.error.HTTPError as answer:  # GET / is API Gateway's 404 with its type
             if answer.headers["x-amzn-ErrorType"] == MISSING_AUTHENTICATION_TOKEN.response_type:
                 print(f"ready api={url}/transaction", file=out)
                 return 0

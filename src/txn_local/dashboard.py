@@ -62,7 +62,8 @@ class Dashboard:
         """The page or its data for the dashboard's paths; any other request is answered by
         ``answer`` (the gateway's steps) and counted as API Gateway's metrics count it."""
         if request.path in (PATH, f"{PATH}/", f"{PATH}/data") and request.method not in READS:
-            body = json.dumps({"error": {"code": "method_not_allowed", "message": "GET only"}})
+            refusal = {"code": "method_not_allowed", "message": "GET or HEAD only"}
+            body = json.dumps({"error": refusal})
             return Response(
                 405, [("Content-Type", "application/json"), ("Allow", "GET, HEAD")], body.encode()
             )

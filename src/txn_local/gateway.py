@@ -2,12 +2,12 @@
 front of the validator.
 
 It does what the REST API in the ``edge`` stack does before and after the Lambda proxy
-integration, in the same order: route (anything but those two gets API Gateway's 403
-``MISSING_AUTHENTICATION_TOKEN``), size limit, API key (checked against the key the embedded API
-Gateway holds through its usage plan), request validation against the route's OpenAPI schema
-(``TransactionRequest``, ``FraudReport``), then a REST proxy event (payload v1) for the
-validator, whose answer goes back to the client. A handler error or a malformed answer is a 502,
-as in AWS.
+integration, in the same order: route (anything but those two gets API Gateway's
+``MISSING_AUTHENTICATION_TOKEN``, 404 in the API's shape), size limit, API key (checked against
+the key the embedded API Gateway holds through its usage plan), request validation against the
+route's OpenAPI schema (``TransactionRequest``, ``FraudReport``), then a REST proxy event
+(payload v1) for the validator, whose answer goes back to the client. A handler error or a
+malformed answer is a 502, as in AWS.
 """
 
 from __future__ import annotations

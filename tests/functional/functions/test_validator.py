@@ -177,12 +177,20 @@ def test_given_a_malformed_quoted_key_then_400_invalid_header(
     assert body_of(response)["error"]["code"] == "invalid_header"
 
 
+@pytest.mark.parametrize(
+    "sent",
+    [
+        {"idempotency-key": ["k-first", "k-second"]},  # as a deployed REST API passes names
+        {"Idempotency-Key": ["k-first"], "idempotency-key": ["k-second"]},  # two spellings
+    ],
+    ids=["one-name", "two-spellings"],
+)
 def test_given_two_idempotency_key_headers_then_400_invalid_header(
-    validator_app, api_event, make_body, context
+    validator_app, api_event, make_body, context, sent
 ):
     # GIVEN two Idempotency-Key headers: API Gateway's ``headers`` keeps the last one only
-    event = api_event(make_body(), headers={"Idempotency-Key": "k-second"})
-    event["multiValueHeaders"] = {"Idempotency-Key": ["k-first", "k-second"]}
+    event = api_event(make_body(), headers={"idempotency-key": "k-second"})
+    event["multiValueHeaders"] = sent
     response = validator_app.lambda_handler(event, context)
     # THEN the request is refused, not keyed by whichever header API Gateway kept
     assert response["statusCode"] == 400
@@ -191,10 +199,18 @@ def test_given_two_idempotency_key_headers_then_400_invalid_header(
         "message": "send one Idempotency-Key header",
         "field": "Idempotency-Key",
     }
-    # AND one header, as API Gateway passes it in both maps, is a key as before
-    single = api_event(make_body(), headers={"Idempotency-Key": "k-one"})
-    single["multiValueHeaders"] = {"idempotency-key": ["k-one"]}
-    assert validator_app.lambda_handler(single, context)["statusCode"] == 202
+
+
+def test_given_one_idempotency_key_header_in_both_maps_then_it_keys_the_request(
+    validator_app, api_event, make_body, context
+):
+    # API Gateway passes one header in both maps, under the same name
+    event = api_event(make_body(), headers={"idempotency-key": "k-one"})
+    event["multiValueHeaders"] = {"idempotency-key": ["k-one"]}
+    first = validator_app.lambda_handler(event, context)
+    again = validator_app.lambda_handler(event, context)
+    assert first["statusCode"] == again["statusCode"] == 202
+    assert again["headers"]["Idempotent-Replayed"] == "true"
 
 
 def test_given_same_idempotency_key_and_other_body_when_posted_then_refused(
