@@ -26,6 +26,7 @@ from txn_local.runtime import LocalRuntime
 from txn_local.traffic import SampleRequest, build, poison_message
 from txn_spec import shapes
 
+USER_AGENT = "txn-local-demo/1"
 FINAL_STATUSES = frozenset({"APPROVED", "FLAGGED", "FAILED"})
 _RULE_ATTRIBUTES = ("matched_rules", "rules", "fraud_rules")
 
@@ -215,7 +216,9 @@ class Demo:
     def _send(
         self, connection: http.client.HTTPConnection, request: SampleRequest
     ) -> Answer | None:
-        headers = {"Content-Type": "application/json", **request.headers}
+        # A User-Agent, as a client of the deployed API must send (AWS WAF's common rules block a
+        # request without one; api/openapi.yaml)
+        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **request.headers}
         if request.use_api_key:
             headers["x-api-key"] = request.api_key or self.runtime.api_key
         began = time.perf_counter()

@@ -110,6 +110,7 @@ class Load:
     def _submit(self, connection, key: str, body: str, result: LoadResult, deadline: float):
         headers = {
             "Content-Type": "application/json",
+            "User-Agent": "txn-resilience-load/1",  # as the deployed API's WAF requires
             "x-api-key": self.api_key,
             "Idempotency-Key": key,
         }

@@ -6,6 +6,7 @@ merchants from the repository); about 40 s in all.
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
 import os
@@ -21,6 +22,7 @@ import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
 from txn_local import callcount
+from txn_local.demo import USER_AGENT as DEMO_USER_AGENT
 from txn_local.demo import Demo
 from txn_local.runtime import LocalRuntime, RuntimeConfig
 from txn_spec import shapes
@@ -235,10 +237,25 @@ def test_a_missing_or_wrong_api_key_gets_403(runtime, api_key):
     assert enqueued(runtime) == before
 
 
-def test_the_demo_burst_ends_with_nothing_lost(runtime):
+def test_the_demo_burst_ends_with_nothing_lost(runtime, monkeypatch):
+    # the validator's events, as the gateway builds them from the demo's requests
+    gateway = runtime.gateway
+    assert gateway is not None
+    seen: list[dict[str, Any]] = []
+    validator = gateway.validator
+    handler = validator.handler
+
+    def recording(event: dict[str, Any], context: Any) -> Any:
+        seen.append(event["requestContext"]["identity"])
+        return handler(event, context)
+
+    monkeypatch.setattr(gateway, "validator", dataclasses.replace(validator, handler=recording))
     outcome = Demo(runtime, count=150, timeout=60, seed=11).run()
     assert outcome.problems == []
     assert len(outcome.accepted_ids) > 100
+    # every request names its client, as the deployed API's WAF requires (api/openapi.yaml)
+    assert seen
+    assert {identity["userAgent"] for identity in seen} == {DEMO_USER_AGENT}
 
 
 def test_each_function_logs_and_counts_under_its_own_service_name(runtime):
