@@ -178,6 +178,27 @@ def test_alarm_topic_is_encrypted_and_both_topics_email(
         assert subscription.inputs["endpoint"] == "payments-oncall-dev@example.com"
 
 
+def test_waf_blocking_a_share_of_the_requests_alarms(obs: LayerRun) -> None:
+    alarm = alarms(obs)["waf-blocked-share"]
+    queries = {q["id"]: q for q in alarm.inputs["metricQueries"]}
+    acl = {"WebACL": "txn-dev-waf", "Rule": "ALL", "Region": "us-east-2"}
+    for query, metric in (("blocked", "BlockedRequests"), ("allowed", "AllowedRequests")):
+        stat = queries[query]["metric"]
+        assert (stat["namespace"], stat["metricName"], stat["stat"]) == ("AWS/WAFV2", metric, "Sum")
+        assert stat["dimensions"] == acl
+    # the share of blocked requests, judged only from 100 requests a minute
+    (value,) = [q for q in queries.values() if q.get("returnData")]
+    assert value["expression"] == (
+        "IF(FILL(allowed, 0) + FILL(blocked, 0) >= 100, "
+        "100 * FILL(blocked, 0) / (FILL(allowed, 0) + FILL(blocked, 0)), 0)"
+    )
+    assert (alarm.inputs["threshold"], alarm.inputs["comparisonOperator"]) == (
+        5.0,
+        "GreaterThanThreshold",
+    )
+    assert alarm.inputs["treatMissingData"] == "notBreaching"
+
+
 def test_only_this_environments_alarms_may_publish_to_the_alarm_topic(obs: LayerRun) -> None:
     topic = obs.one("aws:sns/topic:Topic").outputs["arn"]
     (policy,) = obs.of_type("aws:sns/topicPolicy:TopicPolicy")

@@ -15,6 +15,10 @@ from txn_spec import shapes
 NS = shapes.METRICS_NAMESPACE
 # The functions fed by a queue, which report failed records instead of raising.
 QUEUE_CONSUMERS = frozenset(source.function.component for source in shapes.EVENT_SOURCES)
+# WAF: the share of requests it blocks above which on-call is told, and the traffic a minute
+# below which the share is not judged (a scanner's few requests at night are not an incident).
+WAF_BLOCKED_PERCENT = 5.0
+WAF_MIN_REQUESTS = 100
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,7 @@ class ServiceAlarms(pulumi.ComponentResource):
             evaluation_periods=5,
             datapoints_to_alarm=3,
         )
+        self._waf_blocked_share()
         for component, table in w.table_names.items():
             # The TableName dimension alone leaves out the indexes' throttles, and an index that
             # throttles (above its warm throughput) throttles its table's writes too.
@@ -153,6 +158,29 @@ class ServiceAlarms(pulumi.ComponentResource):
             evaluation_periods=1,
         )
         self.register_outputs({"alarm_arns": [a.arn for a in self.alarms.values()]})
+
+    def _waf_blocked_share(self) -> None:
+        """WAF blocking a share of the requests: an outage seen from the client (a provider's
+        release without a User-Agent, a managed rule that misfires) answers 403 to every payment,
+        which neither the 5XX alarm nor the functions see; or an attack WAF is holding off."""
+        w = self._args.watched
+        # the web ACL's totals (Rule ALL); a REGIONAL web ACL's metrics carry its Region
+        acl = {"WebACL": w.web_acl_name, "Rule": "ALL", "Region": w.region}
+        total = "FILL(allowed, 0) + FILL(blocked, 0)"
+        share = f"IF({total} >= {WAF_MIN_REQUESTS}, 100 * FILL(blocked, 0) / ({total}), 0)"
+        self._alarm(
+            "waf-blocked-share",
+            f"WAF blocks more than {WAF_BLOCKED_PERCENT:g}% of the API's requests",
+            "waf-blocked-requests",
+            metric_queries=[
+                _metric("blocked", "AWS/WAFV2", "BlockedRequests", acl, "Sum"),
+                _metric("allowed", "AWS/WAFV2", "AllowedRequests", acl, "Sum"),
+                _expression("share", share, "Blocked (%)"),
+            ],
+            threshold=WAF_BLOCKED_PERCENT,
+            evaluation_periods=5,
+            datapoints_to_alarm=3,
+        )
 
     def _error_rate(self, component: str, function_name: pulumi.Input[str]) -> None:
         dims = {"FunctionName": function_name}
