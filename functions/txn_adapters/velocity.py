@@ -222,7 +222,7 @@ class VelocityStore:
         alone (a report does not keep a card's windows alive); a merchant's risk item lives
         :data:`RISK_TTL` after its last report, and one missing or expired is created afresh."""
         text: AttributeValueTypeDef = {"S": risk.text()}
-        key: list[AttributeValueTypeDef] = [{"S": counter.key}, {"S": "v"}]
+        key: list[AttributeValueTypeDef] = [{"S": counter.key}, _V]
         merchant_item = counter.key.startswith("risk#")
         if merchant_item and not counter.exists:
             item: dict[str, AttributeValueTypeDef] = {
@@ -232,19 +232,19 @@ class VelocityStore:
                 "expires_at": _n(now + RISK_TTL),
             }
             return Statement(insert_text(self.table, tuple(item)), list(item.values()))
-        sets = [f"SET {quote(RISK)} = ?"]
+        risk_clauses, expiry = _clauses(RISK), _clauses("expires_at")
+        sets = [risk_clauses.assign]
         params: list[AttributeValueTypeDef] = [text]
         if merchant_item:
-            sets.append(f"SET {quote('expires_at')} = ?")
+            sets.append(expiry.assign)
             params.append(_n(max(now + RISK_TTL, counter.expires_at)))
-        where = f"{quote('pk')} = ? AND {quote('sk')} = ?"
         params += key
         if merchant_item and counter.reset:  # expired: only one writer restarts it
-            where += f" AND {quote('expires_at')} = ?"
+            where = _KEY_MATCHES_AND + expiry.equals
             params.append(_n(counter.expires_at))
         elif counter.risk_text is None:
-            where += f" AND {quote(RISK)} IS MISSING"
+            where = _KEY_MATCHES_AND + risk_clauses.missing
         else:
-            where += f" AND {quote(RISK)} = ?"
+            where = _KEY_MATCHES_AND + risk_clauses.equals
             params.append({"S": counter.risk_text})
         return Statement(f"UPDATE {quote(self.table)} {' '.join(sets)} WHERE {where}", params)

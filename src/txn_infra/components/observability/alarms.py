@@ -163,9 +163,7 @@ class ServiceAlarms(pulumi.ComponentResource):
         """WAF blocking a share of the requests: an outage seen from the client (a provider's
         release without a User-Agent, a managed rule that misfires) answers 403 to every payment,
         which neither the 5XX alarm nor the functions see; or an attack WAF is holding off."""
-        w = self._args.watched
-        # the web ACL's totals (Rule ALL); a REGIONAL web ACL's metrics carry its Region
-        acl = {"WebACL": w.web_acl_name, "Rule": "ALL", "Region": w.region}
+        acl = self._args.watched.web_acl_dimensions
         total = "FILL(allowed, 0) + FILL(blocked, 0)"
         share = f"IF({total} >= {WAF_MIN_REQUESTS}, 100 * FILL(blocked, 0) / ({total}), 0)"
         self._alarm(

@@ -21,8 +21,7 @@ def _dimensions(w: Watched, target: Target, function: str | None) -> list[tuple[
     if target == "api":
         return [(None, ["ApiName", w.api_name, "Stage", w.stage_name])]
     if target == "waf":
-        # the web ACL's totals: Rule ALL; a REGIONAL web ACL's metrics carry its Region
-        return [(None, ["WebACL", w.web_acl_name, "Rule", "ALL", "Region", w.region])]
+        return [(None, [part for pair in w.web_acl_dimensions.items() for part in pair])]
     if target == "function":
         assert function is not None
         return [(None, ["FunctionName", w.function_names[function]])]

@@ -30,3 +30,9 @@ class Watched:
     table_names: Mapping[str, pulumi.Input[str]]  # table component -> table name
     # table component -> its global secondary indexes: their throttles are metrics of their own
     table_indexes: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    @property
+    def web_acl_dimensions(self) -> dict[str, str]:
+        """The web ACL's totals, as WAF publishes them: every rule (``Rule`` ``ALL``), and the
+        ``Region`` a REGIONAL web ACL's metrics carry."""
+        return {"WebACL": self.web_acl_name, "Rule": "ALL", "Region": self.region}
