@@ -42,6 +42,8 @@ from txn_domain.velocity import (
 MIN_HISTORY = 3  # sales before a card's own behaviour is a baseline
 MIN_MERCHANT_SALES = 5  # sales before a merchant's typical sale is known (ADR 0016)
 MIN_AGE_DAYS = 7.0  # a young card's usual rate is taken over at least this long
+# in-person sales after which a card's first sale online makes its IP new (ADR 0021)
+ONLINE_HABITS_SALES = 20
 
 
 class FraudAlert(TypedDict):
@@ -204,6 +206,15 @@ def features(
     # each looked up once in the card's known marks (a tuple of up to 40)
     merchant_known = seasoned and marks[0] in profile.known
     ip_known = seasoned and ip_mark is not None and ip_mark in profile.known
+    # An IP is new to a card that has used others: a card's first sale online has no usual IP to
+    # differ from, unless the card has been used in person only for ONLINE_HABITS_SALES sales,
+    # where going online is itself a change (ADR 0021).
+    new_ip = (
+        seasoned
+        and ip_mark is not None
+        and not ip_known
+        and (history_count >= ONLINE_HABITS_SALES or profile.used_online())
+    )
     home_km = profile.home_km(geo[0], geo[1], now) if geo and seasoned else None
     age_days = (now - profile.first) / 86400 if profile.first else 0.0
     usual_per_day = history_count / max(age_days, MIN_AGE_DAYS) if seasoned else None
@@ -244,9 +255,11 @@ def features(
         "new_merchant": seasoned and not merchant_known,
         "known_merchant": seasoned and merchant_known,
         "new_terminal": seasoned and txn.terminal_id is not None and marks[1] not in profile.known,
-        "new_ip": seasoned and ip_mark is not None and not ip_known,
-        # an IP the card has used (False without an IP: a sale that hides it is not excused)
+        "new_ip": new_ip,
         "known_ip": seasoned and ip_known,
+        # online, not from the card's usual IPs: a new one, or none (a sale that hides its IP is
+        # not excused)
+        "unfamiliar_ip": new_ip or (seasoned and txn.channel == "ecommerce" and ip_mark is None),
         "recent_new_places": profile.recent_novelty(now) if seasoned else None,
         "home_km": home_km,
         # moving fast away from every usual place (not back home after a fraudulent sale)

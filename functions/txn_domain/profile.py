@@ -133,6 +133,12 @@ class Profile(NamedTuple):
         )
 
     # -- what the rules read -----------------------------------------------------------------
+
+    def used_online(self) -> bool:
+        """Whether the card has been used online: a customer IP's country (``CC``) among its
+        countries."""
+        return any(len(c) == 2 for c in self.countries)
+
     def amount_z(self, log_amount: float) -> float | None:
         """How many spreads ``log_amount`` is above the card's usual (``None``: no history)."""
         if self.weight <= 0:

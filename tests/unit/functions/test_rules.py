@@ -822,3 +822,69 @@ def test_a_merchants_typical_sale_is_its_day_or_else_all_its_shards_hold(
     f = features(txn, make_merchant(), Counter(key=card_key("tok_x")), None, read, read[0], rules)
 
     assert f["amount_vs_merchant"] == pytest.approx(expected)
+
+
+# online from an IP the card has not used (ADR 0021)
+ONLINE_AT_HOME = {"channel": "ecommerce", "terminal_id": None, "ip_address": "198.51.100.7"}
+
+
+def test_given_a_cards_first_sale_online_then_its_ip_is_not_new(rules, make_txn, make_merchant):
+    # six sales in person, then the cardholder's first purchase online, from home
+    decision = run(history(then=ONLINE_AT_HOME, **CP), rules, make_txn, make_merchant)
+    assert "new-ip" not in decision.matched_rules
+    assert (
+        "new-ip" in run(history(then=ONLINE_AT_HOME), rules, make_txn, make_merchant).matched_rules
+    )
+
+
+def test_given_a_cards_first_sale_online_then_an_unusual_amount_counts_only_with_a_country_anomaly(
+    rules, make_txn, make_merchant
+):
+    amount_rules = {"amount-unusual", "amount-far-above-usual", "cnp-unusual-amount-anomaly"}
+    big = {**ONLINE_AT_HOME, "amount": 20000}
+    at_home = run(history(then=big, **CP), rules, make_txn, make_merchant)
+    shipped_abroad = run(
+        history(then={**big, "shipping_country": "FR"}, **CP), rules, make_txn, make_merchant
+    )
+    hidden_ip = run(
+        history(then={**big, "ip_address": None, "ip_country": None}, **CP),
+        rules,
+        make_txn,
+        make_merchant,
+    )
+    assert not amount_rules & set(at_home.matched_rules)
+    assert amount_rules <= set(shipped_abroad.matched_rules)
+    assert amount_rules <= set(hidden_ip.matched_rules)  # hiding the IP is never excused
+
+
+def test_given_a_card_used_only_in_person_for_twenty_sales_then_going_online_is_a_new_ip(
+    rules, make_txn, make_merchant
+):
+    def in_person(n: int):
+        """``n`` sales in person, twice a day, then the first one online."""
+        past = [(at(hours=-12 * (n - i)), {**CP, "amount": 2000}) for i in range(n)]
+        return {"txns": [*past, (at(), {**ONLINE_AT_HOME, "amount": 2000})]}
+
+    going_online = run(in_person(fraud.ONLINE_HABITS_SALES), rules, make_txn, make_merchant)
+    younger = run(in_person(fraud.ONLINE_HABITS_SALES - 1), rules, make_txn, make_merchant)
+    assert "new-ip" in going_online.matched_rules
+    assert "new-ip" not in younger.matched_rules
+
+
+def test_given_a_cards_first_purchase_at_a_crypto_exchange_from_home_then_it_is_approved(
+    rules, make_txn, make_merchant
+):
+    # six $20 sales in person at a shop (m_2001, not configured here: only the exchange is),
+    # then $250 at a high-risk merchant (a crypto exchange, MCC 6051)
+    # whose typical sale that is: flagged while the first sale online had a "new" IP
+    exchange = {"mcc": "6051", "per_transaction_limit": 100_000}
+    first_buy = {**ONLINE_AT_HOME, "amount": 25_000}
+    past = [(at(days=i - 10), {**CP, "amount": 2000, "merchant_id": "m_2001"}) for i in range(6)]
+    sales = {"txns": [*past, (at(), first_buy)], "merchant": exchange}
+    decision = run(sales, rules, make_txn, make_merchant)
+    assert decision.status is Status.APPROVED, decision.matched_rules
+    shipped_away = {
+        "txns": [*past, (at(), {**first_buy, "shipping_country": "FR"})],
+        "merchant": exchange,
+    }
+    assert run(shipped_away, rules, make_txn, make_merchant).status is Status.FLAGGED
