@@ -22,7 +22,7 @@ from typing import Any, Literal, TypedDict
 from txn_domain.currencies import EXPONENTS
 from txn_domain.models import AcceptedTransaction, Decision, MerchantConfig, Status
 from txn_domain.pan import mask_card
-from txn_domain.profile import PLACE_KM, distance_km, mark, shop_home
+from txn_domain.profile import PLACE_KM, UNKNOWN_IP_COUNTRY, distance_km, mark, shop_home
 from txn_domain.risk import OWN
 from txn_domain.rules.engine import RuleSet
 from txn_domain.velocity import (
@@ -42,7 +42,7 @@ from txn_domain.velocity import (
 MIN_HISTORY = 3  # sales before a card's own behaviour is a baseline
 MIN_MERCHANT_SALES = 5  # sales before a merchant's typical sale is known (ADR 0016)
 MIN_AGE_DAYS = 7.0  # a young card's usual rate is taken over at least this long
-# in-person sales after which a card's first sale online makes its IP new (ADR 0021)
+# sales, none online, after which a card's first sale online makes its IP new (ADR 0021)
 ONLINE_HABITS_SALES = 20
 
 
@@ -207,8 +207,9 @@ def features(
     merchant_known = seasoned and marks[0] in profile.known
     ip_known = seasoned and ip_mark is not None and ip_mark in profile.known
     # An IP is new to a card that has used others: a card's first sale online has no usual IP to
-    # differ from, unless the card has been used in person only for ONLINE_HABITS_SALES sales,
-    # where going online is itself a change (ADR 0021).
+    # differ from, unless the card made ONLINE_HABITS_SALES sales before it, none online (going
+    # online is then a change in itself; ADR 0021). "Online" is what the profile learned from: a
+    # flagged sale online does not count.
     new_ip = (
         seasoned
         and ip_mark is not None
@@ -223,6 +224,8 @@ def features(
     if now // GUARD_WIDTH > (now if clock is None else clock) // GUARD_WIDTH - GUARD_HOURS:
         if not card.counted(digest, now):
             country = cnp_country or shop_country
+            if country is None and ip_mark is not None:
+                country = UNKNOWN_IP_COUNTRY  # used online all the same (Profile.used_online)
             card.add(now, amount_ref, small, geo, digest, marks, country, present)
         if ip is not None and not ip.counted(digest, now):
             ip.add(now, amount_ref, small, None, digest)

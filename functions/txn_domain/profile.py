@@ -16,7 +16,8 @@ as one string attribute (:data:`ATTRIBUTE`, ``pr``: one parameter to write, one 
 - ``known``: the last :data:`MAX_KNOWN` merchants, terminals and card-not-present IPs used
   (16-bit digests, space separated): first use of a merchant, terminal or IP;
 - ``countries``: the last :data:`MAX_COUNTRIES` countries the card was used in, of two kinds
-  kept apart: ``CC``, a customer IP's country online; and the shop's country of a card-present
+  kept apart: ``CC``, a customer IP's country online (:data:`UNKNOWN_IP_COUNTRY` for an IP sent
+  without its country: the card was used online); and the shop's country of a card-present
   sale without coordinates, which stands in for a distance from the usual places. A shop's
   country is usual, like a place, once used on days :data:`SETTLE_DAYS` apart (``CC+``); until
   then it is held as ``CC~day``, the day first used;
@@ -49,6 +50,7 @@ MAX_PLACES = 4
 PLACE_KM = 50.0
 MAX_KNOWN = 40
 MAX_COUNTRIES = 5
+UNKNOWN_IP_COUNTRY = "??"  # an online sale's IP came without its country
 # Prior for a young card's spread of log amounts (a consumer card's purchases typically span a
 # factor of 2-3 either way): weight PRIOR_WEIGHT at variance PRIOR_VAR, so a card with three
 # similar purchases does not call a fourth at twice the amount extreme.
@@ -135,8 +137,8 @@ class Profile(NamedTuple):
     # -- what the rules read -----------------------------------------------------------------
 
     def used_online(self) -> bool:
-        """Whether the card has been used online: a customer IP's country (``CC``) among its
-        countries."""
+        """Whether the profile learned from a sale online: a customer IP's country (``CC``, or
+        :data:`UNKNOWN_IP_COUNTRY`) among its countries."""
         return any(len(c) == 2 for c in self.countries)
 
     def amount_z(self, log_amount: float) -> float | None:

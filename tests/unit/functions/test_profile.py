@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from txn_domain.profile import FLAGGED_PLACE_S, PLACE_KM, Profile, fold, mark, shop_home
+from txn_domain.profile import (
+    FLAGGED_PLACE_S,
+    PLACE_KM,
+    UNKNOWN_IP_COUNTRY,
+    Profile,
+    fold,
+    mark,
+    shop_home,
+)
 from txn_domain.velocity import Counter
 
 DAY = 86_400
@@ -161,3 +169,17 @@ def test_the_flagged_place_round_trips_through_the_item_attribute():
     stored = caught(spend(Profile(), 6), T).text()
     assert Profile.parse(stored).text() == stored
     assert Profile.parse(stored).near_flagged(*LONDON, T + HOUR)
+
+
+@pytest.mark.parametrize(
+    ("countries", "online"),
+    [
+        ((), False),
+        (("US~20400",), False),  # a shop's country, not yet usual
+        (("US+", "CA~20401"), False),  # shops' countries only
+        (("US+", "GB"), True),  # an IP's country
+        ((UNKNOWN_IP_COUNTRY,), True),  # an IP sent without its country
+    ],
+)
+def test_a_card_is_used_online_once_its_profile_holds_an_ips_country(countries, online):
+    assert Profile(countries=countries).used_online() is online

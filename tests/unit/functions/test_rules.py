@@ -825,7 +825,12 @@ def test_a_merchants_typical_sale_is_its_day_or_else_all_its_shards_hold(
 
 
 # online from an IP the card has not used (ADR 0021)
-ONLINE_AT_HOME = {"channel": "ecommerce", "terminal_id": None, "ip_address": "198.51.100.7"}
+ONLINE_AT_HOME = {
+    "channel": "ecommerce",
+    "terminal_id": None,
+    "ip_address": "198.51.100.7",
+    "ip_country": "US",
+}
 
 
 def test_given_a_cards_first_sale_online_then_its_ip_is_not_new(rules, make_txn, make_merchant):
@@ -837,7 +842,7 @@ def test_given_a_cards_first_sale_online_then_its_ip_is_not_new(rules, make_txn,
     )
 
 
-def test_given_a_cards_first_sale_online_then_an_unusual_amount_counts_only_with_a_country_anomaly(
+def test_given_a_cards_first_sale_online_then_an_unusual_amount_counts_only_with_an_anomaly(
     rules, make_txn, make_merchant
 ):
     amount_rules = {"amount-unusual", "amount-far-above-usual", "cnp-unusual-amount-anomaly"}
@@ -875,8 +880,8 @@ def test_given_a_cards_first_purchase_at_a_crypto_exchange_from_home_then_it_is_
     rules, make_txn, make_merchant
 ):
     # six $20 sales in person at a shop (m_2001, not configured here: only the exchange is),
-    # then $250 at a high-risk merchant (a crypto exchange, MCC 6051)
-    # whose typical sale that is: flagged while the first sale online had a "new" IP
+    # then $250 at a high-risk merchant (a crypto exchange, MCC 6051) with no sales counted yet,
+    # so any amount is at least its typical sale: flagged while a first sale online had a "new" IP
     exchange = {"mcc": "6051", "per_transaction_limit": 100_000}
     first_buy = {**ONLINE_AT_HOME, "amount": 25_000}
     past = [(at(days=i - 10), {**CP, "amount": 2000, "merchant_id": "m_2001"}) for i in range(6)]
@@ -888,3 +893,25 @@ def test_given_a_cards_first_purchase_at_a_crypto_exchange_from_home_then_it_is_
         "merchant": exchange,
     }
     assert run(shipped_away, rules, make_txn, make_merchant).status is Status.FLAGGED
+
+
+def test_given_a_card_used_online_from_ips_sent_without_a_country_then_another_ip_is_new(
+    rules, make_txn, make_merchant
+):
+    # the contract allows an IP without its country: the card was used online all the same
+    decision = run(
+        history(then={"ip_address": "198.51.100.7"}, ip_country=None),
+        rules,
+        make_txn,
+        make_merchant,
+    )
+    assert "new-ip" in decision.matched_rules
+
+
+def test_given_a_card_used_at_shops_without_coordinates_then_its_first_sale_online_is_no_new_ip(
+    rules, make_txn, make_merchant
+):
+    # the shops' countries are in the profile's countries too, but they are not an IP's
+    no_geo = {**CP, "geo": ...}
+    decision = run(history(then=ONLINE_AT_HOME, **no_geo), rules, make_txn, make_merchant)
+    assert "new-ip" not in decision.matched_rules
