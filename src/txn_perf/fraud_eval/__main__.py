@@ -1,7 +1,8 @@
 """``./noxw -s fraud-eval``: labelled traffic through the real fraud detector, and what it caught.
 
     python -m txn_perf.fraud_eval [--seed 1] [--cards 3000] [--days 35] [--alt]
-                                  [--without geo|ip ...] [--fraud-from DAY] [--out DIR]
+                                  [--without geo|ip ...] [--fraud-from DAY]
+                                  [--rate-median N] [--online-share LOW HIGH] [--out DIR]
 
 Shows on stderr how far each replay is (every tenth), then prints recall per pattern, false
 positives and precision overall and per merchant, the rules that fired and issue 17's targets;
@@ -9,7 +10,10 @@ writes ``report-<seed>.json`` and ``scores-<seed>.png`` in ``--out`` (default
 ``bench-results/fraud_eval``). ``--alt`` uses the differently-shaped population
 (:data:`txn_perf.fraud_eval.generator.ALT`); ``--without geo`` (or ``ip``) leaves that optional
 field out of every transaction, to see how the rules do on traffic that does not carry it;
-``--fraud-from`` moves the day stolen and copied cards are first used (default 7).
+``--fraud-from`` moves the day stolen and copied cards are first used (default 7);
+``--rate-median`` (purchases a day, default 1.1) and ``--online-share`` (each cardholder's share
+of purchases online is drawn between LOW and HIGH, default 0.15 0.5) reshape the cardholders, as
+docs/fraud-eval.md and ADR 0021 measured cards used less often and cardholders who shop in person.
 Exit 0 whatever the figures: this is a measurement; the tests hold the targets.
 """
 
@@ -58,6 +62,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--fraud-from", type=float, default=None, help="day stolen cards are first used (7)"
     )
+    parser.add_argument(
+        "--rate-median", type=float, default=None, help="purchases per card per day (1.1)"
+    )
+    parser.add_argument(
+        "--online-share",
+        type=float,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        default=None,
+        help="range of each cardholder's share of purchases online (0.15 0.5)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "fraud_eval")
     args = parser.parse_args(argv)
     params = replace(
@@ -65,10 +80,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.fraud_from is not None:
         params = replace(params, fraud_from_day=args.fraud_from)
+    if args.rate_median is not None:
+        params = replace(params, rate_median=args.rate_median)
+    if args.online_share is not None:
+        low, high = args.online_share
+        if not 0 <= low <= high <= 1:
+            parser.error("--online-share needs 0 <= LOW <= HIGH <= 1")
+        params = replace(params, online_share=(low, high))
     parts = ["alt"] if args.alt else []
     parts += [f"without-{w}" for w in sorted(set(args.without))]
     if args.fraud_from is not None:
         parts.append(f"fraud-from-{args.fraud_from:g}")
+    if args.rate_median is not None:
+        parts.append(f"rate-{args.rate_median:g}")
+    if args.online_share is not None:
+        parts.append("online-{:g}-{:g}".format(*args.online_share))
     name = "-".join(parts)
     for seed in args.seed or [1]:
         print(f"generating and replaying seed {seed} ...", file=sys.stderr)

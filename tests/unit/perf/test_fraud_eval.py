@@ -221,6 +221,21 @@ def test_the_command_names_each_runs_files_after_its_options(tmp_path, capsys):
     assert "recall" in capsys.readouterr().out
 
 
+def test_the_command_reshapes_the_cardholders_and_refuses_a_share_out_of_range(tmp_path, capsys):
+    from txn_perf.fraud_eval.__main__ import main
+
+    tiny = ["--cards", "40", "--days", "8", "--out", str(tmp_path)]
+    assert main(["--seed", "3", "--rate-median", "0.4", "--online-share", "0", "0.05", *tiny]) == 0
+    (report,) = tmp_path.glob("report-*.json")
+    assert report.name == "report-rate-0.4-online-0-0.05-3.json"
+    shaped = json.loads(report.read_text())
+    assert (shaped["params"]["rate_median"], shaped["params"]["online_share"]) == (0.4, [0, 0.05])
+    with pytest.raises(SystemExit) as refused:
+        main(["--online-share", "0.5", "0.1", *tiny])
+    assert refused.value.code == 2
+    assert "--online-share needs 0 <= LOW <= HIGH <= 1" in capsys.readouterr().err
+
+
 def test_the_binomial_tail_is_exact_at_its_edges():
     # 2 or more in 60 at 1.5%: 1 - 0.985^60 - 60 * 0.015 * 0.985^59
     assert abs(report.binomial_tail(2, 60, 0.015) - 0.22724) < 1e-4
