@@ -81,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.fraud_from is not None:
         params = replace(params, fraud_from_day=args.fraud_from)
     if args.rate_median is not None:
+        if not args.rate_median > 0:
+            parser.error("--rate-median needs a number of purchases a day above 0")
         params = replace(params, rate_median=args.rate_median)
     if args.online_share is not None:
         low, high = args.online_share

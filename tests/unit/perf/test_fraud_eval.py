@@ -221,7 +221,7 @@ def test_the_command_names_each_runs_files_after_its_options(tmp_path, capsys):
     assert "recall" in capsys.readouterr().out
 
 
-def test_the_command_reshapes_the_cardholders_and_refuses_a_share_out_of_range(tmp_path, capsys):
+def test_the_command_reshapes_the_cardholders_and_refuses_shapes_out_of_range(tmp_path, capsys):
     from txn_perf.fraud_eval.__main__ import main
 
     tiny = ["--cards", "40", "--days", "8", "--out", str(tmp_path)]
@@ -234,6 +234,10 @@ def test_the_command_reshapes_the_cardholders_and_refuses_a_share_out_of_range(t
         main(["--online-share", "0.5", "0.1", *tiny])
     assert refused.value.code == 2
     assert "--online-share needs 0 <= LOW <= HIGH <= 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:
+        main(["--rate-median", "0", *tiny])
+    assert refused.value.code == 2
+    assert "--rate-median needs a number of purchases a day above 0" in capsys.readouterr().err
 
 
 def test_the_binomial_tail_is_exact_at_its_edges():
