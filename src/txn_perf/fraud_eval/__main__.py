@@ -75,6 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=RESULTS / "fraud_eval")
     args = parser.parse_args(argv)
+    if args.cards is not None and args.cards < 1:
+        parser.error("--cards needs at least 1 card")
+    if args.days is not None and args.days < 1:
+        parser.error("--days needs at least 1 day")
+    if args.fraud_from is not None and args.fraud_from < 0:
+        parser.error("--fraud-from needs a day from 0 on")
     params = replace(
         sized(ALT if args.alt else Params(), args.cards, args.days), without=frozenset(args.without)
     )

@@ -347,6 +347,9 @@ def _ulid(r: random.Random, at: float) -> str:
     return head + "".join(r.choice(_CROCKFORD) for _ in range(16))
 
 
+MAX_IDLE_TRIES = 200  # tries of a pattern in a row that make nothing: it does not fit the run
+
+
 def generate(params: Params = Params(), seed: int = 1) -> Traffic:
     """The traffic of ``params.cards`` cardholders over ``params.days`` days, time ordered."""
     g = Gen(params, seed)
@@ -357,12 +360,16 @@ def generate(params: Params = Params(), seed: int = 1) -> Traffic:
     target = legit * params.fraud_share / (1 - params.fraud_share)
     for pattern, share in params.mix.items():
         want = target * share
-        made = 0
-        while made < want:
+        made = idle = 0
+        # A run too short or too small for a pattern (stolen cards are used from fraud_from_day,
+        # a terminal is abused from day 3) gets fewer of it, never an endless loop.
+        while made < want and idle < MAX_IDLE_TRIES:
             if pattern == "compromised_terminal":
-                made += patterns.compromised_terminal(g, cards, int(want - made) + 1)
+                step = patterns.compromised_terminal(g, cards, int(want - made) + 1)
             else:
-                made += getattr(patterns, pattern)(g, cards)
+                step = getattr(patterns, pattern)(g, cards)
+            made += step
+            idle = 0 if step else idle + 1
     g.events.sort(key=lambda e: e.at)
     for e in g.events:
         e.transaction_id = _ulid(g.rng, e.at)

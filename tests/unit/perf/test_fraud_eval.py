@@ -5,6 +5,7 @@ targets the default rules meet at this size (the full run is ``./noxw -s fraud-e
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import replace
 
 import pytest
@@ -238,6 +239,34 @@ def test_the_command_reshapes_the_cardholders_and_refuses_shapes_out_of_range(tm
         main(["--rate-median", "0", *tiny])
     assert refused.value.code == 2
     assert "--rate-median needs a number of purchases a day above 0" in capsys.readouterr().err
+
+
+def test_a_run_too_short_for_a_pattern_gets_none_of_it_instead_of_never_ending():
+    # one card for one day: no stolen card is used before day 7, no terminal abused before day 3
+    # (this generation looped forever before it gave up on a pattern that made nothing)
+    done: list[generator.Traffic] = []
+    tiny = generator.sized(generator.Params(), cards=1, days=1)
+    worker = threading.Thread(target=lambda: done.append(generator.generate(tiny, 1)), daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert done, "generating one card's day did not end within a minute"
+    made = {e.pattern for e in done[0].events}
+    assert "card_testing" in made
+    assert not made & {"large_amount", "stolen_card_spree", "compromised_far"}
+
+
+def test_the_command_refuses_an_empty_run(tmp_path, capsys):
+    from txn_perf.fraud_eval.__main__ import main
+
+    for option, message in [
+        (["--cards", "0"], "--cards needs at least 1 card"),
+        (["--days", "0"], "--days needs at least 1 day"),
+        (["--fraud-from", "-1"], "--fraud-from needs a day from 0 on"),
+    ]:
+        with pytest.raises(SystemExit) as refused:
+            main([*option, "--out", str(tmp_path)])
+        assert refused.value.code == 2
+        assert message in capsys.readouterr().err
 
 
 def test_the_binomial_tail_is_exact_at_its_edges():
