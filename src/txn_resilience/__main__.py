@@ -119,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soak", type=int, default=20_000, help="soak size; 0 skips it")
     parser.add_argument("--json", help="write every report and the summary here")
     args = parser.parse_args(argv)
+    if args.scale < 1:
+        parser.error("--scale must be at least 1")
+    if args.soak < 0:
+        parser.error("--soak must be 0 (no soak) or more transactions")
     began = time.monotonic()
     reports = []
     names = args.only if args.only else list(FAULT_SCENARIOS)

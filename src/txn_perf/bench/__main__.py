@@ -28,6 +28,7 @@ from txn_perf.bench import RESULTS, ROOT, coldstart, handler_cost, local_e2e
 
 def main(argv: list[str] | None = None) -> int:
     parser = local_e2e.parser()
+    parser.prog = "python -m txn_perf.bench"
     parser.description = __doc__.splitlines()[0]
     parser.add_argument("--iterations", type=int, default=20_000, help="handler CPU loops")
     parser.add_argument("--cold-rounds", type=int, default=7, help="fresh processes per import")
@@ -36,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     # queueing threads behind them (docs/capacity.md, "Local end to end").
     parser.set_defaults(workers=2, clients=12, window=400)
     args = parser.parse_args(argv)
+    local_e2e.check(parser, args)
+    if args.iterations < 1:
+        parser.error("--iterations must be at least 1")
+    if args.cold_rounds < 1:
+        parser.error("--cold-rounds must be at least 1")
     # Metrics are off locally; Powertools would warn on every invocation.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
 

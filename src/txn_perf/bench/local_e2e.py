@@ -167,7 +167,9 @@ def table(result: dict[str, Any]) -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="python -m txn_perf.bench.local_e2e", description=__doc__.splitlines()[0]
+    )
     p.add_argument("--count", type=int, default=5000, help="requests to send (5000)")
     p.add_argument("--clients", type=int, default=8, help="concurrent keep-alive clients")
     p.add_argument("--workers", type=int, default=4, help="fraud-detector pollers")
@@ -176,8 +178,23 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def check(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse, with ``p``'s usage and a message, what cannot make a run."""
+    for ok, rule in [
+        (args.count >= 1, "--count must be at least 1"),
+        (args.clients >= 1, "--clients must be at least 1"),
+        (1 <= args.workers <= 100, "--workers must be 1-100 (the mapping's concurrency)"),
+        (args.window >= 1, "--window must be at least 1"),
+        (args.timeout > 0, "--timeout must be more than 0 seconds"),
+    ]:
+        if not ok:
+            p.error(rule)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    check(p, args)
     result = run(args.count, args.clients, args.workers, args.window, args.timeout)
     print(table(result))
     out = RESULTS / "local_e2e.json"

@@ -47,7 +47,9 @@ def _printer() -> Callable[[int, int], None]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m txn_perf.fraud_eval", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--seed", type=int, action="append", help="repeatable (default 1)")
     parser.add_argument("--cards", type=int, default=None)
     parser.add_argument("--days", type=int, default=None)
