@@ -23,19 +23,31 @@ from pathlib import Path
 from txn_infra import config
 from txn_perf.bench import RESULTS
 from txn_perf.report import report
+from txn_perf.workload import BenchFileError
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="prod", choices=["dev", "prod"])
-    parser.add_argument("--bench", type=Path, default=RESULTS / "bench.json")
+    parser.add_argument(
+        "--bench",
+        type=Path,
+        default=None,
+        help="the benchmark's JSON (default bench-results/bench.json if there, else measure now)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--plots", type=Path, default=RESULTS, help="where the PNGs go")
     args = parser.parse_args(argv)
+    if args.bench is not None and not args.bench.is_file():
+        print(f"error: bench_missing: no file {args.bench} (run `nox -s bench`)", file=sys.stderr)
+        return 2
     try:
-        text, data = report(args.stack, args.bench, args.plots)
+        text, data = report(args.stack, args.bench or RESULTS / "bench.json", args.plots)
     except config.ConfigError as exc:
         print(f"error: config_invalid: {exc}", file=sys.stderr)
+        return 2
+    except BenchFileError as exc:
+        print(f"error: bench_invalid: {exc}", file=sys.stderr)
         return 2
     print(text)
     out = args.json or RESULTS / f"capacity-{args.stack}.json"

@@ -21,20 +21,31 @@ from txn_perf.goals import TARGET_TPS
 from txn_spec import shapes
 
 
+class BenchFileError(ValueError):
+    """The benchmark file given is not one ``nox -s bench`` or ``handler_cost`` writes."""
+
+
 def measured_cpu(bench: Path | None) -> tuple[dict[str, float], str]:
     """CPU us per transaction of the validator and the fraud detector, and where it came from."""
     if bench is not None and bench.exists():
-        data = json.loads(bench.read_text())
-        results = data.get("handler_cpu", data)["results"]  # bench.json, or handler_cost.json
+        try:
+            data = json.loads(bench.read_text())
+            results = data.get("handler_cpu", data)["results"]  # bench.json or handler_cost.json
+            cpu = {k: float(results[k]["us_per_txn_cpu"]) for k in ("validator", "fraud_detector")}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise BenchFileError(
+                f"{bench} is not the JSON `nox -s bench` writes (bench-results/bench.json) or "
+                f"handler_cost.json: {type(exc).__name__}: {exc}"
+            ) from exc
         source = f"{bench.relative_to(ROOT) if bench.is_relative_to(ROOT) else bench}"
-    else:
-        from txn_perf.bench import handler_cost  # the handlers' imports, only when measuring
+        return cpu, source
+    from txn_perf.bench import handler_cost  # the handlers' imports, only when measuring
 
-        results = {
-            "validator": handler_cost.validator_case(3_000),
-            "fraud_detector": handler_cost.fraud_case(3_000),
-        }
-        source = "measured now (3,000 iterations; run `nox -s bench` for the full figures)"
+    results = {
+        "validator": handler_cost.validator_case(3_000),
+        "fraud_detector": handler_cost.fraud_case(3_000),
+    }
+    source = "measured now (3,000 iterations; run `nox -s bench` for the full figures)"
     return {k: results[k]["us_per_txn_cpu"] for k in ("validator", "fraud_detector")}, source
 
 

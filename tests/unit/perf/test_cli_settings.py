@@ -34,3 +34,21 @@ def test_a_setting_that_cannot_make_a_run_is_refused_before_anything_runs(
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err
+
+
+def test_capacity_refuses_a_benchmark_file_that_is_missing_or_not_the_benchmarks(tmp_path, capsys):
+    from txn_perf.capacity import main as capacity
+
+    not_json = tmp_path / "notes.md"
+    not_json.write_text("# not a benchmark\n")
+    no_figures = tmp_path / "bench.json"
+    no_figures.write_text('{"handler_cpu": {"results": {}}}')
+    for path, code in [
+        (tmp_path / "missing.json", "bench_missing"),
+        (not_json, "bench_invalid"),
+        (no_figures, "bench_invalid"),
+    ]:
+        assert capacity(["--bench", str(path), "--plots", str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert f"error: {code}: " in err
+        assert "Traceback" not in err
