@@ -235,7 +235,12 @@ def main(
 ) -> int:
     parser = argparse.ArgumentParser(prog="python -m txn_policies.synth", description=__doc__)
     parser.add_argument("--stack", default="dev", choices=("dev", "prod"))
-    parser.add_argument("--layers", nargs="*", help="limit to these layers (and DAG order)")
+    parser.add_argument(
+        "--layers",
+        nargs="*",
+        choices=tuple(contract.LAYERS),
+        help="limit to these layers (and DAG order)",
+    )
     parser.add_argument("--evidence", type=Path, default=DEFAULT_EVIDENCE)
     args = parser.parse_args(argv)
     out = out or sys.stdout

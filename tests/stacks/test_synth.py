@@ -185,3 +185,13 @@ def test_a_doctored_stack_fails_synth_naming_the_resource(
     (entry,) = [p for p in json.loads(evidence.read_text())["policies"] if p["name"] == policy]
     assert entry["result"] == "fail"
     assert any(name in v["resource_name"] for v in entry["violations"])
+
+
+def test_an_unknown_layer_is_refused_with_the_layers_named(capsys) -> None:
+    # it ended in a ContractError traceback after the argument was taken
+    with pytest.raises(SystemExit) as refused:
+        synth.main(["--layers", "nope"])
+    assert refused.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'nope'" in err
+    assert "network" in err
