@@ -139,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=7, help="fresh processes per case")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     report = run(args.rounds)
     print(json.dumps(report, indent=2) if args.json else table(report))
     return 0 if all(r["within_target"] for r in report["results"]) else 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from txn_perf.bench.__main__ import main as bench
+from txn_perf.bench.coldstart import main as coldstart
 from txn_resilience.__main__ import main as resilience
 
 REFUSED = [
@@ -17,6 +18,7 @@ REFUSED = [
     (bench, ["--timeout", "0"], "--timeout must be more than 0 seconds"),
     (bench, ["--iterations", "0"], "--iterations must be at least 1"),
     (bench, ["--cold-rounds", "0"], "--cold-rounds must be at least 1"),
+    (coldstart, ["--rounds", "0"], "--rounds must be at least 1"),
     (resilience, ["--scale", "0"], "--scale must be at least 1"),
     (resilience, ["--soak", "-1"], "--soak must be 0 (no soak) or more transactions"),
 ]
