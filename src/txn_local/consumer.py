@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import itertools
 import json
 import logging
 import mmap
@@ -177,6 +178,7 @@ class ConsumerProcess:
         self._output: collections.deque[str] = collections.deque(maxlen=_OUTPUT_LINES_KEPT)
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()  # one command at a time; start and stop
+        self._requests = itertools.count(1)  # each command's id, echoed in its answer
         self._running = False  # the child should be running: an exit is a crash
 
     @property
@@ -319,12 +321,17 @@ class ConsumerProcess:
             process = self._process
             if process is None or process.stdin is None or not self._running:
                 raise LocalError("consumer_not_running", "the consumer process is not running")
+            n = next(self._requests)
             try:
-                process.stdin.write(json.dumps(command).encode() + b"\n")
+                process.stdin.write(json.dumps({**command, "id": n}).encode() + b"\n")
                 process.stdin.flush()
             except OSError:
                 raise LocalError("consumer_not_running", "the consumer process went away") from None
+            deadline = time.monotonic() + timeout
             answer = self._answer(timeout)
+            # an earlier command's answer that came after its caller stopped waiting: not ours
+            while answer is not None and answer.get("id") not in (None, n):
+                answer = self._answer(max(deadline - time.monotonic(), 0.0))
         if answer is None or "error" in answer:
             message = (answer or {}).get("error", {}).get("message", "no answer")
             raise LocalError("consumer_failed", f"the consumer process: {message}")
@@ -461,17 +468,20 @@ def _serve(control: IO[str]) -> int:
     answer({"ready": os.getpid()})
     by_component = {poller.name: poller for poller in pollers}
     for line in sys.stdin:  # until the runtime closes it (or dies)
+        command: Any = None
         try:
             command = json.loads(line)
             poller = by_component[command["component"]]
             if command.get("op") != "latencies":
                 raise KeyError(command.get("op"))
-        except (ValueError, KeyError, TypeError) as error:
-            answer({"error": {"message": f"unknown command {line.strip()[:80]!r} ({error})"}})
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            message = f"unknown command {line.strip()[:80]!r} ({error})"
+            n = command.get("id") if isinstance(command, dict) else None
+            answer({"error": {"message": message}, "id": n})
             continue
         with poller.stats.lock:
             latencies = list(poller.stats.latencies_ms)
-        answer({"latencies": latencies})
+        answer({"latencies": latencies, "id": command.get("id")})
     for poller in pollers:
         poller.stop(STOP_TIMEOUT_SECONDS)
     counters.close()
