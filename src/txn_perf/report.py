@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
@@ -228,4 +229,16 @@ def report(stack: str, bench: Path | None, plots: Path | None = None) -> tuple[s
         "prices": {k: asdict(v) for k, v in PRICES.items()},
         "quotas": {k: asdict(v) for k, v in QUOTAS.items()},
     }
-    return "\n".join(out), json.loads(json.dumps(data, default=str).replace("Infinity", "null"))
+    return "\n".join(out), finite(json.loads(json.dumps(data, default=str)))
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every infinite or NaN number as ``None`` (JSON has neither: a limit that
+    never binds is written ``null``); strings are left as they are."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite(v) for v in value]
+    return value

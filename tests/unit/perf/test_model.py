@@ -10,6 +10,7 @@ import pytest
 from tests.unit.perf.factories import deployment, workload
 from txn_perf import model
 from txn_perf.prices import quota
+from txn_perf.report import finite
 
 
 def by_name(components: list[model.Component]) -> dict[str, model.Component]:
@@ -136,3 +137,10 @@ def test_a_key_without_reads_has_a_write_ceiling_only() -> None:
 
 def test_warm_throughput_needed_is_units_per_transaction_times_the_rate() -> None:
     assert model.warm_needed(workload(), 9_500) == {"transactions": 19_000, "velocity": 38_000}
+
+
+def test_the_reports_json_writes_every_unbounded_figure_as_null_and_leaves_strings_alone() -> None:
+    data = {"kms": math.inf, "floor": -math.inf, "ratio": math.nan, "note": "Infinity TPS"}
+    assert finite({"rows": [data, 1.5]}) == {
+        "rows": [{"kms": None, "floor": None, "ratio": None, "note": "Infinity TPS"}, 1.5]
+    }
