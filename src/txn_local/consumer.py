@@ -52,6 +52,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from txn_local.errors import LocalError
+from txn_local.invoke import FUNCTIONS_ROOT
+from txn_local.motoserver import SOURCE_ROOT, child_environment
 from txn_local.pollers import COUNTS, DEFAULT_RETRY_DELAY_SECONDS, PollerStats
 from txn_spec import shapes
 
@@ -170,7 +172,8 @@ class ConsumerProcess:
         components = tuple(source.function.component for source in shapes.EVENT_SOURCES)
         self.counters = SharedCounters.create(components)
         self.spec = spec_for(str(self.counters.path))
-        self.environment = _child_environment(environment)
+        # the child imports this package and the functions
+        self.environment = child_environment(environment, SOURCE_ROOT, FUNCTIONS_ROOT)
         self.restarts = 0
         self.failure: LocalError | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -393,17 +396,6 @@ def _close(stream: IO[bytes] | None) -> None:
     if stream is not None:
         with contextlib.suppress(OSError):  # the child is gone already
             stream.close()
-
-
-def _child_environment(environment: Mapping[str, str]) -> dict[str, str]:
-    """The child imports this package and the functions; make sure it can, installed or not."""
-    root = Path(__file__).resolve().parents[2]
-    paths = [str(root / "src"), str(root / "functions"), environment.get("PYTHONPATH", "")]
-    return {
-        **environment,
-        "PYTHONPATH": os.pathsep.join(p for p in paths if p),
-        "PYTHONUNBUFFERED": "1",
-    }
 
 
 # --- the child ------------------------------------------------------------------------------------

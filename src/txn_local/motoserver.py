@@ -32,7 +32,7 @@ import tempfile
 import threading
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any, ClassVar
@@ -129,7 +129,7 @@ class MotoServer:
                 stdout=subprocess.PIPE,
                 stderr=log,
                 text=True,
-                env=_child_environment(),
+                env=child_environment(os.environ, SOURCE_ROOT),
             )
 
     def wait_ready(self, forward_to: str = "") -> None:
@@ -189,11 +189,17 @@ class MotoServer:
         self._log.unlink(missing_ok=True)
 
 
-def _child_environment() -> dict[str, str]:
-    """The child imports this package; make sure it can, installed or not."""
-    source_root = str(Path(__file__).resolve().parents[1])
-    path = os.pathsep.join(p for p in (source_root, os.environ.get("PYTHONPATH")) if p)
-    return {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1"}
+SOURCE_ROOT = Path(__file__).resolve().parents[1]  # the folder this package is in
+
+
+def child_environment(environment: Mapping[str, str], *folders: Path) -> dict[str, str]:
+    """``environment`` for a child process that imports from ``folders``, installed or not."""
+    paths = (*map(str, folders), environment.get("PYTHONPATH"))
+    return {
+        **environment,
+        "PYTHONPATH": os.pathsep.join(p for p in paths if p),
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def _serve(host: str, port: int) -> int:
