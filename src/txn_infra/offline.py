@@ -14,6 +14,7 @@ exports of the producer that ran before it.
 from __future__ import annotations
 
 import asyncio
+import collections
 import hashlib
 import json
 import runpy
@@ -88,10 +89,7 @@ class LayerRun:
         return found[0]
 
     def by_type(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for r in self.resources:
-            counts[r.type] = counts.get(r.type, 0) + 1
-        return dict(sorted(counts.items()))
+        return dict(sorted(collections.Counter(r.type for r in self.resources).items()))
 
 
 def service_of(type_: str) -> str:

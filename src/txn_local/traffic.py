@@ -11,7 +11,7 @@ import random
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 # Currencies the demo prefers (two-decimal ones, so minor units are cents).
@@ -34,9 +34,8 @@ class SampleRequest:
     api_key: str | None = None  # overrides the runtime's key (wrong-key case)
 
 
-def _timestamp(offset_ms: int = 0) -> str:
-    now = datetime.now(UTC) + timedelta(milliseconds=offset_ms)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+def _timestamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"

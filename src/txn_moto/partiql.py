@@ -38,8 +38,6 @@ from typing import Any
 
 from txn_moto.dynamodb import WRITE_LOCK
 
-_applied = False
-
 _TOKEN = re.compile(
     r"""\s*(?:
         (?P<ident>"[^"]+")
@@ -454,11 +452,9 @@ def _error(code: str, message: str) -> dict[str, Any]:
     return {"Code": code, "Message": message}
 
 
+@functools.cache  # once per process
 def apply() -> None:
     """Route ``BatchExecuteStatement`` writes through the emulation above (idempotent)."""
-    global _applied
-    if _applied:
-        return
     from moto.dynamodb import models
 
     original = models.DynamoDBBackend.batch_execute_statement
@@ -480,7 +476,6 @@ def apply() -> None:
         return results
 
     models.DynamoDBBackend.batch_execute_statement = batch_execute_statement
-    _applied = True
 
 
 def _validation(message: str) -> Exception:

@@ -27,8 +27,6 @@ from txn_moto import dynamodb, sqs
 # holds the two together.
 MOTO_VERSION = "5.2.6"
 
-_applied = False
-
 
 class MotoVersionError(Exception):
     """The installed moto is not the release these patches were written for."""
@@ -45,16 +43,13 @@ def check_version(installed: str | None = None) -> None:
         )
 
 
+@functools.cache  # once per process
 def apply() -> None:
-    global _applied
-    if _applied:
-        return
     check_version()
     sqs.apply()
     dynamodb.apply()
     _method_names_once()
     _action_once_per_request()
-    _applied = True
 
 
 def _method_names_once() -> None:

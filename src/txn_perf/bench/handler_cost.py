@@ -21,6 +21,7 @@ Prints a table and writes ``bench-results/handler_cost.json``. Target: <= 100 us
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import platform
 import time
@@ -121,12 +122,6 @@ def _bodies() -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def _turns(items: list) -> Any:
-    """``items`` in turn, endlessly."""
-    while True:
-        yield from items
-
-
 def _message(body: dict[str, Any], received: str) -> str:
     """The queued message for ``body`` as the validator sends it: the validated transaction
     (timestamp normalised, no nulls), not the client's raw body."""
@@ -151,9 +146,9 @@ def validator_case(iterations: int) -> dict:
     ]
     assert all(validator.handle(e).status_code == 202 for e in events)
 
-    turn = _turns(events)
+    turn = itertools.cycle(events)
     cpu, wall = measure(lambda: validator.handle(next(turn)), iterations)
-    texts = _turns(raws)
+    texts = itertools.cycle(raws)
     base_cpu, _ = measure(lambda: json.dumps(json.loads(next(texts))), iterations)
     return {"us_per_txn_cpu": cpu, "us_per_txn_wall": wall, "baseline_us": base_cpu}
 
@@ -204,7 +199,7 @@ def fraud_case(iterations: int) -> dict:
     assert all(not pipeline.process(records).failures for records in batches)
 
     rounds = max(1, iterations // BATCH)
-    turn = _turns(batches)
+    turn = itertools.cycle(batches)
     cpu, wall = measure(lambda: pipeline.process(next(turn)), rounds)
     txns = [[AcceptedTransaction.model_validate_json(r["body"]) for r in b] for b in batches]
     known = merchants.get_many([MERCHANT["merchant_id"]])
@@ -219,7 +214,7 @@ def fraud_case(iterations: int) -> dict:
 
     rule_cpu = measure_part(rule_evaluation, txns, rounds)
 
-    texts = _turns([[r["body"] for r in records] for records in batches])
+    texts = itertools.cycle([[r["body"] for r in records] for records in batches])
 
     def baseline() -> None:
         for body in next(texts):
