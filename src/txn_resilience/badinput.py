@@ -141,7 +141,8 @@ def catalogue(seed: int = 11) -> list[Case]:
         cases.append(Case(f"merchant {merchant}", _json(_body(merchant_id=merchant))))
     cases.append(Case("amount over the merchant limit", _json(_body(amount=10**9))))
     cases.append(Case("timestamp in the future", _json(_body(timestamp="2999-01-01T00:00:00Z"))))
-    cases.append(Case("timestamp not a date", _json(_body(timestamp="2026-02-30T00:00:00Z"))))
+    # 29 February of a year that has none (the impossible date above is the 30th of any year)
+    cases.append(Case("timestamp not a date", _json(_body(timestamp="2025-02-29T00:00:00Z"))))
     cases.append(Case("geo out of range", _json(_body(geo={"lat": 91, "lon": 0}))))
     return cases
 
