@@ -205,15 +205,18 @@ def features(
     seasoned = history_count >= MIN_HISTORY
     # each looked up once in the card's known marks (a tuple of up to 40)
     merchant_known = seasoned and marks[0] in profile.known
-    ip_known = seasoned and ip_mark is not None and ip_mark in profile.known
+    # usual (True), met today beside the card's own IP (False: ADR 0022), or never used (None)
+    ip_standing = profile.ip_standing(ip_mark, now) if seasoned and ip_mark is not None else None
+    ip_known = ip_standing is True
+    ip_pending = ip_standing is False
     # An IP is new to a card that has used others: a card's first sale online has no usual IP to
     # differ from, unless the card made ONLINE_HABITS_SALES sales before it, none online (going
     # online is then a change in itself; ADR 0021). "Online" is what the profile learned from: a
     # flagged sale online does not count.
     new_ip = (
         seasoned
+        and ip_standing is None
         and ip_mark is not None
-        and not ip_known
         and (history_count >= ONLINE_HABITS_SALES or profile.used_online())
     )
     home_km = profile.home_km(geo[0], geo[1], now) if geo and seasoned else None
@@ -259,10 +262,12 @@ def features(
         "known_merchant": seasoned and merchant_known,
         "new_terminal": seasoned and txn.terminal_id is not None and marks[1] not in profile.known,
         "new_ip": new_ip,
-        "known_ip": seasoned and ip_known,
-        # online, not from the card's usual IPs: a new one, or none (a sale that hides its IP is
-        # not excused)
-        "unfamiliar_ip": new_ip or (seasoned and txn.channel == "ecommerce" and ip_mark is None),
+        "known_ip": ip_known,
+        # online, not from the card's usual IPs: a new one, a pending one (ADR 0022), or none (a
+        # sale that hides its IP is not excused)
+        "unfamiliar_ip": new_ip
+        or ip_pending
+        or (seasoned and txn.channel == "ecommerce" and ip_mark is None),
         "recent_new_places": profile.recent_novelty(now) if seasoned else None,
         "home_km": home_km,
         # moving fast away from every usual place (not back home after a fraudulent sale)

@@ -14,7 +14,10 @@ as one string attribute (:data:`ATTRIBUTE`, ``pr``: one parameter to write, one 
   used for two days in a far city does not make that city home (a traveller's first days
   there look the same, which is the price);
 - ``known``: the last :data:`MAX_KNOWN` merchants, terminals and card-not-present IPs used
-  (16-bit digests, space separated): first use of a merchant, terminal or IP;
+  (16-bit digests, space separated): first use of a merchant, terminal or IP. A card's first
+  IP is usual at once; one it meets beside it is *pending* (``mark~d``, ``d`` the UTC day's last
+  digit), usual only from the next UTC day (ADR 0022), so a sale that slipped through does not
+  make a card thief's IP usual for the rest of the burst;
 - ``countries``: the last :data:`MAX_COUNTRIES` countries the card was used in, of two kinds
   kept apart: ``CC``, a customer IP's country online (:data:`UNKNOWN_IP_COUNTRY` for an IP sent
   without its country: the card was used online); and the shop's country of a card-present
@@ -51,6 +54,7 @@ PLACE_KM = 50.0
 MAX_KNOWN = 40
 MAX_COUNTRIES = 5
 UNKNOWN_IP_COUNTRY = "??"  # an online sale's IP came without its country
+PENDING = "~"  # an IP mark's suffix, with the day it was first used (ADR 0022)
 # Prior for a young card's spread of log amounts (a consumer card's purchases typically span a
 # factor of 2-3 either way): weight PRIOR_WEIGHT at variance PRIOR_VAR, so a card with three
 # similar purchases does not call a fourth at twice the amount extreme.
@@ -141,6 +145,18 @@ class Profile(NamedTuple):
         :data:`UNKNOWN_IP_COUNTRY`) among its countries."""
         return any(len(c) == 2 for c in self.countries)
 
+    def ip_standing(self, ip_mark: str, now: int) -> bool | None:
+        """An IP's standing with the card at ``now``: ``True``, usual (the card's first IP, or
+        one first used on an earlier day); ``False``, met today beside the card's own IP, so not
+        usual yet (pending, ADR 0022); ``None``, never used (or only in flagged sales)."""
+        if ip_mark in self.known:
+            return True
+        prefix = ip_mark + PENDING
+        entry = next((k for k in self.known if k.startswith(prefix)), None)
+        if entry is None:
+            return None
+        return entry[len(prefix) :] != str(now // 86400 % 10)
+
     def amount_z(self, log_amount: float) -> float | None:
         """How many spreads ``log_amount`` is above the card's usual (``None``: no history)."""
         if self.weight <= 0:
@@ -185,6 +201,19 @@ def _used_in(countries: tuple[str, ...], country: str, day: int | None) -> tuple
     shop = day is not None
     kept = (c for c in countries if not (c[:2] == country and (len(c) > 2) == shop))
     return (*kept, entry)[-MAX_COUNTRIES:]
+
+
+def _ip_entry(p: Profile, ip: str, day: int) -> str:
+    """``ip``'s entry in ``known`` after a sale from it on ``day`` (``ip`` not usual yet): usual
+    (the bare mark) if it is the first IP the card is used online from, or if it was pending
+    since another day; otherwise pending (``mark~d``, ``d`` the day's last digit: an IP used
+    again exactly 10, 20 or 30 days later stays pending until a next use)."""
+    digit = str(day % 10)
+    prefix = ip + PENDING
+    pending = next((k for k in p.known if k.startswith(prefix)), None)
+    if pending is None:
+        return f"{prefix}{digit}" if p.used_online() else ip
+    return pending if pending[len(prefix) :] == digit else ip
 
 
 def shop_home(countries: tuple[str, ...]) -> frozenset[str]:
@@ -237,7 +266,13 @@ def fold(
         if geo is not None and (flagged is None or at >= flagged[2]):
             flagged = (geo[0], geo[1], at)
         return p._replace(updated=max(at, p.updated), novelty=novelty, flagged=flagged)
-    known = tuple(k for k in p.known if k not in marks) + marks
+    known = p.known
+    ip = None if present or len(marks) < 2 else marks[1]  # online: (merchant, IP) marks
+    if ip is not None and ip not in known:
+        entry = _ip_entry(p, ip, at // 86400)
+        known = tuple(k for k in known if not k.startswith(ip + PENDING))
+        marks = (marks[0], entry)
+    known = tuple(k for k in known if k not in marks) + marks
     places = p.places
     if geo is not None:
         near = [(distance_km(a, b, geo[0], geo[1]), i) for i, (a, b, _, _) in enumerate(p.places)]

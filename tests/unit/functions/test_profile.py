@@ -6,6 +6,7 @@ import pytest
 
 from txn_domain.profile import (
     FLAGGED_PLACE_S,
+    PENDING,
     PLACE_KM,
     UNKNOWN_IP_COUNTRY,
     Profile,
@@ -183,3 +184,42 @@ def test_the_flagged_place_round_trips_through_the_item_attribute():
 )
 def test_a_card_is_used_online_once_its_profile_holds_an_ips_country(countries, online):
     assert Profile(countries=countries).used_online() is online
+
+
+HOME_IP = mark("i", "203.0.113.7")
+OTHER_IP = mark("i", "198.51.100.99")
+
+
+def online(p: Profile, when: int, ip: str, learn: bool = True) -> Profile:
+    return fold(p, when, 2000, None, (mark("m", "web"), ip), "US", learn=learn)
+
+
+def test_a_cards_first_ip_is_usual_at_once():
+    p = online(spend(Profile(), 3), T0 + 4 * DAY, HOME_IP)
+    assert HOME_IP in p.known
+    assert p.ip_standing(HOME_IP, T0 + 4 * DAY) is True
+
+
+def test_an_ip_met_beside_the_cards_own_is_usual_from_the_next_day():
+    p = online(spend(Profile(), 3), T0 + 4 * DAY, HOME_IP)
+    day = T0 + 5 * DAY + 11 * HOUR  # T0 is 00:53 UTC: 11:53
+    p = online(p, day, OTHER_IP)
+    assert p.ip_standing(OTHER_IP, day + HOUR) is False  # used today, not usual yet
+    assert p.ip_standing(OTHER_IP, day + 13 * HOUR) is True  # after midnight UTC: usual
+    assert f"{OTHER_IP}{PENDING}" in p.text()  # stored pending, with its day, and read back
+    assert Profile.parse(p.text()).ip_standing(OTHER_IP, day + HOUR) is False
+    p = online(p, day + 3 * HOUR, OTHER_IP)  # the same day: still pending, held once
+    assert p.ip_standing(OTHER_IP, day + 4 * HOUR) is False
+    assert sum(k.startswith(OTHER_IP) for k in p.known) == 1
+    p = online(p, day + DAY, OTHER_IP)  # used on another day: stored usual, pending entry gone
+    assert OTHER_IP in p.known
+    assert sum(k.startswith(OTHER_IP) for k in p.known) == 1
+    # the day is kept as its last digit: ten days on, a still pending IP reads as met that day
+    q = online(online(spend(Profile(), 3), T0 + 4 * DAY, HOME_IP), day, OTHER_IP)
+    assert q.ip_standing(OTHER_IP, day + 10 * DAY) is False
+
+
+def test_a_flagged_sale_from_a_new_ip_leaves_it_unknown():
+    p = online(spend(Profile(), 3), T0 + 4 * DAY, HOME_IP)
+    p = online(p, T0 + 5 * DAY, OTHER_IP, learn=False)
+    assert p.ip_standing(OTHER_IP, T0 + 5 * DAY) is None

@@ -908,6 +908,40 @@ def test_given_a_card_used_online_from_ips_sent_without_a_country_then_another_i
     assert "new-ip" in decision.matched_rules
 
 
+# a card thief's IP: the card's own is 203.0.113.7 (the sample body's)
+THIEF_IP = {"ip_address": "198.51.100.99"}
+
+
+def test_given_a_sale_from_a_new_ip_slipped_through_then_that_ip_excuses_nothing_that_day(
+    rules, make_txn, make_merchant
+):
+    # six $20 sales online from home; then a $20 sale from another IP (new-ip alone: approved,
+    # and learned), and $200 from that IP two hours later: a thief's burst (ADR 0022)
+    def burst(hours_between: float):
+        past = history()["txns"][:-1]
+        slipped = (at(hours=-hours_between), {"amount": 2000, **THIEF_IP})
+        return {"txns": [*past, slipped, (at(), {"amount": 20_000, **THIEF_IP})]}
+
+    first = run({"txns": burst(2)["txns"][:-1]}, rules, make_txn, make_merchant)
+    assert first.status is Status.APPROVED
+    assert first.matched_rules == ("new-ip",)
+    same_day = run(burst(2), rules, make_txn, make_merchant)
+    assert same_day.status is Status.FLAGGED
+    assert {"amount-unusual", "cnp-unusual-amount-anomaly"} <= set(same_day.matched_rules)
+    assert "new-ip" not in same_day.matched_rules  # used, just not usual yet
+    # used again on a later day, the IP is the cardholder's: the amount alone is theirs
+    next_day = run(burst(24), rules, make_txn, make_merchant)
+    assert next_day.status is Status.APPROVED, next_day.matched_rules
+
+
+def test_given_a_cards_first_ip_then_it_is_usual_at_once(rules, make_txn, make_merchant):
+    # six sales in person, the first online from home, then $200 from home an hour later
+    past = history(**CP)["txns"][:-1]
+    sales = [*past, (at(hours=-1), ONLINE_AT_HOME), (at(), {**ONLINE_AT_HOME, "amount": 20_000})]
+    decision = run({"txns": sales}, rules, make_txn, make_merchant)
+    assert not {"amount-unusual", "new-ip"} & set(decision.matched_rules), decision.matched_rules
+
+
 def test_given_a_card_used_at_shops_without_coordinates_then_its_first_sale_online_is_no_new_ip(
     rules, make_txn, make_merchant
 ):
