@@ -205,7 +205,7 @@ def features(
     seasoned = history_count >= MIN_HISTORY
     # each looked up once in the card's known marks (a tuple of up to 40)
     merchant_known = seasoned and marks[0] in profile.known
-    # usual (True), met today beside the card's own IP (False: ADR 0022), or never used (None)
+    # usual (True), met within hours beside the card's own IP (False: ADR 0022), or never used
     ip_standing = profile.ip_standing(ip_mark, now) if seasoned and ip_mark is not None else None
     ip_known = ip_standing is True
     ip_pending = ip_standing is False
@@ -229,7 +229,7 @@ def features(
             country = cnp_country or shop_country
             if country is None and ip_mark is not None:
                 country = UNKNOWN_IP_COUNTRY  # used online all the same (Profile.used_online)
-            card.add(now, amount_ref, small, geo, digest, marks, country, present)
+            card.add(now, amount_ref, small, geo, digest, marks, country, present, ip_mark)
         if ip is not None and not ip.counted(digest, now):
             ip.add(now, amount_ref, small, None, digest)
     merchant_shard.add(now, amount_ref, small, None, digest)

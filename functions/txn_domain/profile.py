@@ -15,9 +15,9 @@ as one string attribute (:data:`ATTRIBUTE`, ``pr``: one parameter to write, one 
   there look the same, which is the price);
 - ``known``: the last :data:`MAX_KNOWN` merchants, terminals and card-not-present IPs used
   (16-bit digests, space separated): first use of a merchant, terminal or IP. A card's first
-  IP is usual at once; one it meets beside it is *pending* (``mark~d``, ``d`` the UTC day's last
-  digit), usual only from the next UTC day (ADR 0022), so a sale that slipped through does not
-  make a card thief's IP usual for the rest of the burst;
+  IP is usual at once; one it meets beside it is *pending* (``mark~hh``, ``hh`` the hour of its
+  first use), usual only :data:`PENDING_HOURS` later (ADR 0022), so a sale that slipped through
+  does not make a card thief's IP usual for the rest of the burst;
 - ``countries``: the last :data:`MAX_COUNTRIES` countries the card was used in, of two kinds
   kept apart: ``CC``, a customer IP's country online (:data:`UNKNOWN_IP_COUNTRY` for an IP sent
   without its country: the card was used online); and the shop's country of a card-present
@@ -54,7 +54,10 @@ PLACE_KM = 50.0
 MAX_KNOWN = 40
 MAX_COUNTRIES = 5
 UNKNOWN_IP_COUNTRY = "??"  # an online sale's IP came without its country
-PENDING = "~"  # an IP mark's suffix, with the day it was first used (ADR 0022)
+PENDING = "~"  # an IP mark's suffix, with the hour it was first used (ADR 0022)
+PENDING_HOURS = 12  # how long an IP met beside the card's own stays pending
+_STAMP_HOURS = 36 * 36  # the hour of first use is kept as two base-36 digits (54 days)
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 # Prior for a young card's spread of log amounts (a consumer card's purchases typically span a
 # factor of 2-3 either way): weight PRIOR_WEIGHT at variance PRIOR_VAR, so a card with three
 # similar purchases does not call a fourth at twice the amount extreme.
@@ -147,15 +150,16 @@ class Profile(NamedTuple):
 
     def ip_standing(self, ip_mark: str, now: int) -> bool | None:
         """An IP's standing with the card at ``now``: ``True``, usual (the card's first IP, or
-        one first used on an earlier day); ``False``, met today beside the card's own IP, so not
-        usual yet (pending, ADR 0022); ``None``, never used (or only in flagged sales)."""
+        one first used :data:`PENDING_HOURS` or more before); ``False``, met beside the card's
+        own IP within those hours, so not usual yet (pending, ADR 0022); ``None``, never used
+        (or only in flagged sales)."""
         if ip_mark in self.known:
             return True
         prefix = ip_mark + PENDING
         entry = next((k for k in self.known if k.startswith(prefix)), None)
         if entry is None:
             return None
-        return entry[len(prefix) :] != str(now // 86400 % 10)
+        return not _within_pending_hours(entry[len(prefix) :], now)
 
     def amount_z(self, log_amount: float) -> float | None:
         """How many spreads ``log_amount`` is above the card's usual (``None``: no history)."""
@@ -203,17 +207,25 @@ def _used_in(countries: tuple[str, ...], country: str, day: int | None) -> tuple
     return (*kept, entry)[-MAX_COUNTRIES:]
 
 
-def _ip_entry(p: Profile, ip: str, day: int) -> str:
-    """``ip``'s entry in ``known`` after a sale from it on ``day`` (``ip`` not usual yet): usual
-    (the bare mark) if it is the first IP the card is used online from, or if it was pending
-    since another day; otherwise pending (``mark~d``, ``d`` the day's last digit: an IP used
-    again exactly 10, 20 or 30 days later stays pending until a next use)."""
-    digit = str(day % 10)
+def _ip_entry(p: Profile, ip: str, at: int) -> str:
+    """``ip``'s entry in ``known`` after a sale from it ``at`` (``ip`` not usual yet): usual (the
+    bare mark) if it is the first IP the card is used online from, or if it was first used
+    :data:`PENDING_HOURS` or more before; otherwise pending (``mark~hh``, the hour it was first
+    used)."""
     prefix = ip + PENDING
     pending = next((k for k in p.known if k.startswith(prefix)), None)
     if pending is None:
-        return f"{prefix}{digit}" if p.used_online() else ip
-    return pending if pending[len(prefix) :] == digit else ip
+        hour = at // 3600 % _STAMP_HOURS
+        return f"{prefix}{_BASE36[hour // 36]}{_BASE36[hour % 36]}" if p.used_online() else ip
+    return pending if _within_pending_hours(pending[len(prefix) :], at) else ip
+
+
+def _within_pending_hours(stamp: str, now: int) -> bool:
+    """Whether the hour ``stamp`` is within :data:`PENDING_HOURS` of ``now``, either side (sales
+    can be processed out of order). Kept modulo 54 days: an IP still pending that long after
+    its first use reads as pending again for those hours, once."""
+    d = (now // 3600 - int(stamp, 36)) % _STAMP_HOURS
+    return min(d, _STAMP_HOURS - d) < PENDING_HOURS
 
 
 def shop_home(countries: tuple[str, ...]) -> frozenset[str]:
@@ -238,10 +250,12 @@ def fold(
     country: str | None,
     learn: bool = True,
     present: bool = False,
+    ip: str | None = None,
 ) -> Profile:
     """The profile after one more transaction (received ``at``, amount in reference minor
     units, card-present coordinates, merchant and terminal marks, the country it was in: see
-    ``countries`` above; ``present``: card present, a visit to a shop).
+    ``countries`` above; ``present``: card present, a visit to a shop; ``ip``: the customer IP's
+    mark, also in ``marks``, online only).
 
     ``learn=False`` (a flagged sale): only the recent first uses count it, and one with
     coordinates becomes ``flagged``; what is usual for the card (amounts, places, merchants,
@@ -267,11 +281,10 @@ def fold(
             flagged = (geo[0], geo[1], at)
         return p._replace(updated=max(at, p.updated), novelty=novelty, flagged=flagged)
     known = p.known
-    ip = None if present or len(marks) < 2 else marks[1]  # online: (merchant, IP) marks
     if ip is not None and ip not in known:
-        entry = _ip_entry(p, ip, at // 86400)
+        entry = _ip_entry(p, ip, at)
         known = tuple(k for k in known if not k.startswith(ip + PENDING))
-        marks = (marks[0], entry)
+        marks = tuple(entry if m == ip else m for m in marks)
     known = tuple(k for k in known if k not in marks) + marks
     places = p.places
     if geo is not None:

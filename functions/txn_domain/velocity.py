@@ -164,6 +164,7 @@ class Contribution(NamedTuple):
     country: str | None = None  # the customer IP's country, or a shop's (card profile)
     learn: bool = True  # folded into the card's profile (a flagged sale is not)
     present: bool = False  # card present: a visit to a shop (card profile)
+    ip: str | None = None  # the customer IP's mark, also in marks (card profile)
 
 
 @dataclass(slots=True)
@@ -254,6 +255,7 @@ class Counter:
         marks: tuple[str, ...] = (),
         country: str | None = None,
         present: bool = False,
+        ip: str | None = None,
     ) -> None:
         """Count one transaction received at ``now`` (in memory, and pending for the write);
         ``marks`` and ``country`` feed a card's profile."""
@@ -270,7 +272,7 @@ class Counter:
         if geo is not None:
             self.last = (geo[0], geo[1], now)
         self.added.append(
-            Contribution(digest, now, amount, small, geo, marks, country, present=present)
+            Contribution(digest, now, amount, small, geo, marks, country, present=present, ip=ip)
         )
 
     def learn(self, flagged: bool) -> None:
@@ -288,6 +290,7 @@ class Counter:
             last.country,
             last.learn,
             last.present,
+            last.ip,
         )
 
     def profile_after(self, added: list[Contribution]) -> Profile:
@@ -296,7 +299,9 @@ class Counter:
             return self.profile  # folded already, in the same order, as they were added
         profile = self.read_profile
         for c in sorted(added, key=lambda c: c.at):
-            profile = fold(profile, c.at, c.amount, c.geo, c.marks, c.country, c.learn, c.present)
+            profile = fold(
+                profile, c.at, c.amount, c.geo, c.marks, c.country, c.learn, c.present, c.ip
+            )
         return profile
 
     def delta(

@@ -7,6 +7,7 @@ import pytest
 from txn_domain.profile import (
     FLAGGED_PLACE_S,
     PENDING,
+    PENDING_HOURS,
     PLACE_KM,
     UNKNOWN_IP_COUNTRY,
     Profile,
@@ -190,8 +191,9 @@ HOME_IP = mark("i", "203.0.113.7")
 OTHER_IP = mark("i", "198.51.100.99")
 
 
-def online(p: Profile, when: int, ip: str, learn: bool = True) -> Profile:
-    return fold(p, when, 2000, None, (mark("m", "web"), ip), "US", learn=learn)
+def online(p: Profile, when: int, ip: str, learn: bool = True, terminal: str | None = None):
+    marks = (mark("m", "web"), *((mark("t", terminal),) if terminal else ()), ip)
+    return fold(p, when, 2000, None, marks, "US", learn=learn, ip=ip)
 
 
 def test_a_cards_first_ip_is_usual_at_once():
@@ -200,23 +202,33 @@ def test_a_cards_first_ip_is_usual_at_once():
     assert p.ip_standing(HOME_IP, T0 + 4 * DAY) is True
 
 
-def test_an_ip_met_beside_the_cards_own_is_usual_from_the_next_day():
+def test_an_ip_met_beside_the_cards_own_is_pending_for_twelve_hours_from_its_first_use():
     p = online(spend(Profile(), 3), T0 + 4 * DAY, HOME_IP)
-    day = T0 + 5 * DAY + 11 * HOUR  # T0 is 00:53 UTC: 11:53
-    p = online(p, day, OTHER_IP)
-    assert p.ip_standing(OTHER_IP, day + HOUR) is False  # used today, not usual yet
-    assert p.ip_standing(OTHER_IP, day + 13 * HOUR) is True  # after midnight UTC: usual
-    assert f"{OTHER_IP}{PENDING}" in p.text()  # stored pending, with its day, and read back
-    assert Profile.parse(p.text()).ip_standing(OTHER_IP, day + HOUR) is False
-    p = online(p, day + 3 * HOUR, OTHER_IP)  # the same day: still pending, held once
-    assert p.ip_standing(OTHER_IP, day + 4 * HOUR) is False
+    first = T0 + 5 * DAY
+    p = online(p, first, OTHER_IP)
+    assert p.ip_standing(OTHER_IP, first + 11 * HOUR) is False  # used, not usual yet
+    assert p.ip_standing(OTHER_IP, first - 11 * HOUR) is False  # a sale processed late
+    assert p.ip_standing(OTHER_IP, first + (PENDING_HOURS + 1) * HOUR) is True
+    assert f"{OTHER_IP}{PENDING}" in p.text()  # stored pending, with its hour, and read back
+    assert Profile.parse(p.text()).ip_standing(OTHER_IP, first + HOUR) is False
+    p = online(p, first + 3 * HOUR, OTHER_IP)  # within the hours: still pending, held once
+    assert p.ip_standing(OTHER_IP, first + 11 * HOUR) is False
     assert sum(k.startswith(OTHER_IP) for k in p.known) == 1
-    p = online(p, day + DAY, OTHER_IP)  # used on another day: stored usual, pending entry gone
+    p = online(p, first + DAY, OTHER_IP)  # used after them: stored usual, pending entry gone
     assert OTHER_IP in p.known
     assert sum(k.startswith(OTHER_IP) for k in p.known) == 1
-    # the day is kept as its last digit: ten days on, a still pending IP reads as met that day
-    q = online(online(spend(Profile(), 3), T0 + 4 * DAY, HOME_IP), day, OTHER_IP)
-    assert q.ip_standing(OTHER_IP, day + 10 * DAY) is False
+
+
+def test_an_ip_is_found_among_the_marks_whatever_else_the_sale_carries():
+    # an online sale may name a terminal: the IP is the one passed as such, not a position
+    p = online(spend(Profile(), 3), T0 + 4 * DAY, HOME_IP, terminal="m1/web-1")
+    assert HOME_IP in p.known
+    assert mark("t", "m1/web-1") in p.known
+    p = online(p, T0 + 5 * DAY, OTHER_IP, terminal="m1/web-1")
+    assert p.ip_standing(OTHER_IP, T0 + 5 * DAY + HOUR) is False
+    # a shop's terminal is never pending, on a card used online or not
+    p = fold(p, T0 + 5 * DAY, 2000, NY, (mark("m", "shop"), mark("t", "shop/1")), None, True, True)
+    assert mark("t", "shop/1") in p.known
 
 
 def test_a_flagged_sale_from_a_new_ip_leaves_it_unknown():

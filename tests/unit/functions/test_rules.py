@@ -912,15 +912,18 @@ def test_given_a_card_used_online_from_ips_sent_without_a_country_then_another_i
 THIEF_IP = {"ip_address": "198.51.100.99"}
 
 
-def test_given_a_sale_from_a_new_ip_slipped_through_then_that_ip_excuses_nothing_that_day(
-    rules, make_txn, make_merchant
+@pytest.mark.parametrize("terminal", [None, "web-1"], ids=["no-terminal", "online-terminal"])
+def test_given_a_sale_from_a_new_ip_slipped_through_then_that_ip_excuses_nothing_for_hours(
+    rules, make_txn, make_merchant, terminal
 ):
     # six $20 sales online from home; then a $20 sale from another IP (new-ip alone: approved,
-    # and learned), and $200 from that IP two hours later: a thief's burst (ADR 0022)
+    # and learned), and $200 from that IP two hours later: a thief's burst (ADR 0022). The
+    # contract allows a terminal online: the IP is still the IP.
     def burst(hours_between: float):
-        past = history()["txns"][:-1]
-        slipped = (at(hours=-hours_between), {"amount": 2000, **THIEF_IP})
-        return {"txns": [*past, slipped, (at(), {"amount": 20_000, **THIEF_IP})]}
+        past = [(when, {**kw, "terminal_id": terminal}) for when, kw in history()["txns"][:-1]]
+        thief = {**THIEF_IP, "terminal_id": terminal}
+        slipped = (at(hours=-hours_between), {"amount": 2000, **thief})
+        return {"txns": [*past, slipped, (at(), {"amount": 20_000, **thief})]}
 
     first = run({"txns": burst(2)["txns"][:-1]}, rules, make_txn, make_merchant)
     assert first.status is Status.APPROVED
@@ -929,9 +932,14 @@ def test_given_a_sale_from_a_new_ip_slipped_through_then_that_ip_excuses_nothing
     assert same_day.status is Status.FLAGGED
     assert {"amount-unusual", "cnp-unusual-amount-anomaly"} <= set(same_day.matched_rules)
     assert "new-ip" not in same_day.matched_rules  # used, just not usual yet
-    # used again on a later day, the IP is the cardholder's: the amount alone is theirs
+    # used again a day later, the IP is the cardholder's: the amount alone is theirs
     next_day = run(burst(24), rules, make_txn, make_merchant)
     assert next_day.status is Status.APPROVED, next_day.matched_rules
+    # and the cardholder's own IP, with a terminal or not, is usual
+    at_home = run(
+        history(then={"amount": 20_000}, terminal_id=terminal), rules, make_txn, make_merchant
+    )
+    assert "new-ip" not in at_home.matched_rules
 
 
 def test_given_a_cards_first_ip_then_it_is_usual_at_once(rules, make_txn, make_merchant):
