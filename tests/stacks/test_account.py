@@ -139,6 +139,7 @@ def test_state_bucket_is_encrypted_by_default_with_the_state_key(account: LayerR
 
 def test_state_bucket_refuses_every_request_without_tls(account: LayerRun) -> None:
     (deny,) = statements(policy(account.one("aws:s3/bucketPolicy:BucketPolicy")))
+    assert deny["Sid"] == "TlsOnly"  # as deployed: a new Sid would be a policy change
     assert deny["Effect"] == "Deny"
     assert deny["Principal"] == "*"
     assert deny["Action"] == "s3:*"

@@ -1,4 +1,5 @@
-"""Statements every resource policy of the platform shares (queues and topics of any layer)."""
+"""Statements every resource policy of the platform shares (queues, topics and the state bucket
+of any layer)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,14 @@ def tls_only_topic_policy(
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements})
 
 
-def deny_insecure_transport(actions: str, resource: pulumi.Input[str]) -> dict[str, Any]:
+def deny_insecure_transport(
+    actions: str,
+    resource: pulumi.Input[str] | list[pulumi.Input[str]],
+    sid: str = "DenyInsecureTransport",
+) -> dict[str, Any]:
     """Refuse every request that does not use TLS. A Deny may be broad; it grants nothing."""
     return {
-        "Sid": "DenyInsecureTransport",
+        "Sid": sid,
         "Effect": "Deny",
         "Principal": "*",
         "Action": actions,

@@ -14,6 +14,7 @@ from typing import Any
 
 import pulumi
 
+from txn_infra.components.resource_policies import deny_insecure_transport
 from txn_infra.components.security import Platform
 from txn_infra.components.security.iam_documents import (
     LAMBDA_ENI_MANAGEMENT,
@@ -86,19 +87,9 @@ def secrets_key_policy(p: Platform) -> dict[str, Any]:
 
 def state_bucket_policy(bucket_arn: pulumi.Input[str]) -> dict[str, Any]:
     """Refuse every request to the bucket or its objects that does not come over TLS."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "TlsOnly",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket_arn, concat(bucket_arn, "/*")],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }
-        ],
-    }
+    objects = concat(bucket_arn, "/*")
+    deny = deny_insecure_transport("s3:*", [bucket_arn, objects], sid="TlsOnly")
+    return {"Version": "2012-10-17", "Statement": [deny]}
 
 
 def apigateway_log_groups(app: str, environments: Sequence[str]) -> dict[str, list[str]]:
