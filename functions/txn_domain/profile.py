@@ -222,8 +222,9 @@ def _ip_entry(p: Profile, ip: str, at: int) -> str:
 
 def _within_pending_hours(stamp: str, now: int) -> bool:
     """Whether the hour ``stamp`` is within :data:`PENDING_HOURS` of ``now``, either side (sales
-    can be processed out of order). Kept modulo 54 days: an IP still pending that long after
-    its first use reads as pending again for those hours, once."""
+    can be processed out of order); in whole hours, so 11 to 12 hours after the first use. Kept
+    modulo 54 days: an entry still pending (never used since) reads as pending again for those
+    hours every 54 days, until it leaves the list."""
     d = (now // 3600 - int(stamp, 36)) % _STAMP_HOURS
     return min(d, _STAMP_HOURS - d) < PENDING_HOURS
 
