@@ -155,11 +155,8 @@ class Profile(NamedTuple):
         (or only in flagged sales)."""
         if ip_mark in self.known:
             return True
-        prefix = ip_mark + PENDING
-        entry = next((k for k in self.known if k.startswith(prefix)), None)
-        if entry is None:
-            return None
-        return not _within_pending_hours(entry[len(prefix) :], now)
+        stamp = _pending_stamp(self.known, ip_mark)
+        return None if stamp is None else not _within_pending_hours(stamp, now)
 
     def amount_z(self, log_amount: float) -> float | None:
         """How many spreads ``log_amount`` is above the card's usual (``None``: no history)."""
@@ -212,12 +209,18 @@ def _ip_entry(p: Profile, ip: str, at: int) -> str:
     bare mark) if it is the first IP the card is used online from, or if it was first used
     :data:`PENDING_HOURS` or more before; otherwise pending (``mark~hh``, the hour it was first
     used)."""
-    prefix = ip + PENDING
-    pending = next((k for k in p.known if k.startswith(prefix)), None)
-    if pending is None:
+    stamp = _pending_stamp(p.known, ip)
+    if stamp is None:
         hour = at // 3600 % _STAMP_HOURS
-        return f"{prefix}{_BASE36[hour // 36]}{_BASE36[hour % 36]}" if p.used_online() else ip
-    return pending if _within_pending_hours(pending[len(prefix) :], at) else ip
+        stamp = _BASE36[hour // 36] + _BASE36[hour % 36]
+        return f"{ip}{PENDING}{stamp}" if p.used_online() else ip
+    return f"{ip}{PENDING}{stamp}" if _within_pending_hours(stamp, at) else ip
+
+
+def _pending_stamp(known: tuple[str, ...], ip: str) -> str | None:
+    """The hour of first use of ``ip``'s pending entry in ``known`` (``None``: none)."""
+    prefix = ip + PENDING
+    return next((k[len(prefix) :] for k in known if k.startswith(prefix)), None)
 
 
 def _within_pending_hours(stamp: str, now: int) -> bool:
