@@ -76,7 +76,8 @@ def _texts(value: Any) -> Iterator[str]:
         yield str(value)
 
 
-def _holds_pan(value: Any) -> bool:
+def holds_pan(value: Any) -> bool:
+    """Whether a decoded JSON document holds a card number in any key, string or integer."""
     return any(contains_pan(text) for text in _texts(value))
 
 
@@ -90,7 +91,7 @@ def _pan_in(body: str) -> tuple[bool, str | None]:
     except (ValueError, RecursionError):  # not JSON (or too deep for it): judge the text
         return contains_pan(body), None
     try:
-        if not _holds_pan(data):
+        if not holds_pan(data):
             return False, None
     except RecursionError:
         return contains_pan(body), None
@@ -98,7 +99,7 @@ def _pan_in(body: str) -> tuple[bool, str | None]:
         for key, value in data.items():
             if contains_pan(key):  # the key is the card number: naming it would echo it
                 return True, None
-            if _holds_pan(value):
+            if holds_pan(value):
                 return True, key
     return True, None
 

@@ -3,6 +3,8 @@
     python -m txn_perf.fraud_eval [--seed 1] [--cards 3000] [--days 35] [--alt]
                                   [--without geo|ip ...] [--fraud-from DAY]
                                   [--rate-median N] [--online-share LOW HIGH] [--out DIR]
+                                  [--save-traffic]
+    python -m txn_perf.fraud_eval --traffic FILE [--out DIR]
 
 Shows on stderr how far each replay is (every tenth), then prints recall per pattern, false
 positives and precision overall and per merchant, the rules that fired and issue 17's targets;
@@ -14,6 +16,10 @@ field out of every transaction, to see how the rules do on traffic that does not
 ``--rate-median`` (purchases a day, default 1.1) and ``--online-share`` (each cardholder's share
 of purchases online is drawn between LOW and HIGH, default 0.15 0.5) reshape the cardholders, as
 docs/fraud-eval.md and ADR 0021 measured cards used less often and cardholders who shop in person.
+``--save-traffic`` also writes each run's traffic as a file (``traffic-<seed>.jsonl``);
+``--traffic FILE`` replays such a file, or a risk team's own labelled history in that format
+(:mod:`txn_perf.fraud_eval.traffic_file`), instead of generating: its faults are refused with
+the line, a code and a message (exit status 2).
 Exit 0 whatever the figures: this is a measurement; the tests hold the targets.
 """
 
@@ -26,9 +32,10 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from txn_perf.bench import RESULTS
-from txn_perf.fraud_eval import evaluate
+from txn_perf.fraud_eval import evaluate, evaluate_traffic, traffic_file
 from txn_perf.fraud_eval.generator import ALT, Params, sized
 
 
@@ -76,7 +83,21 @@ def main(argv: list[str] | None = None) -> int:
         help="range of each cardholder's share of purchases online (0.15 0.5)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS / "fraud_eval")
+    parser.add_argument(
+        "--traffic",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="replay this labelled traffic file instead of generating (docs/fraud-eval.md)",
+    )
+    parser.add_argument(
+        "--save-traffic",
+        action="store_true",
+        help="also write each generated run as a traffic file in --out",
+    )
     args = parser.parse_args(argv)
+    if args.traffic is not None:
+        return _replay_file(parser, args)
     if args.cards is not None and args.cards < 1:
         parser.error("--cards needs at least 1 card")
     if args.days is not None and args.days < 1:
@@ -108,11 +129,58 @@ def main(argv: list[str] | None = None) -> int:
     name = "-".join(parts)
     for seed in args.seed or [1]:
         print(f"generating and replaying seed {seed} ...", file=sys.stderr)
-        report, text, png = evaluate(params, seed, args.out, name=name, progress=_printer())
-        print(text)
+        report, text, png = evaluate(
+            params,
+            seed,
+            args.out,
+            name=name,
+            progress=_printer(),
+            save_traffic=args.save_traffic,
+        )
+        _show(report, text, png, saved=args.save_traffic)
+    return 0
+
+
+def _show(report: dict[str, Any], text: str, png: Path | None, saved: bool = False) -> None:
+    """The table, the files written (``saved``: the traffic file too) and which targets met."""
+    print(text)
+    if png is not None:
         stem = png.name.removeprefix("scores-").removesuffix(".png")
-        print(f"\nwrote {png} and {png.with_name(f'report-{stem}.json')}")
-        print(json.dumps({k: v["met"] for k, v in report["targets"].items()}))
+        written = [png, png.with_name(f"report-{stem}.json")]
+        if saved:
+            written.append(png.with_name(f"traffic-{stem}.jsonl"))
+        print(f"\nwrote {', '.join(str(p) for p in written)}")
+    print(json.dumps({k: v["met"] for k, v in report["targets"].items()}))
+
+
+def _replay_file(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """``--traffic FILE``: the file's traffic instead of a generated one."""
+    shaping = {
+        "--seed": args.seed,
+        "--cards": args.cards,
+        "--days": args.days,
+        "--alt": args.alt or None,
+        "--without": args.without or None,
+        "--fraud-from": args.fraud_from,
+        "--rate-median": args.rate_median,
+        "--online-share": args.online_share,
+        "--save-traffic": args.save_traffic or None,
+    }
+    given = [option for option, value in shaping.items() if value is not None]
+    if given:
+        parser.error(f"--traffic replays a file; for generated traffic only: {', '.join(given)}")
+    path: Path = args.traffic
+    print(f"reading {path} ...", file=sys.stderr)
+    try:
+        traffic = traffic_file.read(path)
+    except OSError as exc:
+        parser.error(f"--traffic: {exc.strerror}: {path}")
+    except traffic_file.TrafficFileError as exc:
+        print(f"{path}:{exc.line}: {exc.code}: {exc.message}", file=sys.stderr)
+        return 2
+    print(f"replaying {len(traffic.events):,} transactions ...", file=sys.stderr)
+    report, text, png = evaluate_traffic(traffic, args.out, path.stem, progress=_printer())
+    _show(report, text, png)
     return 0
 
 

@@ -120,13 +120,15 @@ ALT = Params(
 
 @dataclass
 class Traffic:
-    params: Params
-    seed: int
+    params: Params | None  # None: traffic read from a file (txn_perf.fraud_eval.traffic_file)
+    seed: int | None
     merchants: list[dict[str, Any]]
     events: list[Event]
     # (epoch seconds the confirmation arrives, transaction id, pattern): chargebacks
     feedback: list[tuple[float, str, str]]
     rates: dict[str, float]
+    source: str = ""  # what the report names it by: "seed 3", or the file's name
+    start: float = START.timestamp()  # the platform's first day (the report's launch week)
 
 
 class Gen:
@@ -338,7 +340,8 @@ def _poisson(r: random.Random, lam: float) -> int:
         n += 1
 
 
-def _ulid(r: random.Random, at: float) -> str:
+def ulid(r: random.Random, at: float) -> str:
+    """A transaction id (ULID layout) for ``at``, its random part drawn from ``r``."""
     ms = int(at * 1000)
     head = ""
     for _ in range(10):
@@ -372,7 +375,7 @@ def generate(params: Params = Params(), seed: int = 1) -> Traffic:
             idle = 0 if step else idle + 1
     g.events.sort(key=lambda e: e.at)
     for e in g.events:
-        e.transaction_id = _ulid(g.rng, e.at)
+        e.transaction_id = ulid(g.rng, e.at)
         e.body["timestamp"] = utc_millis(datetime.fromtimestamp(e.at, UTC))
         if e.pattern != "legit":
             delay = g.rng.uniform(*params.feedback_delay_days) * DAY
@@ -385,6 +388,8 @@ def generate(params: Params = Params(), seed: int = 1) -> Traffic:
         events=g.events,
         feedback=g.feedback,
         rates=g.rates,
+        source=f"seed {seed}",
+        start=g.t0,
     )
 
 

@@ -8,9 +8,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from txn_perf.fraud_eval.generator import Traffic
+from txn_perf.fraud_eval.generator import Params, Traffic
 from txn_perf.fraud_eval.replay import Replay, Scored, first_feedback_per_terminal
-from txn_perf.fraud_eval.world import DAY, START
+from txn_perf.fraud_eval.world import DAY
 
 PATTERNS = (
     "large_amount",
@@ -26,6 +26,7 @@ RECALL_TARGETS = {
     "compromised_far": 0.8,
     "compromised_terminal_after_feedback": 0.5,
 }
+AFTER_FEEDBACK = "compromised_terminal_after_feedback"
 FPR_TARGET = 0.03
 MIN_MERCHANT_LEGIT = 50  # per-merchant rates over fewer legitimate sales are not reported
 # A merchant over the target "beyond chance": its false positives are unlikely if its true rate
@@ -113,6 +114,20 @@ def _merchant_rates(
     }
 
 
+def labels(scored: list[Scored]) -> list[str]:
+    """The fraud patterns to report: the generator's, then any other label in ``scored``."""
+    seen = {s.pattern for s in scored} - {"legit", *PATTERNS}
+    return [*PATTERNS, *sorted(seen)]
+
+
+def _params(params: Params | None) -> dict[str, Any] | None:
+    """The generator's parameters as JSON (``None`` for traffic read from a file)."""
+    if params is None:
+        return None
+    plain = {k: v for k, v in vars(params).items() if not isinstance(v, (dict, frozenset))}
+    return plain | {"mix": params.mix, "without": sorted(params.without)}
+
+
 def build(traffic: Traffic, run: Replay) -> dict[str, Any]:
     scored = run.scored
     legit = [s for s in scored if s.pattern == "legit"]
@@ -121,7 +136,7 @@ def build(traffic: Traffic, run: Replay) -> dict[str, Any]:
     fp = sum(s.flagged for s in legit)
 
     recall: dict[str, Any] = {}
-    for pattern in PATTERNS:
+    for pattern in labels(scored):
         mine = [s for s in fraud if s.pattern == pattern]
         hit = sum(s.flagged for s in mine)
         recall[pattern] = {
@@ -138,7 +153,7 @@ def build(traffic: Traffic, run: Replay) -> dict[str, Any]:
         and s.at > first[s.terminal_id]
     ]
     hit = sum(s.flagged for s in after)
-    recall["compromised_terminal_after_feedback"] = {
+    recall[AFTER_FEEDBACK] = {
         "transactions": len(after),
         "flagged": hit,
         "recall": _ratio(hit, len(after)),
@@ -149,7 +164,7 @@ def build(traffic: Traffic, run: Replay) -> dict[str, Any]:
     # The launch week: most cards are new to the platform, so most shops are a first use and
     # most amounts are judged on a few sales. By default stolen and copied cards are used from
     # its end (Params.fraud_from_day).
-    launch_end = START.timestamp() + LAUNCH_DAYS * DAY
+    launch_end = traffic.start + LAUNCH_DAYS * DAY
     _, after_launch = _merchant_rates([s for s in scored if s.at >= launch_end], config)
 
     rules: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -164,7 +179,8 @@ def build(traffic: Traffic, run: Replay) -> dict[str, Any]:
         name: {
             "target": target,
             "value": recall[name]["recall"],
-            "met": (recall[name]["recall"] or 0.0) >= target,
+            # None: no such fraud in the traffic (a file's may hold other patterns)
+            "met": None if recall[name]["recall"] is None else recall[name]["recall"] >= target,
         }
         for name, target in RECALL_TARGETS.items()
     }
@@ -179,15 +195,13 @@ def build(traffic: Traffic, run: Replay) -> dict[str, Any]:
     }
     n = len(scored)
     return {
+        "source": traffic.source,
         "seed": traffic.seed,
-        "params": {
-            k: v for k, v in vars(traffic.params).items() if not isinstance(v, (dict, frozenset))
-        }
-        | {"mix": traffic.params.mix, "without": sorted(traffic.params.without)},
+        "params": _params(traffic.params),
         "transactions": n,
         "fraud_transactions": len(fraud),
         "fraud_share": _ratio(len(fraud), n),
-        "cards": len({s.transaction_id for s in scored}) and traffic.params.cards,
+        "cards": len({e.body["card_token"] for e in traffic.events}),
         "merchants": len(traffic.merchants),
         "recall": recall,
         "recall_all_fraud": _ratio(tp, len(fraud)),
@@ -225,9 +239,14 @@ def _pct(x: float | None) -> str:
     return "   -  " if x is None else f"{100 * x:5.1f}%"
 
 
+def _verdict(met: bool | None) -> str:
+    return "not measured" if met is None else "met" if met else "NOT MET"
+
+
 def table(report: dict[str, Any]) -> str:
+    patterns = [p for p in report["recall"] if p != AFTER_FEEDBACK]
     lines = [
-        f"seed {report['seed']}: {report['transactions']} transactions, "
+        f"{report['source']}: {report['transactions']} transactions, "
         f"{report['fraud_transactions']} fraud ({_pct(report['fraud_share'])}), "
         f"{report['merchants']} merchants",
         "",
@@ -236,9 +255,7 @@ def table(report: dict[str, Any]) -> str:
     for name, r in report["recall"].items():
         target = report["targets"].get(name)
         mark = (
-            ""
-            if target is None
-            else (f">= {100 * target['target']:.0f}% {'met' if target['met'] else 'NOT MET'}")
+            "" if target is None else f">= {100 * target['target']:.0f}% {_verdict(target['met'])}"
         )
         lines.append(
             f"{name:<38}{r['transactions']:>7}{r['flagged']:>9}{_pct(r['recall']):>9}  {mark}"
@@ -265,12 +282,12 @@ def table(report: dict[str, Any]) -> str:
         f"precision                     {_pct(report['precision'])}",
         f"recall, all fraud             {_pct(report['recall_all_fraud'])}",
         "",
-        f"{'rule':<28}{'legit':>7}" + "".join(f"{p[:10]:>11}" for p in PATTERNS),
+        f"{'rule':<28}{'legit':>7}" + "".join(f"{p[:10]:>11}" for p in patterns),
     ]
     for rule, counts in report["rules"].items():
         lines.append(
             f"{rule:<28}{counts.get('legit', 0):>7}"
-            + "".join(f"{counts.get(p, 0):>11}" for p in PATTERNS)
+            + "".join(f"{counts.get(p, 0):>11}" for p in patterns)
         )
     rp = report["replay"]
     lines += [
@@ -294,14 +311,14 @@ def plot(traffic: Traffic, run: Replay, path: Path) -> Path:
     top = max((s.score for s in run.scored), default=1)
     bins = list(range(0, top + 11, 10))
     groups = [("legit", [s.score for s in run.scored if s.pattern == "legit"])]
-    groups += [(p, [s.score for s in run.scored if s.pattern == p]) for p in PATTERNS]
+    groups += [(p, [s.score for s in run.scored if s.pattern == p]) for p in labels(run.scored)]
     for name, scores in groups:
         if scores:
             ax1.hist(scores, bins=bins, histtype="step", label=name, linewidth=1.5)
     ax1.set_yscale("log")
     ax1.set_xlabel("score")
     ax1.set_ylabel("transactions")
-    ax1.set_title(f"Scores by pattern (seed {traffic.seed})")
+    ax1.set_title(f"Scores by pattern ({traffic.source})")
     ax1.legend(fontsize=8)
 
     fraud_total = sum(s.pattern != "legit" for s in run.scored)

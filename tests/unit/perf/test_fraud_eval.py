@@ -160,7 +160,7 @@ def test_the_report_has_every_figure(small):
 
 def test_after_the_launch_week_counts_only_sales_from_the_day_fraud_starts():
     # 60 honest sales at one shop a day apart, days 0-59; those before day 7 are all flagged
-    start = report.START.timestamp()
+    start = generator.START.timestamp()
     scored = [
         replay.Scored(f"t{d}", start + d * report.DAY, "legit", "m1", None, d < 7, 0, ())
         for d in range(60)
