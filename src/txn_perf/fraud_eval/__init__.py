@@ -25,7 +25,8 @@ def evaluate(
 ) -> tuple[dict[str, Any], str, Path | None]:
     """(report, printable table, PNG path or ``None`` without ``out``) for the generated
     traffic of ``seed``; ``progress`` hears how far the replay is. ``save_traffic`` also writes
-    the traffic as a file (``traffic-<name>.jsonl``) that ``evaluate_traffic`` can replay."""
+    the traffic as a file (``traffic-<name>-<seed>.jsonl``, or ``traffic-<seed>.jsonl``) that
+    :func:`evaluate_traffic` can replay."""
     traffic = generator.generate(params, seed)
     stem = f"{name}-{seed}" if name else str(seed)
     if save_traffic and out is not None:

@@ -60,7 +60,8 @@ class Replay:
     feedback_delivered: int = 0
 
 
-def _stamp(at: float) -> str:
+def stamp(at: float) -> str:
+    """``at`` (epoch seconds) as the platform stamps a time: UTC, to the millisecond."""
     return utc_millis(datetime.fromtimestamp(at, UTC))
 
 
@@ -128,7 +129,7 @@ def replay(
                     {
                         **e.body,
                         "transaction_id": e.transaction_id,
-                        "received_at": _stamp(e.at),
+                        "received_at": stamp(e.at),
                         "schema_version": SCHEMA_VERSION,
                     }
                 ),
@@ -196,8 +197,8 @@ def report_records(due: list[tuple[float, str, str]]) -> list[dict[str, object]]
                 {
                     "transaction_id": txn_id,
                     "kind": "chargeback",
-                    "reported_at": _stamp(at),
-                    "received_at": _stamp(at),
+                    "reported_at": stamp(at),
+                    "received_at": stamp(at),
                     "schema_version": SCHEMA_VERSION,
                 }
             ),

@@ -114,6 +114,10 @@ def _merchant_rates(
     }
 
 
+def _under(rate: float | None) -> bool | None:
+    return None if rate is None else rate <= FPR_TARGET
+
+
 def labels(scored: list[Scored]) -> list[str]:
     """The fraud patterns to report: the generator's, then any other label in ``scored``."""
     seen = {s.pattern for s in scored} - {"legit", *PATTERNS}
@@ -174,7 +178,7 @@ def build(traffic: Traffic, run: Replay) -> dict[str, Any]:
             if s.flagged:
                 rules[rule]["in_flagged"] += 1
 
-    fpr = by_merchant["fpr"] or 0.0
+    fpr = by_merchant["fpr"]
     targets = {
         name: {
             "target": target,
@@ -184,14 +188,15 @@ def build(traffic: Traffic, run: Replay) -> dict[str, Any]:
         }
         for name, target in RECALL_TARGETS.items()
     }
-    targets["fpr_overall"] = {"target": FPR_TARGET, "value": fpr, "met": fpr <= FPR_TARGET}
+    # None: no legitimate sale (or no merchant with enough of them) to measure
+    targets["fpr_overall"] = {"target": FPR_TARGET, "value": fpr, "met": _under(fpr)}
     worst_id = by_merchant["worst_merchant"]
-    worst_fpr = by_merchant["worst_fpr"] or 0.0
+    worst_fpr = by_merchant["worst_fpr"]
     targets["fpr_worst_merchant"] = {
         "target": FPR_TARGET,
         "value": worst_fpr,
         "merchant": worst_id,
-        "met": worst_fpr <= FPR_TARGET,
+        "met": _under(worst_fpr),
     }
     n = len(scored)
     return {
@@ -201,7 +206,9 @@ def build(traffic: Traffic, run: Replay) -> dict[str, Any]:
         "transactions": n,
         "fraud_transactions": len(fraud),
         "fraud_share": _ratio(len(fraud), n),
-        "cards": len({e.body["card_token"] for e in traffic.events}),
+        "cards": traffic.params.cards
+        if traffic.params
+        else len({e.body["card_token"] for e in traffic.events}),
         "merchants": len(traffic.merchants),
         "recall": recall,
         "recall_all_fraud": _ratio(tp, len(fraud)),
@@ -266,9 +273,9 @@ def table(report: dict[str, Any]) -> str:
     lines += [
         "",
         f"false-positive rate overall   {_pct(report['fpr'])}  "
-        f"(<= 3% {'met' if fpr_t['met'] else 'NOT MET'})",
+        f"(<= 3% {_verdict(fpr_t['met'])})",
         f"worst merchant (>= 50 legit)  {_pct(w.get('fpr'))}  {w.get('merchant')} "
-        f"mcc {w.get('mcc')} (<= 3% {'met' if worst_t['met'] else 'NOT MET'})",
+        f"mcc {w.get('mcc')} (<= 3% {_verdict(worst_t['met'])})",
         f"merchants over 3%             {report['merchants_over_target']} of "
         f"{report['merchants_measured']} (>= 50 legit), "
         f"{len(report['merchants_over_target_beyond_chance'])} beyond chance "

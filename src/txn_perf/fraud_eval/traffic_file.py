@@ -9,15 +9,18 @@ JSON Lines, UTF-8, one object a line (docs/fraud-eval.md#your-own-labelled-traff
     {"fraud_report": {"id": "t-1", "received_at": "2026-11-20T08:00:00Z"}}
 
 The format line comes first; merchants, transactions and reports in any order after it. A label
-is ``legit`` or the name of a fraud pattern (the generator's, or any other: the report gives
-recall for each). A report is confirmed fraud or a chargeback on a transaction of the file,
-delivered to the fraud detector when it was received (``POST /fraud-reports``, ADR 0013).
+is ``legit`` or the name of a fraud pattern in lower case (the generator's, or any other: the
+report gives recall for each). A report is confirmed fraud or a chargeback on a transaction of
+the file, at most one each, received after it and delivered to the fraud detector then
+(``POST /fraud-reports``, ADR 0013); one on a sale labelled legit is delivered too, as the
+platform would take it.
 
 Everything is checked as the platform checks it: merchants as the merchants table's items,
-each transaction body by the API's own validation (a card number is refused) and against its
-merchant, as the validator does before queueing. The first fault stops the load with its line,
-a code and a message (:class:`TrafficFileError`). An ``id`` that is not a transaction id
-(a ULID) gets one, made from its time and the ``id``, so a replay of the file is reproducible.
+each transaction body by the API's own validation (a card number is refused, anywhere in a
+line) and, as the validator does before queueing, its timestamp against ``received_at`` and
+its merchant. The first fault stops the load with its line, a code and a message
+(:class:`TrafficFileError`). An ``id`` that is not a transaction id (a ULID) gets one, made
+from its time and the ``id``, so a replay of the file is reproducible.
 """
 
 from __future__ import annotations
@@ -38,14 +41,21 @@ from txn_domain.models import (
     TRANSACTION_ID_PATTERN,
     MerchantConfig,
     Timestamp,
-    utc_millis,
 )
-from txn_domain.validation import check_merchant, holds_pan, parse_request
+from txn_domain.validation import check_merchant, check_timestamp, holds_pan, parse_request
 from txn_perf.fraud_eval.generator import Traffic, ulid
+from txn_perf.fraud_eval.replay import stamp
 from txn_perf.fraud_eval.world import Event
 
 FORMAT = "fraud-eval-traffic/1"
-LEGIT = "legit"
+MAX_LINE_BYTES = 64 * 1024
+# received_at: from 1971 to 9998 (an id's time is milliseconds since 1970; the replay's windows
+# and stamps run a year past the last sale)
+EARLIEST, LATEST = datetime(1971, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)
+RANGE = "1971-9998"
+# a label: legit, or a fraud pattern (lower case); the report derives this one itself
+LABEL_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+RESERVED_LABELS = frozenset({"compromised_terminal_after_feedback"})
 
 
 class TrafficFileError(ValueError):
@@ -63,8 +73,12 @@ class _Strict(BaseModel):
 class _Transaction(_Strict):
     id: str = Field(pattern=ID_PATTERN)
     received_at: Timestamp
-    label: str = Field(pattern=ID_PATTERN)
+    label: str = Field(pattern=LABEL_PATTERN)
     transaction: dict[str, Any]
+
+
+class _Merchant(_Strict):
+    merchant: dict[str, Any]
 
 
 class _ReportOf(_Strict):
@@ -76,12 +90,12 @@ class _Report(_Strict):
     fraud_report: _ReportOf
 
 
-def _epoch(stamp: str) -> float:
-    return datetime.fromisoformat(stamp).timestamp()
-
-
-def _stamp(at: float) -> str:
-    return utc_millis(datetime.fromtimestamp(at, UTC))
+def _epoch(number: int, stamp: str) -> float:
+    """A file's time, in the range the platform's clock and ids take."""
+    when = datetime.fromisoformat(stamp)
+    if not EARLIEST <= when < LATEST:
+        raise TrafficFileError(number, "out_of_range", f"received_at {stamp} is not in {RANGE}")
+    return when.timestamp()
 
 
 def write(traffic: Traffic, path: Path) -> Path:
@@ -93,11 +107,11 @@ def write(traffic: Traffic, path: Path) -> Path:
         for merchant in traffic.merchants:
             out.write(json.dumps({"merchant": merchant}) + "\n")
         for e in traffic.events:
-            line = {"id": e.transaction_id, "received_at": _stamp(e.at), "label": e.pattern}
+            line = {"id": e.transaction_id, "received_at": stamp(e.at), "label": e.pattern}
             out.write(json.dumps({**line, "transaction": e.body}) + "\n")
         for at, txn_id, _ in traffic.feedback:
             if txn_id in labels:
-                report = {"id": txn_id, "received_at": _stamp(at)}
+                report = {"id": txn_id, "received_at": stamp(at)}
                 out.write(json.dumps({"fraud_report": report}) + "\n")
     return path
 
@@ -107,22 +121,32 @@ def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         for number, raw in enumerate(source, 1):
             if not raw.strip():
                 continue
+            if len(raw) > MAX_LINE_BYTES:
+                raise TrafficFileError(
+                    number, "line_too_long", f"a line is at most {MAX_LINE_BYTES} bytes"
+                )
             try:
                 value = json.loads(raw)
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise TrafficFileError(number, "malformed_json", str(exc)) from None
+            except RecursionError:
+                raise TrafficFileError(number, "malformed_json", "nested too deep") from None
             if not isinstance(value, dict):
                 raise TrafficFileError(number, "malformed_line", "a line is one JSON object")
-            if holds_pan(value):  # anywhere in the line, as the API refuses it in a body
+            try:
+                pan = holds_pan(value)  # anywhere in the line, as the API refuses it in a body
+            except RecursionError:
+                raise TrafficFileError(number, "malformed_json", "nested too deep") from None
+            if pan:
                 raise TrafficFileError(
                     number, "pan_not_allowed", "raw card numbers are not accepted"
                 )
             yield number, value
 
 
-def _invalid(number: int, exc: ValidationError) -> TrafficFileError:
+def _invalid(number: int, exc: ValidationError, prefix: str = "") -> TrafficFileError:
     first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "line"
+    where = prefix + ".".join(str(part) for part in first["loc"]) or "line"
     return TrafficFileError(number, "invalid_line", f"{where}: {first['msg']}")
 
 
@@ -140,10 +164,16 @@ def read(path: Path) -> Traffic:
     stored: list[dict[str, Any]] = []
     rows: list[tuple[int, _Transaction]] = []
     reports: list[tuple[int, _ReportOf]] = []
+    last = first[0]
     for number, value in lines:
+        last = number
         try:
-            if "merchant" in value and len(value) == 1:
-                merchant = MerchantConfig.model_validate(value["merchant"])
+            if "merchant" in value:
+                item = _Merchant.model_validate(value).merchant
+                try:
+                    merchant = MerchantConfig.model_validate(item)
+                except ValidationError as exc:
+                    raise _invalid(number, exc, "merchant.") from None
                 if merchant.merchant_id in merchants:
                     raise TrafficFileError(
                         number, "duplicate_merchant", f"{merchant.merchant_id} is given twice"
@@ -163,30 +193,42 @@ def read(path: Path) -> Traffic:
         except ValidationError as exc:
             raise _invalid(number, exc) from None
     if not rows:
-        raise TrafficFileError(1, "no_transactions", "the file holds no transaction")
+        raise TrafficFileError(last, "no_transactions", "the file holds no transaction")
 
     events: list[Event] = []
     ids: dict[str, Event] = {}
     for number, row in rows:
         if row.id in ids:
             raise TrafficFileError(number, "duplicate_id", f"transaction {row.id} is given twice")
+        if row.label in RESERVED_LABELS:
+            raise TrafficFileError(number, "reserved_label", f"{row.label} is the report's own")
+        at = _epoch(number, row.received_at)
         try:
             request = parse_request(json.dumps(row.transaction))
+            check_timestamp(request, datetime.fromtimestamp(at, UTC))
             check_merchant(request, merchants.get(request.merchant_id))
         except DomainError as exc:
             raise TrafficFileError(number, exc.code, exc.message) from None
-        at = _epoch(row.received_at)
         event = Event(at, row.transaction, row.label, _transaction_id(row.id, at))
         ids[row.id] = event
         events.append(event)
     feedback = []
+    reported: set[str] = set()
     for number, report in reports:
-        event = ids.get(report.id)
-        if event is None:
+        sale = ids.get(report.id)
+        if sale is None:
             raise TrafficFileError(
                 number, "transaction_unknown", f"no transaction {report.id} in the file"
             )
-        feedback.append((_epoch(report.received_at), event.transaction_id, event.pattern))
+        if report.id in reported:
+            raise TrafficFileError(number, "duplicate_report", f"{report.id} is reported twice")
+        at = _epoch(number, report.received_at)
+        if at < sale.at:
+            raise TrafficFileError(
+                number, "report_before_transaction", f"{report.id} is reported before it was made"
+            )
+        reported.add(report.id)
+        feedback.append((at, sale.transaction_id, sale.pattern))
     events.sort(key=lambda e: e.at)
     return Traffic(
         params=None,

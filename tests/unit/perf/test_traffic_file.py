@@ -116,7 +116,7 @@ OK = _txn("a1", "2026-11-02T10:00:00Z")
         ([FORMAT, {"merchant": MERCHANT}, {"merchant": MERCHANT}, OK], 3, "duplicate_merchant"),
         ([FORMAT, {"merchant": MERCHANT}, {**OK, "received_at": "yesterday"}], 3, "invalid_line"),
         ([FORMAT, {"merchant": MERCHANT}, {**OK, "extra": 1}], 3, "invalid_line"),
-        ([FORMAT, {"merchant": MERCHANT}], 1, "no_transactions"),
+        ([FORMAT, {"merchant": MERCHANT}], 2, "no_transactions"),
         ([FORMAT, {"merchant": MERCHANT}, OK, OK], 4, "duplicate_id"),
         # the API's own validation, as POST /transaction refuses the body
         (
@@ -132,6 +132,50 @@ OK = _txn("a1", "2026-11-02T10:00:00Z")
             ],
             3,
             "pan_not_allowed",
+        ),
+        ([FORMAT, {"merchant": MERCHANT}, "[" * 100_000 + "]" * 100_000], 3, "line_too_long"),
+        ([FORMAT, {"merchant": MERCHANT}, "[" * 20_000 + "]" * 20_000], 3, "malformed_json"),
+        ([FORMAT, {"merchant": {**MERCHANT, "mcc": "shop"}}], 2, "invalid_line"),
+        ([FORMAT, {"merchant": MERCHANT, "note": 1}, OK], 2, "invalid_line"),
+        ([FORMAT, {"merchant": MERCHANT}, {**OK, "label": "Legit"}], 3, "invalid_line"),
+        (
+            [
+                FORMAT,
+                {"merchant": MERCHANT},
+                {**OK, "label": "compromised_terminal_after_feedback"},
+            ],
+            3,
+            "reserved_label",
+        ),
+        # times the platform's clock and ids take, and a sale stamped after it was received
+        ([FORMAT, {"merchant": MERCHANT}, _txn("a1", "0001-01-01T00:00:00Z")], 3, "out_of_range"),
+        ([FORMAT, {"merchant": MERCHANT}, _txn("a1", "9999-12-31T23:59:59Z")], 3, "out_of_range"),
+        (
+            [FORMAT, {"merchant": MERCHANT}, {**OK, "received_at": "2026-11-02T09:00:00Z"}],
+            3,
+            "invalid_value",
+        ),
+        # a report: once, after its sale
+        (
+            [
+                FORMAT,
+                {"merchant": MERCHANT},
+                OK,
+                {"fraud_report": {"id": "a1", "received_at": "2026-11-02T09:59:00Z"}},
+            ],
+            4,
+            "report_before_transaction",
+        ),
+        (
+            [
+                FORMAT,
+                {"merchant": MERCHANT},
+                OK,
+                {"fraud_report": {"id": "a1", "received_at": "2026-11-03T00:00:00Z"}},
+                {"fraud_report": {"id": "a1", "received_at": "2026-11-04T00:00:00Z"}},
+            ],
+            5,
+            "duplicate_report",
         ),
         # a card number anywhere in a line, never echoed
         (
@@ -173,6 +217,14 @@ def test_the_command_replays_a_file_and_refuses_a_bad_one_with_its_line(tmp_path
     out = capsys.readouterr().out
     assert out.startswith("good.jsonl: ")
     assert (tmp_path / "out" / "report-good.json").exists()
+
+    saved = ["--seed", "3", "--cards", "40", "--days", "8", "--save-traffic"]
+    assert main([*saved, "--out", str(tmp_path / "gen")]) == 0
+    assert f"{tmp_path / 'gen' / 'traffic-3.jsonl'}" in capsys.readouterr().out
+    assert (
+        traffic_file.read(tmp_path / "gen" / "traffic-3.jsonl").feedback
+        == traffic_file.read(good).feedback
+    )  # the same run as the one written above
 
     bad = _file(tmp_path, FORMAT, {"merchant": MERCHANT}, "{not json", name="bad.jsonl")
     assert main(["--traffic", str(bad), "--out", str(tmp_path / "out")]) == 2
