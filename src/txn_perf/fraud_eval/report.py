@@ -272,8 +272,7 @@ def table(report: dict[str, Any]) -> str:
     fpr_t, worst_t = report["targets"]["fpr_overall"], report["targets"]["fpr_worst_merchant"]
     lines += [
         "",
-        f"false-positive rate overall   {_pct(report['fpr'])}  "
-        f"(<= 3% {_verdict(fpr_t['met'])})",
+        f"false-positive rate overall   {_pct(report['fpr'])}  (<= 3% {_verdict(fpr_t['met'])})",
         f"worst merchant (>= 50 legit)  {_pct(w.get('fpr'))}  {w.get('merchant')} "
         f"mcc {w.get('mcc')} (<= 3% {_verdict(worst_t['met'])})",
         f"merchants over 3%             {report['merchants_over_target']} of "
