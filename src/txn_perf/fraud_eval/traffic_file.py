@@ -45,7 +45,7 @@ from txn_domain.models import (
 from txn_domain.validation import check_merchant, check_timestamp, holds_pan, parse_request
 from txn_perf.fraud_eval.generator import Traffic, ulid
 from txn_perf.fraud_eval.replay import stamp
-from txn_perf.fraud_eval.world import Event
+from txn_perf.fraud_eval.world import DAY, Event
 
 FORMAT = "fraud-eval-traffic/1"
 MAX_LINE_BYTES = 64 * 1024
@@ -238,7 +238,7 @@ def read(path: Path) -> Traffic:
         feedback=sorted(feedback),
         rates={},
         source=path.name,
-        start=events[0].at,
+        start=events[0].at // DAY * DAY,  # the first sale's day, from midnight UTC
     )
 
 

@@ -56,6 +56,7 @@ def test_a_generated_run_replays_the_same_from_its_file(tmp_path):
     assert all(abs(a.at - b.at) < 0.001 for a, b in zip(read.events, made.events, strict=True))
     assert [(tid, p) for _, tid, p in read.feedback] == [(tid, p) for _, tid, p in made.feedback]
     assert read.feedback, "the run has confirmed fraud to deliver"
+    assert read.start == made.start  # the launch week from the same midnight
     direct = replay.replay(made, feedback=replay.default_feedback())
     again = replay.replay(read, feedback=replay.default_feedback())
     assert [replace(s, at=0.0) for s in again.scored] == [replace(s, at=0.0) for s in direct.scored]
