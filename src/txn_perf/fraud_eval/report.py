@@ -19,14 +19,15 @@ PATTERNS = (
     "compromised_far",
     "compromised_terminal",
 )
+# the compromised terminal's sales once feedback has arrived: a figure of its own, not a label
+AFTER_FEEDBACK = "compromised_terminal_after_feedback"
 # issue 17's targets: recall per pattern (the terminal's once feedback has arrived), FPR
 RECALL_TARGETS = {
     "large_amount": 0.8,
     "stolen_card_spree": 0.8,
     "compromised_far": 0.8,
-    "compromised_terminal_after_feedback": 0.5,
+    AFTER_FEEDBACK: 0.5,
 }
-AFTER_FEEDBACK = "compromised_terminal_after_feedback"
 FPR_TARGET = 0.03
 MIN_MERCHANT_LEGIT = 50  # per-merchant rates over fewer legitimate sales are not reported
 # A merchant over the target "beyond chance": its false positives are unlikely if its true rate
