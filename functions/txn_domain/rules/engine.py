@@ -229,7 +229,17 @@ def _mccs(codes: Any) -> frozenset[str]:
 
 
 def compile_rules(document: Mapping[str, Any]) -> RuleSet:
-    """Check and compile a rules document; errors name the offending rule."""
+    """Check and compile a rules document; errors name the offending rule. Whatever is not a
+    rules document (a missing section, a value of the wrong type) is a RulesDocumentError too."""
+    try:
+        return _compile_document(document)
+    except RulesDocumentError:
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise RulesDocumentError(f"not a rules document ({type(exc).__name__}: {exc})") from None
+
+
+def _compile_document(document: Mapping[str, Any]) -> RuleSet:
     used: set[str] = set()
     source = _Source()
     # (priority, id, the rule as given, weight, its condition as an expression)

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from txn_domain.rules import RuleSet
 from txn_perf.fraud_eval import generator, replay, report, traffic_file
 
 
@@ -22,16 +23,18 @@ def evaluate(
     name: str = "",
     progress: replay.Progress | None = None,
     save_traffic: bool = False,
+    rules: RuleSet | None = None,
 ) -> tuple[dict[str, Any], str, Path | None]:
     """(report, printable table, PNG path or ``None`` without ``out``) for the generated
     traffic of ``seed``; ``progress`` hears how far the replay is. ``save_traffic`` also writes
     the traffic as a file (``traffic-<name>-<seed>.jsonl``, or ``traffic-<seed>.jsonl``) that
-    :func:`evaluate_traffic` can replay."""
+    :func:`evaluate_traffic` can replay. ``rules``: judged by these instead of the shipped
+    document."""
     traffic = generator.generate(params, seed)
     stem = f"{name}-{seed}" if name else str(seed)
     if save_traffic and out is not None:
         traffic_file.write(traffic, out / f"traffic-{stem}.jsonl")
-    return evaluate_traffic(traffic, out, stem, progress)
+    return evaluate_traffic(traffic, out, stem, progress, rules)
 
 
 def evaluate_traffic(
@@ -39,10 +42,11 @@ def evaluate_traffic(
     out: Path | None = None,
     stem: str = "",
     progress: replay.Progress | None = None,
+    rules: RuleSet | None = None,
 ) -> tuple[dict[str, Any], str, Path | None]:
     """As :func:`evaluate`, for traffic generated or read from a file (``report-<stem>.json``
     and ``scores-<stem>.png`` in ``out``)."""
-    run = replay.replay(traffic, feedback=replay.default_feedback(), progress=progress)
+    run = replay.replay(traffic, rules, feedback=replay.default_feedback(), progress=progress)
     built = report.build(traffic, run)
     png = None
     if out is not None:

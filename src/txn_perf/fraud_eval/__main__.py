@@ -5,6 +5,7 @@
                                   [--rate-median N] [--online-share LOW HIGH] [--out DIR]
                                   [--save-traffic]
     python -m txn_perf.fraud_eval --traffic FILE [--out DIR]
+    ... [--rules FILE]: either, judged by that rules document instead of the shipped one
 
 Shows on stderr how far each replay is (every tenth), then prints recall per pattern, false
 positives and precision overall and per merchant, the rules that fired and issue 17's targets;
@@ -34,6 +35,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from txn_domain.rules import RuleSet, compile_rules
 from txn_perf.bench import RESULTS
 from txn_perf.fraud_eval import evaluate, evaluate_traffic, traffic_file
 from txn_perf.fraud_eval.generator import ALT, Params, sized
@@ -91,13 +93,21 @@ def main(argv: list[str] | None = None) -> int:
         help="replay this labelled traffic file instead of generating (docs/fraud-eval.md)",
     )
     parser.add_argument(
+        "--rules",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="judge by this rules document instead of the shipped one (to compare two)",
+    )
+    parser.add_argument(
         "--save-traffic",
         action="store_true",
         help="also write each generated run as a traffic file in --out",
     )
     args = parser.parse_args(argv)
+    rules = None if args.rules is None else _rules(parser, args.rules)
     if args.traffic is not None:
-        return _replay_file(parser, args)
+        return _replay_file(parser, args, rules)
     if args.cards is not None and args.cards < 1:
         parser.error("--cards needs at least 1 card")
     if args.days is not None and args.days < 1:
@@ -136,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             name=name,
             progress=_printer(),
             save_traffic=args.save_traffic,
+            rules=rules,
         )
         _show(report, text, png, saved=args.save_traffic)
     return 0
@@ -153,7 +164,19 @@ def _show(report: dict[str, Any], text: str, png: Path | None, saved: bool = Fal
     print(json.dumps({k: v["met"] for k, v in report["targets"].items()}))
 
 
-def _replay_file(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+def _rules(parser: argparse.ArgumentParser, path: Path) -> RuleSet:
+    """``--rules FILE``: the document compiled as the fraud detector compiles it at cold start."""
+    try:
+        return compile_rules(json.loads(path.read_text(encoding="utf-8")))
+    except OSError as exc:
+        parser.error(f"--rules: {exc.strerror}: {path}")
+    except (ValueError, RecursionError) as exc:  # not JSON, or RulesDocumentError
+        parser.error(f"--rules {path}: {exc}")
+
+
+def _replay_file(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, rules: RuleSet | None
+) -> int:
     """``--traffic FILE``: the file's traffic instead of a generated one."""
     shaping = {
         "--seed": args.seed,
@@ -179,7 +202,7 @@ def _replay_file(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
         print(f"{path}:{exc.line}: {exc.code}: {exc.message}", file=sys.stderr)
         return 2
     print(f"replaying {len(traffic.events):,} transactions ...", file=sys.stderr)
-    report, text, png = evaluate_traffic(traffic, args.out, path.stem, progress=_printer())
+    report, text, png = evaluate_traffic(traffic, args.out, path.stem, _printer(), rules)
     _show(report, text, png)
     return 0
 

@@ -58,6 +58,7 @@ class Replay:
     velocity_items: int
     velocity_item_bytes: dict[str, float] = field(default_factory=dict)
     feedback_delivered: int = 0
+    rules_version: str = ""  # the rules document's version the traffic was judged by
 
 
 def stamp(at: float) -> str:
@@ -169,6 +170,7 @@ def replay(
         velocity_items=len(aws.tables["velocity"]),
         velocity_item_bytes={k: max(v) for k, v in sizes.items()},
         feedback_delivered=delivered,
+        rules_version=pipeline.rules.version,
     )
 
 

@@ -202,6 +202,7 @@ def build(traffic: Traffic, run: Replay) -> dict[str, Any]:
     n = len(scored)
     return {
         "source": traffic.source,
+        "rules_version": run.rules_version,
         "seed": traffic.seed,
         "params": _params(traffic.params),
         "transactions": n,
@@ -256,7 +257,7 @@ def table(report: dict[str, Any]) -> str:
     lines = [
         f"{report['source']}: {report['transactions']} transactions, "
         f"{report['fraud_transactions']} fraud ({_pct(report['fraud_share'])}), "
-        f"{report['merchants']} merchants",
+        f"{report['merchants']} merchants, rules {report['rules_version']}",
         "",
         f"{'pattern':<38}{'txns':>7}{'flagged':>9}{'recall':>9}  target",
     ]

@@ -712,6 +712,24 @@ def test_given_a_bad_rules_document_when_compiled_then_refused(document):
         compile_rules({"version": "t", "flag_score": 50, "small_amount": 2, **document})
 
 
+@pytest.mark.parametrize(
+    "document",
+    [
+        {},  # no sections at all
+        [],  # not an object
+        {"version": "t", "flag_score": 50, "small_amount": 2},  # no rules
+        {"version": "t", "flag_score": 50, "small_amount": 2, "rules": 5},
+        {"version": "t", "flag_score": 50, "small_amount": 2, "rules": [5]},
+        {"version": "t", "flag_score": "high", "small_amount": 2, "rules": []},
+        {"flag_score": 50, "small_amount": 2, "rules": []},  # no version
+        {"version": "t", "flag_score": 50, "small_amount": 2, "rules": [], "merchant_risk": 1},
+    ],
+)
+def test_a_document_of_the_wrong_shape_is_a_document_error_not_a_crash(document):
+    with pytest.raises(RulesDocumentError, match="not a rules document"):
+        compile_rules(document)
+
+
 OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
        "==": operator.eq, "!=": operator.ne}  # fmt: skip
 

@@ -13,6 +13,7 @@ import pytest
 
 from tests.factories import transaction_body
 from txn_domain.models import MerchantConfig
+from txn_domain.rules.engine import DEFAULT_DOCUMENT
 from txn_perf.fraud_eval import evaluate_traffic, generator, replay, traffic_file
 from txn_perf.fraud_eval.__main__ import main
 
@@ -253,3 +254,34 @@ def test_the_command_refuses_a_missing_file(tmp_path, capsys):
         main(["--traffic", str(tmp_path / "none.jsonl")])
     assert exited.value.code == 2
     assert "No such file or directory" in capsys.readouterr().err
+
+
+def test_the_command_judges_by_another_rules_document_to_compare_two(tmp_path, capsys):
+    made = generator.generate(generator.sized(generator.Params(), cards=40, days=8), seed=3)
+    path = traffic_file.write(made, tmp_path / "history.jsonl")
+    shipped = json.loads(DEFAULT_DOCUMENT.read_text(encoding="utf-8"))
+    # the candidate keeps only the blocklists: everything else a review rule would flag passes
+    candidate = {
+        **shipped,
+        "version": "candidate-1",
+        "rules": [r for r in shipped["rules"] if r["id"].startswith("blocklist-")],
+    }
+    rules = tmp_path / "candidate.json"
+    rules.write_text(json.dumps(candidate))
+    assert main(["--traffic", str(path), "--out", str(tmp_path / "shipped")]) == 0
+    assert main(["--traffic", str(path), "--rules", str(rules), "--out", str(tmp_path / "c")]) == 0
+    assert "rules candidate-1" in capsys.readouterr().out
+    before = json.loads((tmp_path / "shipped" / "report-history.json").read_text())
+    after = json.loads((tmp_path / "c" / "report-history.json").read_text())
+    assert before["rules_version"] == shipped["version"]
+    assert after["rules_version"] == "candidate-1"
+    assert before["recall_all_fraud"] > 0
+    assert after["recall_all_fraud"] == 0  # the replay has no blocklisted card, BIN, IP or country
+    assert set(after["rules"]) == set()
+
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({**shipped, "flag_score": "high", "rules": [{"id": "x"}]}))
+    with pytest.raises(SystemExit) as exited:
+        main(["--traffic", str(path), "--rules", str(broken)])
+    assert exited.value.code == 2
+    assert f"--rules {broken}: " in capsys.readouterr().err
