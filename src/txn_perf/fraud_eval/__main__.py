@@ -6,6 +6,7 @@
                                   [--save-traffic]
     python -m txn_perf.fraud_eval --traffic FILE [--out DIR]
     ... [--rules FILE]: either, judged by that rules document instead of the shipped one
+    python -m txn_perf.fraud_eval --compare BEFORE.json AFTER.json
 
 Shows on stderr how far each replay is (every tenth), then prints recall per pattern, false
 positives and precision overall and per merchant, the rules that fired and issue 17's targets;
@@ -20,7 +21,8 @@ docs/fraud-eval.md and ADR 0021 measured cards used less often and cardholders w
 ``--save-traffic`` also writes each run's traffic as a file (``traffic-<seed>.jsonl``);
 ``--traffic FILE`` replays such a file, or a risk team's own labelled history in that format
 (:mod:`txn_perf.fraud_eval.traffic_file`), instead of generating: its faults are refused with
-the line, a code and a message (exit status 2).
+the line, a code and a message (exit status 2). ``--compare`` prints two reports of the same
+traffic side by side (:mod:`txn_perf.fraud_eval.compare`): what a rules change gains and costs.
 Exit 0 whatever the figures: this is a measurement; the tests hold the targets.
 """
 
@@ -37,7 +39,7 @@ from typing import Any
 
 from txn_domain.rules import RuleSet, compile_rules
 from txn_perf.bench import RESULTS
-from txn_perf.fraud_eval import evaluate, evaluate_traffic, traffic_file
+from txn_perf.fraud_eval import compare, evaluate, evaluate_traffic, traffic_file
 from txn_perf.fraud_eval.generator import ALT, Params, sized
 
 
@@ -100,11 +102,21 @@ def main(argv: list[str] | None = None) -> int:
         help="judge by this rules document instead of the shipped one (to compare two)",
     )
     parser.add_argument(
+        "--compare",
+        type=Path,
+        nargs=2,
+        default=None,
+        metavar=("BEFORE", "AFTER"),
+        help="print two reports of the same traffic side by side, and replay nothing",
+    )
+    parser.add_argument(
         "--save-traffic",
         action="store_true",
         help="also write each generated run as a traffic file in --out",
     )
     args = parser.parse_args(argv)
+    if args.compare is not None:
+        return _compare(parser, *args.compare)
     rules = None if args.rules is None else _rules(parser, args.rules)
     if args.traffic is not None:
         return _replay_file(parser, args, rules)
@@ -162,6 +174,25 @@ def _show(report: dict[str, Any], text: str, png: Path | None, saved: bool = Fal
             written.append(png.with_name(f"traffic-{stem}.jsonl"))
         print(f"\nwrote {', '.join(str(p) for p in written)}")
     print(json.dumps({k: v["met"] for k, v in report["targets"].items()}))
+
+
+def _compare(parser: argparse.ArgumentParser, before: Path, after: Path) -> int:
+    """``--compare BEFORE AFTER``: two reports side by side."""
+    reports = []
+    for path in (before, after):
+        try:
+            reports.append(json.loads(path.read_text(encoding="utf-8")))
+        except OSError as exc:
+            parser.error(f"--compare: {exc.strerror}: {path}")
+        except ValueError as exc:
+            parser.error(f"--compare {path}: not a report ({exc})")
+    try:
+        print(compare.compare(*reports))
+    except (KeyError, TypeError, AttributeError) as exc:
+        parser.error(f"--compare: not a report of this version ({type(exc).__name__}: {exc})")
+    except compare.CompareError as exc:
+        parser.error(f"--compare: {exc}")
+    return 0
 
 
 def _rules(parser: argparse.ArgumentParser, path: Path) -> RuleSet:

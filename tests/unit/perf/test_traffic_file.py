@@ -279,6 +279,26 @@ def test_the_command_judges_by_another_rules_document_to_compare_two(tmp_path, c
     assert after["recall_all_fraud"] == 0  # the replay has no blocklisted card, BIN, IP or country
     assert set(after["rules"]) == set()
 
+    # the two side by side: what the candidate gains and costs
+    shipped_report = tmp_path / "shipped" / "report-history.json"
+    candidate_report = tmp_path / "c" / "report-history.json"
+    assert main(["--compare", str(shipped_report), str(candidate_report)]) == 0
+    table = capsys.readouterr().out
+    assert f"rules {shipped['version']}" in table
+    assert "rules candidate-1" in table
+    row = next(line for line in table.splitlines() if line.startswith("recall, all fraud"))
+    assert row.split()[-2:] == [f"-{100 * before['recall_all_fraud']:.2f}", "pt"]
+    matched = before["rules"]  # every rule the shipped document matched is gone
+    assert all(f"  {rule} " in table for rule in matched)
+    assert "false positives by merchant" in table
+
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**after, "transactions": after["transactions"] + 1}))
+    with pytest.raises(SystemExit) as exited:
+        main(["--compare", str(shipped_report), str(other)])
+    assert exited.value.code == 2
+    assert "the reports are of different traffic" in capsys.readouterr().err
+
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps({**shipped, "flag_score": "high", "rules": [{"id": "x"}]}))
     with pytest.raises(SystemExit) as exited:
