@@ -24,6 +24,7 @@ comparison operators, ``and``/``or``/``in`` and ``is not None``.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -235,8 +236,8 @@ def compile_rules(document: Mapping[str, Any]) -> RuleSet:
         return _compile_document(document)
     except RulesDocumentError:
         raise
-    except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        raise RulesDocumentError(f"not a rules document ({type(exc).__name__}: {exc})") from None
+    except (KeyError, TypeError, AttributeError, ValueError, OverflowError) as exc:
+        raise RulesDocumentError(f"not a rules document ({type(exc).__name__}: {exc})") from exc
 
 
 def _compile_document(document: Mapping[str, Any]) -> RuleSet:
@@ -254,7 +255,7 @@ def _compile_document(document: Mapping[str, Any]) -> RuleSet:
             raise RulesDocumentError(f"{rule_id}: action must be one of {ACTIONS}")
         try:
             expression = _compile(raw["condition"], used, source)
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, AttributeError) as exc:
             raise RulesDocumentError(f"{rule_id}: incomplete condition ({exc})") from None
         except RecursionError:
             raise RulesDocumentError(f"{rule_id}: conditions nested too deeply") from None
@@ -289,10 +290,12 @@ def _compile_document(document: Mapping[str, Any]) -> RuleSet:
         raise RulesDocumentError(f"reference_currency must be {rates.reference}")
     # merchant risk only ever raises a score, so the larger reading is the riskier one
     for key in ("scale", "confirmed_fraud_max_scale"):
-        if float(risk.get(key, 1.0)) < 1.0:
-            raise RulesDocumentError(f"merchant_risk.{key} must be 1 or more")
-    if float(risk.get("confirmed_fraud_step", 0.0)) < 0.0:
-        raise RulesDocumentError("merchant_risk.confirmed_fraud_step must be 0 or more")
+        if not 1.0 <= float(risk.get(key, 1.0)) < math.inf:
+            raise RulesDocumentError(f"merchant_risk.{key} must be 1 or more, and finite")
+    if not 0.0 <= float(risk.get("confirmed_fraud_step", 0.0)) < math.inf:
+        raise RulesDocumentError("merchant_risk.confirmed_fraud_step must be 0 or more, and finite")
+    if not math.isfinite(float(document["small_amount"])):
+        raise RulesDocumentError("small_amount must be finite")
     return RuleSet(
         version=str(document["version"]),
         flag_score=int(document["flag_score"]),

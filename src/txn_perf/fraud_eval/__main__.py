@@ -116,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.compare is not None:
+        given = _given(args, (*SHAPING, "traffic", "rules"))
+        if given:
+            parser.error(f"--compare replays nothing; these do not apply: {', '.join(given)}")
         return _compare(parser, *args.compare)
     rules = None if args.rules is None else _rules(parser, args.rules)
     if args.traffic is not None:
@@ -164,6 +167,25 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# the options that shape generated traffic (argparse's names)
+SHAPING = (
+    "seed",
+    "cards",
+    "days",
+    "alt",
+    "without",
+    "fraud_from",
+    "rate_median",
+    "online_share",
+    "save_traffic",
+)
+
+
+def _given(args: argparse.Namespace, names: tuple[str, ...]) -> list[str]:
+    """The options among ``names`` given on the command line (set, and not empty or false)."""
+    return [f"--{n.replace('_', '-')}" for n in names if getattr(args, n) not in (None, False, [])]
+
+
 def _show(report: dict[str, Any], text: str, png: Path | None, saved: bool = False) -> None:
     """The table, the files written (``saved``: the traffic file too) and which targets met."""
     print(text)
@@ -184,14 +206,14 @@ def _compare(parser: argparse.ArgumentParser, before: Path, after: Path) -> int:
             reports.append(json.loads(path.read_text(encoding="utf-8")))
         except OSError as exc:
             parser.error(f"--compare: {exc.strerror}: {path}")
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             parser.error(f"--compare {path}: not a report ({exc})")
     try:
         print(compare.compare(*reports))
-    except (KeyError, TypeError, AttributeError) as exc:
-        parser.error(f"--compare: not a report of this version ({type(exc).__name__}: {exc})")
     except compare.CompareError as exc:
         parser.error(f"--compare: {exc}")
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        parser.error(f"--compare: not a report of this version ({type(exc).__name__}: {exc})")
     return 0
 
 
@@ -209,18 +231,7 @@ def _replay_file(
     parser: argparse.ArgumentParser, args: argparse.Namespace, rules: RuleSet | None
 ) -> int:
     """``--traffic FILE``: the file's traffic instead of a generated one."""
-    shaping = {
-        "--seed": args.seed,
-        "--cards": args.cards,
-        "--days": args.days,
-        "--alt": args.alt or None,
-        "--without": args.without or None,
-        "--fraud-from": args.fraud_from,
-        "--rate-median": args.rate_median,
-        "--online-share": args.online_share,
-        "--save-traffic": args.save_traffic or None,
-    }
-    given = [option for option, value in shaping.items() if value is not None]
+    given = _given(args, SHAPING)
     if given:
         parser.error(f"--traffic replays a file; for generated traffic only: {', '.join(given)}")
     path: Path = args.traffic

@@ -1,17 +1,17 @@
 """Two reports of the same traffic side by side: what a rules change gains and costs.
 
 ``./noxw -s fraud-eval -- --compare BEFORE.json AFTER.json`` after two replays of one traffic
-(a seed, or a file) with two rules documents (``--rules``). Recall per label, the
-false-positive figures, the merchants whose false positives moved most, and each rule's hits
-on legitimate sales and on fraud, with the change; only what changed is listed for merchants and
-rules. Reports of different traffic are refused: their figures do not compare.
+(the same seed and shape, or the same file) with two rules documents (``--rules``). Recall per
+label and the false-positive figures with their change, then the merchants whose false
+positives moved most and the rules whose matches on legitimate sales or on fraud changed.
+Reports of different traffic are refused: their figures do not compare.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from txn_perf.fraud_eval.report import AFTER_FEEDBACK
+from txn_perf.fraud_eval.report import AFTER_FEEDBACK, IN_FLAGGED
 
 MOVED_MERCHANTS = 10  # the merchants listed whose false positives changed most
 
@@ -33,7 +33,7 @@ def _count(a: int, b: int) -> str:
 
 
 def _row(name: str, before: str, after: str, change: str) -> str:
-    return f"{name:<40}{before:>14}{after:>14}{change:>12}"
+    return f"{name:<36}{before:>22}{after:>22}{change:>14}"
 
 
 def _false_positives(report: dict[str, Any]) -> dict[str, int]:
@@ -44,16 +44,19 @@ def _false_positives(report: dict[str, Any]) -> dict[str, int]:
 
 def _hits(counts: dict[str, int]) -> tuple[int, int]:
     """A rule's matches on legitimate sales and on fraud (any label)."""
-    fraud = sum(n for k, n in counts.items() if k not in ("legit", "in_flagged"))
+    fraud = sum(n for k, n in counts.items() if k not in ("legit", IN_FLAGGED))
     return counts.get("legit", 0), fraud
 
 
 def compare(before: dict[str, Any], after: dict[str, Any]) -> str:
     """The printable comparison; :class:`CompareError` for reports of different traffic."""
-    same = ("source", "transactions", "fraud_transactions")
-    if any(before.get(k) != after.get(k) for k in same):
-        shown = ", ".join(f"{k} {before.get(k)} / {after.get(k)}" for k in same)
-        raise CompareError(f"the reports are of different traffic ({shown})")
+    same = ("source", "seed", "params", "transactions", "fraud_transactions")
+    for key in same:
+        if key not in before or key not in after:
+            raise CompareError(f"a report without {key!r}: made before --compare existed?")
+    differ = [k for k in same if before[k] != after[k]]
+    if differ:
+        raise CompareError(f"the reports are of different traffic (their {', '.join(differ)})")
     lines = [
         f"{before['source']}: {before['transactions']} transactions, "
         f"{before['fraud_transactions']} fraud",
@@ -83,8 +86,14 @@ def compare(before: dict[str, Any], after: dict[str, Any]) -> str:
     bc_a = len(before["merchants_over_target_beyond_chance"])
     bc_b = len(after["merchants_over_target_beyond_chance"])
     lines.append(_row("  of them beyond chance", str(bc_a), str(bc_b), _count(bc_a, bc_b)))
-    worst = (before["fpr_worst_merchant"].get("fpr"), after["fpr_worst_merchant"].get("fpr"))
-    lines.append(_row("worst merchant", _pct(worst[0]), _pct(worst[1]), _points(*worst)))
+    worst = [r["fpr_worst_merchant"] for r in (before, after)]
+    lines.append(
+        _row(
+            "worst merchant",
+            *(f"{_pct(w.get('fpr'))} {w.get('merchant')}" for w in worst),
+            _points(worst[0].get("fpr"), worst[1].get("fpr")),
+        )
+    )
     risky = (before["fpr_high_risk_merchants_max"], after["fpr_high_risk_merchants_max"])
     lines.append(_row("worst high-risk merchant", _pct(risky[0]), _pct(risky[1]), _points(*risky)))
 
@@ -108,9 +117,8 @@ def compare(before: dict[str, Any], after: dict[str, Any]) -> str:
         a = _hits(before["rules"].get(rule, {}))
         b = _hits(after["rules"].get(rule, {}))
         if a != b:
-            changed.append(
-                _row(f"  {rule}", f"{a[0]} / {a[1]}", f"{b[0]} / {b[1]}", _count(a[0], b[0]))
-            )
+            change = f"{b[0] - a[0]:+d} / {b[1] - a[1]:+d}"
+            changed.append(_row(f"  {rule}", f"{a[0]} / {a[1]}", f"{b[0]} / {b[1]}", change))
     if changed:
-        lines += ["", "rule matches, legitimate / fraud (change: legitimate)", *changed]
+        lines += ["", "rule matches that changed, legitimate / fraud", *changed]
     return "\n".join(lines)

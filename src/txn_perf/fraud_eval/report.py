@@ -21,6 +21,8 @@ PATTERNS = (
 )
 # the compromised terminal's sales once feedback has arrived: a figure of its own, not a label
 AFTER_FEEDBACK = "compromised_terminal_after_feedback"
+# a rule's matches in flagged sales, counted beside its matches per label
+IN_FLAGGED = "in_flagged"
 # issue 17's targets: recall per pattern (the terminal's once feedback has arrived), FPR
 RECALL_TARGETS = {
     "large_amount": 0.8,
@@ -177,7 +179,7 @@ def build(traffic: Traffic, run: Replay) -> dict[str, Any]:
         for rule in s.rules:
             rules[rule][s.pattern] += 1
             if s.flagged:
-                rules[rule]["in_flagged"] += 1
+                rules[rule][IN_FLAGGED] += 1
 
     fpr = by_merchant["fpr"]
     targets = {

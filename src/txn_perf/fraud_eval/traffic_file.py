@@ -45,7 +45,7 @@ from txn_domain.models import (
 from txn_domain.validation import check_merchant, check_timestamp, holds_pan, parse_request
 from txn_perf.fraud_eval.generator import Traffic, ulid
 from txn_perf.fraud_eval.replay import stamp
-from txn_perf.fraud_eval.report import AFTER_FEEDBACK
+from txn_perf.fraud_eval.report import AFTER_FEEDBACK, IN_FLAGGED
 from txn_perf.fraud_eval.world import DAY, Event
 
 FORMAT = "fraud-eval-traffic/1"
@@ -54,8 +54,9 @@ MAX_LINE_BYTES = 64 * 1024
 # and stamps run a year past the last sale)
 EARLIEST, LATEST = datetime(1971, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)
 RANGE = "1971-9998"
-# a label: legit, or a fraud pattern (lower case); the report derives AFTER_FEEDBACK itself
+# a label: legit, or a fraud pattern (lower case); the report's own figures are not labels
 LABEL_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+RESERVED_LABELS = frozenset({AFTER_FEEDBACK, IN_FLAGGED})
 
 
 class TrafficFileError(ValueError):
@@ -200,7 +201,7 @@ def read(path: Path) -> Traffic:
     for number, row in rows:
         if row.id in ids:
             raise TrafficFileError(number, "duplicate_id", f"transaction {row.id} is given twice")
-        if row.label == AFTER_FEEDBACK:
+        if row.label in RESERVED_LABELS:
             raise TrafficFileError(number, "reserved_label", f"{row.label} is the report's own")
         at = _epoch(number, row.received_at)
         try:

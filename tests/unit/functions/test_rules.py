@@ -705,6 +705,11 @@ def test_given_an_online_sale_from_an_ip_abroad_then_that_country_is_still_far_f
         {"rules": [], "merchant_risk": {"scale": 0.8}},
         {"rules": [], "merchant_risk": {"confirmed_fraud_max_scale": 0.9}},
         {"rules": [], "merchant_risk": {"confirmed_fraud_step": -0.02}},
+        # infinity (JSON's Infinity) would fail every transaction, not the cold start
+        {"rules": [], "merchant_risk": {"scale": math.inf}},
+        {"rules": [], "merchant_risk": {"confirmed_fraud_step": math.inf}},
+        {"rules": [], "small_amount": math.inf},
+        {"rules": [{"id": "r", "action": "flag", "condition": ["a"]}]},
     ],
 )
 def test_given_a_bad_rules_document_when_compiled_then_refused(document):
@@ -723,6 +728,7 @@ def test_given_a_bad_rules_document_when_compiled_then_refused(document):
         {"version": "t", "flag_score": "high", "small_amount": 2, "rules": []},
         {"flag_score": 50, "small_amount": 2, "rules": []},  # no version
         {"version": "t", "flag_score": 50, "small_amount": 2, "rules": [], "merchant_risk": 1},
+        {"version": "t", "flag_score": 1e400, "small_amount": 2, "rules": []},  # int(inf)
     ],
 )
 def test_a_document_of_the_wrong_shape_is_a_document_error_not_a_crash(document):

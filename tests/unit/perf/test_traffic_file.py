@@ -149,6 +149,7 @@ OK = _txn("a1", "2026-11-02T10:00:00Z")
             3,
             "reserved_label",
         ),
+        ([FORMAT, {"merchant": MERCHANT}, {**OK, "label": "in_flagged"}], 3, "reserved_label"),
         # times the platform's clock and ids take, and a sale stamped after it was received
         ([FORMAT, {"merchant": MERCHANT}, _txn("a1", "0001-01-01T00:00:00Z")], 3, "out_of_range"),
         ([FORMAT, {"merchant": MERCHANT}, _txn("a1", "9999-12-31T23:59:59Z")], 3, "out_of_range"),
@@ -291,6 +292,10 @@ def test_the_command_judges_by_another_rules_document_to_compare_two(tmp_path, c
     matched = before["rules"]  # every rule the shipped document matched is gone
     assert all(f"  {rule} " in table for rule in matched)
     assert "false positives by merchant" in table
+
+    with pytest.raises(SystemExit):
+        main(["--compare", str(shipped_report), str(candidate_report), "--rules", str(rules)])
+    assert "these do not apply: --rules" in capsys.readouterr().err
 
     other = tmp_path / "other.json"
     other.write_text(json.dumps({**after, "transactions": after["transactions"] + 1}))
