@@ -90,7 +90,7 @@ def compare(before: dict[str, Any], after: dict[str, Any]) -> str:
     lines.append(
         _row(
             "worst merchant",
-            *(f"{_pct(w.get('fpr'))} {w.get('merchant')}" for w in worst),
+            *(f"{_pct(w.get('fpr'))} {w['merchant']}" if w.get("merchant") else "-" for w in worst),
             _points(worst[0].get("fpr"), worst[1].get("fpr")),
         )
     )
