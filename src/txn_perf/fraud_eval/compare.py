@@ -36,12 +36,6 @@ def _row(name: str, before: str, after: str, change: str) -> str:
     return f"{name:<36}{before:>22}{after:>22}{change:>14}"
 
 
-def _false_positives(report: dict[str, Any]) -> dict[str, int]:
-    return {
-        m: round(v["fpr"] * v["legit"]) for m, v in report["per_merchant"].items() if v["legit"]
-    }
-
-
 def _hits(counts: dict[str, int]) -> tuple[int, int]:
     """A rule's matches on legitimate sales and on fraud (any label)."""
     fraud = sum(n for k, n in counts.items() if k not in ("legit", IN_FLAGGED))
@@ -97,7 +91,9 @@ def compare(before: dict[str, Any], after: dict[str, Any]) -> str:
     risky = (before["fpr_high_risk_merchants_max"], after["fpr_high_risk_merchants_max"])
     lines.append(_row("worst high-risk merchant", _pct(risky[0]), _pct(risky[1]), _points(*risky)))
 
-    fp_a, fp_b = _false_positives(before), _false_positives(after)
+    fp_a, fp_b = (
+        {m: v["false_positives"] for m, v in r["per_merchant"].items()} for r in (before, after)
+    )
     moved = sorted(
         (m for m in fp_a.keys() | fp_b.keys() if fp_a.get(m, 0) != fp_b.get(m, 0)),
         key=lambda m: (-abs(fp_b.get(m, 0) - fp_a.get(m, 0)), m),

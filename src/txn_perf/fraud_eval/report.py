@@ -97,6 +97,7 @@ def _merchant_rates(
             "high_risk": config[mid]["risk_overrides"]["high_risk"],
             "legit": m["legit"],
             "fraud": m["fraud"],
+            "false_positives": m["legit_flagged"],
             "fpr": _ratio(m["legit_flagged"], m["legit"]),
             "precision": _ratio(m["fraud_flagged"], flagged),
         }
@@ -104,7 +105,7 @@ def _merchant_rates(
     worst = max(measured.items(), key=lambda kv: kv[1]["fpr"] or 0.0, default=(None, {}))
     high_risk = [v["fpr"] or 0.0 for v in measured.values() if v["high_risk"]]
     over = [k for k, v in measured.items() if (v["fpr"] or 0.0) > FPR_TARGET]
-    counts = {k: (merchants[k]["legit_flagged"], v["legit"]) for k, v in measured.items()}
+    counts = {k: (v["false_positives"], v["legit"]) for k, v in measured.items()}
     legit = sum(m["legit"] for m in merchants.values())
     return per_merchant, {
         "fpr": _ratio(sum(m["legit_flagged"] for m in merchants.values()), legit),

@@ -91,12 +91,12 @@ class _Report(_Strict):
     fraud_report: _ReportOf
 
 
-def _epoch(number: int, stamp: str) -> float:
+def _when(number: int, stamp: str) -> datetime:
     """A file's time, in the range the platform's clock and ids take."""
     when = datetime.fromisoformat(stamp)
     if not EARLIEST <= when < LATEST:
         raise TrafficFileError(number, "out_of_range", f"received_at {stamp} is not in {RANGE}")
-    return when.timestamp()
+    return when
 
 
 def write(traffic: Traffic, path: Path) -> Path:
@@ -203,10 +203,11 @@ def read(path: Path) -> Traffic:
             raise TrafficFileError(number, "duplicate_id", f"transaction {row.id} is given twice")
         if row.label in RESERVED_LABELS:
             raise TrafficFileError(number, "reserved_label", f"{row.label} is the report's own")
-        at = _epoch(number, row.received_at)
+        received = _when(number, row.received_at)
+        at = received.timestamp()
         try:
             request = parse_request(json.dumps(row.transaction))
-            check_timestamp(request, datetime.fromtimestamp(at, UTC))
+            check_timestamp(request, received)
             check_merchant(request, merchants.get(request.merchant_id))
         except DomainError as exc:
             raise TrafficFileError(number, exc.code, exc.message) from None
@@ -223,7 +224,7 @@ def read(path: Path) -> Traffic:
             )
         if report.id in reported:
             raise TrafficFileError(number, "duplicate_report", f"{report.id} is reported twice")
-        at = _epoch(number, report.received_at)
+        at = _when(number, report.received_at).timestamp()
         if at < sale.at:
             raise TrafficFileError(
                 number, "report_before_transaction", f"{report.id} is reported before it was made"

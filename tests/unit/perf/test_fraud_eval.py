@@ -138,6 +138,9 @@ def test_the_report_has_every_figure(small):
     assert 0 <= built["fpr"] <= 1
     assert built["precision"] is None or 0 <= built["precision"] <= 1
     assert built["fpr_worst_merchant"]["merchant"] in built["per_merchant"]
+    for m in built["per_merchant"].values():  # the count --compare reads, and the rate
+        assert m["false_positives"] == round((m["fpr"] or 0.0) * m["legit"])
+    assert sum(m["false_positives"] for m in built["per_merchant"].values()) > 0
     over = built["merchants_over_target_beyond_chance"]
     assert len(over) <= built["merchants_over_target"] <= built["merchants_measured"]
     assert all(built["per_merchant"][m]["fpr"] > report.FPR_TARGET for m in over)
