@@ -198,12 +198,21 @@ _INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
         "dnsSuffix": "amazonaws.com",
         "id": "aws",
     },
-    "aws:index/getAvailabilityZones:getAvailabilityZones": lambda a, r: {
-        "names": [f"{r}a", f"{r}b", f"{r}c"],
-        "zoneIds": [f"use2-az{i}" for i in (1, 2, 3)],
-        "id": r,
-    },
+    "aws:index/getAvailabilityZones:getAvailabilityZones": lambda a, r: _zones(a, r),
 }
+
+
+def _zones(args: dict[str, Any], region: str) -> dict[str, Any]:
+    """The offline account has a Local Zone opted in, listed first, as EC2 lists it unless the
+    call filters on ``opt-in-status`` (a program that does not filter places a subnet there)."""
+    names, ids = [f"{region}a", f"{region}b", f"{region}c"], ["use2-az1", "use2-az2", "use2-az3"]
+    only_azs = any(
+        f.get("name") == "opt-in-status" and f.get("values") == ["opt-in-not-required"]
+        for f in args.get("filters") or []
+    )
+    if not only_azs:
+        names, ids = [f"{region}-lax-1a", *names], ["usw2-lax1-az1", *ids]
+    return {"names": names, "zoneIds": ids, "id": region}
 
 
 class LayerMocks(pulumi.runtime.Mocks):

@@ -24,6 +24,12 @@ def test_three_private_subnets_in_three_azs(network: LayerRun) -> None:
     assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in subnets)
 
 
+def test_subnets_skip_an_opted_in_local_zone(network: LayerRun) -> None:
+    # The offline account lists a Local Zone first unless the call asks for AZs only.
+    zones = sorted(s.inputs["availabilityZone"] for s in network.of_type("aws:ec2/subnet:Subnet"))
+    assert zones == ["us-east-2a", "us-east-2b", "us-east-2c"]
+
+
 def test_subnets_do_not_overlap_and_fit_the_vpc(network: LayerRun) -> None:
     vpc = ipaddress.ip_network(network.one("aws:ec2/vpc:Vpc").inputs["cidrBlock"])
     blocks = [

@@ -107,8 +107,12 @@ class PrivateNetwork(pulumi.ComponentResource):
             f"{name}-default-sg", vpc_id=self.vpc.id, tags={"Name": f"{p}-default"}, opts=child
         )
 
+        # Availability Zones only: with Local or Wavelength Zones opted in, the call lists them
+        # too, and endpoints and Lambda ENIs cannot be placed there.
         zones = aws.get_availability_zones_output(
-            state="available", opts=pulumi.InvokeOptions(parent=self)
+            state="available",
+            filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
+            opts=pulumi.InvokeOptions(parent=self),
         )
         self.subnets: list[aws.ec2.Subnet] = []
         self.route_tables: list[aws.ec2.RouteTable] = []
