@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from fnmatch import fnmatch
+from typing import Any
 
 import pytest
 
@@ -30,6 +31,33 @@ def upstream(system: dict[str, LayerRun]) -> dict[str, dict]:
 
 def alarms(run: LayerRun) -> dict[str, Resource]:
     return {a.inputs["name"].removeprefix("txn-dev-"): a for a in run.of_type(ALARM)}
+
+
+def queried_metrics(alarm: Resource) -> dict[str, tuple[str, str, str]]:
+    """Query id -> (namespace, metric, statistic) of a metric-math alarm's metrics."""
+    return {
+        q["id"]: (q["metric"]["namespace"], q["metric"]["metricName"], q["metric"]["stat"])
+        for q in alarm.inputs["metricQueries"]
+        if q.get("metric")
+    }
+
+
+def alarm_value(alarm: Resource, **datapoints: float | None) -> float:
+    """The value a metric-math alarm compares with its threshold for one period's datapoints
+    (``None``: the metric published none). Evaluates CloudWatch's FILL, MAX and IF, which are
+    all these alarms use, in dependency order."""
+    functions = {
+        "FILL": lambda value, fill: fill if value is None else value,
+        "MAX": lambda values: max(values),
+        "IF": lambda condition, then, otherwise: then if condition else otherwise,
+    }
+    values: dict[str, Any] = dict(datapoints)
+    for query in alarm.inputs["metricQueries"]:
+        if query.get("expression"):
+            values[query["id"]] = eval(query["expression"], {**functions}, values)  # noqa: S307
+            if query.get("returnData"):
+                return float(values[query["id"]])
+    raise AssertionError(f"{alarm.name}: no query returns the alarm's value")
 
 
 def runbook_anchors() -> set[str]:
@@ -86,19 +114,47 @@ def test_any_message_in_a_dead_letter_queue_alarms(
         ("transactions-parking", "parking_queue_name"),
     ):
         alarm = alarms(obs)[f"{label}-messages"]
-        assert alarm.inputs["metricName"] == "ApproximateNumberOfMessagesVisible"
-        assert alarm.inputs["dimensions"] == {"QueueName": upstream["data"][key]}
+        metrics = queried_metrics(alarm)
+        assert metrics == {
+            "visible": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum"),
+            "received": ("AWS/SQS", "NumberOfMessagesReceived", "Sum"),
+        }
+        for query in alarm.inputs["metricQueries"]:
+            if query.get("metric"):
+                assert query["metric"]["dimensions"] == {"QueueName": upstream["data"][key]}
         assert (alarm.inputs["threshold"], alarm.inputs["comparisonOperator"]) == (
             0,
             "GreaterThanThreshold",
         )
+        # The DLQ's consumer takes a message within seconds, so the minute's count of visible
+        # messages is 0: the receive counts. The parking queue has no consumer.
+        assert alarm_value(alarm, visible=0, received=1) > 0
+        assert alarm_value(alarm, visible=2, received=None) > 0
+        assert alarm_value(alarm, visible=0, received=None) == 0
+
+
+def test_one_message_failing_again_and_again_does_not_page_queue_age(obs: LayerRun) -> None:
+    """GIVEN SQS counts a failing message as the oldest until its third receive (two
+    visibility timeouts) WHEN it is in flight and nothing waits THEN queue age stays quiet;
+    messages waiting to be received past the threshold page."""
+    age = alarms(obs)["queue-age"]
+    assert queried_metrics(age) == {
+        "age": ("AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum"),
+        "waiting": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum"),
+    }
+    threshold = age.inputs["threshold"]
+    assert alarm_value(age, age=450, waiting=0) <= threshold  # the poison message, in flight
+    assert alarm_value(age, age=450, waiting=None) <= threshold
+    assert alarm_value(age, age=450, waiting=3) > threshold  # not drained
 
 
 def test_queue_age_api_5xx_and_throttle_alarms(obs: LayerRun, upstream: dict[str, dict]) -> None:
     found = alarms(obs)
     age = found["queue-age"]
-    assert age.inputs["metricName"] == "ApproximateAgeOfOldestMessage"
-    assert age.inputs["dimensions"] == {"QueueName": upstream["data"]["transactions_queue_name"]}
+    for query in age.inputs["metricQueries"]:
+        if query.get("metric"):
+            queue = upstream["data"]["transactions_queue_name"]
+            assert query["metric"]["dimensions"] == {"QueueName": queue}
     assert age.inputs["threshold"] == 300
     api = found["api-5xx"]
     assert (api.inputs["namespace"], api.inputs["metricName"]) == ("AWS/ApiGateway", "5XXError")

@@ -79,25 +79,44 @@ class ServiceAlarms(pulumi.ComponentResource):
                 datapoints_to_alarm=2,
             )
         for label, queue in w.dead_letter_queue_names.items():
+            # The DLQ has a consumer (failed-transactions) that takes a message within seconds,
+            # so the once-a-minute count of visible messages rarely sees one: a message received
+            # from it counts too. The parking queue has none: its messages stay visible.
+            dims = {"QueueName": queue}
             self._alarm(
                 f"{label}-messages",
-                f"Messages are waiting in {label}: transactions that could not be processed",
+                f"Messages reached {label}: transactions or fraud reports that could not be "
+                "processed",
                 "messages-in-a-dead-letter-queue",
-                namespace="AWS/SQS",
-                metric_name="ApproximateNumberOfMessagesVisible",
-                dimensions={"QueueName": queue},
-                statistic="Maximum",
+                metric_queries=[
+                    _metric(
+                        "visible", "AWS/SQS", "ApproximateNumberOfMessagesVisible", dims, "Maximum"
+                    ),
+                    _metric("received", "AWS/SQS", "NumberOfMessagesReceived", dims, "Sum"),
+                    _expression(
+                        "arrived", "MAX([FILL(visible, 0), FILL(received, 0)])", "Messages"
+                    ),
+                ],
                 threshold=0,
                 evaluation_periods=1,
             )
+        # A message that fails stays the oldest until its third receive (SQS then leaves it out
+        # of this metric), about two visibility timeouts: judged alone, one poison message
+        # would page. A queue that is not drained has messages waiting to be received.
+        queue = {"QueueName": w.queue_name}
         self._alarm(
             "queue-age",
             f"The oldest transaction waits more than {args.queue_age_threshold_seconds}s",
             "transactions-queue-age",
-            namespace="AWS/SQS",
-            metric_name="ApproximateAgeOfOldestMessage",
-            dimensions={"QueueName": w.queue_name},
-            statistic="Maximum",
+            metric_queries=[
+                _metric("age", "AWS/SQS", "ApproximateAgeOfOldestMessage", queue, "Maximum"),
+                _metric(
+                    "waiting", "AWS/SQS", "ApproximateNumberOfMessagesVisible", queue, "Maximum"
+                ),
+                _expression(
+                    "age_waiting", "IF(FILL(waiting, 0) > 0, age, 0)", "Oldest waiting (s)"
+                ),
+            ],
             threshold=args.queue_age_threshold_seconds,
             evaluation_periods=3,
         )
