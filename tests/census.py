@@ -10,12 +10,14 @@ Two sources, both read from the real code and the real stack programs (under Pul
   credentials for the resource's key (``kms:ViaService``);
 - **what Lambda does with the function's role** outside the function's network, from the
   function's registered configuration: it delivers the logs (CloudWatch Logs, "Sending Lambda
-  function logs to CloudWatch Logs") and the X-Ray segments (AWSXRayDaemonWriteAccess: the daemon
-  relays segments and reads sampling data), manages the ENIs of a VPC function
-  (AWSLambdaVPCAccessExecutionRole), polls the SQS event sources (ReceiveMessage, DeleteMessage,
-  GetQueueAttributes, and kms:Decrypt for an SSE-KMS queue: "Configuring an Amazon SQS queue to
-  trigger an AWS Lambda function") and decrypts the environment variables ("Securing Lambda
-  environment variables"). These calls carry no ``aws:SourceVpce``.
+  function logs to CloudWatch Logs"), which CloudWatch Logs encrypts with the group's key using
+  the role's credentials (``kms:ViaService``), and the X-Ray segments
+  (AWSXRayDaemonWriteAccess: the daemon relays segments and reads sampling data), manages the
+  ENIs of a VPC function (AWSLambdaVPCAccessExecutionRole), polls the SQS event sources
+  (ReceiveMessage, DeleteMessage, GetQueueAttributes, and kms:Decrypt for an SSE-KMS queue:
+  "Configuring an Amazon SQS queue to trigger an AWS Lambda function") and decrypts the
+  environment variables ("Securing Lambda environment variables"). These calls carry no
+  ``aws:SourceVpce``.
 
 :func:`problems` then holds the census against each role's policy: every call allowed, every
 granted action used by some call the same statement allows.
@@ -136,6 +138,8 @@ class Deployment:
         for endpoint in runs["network"].of_type("aws:ec2/vpcEndpoint:VpcEndpoint"):
             d.endpoints[endpoint.inputs["serviceName"].rpartition(".")[2]] = endpoint.id
         by_arn = {f.outputs["arn"]: c for c, f in functions.items()}
+        for group in runs["compute"].of_type("aws:cloudwatch/logGroup:LogGroup"):
+            d.keys[d.arn("logs", f"log-group:{group.inputs['name']}")] = group.inputs["kmsKeyId"]
         for mapping in runs["compute"].of_type("aws:lambda/eventSourceMapping:EventSourceMapping"):
             component = by_arn[mapping.inputs["functionName"].removesuffix(":live")]
             d.sources.setdefault(component, []).append(mapping.inputs["eventSourceArn"])
@@ -252,6 +256,13 @@ def _lambda_uses(
     stream = d.arn("logs", f"log-group:{group}:log-stream:2026/01/01/[$LATEST]0")
     for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
         yield action, stream, "Lambda delivers the function's logs", {}
+    # CloudWatch Logs encrypts them with the group's key using the writer's credentials
+    # (kms:ViaService; what AWS's CloudWatchLogsAPIKeyAccess grants a PutLogEvents caller).
+    group_arn = d.arn("logs", f"log-group:{group}")
+    encrypting = {**d.via("logs"), "kms:EncryptionContext:aws:logs:arn": group_arn}
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        yield action, d.keys[group_arn], "CloudWatch Logs encrypts the logs", encrypting
+    yield "kms:DescribeKey", d.keys[group_arn], "CloudWatch Logs reads the key", d.via("logs")
     if (i.get("tracingConfig") or {}).get("mode") == "Active":
         for action in XRAY_DAEMON:
             yield action, "*", "Lambda's X-Ray daemon", {}

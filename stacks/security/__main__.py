@@ -37,6 +37,7 @@ roles = PlatformRoles(
             endpoint_ids={s: endpoints[s] for s in ("dynamodb", "sqs", "sns")},
         ),
         data_key_arn=keys.data_key.arn,
+        logs_key_arn=keys.logs_key.arn,
     ),
     opts=ctx.opts,
 )

@@ -24,6 +24,7 @@ from txn_spec import contract
 REGION = "us-east-2"
 ROOT = f"arn:aws:iam::{ACCOUNT_ID}:root"
 LOGS = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:"
+KEYS = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/*"
 BUCKET = f"txn-pulumi-state-{ACCOUNT_ID}-{REGION}"
 ACCOUNT_SETTING = "aws:apigateway/account:Account"
 
@@ -42,10 +43,15 @@ def key_statements(run: LayerRun, component: str) -> dict[str, dict[str, Any]]:
     return {s["Sid"]: s for s in statements(policy(run.one("aws:kms/key:Key", f"{component}-key")))}
 
 
+def role_statements(run: LayerRun) -> list[dict[str, Any]]:
+    """The statements of API Gateway's logging role."""
+    return statements(policy(run.one("aws:iam/rolePolicy:RolePolicy", "apigateway")))
+
+
 def role_grants(run: LayerRun) -> dict[str, set[str]]:
     """Action -> every resource the role's inline policy allows it on."""
     allowed: dict[str, set[str]] = {}
-    for statement in statements(policy(run.one("aws:iam/rolePolicy:RolePolicy", "apigateway"))):
+    for statement in role_statements(run):
         assert statement["Effect"] == "Allow"
         for action in as_list(statement["Action"]):
             allowed.setdefault(action, set()).update(as_list(statement["Resource"]))
@@ -240,7 +246,35 @@ def test_role_writes_only_the_api_log_groups_and_the_welcome_group(account: Laye
         "logs:PutLogEvents": access | its_own,
         # No resource-level permission exists for it: "*" is the only Resource IAM accepts.
         "logs:DescribeLogGroups": {"*"},
+        # CloudWatch Logs encrypts with the groups' logs key using this role's credentials;
+        # the keys are made later, by security (the next test holds the conditions).
+        "kms:Decrypt": {KEYS},
+        "kms:DescribeKey": {KEYS},
+        "kms:GenerateDataKey": {KEYS},
     }
+
+
+def test_role_uses_a_logs_key_only_through_cloudwatch_logs_for_the_api_groups(
+    account: LayerRun,
+) -> None:
+    via = {"kms:ViaService": f"logs.{REGION}.amazonaws.com"}
+    kms = [
+        s
+        for s in role_statements(account)
+        if any(a.startswith("kms:") for a in as_list(s["Action"]))
+    ]
+    by_action = {tuple(sorted(as_list(s["Action"]))): s["Condition"] for s in kms}
+    groups = by_action[("kms:Decrypt", "kms:GenerateDataKey")]
+    assert groups["StringEquals"] == via
+    assert sorted(groups["StringLike"]["kms:EncryptionContext:aws:logs:arn"]) == sorted(
+        [
+            f"{LOGS}/txn/dev/api-access",
+            f"{LOGS}/txn/prod/api-access",
+            f"{LOGS}API-Gateway-Execution-Logs_*/v1",
+            f"{LOGS}/aws/apigateway/welcome",
+        ]
+    )
+    assert by_action[("kms:DescribeKey",)] == {"StringEquals": via}
 
 
 def test_role_covers_the_groups_the_edge_layer_creates(

@@ -268,3 +268,19 @@ def test_the_roles_txn_ops_asks_for_the_checks_around_compute_may_make_them(
     assert len(reads) > 1
     assert denied(roles["compute"], iter(reads)) == []
     assert denied(roles["network"], iter([Request("ec2:DescribeNetworkInterfaces", "*")])) == []
+
+
+@pytest.mark.parametrize("layer", ["compute", "edge", "observability"])
+def test_a_layer_that_creates_log_groups_may_use_the_logs_key_through_cloudwatch_logs_only(
+    layer: str, system: dict[str, LayerRun], roles: dict[str, list[dict[str, Any]]]
+) -> None:
+    # CloudWatch Logs uses a group's key with its caller's credentials (kms:ViaService)
+    assert system[layer].of_type("aws:cloudwatch/logGroup:LogGroup")
+    key = _fill("arn:aws:kms:{region}:{account}:key/logs")
+    via_logs = _fill("logs.{region}.amazonaws.com")
+    for action in ("kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey"):
+        assert decide(roles[layer], Request(action, key, {TAG: "security", VIA: via_logs})).allowed
+        assert not decide(roles[layer], Request(action, key, {TAG: "security"})).allowed
+    assert not decide(
+        roles["data"], Request("kms:GenerateDataKey", key, {TAG: "security", VIA: via_logs})
+    ).allowed

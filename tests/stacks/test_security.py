@@ -12,6 +12,7 @@ from parliament import analyze_policy_string
 from tests.stacks.conftest import as_list, policy, statements
 from txn_infra.components.security import (
     KEY_ADMIN_ACTIONS,
+    FunctionKeys,
     NetworkIds,
     Platform,
     function_statements,
@@ -29,6 +30,7 @@ STAR_ACTIONS = {
     "xray:PutTraceSegments",
     "ec2:DescribeNetworkInterfaces",
     "ec2:DescribeSubnets",
+    "logs:DescribeLogGroups",
 }
 # What Lambda checks with a function's role before any interface exists: granted on "*" as
 # AWSLambdaVPCAccessExecutionRole does, and only to the function roles (stacks/security/README).
@@ -187,20 +189,36 @@ def test_the_alarm_pattern_follows_the_environment(prod_system: dict[str, LayerR
 
 def test_logs_key_serves_only_this_environments_log_groups(security: LayerRun) -> None:
     sids = key_policy(security, "logs")
-    assert set(sids) == {"KeyAdministration", "CloudWatchLogsForThisEnvironmentsGroups"}
+    assert set(sids) == {
+        "KeyAdministration",
+        "CloudWatchLogsForThisEnvironmentsGroups",
+        "CallersOfCloudWatchLogsForThisEnvironmentsGroups",
+    }
+    groups = {
+        "kms:EncryptionContext:aws:logs:arn": [
+            f"{LOGS}/aws/lambda/txn-dev-*",
+            f"{LOGS}/txn/dev/*",
+            f"{LOGS}aws-waf-logs-txn-dev-*",
+            # the platform's stage only: the API id is not known when security deploys
+            f"{LOGS}API-Gateway-Execution-Logs_*/v1",
+        ]
+    }
     logs = sids["CloudWatchLogsForThisEnvironmentsGroups"]
     assert logs["Principal"] == {"Service": f"logs.{REGION}.amazonaws.com"}
     assert "kms:DescribeKey" not in logs["Action"]
-    assert logs["Condition"] == {
-        "StringLike": {
-            "kms:EncryptionContext:aws:logs:arn": [
-                f"{LOGS}/aws/lambda/txn-dev-*",
-                f"{LOGS}/txn/dev/*",
-                f"{LOGS}aws-waf-logs-txn-dev-*",
-                # the platform's stage only: the API id is not known when security deploys
-                f"{LOGS}API-Gateway-Execution-Logs_*/v1",
-            ]
-        }
+    assert logs["Condition"] == {"StringLike": groups}
+    # CloudWatch Logs also calls KMS with its caller's credentials: the account's principals,
+    # through CloudWatch Logs only, for the same groups; their IAM policies say which may.
+    callers = sids["CallersOfCloudWatchLogsForThisEnvironmentsGroups"]
+    assert callers["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}
+    assert {"kms:Decrypt", "kms:GenerateDataKey"} <= set(callers["Action"])
+    assert not {"kms:CreateGrant", "kms:DescribeKey"} & set(callers["Action"])
+    assert callers["Condition"] == {
+        "StringEquals": {
+            "kms:CallerAccount": ACCOUNT_ID,
+            "kms:ViaService": f"logs.{REGION}.amazonaws.com",
+        },
+        "StringLike": groups,
     }
 
 
@@ -351,8 +369,36 @@ def test_functions_use_the_data_key_only_through_the_services_they_call(
         assert kms["Condition"] == {
             "StringEquals": {"kms:ViaService": [f"{s}.{REGION}.amazonaws.com" for s in used]}
         }
-        assert not any(
-            a.startswith("kms:") for a in grants(security, component).keys() - set(kms["Action"])
+        others = [
+            s
+            for sid, s in role_statements(security, component).items()
+            if sid != "DataKeyThroughItsServices"
+            and any(a.startswith("kms:") for a in as_list(s["Action"]))
+        ]
+        assert all(s["Resource"] == security.exports["logs_key_arn"] for s in others)
+
+
+def test_writers_use_the_logs_key_only_through_cloudwatch_logs_for_their_own_group(
+    security: LayerRun,
+) -> None:
+    """GIVEN CloudWatch Logs calls KMS with the writer's credentials (kms:ViaService) WHEN a role
+    writes logs THEN it may use the logs key through CloudWatch Logs for its own group only."""
+    groups = {c: f"/aws/lambda/txn-dev-{c}" for c in FUNCTIONS} | {
+        "flow-logs": "/txn/dev/vpc-flow-logs"
+    }
+    via = {"kms:ViaService": f"logs.{REGION}.amazonaws.com"}
+    for role, group in groups.items():
+        sids = role_statements(security, role)
+        use = sids["LogsKeyForOwnGroupThroughCloudWatchLogs"]
+        assert use["Resource"] == security.exports["logs_key_arn"]
+        assert sorted(use["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+        assert use["Condition"] == {
+            "StringEquals": {**via, "kms:EncryptionContext:aws:logs:arn": f"{LOGS}{group}"}
+        }
+        describe = sids["DescribeLogsKeyThroughCloudWatchLogs"]
+        assert (describe["Action"], describe["Condition"]) == (
+            ["kms:DescribeKey"],
+            {"StringEquals": via},
         )
 
 
@@ -408,10 +454,18 @@ def test_no_function_may_put_metrics_or_act_outside_its_services(security: Layer
 
 def test_flow_logs_role_writes_only_the_flow_log_group(security: LayerRun) -> None:
     group = {f"{LOGS}/txn/dev/vpc-flow-logs:*"}
+    key = {security.exports["logs_key_arn"]}
     assert grants(security, "flow-logs") == {
+        # what the VPC guide says the role "must include at least"
+        "logs:CreateLogGroup": group,
         "logs:CreateLogStream": group,
         "logs:DescribeLogStreams": group,
         "logs:PutLogEvents": group,
+        "logs:DescribeLogGroups": {"*"},
+        # the logs key, through CloudWatch Logs, for this group (the test above)
+        "kms:Decrypt": key,
+        "kms:DescribeKey": key,
+        "kms:GenerateDataKey": key,
     }
 
 
@@ -433,7 +487,10 @@ def test_policy_functions_are_plain_data_with_plain_inputs() -> None:
         function_security_group_id="sg-1",
         endpoint_ids={"dynamodb": "vpce-d", "sqs": "vpce-q", "sns": "vpce-s"},
     )
-    documents = function_statements(platform, network, "arn:aws:kms:us-east-2:1:key/k")
+    keys = FunctionKeys(
+        data_key_arn="arn:aws:kms:us-east-2:1:key/d", logs_key_arn="arn:aws:kms:us-east-2:1:key/l"
+    )
+    documents = function_statements(platform, network, keys)
     assert set(documents) == set(FUNCTIONS)
     for document in documents.values():
         for statement in document:

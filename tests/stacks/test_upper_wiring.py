@@ -38,17 +38,20 @@ def test_every_log_group_fits_the_logs_key_policy(system: dict[str, LayerRun]) -
     ]
     context = "kms:EncryptionContext:aws:logs:arn"
     # The condition operator (ArnLike, StringLike) is security's choice; the patterns are ours.
-    (patterns,) = [
+    # Two statements carry them (the service's, its callers'): a group must fit each.
+    pattern_lists = [
         values[context]
         for s in statements(json.loads(logs_key.inputs["policy"]))
         for values in s.get("Condition", {}).values()
         if context in values
     ]
+    assert len(pattern_lists) == 2
     groups = [g for name in UPPER for g in system[name].of_type("aws:cloudwatch/logGroup:LogGroup")]
     assert len(groups) == 3 + 3 + 1
     for group in groups:
         assert group.inputs["kmsKeyId"] == security.exports["logs_key_arn"]
-        assert any(fnmatch.fnmatchcase(group.outputs["arn"], p) for p in patterns), group.name
+        for patterns in pattern_lists:
+            assert any(fnmatch.fnmatchcase(group.outputs["arn"], p) for p in patterns), group.name
 
 
 def test_every_alarm_and_the_alarm_topic_fit_the_alarms_key_policy(

@@ -19,6 +19,7 @@ from txn_infra.components.security import Platform
 from txn_infra.components.security.iam_documents import (
     LAMBDA_ENI_MANAGEMENT,
     LOG_WRITE,
+    LOGS_KEY_USE,
     SQS_CONSUME,
     XRAY_WRITE,
 )
@@ -124,6 +125,29 @@ def apigateway_cloudwatch_statements(p: Platform, environments: Sequence[str]) -
         allow("WriteApiLogs", sorted(API_LOG_WRITE), [p.log_group_arn(g) for g in every]),
         # DescribeLogGroups has no resource-level permission: "*" is the only Resource accepted.
         allow("FindLogGroups", ["logs:DescribeLogGroups"], "*"),
+        # The groups edge creates are encrypted with each environment's logs key, which
+        # CloudWatch Logs uses with this role's credentials (security's logs_key_for_group).
+        # The keys are made after this role, by security: any key of the account, only through
+        # CloudWatch Logs and only for these groups.
+        allow(
+            "LogsKeysForTheApiGroupsThroughCloudWatchLogs",
+            LOGS_KEY_USE,
+            p.arn("kms", "key/*"),
+            {
+                "StringEquals": {"kms:ViaService": p.service("logs")},
+                "StringLike": {
+                    "kms:EncryptionContext:aws:logs:arn": [
+                        p.arn("logs", f"log-group:{g}") for g in every
+                    ]
+                },
+            },
+        ),
+        allow(
+            "DescribeLogsKeysThroughCloudWatchLogs",
+            ["kms:DescribeKey"],
+            p.arn("kms", "key/*"),
+            {"StringEquals": {"kms:ViaService": p.service("logs")}},
+        ),
     ]
 
 
@@ -161,6 +185,13 @@ def role_boundary_statements(p: Platform) -> list[Statement]:
                 p.log_group_arn(log_group(p.app, p.environment, "vpc-flow-logs")),
             ],
         ),
+        # what the VPC guide asks of a flow logs role besides (security's flow_logs_statements)
+        allow(
+            "FlowLogsGroup",
+            ["logs:CreateLogGroup"],
+            p.log_group_arn(log_group(p.app, p.environment, "vpc-flow-logs")),
+        ),
+        allow("FindLogGroups", ["logs:DescribeLogGroups"], "*"),
         # X-Ray and the Describe calls have no resource-level permissions; Lambda checks its
         # ENI actions on "*" before an interface exists (security's iam_documents).
         allow("WriteTraces", sorted(XRAY_WRITE), "*"),
@@ -184,6 +215,13 @@ def role_boundary_statements(p: Platform) -> list[Statement]:
             ["kms:Decrypt", "kms:GenerateDataKey"],
             p.arn("kms", "key/*"),
             {"StringEquals": {"kms:ViaService": [p.service(s) for s in BOUNDARY_KEY_SERVICES]}},
+        ),
+        # The logs key, which CloudWatch Logs uses with the writer's credentials.
+        allow(
+            "LogsKeyThroughCloudWatchLogs",
+            sorted({*LOGS_KEY_USE, "kms:DescribeKey"}),
+            p.arn("kms", "key/*"),
+            {"StringEquals": {"kms:ViaService": p.service("logs")}},
         ),
         allow("TheEnvironmentsTables", BOUNDARY_TABLE_ACTIONS, p.arn("dynamodb", f"table/{names}")),
         allow(

@@ -21,7 +21,7 @@ Rules kept throughout:
   calls that the Lambda service makes with the role (the SQS event source mapping) do not.
 """
 
-from txn_infra.components.security.iam_documents import function_statements
+from txn_infra.components.security.iam_documents import FunctionKeys, function_statements
 from txn_infra.components.security.key_policies import KEY_ADMIN_ACTIONS
 from txn_infra.components.security.keys import KeysArgs, PlatformKeys
 from txn_infra.components.security.platform import NetworkIds, Platform
@@ -29,6 +29,7 @@ from txn_infra.components.security.roles import PlatformRoles, RolesArgs
 
 __all__ = [
     "KEY_ADMIN_ACTIONS",
+    "FunctionKeys",
     "KeysArgs",
     "NetworkIds",
     "Platform",

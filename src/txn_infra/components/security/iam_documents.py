@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -22,6 +23,15 @@ from txn_spec.naming import function_log_group, log_group
 # AWSLambdaSQSQueueExecutionRole grants; tests/census.py holds the roles to what is used).
 SQS_CONSUME = ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
 LOG_WRITE = ("logs:CreateLogStream", "logs:PutLogEvents")
+FLOW_LOGS_WRITE = (
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:DescribeLogStreams",
+    "logs:PutLogEvents",
+)
+# What CloudWatch Logs asks KMS for with a writer's credentials when the group has a key
+# (kms:ViaService; AWS's managed policy CloudWatchLogsAPIKeyAccess grants a writer the same).
+LOGS_KEY_USE = ("kms:Decrypt", "kms:GenerateDataKey")
 XRAY_WRITE = (
     "xray:GetSamplingRules",
     "xray:GetSamplingTargets",
@@ -71,6 +81,44 @@ def _flatten(*parts: Any) -> pulumi.Input[Any]:
     return pulumi.Output.all(*parts).apply(join)
 
 
+@dataclass(frozen=True)
+class FunctionKeys:
+    """The keys a function's role uses through AWS services: the data key (tables, queues,
+    topics, environment) and the logs key (its log group)."""
+
+    data_key_arn: pulumi.Input[str]
+    logs_key_arn: pulumi.Input[str]
+
+
+def logs_key_for_group(p: Platform, logs_key_arn: pulumi.Input[str], group: str) -> list[Statement]:
+    """The logs key, used by CloudWatch Logs on a writer's behalf for the writer's one group.
+
+    CloudWatch Logs calls KMS with the caller's credentials (AWS's CloudWatch Logs guide, "Encrypt
+    log data ...": add ``kms:ViaService`` "to your roles which call CloudWatch Logs"), with the
+    group's ARN as encryption context; ``DescribeKey`` carries no context.
+    """
+    via = {"kms:ViaService": p.service("logs")}
+    return [
+        allow(
+            "LogsKeyForOwnGroupThroughCloudWatchLogs",
+            LOGS_KEY_USE,
+            logs_key_arn,
+            {
+                "StringEquals": {
+                    **via,
+                    "kms:EncryptionContext:aws:logs:arn": p.arn("logs", f"log-group:{group}"),
+                }
+            },
+        ),
+        allow(
+            "DescribeLogsKeyThroughCloudWatchLogs",
+            ["kms:DescribeKey"],
+            logs_key_arn,
+            {"StringEquals": via},
+        ),
+    ]
+
+
 def _via_endpoint(net: NetworkIds, service: str) -> dict[str, Any]:
     return {"StringEquals": {"aws:SourceVpce": net.endpoint_ids[service]}}
 
@@ -79,18 +127,16 @@ def _function_baseline(
     fn: shapes.FunctionShape,
     p: Platform,
     net: NetworkIds,
-    data_key_arn: pulumi.Input[str],
+    keys: FunctionKeys,
     key_services: Sequence[str],
 ) -> list[Statement]:
     """What every function needs: its logs, traces, ENIs and the data key through its services."""
+    group = function_log_group(p.name(fn.component))
     return [
         # Only its own group, which compute creates (with retention and KMS) before the
         # function exists: no logs:CreateLogGroup.
-        allow(
-            "WriteOwnLogs",
-            LOG_WRITE,
-            p.log_group_arn(function_log_group(p.name(fn.component))),
-        ),
+        allow("WriteOwnLogs", LOG_WRITE, p.log_group_arn(group)),
+        *logs_key_for_group(p, keys.logs_key_arn, group),
         # X-Ray has no resource-level permissions: "*" is the only Resource AWS accepts.
         allow("WriteTraces", XRAY_WRITE, "*"),
         # Lambda creates the function's ENIs with its role. A new ENI has no id yet, so
@@ -119,14 +165,14 @@ def _function_baseline(
         allow(
             "DataKeyThroughItsServices",
             ["kms:Decrypt", "kms:GenerateDataKey"],
-            data_key_arn,
+            keys.data_key_arn,
             {"StringEquals": {"kms:ViaService": [p.service(s) for s in key_services]}},
         ),
     ]
 
 
 def function_statements(
-    p: Platform, net: NetworkIds, data_key_arn: pulumi.Input[str]
+    p: Platform, net: NetworkIds, keys: FunctionKeys
 ) -> dict[str, list[Statement]]:
     """Each function's permissions, keyed by its component name (``validator``, ...).
 
@@ -145,7 +191,7 @@ def function_statements(
     )
     return {
         s.VALIDATOR.component: [
-            *_function_baseline(s.VALIDATOR, p, net, data_key_arn, ("dynamodb", "sqs", "lambda")),
+            *_function_baseline(s.VALIDATOR, p, net, keys, ("dynamodb", "sqs", "lambda")),
             allow("ReadMerchants", ["dynamodb:GetItem"], merchants, dynamodb),
             # A conditional PutItem; GetItem when a failed condition returns no stored record.
             allow(
@@ -158,7 +204,7 @@ def function_statements(
         ],
         s.FRAUD_DETECTOR.component: [
             *_function_baseline(
-                s.FRAUD_DETECTOR, p, net, data_key_arn, ("dynamodb", "sqs", "sns", "lambda")
+                s.FRAUD_DETECTOR, p, net, keys, ("dynamodb", "sqs", "sns", "lambda")
             ),
             # The event source mapping polls with this role from the Lambda service, outside
             # the VPC: an aws:SourceVpce condition here would stop delivery.
@@ -186,7 +232,7 @@ def function_statements(
         ],
         s.FAILED_TRANSACTIONS.component: [
             *_function_baseline(
-                s.FAILED_TRANSACTIONS, p, net, data_key_arn, ("dynamodb", "sqs", "sns", "lambda")
+                s.FAILED_TRANSACTIONS, p, net, keys, ("dynamodb", "sqs", "sns", "lambda")
             ),
             # Polled by the Lambda service, like the main queue: no aws:SourceVpce.
             allow("ConsumeDeadLetterQueue", SQS_CONSUME, dlq),
@@ -198,12 +244,17 @@ def function_statements(
     }
 
 
-def flow_logs_statements(p: Platform) -> list[Statement]:
-    """VPC flow logs deliver to the one group observability creates."""
+def flow_logs_statements(p: Platform, logs_key_arn: pulumi.Input[str]) -> list[Statement]:
+    """VPC flow logs deliver to the one group observability creates.
+
+    The VPC guide ("IAM role for publishing flow logs to CloudWatch Logs") says the role's
+    policy "must include at least" CreateLogGroup, CreateLogStream, PutLogEvents,
+    DescribeLogGroups and DescribeLogStreams: all five, on that group where IAM can name it.
+    """
+    group = log_group(p.app, p.environment, "vpc-flow-logs")
     return [
-        allow(
-            "WriteFlowLogs",
-            ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-            p.log_group_arn(log_group(p.app, p.environment, "vpc-flow-logs")),
-        )
+        allow("WriteFlowLogs", FLOW_LOGS_WRITE, p.log_group_arn(group)),
+        # DescribeLogGroups has no resource-level permission: "*" is the only Resource accepted.
+        allow("FindLogGroups", ["logs:DescribeLogGroups"], "*"),
+        *logs_key_for_group(p, logs_key_arn, group),
     ]

@@ -143,8 +143,17 @@ def logs_key_policy(p: Platform) -> dict[str, Any]:
     CloudWatch Logs encrypts and decrypts log events itself, as ``logs.<region>.amazonaws.com``,
     with the log group's ARN as encryption context; the ``StringLike`` condition on that context
     limits the key to this environment's groups, and the account id inside the ARNs keeps
-    another account's groups out (no confused deputy). Readers of the logs need no KMS
-    permission, so no principal of the account may use this key directly.
+    another account's groups out (no confused deputy).
+
+    CloudWatch Logs also calls KMS with the credentials of whoever calls it (``kms:ViaService``):
+    AWS's guide ("Encrypt log data in CloudWatch Logs using AWS Key Management Service") asks for
+    the key to be usable by "your roles which call CloudWatch Logs", and the managed policy
+    ``CloudWatchLogsAPIKeyAccess`` gives a ``PutLogEvents`` caller ``kms:GenerateDataKey`` and
+    ``kms:Decrypt`` through ``logs``. So the account's principals may use the key, but only
+    through CloudWatch Logs and only for this environment's groups; which of them may is up to
+    their IAM policies: the function and flow-log roles (security's ``iam_documents``), API
+    Gateway's logging role (the account project), the deploy roles that create the groups
+    (``deploy_grants.yaml``), and whoever reads the logs (``stacks/security/README.md``).
 
     WAF writes to a CloudWatch Logs group through ``delivery.logs.amazonaws.com``, which only
     calls ``logs:PutLogEvents`` under the group's resource policy; CloudWatch Logs then encrypts.
@@ -163,5 +172,18 @@ def logs_key_policy(p: Platform) -> dict[str, Any]:
             # wildcard match on the group ARN is the same.
             {"StringLike": {"kms:EncryptionContext:aws:logs:arn": p.log_group_patterns()}},
             principal={"Service": p.service("logs")},
+        ),
+        allow(
+            "CallersOfCloudWatchLogsForThisEnvironmentsGroups",
+            [a for a in KEY_USAGE_ACTIONS if a != "kms:DescribeKey"],  # the root has DescribeKey
+            "*",
+            {
+                "StringEquals": {
+                    "kms:CallerAccount": p.account_id,
+                    "kms:ViaService": p.service("logs"),
+                },
+                "StringLike": {"kms:EncryptionContext:aws:logs:arn": p.log_group_patterns()},
+            },
+            principal={"AWS": p.root},
         ),
     )

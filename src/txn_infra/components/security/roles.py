@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from txn_infra.components.security.iam_documents import (
+    FunctionKeys,
     flow_logs_statements,
     function_statements,
     trust_policy,
@@ -22,6 +23,7 @@ class RolesArgs:
     platform: Platform
     network: NetworkIds
     data_key_arn: pulumi.Input[str]
+    logs_key_arn: pulumi.Input[str]
 
 
 class PlatformRoles(pulumi.ComponentResource):
@@ -36,7 +38,8 @@ class PlatformRoles(pulumi.ComponentResource):
         super().__init__("txn:security:PlatformRoles", name, None, opts)
         p = self._platform = args.platform
         lambda_trust = trust_policy("lambda.amazonaws.com", p)
-        policies = function_statements(p, args.network, args.data_key_arn)
+        keys = FunctionKeys(data_key_arn=args.data_key_arn, logs_key_arn=args.logs_key_arn)
+        policies = function_statements(p, args.network, keys)
         self.function_roles: dict[str, aws.iam.Role] = {
             fn.component: self._role(
                 name,
@@ -52,7 +55,7 @@ class PlatformRoles(pulumi.ComponentResource):
             "flow-logs",
             "VPC flow logs deliver to CloudWatch Logs",
             trust_policy("vpc-flow-logs.amazonaws.com", p, p.arn("ec2", "vpc-flow-log/*")),
-            flow_logs_statements(p),
+            flow_logs_statements(p, args.logs_key_arn),
         )
         self.register_outputs(
             {f"{c}_role_arn": r.arn for c, r in self.function_roles.items()}
