@@ -270,6 +270,39 @@ def test_the_roles_txn_ops_asks_for_the_checks_around_compute_may_make_them(
     assert denied(roles["network"], iter([Request("ec2:DescribeNetworkInterfaces", "*")])) == []
 
 
+def test_compute_may_attach_the_layers_its_functions_name(
+    system: dict[str, LayerRun], roles: dict[str, list[dict[str, Any]]]
+) -> None:
+    # CreateFunction needs lambda:GetLayerVersion on each layer it attaches ("Adding layers to
+    # functions"); the layers are read from the program, not from deploy_grants.yaml
+    layers = {
+        arn
+        for fn in system["compute"].of_type("aws:lambda/function:Function")
+        for arn in fn.inputs["layers"]
+    }
+    assert layers
+    reads = [Request("lambda:GetLayerVersion", arn) for arn in sorted(layers)]
+    assert denied(roles["compute"], iter(reads)) == []
+    assert not decide(roles["data"], reads[0]).allowed
+
+
+def test_compute_may_tag_the_event_source_mappings_it_creates_and_only_those(
+    system: dict[str, LayerRun], roles: dict[str, list[dict[str, Any]]]
+) -> None:
+    # the provider's default tags reach the mappings: CreateEventSourceMapping is authorised
+    # with lambda:TagResource too (Service Authorization Reference, Lambda)
+    mappings = system["compute"].of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+    assert mappings
+    mapping = _fill("arn:aws:lambda:{region}:{account}:event-source-mapping:") + "uuid-1"
+    at_create = Request("lambda:TagResource", mapping, {REQUEST_TAG: "compute"})
+    assert decide(roles["compute"], at_create).allowed
+    assert decide(roles["compute"], Request("lambda:ListTags", mapping, {TAG: "compute"})).allowed
+    assert not decide(
+        roles["compute"], Request("lambda:UntagResource", mapping, {TAG: "edge"})
+    ).allowed
+    assert not decide(roles["edge"], at_create).allowed
+
+
 @pytest.mark.parametrize("layer", ["compute", "edge", "observability"])
 def test_a_layer_that_creates_log_groups_may_use_the_logs_key_through_cloudwatch_logs_only(
     layer: str, system: dict[str, LayerRun], roles: dict[str, list[dict[str, Any]]]
