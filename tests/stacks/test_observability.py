@@ -131,6 +131,8 @@ def test_any_message_in_a_dead_letter_queue_alarms(
         assert alarm_value(alarm, visible=0, received=1) > 0
         assert alarm_value(alarm, visible=2, received=None) > 0
         assert alarm_value(alarm, visible=0, received=None) == 0
+        # FILL makes a late minute 0: one breaching minute of three alarms (M out of N)
+        assert (alarm.inputs["datapointsToAlarm"], alarm.inputs["evaluationPeriods"]) == (1, 3)
 
 
 def test_one_message_failing_again_and_again_does_not_page_queue_age(obs: LayerRun) -> None:
@@ -144,8 +146,10 @@ def test_one_message_failing_again_and_again_does_not_page_queue_age(obs: LayerR
     }
     threshold = age.inputs["threshold"]
     assert alarm_value(age, age=450, waiting=0) <= threshold  # the poison message, in flight
-    assert alarm_value(age, age=450, waiting=None) <= threshold
     assert alarm_value(age, age=450, waiting=3) > threshold  # not drained
+    # no FILL (a late minute is left out, not read as 0), and one late minute of four tolerated
+    assert "FILL" not in age.inputs["metricQueries"][-1]["expression"]
+    assert (age.inputs["datapointsToAlarm"], age.inputs["evaluationPeriods"]) == (3, 4)
 
 
 def test_queue_age_api_5xx_and_throttle_alarms(obs: LayerRun, upstream: dict[str, dict]) -> None:

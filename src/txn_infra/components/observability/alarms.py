@@ -98,11 +98,16 @@ class ServiceAlarms(pulumi.ComponentResource):
                     ),
                 ],
                 threshold=0,
-                evaluation_periods=1,
+                # FILL makes a late minute 0 (AWS's metric math guide: "a M out of N alarm"
+                # avoids an alarm stuck in OK); any one of the last three minutes alarms.
+                evaluation_periods=3,
+                datapoints_to_alarm=1,
             )
         # A message that fails stays the oldest until its third receive (SQS then leaves it out
         # of this metric), about two visibility timeouts: judged alone, one poison message
-        # would page. A queue that is not drained has messages waiting to be received.
+        # would page. A queue that is not drained has messages waiting to be received. No FILL:
+        # the event source polls the queue, so its metrics come every minute, and a late one is
+        # left out rather than read as 0; 3 of 4 tolerates one more.
         queue = {"QueueName": w.queue_name}
         self._alarm(
             "queue-age",
@@ -113,12 +118,11 @@ class ServiceAlarms(pulumi.ComponentResource):
                 _metric(
                     "waiting", "AWS/SQS", "ApproximateNumberOfMessagesVisible", queue, "Maximum"
                 ),
-                _expression(
-                    "age_waiting", "IF(FILL(waiting, 0) > 0, age, 0)", "Oldest waiting (s)"
-                ),
+                _expression("age_waiting", "IF(waiting > 0, age, 0)", "Oldest waiting (s)"),
             ],
             threshold=args.queue_age_threshold_seconds,
-            evaluation_periods=3,
+            evaluation_periods=4,
+            datapoints_to_alarm=3,
         )
         # 5XXError is 1 for a failed request and 0 otherwise: its Average is the 5XX rate. The
         # stage's: both routes, since a failing validator fails them both.
