@@ -300,6 +300,9 @@ def test_compute_may_tag_the_event_source_mappings_it_creates_and_only_those(
     assert not decide(
         roles["compute"], Request("lambda:UntagResource", mapping, {TAG: "edge"})
     ).allowed
+    # a mapping another layer tagged cannot be re-tagged as compute's
+    retag = Request("lambda:TagResource", mapping, {REQUEST_TAG: "compute", TAG: "edge"})
+    assert not decide(roles["compute"], retag).allowed
     assert not decide(roles["edge"], at_create).allowed
 
 
