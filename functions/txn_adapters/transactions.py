@@ -65,12 +65,18 @@ class TransactionsStore:
 
     def find(self, transaction_id: str) -> dict[str, Any] | None:
         """The stored record of ``transaction_id`` (any timestamp), or ``None``: one ``Query``
-        on the partition key, for a fraud report that names the transaction by its id only."""
+        on the partition key, for a fraud report that names the transaction by its id only.
+
+        Strongly consistent: an eventually consistent read may miss a record written a moment
+        ago (DynamoDB's "Read consistency"), and a report whose record is not found is
+        acknowledged as ``transaction_unknown`` for good. One item, one read unit; reports are
+        rare."""
         try:
             response = self._ddb.query(
                 TableName=self.table,
                 KeyConditionExpression="transaction_id = :id",
                 ExpressionAttributeValues={":id": {"S": transaction_id}},
+                ConsistentRead=True,
                 Limit=1,
             )
         except (ClientError, BotoCoreError) as exc:

@@ -94,8 +94,10 @@ def workload(
     tables = {
         "transactions": model.TableLoad(
             wru=record,
-            # the batch's read also probes each record's key (a redelivery is skipped whole)
-            rru=(1 + reports) * model.read_units(assumption("record_bytes")),
+            # the batch's read also probes each record's key (a redelivery is skipped whole);
+            # a report's Query is strongly consistent (it must not miss a fresh record)
+            rru=model.read_units(assumption("record_bytes"))
+            + reports * model.read_units(assumption("record_bytes"), consistent=True),
             warm_wru=warm.get("transactions"),
         ),
         # sparse: only FLAGGED and FAILED records carry the index key (shapes.REVIEW_INDEX)
