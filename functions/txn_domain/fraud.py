@@ -25,6 +25,7 @@ from txn_domain.pan import mask_card
 from txn_domain.profile import PLACE_KM, UNKNOWN_IP_COUNTRY, distance_km, mark, shop_home
 from txn_domain.risk import OWN
 from txn_domain.rules.engine import RuleSet
+from txn_domain.rules.saturation import saturated
 from txn_domain.velocity import (
     GUARD_HOURS,
     GUARD_WIDTH,
@@ -230,7 +231,8 @@ def features(
             if country is None and ip_mark is not None:
                 country = UNKNOWN_IP_COUNTRY  # used online all the same (Profile.used_online)
             card.add(now, amount_ref, small, geo, digest, marks, country, present, ip_mark)
-        if ip is not None and not ip.counted(digest, now):
+        # an IP far past every threshold stays past them uncounted (rules.saturation)
+        if ip is not None and not ip.counted(digest, now) and not saturated(ip, rules.ip_caps, now):
             ip.add(now, amount_ref, small, None, digest)
     merchant_shard.add(now, amount_ref, small, None, digest)
 

@@ -32,6 +32,7 @@ from typing import Any
 
 from txn_domain.models import Decision, MerchantConfig, Status
 from txn_domain.money import Rates, RatesError, load_rates
+from txn_domain.rules.saturation import Caps, ip_caps
 from txn_domain.velocity import WINDOWS
 
 Features = Mapping[str, Any]
@@ -89,6 +90,9 @@ class RuleSet:
     # The two are one merchant's risk read two ways: the larger applies, they never compound.
     confirmed_step: float = 0.0
     confirmed_max: float = 1.0
+    # Past these counts a customer IP is not counted further (txn_domain.rules.saturation);
+    # None: the rules read an IP's counts in a way that leaves them uncapped.
+    ip_caps: Caps | None = None
     source: str = field(default="", repr=False)  # what ``match`` and the predicates run
     # (id, weight, flags, predicate) of each rule in order: for a merchant that disables some
     _plan: tuple[tuple[str, int, bool, Predicate], ...] = field(init=False, repr=False)
@@ -313,6 +317,7 @@ def _compile_document(document: Mapping[str, Any]) -> RuleSet:
         risk_scale=float(risk.get("scale", 1.0)),
         confirmed_step=float(risk.get("confirmed_fraud_step", 0.0)),
         confirmed_max=float(risk.get("confirmed_fraud_max_scale", 1.0)),
+        ip_caps=ip_caps([raw["condition"] for raw in document["rules"]]),
     )
 
 
