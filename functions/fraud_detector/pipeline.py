@@ -17,7 +17,8 @@ stores the record and counts the merchant. A statement that loses a race (a conc
 two writers creating one bucket) is rebuilt from the item as it now is and sent again, up to
 :data:`~txn_adapters.partiql.ROUNDS` times. A merchant statement whose records were not all
 stored (or the reverse) is corrected the same way; what cannot be settled is reported as
-``merchant_drift``.
+``merchant_drift``, and so is what DynamoDB answered with an internal error, which "may have
+succeeded or failed": an unguarded increment is then neither sent again nor taken back.
 """
 
 from __future__ import annotations
@@ -238,20 +239,28 @@ class FraudPipeline:
             return []
 
         decided: list[Assessment] = []
+        uncertain: set[str] = set()  # records that may be stored although their INSERT failed
         for a, outcome in zip(ready, outcomes, strict=False):
             if outcome.ok:
                 decided.append(a)
             elif outcome.error == "DuplicateItem":
                 duplicates.append({})  # a concurrent delivery stored it (and alerts for it)
             else:
+                if outcome.unknown:  # SQS redelivers it; its probe will find it if stored
+                    uncertain.add(a.txn.transaction_id)
                 errors[a.txn.transaction_id] = WriteFailedError(
                     "recording transactions", outcome.error or "unknown"
                 )
         recorded = {a.txn.transaction_id for a in decided}
         corrections: list[Write] = []
+        drift = 0  # sales whose merchant count can be neither confirmed nor corrected
         for (counter, parts), outcome in zip(shards, outcomes[len(ready) :], strict=True):
+            if outcome.unknown:  # counted or not, nobody knows: no correction could be right
+                drift += sum(owner[c.digest] in recorded | uncertain for c in parts)
+                continue
+            drift += sum(owner[c.digest] in uncertain for c in parts)
             if outcome.ok:  # counted: take out what was not recorded after all
-                over = [c for c in parts if owner[c.digest] not in recorded]
+                over = [c for c in parts if owner[c.digest] not in recorded | uncertain]
                 if over:
                     corrections.append((counter, over, -1))
             else:  # not counted: add what was recorded
@@ -264,7 +273,8 @@ class FraudPipeline:
                 left = self._settle(corrections, now, reread=True, send=self._store.execute)
             except Exception:
                 left = [(c, added, sign, "error") for c, added, sign in corrections]
-            result.merchant_drift = sum(len(added) for _, added, _, _ in left)
+            drift += sum(len(added) for _, added, _, _ in left)
+        result.merchant_drift = drift
         return decided
 
     def _settle(
@@ -280,6 +290,7 @@ class FraudPipeline:
         attempts, with the last per-statement error. An exception from a whole call propagates
         (nothing to settle)."""
         reasons: dict[str, str] = {}
+        given_up: list[Unsettled] = []  # unguarded writes that may have been applied
         for attempt in range(ROUNDS):
             if reread:
                 keys = [c.key for c, _, _ in writes]
@@ -288,7 +299,7 @@ class FraudPipeline:
                 writes = [(c, _uncounted(c, added), sign) for c, added, sign in writes]
                 writes = [w for w in writes if w[1]]
             if not writes:
-                return []
+                return given_up
             if attempt == ROUNDS - 1:
                 # A card written by others all the while: its profile is written from the item
                 # as last read without the count condition, rather than failing the sales (the
@@ -305,7 +316,9 @@ class FraudPipeline:
                 if outcome.ok:
                     continue
                 reasons[counter.key] = outcome.error or "unknown"
-                if outcome.error == "ConditionalCheckFailed" and outcome.item is not None:
+                if outcome.unknown and not guarded(counter.key):  # never applied twice
+                    given_up.append((counter, added, sign, outcome.error or "unknown"))
+                elif outcome.error == "ConditionalCheckFailed" and outcome.item is not None:
                     seen = Counter.from_item(counter.key, outcome.item, now)
                     left = _uncounted(seen, added)
                     if left:
@@ -318,7 +331,9 @@ class FraudPipeline:
             if retry and attempt < ROUNDS - 1 and any(o.throttled for o in outcomes):
                 backoff(attempt)
             writes = retry
-        return [(c, added, sign, reasons.get(c.key, "unknown")) for c, added, sign in writes]
+        return given_up + [
+            (c, added, sign, reasons.get(c.key, "unknown")) for c, added, sign in writes
+        ]
 
 
 def _uncounted(counter: Counter, added: list[Contribution]) -> list[Contribution]:

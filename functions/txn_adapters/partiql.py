@@ -30,6 +30,9 @@ MAX_STATEMENTS = 25  # per BatchExecuteStatement call
 ROUNDS = 3
 # A statement's error codes (BatchStatementError) that mean "send it again, later".
 _THROTTLED = frozenset({"ProvisionedThroughputExceeded", "ThrottlingError", "RequestLimitExceeded"})
+# ... and the one after which nobody knows: DynamoDB's error guide says a write answered with an
+# internal server error "may have succeeded or failed".
+_AMBIGUOUS = frozenset({"InternalServerError"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,12 @@ class Outcome:
     @property
     def throttled(self) -> bool:
         return self.error in _THROTTLED
+
+    @property
+    def unknown(self) -> bool:
+        """Whether the statement may have been applied although it failed: a guarded write can
+        be read back to tell; an unguarded increment cannot be sent again or taken back."""
+        return self.error in _AMBIGUOUS
 
 
 APPLIED = Outcome()  # every applied statement's outcome (frozen: one is shared)
