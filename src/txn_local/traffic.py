@@ -6,6 +6,8 @@ merchants; :mod:`txn_local.demo` sends them and checks what became of them.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import random
 import uuid
@@ -90,9 +92,12 @@ def _encode(body: Any) -> bytes:
     return json.dumps(body).encode()
 
 
-def build(merchants: Sequence[dict[str, Any]], count: int, seed: int = 7) -> list[SampleRequest]:
+def build(
+    merchants: Sequence[dict[str, Any]], count: int, seed: int = 7, *, keys: bool = False
+) -> list[SampleRequest]:
     """``count`` requests: mostly valid traffic for several merchants, with every bad case and
-    fraud pattern mixed in at fixed positions."""
+    fraud pattern mixed in at fixed positions. ``keys``: every request expected to be accepted
+    carries an Idempotency-Key (:func:`with_idempotency_key`), as a client that retries does."""
     rng = random.Random(seed)  # noqa: S311 - sample data, not secrets
     active = [m for m in merchants if m.get("active", True)]
     if not active:
@@ -156,7 +161,16 @@ def build(merchants: Sequence[dict[str, Any]], count: int, seed: int = 7) -> lis
     step = max(1, len(requests) // (len(specials) + 1))
     for position, special in enumerate(specials):
         requests.insert(min(len(requests), (position + 1) * step + position), special)
-    return requests
+    return [with_idempotency_key(r) for r in requests] if keys else requests
+
+
+def with_idempotency_key(request: SampleRequest) -> SampleRequest:
+    """``request`` with an Idempotency-Key of its own if it is expected to be accepted and has
+    none: made from its body (every body is distinct), so the sample data stays the seed's."""
+    if request.expect != 202 or "Idempotency-Key" in request.headers:
+        return request
+    key = "demo-" + hashlib.sha256(request.body).hexdigest()[:32]
+    return dataclasses.replace(request, headers={**request.headers, "Idempotency-Key": key})
 
 
 def poison_message(rng: random.Random | None = None) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from types import SimpleNamespace
 
 import pytest
 
@@ -153,3 +154,63 @@ def test_given_the_consumer_fails_for_good_then_the_demo_stops_with_its_error_no
     assert raised.value.code == "consumer_failed"
     assert thread_errors == []  # the client and progress threads stopped quietly
     assert not runtime.idle_waited  # no waiting for a consumer that is gone
+
+
+def test_with_keys_every_request_expected_accepted_carries_its_own_idempotency_key():
+    plain, keyed = build(MERCHANTS, 200), build(MERCHANTS, 200, keys=True)
+
+    def data(requests):  # the seed's sample data, but for the time each body is made
+        import json
+
+        bodies = [json.loads(r.body) if r.body.endswith(b"}") else r.body for r in requests]
+        return [b if isinstance(b, bytes) else {**b, "timestamp": None} for b in bodies]
+
+    assert data(plain) == data(keyed)
+    accepted = [r for r in keyed if r.expect == 202]
+    keys = [r.headers["Idempotency-Key"] for r in accepted]
+    replayed = [r.headers["Idempotency-Key"] for r in keyed if r.kind.startswith("idempotent")]
+    assert len(set(replayed)) == 1  # the replay pair keeps its one key
+    assert len(set(keys)) == len(accepted) - 1
+    assert all("Idempotency-Key" not in r.headers for r in keyed if r.expect != 202)
+    assert all("Idempotency-Key" not in r.headers for r in plain if r.kind == "valid")
+
+
+class _Busy:
+    """A gateway connection that answers 503 ``busy`` times, then 202."""
+
+    def __init__(self, busy: int):
+        self.busy = busy
+        self.sent = 0
+
+    def answer(self, request: SampleRequest) -> Answer:
+        self.sent += 1
+        status = 503 if self.sent <= self.busy else 202
+        return Answer(request, status, {"transaction_id": "t"} if status == 202 else {}, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("busy", "keyed", "status", "sent"),
+    [
+        (2, True, 202, 3),  # resent with its key until accepted
+        (9, True, 503, 4),  # three resends at most
+        (2, False, 503, 1),  # without a key a resend could store it twice: never resent
+    ],
+)
+def test_a_503_is_sent_again_only_with_an_idempotency_key(monkeypatch, busy, keyed, status, sent):
+    import io
+
+    from txn_local import demo as demo_module
+    from txn_local.demo import Demo
+
+    monkeypatch.setattr(demo_module.time, "sleep", lambda _: None)
+    gateway = _Busy(busy)
+    request = SampleRequest("valid", b"{}", 202, {"Idempotency-Key": "k"} if keyed else {})
+    demo = Demo(_DeadConsumerRuntime(), clients=1, out=io.StringIO())  # type: ignore[arg-type]
+    monkeypatch.setattr(demo, "_connect", lambda: SimpleNamespace(close=lambda: None))
+    monkeypatch.setattr(demo, "_send", lambda connection, r: gateway.answer(r))
+    monkeypatch.setattr(demo, "_hold_back", lambda deadline: None)
+
+    demo._send_all([request])
+
+    (answer,) = demo._answers
+    assert (answer.status, gateway.sent, answer.retries) == (status, sent, sent - 1)
