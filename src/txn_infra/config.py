@@ -124,6 +124,13 @@ class AccountConfig(CommonConfig):
     def _none_when_empty(cls, value: object) -> object:
         return value or None
 
+    @field_validator("github_subjects", "github_preview_subjects")
+    @classmethod
+    def _defaults_when_empty(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        # Pulumi.yaml declares both with an empty default: the CLI refuses a typed key with no
+        # default that a stack leaves unset, so "unset" arrives as [] and means the jobs' own.
+        return value or None
+
     @field_validator("deployers")
     @classmethod
     def _known_layers(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:

@@ -66,6 +66,13 @@ def problems(project: Path) -> list[str]:
             found.append(f"{key}: default {declaration['default']!r} is not {kind}")
     for stack_file in sorted(project.parent.glob("Pulumi.*.yaml")):
         values = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
+        # ValidateStackConfigAndApplyProjectConfig: a declared key with neither a default nor a
+        # value must be set by every stack ("Stack 'dev' is missing configuration value ...")
+        stack = stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        for key, declaration in declared.items():
+            required = "default" not in declaration and "value" not in declaration
+            if required and f"{name}:{key}" not in values and key not in values:
+                found.append(f"Stack '{stack}' is missing configuration value '{key}'")
         for full_key, value in values.items():
             namespace, _, key = full_key.rpartition(":")
             declaration = declared.get(key, {})
@@ -95,6 +102,7 @@ def test_a_number_type_and_a_default_of_another_type_are_named(tmp_path: Path) -
         "  days:\n    type: integer\n    default: 1.5\n"
         "  names:\n    type: array\n    default: [a]\n"
         "  burst:\n    type: integer\n    default: 10\n"
+        "  subjects:\n    type: array\n    items:\n      type: string\n"
     )
     (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  txn-x:burst: lots\n")
 
@@ -102,5 +110,6 @@ def test_a_number_type_and_a_default_of_another_type_are_named(tmp_path: Path) -
         "rate: type 'number' is not one of ['array', 'boolean', 'integer', 'object', 'string']",
         "days: default 1.5 is not integer",
         "names: an array needs items",
+        "Stack 'dev' is missing configuration value 'subjects'",
         "Pulumi.dev.yaml txn-x:burst: 'lots' is not integer",
     ]
