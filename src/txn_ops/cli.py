@@ -52,7 +52,8 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--refresh", action="store_true", help="refresh state from AWS first")
             p.add_argument(
                 "--plans",
-                type=Path,
+                # absolute: the Pulumi CLI runs in stacks/<layer> and opens the plan from there
+                type=lambda value: Path(value).resolve(),
                 metavar="DIR",
                 help="preview: save each layer's update plan in DIR; deploy: apply exactly "
                 "those plans (an update that would differ from its preview fails)",

@@ -354,3 +354,15 @@ def test_a_deploy_into_an_account_too_small_for_the_reservations_stops_before_co
     assert len(err) == 1
     assert err[0].startswith("txn-ops: error: lambda-concurrency-quota: ")
     assert "L-B99A9384" in err[0]
+
+
+@pytest.mark.parametrize("command", ["preview", "deploy"])
+def test_a_relative_plans_directory_is_made_absolute_for_the_cli_in_the_stack_folder(
+    command: str, tmp_path, monkeypatch
+) -> None:
+    # the Automation API runs the Pulumi CLI in stacks/<layer>: a relative --save-plan/--plan
+    # would be opened there, not where the command was given
+    monkeypatch.chdir(tmp_path)
+    args = cli.parser().parse_args([command, "--stack", "prod", "--plans", "plans/prod"])
+    assert args.plans == (tmp_path / "plans" / "prod").resolve()
+    assert args.plans.is_absolute()
