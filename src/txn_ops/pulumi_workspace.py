@@ -14,6 +14,7 @@ expired AWS credentials) into one :class:`~txn_ops.errors.OpsError` line before 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -50,6 +51,10 @@ DENIED_HINT = (
     "role holds its layer's grants (stacks/account/deploy-permissions.json; docs/deploy.md)"
 )
 _PASSPHRASE_SIGNS = ("PULUMI_CONFIG_PASSPHRASE", "incorrect passphrase")
+# A mandatory policy's violation as the CLI prints it: "- [mandatory]  <policy>  (<resource>)"
+# in its Policies summary, "mandatory: [<policy>] ..." in a resource's diagnostics. An advisory
+# one ("[advisory]") fails nothing, so a failure beside it is reported for what it is.
+_MANDATORY = re.compile(r"\[mandatory\]|^\s*mandatory: |mandatory policy violation", re.M | re.I)
 
 
 def classify(text: str, layer: str, backend: str | None) -> Exception:
@@ -72,7 +77,7 @@ def classify(text: str, layer: str, backend: str | None) -> Exception:
             "PULUMI_CONFIG_PASSPHRASE (or _FILE), or move the stack to the configured KMS "
             "provider with `pulumi stack change-secrets-provider`",
         )
-    if "mandatory policy violation" in text or "policy violation" in text.lower():
+    if _MANDATORY.search(text):
         return StepFailed(f"{layer}: the policy pack reported mandatory violations (above)")
     if any(sign in text for sign in _DENIED_SIGNS):
         return StepFailed(f"{layer}: {_first_error(text)} ({DENIED_HINT})")

@@ -255,6 +255,35 @@ def test_a_refusal_by_aws_says_what_the_layers_role_may_not_do() -> None:
     assert "a preview role (txn-<region>-<layer>-preview) only reads" in str(error)
 
 
+@pytest.mark.parametrize(
+    "printed",
+    [
+        "Policies:\n    ❌ txn-platform@v1 (local: policies)\n"
+        "        - [mandatory]  dynamodb-cmk-encryption  (aws:dynamodb/table:Table: velocity)\n",
+        "Diagnostics:\n  aws:dynamodb:Table (velocity):\n"
+        "    mandatory: [dynamodb-cmk-encryption] Every DynamoDB table is encrypted ...\n",
+    ],
+)
+def test_a_mandatory_policy_violation_is_named_as_one(printed) -> None:
+    error = classify(f"code: 255\nstdout: {printed}stderr: error: preview failed\n", "data", "s")
+
+    assert str(error) == "data: the policy pack reported mandatory violations (above)"
+
+
+def test_an_advisory_violation_beside_a_refusal_is_reported_as_the_refusal() -> None:
+    # an advisory policy fails nothing: the failure is AWS's refusal, with the role's hint
+    error = classify(
+        "code: 255\nstdout: Policies:\n        - [advisory]  iam-parliament-low  (role)\n"
+        "stderr: error: creating IAM Role: AccessDenied: not authorized to perform "
+        "iam:CreateRole\n",
+        "security",
+        "s3://state",
+    )
+
+    assert str(error).startswith("security: creating IAM Role: AccessDenied")
+    assert "a deploy role holds its layer's grants" in str(error)
+
+
 # -- in-process runs against the fake -----------------------------------------------------------
 
 
