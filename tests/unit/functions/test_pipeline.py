@@ -124,6 +124,21 @@ def kinds(statements):
     return [s["Statement"].split('"')[1] + ":" + s["Statement"].split()[0] for s in statements]
 
 
+def second_insert_answered(pipeline_factory, make_txn, code, *later):
+    """A batch of two whose second record's INSERT is answered ``code`` (the counters' call
+    applied); ``later``: the scripts of the calls after it."""
+    batch = records(make_txn, 2)
+    second = AcceptedTransaction.model_validate_json(batch[1]["body"]).transaction_id
+    pipeline, ddb = pipeline_factory(
+        script=[
+            lambda statements: [None] * len(statements),
+            on(lambda s: inserts("tx")(s) and {"S": second} in s["Parameters"], code),
+            *later,
+        ]
+    )
+    return batch, pipeline, ddb
+
+
 def test_given_a_batch_then_one_read_and_two_statement_calls(pipeline_factory, make_txn):
     pipeline, ddb = pipeline_factory()
     result = pipeline.process(records(make_txn, 10))
@@ -232,14 +247,7 @@ def test_given_a_counter_throttled_every_round_then_only_its_record_fails(
 def test_given_a_record_stored_concurrently_then_the_merchant_count_is_taken_back(
     pipeline_factory, make_txn
 ):
-    batch = records(make_txn, 2)
-    second = AcceptedTransaction.model_validate_json(batch[1]["body"]).transaction_id
-    pipeline, ddb = pipeline_factory(
-        script=[
-            lambda statements: [None] * len(statements),
-            on(lambda s: inserts("tx")(s) and {"S": second} in s["Parameters"], "DuplicateItem"),
-        ]
-    )
+    batch, pipeline, ddb = second_insert_answered(pipeline_factory, make_txn, "DuplicateItem")
 
     ddb.velocity = [
         {
@@ -350,18 +358,7 @@ def test_given_the_merchant_statement_is_answered_with_an_internal_error_then_no
 def test_given_a_record_insert_answered_with_an_internal_error_then_its_count_is_not_taken_back(
     pipeline_factory, make_txn
 ):
-    batch = records(make_txn, 2)
-    second = AcceptedTransaction.model_validate_json(batch[1]["body"]).transaction_id
-    pipeline, ddb = pipeline_factory(
-        script=[
-            lambda statements: [None] * len(statements),
-            on(
-                lambda s: inserts("tx")(s) and {"S": second} in s["Parameters"],
-                "InternalServerError",
-            ),
-        ]
-    )
-
+    batch, pipeline, ddb = second_insert_answered(pipeline_factory, make_txn, "InternalServerError")
     result = pipeline.process(batch)
 
     # the record may be stored: SQS redelivers it and its probe finds it or stores it then
@@ -373,14 +370,11 @@ def test_given_a_record_insert_answered_with_an_internal_error_then_its_count_is
 def test_given_a_correction_answered_with_an_internal_error_then_it_is_not_sent_again(
     pipeline_factory, make_txn
 ):
-    batch = records(make_txn, 2)
-    second = AcceptedTransaction.model_validate_json(batch[1]["body"]).transaction_id
-    pipeline, ddb = pipeline_factory(
-        script=[
-            lambda statements: [None] * len(statements),
-            on(lambda s: inserts("tx")(s) and {"S": second} in s["Parameters"], "DuplicateItem"),
-            on(touches("merchant#m_1001#0"), "InternalServerError"),
-        ]
+    batch, pipeline, ddb = second_insert_answered(
+        pipeline_factory,
+        make_txn,
+        "DuplicateItem",
+        on(touches("merchant#m_1001#0"), "InternalServerError"),
     )
 
     result = pipeline.process(batch)
