@@ -1,4 +1,4 @@
-"""The CrossGuard policy pack: ``pulumi preview --policy-pack policies`` from a stack folder.
+"""The CrossGuard policy pack: ``pulumi preview --policy-pack ../../policies`` from a stack folder.
 
 The policies live in ``txn_policies`` (importable, unit-tested); this file only builds the pack,
 because constructing a ``PolicyPack`` starts the analyzer server that the Pulumi CLI talks to.

@@ -11,8 +11,11 @@ another, across releases, and publishes the mapping as the public SSM parameter
 ``/aws/service/powertools/python/<arch>/<runtime>/<release>`` (see :func:`ssm_parameter`).
 To upgrade: bump ``aws-lambda-powertools`` in ``pyproject.toml``, ``./noxw -s lock``, set
 :data:`POWERTOOLS_RELEASE` and add the release's layer version to :data:`LAYER_VERSIONS`
-(``aws ssm get-parameter --name`` that parameter). ``tests/unit/test_pins.py`` fails while the
-lock, the installed package and this module disagree.
+(``aws ssm get-parameter --name`` that parameter). For 3.23.0 AWS's release job wrote the
+parameters under a wrong path (powertools-lambda-python issue 7689, fixed for later releases):
+check a version with ``aws lambda get-layer-version-by-arn --arn <powertools_layer_arn(...)>``,
+which also shows that the arm64 layer of that number exists. ``tests/unit/ops/test_pins.py``
+fails while the lock, the installed package and this module disagree.
 
 Tests run on the CPython that ``./noxw`` finds (3.11 or newer; 3.11 on this project's machines,
 whose package registries offer no 3.13 interpreter) while the functions run on
