@@ -231,7 +231,7 @@ def features(
             if country is None and ip_mark is not None:
                 country = UNKNOWN_IP_COUNTRY  # used online all the same (Profile.used_online)
             card.add(now, amount_ref, small, geo, digest, marks, country, present, ip_mark)
-        # an IP far past every threshold stays past them uncounted (rules.saturation)
+        # not into an IP whose current buckets are past every threshold (rules.saturation)
         if ip is not None and not ip.counted(digest, now) and not saturated(ip, rules.ip_caps, now):
             ip.add(now, amount_ref, small, None, digest)
     merchant_shard.add(now, amount_ref, small, None, digest)

@@ -1,5 +1,6 @@
-"""A customer IP far past every threshold the rules read is no longer counted: its item stays
-small (DynamoDB's 400 KB item limit, one write unit per KB) and the rules decide the same."""
+"""A customer IP whose current buckets are past every threshold the rules read is not counted
+further: its item stays small (DynamoDB's 400 KB item limit, one write unit per KB) and the rules
+decide the same, now and later."""
 
 from __future__ import annotations
 
@@ -23,17 +24,18 @@ def document() -> dict:
     return json.loads(DEFAULT_DOCUMENT.read_text(encoding="utf-8"))
 
 
-def ip_counter(sales_in_the_last_hour: int) -> Counter:
+def ip_counter(sales_now: int) -> Counter:
+    """An IP item holding ``sales_now`` sales made this second (the current buckets)."""
     counter = Counter(key=ip_key(IP), exists=True)
     ts = int(datetime.fromisoformat(NOW).timestamp())
-    for i in range(sales_in_the_last_hour):
-        counter.add(ts - 3000 + i % 2900, 1500, False, None, f"d{i:07d}")
+    for i in range(sales_now):
+        counter.add(ts, 1500, False, None, f"d{i:07d}")
     counter.added.clear()  # already stored
     return counter
 
 
-def test_the_shipped_rules_cap_each_ip_window_at_ten_times_its_threshold(rules) -> None:
-    assert rules.ip_caps == ((3600, FACTOR * 20), (86400, FACTOR * 100))
+def test_the_shipped_rules_cap_each_ip_window_past_twice_its_threshold(rules) -> None:
+    assert rules.ip_caps == ((3600, FACTOR * 20 + 1), (86400, FACTOR * 100 + 1))
 
 
 @pytest.mark.parametrize(
@@ -71,7 +73,7 @@ def test_a_saturated_ip_is_not_counted_and_its_sale_is_decided_the_same(
     rules, make_txn, make_merchant
 ) -> None:
     merchant = make_merchant()
-    counters = {ip_key(IP): ip_counter(1200)}  # past 200 in the hour and 1,000 in the day
+    counters = {ip_key(IP): ip_counter(250)}  # its 5-minute and hourly buckets past 41 and 201
     txn = make_txn(received_at=NOW, channel="ecommerce", ip_address=IP)
 
     (decided,) = assess([txn], {merchant.merchant_id: merchant}, counters, rules, shard=0)
@@ -82,16 +84,47 @@ def test_a_saturated_ip_is_not_counted_and_its_sale_is_decided_the_same(
 
 def test_below_its_caps_an_ip_is_counted(rules, make_txn, make_merchant) -> None:
     merchant = make_merchant()
-    # past the day's cap, not the hour's: one window below its cap and the sale counts
+    # the 5-minute bucket is past its cap, the hourly one not: the sale counts
     counters = {ip_key(IP): ip_counter(150)}
-    ts = int(datetime.fromisoformat(NOW).timestamp())
-    for i in range(900):  # earlier in the day
-        counters[ip_key(IP)].add(ts - 40000 + i, 1500, False, None, f"e{i:07d}")
-    counters[ip_key(IP)].added.clear()
     txn = make_txn(received_at=NOW, channel="ecommerce", ip_address=IP)
 
     (decided,) = assess([txn], {merchant.merchant_id: merchant}, counters, rules, shard=0)
 
     (added,) = counters[ip_key(IP)].added
-    assert added.at == ts
+    assert added.at == int(datetime.fromisoformat(NOW).timestamp())
     assert set(IP_RULES) <= set(decided.decision.matched_rules)
+
+
+def sales(start: int) -> list[int]:
+    """A shared IP's day: a burst of 1,000 in a minute, a trickle (36 an hour) long enough for
+    the burst to leave the hour, then a steady 2 a second for 40 minutes and a slow hour."""
+    times = [start + i * 60 // 1000 for i in range(1000)]
+    times += [start + 60 + i * 100 for i in range(36 * 3)]
+    steady = times[-1] + 60
+    times += [steady + i // 2 for i in range(2 * 2400)]
+    times += [steady + 2400 + i * 120 for i in range(30)]
+    return times
+
+
+@pytest.mark.parametrize("factor", [1, FACTOR])
+def test_stepped_through_a_shared_ips_day_every_ip_rule_decides_as_if_every_sale_counted(
+    monkeypatch, factor
+) -> None:
+    # the counts a rule reads change when buckets age out: the capped item must keep each
+    # rule's answer at every sale, including after the burst's bucket has left the hour
+    monkeypatch.setattr("txn_domain.rules.saturation.FACTOR", factor)
+    caps = ip_caps([r["condition"] for r in document()["rules"]])
+    capped, every = Counter(key=ip_key(IP)), Counter(key=ip_key(IP))
+    start = int(datetime.fromisoformat(NOW).timestamp())
+    windows = {"ip-count-1h": 3600, "ip-count-24h": 86400}
+    for n, t in enumerate(sales(start)):
+        if not saturated(capped, caps, t):
+            capped.add(t, 1500, False, None, f"c{n:07d}")
+        every.add(t, 1500, False, None, f"c{n:07d}")
+        for rule, seconds in windows.items():
+            threshold = IP_RULES[rule]
+            assert (capped.window("count", seconds, t) >= threshold) == (
+                every.window("count", seconds, t) >= threshold
+            ), (rule, n, t - start)
+    assert len(every.added) == 5938
+    assert len(capped.added) < len(every.added) / 3  # what the item holds and writes
