@@ -246,7 +246,7 @@ class FraudPipeline:
             elif outcome.error == "DuplicateItem":
                 duplicates.append({})  # a concurrent delivery stored it (and alerts for it)
             else:
-                if outcome.unknown:  # SQS redelivers it; its probe will find it if stored
+                if outcome.ambiguous:  # SQS redelivers it; its probe will find it if stored
                     uncertain.add(a.txn.transaction_id)
                 errors[a.txn.transaction_id] = WriteFailedError(
                     "recording transactions", outcome.error or "unknown"
@@ -255,8 +255,8 @@ class FraudPipeline:
         corrections: list[Write] = []
         drift = 0  # sales whose merchant count can be neither confirmed nor corrected
         for (counter, parts), outcome in zip(shards, outcomes[len(ready) :], strict=True):
-            if outcome.unknown:  # counted or not, nobody knows: no correction could be right
-                drift += sum(owner[c.digest] in recorded | uncertain for c in parts)
+            if outcome.ambiguous:  # counted or not, nobody knows: no correction could be right
+                drift += len(parts)  # a recorded sale may be missing, any other counted
                 continue
             drift += sum(owner[c.digest] in uncertain for c in parts)
             if outcome.ok:  # counted: take out what was not recorded after all
@@ -316,7 +316,7 @@ class FraudPipeline:
                 if outcome.ok:
                     continue
                 reasons[counter.key] = outcome.error or "unknown"
-                if outcome.unknown and not guarded(counter.key):  # never applied twice
+                if outcome.ambiguous and not guarded(counter.key):  # never applied twice
                     given_up.append((counter, added, sign, outcome.error or "unknown"))
                 elif outcome.error == "ConditionalCheckFailed" and outcome.item is not None:
                     seen = Counter.from_item(counter.key, outcome.item, now)

@@ -58,7 +58,7 @@ class Outcome:
         return self.error in _THROTTLED
 
     @property
-    def unknown(self) -> bool:
+    def ambiguous(self) -> bool:
         """Whether the statement may have been applied although it failed: a guarded write can
         be read back to tell; an unguarded increment cannot be sent again or taken back."""
         return self.error in _AMBIGUOUS

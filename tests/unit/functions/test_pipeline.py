@@ -355,6 +355,27 @@ def test_given_the_merchant_statement_is_answered_with_an_internal_error_then_no
     assert len(ddb.sent) == 2  # counters, then records and shard: nothing after
 
 
+def test_given_a_duplicate_beside_a_merchant_statement_in_doubt_then_both_sales_are_drift(
+    pipeline_factory, make_txn
+):
+    # the duplicate's sale may have been counted here as well as by its other delivery
+    def answers(statements):
+        duplicate = [s for s in statements if inserts("tx")(s)][1]
+        merchant = touches("merchant#m_1001#0")
+        return [
+            "DuplicateItem" if s is duplicate else "InternalServerError" if merchant(s) else None
+            for s in statements
+        ]
+
+    batch = records(make_txn, 2)
+    pipeline, ddb = pipeline_factory(script=[lambda st: [None] * len(st), answers])
+
+    result = pipeline.process(batch)
+
+    assert (result.failures, result.duplicates, result.merchant_drift) == ({}, 1, 2)
+    assert len(ddb.sent) == 2  # no correction either way
+
+
 def test_given_a_record_insert_answered_with_an_internal_error_then_its_count_is_not_taken_back(
     pipeline_factory, make_txn
 ):
@@ -396,4 +417,5 @@ def test_given_a_card_write_answered_with_an_internal_error_then_it_is_read_back
     result = pipeline.process(records(make_txn, 1))
 
     assert result.failures == {}
+    assert ddb.reads[-1]["velocity"]["ConsistentRead"] is True  # read back before resending
     assert kinds(ddb.sent[1]) == ["velocity:INSERT"]  # the card, rebuilt and sent again
