@@ -158,7 +158,7 @@ class AccountConfig(CommonConfig):
                 "githubRepository set the default subjects would let dev's jobs (its deploy, "
                 "with no reviewers, and any pull request's preview) assume roles that reach "
                 "prod's stacks: use one account per environment (docs/deploy.md, section 7), or "
-                "set both githubSubjects and githubPreviewSubjects to accept it"
+                "set both githubSubjects and githubPreviewSubjects (non-empty lists) to accept it"
             )
         return self
 

@@ -192,6 +192,8 @@ class Demo:
                 for retry, wait in enumerate(RETRY_503_WAITS, start=1):
                     if answer.status != 503 or "Idempotency-Key" not in request.headers:
                         break
+                    if self._cancelled.is_set() or time.monotonic() + wait > deadline:
+                        break  # Ctrl-C, or out of time: the 503 is the answer
                     time.sleep(wait)
                     connection, answer = self._exchange(connection, request)
                     answer = dataclasses.replace(answer, retries=retry)
