@@ -389,11 +389,12 @@ def test_writers_use_the_logs_key_only_through_cloudwatch_logs_for_their_own_gro
     via = {"kms:ViaService": f"logs.{REGION}.amazonaws.com"}
     for role, group in groups.items():
         sids = role_statements(security, role)
-        use = sids["LogsKeyForOwnGroupThroughCloudWatchLogs"]
+        use = sids["LogsKeyForItsGroupsThroughCloudWatchLogs"]
         assert use["Resource"] == security.exports["logs_key_arn"]
         assert sorted(use["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
         assert use["Condition"] == {
-            "StringEquals": {**via, "kms:EncryptionContext:aws:logs:arn": f"{LOGS}{group}"}
+            "StringEquals": via,
+            "StringLike": {"kms:EncryptionContext:aws:logs:arn": [f"{LOGS}{group}"]},
         }
         describe = sids["DescribeLogsKeyThroughCloudWatchLogs"]
         assert (describe["Action"], describe["Condition"]) == (

@@ -22,6 +22,7 @@ from txn_infra.components.security.iam_documents import (
     LOGS_KEY_USE,
     SQS_CONSUME,
     XRAY_WRITE,
+    logs_key_for_groups,
 )
 from txn_infra.components.security.key_policies import key_policy
 from txn_infra.components.security.platform import Statement, allow, concat
@@ -125,29 +126,10 @@ def apigateway_cloudwatch_statements(p: Platform, environments: Sequence[str]) -
         allow("WriteApiLogs", sorted(API_LOG_WRITE), [p.log_group_arn(g) for g in every]),
         # DescribeLogGroups has no resource-level permission: "*" is the only Resource accepted.
         allow("FindLogGroups", ["logs:DescribeLogGroups"], "*"),
-        # The groups edge creates are encrypted with each environment's logs key, which
-        # CloudWatch Logs uses with this role's credentials (security's logs_key_for_group).
-        # The keys are made after this role, by security: any key of the account, only through
-        # CloudWatch Logs and only for these groups.
-        allow(
-            "LogsKeysForTheApiGroupsThroughCloudWatchLogs",
-            LOGS_KEY_USE,
-            p.arn("kms", "key/*"),
-            {
-                "StringEquals": {"kms:ViaService": p.service("logs")},
-                "StringLike": {
-                    "kms:EncryptionContext:aws:logs:arn": [
-                        p.arn("logs", f"log-group:{g}") for g in every
-                    ]
-                },
-            },
-        ),
-        allow(
-            "DescribeLogsKeysThroughCloudWatchLogs",
-            ["kms:DescribeKey"],
-            p.arn("kms", "key/*"),
-            {"StringEquals": {"kms:ViaService": p.service("logs")}},
-        ),
+        # The groups edge creates are encrypted with each environment's logs key, made after
+        # this role by security: any key of the account, only through CloudWatch Logs and only
+        # for these groups.
+        *logs_key_for_groups(p, p.arn("kms", "key/*"), every),
     ]
 
 

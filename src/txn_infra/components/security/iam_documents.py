@@ -90,25 +90,24 @@ class FunctionKeys:
     logs_key_arn: pulumi.Input[str]
 
 
-def logs_key_for_group(p: Platform, logs_key_arn: pulumi.Input[str], group: str) -> list[Statement]:
-    """The logs key, used by CloudWatch Logs on a writer's behalf for the writer's one group.
+def logs_key_for_groups(
+    p: Platform, logs_key_arn: pulumi.Input[str], groups: Sequence[str]
+) -> list[Statement]:
+    """A logs key, used by CloudWatch Logs on a writer's behalf for the writer's ``groups``
+    (names, ``*`` allowed: API Gateway names its execution groups after an API id).
 
     CloudWatch Logs calls KMS with the caller's credentials (AWS's CloudWatch Logs guide, "Encrypt
     log data ...": add ``kms:ViaService`` "to your roles which call CloudWatch Logs"), with the
     group's ARN as encryption context; ``DescribeKey`` carries no context.
     """
     via = {"kms:ViaService": p.service("logs")}
+    context = [p.arn("logs", f"log-group:{group}") for group in groups]
     return [
         allow(
-            "LogsKeyForOwnGroupThroughCloudWatchLogs",
+            "LogsKeyForItsGroupsThroughCloudWatchLogs",
             LOGS_KEY_USE,
             logs_key_arn,
-            {
-                "StringEquals": {
-                    **via,
-                    "kms:EncryptionContext:aws:logs:arn": p.arn("logs", f"log-group:{group}"),
-                }
-            },
+            {"StringEquals": via, "StringLike": {"kms:EncryptionContext:aws:logs:arn": context}},
         ),
         allow(
             "DescribeLogsKeyThroughCloudWatchLogs",
@@ -136,7 +135,7 @@ def _function_baseline(
         # Only its own group, which compute creates (with retention and KMS) before the
         # function exists: no logs:CreateLogGroup.
         allow("WriteOwnLogs", LOG_WRITE, p.log_group_arn(group)),
-        *logs_key_for_group(p, keys.logs_key_arn, group),
+        *logs_key_for_groups(p, keys.logs_key_arn, [group]),
         # X-Ray has no resource-level permissions: "*" is the only Resource AWS accepts.
         allow("WriteTraces", XRAY_WRITE, "*"),
         # Lambda creates the function's ENIs with its role. A new ENI has no id yet, so
@@ -256,5 +255,5 @@ def flow_logs_statements(p: Platform, logs_key_arn: pulumi.Input[str]) -> list[S
         allow("WriteFlowLogs", FLOW_LOGS_WRITE, p.log_group_arn(group)),
         # DescribeLogGroups has no resource-level permission: "*" is the only Resource accepted.
         allow("FindLogGroups", ["logs:DescribeLogGroups"], "*"),
-        *logs_key_for_group(p, logs_key_arn, group),
+        *logs_key_for_groups(p, logs_key_arn, [group]),
     ]

@@ -42,6 +42,9 @@ KEY_USAGE_ACTIONS = (
     "kms:ReEncryptFrom",
     "kms:ReEncryptTo",
 )
+# What CloudWatch Logs does with the logs key: every usage action but DescribeKey, whose
+# requests carry no encryption context for the logs key's conditions to match.
+LOGS_KEY_CRYPTO = tuple(a for a in KEY_USAGE_ACTIONS if a != "kms:DescribeKey")
 # Services that encrypt with the data key on a caller's behalf (kms:ViaService).
 DATA_KEY_SERVICES = ("dynamodb", "sqs", "sns", "lambda")
 # DynamoDB (tables) and Lambda (environment variables) create grants on the key for the
@@ -166,7 +169,7 @@ def logs_key_policy(p: Platform) -> dict[str, Any]:
             "CloudWatchLogsForThisEnvironmentsGroups",
             # No kms:DescribeKey: its requests carry no encryption context, so the
             # condition below could never let it through (AWS's sample lists it anyway).
-            [a for a in KEY_USAGE_ACTIONS if a != "kms:DescribeKey"],
+            LOGS_KEY_CRYPTO,
             "*",
             # StringLike, not ArnLike: the context key is typed String in IAM, and the
             # wildcard match on the group ARN is the same.
@@ -175,7 +178,7 @@ def logs_key_policy(p: Platform) -> dict[str, Any]:
         ),
         allow(
             "CallersOfCloudWatchLogsForThisEnvironmentsGroups",
-            [a for a in KEY_USAGE_ACTIONS if a != "kms:DescribeKey"],  # the root has DescribeKey
+            LOGS_KEY_CRYPTO,  # and DescribeKey, which the root has
             "*",
             {
                 "StringEquals": {
