@@ -252,6 +252,7 @@ class FraudPipeline:
                     "recording transactions", outcome.error or "unknown"
                 )
         recorded = {a.txn.transaction_id for a in decided}
+        maybe_stored = recorded | uncertain
         corrections: list[Write] = []
         drift = 0  # sales whose merchant count can be neither confirmed nor corrected
         for (counter, parts), outcome in zip(shards, outcomes[len(ready) :], strict=True):
@@ -260,7 +261,7 @@ class FraudPipeline:
                 continue
             drift += sum(owner[c.digest] in uncertain for c in parts)
             if outcome.ok:  # counted: take out what was not recorded after all
-                over = [c for c in parts if owner[c.digest] not in recorded | uncertain]
+                over = [c for c in parts if owner[c.digest] not in maybe_stored]
                 if over:
                     corrections.append((counter, over, -1))
             else:  # not counted: add what was recorded

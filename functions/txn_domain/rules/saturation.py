@@ -52,6 +52,8 @@ def ip_caps(conditions: Sequence[Mapping[str, Any]]) -> Caps | None:
     for cond in conditions:
         for kind, cond_ in _leaves(cond):
             names = _features(kind, cond_)
+            if names is None:  # a kind this module does not know (a negation?): no cap is safe
+                return None
             ip_names = [n for n in names if isinstance(n, str) and n.startswith(_PREFIX)]
             if not ip_names:
                 continue
@@ -96,11 +98,13 @@ def _leaves(cond: Mapping[str, Any]) -> Iterator[tuple[Any, Mapping[str, Any]]]:
         yield kind, cond
 
 
-def _features(kind: Any, cond: Mapping[str, Any]) -> list[Any]:
+def _features(kind: Any, cond: Mapping[str, Any]) -> list[Any] | None:
+    """The features a leaf condition reads (the engine's condition kinds), ``None`` for a kind
+    not listed here."""
     if kind in ("compare", "truthy", "in_set"):
         return [cond.get("feature")]
     if kind == "ratio":
         return [cond.get("numerator"), cond.get("denominator")]
     if kind == "differ":
         return list(cond.get("features") or ())
-    return []
+    return None

@@ -128,3 +128,10 @@ def test_stepped_through_a_shared_ips_day_every_ip_rule_decides_as_if_every_sale
             ), (rule, n, t - start)
     assert len(every.added) == 5938
     assert len(capped.added) < len(every.added) / 3  # what the item holds and writes
+
+
+def test_a_condition_kind_it_does_not_know_leaves_ip_counting_uncapped() -> None:
+    # were the engine to gain a negation, a cap could make "not over 20" false: none is safe
+    read = {"kind": "compare", "feature": "v.ip.count.1h", "op": ">=", "value": 20}
+    assert ip_caps([read]) == ((3600, FACTOR * 20 + 1),)
+    assert ip_caps([{"kind": "not", "condition": read}]) is None
