@@ -27,6 +27,9 @@ from pydantic.alias_generators import to_camel
 from txn_spec import contract, invariants, shapes
 
 Environment = Literal["dev", "prod"]
+RFC1918 = tuple(
+    ipaddress.IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+)
 # The two roles the account project creates per layer: one that deploys, one that only previews.
 RoleKind = Literal["deploy", "preview"]
 ROLE_KINDS: tuple[RoleKind, ...] = get_args(RoleKind)
@@ -56,7 +59,14 @@ class CommonConfig(_Config):
 
     app: Slug = "txn"
     org: str = Field(default="organization", min_length=1, description="Pulumi organization")
-    owner: str = Field(min_length=1, description="Owning team, used in tags")
+    # A tag value on every resource, IAM roles and S3 too: IAM's tag-value characters and length
+    # (the IAM API reference, Tag), so a bad value fails at preview, not at CreateRole.
+    owner: str = Field(
+        min_length=1,
+        max_length=256,
+        pattern=r"^[\w .:/=+\-@]+$",
+        description="Owning team, used in tags",
+    )
     data_classification: Literal["pci", "confidential", "internal"] = "pci"
 
 
@@ -67,8 +77,16 @@ class NetworkConfig(CommonConfig):
     @classmethod
     def _cidr(cls, value: str) -> str:
         network = ipaddress.ip_network(value, strict=True)
-        if not network.is_private or network.prefixlen > 20:
-            raise ValueError("must be a private IPv4 block of /20 or larger (three /22+ subnets)")
+        # CreateVpc takes /16 to /28; three /22+ subnets need /20 or larger. RFC 1918 only:
+        # `is_private` also admits loopback, link-local, benchmarking and IPv6 blocks.
+        private = isinstance(network, ipaddress.IPv4Network) and any(
+            network.subnet_of(block) for block in RFC1918
+        )
+        if not private or not 16 <= network.prefixlen <= 20:
+            raise ValueError(
+                "must be an RFC 1918 IPv4 block from /16 to /20 (CreateVpc takes at most /16; "
+                "three /22+ subnets need /20)"
+            )
         return value
 
 
@@ -274,7 +292,8 @@ class EdgeConfig(CommonConfig):
     # Stage-wide (all clients) and per-API-key (usage plan) steady rate and burst.
     throttle_rate_limit: float = Field(gt=0, le=10_000)
     throttle_burst_limit: int = Field(gt=0, le=5_000)
-    quota_per_day: int = Field(gt=0)
+    # CreateUsagePlan's quota limit is a 32-bit integer in AWS's API model: 24,855 req/s all day.
+    quota_per_day: int = Field(gt=0, le=2**31 - 1)
     waf_rate_limit_per_5min: int = Field(ge=100, le=2_000_000_000)
     # PCI DSS 10.5.1: audit logs (API access, WAF) are kept at least 12 months.
     audit_log_retention_days: int = Field(ge=365)

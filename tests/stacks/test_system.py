@@ -134,5 +134,5 @@ def test_unknown_stack_references_raise(tmp_path: Path) -> None:
 
 
 def test_bad_config_fails_with_one_clear_line() -> None:
-    with pytest.raises(pulumi.RunError, match=r"txn-network:vpcCidr .*private IPv4 block"):
+    with pytest.raises(pulumi.RunError, match=r"txn-network:vpcCidr .*RFC 1918 IPv4 block"):
         run_layer("network", config={"txn-network:vpcCidr": "8.8.0.0/16"})

@@ -78,6 +78,13 @@ def test_audit_logs_are_kept_a_year_in_a_retention_cloudwatch_accepts(days: str)
         parse(EdgeConfig, EDGE | {"auditLogRetentionDays": days}, "txn-edge")
 
 
+def test_a_daily_quota_create_usage_plan_cannot_hold_is_refused() -> None:
+    # AWS's API model types the quota's limit as a 32-bit integer
+    assert parse(EdgeConfig, EDGE | {"quotaPerDay": str(2**31 - 1)}, "e").quota_per_day == 2**31 - 1
+    with pytest.raises(ConfigError, match="txn-edge:quotaPerDay"):
+        parse(EdgeConfig, EDGE | {"quotaPerDay": str(2**31)}, "txn-edge")
+
+
 def test_an_empty_fraud_alert_email_falls_back_to_unset() -> None:
     parsed = parse(
         ObservabilityConfig, OBSERVABILITY | {"fraudAlertEmail": ""}, "txn-observability"
