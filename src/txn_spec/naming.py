@@ -85,6 +85,9 @@ APIGATEWAY_EXECUTION_LOG_PREFIX = "API-Gateway-Execution-Logs_"
 APIGATEWAY_WELCOME_LOG_GROUP = "/aws/apigateway/welcome"
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+# Prefixes S3 reserves (the S3 guide, "General purpose bucket naming rules"); the name's
+# region ending rules out its reserved suffixes.
+_BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 
 
 def state_bucket(app: str, account_id: str, region: str) -> str:
@@ -98,6 +101,8 @@ def state_bucket(app: str, account_id: str, region: str) -> str:
     name = f"{app}-pulumi-state-{account_id}-{region}"
     if not _BUCKET.match(name):
         raise NamingError(f"{name!r} is not a valid S3 bucket name (3-63 of a-z, 0-9, -)")
+    if name.startswith(_BUCKET_RESERVED_PREFIXES):
+        raise NamingError(f"{name!r} starts with a prefix S3 reserves: choose another app name")
     return name
 
 
@@ -109,6 +114,17 @@ def state_key_alias(app: str) -> str:
 def secrets_key_alias(app: str) -> str:
     """The KMS key behind every stack's secrets provider."""
     return f"alias/{app}-pulumi-secrets"
+
+
+def apigateway_cloudwatch_role(app: str, region: str) -> str:
+    """The role API Gateway writes every REST API's logs with, one per account and region. The
+    account stack's name may carry an account id before the region (``123456789012-us-east-2``);
+    the name does not, since IAM names are per account already.
+
+    >>> apigateway_cloudwatch_role("txn", "us-east-2")
+    'txn-us-east-2-apigateway-cloudwatch-role'
+    """
+    return f"{app}-{region}-apigateway-cloudwatch-role"
 
 
 def deploy_role(app: str, region: str, layer: str) -> str:

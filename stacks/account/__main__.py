@@ -32,8 +32,8 @@ ctx = start(contract.ACCOUNT, AccountConfig)
 check_stack_name(ctx.environment, ctx.region)
 cfg = ctx.config
 
-# The scope is the account and region: the stack name (the region) takes the environment's
-# place in physical names, e.g. txn-us-east-2-apigateway-cloudwatch-role.
+# The scope is the account and region: the region takes the environment's place in physical
+# names (txn-us-east-2-apigateway-cloudwatch-role), never a stack name's account part.
 platform = Platform(
     app=cfg.app, environment=ctx.environment, region=ctx.region, account_id=ctx.account_id()
 )

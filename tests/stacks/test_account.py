@@ -91,6 +91,19 @@ def test_a_stack_named_for_another_region_is_refused() -> None:
         run_layer(contract.ACCOUNT, stack=REGION, config={"aws:region": "eu-west-1"})
 
 
+@pytest.mark.parametrize("stack", [f"123456789012-{REGION}", f"payments-prod-{REGION}"])
+def test_a_stack_named_for_its_account_and_region_builds_the_same_names(
+    stack: str, account: LayerRun
+) -> None:
+    """Accounts sharing a backend name their stacks ``<account>-<region>`` (ADR 0010), with the
+    account id or an alias: neither may reach a physical name, whose parts start with a letter."""
+    named = run_layer(contract.ACCOUNT, stack=stack, config={"aws:region": REGION})
+    assert {r.inputs.get("name") for r in named.of_type("aws:iam/role:Role")} == {
+        r.inputs.get("name") for r in account.of_type("aws:iam/role:Role")
+    }
+    assert named.exports["state_bucket_name"] == BUCKET
+
+
 # --- The state bucket ---------------------------------------------------------------------------
 
 

@@ -66,6 +66,12 @@ def test_a_state_bucket_name_s3_would_refuse_is_refused() -> None:
         state_bucket("txn", "123456789012", "x" * 40)
 
 
+@pytest.mark.parametrize("app", ["sthree", "amzn-s3-demo"])
+def test_a_state_bucket_name_with_a_prefix_s3_reserves_is_refused(app: str) -> None:
+    with pytest.raises(NamingError, match="a prefix S3 reserves"):
+        state_bucket(app, "123456789012", "us-east-2")
+
+
 def test_transactions_table_keys_match_the_mission() -> None:
     table = shapes.TRANSACTIONS_TABLE
     assert (table.hash_key, table.range_key) == ("transaction_id", "timestamp")

@@ -17,6 +17,7 @@ from txn_infra.components.account.documents import apigateway_cloudwatch_stateme
 from txn_infra.components.security import Platform
 from txn_infra.components.security.iam_documents import trust_policy
 from txn_infra.components.security.roles import role_with_policy
+from txn_spec import naming
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class ApiGatewayLogging(pulumi.ComponentResource):
         self.role, policy = role_with_policy(
             self,
             f"{name}-role",
-            p.name("apigateway-cloudwatch-role"),
+            naming.apigateway_cloudwatch_role(p.app, p.region),
             "API Gateway writes the platform's API logs (account-wide setting)",
             trust_policy("apigateway.amazonaws.com", p),
             apigateway_cloudwatch_statements(p, args.environments),
