@@ -261,3 +261,22 @@ def test_ci_in_an_account_shared_by_dev_and_prod_is_refused_unless_chosen() -> N
     assert github_subjects(chosen, "preview-edge") == [
         "repo:acme/txn-platform:environment:prod-preview"
     ]
+
+
+# IAM counts every inline policy of a role together, white space aside, against 10,240
+# characters (IAM User Guide, "IAM and AWS STS quotas"); PutRolePolicy refuses more with
+# LimitExceeded, which the mocks never say. Region names of 14 characters are the longest.
+ROLE_INLINE_POLICIES_LIMIT = 10_240
+LONGEST_REGION = "ap-southeast-4"
+
+
+def test_every_role_s_inline_policies_fit_iam_s_size_limit_in_the_longest_region() -> None:
+    run = run_layer(contract.ACCOUNT, stack=LONGEST_REGION, config={"aws:region": LONGEST_REGION})
+    sizes: dict[str, int] = {}
+    for inline in run.of_type("aws:iam/rolePolicy:RolePolicy"):
+        size = len("".join(inline.inputs["policy"].split()))
+        sizes[inline.inputs["role"]] = sizes.get(inline.inputs["role"], 0) + size
+    assert len(sizes) == 1 + 2 * len(contract.LAYERS)  # API Gateway's, deploy and preview roles
+    largest = max(sizes, key=lambda role: sizes[role])
+    # Over it: move the derived statements into customer-managed policies (6,144 each).
+    assert sizes[largest] < ROLE_INLINE_POLICIES_LIMIT, (largest, sizes[largest])
