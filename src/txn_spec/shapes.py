@@ -40,9 +40,9 @@ class TableShape:
     attributes: dict[str, AttributeType]
     indexes: tuple[Index, ...] = ()
     ttl_attribute: str | None = None
-    # Written on the path of every transaction (or request): pre-warmed (table and indexes)
-    # when the data layer's ``warmWriteUnitsPerSecond`` is set, so a new table takes the peak
-    # from its first second.
+    # Written on the path of every transaction (or request): the table (not its indexes) is
+    # pre-warmed when the data layer's ``warmWriteUnitsPerSecond`` is set, so a new table takes
+    # the peak from its first second.
     hot_path: bool = False
 
     def __post_init__(self) -> None:

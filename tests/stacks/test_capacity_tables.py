@@ -8,7 +8,7 @@ import pytest
 
 from txn_infra.offline import LayerRun
 from txn_perf import assumptions, discovery, goals, model, pricing, report, workload
-from txn_perf.prices import price
+from txn_perf.prices import price, quota
 from txn_spec import shapes
 
 CPU = {"validator": 50.0, "fraud_detector": 60.0}
@@ -33,9 +33,10 @@ def test_prod_tables_hold_the_capacity_goal_and_the_api_stays_the_bottleneck(
     by_name = {c.name: c for c in comps}
     assert "WRU/s warm" in by_name["DynamoDB velocity writes"].basis  # pre-warmed
     assert "WRU/s warm" in by_name["DynamoDB idempotency writes"].basis  # past 8,000 TPS
-    # AND each table's warm throughput covers what it takes at the bottleneck's rate
+    # AND each table's warm throughput (or a new table's or index's) covers what it takes at the
+    # bottleneck's rate
     for table, need in model.warm_needed(w, model.bottleneck(comps).max_tps).items():
-        assert (w.tables[table].warm_wru or 0) >= need, table
+        assert (w.tables[table].warm_wru or quota("dynamodb_new_table_wru")) >= need, table
 
 
 def test_the_sparse_index_is_written_for_the_flagged_and_failed_share_only(

@@ -11,6 +11,10 @@ from txn_ops import settings as cfg
 GUIDE = cfg.REPO_ROOT / cfg.GUIDE
 # The first CLI whose project schema accepts `type: object` (pulumi/pulumi#20129, 3.186.0).
 OBJECT_CONFIG_SINCE = (3, 186)
+# The first CLI that does not fail an update on an ignoreChanges path the resource's old inputs
+# lack (pulumi/pulumi#20278, 3.190.0): the data layer ignores a table's warm throughput, which a
+# table created before it was configured lacks.
+IGNORE_MISSING_PATHS_SINCE = (3, 190)
 
 
 def bootstrap_commands() -> list[str]:
@@ -48,3 +52,4 @@ def test_the_cli_minimum_loads_every_project_file() -> None:
     }
     assert "object" in types
     assert minimum >= OBJECT_CONFIG_SINCE
+    assert minimum >= IGNORE_MISSING_PATHS_SINCE
