@@ -189,7 +189,7 @@ ON_DEMAND_TABLE_MAX_WRITE_UNITS = 40_000
 
 class DataConfig(CommonConfig):
     deletion_protection: bool
-    # Warm write throughput of the hot-path tables and their indexes; 0 keeps the on-demand
+    # Warm write throughput of the hot-path tables (not their indexes); 0 keeps the on-demand
     # initial 4,000 (see docs/capacity.md for the figure each environment needs). Every table is
     # on-demand: there is no capacity to configure (ADR 0005, superseded).
     warm_write_units_per_second: int = Field(default=0, ge=0, le=ON_DEMAND_TABLE_MAX_WRITE_UNITS)
@@ -297,6 +297,8 @@ class EdgeConfig(CommonConfig):
     waf_rate_limit_per_5min: int = Field(ge=100, le=2_000_000_000)
     # PCI DSS 10.5.1: audit logs (API access, WAF) are kept at least 12 months.
     audit_log_retention_days: int = Field(ge=365)
+    # Refuse to delete the audit log groups (API access and execution, WAF): prod.
+    deletion_protection: bool = True
     # The API's OpenAPI document, relative to the stack folder; the request model comes from it.
     openapi_document: str = Field(min_length=1)
 
@@ -310,6 +312,8 @@ class ObservabilityConfig(CommonConfig):
     error_rate_threshold_percent: float = Field(gt=0, le=100)
     queue_age_threshold_seconds: int = Field(gt=0)
     flow_log_retention_days: int = Field(ge=365)
+    # Refuse to delete the VPC flow log group, an audit log: prod.
+    deletion_protection: bool = True
     # Service level objectives of POST /transaction (CloudWatch Application Signals).
     availability_objective_percent: float = Field(gt=0, lt=100)
     latency_objective_ms: int = Field(gt=0, le=29_000)

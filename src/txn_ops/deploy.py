@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from txn_ops import blast, quotas
+from txn_ops import blast, protection, quotas
 from txn_ops import settings as cfg
 from txn_ops.errors import OpsError
 from txn_ops.report import Console, Report, Row
@@ -203,20 +203,33 @@ class Orchestrator:
         return None
 
     def require_no_downstream(self, names: Sequence[str]) -> None:
-        """Refuse to destroy a layer while a layer reading it stays deployed."""
+        """Refuse to destroy a layer while a layer reading it stays deployed; the message names
+        every such layer and the one command that takes them all."""
         chosen = set(names)
+        reads: dict[str, list[str]] = {}  # deployed downstream layer -> chosen layers it reads
         for name in names:
             for down in contract.downstream(name):
-                if down in chosen:
-                    continue
-                state = self.state(down)
-                if state is not None and state.resource_count > 0:
-                    raise OpsError(
-                        "downstream-deployed",
-                        f"layer {down} reads {name} and is still deployed in stack "
-                        f"{self.stack}; destroy it first or add it: "
-                        f"./noxw -s destroy -- --stack {self.stack} --yes {down} {name}",
-                    )
+                if down not in chosen and self._deployed(down):
+                    reads.setdefault(down, []).append(name)
+        if reads:
+            if len(reads) == 1:
+                ((down, ups),) = reads.items()
+                which = f"layer {down} reads {', '.join(ups)} and is still deployed"
+            else:
+                listed = ", ".join(
+                    f"{down} (reads {', '.join(ups)})" for down, ups in reads.items()
+                )
+                which = f"layers {listed} are still deployed"
+            every = select([*reads, *names])
+            raise OpsError(
+                "downstream-deployed",
+                f"{which} in stack {self.stack}; destroy them first or add them: "
+                f"./noxw -s destroy -- --stack {self.stack} --yes {' '.join(every)}",
+            )
+
+    def _deployed(self, name: str) -> bool:
+        state = self.state(name)
+        return state is not None and state.resource_count > 0
 
     # -- commands ------------------------------------------------------------------------
 
@@ -233,6 +246,7 @@ class Orchestrator:
             self.require_upstream(chosen)
         if command == "destroy":
             self.require_no_downstream(chosen)
+            protection.refuse_protected(self.settings.root, chosen, self.stack)
         try:
             if command == "preview":
                 self._preview_all(steps, report)

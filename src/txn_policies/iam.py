@@ -218,7 +218,19 @@ def audit(doc: Document) -> list[Finding]:
 GITHUB_OIDC = "token.actions.githubusercontent.com"
 
 
+# Actions AWS added after parliament's database, each with where AWS documents it.
+NEWER_ACTIONS = frozenset(
+    {
+        # CloudWatch Logs API Reference, PutLogGroupDeletionProtection; CloudFormation's
+        # AWS::Logs::LogGroup update handler lists it among its permissions
+        "logs:PutLogGroupDeletionProtection",
+    }
+)
+
+
 def _known_to_aws(issue: str, detail: Any) -> bool:
+    if issue == "UNKNOWN_ACTION":
+        return str(detail).removeprefix("Unknown action ") in NEWER_ACTIONS
     return issue in ("UNKNOWN_FEDERATION_SOURCE", "UNKNOWN_CONDITION_FOR_ACTION") and (
         f"oidc-provider/{GITHUB_OIDC}" in str(detail) or f"condition {GITHUB_OIDC}:" in str(detail)
     )

@@ -98,6 +98,7 @@ VpcFlowLogs(
         log_group_name=log_group(cfg.app, ctx.environment, "vpc-flow-logs"),
         key_arn=security["logs_key_arn"],
         retention_days=cfg.flow_log_retention_days,
+        deletion_protection=cfg.deletion_protection,
     ),
     opts=ctx.opts,
 )

@@ -417,3 +417,15 @@ def test_exports_the_endpoint_url_and_the_key_value_only_as_a_secret(edge: Layer
 def test_prod_keeps_audit_logs_past_twelve_months(prod_system: dict[str, LayerRun]) -> None:
     for group in prod_system["edge"].of_type("aws:cloudwatch/logGroup:LogGroup"):
         assert group.inputs["retentionInDays"] >= 365
+
+
+def test_prod_refuses_to_delete_its_audit_log_groups_and_dev_does_not(
+    edge: LayerRun, prod_system: dict[str, LayerRun]
+) -> None:
+    # PCI DSS 10.5.1's 12 months outlive a destroy of the layer: CloudWatch Logs refuses
+    # DeleteLogGroup while deletion protection is on (docs/deploy.md, section 8)
+    groups = prod_system["edge"].of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert len(groups) == 3  # access, execution, WAF
+    assert all(g.inputs["deletionProtectionEnabled"] is True for g in groups)
+    dev_groups = edge.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert all(g.inputs.get("deletionProtectionEnabled") is False for g in dev_groups)

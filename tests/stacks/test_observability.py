@@ -404,6 +404,12 @@ def test_flow_logs_capture_all_traffic_to_an_encrypted_group(
     assert flow.inputs["logDestination"] == group.outputs["arn"]
     assert group.inputs["kmsKeyId"] == upstream["security"]["logs_key_arn"]
     assert group.inputs["retentionInDays"] >= 365
+    assert group.inputs["deletionProtectionEnabled"] is False  # dev; prod below
+
+
+def test_prod_refuses_to_delete_the_flow_log_group(prod_system: dict[str, LayerRun]) -> None:
+    group = prod_system["observability"].one("aws:cloudwatch/logGroup:LogGroup", "flow")
+    assert group.inputs["deletionProtectionEnabled"] is True
 
 
 def test_slos_use_the_aws_native_provider_in_the_stack_region(obs: LayerRun) -> None:

@@ -103,6 +103,18 @@ def test_destroy_plan_prints_the_reverse_order_and_the_eni_wait() -> None:
     assert "Plan: destroy stack dev, 6 layers, downstream first" in done.stdout
 
 
+def test_a_prod_destroy_plan_says_the_shipped_deletion_protection_refuses_it() -> None:
+    done = run_cli("destroy", "--stack", "prod", "--plan")
+
+    assert done.returncode == 0, done.stderr
+    assert (
+        "Refused before anything runs: deletionProtection on in prod for data, edge, "
+        "observability (turn it off and deploy them first)"
+    ) in done.stdout
+    dev = run_cli("destroy", "--stack", "dev", "--plan")
+    assert "Checked first: deletionProtection off in dev for every chosen layer" in dev.stdout
+
+
 def test_a_one_layer_plan_names_the_upstream_check_and_the_drift_previews() -> None:
     done = run_cli("deploy", "--stack", "prod", "data", "--plan")
 

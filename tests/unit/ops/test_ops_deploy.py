@@ -432,7 +432,7 @@ def test_compute_destroyed_alone_then_the_rest_waits_before_anything_else_goes(
 
 
 def test_destroy_refuses_while_a_downstream_layer_is_still_deployed(fake, settings, emit):
-    fake.deploy_all()
+    fake.deploy_all(names=["network", "security", "data"])
 
     with pytest.raises(OpsError) as caught:
         orchestrator(fake, settings, emit).run("destroy", ["security"])
@@ -440,6 +440,54 @@ def test_destroy_refuses_while_a_downstream_layer_is_still_deployed(fake, settin
     assert caught.value.code == "downstream-deployed"
     assert "layer data reads security and is still deployed" in caught.value.message
     assert fake.calls == []
+
+
+def test_destroy_names_every_deployed_downstream_layer_and_one_command_for_all(
+    fake, settings, emit
+):
+    fake.deploy_all(names=["network", "security", "data", "compute"])
+
+    with pytest.raises(OpsError) as caught:
+        orchestrator(fake, settings, emit).run("destroy", ["security"])
+
+    message = caught.value.message
+    assert "layers data (reads security), compute (reads security) are still deployed" in message
+    assert message.endswith("./noxw -s destroy -- --stack dev --yes security data compute")
+    assert fake.calls == []
+
+
+def protect(repo, layer: str, value: str) -> None:
+    path = repo / contract.layer(layer).folder / "Pulumi.dev.yaml"
+    project = contract.layer(layer).project
+    path.write_text(path.read_text() + f"  {project}:deletionProtection: {value}\n")
+
+
+def test_destroy_refuses_before_anything_runs_when_a_chosen_layer_keeps_deletion_protection(
+    fake, settings, repo, emit
+):
+    # AWS would refuse data's tables only after observability, edge and compute were gone
+    fake.deploy_all()
+    protect(repo, "data", "true")
+    protect(repo, "edge", "true")
+
+    with pytest.raises(OpsError) as caught:
+        orchestrator(fake, settings, emit, eni_wait=lambda *_: None).run("destroy", [])
+
+    assert caught.value.code == "deletion-protected"
+    message = caught.value.message
+    assert message.startswith("data, edge keep deletionProtection on in stack dev")
+    assert "set txn-data:deletionProtection: false in stacks/data/Pulumi.dev.yaml" in message
+    assert "./noxw -s deploy -- --stack dev data edge" in message
+    assert fake.calls == []
+
+
+def test_deletion_protection_turned_off_lets_the_destroy_run(fake, settings, repo, emit):
+    fake.deploy_all()
+    protect(repo, "data", "false")
+
+    orchestrator(fake, settings, emit, eni_wait=lambda *_: None).run("destroy", [])
+
+    assert ("destroy", "data") in fake.calls
 
 
 def test_destroy_of_a_layer_and_everything_downstream_of_it_is_allowed(fake, settings, emit):

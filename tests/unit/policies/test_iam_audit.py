@@ -27,6 +27,20 @@ def test_any_other_unknown_provider_or_key_still_is() -> None:
     assert issues >= {"UNKNOWN_FEDERATION_SOURCE", "UNKNOWN_CONDITION_FOR_ACTION"}
 
 
+def allow(action: str) -> iam.Document:
+    statement = {"Effect": "Allow", "Action": action, "Resource": "arn:aws:logs:::log-group:x"}
+    return iam.Document("policy", "identity", {"Version": "2012-10-17", "Statement": [statement]})
+
+
+def test_an_action_aws_added_after_parliaments_database_is_not_a_finding_and_a_made_up_one_is() -> (
+    None
+):
+    assert iam.audit(allow("logs:PutLogGroupDeletionProtection")) == []
+    assert [f.issue for f in iam.audit(allow("logs:PutLogGroupDeletionProtectionX"))] == [
+        "UNKNOWN_ACTION"
+    ]
+
+
 def test_star_is_allowed_exactly_for_actions_without_resource_level_permissions() -> None:
     assert iam.is_allowed_star_action("kms:CreateKey")  # no resource type in IAM's table
     assert iam.is_allowed_star_action("ec2:DescribeVpcs")

@@ -167,12 +167,8 @@ def role_boundary_statements(p: Platform) -> list[Statement]:
                 p.log_group_arn(log_group(p.app, p.environment, "vpc-flow-logs")),
             ],
         ),
-        # what the VPC guide asks of a flow logs role besides (security's flow_logs_statements)
-        allow(
-            "FlowLogsGroup",
-            ["logs:CreateLogGroup"],
-            p.log_group_arn(log_group(p.app, p.environment, "vpc-flow-logs")),
-        ),
+        # what the VPC guide asks of a flow logs role besides (security's flow_logs_statements;
+        # not CreateLogGroup, which recreated the group after a destroy)
         allow("FindLogGroups", ["logs:DescribeLogGroups"], "*"),
         # X-Ray and the Describe calls have no resource-level permissions; Lambda checks its
         # ENI actions on "*" before an interface exists (security's iam_documents).

@@ -89,6 +89,9 @@ class TransactionApiArgs:
     logs_key_arn: pulumi.Input[str]
     access_log_group_name: str
     audit_log_retention_days: int
+    # Refuse to delete the access and execution log groups (prod): PCI DSS 10.5.1's 12 months
+    # outlive any destroy of this layer (docs/deploy.md, section 8).
+    audit_log_deletion_protection: bool
     throttle_rate_limit: float
     throttle_burst_limit: int
 
@@ -283,6 +286,7 @@ class TransactionApi(pulumi.ComponentResource):
             f"{name}-access-logs",
             name=args.access_log_group_name,
             retention_in_days=args.audit_log_retention_days,
+            deletion_protection_enabled=args.audit_log_deletion_protection,
             kms_key_id=args.logs_key_arn,
             opts=child,
         )
@@ -296,6 +300,7 @@ class TransactionApi(pulumi.ComponentResource):
                 "API-Gateway-Execution-Logs_", self.api.id, "/", args.stage_name
             ),
             retention_in_days=args.audit_log_retention_days,
+            deletion_protection_enabled=args.audit_log_deletion_protection,
             kms_key_id=args.logs_key_arn,
             opts=child,
         )

@@ -32,6 +32,7 @@ class ApiFirewallArgs:
     log_group_name: str
     logs_key_arn: pulumi.Input[str]
     log_retention_days: int
+    log_deletion_protection: bool  # an audit log, like the API's (TransactionApiArgs)
     rate_limit_per_5min: int
     managed_rule_groups: Sequence[str] = MANAGED_RULE_GROUPS
 
@@ -123,6 +124,7 @@ class ApiFirewall(pulumi.ComponentResource):
             f"{name}-logs",
             name=args.log_group_name,
             retention_in_days=args.log_retention_days,
+            deletion_protection_enabled=args.log_deletion_protection,
             kms_key_id=args.logs_key_arn,
             opts=child,
         )

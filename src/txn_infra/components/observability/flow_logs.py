@@ -15,6 +15,7 @@ class FlowLogsArgs:
     log_group_name: str
     key_arn: pulumi.Input[str]
     retention_days: int
+    deletion_protection: bool  # an audit log (PCI DSS 10.5.1's 12 months), refused deletion in prod
 
 
 class VpcFlowLogs(pulumi.ComponentResource):
@@ -27,6 +28,7 @@ class VpcFlowLogs(pulumi.ComponentResource):
             f"{name}-logs",
             name=args.log_group_name,
             retention_in_days=args.retention_days,
+            deletion_protection_enabled=args.deletion_protection,
             kms_key_id=args.key_arn,
             opts=child,
         )

@@ -24,7 +24,6 @@ from txn_spec.naming import function_log_group, log_group
 SQS_CONSUME = ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
 LOG_WRITE = ("logs:CreateLogStream", "logs:PutLogEvents")
 FLOW_LOGS_WRITE = (
-    "logs:CreateLogGroup",
     "logs:CreateLogStream",
     "logs:DescribeLogStreams",
     "logs:PutLogEvents",
@@ -248,7 +247,12 @@ def flow_logs_statements(p: Platform, logs_key_arn: pulumi.Input[str]) -> list[S
 
     The VPC guide ("IAM role for publishing flow logs to CloudWatch Logs") says the role's
     policy "must include at least" CreateLogGroup, CreateLogStream, PutLogEvents,
-    DescribeLogGroups and DescribeLogStreams: all five, on that group where IAM can name it.
+    DescribeLogGroups and DescribeLogStreams. All but CreateLogGroup, on that group where IAM
+    can name it: with it, records still in flight when observability's destroy deletes the
+    group make the service create it again, with no key and no retention, and the next deploy
+    of observability fails on a group that exists (terraform-aws-modules/terraform-aws-vpc#435;
+    that module dropped the action in its PR 550, as rackspace's base network did, and flow logs
+    deliver without it since the group exists before the flow log).
     """
     group = log_group(p.app, p.environment, "vpc-flow-logs")
     return [
