@@ -72,6 +72,8 @@ class CommonConfig(_Config):
 
 class NetworkConfig(CommonConfig):
     vpc_cidr: str
+    # Protect the VPC, subnets, security groups and endpoints (txn_infra.layer): prod.
+    deletion_protection: bool = True
 
     @field_validator("vpc_cidr")
     @classmethod
@@ -92,6 +94,8 @@ class NetworkConfig(CommonConfig):
 
 class SecurityConfig(CommonConfig):
     key_deletion_window_days: int = Field(ge=7, le=30)
+    # Protect the keys (txn_infra.layer): a replaced key is unusable at once, everywhere. Prod.
+    deletion_protection: bool = True
 
 
 class AccountConfig(CommonConfig):

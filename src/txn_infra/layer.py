@@ -25,6 +25,37 @@ from txn_spec.naming import physical_name
 
 C = TypeVar("C", bound=CommonConfig)
 
+# What a delete or a replacement would lose: data, an audit trail, the network the functions run
+# in, or what clients hold (the API's URL and key). A layer whose ``deletionProtection`` is on
+# (prod) registers these protected: Pulumi fails any deployment that would delete one, a
+# replacement or a refactor that changes its URN included, until the key is turned off and the
+# layer deployed (docs/deploy.md, "Changes that replace"). The tests name each layer's.
+PROTECTED_TYPES = frozenset(
+    {
+        "aws:ec2/vpc:Vpc",
+        "aws:ec2/subnet:Subnet",
+        "aws:ec2/securityGroup:SecurityGroup",
+        "aws:ec2/vpcEndpoint:VpcEndpoint",
+        "aws:kms/key:Key",
+        "aws:dynamodb/table:Table",
+        "aws:sqs/queue:Queue",
+        "aws:sns/topic:Topic",
+        "aws:cloudwatch/logGroup:LogGroup",
+        "aws:apigateway/restApi:RestApi",
+        "aws:apigateway/stage:Stage",
+        "aws:apigateway/apiKey:ApiKey",
+    }
+)
+
+
+def _protect_stateful(
+    args: pulumi.ResourceTransformationArgs,
+) -> pulumi.ResourceTransformationResult | None:
+    if args.type_ not in PROTECTED_TYPES:
+        return None
+    protected = pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(protect=True))
+    return pulumi.ResourceTransformationResult(args.props, protected)
+
 
 class Upstream:
     """Read-only view of an upstream layer's outputs, checked against the contract."""
@@ -139,6 +170,8 @@ def start(layer: contract.Layer, model: type[C]) -> LayerContext[C]:
         config = parse(model, values, project)
     except ConfigError as exc:
         raise pulumi.RunError(str(exc)) from None
+    if getattr(config, "deletion_protection", False):
+        pulumi.runtime.register_stack_transformation(_protect_stateful)
     region = pulumi.Config("aws").require("region")
     environment = pulumi.get_stack()
     tags = standard_tags(config, environment=environment, layer=layer.name)

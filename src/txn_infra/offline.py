@@ -317,6 +317,30 @@ def _record_dependencies(run: LayerRun) -> None:
     pulumi.runtime.register_stack_transformation(transformation)
 
 
+@contextmanager
+def _recording_program_transformations(run: LayerRun) -> Iterator[None]:
+    """Record what the program's own stack transformations protect (``txn_infra.layer``'s in
+    prod): they run after the recorder above, which sees the options before them."""
+    original = pulumi.runtime.register_stack_transformation
+
+    def register(t: pulumi.ResourceTransformation) -> None:
+        def recorded(
+            args: pulumi.ResourceTransformationArgs,
+        ) -> pulumi.ResourceTransformationResult | None:
+            result = t(args)
+            if result is not None and result.opts is not None and result.opts.protect:
+                run.protected.add(args.name)
+            return result
+
+        original(recorded)
+
+    pulumi.runtime.register_stack_transformation = register
+    try:
+        yield
+    finally:
+        pulumi.runtime.register_stack_transformation = original
+
+
 def run_layer(
     name: str | contract.Layer,
     *,
@@ -352,7 +376,7 @@ def run_layer(
 
     def execute() -> None:
         _record_dependencies(run)
-        with _recording_reads(run):
+        with _recording_reads(run), _recording_program_transformations(run):
             runpy.run_path(str(main), run_name="__main__")
         for key, value in pulumi_internals.stack_exports().items():
             output = pulumi.Output.from_input(value)

@@ -108,8 +108,8 @@ def test_a_prod_destroy_plan_says_the_shipped_deletion_protection_refuses_it() -
 
     assert done.returncode == 0, done.stderr
     assert (
-        "Refused before anything runs: deletionProtection on in prod for data, edge, "
-        "observability (turn it off and deploy them first)"
+        "Refused before anything runs: deletionProtection on in prod for network, security, "
+        "data, edge, observability (turn it off and deploy them first)"
     ) in done.stdout
     dev = run_cli("destroy", "--stack", "dev", "--plan")
     assert "Checked first: deletionProtection off in dev for every chosen layer" in dev.stdout
