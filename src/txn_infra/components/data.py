@@ -87,8 +87,9 @@ class Table(pulumi.ComponentResource):
             deletion_protection_enabled=args.deletion_protection,
             stream_enabled=False,
             # DynamoDB raises a table's warm throughput by itself as traffic grows, and it cannot
-            # be lowered: after a refresh, the configured level would read as a decrease and fail
-            # the update. Set at creation; raise it later by hand. Ignored only where it is set:
+            # be lowered: after a refresh, the configured level would read as a decrease, which
+            # the provider answers with a new table (ForceNewIfChange on a lower value). Set at
+            # creation; raise it later by hand. Ignored only where it is set:
             # CLIs before 3.190 fail on an ignore path the old inputs lack (pulumi/pulumi#20278).
             opts=pulumi.ResourceOptions(
                 parent=self, ignore_changes=["warmThroughput"] if warm else None

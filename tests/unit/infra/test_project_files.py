@@ -113,3 +113,16 @@ def test_a_number_type_and_a_default_of_another_type_are_named(tmp_path: Path) -
         "Stack 'dev' is missing configuration value 'subjects'",
         "Pulumi.dev.yaml txn-x:burst: 'lots' is not integer",
     ]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_layer_of_a_stack_names_its_resources_with_the_same_app(stack: str) -> None:
+    # `app` is declared per project, but security writes the ARNs of the tables, queues and
+    # topic data creates from its own: two values would grant roles on names nobody creates
+    from txn_ops.settings import config_value
+
+    apps = {
+        name: config_value(REPO_ROOT, layer, stack, "app")
+        for name, layer in contract.LAYERS.items()
+    }
+    assert len(set(apps.values())) == 1, apps
