@@ -228,7 +228,18 @@ class Orchestrator:
             )
 
     def _deployed(self, name: str) -> bool:
-        state = self.state(name)
+        """Whether a layer still has resources; unreadable with this run's roles: stop."""
+        try:
+            state = self.state(name)
+        except OpsError as exc:
+            if exc.code != "deploy-role-unreachable":
+                raise
+            raise OpsError(
+                "downstream-unknown",
+                f"cannot read layer {name}'s stack {self.stack} to confirm it is destroyed "
+                f"before what it reads: {exc.message}. Ask its owners, or run with a role that "
+                "may read it",
+            ) from None
         return state is not None and state.resource_count > 0
 
     # -- commands ------------------------------------------------------------------------

@@ -291,6 +291,35 @@ def test_a_drift_preview_only_its_owners_may_run_is_reported_not_failed(
     assert any("cannot preview compute with the roles of this run" in line for line in lines)
 
 
+def test_a_destroy_whose_downstream_stack_the_team_cannot_read_stops_with_that_reason(
+    fake, settings, emit
+) -> None:
+    from txn_ops.deploy import Orchestrator
+    from txn_ops.report import Console
+
+    # GIVEN a team that may assume network's role only, with security still deployed
+    fake.deploy_all(names=["network", "security"])
+    state = fake.state
+
+    def read(layer: contract.Layer, stack: str):
+        if layer.name != "network":
+            raise OpsError("deploy-role-unreachable", f"layer {layer.name} deploys as its role")
+        return state(layer, stack)
+
+    fake.state = read
+
+    # WHEN it destroys network
+    with pytest.raises(OpsError) as caught:
+        Orchestrator(fake, settings, "dev", console=Console(emit)).run("destroy", ["network"])
+
+    # THEN it is told it cannot confirm security is gone, not that it cannot deploy security
+    assert caught.value.code == "downstream-unknown"
+    assert caught.value.message.startswith(
+        "cannot read layer security's stack dev to confirm it is destroyed"
+    )
+    assert fake.calls == []
+
+
 @pytest.fixture
 def aws_clients(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
     """boto3 clients as txn_ops makes them, recorded, answering from botocore's Stubber: an
