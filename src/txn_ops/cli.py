@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from txn_ops import affected, blast, deploy, owners, protection, quotas, roles
+from txn_ops import affected, blast, deploy, owners, quotas, roles, teardown
 from txn_ops import settings as cfg
 from txn_ops.errors import OpsError
 from txn_ops.report import Console
@@ -213,7 +213,7 @@ def render_plan(
         )
         if below:
             lines.append(f"Checked first: not deployed in {stack}: {', '.join(below)}")
-        protected = protection.protected_layers(root, layers, stack)
+        protected = teardown.protected_layers(root, layers, stack)
         lines.append(
             f"Refused before anything runs: deletionProtection on in {stack} for "
             f"{', '.join(protected)} (turn it off and deploy them first)"

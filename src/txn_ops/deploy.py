@@ -9,10 +9,12 @@ here (order, selection, refusals, drift) is tested without the CLI or AWS.
 Rules:
 - deploy runs upstream first; a layer's upstream layers outside the selection must already be
   deployed with every output the contract declares, checked before anything runs;
-- destroy runs downstream first and refuses while a layer downstream of the selection is still
-  deployed; right after ``compute`` (and before ``data``, ``security`` and ``network``) it waits
-  for the Lambda network interfaces left in the VPC: Lambda deletes them with the functions'
-  execution roles, which ``security`` owns, and they hold ``network``'s subnets and groups;
+- destroy runs downstream first and refuses (:mod:`txn_ops.teardown`) while a layer downstream
+  of the selection is still deployed, or while a chosen layer keeps deletion protection on in
+  its config or its deployed state; right after ``compute`` (and before ``data``, ``security``
+  and ``network``) it waits for the Lambda network interfaces left in the VPC: Lambda deletes
+  them with the functions' execution roles, which ``security`` owns, and they hold
+  ``network``'s subnets and groups;
 - right before ``compute`` deploys, the account's Lambda concurrency quota must hold the reserved
   concurrency the shapes declare (:mod:`txn_ops.quotas`), or the deploy stops with one line;
 - after a deploy, every layer downstream of a changed layer that was not part of the run is
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from txn_ops import blast, protection, quotas
+from txn_ops import blast, quotas, teardown
 from txn_ops import settings as cfg
 from txn_ops.errors import OpsError
 from txn_ops.report import Console, Report, Row
@@ -202,46 +204,6 @@ class Orchestrator:
             return f"lacks the contract outputs {', '.join(missing)} (deployed from older code)"
         return None
 
-    def require_no_downstream(self, names: Sequence[str]) -> None:
-        """Refuse to destroy a layer while a layer reading it stays deployed; the message names
-        every such layer and the one command that takes them all."""
-        chosen = set(names)
-        reads: dict[str, list[str]] = {}  # deployed downstream layer -> chosen layers it reads
-        for name in names:
-            for down in contract.downstream(name):
-                if down not in chosen and self._deployed(down):
-                    reads.setdefault(down, []).append(name)
-        if reads:
-            if len(reads) == 1:
-                ((down, ups),) = reads.items()
-                which = f"layer {down} reads {', '.join(ups)} and is still deployed"
-            else:
-                listed = ", ".join(
-                    f"{down} (reads {', '.join(ups)})" for down, ups in reads.items()
-                )
-                which = f"layers {listed} are still deployed"
-            every = select([*reads, *names])
-            raise OpsError(
-                "downstream-deployed",
-                f"{which} in stack {self.stack}; destroy them first or add them: "
-                f"./noxw -s destroy -- --stack {self.stack} --yes {' '.join(every)}",
-            )
-
-    def _deployed(self, name: str) -> bool:
-        """Whether a layer still has resources; unreadable with this run's roles: stop."""
-        try:
-            state = self.state(name)
-        except OpsError as exc:
-            if exc.code != "deploy-role-unreachable":
-                raise
-            raise OpsError(
-                "downstream-unknown",
-                f"cannot read layer {name}'s stack {self.stack} to confirm it is destroyed "
-                f"before what it reads: {exc.message}. Ask its owners, or run with a role that "
-                "may read it",
-            ) from None
-        return state is not None and state.resource_count > 0
-
     # -- commands ------------------------------------------------------------------------
 
     def run(self, command: str, names: Sequence[str]) -> Report:
@@ -256,8 +218,8 @@ class Orchestrator:
                 cfg.check_secrets_provider(self.settings, contract.layer(name), self.stack)
             self.require_upstream(chosen)
         if command == "destroy":
-            self.require_no_downstream(chosen)
-            protection.refuse_protected(self.settings.root, chosen, self.stack)
+            teardown.refuse_downstream(chosen, self.stack, self.state)
+            teardown.refuse_protected(self.settings.root, chosen, self.stack, self.state)
         try:
             if command == "preview":
                 self._preview_all(steps, report)

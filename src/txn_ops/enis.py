@@ -83,7 +83,7 @@ def wait_for_lambda_enis(
 
         ec2 = functools.partial(boto3.client, "ec2", region_name=region)
     deadline = clock() + timeout_seconds
-    remaining: dict[str, str] = {}
+    remaining: dict[str, str] | None = None  # None until a check is answered
     while True:
         checked = _check(ec2, vpc_id, region)
         if checked is not None:
@@ -92,9 +92,15 @@ def wait_for_lambda_enis(
                 emit(f"    no Lambda network interfaces left in {vpc_id}")
                 return
         if clock() >= deadline:
+            if remaining is None:
+                raise OpsError(
+                    "enis-check-failed",
+                    f"EC2 throttled every check of {vpc_id} for {timeout_seconds / 60:.0f} min. "
+                    "Nothing below compute was touched: run the same destroy again",
+                )
             raise _timed_out(vpc_id, region, remaining, timeout_seconds)
         emit(
-            f"    {len(remaining)} Lambda network interfaces still in {vpc_id}; "
+            f"    {len(checked)} Lambda network interfaces still in {vpc_id}; "
             f"checking again in {interval_seconds:.0f}s"
             if checked is not None
             else f"    EC2 throttled the check; checking again in {interval_seconds:.0f}s"

@@ -270,10 +270,16 @@ class AutomationWorkspace:
                 f"({exc}): check the backend and, with deploy roles, the account stack's "
                 "state grants (docs/deploy.md)",
             ) from None
+        resources = deployment.get("resources") or []
         return StackState(
-            resource_count=len(deployment.get("resources") or []),
+            resource_count=len(resources),
             outputs={key: out.value for key, out in outputs.items()},
             secret_outputs=frozenset(key for key, out in outputs.items() if out.secret),
+            protected=frozenset(
+                f"{r.get('type')} {str(r.get('urn', '')).rsplit('::', 1)[-1]}"
+                for r in resources
+                if r.get("protect") or (r.get("outputs") or {}).get("deletionProtectionEnabled")
+            ),
         )
 
     def preview(self, layer: contract.Layer, stack: str, policy_packs: Sequence[Path]) -> Changes:

@@ -47,6 +47,9 @@ class StackState:
     resource_count: int
     outputs: Mapping[str, Any]
     secret_outputs: frozenset[str] = frozenset()
+    # "<type> <name>" of each resource a destroy would stop at: Pulumi's protect in the state, or
+    # AWS's deletion protection (a table's or log group's deletionProtectionEnabled)
+    protected: frozenset[str] = frozenset()
 
     def missing_outputs(self, layer: contract.Layer) -> list[str]:
         return sorted(layer.outputs - self.outputs.keys())

@@ -146,6 +146,16 @@ def test_a_throttled_check_is_asked_again_at_the_next_one() -> None:
     assert "EC2 throttled the check" in printed[0]
 
 
+def test_a_wait_ec2_throttles_throughout_says_so_and_not_that_interfaces_remain() -> None:
+    throttled = [client_error("RequestLimitExceeded") for _ in range(5)]
+
+    with pytest.raises(OpsError) as caught:
+        wait_briefly("vpc-1", lambda: FailingEc2(*throttled))
+
+    assert caught.value.code == "enis-check-failed"
+    assert caught.value.message.startswith("EC2 throttled every check of vpc-1")
+
+
 @pytest.mark.parametrize(
     "error",
     [

@@ -11,7 +11,7 @@ from collections import Counter
 
 from txn_infra.layer import PROTECTED_TYPES
 from txn_infra.offline import LayerRun
-from txn_ops import protection
+from txn_ops import teardown
 from txn_ops.settings import REPO_ROOT
 from txn_spec import contract
 
@@ -51,7 +51,7 @@ def test_dev_protects_nothing(system: dict[str, LayerRun]) -> None:
 
 def test_the_destroy_refuses_exactly_the_layers_that_protect_something() -> None:
     layers = list(contract.LAYERS)
-    assert protection.protected_layers(REPO_ROOT, layers, "prod") == [
+    assert teardown.protected_layers(REPO_ROOT, layers, "prod") == [
         name for name in layers if EXPECTED[name]
     ]
-    assert protection.protected_layers(REPO_ROOT, layers, "dev") == []
+    assert teardown.protected_layers(REPO_ROOT, layers, "dev") == []

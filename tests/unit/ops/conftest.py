@@ -25,6 +25,7 @@ class FakeStack:
     outputs: dict[str, str] = field(default_factory=dict)
     version: int = 0
     read: dict[str, int] = field(default_factory=dict)  # upstream layer -> version read
+    protected: frozenset[str] = frozenset()  # what a destroy would stop at
 
 
 class FakeWorkspace:
@@ -64,7 +65,7 @@ class FakeWorkspace:
         if current is None:
             return None
         secret = frozenset(layer.secret_outputs & current.outputs.keys())
-        return StackState(current.resources, dict(current.outputs), secret)
+        return StackState(current.resources, dict(current.outputs), secret, current.protected)
 
     def preview(self, layer: contract.Layer, stack: str, policy_packs: Sequence[Path]) -> Changes:
         self.calls.append(("preview", layer.name))

@@ -462,28 +462,60 @@ def protect(repo, layer: str, value: str) -> None:
     path.write_text(path.read_text() + f"  {project}:deletionProtection: {value}\n")
 
 
+def declare_protection(repo, layer: str) -> None:
+    """The key as the layers declare it: on unless the stack says otherwise."""
+    path = repo / contract.layer(layer).folder / "Pulumi.yaml"
+    declared = "  deletionProtection:\n    type: boolean\n    default: true\n"
+    path.write_text(path.read_text() + declared)
+
+
 def test_destroy_refuses_before_anything_runs_when_a_chosen_layer_keeps_deletion_protection(
     fake, settings, repo, emit
 ):
     # AWS would refuse data's tables only after observability, edge and compute were gone
     fake.deploy_all()
     protect(repo, "data", "true")
-    protect(repo, "edge", "true")
+    declare_protection(repo, "edge")  # on by the project default, no stack value
 
     with pytest.raises(OpsError) as caught:
         orchestrator(fake, settings, emit, eni_wait=lambda *_: None).run("destroy", [])
 
     assert caught.value.code == "deletion-protected"
     message = caught.value.message
-    assert message.startswith("data, edge keep deletionProtection on in stack dev")
+    assert message.startswith("data, edge keep deletion protection on in stack dev")
     assert "set txn-data:deletionProtection: false in stacks/data/Pulumi.dev.yaml" in message
+    assert "set txn-edge:deletionProtection: false in stacks/edge/Pulumi.dev.yaml" in message
     assert "./noxw -s deploy -- --stack dev data edge" in message
     assert fake.calls == []
 
 
-def test_deletion_protection_turned_off_lets_the_destroy_run(fake, settings, repo, emit):
+def test_a_protection_turned_off_in_config_but_not_yet_deployed_still_refuses(
+    fake, settings, repo, emit
+):
+    # the state still protects: the destroy would meet it halfway
     fake.deploy_all()
-    protect(repo, "data", "false")
+    declare_protection(repo, "data")
+    protect(repo, "data", '"false"')  # as `pulumi config set` writes it
+    fake.stacks[("data", "dev")].protected = frozenset(
+        {"aws:dynamodb/table:Table store-table", "aws:sqs/queue:Queue queues-transactions"}
+    )
+
+    with pytest.raises(OpsError) as caught:
+        orchestrator(fake, settings, emit, eni_wait=lambda *_: None).run("destroy", [])
+
+    assert caught.value.code == "deletion-protected"
+    assert "[data still holds 2: aws:dynamodb/table:Table store-table" in caught.value.message
+    assert "set txn-data" not in caught.value.message  # its config is already off
+    assert "./noxw -s deploy -- --stack dev data;" in caught.value.message
+    assert fake.calls == []
+
+
+def test_deletion_protection_turned_off_and_deployed_lets_the_destroy_run(
+    fake, settings, repo, emit
+):
+    fake.deploy_all()
+    declare_protection(repo, "data")
+    protect(repo, "data", '"false"')
 
     orchestrator(fake, settings, emit, eni_wait=lambda *_: None).run("destroy", [])
 

@@ -47,7 +47,14 @@ class RecordedStack:
         }
 
     def export_stack(self) -> auto.Deployment:
-        resources = [{"urn": f"urn:pulumi:dev::p::t::r{i}"} for i in range(7)]
+        resources = [{"urn": f"urn:pulumi:dev::p::t::r{i}", "type": "t"} for i in range(5)]
+        resources += [
+            # what a destroy stops at: Pulumi's protect, and AWS's deletion protection
+            {"urn": "urn:pulumi:dev::p::aws:kms/key:Key::security-data", "type": "aws:kms/key:Key",
+             "protect": True},
+            {"urn": "urn:pulumi:dev::p::aws:dynamodb/table:Table::store-table",
+             "type": "aws:dynamodb/table:Table", "outputs": {"deletionProtectionEnabled": True}},
+        ]  # fmt: skip
         return auto.Deployment(version=3, deployment={"resources": resources})
 
     def preview(self, **kwargs: Any) -> Any:
@@ -114,6 +121,10 @@ def test_state_reads_outputs_with_their_secret_flag_and_the_resource_count(
     assert state.resource_count == 7
     assert state.outputs["vpc_id"] == "vpc-123"
     assert state.secret_outputs == {"api_key_value"}
+    assert state.protected == {
+        "aws:kms/key:Key security-data",
+        "aws:dynamodb/table:Table store-table",
+    }
 
 
 def test_a_stack_that_does_not_exist_has_no_state(recorded, settings) -> None:
