@@ -19,35 +19,15 @@ import pulumi_aws as aws
 import pulumi_aws_native as aws_native
 
 from txn_infra.config import CommonConfig, ConfigError, parse
+from txn_infra.protected import PROTECTED_TYPES
 from txn_infra.tags import standard_tags
 from txn_spec import contract
 from txn_spec.naming import physical_name
 
 C = TypeVar("C", bound=CommonConfig)
 
-# What a delete or a replacement would lose: data, an audit trail, the network the functions run
-# in, or what clients hold (the API's URL and key). A layer whose ``deletionProtection`` is on
-# (prod) registers these protected: Pulumi fails any deployment that would delete one, a
-# replacement or a refactor that changes its URN included, until the key is turned off and the
-# layer deployed (docs/deploy.md, "Changes that replace"). The tests name each layer's.
-PROTECTED_TYPES = frozenset(
-    {
-        "aws:ec2/vpc:Vpc",
-        "aws:ec2/subnet:Subnet",
-        "aws:ec2/securityGroup:SecurityGroup",
-        "aws:ec2/vpcEndpoint:VpcEndpoint",
-        "aws:kms/key:Key",
-        "aws:dynamodb/table:Table",
-        "aws:sqs/queue:Queue",
-        "aws:sns/topic:Topic",
-        "aws:cloudwatch/logGroup:LogGroup",
-        "aws:apigateway/restApi:RestApi",
-        "aws:apigateway/stage:Stage",
-        "aws:apigateway/apiKey:ApiKey",
-    }
-)
 
-
+# With deletionProtection on (prod), the types of txn_infra.protected carry Pulumi's protect.
 def _protect_stateful(
     args: pulumi.ResourceTransformationArgs,
 ) -> pulumi.ResourceTransformationResult | None:

@@ -253,6 +253,12 @@ class Orchestrator:
                 changes = self.ws.preview(layer, self.stack, packs)
                 row.result = "changes" if changes.changed else "no changes"
                 row.changes = changes.describe()
+                if changes.losses:
+                    row.result = "LOSES DATA"
+                    self.console.note(
+                        f"WARNING: replaces or deletes what it holds: {'; '.join(changes.losses)}"
+                        " (docs/deploy.md, 'Changes that replace'; refused where protected)"
+                    )
             self._name_readers(layer.name, changes.outputs, [s.layer.name for s in steps])
         later = drift_candidates([s.layer.name for s in steps])
         if later:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pulumi import automation as auto
 
+from txn_infra.protected import PROTECTED_TYPES
 from txn_ops import settings as cfg
 from txn_ops.errors import OpsError
 from txn_ops.workspace import Changes, StackState, StepFailed, plan_file
@@ -181,6 +182,23 @@ def stack_output_changes(events: Sequence[auto.EngineEvent]) -> frozenset[str] |
     return None
 
 
+LOSING_OPS = frozenset({auto.OpType.REPLACE, auto.OpType.DELETE})
+
+
+def stateful_losses(events: Sequence[auto.EngineEvent]) -> tuple[str, ...]:
+    """The resources of the protected types a preview would replace or delete (one REPLACE step
+    per replacement, beside its create- and delete-replacement steps)."""
+    found: list[str] = []
+    for event in events:
+        pre = event.resource_pre_event
+        if pre is None or pre.metadata.op not in LOSING_OPS:
+            continue
+        if pre.metadata.type in PROTECTED_TYPES:
+            name = pre.metadata.urn.rsplit("::", 1)[-1]
+            found.append(f"{pre.metadata.type} {name} ({pre.metadata.op.value})")
+    return tuple(found)
+
+
 def _env(settings: cfg.Settings) -> dict[str, str]:
     # A checkout whose Pulumi.<stack>.yaml lacks `secretsprovider:` (every CI run) keeps the
     # provider the stack's state names instead of the backend's default passphrase.
@@ -298,7 +316,7 @@ class AutomationWorkspace:
             ),
         )
         changes = _changes(result.change_summary)
-        return Changes(changes.counts, stack_output_changes(events))
+        return Changes(changes.counts, stack_output_changes(events), stateful_losses(events))
 
     def up(self, layer: contract.Layer, stack: str, policy_packs: Sequence[Path]) -> Changes:
         selected = self._stack(layer, stack, create=True)

@@ -26,6 +26,9 @@ class Changes:
     counts: Mapping[str, int] = field(default_factory=dict)
     # The stack outputs the operation changes (a preview: may change), None when not known.
     outputs: frozenset[str] | None = None
+    # "<type> <name> (<op>)" of each resource of txn_infra.protected's types that a preview
+    # would replace or delete: what it holds is lost (refused in prod, where they are protected)
+    losses: tuple[str, ...] = ()
 
     @property
     def changed(self) -> int:

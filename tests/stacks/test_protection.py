@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from txn_infra.layer import PROTECTED_TYPES
 from txn_infra.offline import LayerRun
+from txn_infra.protected import PROTECTED_TYPES
 from txn_ops import teardown
 from txn_ops.settings import REPO_ROOT
 from txn_spec import contract

@@ -10,7 +10,7 @@ from txn_ops import settings as cfg
 from txn_ops.deploy import Orchestrator, drift_candidates, plan, select
 from txn_ops.errors import OpsError
 from txn_ops.report import Console
-from txn_ops.workspace import Workspace
+from txn_ops.workspace import Changes, Workspace
 from txn_spec import contract, shapes
 
 ALL = ["network", "security", "data", "compute", "edge", "observability"]
@@ -564,3 +564,29 @@ def test_unknown_stack_is_refused(fake, settings):
         Orchestrator(fake, settings, "staging")
 
     assert caught.value.code == "stack-unknown"
+
+
+def test_a_preview_that_would_replace_a_stateful_resource_says_so_in_the_row_and_a_warning(
+    fake, settings, lines, emit
+):
+    fake.deploy_all()
+    fake.program_changed.add("data")
+    preview = fake.preview
+
+    def losing(layer, stack, packs):
+        changes = preview(layer, stack, packs)
+        if layer.name != "data":
+            return changes
+        return Changes(changes.counts, changes.outputs, ("aws:sqs/queue:Queue queues-x (replace)",))
+
+    fake.preview = losing
+
+    report = orchestrator(fake, settings, emit).run("preview", ["data", "compute"])
+
+    assert report.result_of("data", "preview") == "LOSES DATA"
+    assert report.result_of("compute", "preview") != "LOSES DATA"
+    assert any(
+        "WARNING: replaces or deletes what it holds: aws:sqs/queue:Queue queues-x (replace)" in line
+        for line in lines
+    )
+    assert not report.failed  # a warning: in prod, protect refuses it at the engine

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 from pulumi import automation as auto
+from pulumi.automation import events
 from pulumi.automation._cmd import CommandResult
 
 from txn_ops import pulumi_workspace
 from txn_ops.errors import OpsError
-from txn_ops.pulumi_workspace import AutomationWorkspace
+from txn_ops.pulumi_workspace import AutomationWorkspace, stateful_losses
 from txn_ops.workspace import StepFailed
 from txn_spec import contract
 
@@ -226,3 +227,29 @@ def test_without_a_plans_folder_nothing_is_saved_or_followed(recorded, settings)
 
     _, kwargs = recorded["stacks"][0].calls[0]
     assert kwargs["plan"] is None
+
+
+def _pre(op: auto.OpType, type_: str, name: str) -> auto.EngineEvent:
+    urn = f"urn:pulumi:dev::txn-data::txn:data:Table${type_}::{name}"
+    metadata = events.StepEventMetadata(op=op, urn=urn, type=type_, provider="")
+    return auto.EngineEvent(
+        sequence=1, timestamp=0, resource_pre_event=events.ResourcePreEvent(metadata=metadata)
+    )
+
+
+def test_a_preview_names_the_stateful_resources_it_would_replace_or_delete() -> None:
+    table, queue = "aws:dynamodb/table:Table", "aws:sqs/queue:Queue"
+    found = stateful_losses(
+        [
+            # a replacement: its create-replacement, replace and delete-replaced steps
+            _pre(auto.OpType.CREATE_REPLACEMENT, table, "store-table"),
+            _pre(auto.OpType.REPLACE, table, "store-table"),
+            _pre(auto.OpType.DELETE_REPLACED, table, "store-table"),
+            _pre(auto.OpType.DELETE, queue, "queues-parking"),
+            # changes that keep what the resource holds, and types that hold nothing
+            _pre(auto.OpType.UPDATE, table, "other-table"),
+            _pre(auto.OpType.REPLACE, "aws:apigateway/deployment:Deployment", "api-deployment"),
+            _pre(auto.OpType.DELETE, "aws:cloudwatch/metricAlarm:MetricAlarm", "alarm"),
+        ]
+    )
+    assert found == (f"{table} store-table (replace)", f"{queue} queues-parking (delete)")
