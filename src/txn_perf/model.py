@@ -125,6 +125,24 @@ def validator_concurrency(d: Deployment) -> float:
     )
 
 
+LAMBDA_REQUESTS = "Lambda requests (account)"
+
+
+def lambda_requests_per_second() -> float:
+    """Invocations a second Lambda takes across every function of the account and region."""
+    return quota("lambda_requests_per_concurrency") * quota("lambda_concurrency")
+
+
+def lambda_invocations_per_accepted(d: Deployment, w: Workload) -> float:
+    """The validator's invocations (every request that reaches it) and the fraud detector's (one
+    per batch, at full batches; partial ones take more) per accepted transaction."""
+    return w.requests_per_accepted + 1 / d.fraud_batch_size
+
+
+def lambda_request_tps(d: Deployment, w: Workload) -> float:
+    return lambda_requests_per_second() / lambda_invocations_per_accepted(d, w)
+
+
 def capacity(d: Deployment, w: Workload) -> list[Component]:
     """Maximum sustainable accepted TPS of each component, in request order."""
     per_request = w.requests_per_accepted
@@ -145,6 +163,16 @@ def capacity(d: Deployment, w: Workload) -> list[Component]:
             littles_law_tps(validator_concurrency(d), w.validator_ms) / per_request,
             f"Little's law: {validator_concurrency(d):,.0f} unreserved executions / "
             f"{w.validator_ms:.1f} ms",
+        ),
+        Component(
+            LAMBDA_REQUESTS,
+            lambda_request_tps(d, w),
+            f"{lambda_requests_per_second():,.0f} invocations/s "
+            f"({quota('lambda_requests_per_concurrency'):.0f} x "
+            f"{quota('lambda_concurrency'):,.0f} concurrency) / "
+            f"{lambda_invocations_per_accepted(d, w):.3f} per txn (validator "
+            f"{w.requests_per_accepted:.2f}, fraud detector 1/{d.fraud_batch_size} at full "
+            "batches)",
         ),
         Component(
             "fraud event source",

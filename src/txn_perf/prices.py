@@ -123,6 +123,14 @@ QUOTAS: dict[str, Quota] = {
     "lambda_concurrency": Quota(1_000, "concurrent executions per region",
                                 "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html",
                                 note="new accounts may start lower: check Service Quotas"),
+    # "Across all functions in your account, Lambda enforces a requests per second limit that's
+    # equal to 10 times your account concurrency" (read 2026-12-07, "Understanding concurrency
+    # and requests per second"): 10,000 invocations a second at the default 1,000
+    "lambda_requests_per_concurrency": Quota(10, "invocations per second per unit of account "
+                                             "concurrency, all functions",
+                                             "https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html",
+                                             adjustable=False,
+                                             note="raise the concurrency quota to raise it"),
     "lambda_unreserved_minimum": Quota(100, "executions that reservations must leave unreserved",
                                        "https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html",
                                        adjustable=False),

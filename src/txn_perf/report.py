@@ -22,7 +22,7 @@ from txn_perf.goals import (
     ONE_MERCHANT_GOAL_TPS,
     TARGET_TPS,
 )
-from txn_perf.prices import AS_OF, PRICES, QUOTAS, REGION
+from txn_perf.prices import AS_OF, PRICES, QUOTAS, REGION, quota
 from txn_perf.workload import measured_cpu, workload
 
 STACKS = ("dev", "prod")
@@ -83,6 +83,16 @@ def report(stack: str, bench: Path | None, plots: Path | None = None) -> tuple[s
         f"{TARGET_TPS:,} TPS: {model.headroom(first.max_tps, TARGET_TPS):.1f}x "
         f"(goal >= {CAPACITY_GOAL_TPS:,} TPS: {_met(first.max_tps >= CAPACITY_GOAL_TPS)})"
     )
+    if first.name == model.LAMBDA_REQUESTS:
+        # the quota that lifts it: the concurrency whose 10x clears the next component
+        after = sorted(comps, key=lambda x: x.max_tps)[1]
+        per_txn = model.lambda_invocations_per_accepted(d, w)
+        needed = after.max_tps * per_txn / quota("lambda_requests_per_concurrency")
+        out.append(
+            f"  Lambda concurrent executions (L-B99A9384) of at least {needed:,.0f} lift it past "
+            f"{after.name} ({_tps(after.max_tps)} TPS); AWS advises raising concurrency for a "
+            "request-rate limit. Request it before counting on the capacity goal."
+        )
     batches = first.max_tps / d.fraud_batch_size * w.fraud_batch_ms / 1000
     out.append(
         f"Fraud detector at {_tps(first.max_tps)} TPS: {batches:.0f} of its "

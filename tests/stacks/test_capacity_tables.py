@@ -22,14 +22,22 @@ def prod_workload(prod_system: dict[str, LayerRun]) -> tuple[model.Deployment, m
     return d, workload.workload(d, CPU, warm, declared)
 
 
-def test_prod_tables_hold_the_capacity_goal_and_the_api_stays_the_bottleneck(
+def test_prod_holds_the_capacity_goal_but_for_lambdas_request_rate_at_default_concurrency(
     prod_workload: tuple[model.Deployment, model.Workload],
 ) -> None:
     d, w = prod_workload
     comps = model.capacity(d, w)
     dynamodb = [c for c in comps if c.name.startswith("DynamoDB")]
     assert all(c.max_tps >= goals.CAPACITY_GOAL_TPS for c in dynamodb), dynamodb
-    assert model.bottleneck(comps).name == "API Gateway"
+    # Lambda takes 10 invocations a second per unit of account concurrency, every function
+    # together: at the default 1,000, the validator's and the fraud detector's invocations bind
+    # below the goal, and the account quota must be raised (the report says to what)
+    first, then = sorted(comps, key=lambda c: c.max_tps)[:2]
+    assert first.name == model.LAMBDA_REQUESTS
+    assert first.max_tps < goals.CAPACITY_GOAL_TPS
+    assert first.max_tps == pytest.approx(10 * 1_000 / (w.requests_per_accepted + 1 / 10))
+    assert then.name == "API Gateway"
+    assert then.max_tps >= goals.CAPACITY_GOAL_TPS
     by_name = {c.name: c for c in comps}
     assert "WRU/s warm" in by_name["DynamoDB velocity writes"].basis  # pre-warmed
     assert "WRU/s warm" in by_name["DynamoDB idempotency writes"].basis  # past 8,000 TPS
