@@ -43,7 +43,7 @@ def refuse_protected(
     """OpsError ``deletion-protected``, with the steps that lift it, when a chosen layer's config
     keeps protection on or its deployed state still holds protected resources."""
     configured = protected_layers(root, names, stack)
-    held = {}
+    held: dict[str, list[str]] = {}
     for name in contract.deploy_order(list(names) or None):
         current = state(name)
         if current is not None and current.protected:
@@ -52,7 +52,8 @@ def refuse_protected(
         return
     layers = [n for n in contract.deploy_order(list(names) or None) if n in configured or n in held]
     steps = [
-        f"set txn-{n}:{DELETION_PROTECTION}: false in stacks/{n}/Pulumi.{stack}.yaml"
+        f"set {contract.layer(n).project}:{DELETION_PROTECTION}: false in "
+        f"{contract.layer(n).folder}/Pulumi.{stack}.yaml"
         for n in configured
     ]
     steps.append(f"./noxw -s deploy -- --stack {stack} {' '.join(layers)}")
