@@ -70,10 +70,17 @@ class CommonConfig(_Config):
     data_classification: Literal["pci", "confidential", "internal"] = "pci"
 
 
-class NetworkConfig(CommonConfig):
-    vpc_cidr: str
-    # Protect the VPC, subnets, security groups and endpoints (txn_infra.layer): prod.
+class ProtectedConfig(CommonConfig):
+    """A layer holding what a delete or a replacement would lose (data, audit logs, keys, the
+    network, the API's URL and key). ``deletionProtection`` on (prod) protects those resources
+    in Pulumi (``txn_infra.layer``), turns on AWS's deletion protection where AWS has one (the
+    tables, the audit log groups), and makes a destroy refuse up front (``txn_ops.teardown``)."""
+
     deletion_protection: bool = True
+
+
+class NetworkConfig(ProtectedConfig):
+    vpc_cidr: str
 
     @field_validator("vpc_cidr")
     @classmethod
@@ -92,10 +99,8 @@ class NetworkConfig(CommonConfig):
         return value
 
 
-class SecurityConfig(CommonConfig):
+class SecurityConfig(ProtectedConfig):
     key_deletion_window_days: int = Field(ge=7, le=30)
-    # Protect the keys (txn_infra.layer): a replaced key is unusable at once, everywhere. Prod.
-    deletion_protection: bool = True
 
 
 class AccountConfig(CommonConfig):
@@ -191,8 +196,7 @@ ON_DEMAND_INITIAL_WRITE_UNITS = 4_000
 ON_DEMAND_TABLE_MAX_WRITE_UNITS = 40_000
 
 
-class DataConfig(CommonConfig):
-    deletion_protection: bool
+class DataConfig(ProtectedConfig):
     # Warm write throughput of the hot-path tables (not their indexes); 0 keeps the on-demand
     # initial 4,000 (see docs/capacity.md for the figure each environment needs). Every table is
     # on-demand: there is no capacity to configure (ADR 0005, superseded).
@@ -292,7 +296,7 @@ class ComputeConfig(CommonConfig):
         return value
 
 
-class EdgeConfig(CommonConfig):
+class EdgeConfig(ProtectedConfig):
     # Stage-wide (all clients) and per-API-key (usage plan) steady rate and burst.
     throttle_rate_limit: float = Field(gt=0, le=10_000)
     throttle_burst_limit: int = Field(gt=0, le=5_000)
@@ -301,23 +305,19 @@ class EdgeConfig(CommonConfig):
     waf_rate_limit_per_5min: int = Field(ge=100, le=2_000_000_000)
     # PCI DSS 10.5.1: audit logs (API access, WAF) are kept at least 12 months.
     audit_log_retention_days: int = Field(ge=365)
-    # Refuse to delete the audit log groups (API access and execution, WAF): prod.
-    deletion_protection: bool = True
     # The API's OpenAPI document, relative to the stack folder; the request model comes from it.
     openapi_document: str = Field(min_length=1)
 
     _audit_retention = field_validator("audit_log_retention_days")(_retention)
 
 
-class ObservabilityConfig(CommonConfig):
+class ObservabilityConfig(ProtectedConfig):
     alert_email: EmailStr
     # Fraud alerts go to the fraud team; the alarm email when unset.
     fraud_alert_email: EmailStr | None = None
     error_rate_threshold_percent: float = Field(gt=0, le=100)
     queue_age_threshold_seconds: int = Field(gt=0)
     flow_log_retention_days: int = Field(ge=365)
-    # Refuse to delete the VPC flow log group, an audit log: prod.
-    deletion_protection: bool = True
     # Service level objectives of POST /transaction (CloudWatch Application Signals).
     availability_objective_percent: float = Field(gt=0, lt=100)
     latency_objective_ms: int = Field(gt=0, le=29_000)

@@ -18,7 +18,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_aws_native as aws_native
 
-from txn_infra.config import CommonConfig, ConfigError, parse
+from txn_infra.config import CommonConfig, ConfigError, ProtectedConfig, parse
 from txn_infra.protected import PROTECTED_TYPES
 from txn_infra.tags import standard_tags
 from txn_spec import contract
@@ -27,7 +27,8 @@ from txn_spec.naming import physical_name
 C = TypeVar("C", bound=CommonConfig)
 
 
-# With deletionProtection on (prod), the types of txn_infra.protected carry Pulumi's protect.
+# A ProtectedConfig layer with deletionProtection on (prod): its resources of the types of
+# txn_infra.protected carry Pulumi's protect.
 def _protect_stateful(
     args: pulumi.ResourceTransformationArgs,
 ) -> pulumi.ResourceTransformationResult | None:
@@ -150,7 +151,7 @@ def start(layer: contract.Layer, model: type[C]) -> LayerContext[C]:
         config = parse(model, values, project)
     except ConfigError as exc:
         raise pulumi.RunError(str(exc)) from None
-    if getattr(config, "deletion_protection", False):
+    if isinstance(config, ProtectedConfig) and config.deletion_protection:
         pulumi.runtime.register_stack_transformation(_protect_stateful)
     region = pulumi.Config("aws").require("region")
     environment = pulumi.get_stack()

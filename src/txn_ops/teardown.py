@@ -42,15 +42,16 @@ def refuse_protected(
 ) -> None:
     """OpsError ``deletion-protected``, with the steps that lift it, when a chosen layer's config
     keeps protection on or its deployed state still holds protected resources."""
-    configured = protected_layers(root, names, stack)
+    order = contract.deploy_order(list(names) or None)
+    configured = protected_layers(root, order, stack)
     held: dict[str, list[str]] = {}
-    for name in contract.deploy_order(list(names) or None):
+    for name in order:
         current = state(name)
         if current is not None and current.protected:
             held[name] = sorted(current.protected)
     if not configured and not held:
         return
-    layers = [n for n in contract.deploy_order(list(names) or None) if n in configured or n in held]
+    layers = [n for n in order if n in configured or n in held]
     steps = [
         f"set {contract.layer(n).project}:{DELETION_PROTECTION}: false in "
         f"{contract.layer(n).folder}/Pulumi.{stack}.yaml"
