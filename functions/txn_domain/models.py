@@ -32,6 +32,10 @@ EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 TRANSACTION_ID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"  # a ULID (txn_domain.ids)
 TERMINAL_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
 BIN_PATTERN = r"^[0-9]{6,8}$"
+# What is kept of a BIN: with the last four, the first six and last four are the most PCI DSS
+# allows to keep of a card of any length (3.5.1; the PCI SSC's truncation FAQ: an 8-digit BIN
+# with the last four leaves three digits of a 15-digit card unknown).
+KEPT_BIN_DIGITS = 6
 LAST4_PATTERN = r"^[0-9]{4}$"
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
 COUNTRY_PATTERN = r"^[A-Z]{2}$"
@@ -95,9 +99,15 @@ def normalise_timestamp(value: str) -> str:
         raise ValueError("must fall between years 0001 and 9999 in UTC") from None
 
 
+def _first_six(value: str) -> str:
+    return value[:KEPT_BIN_DIGITS]
+
+
 Currency = Annotated[str, Field(pattern=CURRENCY_PATTERN), AfterValidator(_currency)]
 Country = Annotated[str, Field(pattern=COUNTRY_PATTERN), AfterValidator(_country)]
 IpAddress = Annotated[str, Field(pattern=IP_PATTERN), AfterValidator(_ip)]
+# 6 to 8 digits taken; the first six queued, stored, alerted and read by the rules
+Bin = Annotated[str, Field(pattern=BIN_PATTERN), AfterValidator(_first_six)]
 Timestamp = Annotated[str, Field(pattern=TIMESTAMP_PATTERN), AfterValidator(normalise_timestamp)]
 
 
@@ -126,7 +136,7 @@ class TransactionRequest(BaseModel):
     amount: int = Field(ge=1, le=MAX_AMOUNT)
     currency: Currency
     card_token: str = Field(pattern=TOKEN_PATTERN)
-    card_bin: str = Field(pattern=BIN_PATTERN)
+    card_bin: Bin
     card_last4: str = Field(pattern=LAST4_PATTERN)
     channel: Literal["card_present", "ecommerce"]
     timestamp: Timestamp

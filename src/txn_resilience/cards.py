@@ -9,7 +9,8 @@ The policy (what may exist outside the card vault, PCI DSS 3.3/3.4):
 - the **card token** (the vault's opaque surrogate, ``card_token``) may be stored in the
   transactions, idempotency and velocity tables and carried in queue messages, because the
   pipeline keys on it; it must never appear in a log line or an alert (it is "unmasked" there);
-- the **BIN** (6 to 8 digits, as the API contract allows) only under the key ``card_bin``;
+- the **BIN** only under the key ``card_bin``, and only its first six digits (the API takes 6
+  to 8; PCI DSS 3.5.1 allows no more than the first six with the last four);
 - the **last four** digits only under the key ``card_last4``;
 - the **masked card** ``<BIN>******<last4>`` is the only card form an alert or a log may show;
 - any other key that names card data (``pan``, ``card_number``, ``cvv``, ``expiry``, ...) is a
@@ -29,8 +30,8 @@ MIN_PAN, MAX_PAN = 13, 19
 
 # A maximal run of digits (any script), single spaces or hyphens allowed between two digits.
 DIGIT_RUN = re.compile(r"\d(?:[ -]?\d)*")
-MASKED_CARD = re.compile(r"^[0-9]{6,8}\*{6}[0-9]{4}$")
-BIN = re.compile(r"^[0-9]{6,8}$")
+MASKED_CARD = re.compile(r"^[0-9]{6}\*{6}[0-9]{4}$")
+BIN = re.compile(r"^[0-9]{6}$")
 LAST4 = re.compile(r"^[0-9]{4}$")
 # Key names that only card data would have; matched on the key, lower-cased, without separators.
 FORBIDDEN_KEYS = re.compile(

@@ -142,6 +142,22 @@ def test_given_a_flagged_transaction_then_a_masked_alert_is_published(
     assert alert["transaction_id"] == json.loads(body)["transaction_id"]
 
 
+def test_given_an_eight_digit_bin_then_six_are_stored_and_alerted_and_the_blocklist_matches(
+    fraud_app, accepted, sqs_record, aws, context
+):
+    body = json.loads(accepted(card_bin="40000012"))
+    assert body["card_bin"] == "400000"  # the validator queues six
+    # a message queued by a validator that kept eight (a rollout's old version) is cut too
+    body["card_bin"] = "40000012"
+    fraud_app.lambda_handler(sqs_event(sqs_record(json.dumps(body))), context)
+
+    (item,) = aws.items("transactions")
+    assert item["card_bin"] == "400000"
+    assert "blocklist-bin" in item["matched_rules"]
+    (message,) = aws.messages(aws.alerts_queue_url)
+    assert json.loads(message["Body"])["card"] == "400000******1111"
+
+
 def test_given_a_flagged_record_redelivered_then_alert_is_sent_again_but_record_unchanged(
     fraud_app, accepted, sqs_record, aws, context
 ):

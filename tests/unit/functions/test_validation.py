@@ -96,6 +96,13 @@ def test_given_base_bytes_when_parsed_then_accepted(make_json):
     assert parse_request(make_json().encode()).amount == 1999
 
 
+@pytest.mark.parametrize("sent", ["411111", "4111112", "41111122"])
+def test_given_a_bin_of_6_to_8_digits_then_only_the_first_six_are_kept(make_json, sent):
+    # PCI DSS 3.5.1: with the last four, more than six leading digits would leave too few of a
+    # 15-digit card unknown; the queue, the tables and the alerts never see the seventh
+    assert parse_request(make_json(card_bin=sent)).card_bin == "411111"
+
+
 def test_given_only_required_fields_when_parsed_then_optional_ones_are_none(make_body):
     body = {
         k: v
