@@ -2,14 +2,17 @@
 existing key), probed by key in the batch's one read, and ``FAILED`` records from the DLQ.
 
 Every record write is conditional on the record not existing: a redelivered message changes
-nothing. Both writes store :func:`stored_item` of the record: a record whose status needs a person
-(``FLAGGED``, ``FAILED``) also carries the sparse ``review-by-merchant`` index's key, so only those
-records are copied into the index (``txn_spec.shapes.REVIEW_INDEX``).
+nothing. Both writes store :func:`stored_item` of the record: it expires
+``TRANSACTION_RETENTION_DAYS`` after the platform received it (the table's TTL), and a record
+whose status needs a person (``FLAGGED``, ``FAILED``) also carries the sparse
+``review-by-merchant`` index's key, so only those records are copied into the index
+(``txn_spec.shapes.REVIEW_INDEX``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -17,21 +20,31 @@ from botocore.exceptions import BotoCoreError, ClientError
 from txn_adapters.aws import condition_item, from_item, to_item, translate
 from txn_adapters.partiql import Outcome, Statement, execute, insert_text
 from txn_domain.models import AcceptedTransaction
-from txn_spec.shapes import REVIEW_KEY, REVIEW_STATUSES
+from txn_spec.shapes import (
+    REVIEW_KEY,
+    REVIEW_STATUSES,
+    TRANSACTION_EXPIRY,
+    TRANSACTION_RETENTION_DAYS,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 _NEW = "attribute_not_exists(transaction_id)"
+_RETENTION_SECONDS = TRANSACTION_RETENTION_DAYS * 86400
 
 
 def stored_item(record: dict[str, Any]) -> dict[str, Any]:
-    """``record`` as the table stores it: with the review index's key when its status needs a
-    person and its merchant is known (a FAILED record of an unparsable message has none)."""
+    """``record`` as the table stores it: with its expiry (the TTL attribute, in epoch seconds,
+    counted from when the platform received the transaction, or failed to read a message that
+    was none), and with the review index's key when its status needs a person and its merchant
+    is known (a FAILED record of an unparsable message has none)."""
+    since = datetime.fromisoformat(record.get("received_at") or record["failed_at"])
+    item = {**record, TRANSACTION_EXPIRY: int(since.timestamp()) + _RETENTION_SECONDS}
     merchant = record.get("merchant_id")
     if record.get("status") in REVIEW_STATUSES and merchant:
-        return {**record, REVIEW_KEY: merchant}
-    return record
+        item[REVIEW_KEY] = merchant
+    return item
 
 
 # Resends of a statements call refused unapplied (throttled, never connected): see execute.

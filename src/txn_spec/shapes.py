@@ -122,12 +122,21 @@ REVIEW_KEY = "review_merchant_id"
 REVIEW_STATUSES = frozenset({"FLAGGED", "FAILED"})
 REVIEW_INDEX = Index(name="review-by-merchant", hash_key=REVIEW_KEY, range_key="timestamp")
 
+# How long a transaction record (card token, BIN and last four, IP) is kept after the platform
+# received it; DynamoDB's TTL then deletes it, typically within two days. PCI DSS 3.2.1 asks for
+# a defined retention period: disputes and chargebacks arrive months after a sale, and this is
+# also how long the audit logs are kept (400 days in prod). Change it here: records written
+# after compute's next deploy carry the new period, earlier ones keep theirs.
+TRANSACTION_RETENTION_DAYS = 400
+TRANSACTION_EXPIRY = "expires_at"  # the TTL attribute: epoch seconds
+
 TRANSACTIONS_TABLE = TableShape(
     component="transactions",
     hash_key="transaction_id",
     range_key="timestamp",
     attributes={"transaction_id": "S", "timestamp": "S", REVIEW_KEY: "S"},
     indexes=(REVIEW_INDEX,),
+    ttl_attribute=TRANSACTION_EXPIRY,
     hot_path=True,
 )
 

@@ -75,10 +75,14 @@ def test_every_table_matches_its_shape(data: LayerRun) -> None:
             assert ttl is None
 
 
-def test_velocity_and_idempotency_records_expire(data: LayerRun) -> None:
+def test_every_table_that_holds_card_data_expires_it(data: LayerRun) -> None:
+    # PCI DSS 3.2.1: token, BIN and last four are deleted once no longer needed; the merchants
+    # table holds none
     found = tables(data)
     assert found["txn-dev-velocity"].inputs["ttl"]["attributeName"] == "expires_at"
     assert found["txn-dev-idempotency"].inputs["ttl"]["attributeName"] == "expiration"
+    assert found["txn-dev-transactions"].inputs["ttl"]["attributeName"] == "expires_at"
+    assert "ttl" not in found["txn-dev-merchants"].inputs
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

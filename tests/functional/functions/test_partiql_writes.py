@@ -101,7 +101,12 @@ def test_given_located_transactions_on_a_card_then_its_item_keeps_the_latest_loc
 
 def test_given_a_stored_record_when_inserted_again_then_duplicate_and_unchanged(aws):
     store = TransactionsStore(aws.dynamodb, "transactions")
-    record = {"transaction_id": "T1", "timestamp": "2026-11-30T12:00:00Z", "status": "APPROVED"}
+    record = {
+        "transaction_id": "T1",
+        "timestamp": "2026-11-30T12:00:00Z",
+        "status": "APPROVED",
+        "received_at": "2026-11-30T12:00:00.000Z",
+    }
 
     first = store.execute([store.insert(record)])
     second = store.execute([store.insert({**record, "status": "FLAGGED"})])

@@ -14,7 +14,7 @@ import pytest
 from txn_adapters.transactions import TransactionsStore, stored_item
 from txn_domain.fraud import transaction_record
 from txn_domain.models import Decision, Status
-from txn_spec.shapes import REVIEW_KEY
+from txn_spec.shapes import REVIEW_KEY, TRANSACTION_EXPIRY, TRANSACTION_RETENTION_DAYS
 
 NEEDS_REVIEW = {Status.APPROVED: False, Status.FLAGGED: True, Status.FAILED: True}
 
@@ -65,14 +65,57 @@ def test_the_conditional_put_carries_the_key_only_for_review(make_txn, status) -
 
 
 def test_a_failed_record_without_a_merchant_carries_no_key() -> None:
-    unparsed = {"transaction_id": "unparsed-m1", "timestamp": "t", "status": "FAILED"}
+    unparsed = {
+        "transaction_id": "unparsed-m1",
+        "timestamp": "t",
+        "status": "FAILED",
+        "failed_at": "2026-11-30T12:00:00.000Z",
+    }
 
     assert REVIEW_KEY not in stored_item(unparsed)
 
 
 def test_the_record_itself_is_not_changed() -> None:
-    record = {"transaction_id": "t1", "timestamp": "t", "status": "FLAGGED", "merchant_id": "m"}
+    record = {
+        "transaction_id": "t1",
+        "timestamp": "t",
+        "status": "FLAGGED",
+        "merchant_id": "m",
+        "received_at": "2026-11-30T12:00:00.000Z",
+    }
 
     stored_item(record)
 
     assert REVIEW_KEY not in record
+    assert TRANSACTION_EXPIRY not in record
+
+
+RECEIVED = 1_796_040_000  # 2026-11-30T12:00:00Z
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        {"received_at": "2026-11-30T12:00:00.000Z"},  # decided, or failed after it was parsed
+        {"received_at": "2026-11-30T12:00:00.000Z", "failed_at": "2026-12-01T08:00:00.000Z"},
+        {"failed_at": "2026-11-30T12:00:00.000Z"},  # a message that was no transaction
+    ],
+)
+def test_every_record_expires_the_retention_period_after_it_was_received(times) -> None:
+    # PCI DSS 3.2.1: the table's TTL deletes what is no longer needed
+    item = stored_item({"transaction_id": "t1", "timestamp": "t", "status": "FAILED", **times})
+
+    assert item[TRANSACTION_EXPIRY] == RECEIVED + TRANSACTION_RETENTION_DAYS * 86400
+
+
+def test_the_insert_and_the_put_store_the_expiry(make_txn) -> None:
+    record = decided(make_txn, Status.APPROVED)
+    expected = {"N": str(RECEIVED + TRANSACTION_RETENTION_DAYS * 86400)}
+    ddb = RecordingDynamoDB()
+
+    statement = TransactionsStore(ddb, "transactions").insert(record)
+    TransactionsStore(ddb, "transactions").put_if_new(record)
+
+    assert f"'{TRANSACTION_EXPIRY}': ?" in statement.text
+    assert expected in statement.params
+    assert ddb.items[0][TRANSACTION_EXPIRY] == expected
