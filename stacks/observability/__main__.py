@@ -39,6 +39,7 @@ watched = Watched(
     api_name=ctx.name(shapes.API_COMPONENT),
     web_acl_name=ctx.name(shapes.WAF_COMPONENT),
     stage_name=edge["stage_name"],
+    access_log_group_name=edge["access_log_group_name"],
     queue_name=data["transactions_queue_name"],
     dead_letter_queue_names={
         shapes.TRANSACTIONS_DLQ.component: data["transactions_dlq_name"],

@@ -1,5 +1,6 @@
 """observability: error-rate alarms at 1% as metric math, DLQ/age/5XX/throttle alarms with
-runbooks, the dashboard's metrics, notifications, flow logs, SLOs and the two URLs."""
+runbooks, WAF or the access log stopping, the dashboard's metrics, notifications, flow logs,
+SLOs and the two URLs."""
 
 from __future__ import annotations
 
@@ -42,10 +43,18 @@ def queried_metrics(alarm: Resource) -> dict[str, tuple[str, str, str]]:
     }
 
 
+def queried_dimensions(alarm: Resource) -> dict[str, dict[str, Any]]:
+    """Query id -> dimensions of a metric-math alarm's metrics."""
+    return {
+        q["id"]: q["metric"]["dimensions"] for q in alarm.inputs["metricQueries"] if q.get("metric")
+    }
+
+
 def alarm_value(alarm: Resource, **datapoints: float | None) -> float:
     """The value a metric-math alarm compares with its threshold for one period's datapoints
-    (``None``: the metric published none). Evaluates CloudWatch's FILL, MAX and IF, which are
-    all these alarms use, in dependency order."""
+    (``None``: the metric published none). Evaluates CloudWatch's FILL, MAX and IF, and its
+    comparison and logical operators (AND, OR as Python's ``and``, ``or``), which are all these
+    alarms use, in dependency order."""
     functions = {
         "FILL": lambda value, fill: fill if value is None else value,
         "MAX": lambda values: max(values),
@@ -54,7 +63,8 @@ def alarm_value(alarm: Resource, **datapoints: float | None) -> float:
     values: dict[str, Any] = dict(datapoints)
     for query in alarm.inputs["metricQueries"]:
         if query.get("expression"):
-            values[query["id"]] = eval(query["expression"], {**functions}, values)  # noqa: S307
+            python = re.sub(r"\bAND\b", "and", re.sub(r"\bOR\b", "or", query["expression"]))
+            values[query["id"]] = eval(python, {**functions}, values)  # noqa: S307
             if query.get("returnData"):
                 return float(values[query["id"]])
     raise AssertionError(f"{alarm.name}: no query returns the alarm's value")
@@ -257,6 +267,96 @@ def test_waf_blocking_a_share_of_the_requests_alarms(obs: LayerRun) -> None:
         "GreaterThanThreshold",
     )
     assert alarm.inputs["treatMissingData"] == "notBreaching"
+
+
+def test_waf_not_inspecting_reads_the_stages_requests_and_the_web_acls_totals(
+    obs: LayerRun, upstream: dict[str, dict]
+) -> None:
+    alarm = alarms(obs)["waf-not-inspecting"]
+    assert queried_metrics(alarm) == {
+        "requests": ("AWS/ApiGateway", "Count", "SampleCount"),  # the statistic AWS documents
+        "allowed": ("AWS/WAFV2", "AllowedRequests", "Sum"),
+        "blocked": ("AWS/WAFV2", "BlockedRequests", "Sum"),
+    }
+    stage = {"ApiName": "txn-dev-transactions-api", "Stage": upstream["edge"]["stage_name"]}
+    acl = {"WebACL": "txn-dev-waf", "Rule": "ALL", "Region": "us-east-2"}
+    assert queried_dimensions(alarm) == {"requests": stage, "allowed": acl, "blocked": acl}
+
+
+def test_requests_the_web_acl_never_saw_alarm_and_missing_waf_metrics_count_as_zero(
+    obs: LayerRun,
+) -> None:
+    """GIVEN WAF publishes a metric only when it is not zero WHEN the web ACL is no longer in
+    front of the stage (no WAF datapoint at all) THEN the stage's busy minutes breach; while it
+    inspects, or below 100 requests a minute, the alarm stays quiet."""
+    alarm = alarms(obs)["waf-not-inspecting"]
+    queries = {q["id"]: q for q in alarm.inputs["metricQueries"]}
+    assert queries["inspected"]["expression"] == "FILL(allowed, 0) + FILL(blocked, 0)"
+    assert queries["uninspected"]["expression"] == (
+        "IF(FILL(requests, 0) >= 100 AND inspected == 0, FILL(requests, 0), 0)"
+    )
+    threshold = alarm.inputs["threshold"]
+    assert alarm_value(alarm, requests=2400, allowed=None, blocked=None) > threshold
+    assert alarm_value(alarm, requests=2400, allowed=2390, blocked=10) <= threshold
+    assert alarm_value(alarm, requests=2400, allowed=None, blocked=2400) <= threshold
+    assert alarm_value(alarm, requests=99, allowed=None, blocked=None) <= threshold  # quiet
+    assert alarm_value(alarm, requests=None, allowed=None, blocked=None) <= threshold
+    assert (alarm.inputs["threshold"], alarm.inputs["comparisonOperator"]) == (
+        0,
+        "GreaterThanThreshold",
+    )
+    # a late WAF minute reads as 0 too: one minute alone does not page
+    assert (alarm.inputs["datapointsToAlarm"], alarm.inputs["evaluationPeriods"]) == (3, 5)
+
+
+def test_access_log_silent_reads_the_stages_requests_and_its_log_groups_events(
+    obs: LayerRun, upstream: dict[str, dict]
+) -> None:
+    alarm = alarms(obs)["api-access-log-silent"]
+    assert queried_metrics(alarm) == {
+        "requests": ("AWS/ApiGateway", "Count", "SampleCount"),
+        "events": ("AWS/Logs", "IncomingLogEvents", "Sum"),
+    }
+    stage = {"ApiName": "txn-dev-transactions-api", "Stage": upstream["edge"]["stage_name"]}
+    # the group edge gives the stage's access log settings, read from edge's outputs
+    group = {"LogGroupName": upstream["edge"]["access_log_group_name"]}
+    assert queried_dimensions(alarm) == {"requests": stage, "events": group}
+    assert upstream["edge"]["access_log_group_name"] == "/txn/dev/api-access"
+
+
+def test_an_access_log_that_receives_nothing_while_the_api_serves_alarms(obs: LayerRun) -> None:
+    """GIVEN the stage served at least 100 requests in a minute WHEN its access log group
+    received no event THEN the minute breaches; three such minutes of five page, so events
+    that arrive a minute late after a burst do not."""
+    alarm = alarms(obs)["api-access-log-silent"]
+    (value,) = [q for q in alarm.inputs["metricQueries"] if q.get("returnData")]
+    assert value["expression"] == (
+        "IF(FILL(requests, 0) >= 100 AND FILL(events, 0) == 0, FILL(requests, 0), 0)"
+    )
+    threshold = alarm.inputs["threshold"]
+    assert alarm_value(alarm, requests=2400, events=None) > threshold
+    assert alarm_value(alarm, requests=2400, events=2400) <= threshold
+    assert alarm_value(alarm, requests=60, events=None) <= threshold  # a quiet minute
+    assert alarm_value(alarm, requests=None, events=None) <= threshold
+    assert (alarm.inputs["threshold"], alarm.inputs["comparisonOperator"]) == (
+        0,
+        "GreaterThanThreshold",
+    )
+    assert (alarm.inputs["datapointsToAlarm"], alarm.inputs["evaluationPeriods"]) == (3, 5)
+
+
+@pytest.mark.parametrize("key", ["waf-not-inspecting", "api-access-log-silent"])
+def test_a_failed_security_control_pages_on_call_and_back_with_its_runbook(
+    obs: LayerRun, key: str
+) -> None:
+    """PCI DSS 10.7.2: a critical security control that stops is detected and alerted; each
+    alarm's runbook section is named like the alarm."""
+    topic = obs.one("aws:sns/topic:Topic").outputs["arn"]
+    alarm = alarms(obs)[key]
+    assert alarm.inputs["alarmActions"] == [topic]
+    assert alarm.inputs["okActions"] == [topic]
+    assert alarm.inputs["alarmDescription"].endswith(f"Runbook: docs/runbooks.md#{key}")
+    assert key in runbook_anchors()
 
 
 def test_only_this_environments_alarms_may_publish_to_the_alarm_topic(obs: LayerRun) -> None:

@@ -16,7 +16,8 @@ NS = shapes.METRICS_NAMESPACE
 # The functions fed by a queue, which report failed records instead of raising.
 QUEUE_CONSUMERS = frozenset(source.function.component for source in shapes.EVENT_SOURCES)
 # WAF: the share of requests it blocks above which on-call is told, and the traffic a minute
-# below which the share is not judged (a scanner's few requests at night are not an incident).
+# below which the share is not judged (a scanner's few requests at night are not an incident),
+# nor whether WAF inspected the requests and the access log received them.
 WAF_BLOCKED_PERCENT = 5.0
 WAF_MIN_REQUESTS = 100
 
@@ -133,13 +134,15 @@ class ServiceAlarms(pulumi.ComponentResource):
             "api-5xx-responses",
             namespace="AWS/ApiGateway",
             metric_name="5XXError",
-            dimensions={"ApiName": w.api_name, "Stage": w.stage_name},
+            dimensions=w.api_dimensions,
             statistic="Average",
             threshold=args.error_rate_threshold_percent / 100,
             evaluation_periods=5,
             datapoints_to_alarm=3,
         )
         self._waf_blocked_share()
+        self._waf_not_inspecting()
+        self._access_log_silent()
         for component, table in w.table_names.items():
             # The TableName dimension alone leaves out the indexes' throttles, and an index that
             # throttles (above its warm throughput) throttles its table's writes too.
@@ -199,6 +202,66 @@ class ServiceAlarms(pulumi.ComponentResource):
                 _expression("share", share, "Blocked (%)"),
             ],
             threshold=WAF_BLOCKED_PERCENT,
+            evaluation_periods=5,
+            datapoints_to_alarm=3,
+        )
+
+    def _served(self) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+        """The requests the stage served, ``requests``: API Gateway documents ``SampleCount`` as
+        the statistic of ``Count``."""
+        w = self._args.watched
+        return _metric("requests", "AWS/ApiGateway", "Count", w.api_dimensions, "SampleCount")
+
+    def _waf_not_inspecting(self) -> None:
+        """The stage serving requests the web ACL never saw (PCI DSS 6.4.2, 10.7.2): its
+        association was removed, or its metrics turned off. In front of the stage, WAF allows or
+        blocks every request (a rule's Count does not end the evaluation, so CountedRequests adds
+        nothing), so a busy minute in which it allowed and blocked nothing was not inspected.
+        WAF publishes a metric only when it is not zero: a web ACL that inspects nothing has no
+        datapoints at all, which FILL reads as 0 (and the blocked share as 0% blocked, OK). A
+        WAF minute that comes late reads as 0 too, so one minute alone does not page: 3 of 5."""
+        acl = self._args.watched.web_acl_dimensions
+        served = "FILL(requests, 0)"
+        uninspected = f"IF({served} >= {WAF_MIN_REQUESTS} AND inspected == 0, {served}, 0)"
+        self._alarm(
+            "waf-not-inspecting",
+            f"WAF inspected none of the {WAF_MIN_REQUESTS} or more requests a minute the API "
+            "served (web ACL not in front of the stage)",
+            "waf-not-inspecting",
+            metric_queries=[
+                self._served(),
+                _metric("allowed", "AWS/WAFV2", "AllowedRequests", acl, "Sum"),
+                _metric("blocked", "AWS/WAFV2", "BlockedRequests", acl, "Sum"),
+                _expression("inspected", "FILL(allowed, 0) + FILL(blocked, 0)"),
+                _expression("uninspected", uninspected, "Served, not inspected by WAF"),
+            ],
+            threshold=0,
+            evaluation_periods=5,
+            datapoints_to_alarm=3,
+        )
+
+    def _access_log_silent(self) -> None:
+        """The API's access log, the audit trail of every request (PCI DSS 10.2, 10.7.2),
+        receiving nothing while the stage serves: the stage's access log settings removed, the
+        log group deleted, its key disabled, or the account's API Gateway CloudWatch role reset.
+        CloudWatch Logs counts an event when it is uploaded, not when its request was served, so
+        a burst's lines can land in the next minute: one busy minute without events is no
+        outage. Three of the last five is more than that delay explains; under steady traffic a
+        log that stopped breaches every minute and pages within three."""
+        group = {"LogGroupName": self._args.watched.access_log_group_name}
+        served = "FILL(requests, 0)"
+        unlogged = f"IF({served} >= {WAF_MIN_REQUESTS} AND FILL(events, 0) == 0, {served}, 0)"
+        self._alarm(
+            "api-access-log-silent",
+            "The API's access log received no event while the API served "
+            f"{WAF_MIN_REQUESTS} or more requests a minute",
+            "api-access-log-silent",
+            metric_queries=[
+                self._served(),
+                _metric("events", "AWS/Logs", "IncomingLogEvents", group, "Sum"),
+                _expression("unlogged", unlogged, "Served, not in the access log"),
+            ],
+            threshold=0,
             evaluation_periods=5,
             datapoints_to_alarm=3,
         )

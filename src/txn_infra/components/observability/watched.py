@@ -25,11 +25,18 @@ class Watched:
     api_name: str
     web_acl_name: str  # also the web ACL's metric name (txn_infra.components.edge.firewall)
     stage_name: pulumi.Input[str]
+    # The stage's access log group, the API's audit trail: its IncomingLogEvents say it is fed.
+    access_log_group_name: pulumi.Input[str]
     queue_name: pulumi.Input[str]
     dead_letter_queue_names: Mapping[str, pulumi.Input[str]]  # label -> queue name
     table_names: Mapping[str, pulumi.Input[str]]  # table component -> table name
     # table component -> its global secondary indexes: their throttles are metrics of their own
     table_indexes: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    @property
+    def api_dimensions(self) -> dict[str, pulumi.Input[str]]:
+        """The stage's totals (both routes), as API Gateway publishes them."""
+        return {"ApiName": self.api_name, "Stage": self.stage_name}
 
     @property
     def web_acl_dimensions(self) -> dict[str, str]:
