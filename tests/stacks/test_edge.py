@@ -364,6 +364,7 @@ def test_waf_logs_go_to_an_encrypted_aws_waf_logs_group_without_the_api_key(
     assert group.inputs["retentionInDays"] >= 365
     assert logging.inputs["logDestinationConfigs"] == [group.outputs["arn"]]
     assert {"singleHeader": {"name": "x-api-key"}} in logging.inputs["redactedFields"]
+    assert {"queryString": {}} in logging.inputs["redactedFields"]
 
 
 def test_waf_logs_keep_only_requests_waf_acted_on(edge: LayerRun) -> None:
@@ -390,19 +391,25 @@ def test_access_log_records_waf_verdict_of_every_request(edge: LayerRun) -> None
     assert group.inputs["kmsKeyId"]
 
 
-def test_access_log_masks_card_data_as_the_function_logs_do(
-    edge: LayerRun, system: dict[str, LayerRun]
+@pytest.mark.parametrize("group_part", ["access-logs", "execution-logs", "waf-logs"])
+def test_every_edge_log_group_masks_card_data_before_its_first_record(
+    edge: LayerRun, system: dict[str, LayerRun], group_part: str
 ) -> None:
-    # Data protection works in the Standard log class only: the access log group is Standard.
-    group = edge.one("aws:cloudwatch/logGroup:LogGroup", "access-logs")
+    # PCI DSS 3.5.1 applies to audit logs: what WAF logs (URI, headers) and an execution log's
+    # error line quote comes from the client
+    group = edge.one("aws:cloudwatch/logGroup:LogGroup", group_part)
     assert group.inputs.get("logGroupClass", "STANDARD") == "STANDARD"
-    masking = edge.one(MASKING, "access-logs")
+    masking = edge.one(MASKING, f"{group_part}-masking")
     assert masking.inputs["logGroupName"] == group.outputs["name"]
     (function_masking, *_) = system["compute"].of_type(MASKING)
     statements = json.loads(function_masking.inputs["policyDocument"])["Statement"]
     assert json.loads(masking.inputs["policyDocument"])["Statement"] == statements
-    # the stage logs its first request only once the policy is in place
-    assert masking.name in edge.depends_on[edge.one("aws:apigateway/stage:Stage").name]
+    writer = (
+        "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
+        if group_part == "waf-logs"
+        else "aws:apigateway/stage:Stage"
+    )
+    assert masking.name in edge.depends_on[edge.one(writer).name]
 
 
 def test_exports_the_endpoint_url_and_the_key_value_only_as_a_secret(edge: LayerRun) -> None:

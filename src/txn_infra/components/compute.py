@@ -129,7 +129,7 @@ class ServiceFunctions(pulumi.ComponentResource):
             kms_key_id=args.logs_key_arn,
             opts=child,
         )
-        masking = mask_card_data(f"{name}-{shape.component}-masking", log_group, group_name, child)
+        masking = mask_card_data(f"{name}-{shape.component}-masking", log_group, child)
         variables: dict[str, pulumi.Input[str]] = {
             env: args.environment_values[env] for env in shape.environment
         }

@@ -45,9 +45,12 @@ def card_masking_policy(log_group_name: str) -> str:
 
 
 def mask_card_data(
-    name: str, group: aws.cloudwatch.LogGroup, group_name: str, opts: pulumi.ResourceOptions
+    name: str, group: aws.cloudwatch.LogGroup, opts: pulumi.ResourceOptions
 ) -> aws.cloudwatch.LogDataProtectionPolicy:
-    """The data protection policy of ``group`` (named ``group_name``)."""
+    """The data protection policy of ``group``."""
     return aws.cloudwatch.LogDataProtectionPolicy(
-        name, log_group_name=group.name, policy_document=card_masking_policy(group_name), opts=opts
+        name,
+        log_group_name=group.name,
+        policy_document=group.name.apply(card_masking_policy),
+        opts=opts,
     )

@@ -290,9 +290,7 @@ class TransactionApi(pulumi.ComponentResource):
             kms_key_id=args.logs_key_arn,
             opts=child,
         )
-        masking = mask_card_data(
-            f"{name}-access-logs-masking", self.access_logs, args.access_log_group_name, child
-        )
+        masking = [mask_card_data(f"{name}-access-logs-masking", self.access_logs, child)]
         # API Gateway would create this group itself, unencrypted and kept forever.
         execution_logs = aws.cloudwatch.LogGroup(
             f"{name}-execution-logs",
@@ -304,6 +302,8 @@ class TransactionApi(pulumi.ComponentResource):
             kms_key_id=args.logs_key_arn,
             opts=child,
         )
+        # An error's line may quote what the client sent (PCI DSS 3.5.1 applies to logs too).
+        masking.append(mask_card_data(f"{name}-execution-logs-masking", execution_logs, child))
         # API Gateway writes both groups with the account's CloudWatch role, one setting per
         # account and region that the account bootstrap makes (stacks/account), not this layer.
         self.stage = aws.apigateway.Stage(
@@ -315,7 +315,7 @@ class TransactionApi(pulumi.ComponentResource):
             access_log_settings=aws.apigateway.StageAccessLogSettingsArgs(
                 destination_arn=self.access_logs.arn, format=ACCESS_LOG_FORMAT
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[execution_logs, masking]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[execution_logs, *masking]),
         )
         aws.apigateway.MethodSettings(
             f"{name}-method-settings",

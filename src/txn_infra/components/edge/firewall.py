@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from txn_infra.components.masking import mask_card_data
+
 # AWS managed rule groups, in evaluation order after the rate limit (cheap checks first).
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",
@@ -128,21 +130,29 @@ class ApiFirewall(pulumi.ComponentResource):
             kms_key_id=args.logs_key_arn,
             opts=child,
         )
+        # A record quotes the request WAF acted on: its URI, query and headers (PCI DSS 3.5.1
+        # applies to logs too). The body is never logged.
+        masking = mask_card_data(f"{name}-logs-masking", self.log_group, child)
         aws.wafv2.WebAclLoggingConfiguration(
             f"{name}-logging",
             resource_arn=self.acl.arn,
             log_destination_configs=[self.log_group.arn],
             # Only what WAF stopped or flagged; allowed requests are in the access log.
             logging_filter=waf_logging_filter(),
-            # The API key is a credential: keep it out of the WAF log.
+            # The API key is a credential: keep it out of the WAF log. The API takes no query
+            # string, so one is a probe at best and card data at worst: out too.
             redacted_fields=[
                 aws.wafv2.WebAclLoggingConfigurationRedactedFieldArgs(
                     single_header=aws.wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs(
                         name="x-api-key"
                     )
-                )
+                ),
+                aws.wafv2.WebAclLoggingConfigurationRedactedFieldArgs(
+                    query_string=aws.wafv2.WebAclLoggingConfigurationRedactedFieldQueryStringArgs()
+                ),
             ],
-            opts=child,
+            # the first record is masked
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[masking]),
         )
         aws.wafv2.WebAclAssociation(
             f"{name}-association",
