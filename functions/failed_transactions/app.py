@@ -35,6 +35,7 @@ from txn_adapters.telemetry import count_records, make_logger, make_metrics, mak
 from txn_adapters.transactions import TransactionsStore
 from txn_domain.fraud import alert_from_record
 from txn_domain.models import AcceptedTransaction, Status, utc_millis
+from txn_domain.pan import redact_pans
 from txn_spec.shapes import FRAUD_REPORT_KIND, MESSAGE_KIND_ATTRIBUTE, Env
 
 logger = make_logger()
@@ -70,7 +71,11 @@ def failed_record(record: SQSRecord, now: str, recorded_by: str | None = None) -
     try:
         txn = AcceptedTransaction.model_validate_json(record.body)
     except ValidationError:
-        digest = hashlib.sha256(record.body.encode("utf-8", "replace")).hexdigest()
+        # Of the body with card numbers redacted: an unkeyed hash of a short body holding a PAN
+        # can be reversed by trying every card number (PCI DSS 3.5.1.1 wants hashes of a PAN
+        # keyed); two deliveries of one message still hash alike.
+        redacted = redact_pans(record.body)
+        digest = hashlib.sha256(redacted.encode("utf-8", "replace")).hexdigest()
         return {
             "transaction_id": f"unparsed-{record.message_id}",
             "timestamp": enqueued_at or now,

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import replace
+
+from txn_domain.pan import redact_pans
 
 PAN = "4111111111111111"
 
@@ -46,6 +49,10 @@ def test_given_an_unparseable_body_with_a_pan_then_recorded_by_hash_never_the_bo
     (item,) = aws.items("transactions")
     assert item["transaction_id"] == f"unparsed-{record['messageId']}"
     assert len(item["body_sha256"]) == 64
+    # no hash of the PAN either: the body is hashed with card numbers redacted, so trying
+    # every card number in the body cannot find the one it held
+    assert item["body_sha256"] != hashlib.sha256(json.dumps({"pan": PAN}).encode()).hexdigest()
+    assert item["body_sha256"] == hashlib.sha256(redact_pans(record["body"]).encode()).hexdigest()
     assert PAN not in json.dumps(item, default=str)
     assert PAN not in logs.getvalue()
 
