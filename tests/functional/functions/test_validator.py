@@ -105,7 +105,11 @@ def test_given_a_pan_when_posted_then_400_not_echoed_not_logged_not_queued(
     assert body_of(response)["error"]["code"] == "pan_not_allowed"
     assert PAN not in response["body"]
     assert aws.messages() == []
-    assert "transaction refused" in logs.getvalue()
+    (line,) = [json.loads(x) for x in logs.getvalue().splitlines() if "transaction refused" in x]
+    # the code joins the access log's line of the same request: who sent a card number, when
+    assert line["code"] == "pan_not_allowed"
+    assert line["request_id"] == event["requestContext"]["requestId"]
+    assert line["source_ip"] == "203.0.113.7"
     assert PAN not in logs.getvalue()
 
 
