@@ -10,7 +10,7 @@ from txn_policies.crossguard import crossguard_policies
 
 PolicyPack(
     name="txn-pci",
-    description="PCI DSS v4.0 and mission controls for the transaction platform",
+    description="PCI DSS v4.0.1 and mission controls for the transaction platform",
     enforcement_level=EnforcementLevel.ADVISORY,  # each policy sets its own level
     policies=crossguard_policies(),
 )

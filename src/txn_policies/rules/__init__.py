@@ -1,4 +1,4 @@
-"""The policies: each one a PCI DSS v4.0 (or mission) control as data plus a pure check.
+"""The policies: each one a PCI DSS v4.0.1 (or mission) control as data plus a pure check.
 
 A policy names the requirement(s) it supports, is ``mandatory`` (blocks a deployment) or
 ``advisory`` (reported, does not block) with the reason for that choice, and checks either one

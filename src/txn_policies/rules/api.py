@@ -167,7 +167,7 @@ def _no_validation_echo(resource: ResourceView) -> Iterator[str]:
 @policy(
     name="api-methods-require-api-key",
     description="Every API method requires an API key (usage plan).",
-    requirements=(f"{PCI} 7.2.1", f"{PCI} 8.2.1"),
+    requirements=(f"{PCI} 7.2.1",),
     enforcement="mandatory",
     reason="mandatory: only registered payment providers may submit transactions, each under "
     "its own key and usage plan. A key identifies a caller, it does not authenticate one: the "

@@ -38,7 +38,7 @@ METHOD_SETTINGS = "aws:apigateway/methodSettings:MethodSettings"
 GATEWAY_RESPONSE = "aws:apigateway/response:Response"
 WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
 
-PCI = "PCI DSS v4.0"
+PCI = "PCI DSS v4.0.1"
 
 
 @dataclass(frozen=True)
