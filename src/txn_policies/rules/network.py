@@ -1,4 +1,5 @@
-"""Network, private only: no internet gateway, NAT, public address, default route, public subnet."""
+"""Network, private only: no internet gateway, NAT, public address, default route, public subnet,
+and security groups that allow HTTPS between known parties only."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import ipaddress
 from collections.abc import Iterator
 
 from txn_policies.rules.model import (
+    DEFAULT_SECURITY_GROUP,
     EGRESS_ONLY_GATEWAY,
     ELASTIC_IP,
     INTERNET_GATEWAY,
@@ -14,6 +16,10 @@ from txn_policies.rules.model import (
     PCI,
     ROUTE,
     ROUTE_TABLE,
+    SECURITY_GROUP,
+    SECURITY_GROUP_EGRESS,
+    SECURITY_GROUP_INGRESS,
+    SECURITY_GROUP_RULE,
     SUBNET,
     policy,
 )
@@ -83,3 +89,53 @@ def _no_public_subnet(subnet: ResourceView) -> Iterator[str]:
         yield "maps public IPs on launch; fix: map_public_ip_on_launch=False"
     if get(subnet.props, "assignIpv6AddressOnCreation") is True:
         yield "assigns IPv6 addresses on creation; fix: assign_ipv6_address_on_creation=False"
+
+
+HTTPS = 443
+_ANYWHERE = ("cidrIpv4", "cidrIpv6", "cidrBlocks", "ipv6CidrBlocks")
+
+
+def _rule_problem(rule: object) -> str | None:
+    """What a security group rule (a rule resource's or an inline rule's properties) allows
+    beyond HTTPS between known parties, or None."""
+    if not hasattr(rule, "get"):
+        return None
+    for key in _ANYWHERE:
+        for cidr in as_list(get(rule, key)):
+            if isinstance(cidr, str) and ipaddress.ip_network(cidr, strict=False).prefixlen == 0:
+                return f"opens {cidr} (anywhere)"
+    protocol = str(get(rule, "ipProtocol", get(rule, "protocol", "")))
+    ports = (get(rule, "fromPort"), get(rule, "toPort"))
+    if protocol.lower() not in ("tcp", "6") or ports != (HTTPS, HTTPS):
+        return f"allows protocol {protocol or '?'} ports {ports[0]}-{ports[1]}, not HTTPS only"
+    return None
+
+
+@policy(
+    name="security-groups-https-only",
+    description="Security groups allow HTTPS only, and never from or to anywhere.",
+    requirements=(f"{PCI} 1.2.5", f"{PCI} 1.3.1", f"{PCI} 1.3.2"),
+    enforcement="mandatory",
+    reason="mandatory: the functions speak HTTPS to AWS APIs through VPC endpoints and nothing "
+    "else; any other port, or an open CIDR, is traffic nobody reviewed in and out of the CDE.",
+    remediation="allow tcp 443 to or from a security group or a VPC endpoint's prefix list",
+    types=(
+        SECURITY_GROUP,
+        DEFAULT_SECURITY_GROUP,
+        SECURITY_GROUP_RULE,
+        SECURITY_GROUP_INGRESS,
+        SECURITY_GROUP_EGRESS,
+    ),
+)
+def _security_groups_https_only(resource: ResourceView) -> Iterator[str]:
+    if resource.type in (SECURITY_GROUP, DEFAULT_SECURITY_GROUP):
+        rules = [
+            *as_list(resource.props.get("ingress")),
+            *as_list(resource.props.get("egress")),
+        ]
+    else:
+        rules = [resource.props]
+    for rule in rules:
+        problem = _rule_problem(rule)
+        if problem:
+            yield f"{problem}; fix: tcp 443 to or from a security group or a prefix list"

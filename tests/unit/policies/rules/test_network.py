@@ -5,7 +5,20 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.policies.rules.conftest import Case, case_id, fails_with_the_fix, passes, res
-from txn_policies.rules.model import INTERNET_GATEWAY, NAT_GATEWAY, ROUTE, ROUTE_TABLE, SUBNET
+from txn_policies.rules.model import (
+    DEFAULT_SECURITY_GROUP,
+    INTERNET_GATEWAY,
+    NAT_GATEWAY,
+    ROUTE,
+    ROUTE_TABLE,
+    SECURITY_GROUP,
+    SECURITY_GROUP_EGRESS,
+    SECURITY_GROUP_INGRESS,
+    SECURITY_GROUP_RULE,
+    SUBNET,
+)
+
+HTTPS_TO_ENDPOINTS = {"ipProtocol": "tcp", "fromPort": 443, "toPort": 443}
 
 CASES = [
     Case(
@@ -28,6 +41,41 @@ CASES = [
         [res(SUBNET, mapPublicIpOnLaunch=False)],
         [res(SUBNET, mapPublicIpOnLaunch=True)],
         "map_public_ip_on_launch=False",
+    ),
+    Case(
+        "security-groups-https-only",
+        [
+            res(SECURITY_GROUP_EGRESS, referencedSecurityGroupId="sg-1", **HTTPS_TO_ENDPOINTS),
+            res(SECURITY_GROUP_EGRESS, prefixListId="pl-1", **HTTPS_TO_ENDPOINTS),
+            res(SECURITY_GROUP_INGRESS, cidrIpv4="10.0.0.0/16", **HTTPS_TO_ENDPOINTS),
+            res(SECURITY_GROUP, description="rules as resources of their own"),
+            res(DEFAULT_SECURITY_GROUP, ingress=[], egress=[]),
+        ],
+        [res(SECURITY_GROUP_EGRESS, cidrIpv4="0.0.0.0/0", **HTTPS_TO_ENDPOINTS)],
+        "opens 0.0.0.0/0",
+    ),
+    Case(
+        "security-groups-https-only",
+        [res(SECURITY_GROUP_RULE, type="egress", protocol="tcp", fromPort=443, toPort=443)],
+        [
+            res(SECURITY_GROUP_EGRESS, ipProtocol="-1", referencedSecurityGroupId="sg-1"),
+            res(SECURITY_GROUP_INGRESS, ipProtocol="tcp", fromPort=22, toPort=22),
+            res(SECURITY_GROUP, egress=[{"protocol": "-1", "cidrBlocks": ["10.0.0.0/8"]}]),
+        ],
+        "not HTTPS only",
+    ),
+    Case(
+        "security-groups-https-only",
+        [],
+        [
+            res(
+                DEFAULT_SECURITY_GROUP,
+                egress=[
+                    {"protocol": "tcp", "fromPort": 443, "toPort": 443, "ipv6CidrBlocks": ["::/0"]}
+                ],
+            )
+        ],
+        "opens ::/0",
     ),
 ]
 
