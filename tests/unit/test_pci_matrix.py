@@ -12,8 +12,7 @@ top of the document):
   every rule the document cites is checked;
 - a ``<placeholder>`` (the conventions as the document states them) is no reference.
 
-tests/unit/test_docs_links.py checks the links of the Markdown files git tracks; this one also
-checks the matrix's links, so a new, not yet committed matrix is held to the same rule.
+Its links are checked with every other Markdown file's (tests/unit/test_docs_links.py).
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ import re
 from functools import cache
 from pathlib import Path
 
-from tests.unit.test_docs_links import LINK, anchors
 from txn_policies.rules import POLICIES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,20 +100,6 @@ def unknown_rules(text: str) -> list[str]:
     return problems
 
 
-def broken_links(text: str) -> list[str]:
-    broken = []
-    for target in LINK.findall(text):
-        if re.match(r"[a-z]+:", target):  # https:
-            continue
-        path_part, _, anchor = target.partition("#")
-        path = (MATRIX.parent / path_part).resolve() if path_part else MATRIX
-        if not path.exists():
-            broken.append(f"{target} (no such file)")
-        elif anchor and path.suffix == ".md" and anchor not in anchors(path):
-            broken.append(f"{target} (no such heading)")
-    return broken
-
-
 def test_every_test_the_matrix_cites_exists() -> None:
     text = MATRIX.read_text()
     assert len(cited_tests(text)) > 20  # the convention is still the one parsed here
@@ -126,12 +110,6 @@ def test_every_pack_rule_the_matrix_cites_exists_with_its_enforcement() -> None:
     text = MATRIX.read_text()
     assert len(cited_rules(text)) > 15
     assert unknown_rules(text) == []
-
-
-def test_every_link_of_the_matrix_reaches_a_file_and_heading() -> None:
-    text = MATRIX.read_text()
-    assert len(LINK.findall(text)) > 20
-    assert broken_links(text) == []
 
 
 def test_a_made_up_test_or_rule_is_reported() -> None:
