@@ -218,11 +218,13 @@ class ServiceAlarms(pulumi.ComponentResource):
         blocks every request (a rule's Count does not end the evaluation, so CountedRequests adds
         nothing), so a busy minute in which it allowed and blocked nothing was not inspected.
         WAF publishes a metric only when it is not zero: a web ACL that inspects nothing has no
-        datapoints at all, which FILL reads as 0 (and the blocked share as 0% blocked, OK). A
-        WAF minute that comes late reads as 0 too, so one minute alone does not page: 3 of 5."""
+        datapoints at all (which the blocked share reads as 0% blocked, OK). The condition is
+        arithmetic on the stage's own series, in which metric math counts a missing value as 0,
+        so it holds whether FILL fills a series that returned nothing or not. A WAF minute that
+        comes late reads as 0 too, so one minute alone does not page: 3 of 5."""
         acl = self._args.watched.web_acl_dimensions
-        served = "FILL(requests, 0)"
-        uninspected = f"IF({served} >= {WAF_MIN_REQUESTS} AND inspected == 0, {served}, 0)"
+        seen = "requests - FILL(allowed, 0) - FILL(blocked, 0) >= requests"  # allowed+blocked 0
+        uninspected = f"IF(FILL(requests, 0) >= {WAF_MIN_REQUESTS} AND {seen}, requests, 0)"
         self._alarm(
             "waf-not-inspecting",
             f"WAF inspected none of the {WAF_MIN_REQUESTS} or more requests a minute the API "
@@ -232,7 +234,6 @@ class ServiceAlarms(pulumi.ComponentResource):
                 self._served(),
                 _metric("allowed", "AWS/WAFV2", "AllowedRequests", acl, "Sum"),
                 _metric("blocked", "AWS/WAFV2", "BlockedRequests", acl, "Sum"),
-                _expression("inspected", "FILL(allowed, 0) + FILL(blocked, 0)"),
                 _expression("uninspected", uninspected, "Served, not inspected by WAF"),
             ],
             threshold=0,
@@ -249,8 +250,9 @@ class ServiceAlarms(pulumi.ComponentResource):
         outage. Three of the last five is more than that delay explains; under steady traffic a
         log that stopped breaches every minute and pages within three."""
         group = {"LogGroupName": self._args.watched.access_log_group_name}
-        served = "FILL(requests, 0)"
-        unlogged = f"IF({served} >= {WAF_MIN_REQUESTS} AND FILL(events, 0) == 0, {served}, 0)"
+        # as in _waf_not_inspecting: events 0 or missing, on the stage's own series
+        none = "requests - FILL(events, 0) >= requests"
+        unlogged = f"IF(FILL(requests, 0) >= {WAF_MIN_REQUESTS} AND {none}, requests, 0)"
         self._alarm(
             "api-access-log-silent",
             "The API's access log received no event while the API served "
