@@ -42,6 +42,7 @@ derivation too, so a new invoke cannot reach AWS with a permission nobody grante
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import re
 import sys
@@ -55,6 +56,7 @@ import yaml
 from txn_infra import offline
 from txn_infra.components.security.platform import allow
 from txn_spec import contract
+from txn_spec.naming import physical_name_pattern
 
 OUTPUT = offline.REPO_ROOT / "stacks" / "account" / "deploy-permissions.json"
 STACKS = ("dev", "prod")
@@ -79,6 +81,10 @@ class Grant:
     creates: tuple[str, ...] = ()  # of ``actions``: also allowed by the request's tag
     condition: Mapping[str, Mapping[str, Any]] | None = None
     name: str = "name"  # the input that holds the physical name
+    # ``{name}`` is the stack's physical-name pattern (``txn-dev-*``), not each name: for a type
+    # a layer registers many of, all named under its stack's prefix (alarms); keeps the role
+    # within IAM's inline-policy size
+    stack_wide: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,7 @@ def load_grants(path: Path = GRANTS_FILE) -> Grants:
             creates=tuple(entry.get("creates", ())),
             condition=entry.get("condition"),
             name=entry.get("name", "name"),
+            stack_wide=bool(entry.get("stack_wide", False)),
         )
 
     return Grants(
@@ -163,12 +170,21 @@ def invoke_actions(tokens: Iterable[str], layer: str, grants: Grants) -> set[str
     return actions
 
 
+def _stack_pattern(name: str, patterns: Iterable[str], type_: str) -> str:
+    matching = [p for p in patterns if fnmatch.fnmatchcase(name, p)]
+    if len(matching) != 1:
+        raise ValueError(f"{type_} {name!r} is under {matching or 'no'} stack name pattern")
+    return matching[0]
+
+
 def _statements(
     resources: Iterable[offline.Resource],
     layer: str,
     grants: Grants,
     invokes: Iterable[str] = (),
+    name_patterns: Iterable[str] = (),
 ) -> list[Statement]:
+    """``name_patterns``: each stack's physical-name pattern, for the ``stack_wide`` grants."""
     # (actions, condition) -> resources; (actions, resource, condition) -> values of its {via}
     named: dict[tuple[tuple[str, ...], str], set[str]] = {}
     keyed: dict[tuple[tuple[str, ...], str, str], set[str]] = {}
@@ -199,6 +215,8 @@ def _statements(
                     keyed.setdefault((actions, arn, condition), set()).add(via)
                 continue
             name = str(resource.inputs.get(grant.name) or resource.physical_name)
+            if grant.stack_wide:
+                name = _stack_pattern(name, name_patterns, resource.type)
             named.setdefault((actions, condition), set()).update(
                 template.format(name=name, via=via, region=REGION, account=ACCOUNT)
                 for template in grant.arn or ("{via}",)
@@ -242,14 +260,18 @@ def derive(
     """Each layer's statements, for what it registers and calls in every stack of ``runs``."""
     grants = grants or load_grants()
     registered: dict[str, list[offline.Resource]] = {name: [] for name in contract.LAYERS}
+    patterns = []
     for stack, layers in runs.items():
-        region = offline.stack_config(contract.NETWORK, stack).get("aws:region", "us-east-2")
+        config = offline.stack_config(contract.NETWORK, stack)
+        region = config.get("aws:region", "us-east-2")
+        patterns.append(physical_name_pattern(config[f"{contract.NETWORK.project}:app"], stack))
         generated = generated_ids(layers, grants)
         for name, run in layers.items():
             registered[name] += [_placeholders(r, region, generated) for r in run.resources]
     invoked = _invoked(runs)
     return {
-        name: _statements(found, name, grants, invoked[name]) for name, found in registered.items()
+        name: _statements(found, name, grants, invoked[name], patterns)
+        for name, found in registered.items()
     }
 
 

@@ -27,6 +27,7 @@ data = ctx.upstream(contract.DATA)
 compute = ctx.upstream(contract.COMPUTE)
 edge = ctx.upstream(contract.EDGE)
 cfg = ctx.config
+flow_log_group = log_group(cfg.app, ctx.environment, "vpc-flow-logs")
 
 watched = Watched(
     region=ctx.region,
@@ -40,6 +41,7 @@ watched = Watched(
     web_acl_name=ctx.name(shapes.WAF_COMPONENT),
     stage_name=edge["stage_name"],
     access_log_group_name=edge["access_log_group_name"],
+    flow_log_group_name=flow_log_group,
     queue_name=data["transactions_queue_name"],
     dead_letter_queue_names={
         shapes.TRANSACTIONS_DLQ.component: data["transactions_dlq_name"],
@@ -96,7 +98,7 @@ VpcFlowLogs(
     FlowLogsArgs(
         vpc_id=network["vpc_id"],
         role_arn=security["flow_logs_role_arn"],
-        log_group_name=log_group(cfg.app, ctx.environment, "vpc-flow-logs"),
+        log_group_name=flow_log_group,
         key_arn=security["logs_key_arn"],
         retention_days=cfg.flow_log_retention_days,
         deletion_protection=cfg.deletion_protection,

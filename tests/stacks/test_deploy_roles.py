@@ -56,6 +56,27 @@ def test_a_resource_type_nobody_mapped_stops_the_derivation() -> None:
     assert "deploy_grants.yaml" in str(raised.value)
 
 
+def test_alarms_are_granted_by_each_stacks_name_pattern_not_one_by_one(
+    system: dict[str, LayerRun], prod_system: dict[str, LayerRun]
+) -> None:
+    # one ARN per alarm took observability's role past IAM's inline-policy limit
+    derived = deploy_permissions.derive({"dev": system, "prod": prod_system})["observability"]
+    (alarms,) = [s for s in derived if "cloudwatch:PutMetricAlarm" in s["Action"]]
+    assert alarms["Resource"] == [
+        "arn:aws:cloudwatch:{region}:{account}:alarm:txn-dev-*",
+        "arn:aws:cloudwatch:{region}:{account}:alarm:txn-prod-*",
+    ]
+
+
+def test_a_stack_wide_grant_refuses_a_name_outside_every_stacks_pattern() -> None:
+    alarm = Resource(
+        "aws:cloudwatch/metricAlarm:MetricAlarm", "a", {"name": "other-x"}, {}, None, "a"
+    )
+    run = LayerRun(layer=contract.OBSERVABILITY, stack="dev", resources=[alarm])
+    with pytest.raises(ValueError, match="'other-x' is under no stack name pattern"):
+        deploy_permissions.derive({"dev": {"observability": run}})
+
+
 def _run_with(*resources: Resource) -> LayerRun:
     return LayerRun(layer=contract.DATA, stack="dev", resources=list(resources))
 

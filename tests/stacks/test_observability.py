@@ -347,7 +347,32 @@ def test_an_access_log_that_receives_nothing_while_the_api_serves_alarms(obs: La
     assert (alarm.inputs["datapointsToAlarm"], alarm.inputs["evaluationPeriods"]) == (3, 5)
 
 
-@pytest.mark.parametrize("key", ["waf-not-inspecting", "api-access-log-silent"])
+def test_a_flow_log_that_receives_nothing_for_15_minutes_while_the_api_serves_alarms(
+    obs: LayerRun,
+) -> None:
+    """GIVEN the stage served at least 100 requests a minute WHEN the VPC's flow log group
+    received no event in a 5-minute window THEN the window breaches; only three in a row page,
+    since flow logs arrive in batches minutes apart."""
+    alarm = alarms(obs)["vpc-flow-logs-silent"]
+    assert queried_metrics(alarm) == {
+        "requests": ("AWS/ApiGateway", "Count", "SampleCount"),
+        "events": ("AWS/Logs", "IncomingLogEvents", "Sum"),
+    }
+    group = obs.one("aws:cloudwatch/logGroup:LogGroup", "flow-logs")
+    assert queried_dimensions(alarm)["events"] == {"LogGroupName": group.inputs["name"]}
+    periods = {q["metric"]["period"] for q in alarm.inputs["metricQueries"] if q.get("metric")}
+    assert periods == {300}
+    threshold = alarm.inputs["threshold"]
+    assert alarm_value(alarm, requests=30_000, events=None) > threshold
+    assert alarm_value(alarm, requests=30_000, events=12) <= threshold
+    assert alarm_value(alarm, requests=400, events=None) <= threshold  # under 100 a minute
+    assert alarm_value(alarm, requests=None, events=None) <= threshold
+    assert (alarm.inputs["datapointsToAlarm"], alarm.inputs["evaluationPeriods"]) == (3, 3)
+
+
+@pytest.mark.parametrize(
+    "key", ["waf-not-inspecting", "api-access-log-silent", "vpc-flow-logs-silent"]
+)
 def test_a_failed_security_control_pages_on_call_and_back_with_its_runbook(
     obs: LayerRun, key: str
 ) -> None:

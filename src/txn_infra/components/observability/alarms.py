@@ -20,6 +20,8 @@ QUEUE_CONSUMERS = frozenset(source.function.component for source in shapes.EVENT
 # nor whether WAF inspected the requests and the access log received them.
 WAF_BLOCKED_PERCENT = 5.0
 WAF_MIN_REQUESTS = 100
+# Flow logs arrive in batches minutes apart: their silence is judged in 5-minute windows.
+FLOW_LOGS_PERIOD = 300
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,12 @@ class AlarmsArgs:
 
 
 def _metric(
-    id_: str, namespace: str, metric: str, dimensions: Mapping[str, pulumi.Input[str]], stat: str
+    id_: str,
+    namespace: str,
+    metric: str,
+    dimensions: Mapping[str, pulumi.Input[str]],
+    stat: str,
+    period: int = PERIOD,
 ) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
     return aws.cloudwatch.MetricAlarmMetricQueryArgs(
         id=id_,
@@ -41,7 +48,7 @@ def _metric(
             namespace=namespace,
             metric_name=metric,
             dimensions=dict(dimensions),
-            period=PERIOD,
+            period=period,
             stat=stat,
         ),
     )
@@ -143,6 +150,7 @@ class ServiceAlarms(pulumi.ComponentResource):
         self._waf_blocked_share()
         self._waf_not_inspecting()
         self._access_log_silent()
+        self._flow_logs_silent()
         for component, table in w.table_names.items():
             # The TableName dimension alone leaves out the indexes' throttles, and an index that
             # throttles (above its warm throughput) throttles its table's writes too.
@@ -206,11 +214,12 @@ class ServiceAlarms(pulumi.ComponentResource):
             datapoints_to_alarm=3,
         )
 
-    def _served(self) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+    def _served(self, period: int = PERIOD) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
         """The requests the stage served, ``requests``: API Gateway documents ``SampleCount`` as
         the statistic of ``Count``."""
         w = self._args.watched
-        return _metric("requests", "AWS/ApiGateway", "Count", w.api_dimensions, "SampleCount")
+        dims = w.api_dimensions
+        return _metric("requests", "AWS/ApiGateway", "Count", dims, "SampleCount", period)
 
     def _waf_not_inspecting(self) -> None:
         """The stage serving requests the web ACL never saw (PCI DSS 6.4.2, 10.7.2): its
@@ -266,6 +275,32 @@ class ServiceAlarms(pulumi.ComponentResource):
             threshold=0,
             evaluation_periods=5,
             datapoints_to_alarm=3,
+        )
+
+    def _flow_logs_silent(self) -> None:
+        """The VPC's flow log, the network's audit trail (PCI DSS 10.2, 10.7.2), receiving nothing
+        while the functions serve the API (every request crosses the VPC to its endpoints): the
+        flow log deleted, its role or the logs key broken. Flow logs reach CloudWatch Logs in
+        batches minutes apart, so it is judged in 5-minute windows, and only the three windows of
+        the last 15 minutes all silent page; as in _waf_not_inspecting, on the stage's own
+        series."""
+        period = FLOW_LOGS_PERIOD
+        group = {"LogGroupName": self._args.watched.flow_log_group_name}
+        busy = WAF_MIN_REQUESTS * period // PERIOD
+        none = "requests - FILL(events, 0) >= requests"
+        unlogged = f"IF(FILL(requests, 0) >= {busy} AND {none}, requests, 0)"
+        self._alarm(
+            "vpc-flow-logs-silent",
+            f"The VPC's flow log received no event for 15 minutes while the API served "
+            f"{WAF_MIN_REQUESTS} or more requests a minute",
+            "vpc-flow-logs-silent",
+            metric_queries=[
+                self._served(period),
+                _metric("events", "AWS/Logs", "IncomingLogEvents", group, "Sum", period),
+                _expression("unlogged", unlogged, "Served, no flow log"),
+            ],
+            threshold=0,
+            evaluation_periods=3,
         )
 
     def _error_rate(self, component: str, function_name: pulumi.Input[str]) -> None:

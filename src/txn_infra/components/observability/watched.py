@@ -27,6 +27,8 @@ class Watched:
     stage_name: pulumi.Input[str]
     # The stage's access log group, the API's audit trail: its IncomingLogEvents say it is fed.
     access_log_group_name: pulumi.Input[str]
+    # The VPC's flow log group (this layer's own), the network's audit trail.
+    flow_log_group_name: str
     queue_name: pulumi.Input[str]
     dead_letter_queue_names: Mapping[str, pulumi.Input[str]]  # label -> queue name
     table_names: Mapping[str, pulumi.Input[str]]  # table component -> table name
