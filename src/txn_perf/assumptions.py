@@ -71,7 +71,7 @@ ASSUMPTIONS: dict[str, tuple[float, str]] = {
     ),
     "replayed_share": (0.01, "accepted requests that replay an Idempotency-Key already used"),
     "fraud_emf_bytes": (700.0, "EMF lines per fraud batch (approved/flagged/duplicates/rule)"),
-    "access_log_bytes": (620.0, "API Gateway access log line (edge ACCESS_LOG_FORMAT filled)"),
+    "access_log_bytes": (680.0, "API Gateway access log line (edge ACCESS_LOG_FORMAT filled)"),
     "waf_log_bytes": (1_400.0, "WAF log record per request (headers, rule group matches)"),
     "waf_acted_share": (
         0.01,

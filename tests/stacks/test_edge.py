@@ -265,6 +265,9 @@ def test_stage_traces_and_writes_json_access_logs_to_an_audit_log_group(
     assert group.inputs["kmsKeyId"] == upstream["security"]["logs_key_arn"]
     fields = json.loads(stage.inputs["accessLogSettings"]["format"])
     assert {"requestId", "sourceIp", "status", "apiKeyId", "xrayTraceId"} <= set(fields)
+    # the TLS each client negotiated: evidence that the security policy holds (PCI DSS 4.2.1)
+    assert fields["tlsVersion"] == "$context.tlsVersion"
+    assert fields["cipherSuite"] == "$context.cipherSuite"
     assert not any("body" in v.lower() or "header" in v.lower() for v in fields.values())
 
 

@@ -53,6 +53,10 @@ ACCESS_LOG_FORMAT = json.dumps(
         "wafStatus": "$context.waf.status",
         "wafResponse": "$context.wafResponseCode",
         "xrayTraceId": "$context.xrayTraceId",
+        # what each client negotiated: evidence for PCI DSS 4.2.1 that the security policy holds
+        # (API Gateway documents both for monitoring a policy change)
+        "tlsVersion": "$context.tlsVersion",
+        "cipherSuite": "$context.cipherSuite",
     },
     separators=(",", ":"),
 )
