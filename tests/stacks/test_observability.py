@@ -370,8 +370,26 @@ def test_a_flow_log_that_receives_nothing_for_15_minutes_while_the_api_serves_al
     assert (alarm.inputs["datapointsToAlarm"], alarm.inputs["evaluationPeriods"]) == (3, 3)
 
 
+def test_a_card_number_found_in_any_masked_log_pages_on_call(obs: LayerRun) -> None:
+    """PCI DSS 12.10.7: stored PAN where it is not expected starts the incident procedure. The
+    data protection policies mask it, so an alarm must say it: any log event with a finding."""
+    alarm = alarms(obs)["card-data-in-logs"]
+    (query,) = alarm.inputs["metricQueries"]
+    # a Metrics Insights query over the namespace: the metric whatever its dimensions
+    assert query["expression"] == 'SELECT SUM(LogEventsWithFindings) FROM "AWS/Logs"'
+    assert query["returnData"] is True
+    assert query["period"] == 300
+    assert (alarm.inputs["threshold"], alarm.inputs["comparisonOperator"]) == (
+        0,
+        "GreaterThanThreshold",
+    )
+    assert (alarm.inputs["datapointsToAlarm"], alarm.inputs["evaluationPeriods"]) == (1, 1)
+    assert alarm.inputs["treatMissingData"] == "notBreaching"  # no finding, no datapoint
+
+
 @pytest.mark.parametrize(
-    "key", ["waf-not-inspecting", "api-access-log-silent", "vpc-flow-logs-silent"]
+    "key",
+    ["waf-not-inspecting", "api-access-log-silent", "vpc-flow-logs-silent", "card-data-in-logs"],
 )
 def test_a_failed_security_control_pages_on_call_and_back_with_its_runbook(
     obs: LayerRun, key: str

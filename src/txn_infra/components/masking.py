@@ -3,7 +3,10 @@
 Every group that may see card data is in the Standard log class: AWS documents that class as
 having every CloudWatch Logs feature, while the pages read offline do not say the Infrequent
 Access class takes a data protection policy (its Logs Insights has no ``unmask``). A second line
-of defence behind the code's own masking.
+of defence behind the code's own masking. The audit statement sends its findings nowhere (a
+CloudWatch Logs destination would need the account-wide logs:PutResourcePolicy in every deploy
+role that masks a group); each log event with a finding counts in ``AWS/Logs``
+``LogEventsWithFindings``, which observability's ``card-data-in-logs`` alarm pages on.
 """
 
 from __future__ import annotations

@@ -22,6 +22,10 @@ WAF_BLOCKED_PERCENT = 5.0
 WAF_MIN_REQUESTS = 100
 # Flow logs arrive in batches minutes apart: their silence is judged in 5-minute windows.
 FLOW_LOGS_PERIOD = 300
+# What CloudWatch Logs data protection counts: log events in which it found sensitive data;
+# any one pages, within a 5-minute window.
+CARD_FINDINGS_QUERY = 'SELECT SUM(LogEventsWithFindings) FROM "AWS/Logs"'  # Metrics Insights
+FINDINGS_PERIOD = 300
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,7 @@ class ServiceAlarms(pulumi.ComponentResource):
         self._waf_not_inspecting()
         self._access_log_silent()
         self._flow_logs_silent()
+        self._card_data_in_logs()
         for component, table in w.table_names.items():
             # The TableName dimension alone leaves out the indexes' throttles, and an index that
             # throttles (above its warm throughput) throttles its table's writes too.
@@ -301,6 +306,32 @@ class ServiceAlarms(pulumi.ComponentResource):
             ],
             threshold=0,
             evaluation_periods=3,
+        )
+
+    def _card_data_in_logs(self) -> None:
+        """A card number (or expiry, or security code) written to a log (PCI DSS 12.10.7: stored
+        PAN where it is not expected starts the incident procedure). Every log group that may see
+        card data has a data protection policy (components/masking.py) that masks it and counts
+        each log event with a finding as ``AWS/Logs`` ``LogEventsWithFindings``. Masking hides it
+        from the people who would notice, so this alarm says it. A Metrics Insights query over
+        the namespace takes the metric whatever dimensions it carries (AWS's pages name none for
+        it); it counts the account's findings in this region, so with dev and prod in one account
+        both stacks page for either (a card number in any log is an incident)."""
+        self._alarm(
+            "card-data-in-logs",
+            "A card number, expiry or security code was written to a log group (masked)",
+            "card-data-in-logs",
+            metric_queries=[
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="findings",
+                    expression=CARD_FINDINGS_QUERY,
+                    period=FINDINGS_PERIOD,
+                    label="Log events with card data",
+                    return_data=True,
+                )
+            ],
+            threshold=0,
+            evaluation_periods=1,
         )
 
     def _error_rate(self, component: str, function_name: pulumi.Input[str]) -> None:
