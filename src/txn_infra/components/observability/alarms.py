@@ -314,12 +314,14 @@ class ServiceAlarms(pulumi.ComponentResource):
         card data has a data protection policy (components/masking.py) that masks it and counts
         each log event with a finding as ``AWS/Logs`` ``LogEventsWithFindings``. Masking hides it
         from the people who would notice, so this alarm says it. A Metrics Insights query over
-        the namespace takes the metric whatever dimensions it carries (AWS's pages name none for
-        it); it counts the account's findings in this region, so with dev and prod in one account
-        both stacks page for either (a card number in any log is an incident)."""
+        the namespace takes the metric whatever dimension set it is published with (the policy's
+        name and the log group among them); it counts every data protection policy's findings
+        in the account and region: this platform's are card data, another team's policy would
+        page too, and with dev and prod in one account both stacks page for either."""
         self._alarm(
             "card-data-in-logs",
-            "A card number, expiry or security code was written to a log group (masked)",
+            "A data protection policy found sensitive data in a log group of this account and "
+            "region (this platform's: a card number, expiry or security code; masked)",
             "card-data-in-logs",
             metric_queries=[
                 aws.cloudwatch.MetricAlarmMetricQueryArgs(
