@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from txn_ops import affected, blast, deploy, owners, quotas, roles, teardown
+from txn_ops import affected, blast, deploy, owners, quotas, roles, teardown, trail
 from txn_ops import settings as cfg
 from txn_ops.errors import OpsError
 from txn_ops.report import Console
@@ -90,6 +90,7 @@ def main(
     concurrency_check: deploy.ConcurrencyCheck | None = None,
     sts: roles.StsFactory | None = None,
     reads: Callable[[], blast.Reads] | None = None,
+    trail_check: trail.TrailCheck | None = None,
 ) -> int:
     args = parser().parse_args(argv)
     try:
@@ -135,6 +136,7 @@ def main(
                 else None
             ),
             plans=getattr(args, "plans", None) if args.command == "deploy" else None,
+            trail_check=(trail_check or _trail_check(args)) if args.command == "deploy" else None,
         )
         if args.command == "outputs":
             return _outputs(orchestrator, args, emit)
@@ -177,6 +179,9 @@ def render_plan(
                 f"({quotas.describe(reserved) or 'nothing'}), other functions' reservations and "
                 f"{quotas.MIN_UNRESERVED} unreserved"
             )
+            continue
+        if step.action == deploy.CHECK_TRAIL:
+            lines.append(f"  {i}. {'check':<8} {layer.name:<14} {trail.describe(root, stack)}")
             continue
         fqn = cfg.stack_name(root, layer, stack)
         ups = ", ".join(layer.upstream) or "-"
@@ -334,6 +339,21 @@ def _concurrency_check(args: argparse.Namespace) -> deploy.ConcurrencyCheck:
     def check(reserved: Mapping[str, int], region: str | None) -> None:
         client = roles.client("lambda", region, args.credentials(contract.COMPUTE))
         quotas.check_reserved_concurrency(reserved, region, client=client)
+
+    return check
+
+
+def _trail_check(args: argparse.Namespace) -> trail.TrailCheck:
+    """CloudTrail's trails, read as data's deploy role (the account stack grants it the reads)."""
+
+    def check(tables: Sequence[str], region: str | None) -> list[trail.Finding]:
+        credentials = args.credentials(contract.DATA)
+        return trail.check_audit_trail(
+            tables,
+            region,
+            client=roles.client("cloudtrail", region, credentials),
+            sts=roles.client("sts", region, credentials),
+        )
 
     return check
 

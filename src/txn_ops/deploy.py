@@ -17,6 +17,8 @@ Rules:
   ``network``'s subnets and groups;
 - right before ``compute`` deploys, the account's Lambda concurrency quota must hold the reserved
   concurrency the shapes declare (:mod:`txn_ops.quotas`), or the deploy stops with one line;
+- right before ``data`` deploys, CloudTrail is checked for a trail recording the card-data tables'
+  data events (:mod:`txn_ops.trail`): it only warns, the deploy goes on;
 - after a deploy, every layer downstream of a changed layer that was not part of the run is
   previewed, and the report says which of them now need an update (Pulumi does not cascade
   stack references by itself);
@@ -32,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from txn_ops import blast, quotas, teardown
+from txn_ops import blast, quotas, teardown, trail
 from txn_ops import settings as cfg
 from txn_ops.errors import OpsError
 from txn_ops.report import Console, Report, Row
@@ -50,6 +52,7 @@ ConcurrencyCheck = Callable[[Mapping[str, int], str | None], None]
 
 WAIT_ENIS = "wait-enis"
 CHECK_QUOTA = "check-quota"
+CHECK_TRAIL = "check-trail"
 # What Lambda needs to delete its network interfaces: the execution roles (security) and the
 # subnets and security groups they sit in (network). A destroy that removes either waits first.
 _ENIS_NEED = frozenset({contract.SECURITY.name, contract.NETWORK.name})
@@ -57,13 +60,13 @@ _ENIS_NEED = frozenset({contract.SECURITY.name, contract.NETWORK.name})
 
 @dataclass(frozen=True)
 class Step:
-    action: str  # preview | up | destroy | wait-enis | check-quota
+    action: str  # preview | up | destroy | wait-enis | check-quota | check-trail
     layer: contract.Layer
 
     @property
     def runs_pulumi(self) -> bool:
         """A Pulumi operation on the layer's stack, rather than a wait or a check around one."""
-        return self.action not in (WAIT_ENIS, CHECK_QUOTA)
+        return self.action not in (WAIT_ENIS, CHECK_QUOTA, CHECK_TRAIL)
 
 
 def select(names: Sequence[str]) -> list[str]:
@@ -84,6 +87,8 @@ def plan(command: str, names: Sequence[str]) -> list[Step]:
         for layer in layers:
             if layer is contract.COMPUTE:
                 steps.append(Step(CHECK_QUOTA, layer))
+            if layer is contract.DATA:
+                steps.append(Step(CHECK_TRAIL, layer))
             steps.append(Step("up", layer))
         return steps
     if command == "outputs":
@@ -130,6 +135,7 @@ class Orchestrator:
         concurrency_check: ConcurrencyCheck | None = None,
         reads: Callable[[], blast.Reads] | None = None,
         plans: Path | None = None,
+        trail_check: trail.TrailCheck | None = None,
     ) -> None:
         """``reads``: what each program reads of its upstream layers (txn_ops.blast), asked for
         when a preview or deploy has downstream layers to name; None: every downstream layer.
@@ -141,6 +147,7 @@ class Orchestrator:
         self.console = console or Console()
         self.eni_wait = eni_wait
         self.concurrency_check = concurrency_check
+        self.trail_check = trail_check
         self._states: dict[str, StackState | None] = {}
         self._reads = reads
         self._outputs_before: dict[str, dict[str, Any]] = {}
@@ -283,6 +290,13 @@ class Orchestrator:
             if step.action == CHECK_QUOTA:
                 self.console.step(i, len(steps), "check", layer.name, quotas.QUOTA_NAME)
                 self._check_concurrency(report)
+                continue
+            if step.action == CHECK_TRAIL:  # warns only: the deploy goes on whatever it finds
+                self.console.step(i, len(steps), "check", layer.name, "CloudTrail data events")
+                with self._timed(report, layer.name, CHECK_TRAIL) as row:
+                    row.result, row.changes = trail.run_step(
+                        self.trail_check, self.settings.root, self.stack, self.console.note
+                    )
                 continue
             problem = next(
                 (f"{u} {p}" for u in layer.upstream if (p := self._not_deployed(u))), None

@@ -8,13 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from moto import mock_aws
 
 from txn_ops import cli
 from txn_ops import settings as cfg
 from txn_ops.errors import OpsError
 from txn_ops.pulumi_workspace import classify, preflight
 from txn_ops.workspace import StepFailed
-from txn_spec import shapes
+from txn_spec import contract, shapes
 
 ROOT = cfg.REPO_ROOT
 
@@ -60,6 +61,7 @@ def test_deploy_plan_prints_every_layer_upstream_first_without_cli_or_aws() -> N
         ("note", "account"),
         ("up", "network"),
         ("up", "security"),
+        ("check", "data"),
         ("up", "data"),
         ("check", "compute"),
         ("up", "compute"),
@@ -77,6 +79,16 @@ def test_the_planned_quota_check_names_the_quota_and_what_it_must_cover() -> Non
     assert "Lambda concurrent executions (L-B99A9384)" in check
     assert "us-east-2" in check
     assert f"txn-prod-fraud-detector {shapes.FRAUD_DETECTOR.reserved_concurrency}" in check
+
+
+def test_the_planned_trail_check_names_the_tables_region_and_that_it_only_warns() -> None:
+    done = run_cli("deploy", "--stack", "prod", "data", "--plan")
+
+    check = next(line for line in done.stdout.splitlines() if line.startswith("  1. check"))
+    assert "CloudTrail trail logging in us-east-2" in check
+    tables = "txn-prod-transactions, txn-prod-merchants"
+    assert f"DynamoDB data events (reads and writes) for {tables}" in check
+    assert check.endswith("warns, never stops the deploy")
 
 
 def test_a_deploy_from_a_blank_account_starts_with_the_account_bootstrap_it_does_not_run() -> None:
@@ -118,7 +130,7 @@ def test_a_prod_destroy_plan_says_the_shipped_deletion_protection_refuses_it() -
 def test_a_one_layer_plan_names_the_upstream_check_and_the_drift_previews() -> None:
     done = run_cli("deploy", "--stack", "prod", "data", "--plan")
 
-    assert plan_rows(done.stdout) == [("up", "data")]
+    assert plan_rows(done.stdout) == [("check", "data"), ("up", "data")]
     assert "Checked first: deployed in prod: security" in done.stdout
     assert "Then: preview for drift, if their upstream changed: compute, edge, observability" in (
         done.stdout
@@ -395,6 +407,38 @@ def test_a_deploy_into_an_account_too_small_for_the_reservations_stops_before_co
     assert len(err) == 1
     assert err[0].startswith("txn-ops: error: lambda-concurrency-quota: ")
     assert "L-B99A9384" in err[0]
+
+
+def test_a_deploy_into_an_account_without_a_trail_warns_before_data_and_goes_on(
+    fake, repo, lines, monkeypatch
+) -> None:
+    # GIVEN an account with no CloudTrail trail (moto's), read with the caller's credentials
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+
+    # WHEN everything is deployed
+    with mock_aws():
+        code = cli.main(
+            ["--root", str(repo), "deploy", "--stack", "dev"],
+            workspace_factory=lambda settings, args: fake,
+            preflight=lambda settings: None,
+            concurrency_check=lambda reservations, region: None,
+            emit=lines.append,
+        )
+
+    # THEN one warning line before data, every layer deployed, and the summary says so
+    assert code == 0
+    assert [name for action, name in fake.calls] == list(contract.deploy_order())
+    warnings = [line for line in lines if line.lstrip().startswith("warning:")]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(
+        "    warning: audit-trail-missing: no CloudTrail trail is logging in us-east-2"
+    )
+    deploy_data = next(i for i, line in enumerate(lines) if "] deploy data (" in line)
+    assert lines.index(warnings[0]) < deploy_data
+    row = next(line.split() for line in lines if "check-trail" in line)
+    assert row[:4] == ["data", "check-trail", "warning", "audit-trail-missing"]
 
 
 @pytest.mark.parametrize("command", ["preview", "deploy"])

@@ -10,6 +10,7 @@ from txn_ops import settings as cfg
 from txn_ops.deploy import Orchestrator, drift_candidates, plan, select
 from txn_ops.errors import OpsError
 from txn_ops.report import Console
+from txn_ops.trail import Finding
 from txn_ops.workspace import Changes, Workspace
 from txn_spec import contract, shapes
 
@@ -23,7 +24,9 @@ def quota_ok(reservations, region) -> None:
     """A concurrency check that finds room: the account's limit is not what a test is about."""
 
 
-def orchestrator(fake, settings, emit, eni_wait=None, concurrency_check=quota_ok) -> Orchestrator:
+def orchestrator(
+    fake, settings, emit, eni_wait=None, concurrency_check=quota_ok, trail_check=None
+) -> Orchestrator:
     return Orchestrator(
         fake,
         settings,
@@ -31,18 +34,20 @@ def orchestrator(fake, settings, emit, eni_wait=None, concurrency_check=quota_ok
         console=Console(emit),
         eni_wait=eni_wait,
         concurrency_check=concurrency_check,
+        trail_check=trail_check,
     )
 
 
 # -- planning ---------------------------------------------------------------------------------
 
 
-def test_deploy_plan_runs_every_layer_upstream_first_checking_the_quota_right_before_compute():
+def test_deploy_plan_runs_every_layer_upstream_first_checking_right_before_data_and_compute():
     steps = plan("deploy", [])
 
     assert [(s.action, s.layer.name) for s in steps] == [
         ("up", "network"),
         ("up", "security"),
+        ("check-trail", "data"),
         ("up", "data"),
         ("check-quota", "compute"),
         ("up", "compute"),
@@ -57,12 +62,16 @@ def test_a_deploy_without_compute_plans_no_quota_check() -> None:
     assert "check-quota" not in [s.action for s in steps]
 
 
+def test_a_deploy_without_data_plans_no_trail_check() -> None:
+    steps = plan("deploy", ["network", "security", "compute", "edge"])
+
+    assert "check-trail" not in [s.action for s in steps]
+
+
 def test_selected_layers_run_in_dag_order_whatever_order_they_are_named_in() -> None:
-    assert [s.layer.name for s in plan("deploy", ["edge", "network", "data"])] == [
-        "network",
-        "data",
-        "edge",
-    ]
+    steps = plan("deploy", ["edge", "network", "data"])
+
+    assert [s.layer.name for s in steps if s.runs_pulumi] == ["network", "data", "edge"]
 
 
 def test_destroy_plan_waits_for_lambda_enis_right_after_compute_while_the_roles_stand() -> None:
@@ -148,6 +157,38 @@ def test_an_account_without_room_for_the_reservations_stops_the_deploy_before_co
 
     assert caught.value.code == "lambda-concurrency-quota"
     assert fake.calls == [("up", "network"), ("up", "security"), ("up", "data")]
+
+
+def test_the_trail_check_runs_right_before_data_with_its_tables_and_region(fake, settings, emit):
+    checked: list[tuple[list[str], str | None, list[tuple[str, str]]]] = []
+
+    def check(tables, region) -> list[Finding]:
+        checked.append((list(tables), region, list(fake.calls)))
+        return []
+
+    report = orchestrator(fake, settings, emit, trail_check=check).run("deploy", [])
+
+    assert checked == [
+        (
+            ["txn-dev-transactions", "txn-dev-merchants"],
+            "us-east-2",
+            [("up", "network"), ("up", "security")],
+        )
+    ]
+    assert report.result_of("data", "check-trail") == "ok"
+
+
+def test_a_trail_warning_does_not_stop_the_deploy(fake, settings, emit, lines):
+    def check(tables, region) -> list[Finding]:
+        return [Finding("audit-trail-missing", "no CloudTrail trail is logging in us-east-2")]
+
+    report = orchestrator(fake, settings, emit, trail_check=check).run("deploy", [])
+
+    assert fake.calls == [("up", n) for n in ALL]
+    assert not report.failed
+    row = next(r for r in report.rows if r.action == "check-trail")
+    assert (row.layer, row.result, row.changes) == ("data", "warning", "audit-trail-missing")
+    assert "    warning: audit-trail-missing: no CloudTrail trail is logging in us-east-2" in lines
 
 
 def test_a_deploy_without_compute_does_not_check_the_quota(fake, settings, emit):
