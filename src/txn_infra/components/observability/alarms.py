@@ -263,23 +263,14 @@ class ServiceAlarms(pulumi.ComponentResource):
         a burst's lines can land in the next minute: one busy minute without events is no
         outage. Three of the last five is more than that delay explains; under steady traffic a
         log that stopped breaches every minute and pages within three."""
-        group = {"LogGroupName": self._args.watched.access_log_group_name}
-        # as in _waf_not_inspecting: events 0 or missing, on the stage's own series
-        none = "requests - FILL(events, 0) >= requests"
-        unlogged = f"IF(FILL(requests, 0) >= {WAF_MIN_REQUESTS} AND {none}, requests, 0)"
-        self._alarm(
+        self._log_silent(
             "api-access-log-silent",
             "The API's access log received no event while the API served "
             f"{WAF_MIN_REQUESTS} or more requests a minute",
-            "api-access-log-silent",
-            metric_queries=[
-                self._served(),
-                _metric("events", "AWS/Logs", "IncomingLogEvents", group, "Sum"),
-                _expression("unlogged", unlogged, "Served, not in the access log"),
-            ],
-            threshold=0,
-            evaluation_periods=5,
-            datapoints_to_alarm=3,
+            self._args.watched.access_log_group_name,
+            "Served, not in the access log",
+            PERIOD,
+            (5, 3),
         )
 
     def _flow_logs_silent(self) -> None:
@@ -287,25 +278,46 @@ class ServiceAlarms(pulumi.ComponentResource):
         while the functions serve the API (every request crosses the VPC to its endpoints): the
         flow log deleted, its role or the logs key broken. Flow logs reach CloudWatch Logs in
         batches minutes apart, so it is judged in 5-minute windows, and only the three windows of
-        the last 15 minutes all silent page; as in _waf_not_inspecting, on the stage's own
-        series."""
-        period = FLOW_LOGS_PERIOD
-        group = {"LogGroupName": self._args.watched.flow_log_group_name}
+        the last 15 minutes all silent page."""
+        self._log_silent(
+            "vpc-flow-logs-silent",
+            "The VPC's flow log received no event for 15 minutes while the API served "
+            f"{WAF_MIN_REQUESTS} or more requests a minute",
+            self._args.watched.flow_log_group_name,
+            "Served, no flow log",
+            FLOW_LOGS_PERIOD,
+            (3, 3),
+        )
+
+    def _log_silent(
+        self,
+        key: str,
+        what: str,
+        group_name: pulumi.Input[str],
+        label: str,
+        period: int,
+        of: tuple[int, int],
+    ) -> None:
+        """``key`` alarms when the stage served WAF_MIN_REQUESTS a minute while ``group_name``
+        received no event, in ``of`` = (periods evaluated, breaching ones that page). As in
+        _waf_not_inspecting, judged on the stage's own series: events 0 or missing alike."""
         busy = WAF_MIN_REQUESTS * period // PERIOD
         none = "requests - FILL(events, 0) >= requests"
-        unlogged = f"IF(FILL(requests, 0) >= {busy} AND {none}, requests, 0)"
+        group = {"LogGroupName": group_name}
         self._alarm(
-            "vpc-flow-logs-silent",
-            f"The VPC's flow log received no event for 15 minutes while the API served "
-            f"{WAF_MIN_REQUESTS} or more requests a minute",
-            "vpc-flow-logs-silent",
+            key,
+            what,
+            key,
             metric_queries=[
                 self._served(period),
                 _metric("events", "AWS/Logs", "IncomingLogEvents", group, "Sum", period),
-                _expression("unlogged", unlogged, "Served, no flow log"),
+                _expression(
+                    "unlogged", f"IF(FILL(requests, 0) >= {busy} AND {none}, requests, 0)", label
+                ),
             ],
             threshold=0,
-            evaluation_periods=3,
+            evaluation_periods=of[0],
+            datapoints_to_alarm=of[1],
         )
 
     def _card_data_in_logs(self) -> None:
