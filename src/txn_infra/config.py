@@ -79,6 +79,24 @@ class ProtectedConfig(CommonConfig):
     deletion_protection: bool = True
 
 
+class AuditLogsConfig(ProtectedConfig):
+    """A layer holding audit logs (edge: API access, execution, WAF; observability: VPC flow
+    logs). PCI DSS 10.3.3 wants them promptly copied to a central store that is hard to change:
+    ``auditLogDestinationArn``, a CloudWatch Logs destination in a log archive account (same
+    region; its access policy must allow this account), receives every event of each audit log
+    group through a subscription filter, masked as the group masks it. Empty: no copy."""
+
+    audit_log_destination_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:logs:[a-z0-9-]+:[0-9]{12}:destination:[^:*]{1,512}$",
+    )
+
+    @field_validator("audit_log_destination_arn", mode="before")
+    @classmethod
+    def _no_copy_when_empty(cls, value: object) -> object:
+        return value or None
+
+
 class NetworkConfig(ProtectedConfig):
     vpc_cidr: str
 
@@ -296,7 +314,7 @@ class ComputeConfig(CommonConfig):
         return value
 
 
-class EdgeConfig(ProtectedConfig):
+class EdgeConfig(AuditLogsConfig):
     # Stage-wide (all clients) and per-API-key (usage plan) steady rate and burst.
     throttle_rate_limit: float = Field(gt=0, le=10_000)
     throttle_burst_limit: int = Field(gt=0, le=5_000)
@@ -311,7 +329,7 @@ class EdgeConfig(ProtectedConfig):
     _audit_retention = field_validator("audit_log_retention_days")(_retention)
 
 
-class ObservabilityConfig(ProtectedConfig):
+class ObservabilityConfig(AuditLogsConfig):
     alert_email: EmailStr
     # Fraud alerts go to the fraud team; the alarm email when unset.
     fraud_alert_email: EmailStr | None = None

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from txn_infra.components.audit_archive import archive, same_region
 from txn_infra.components.edge import (
     ApiFirewall,
     ApiFirewallArgs,
@@ -19,6 +20,7 @@ ctx = start(contract.EDGE, EdgeConfig)
 security = ctx.upstream(contract.SECURITY)
 compute = ctx.upstream(contract.COMPUTE)
 cfg = ctx.config
+same_region(cfg.audit_log_destination_arn, ctx.region)
 
 api = TransactionApi(
     "api",
@@ -72,6 +74,15 @@ waf = ApiFirewall(
     ),
     opts=ctx.opts,
 )
+
+# PCI DSS 10.3.3: a copy of every audit log in the log archive account, when one is configured
+if cfg.audit_log_destination_arn:
+    for key, group in {
+        "access-logs": api.access_logs,
+        "execution-logs": api.execution_logs,
+        "waf-logs": waf.log_group,
+    }.items():
+        archive(f"{key}-archive", group, cfg.audit_log_destination_arn, ctx.opts)
 
 ctx.export(
     rest_api_id=api.api.id,

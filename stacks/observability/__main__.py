@@ -1,5 +1,6 @@
 """observability: dashboard, alarms with runbooks, notifications, VPC flow logs and API SLOs."""
 
+from txn_infra.components.audit_archive import archive, same_region
 from txn_infra.components.observability import (
     AlarmsArgs,
     ApiObjectives,
@@ -27,6 +28,7 @@ data = ctx.upstream(contract.DATA)
 compute = ctx.upstream(contract.COMPUTE)
 edge = ctx.upstream(contract.EDGE)
 cfg = ctx.config
+same_region(cfg.audit_log_destination_arn, ctx.region)
 flow_log_group = log_group(cfg.app, ctx.environment, "vpc-flow-logs")
 
 watched = Watched(
@@ -93,7 +95,7 @@ dashboard = OperationsDashboard(
     opts=ctx.opts,
 )
 
-VpcFlowLogs(
+flow_logs = VpcFlowLogs(
     "flow",
     FlowLogsArgs(
         vpc_id=network["vpc_id"],
@@ -105,6 +107,9 @@ VpcFlowLogs(
     ),
     opts=ctx.opts,
 )
+
+if cfg.audit_log_destination_arn:  # PCI DSS 10.3.3: a copy in the log archive account
+    archive("flow-logs-archive", flow_logs.log_group, cfg.audit_log_destination_arn, ctx.opts)
 
 TraceSampling(
     "traces",

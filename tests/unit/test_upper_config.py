@@ -101,3 +101,27 @@ def test_powertools_layer_arn_follows_region_and_architecture() -> None:
     assert powertools_layer_arn("eu-west-1", "x86_64") == (
         "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:27"
     )
+
+
+ARCHIVE = "arn:aws:logs:us-east-2:210987654321:destination:pci-audit-archive"
+
+
+@pytest.mark.parametrize(
+    ("model", "values"), [(EdgeConfig, EDGE), (ObservabilityConfig, OBSERVABILITY)]
+)
+def test_an_audit_log_archive_is_a_logs_destination_or_none(model, values) -> None:
+    # Pulumi.yaml declares the key with an empty default: no copy
+    assert (
+        parse(model, values | {"auditLogDestinationArn": ""}, "n").audit_log_destination_arn is None
+    )
+    assert (
+        parse(model, values | {"auditLogDestinationArn": ARCHIVE}, "n").audit_log_destination_arn
+        == ARCHIVE
+    )
+    for wrong in (
+        "arn:aws:firehose:us-east-2:210987654321:deliverystream/audit",  # not a logs destination
+        "arn:aws:logs:us-east-2:210987654321:log-group:/audit",
+        "pci-audit-archive",
+    ):
+        with pytest.raises(ConfigError, match="auditLogDestinationArn"):
+            parse(model, values | {"auditLogDestinationArn": wrong}, "n")

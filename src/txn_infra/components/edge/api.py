@@ -296,7 +296,7 @@ class TransactionApi(pulumi.ComponentResource):
         )
         masking = [mask_card_data(f"{name}-access-logs-masking", self.access_logs, child)]
         # API Gateway would create this group itself, unencrypted and kept forever.
-        execution_logs = aws.cloudwatch.LogGroup(
+        self.execution_logs = execution_logs = aws.cloudwatch.LogGroup(
             f"{name}-execution-logs",
             name=pulumi.Output.concat(
                 "API-Gateway-Execution-Logs_", self.api.id, "/", args.stage_name
