@@ -83,8 +83,10 @@ class AuditLogsConfig(ProtectedConfig):
     """A layer holding audit logs (edge: API access, execution, WAF; observability: VPC flow
     logs). PCI DSS 10.3.3 wants them promptly copied to a central store that is hard to change:
     ``auditLogDestinationArn``, a CloudWatch Logs destination in a log archive account (same
-    region; its access policy must allow this account), receives every event of each audit log
-    group through a subscription filter, masked as the group masks it. Empty: no copy."""
+    region; its access policy must name this account, not the organisation), receives every
+    event of each audit log group through a subscription filter, masked as the group masks it.
+    Empty: no copy. Setting it adds deploy permissions: regenerate deploy-permissions.json and
+    re-apply the account stack first."""
 
     audit_log_destination_arn: str | None = Field(
         default=None,

@@ -1,11 +1,12 @@
 """An audit log group copied, event by event, to a central archive (PCI DSS 10.3.3).
 
 A subscription filter with an empty pattern sends every event of the group to a CloudWatch Logs
-*destination* in another account, the log archive's: cross-account delivery needs no role in
-this account, the destination's access policy admits it (CloudWatch Logs API reference,
-PutSubscriptionFilter and PutDestinationPolicy), and the destination must be in the group's
-region. What is copied is masked as the group masks it: data protection masks at every egress,
-subscription filters included.
+*destination* in another account, the log archive's, in the group's region. No role is passed:
+that works when the destination's access policy names this account as principal (CloudWatch
+Logs API reference, PutSubscriptionFilter and PutDestinationPolicy). A destination shared with a
+whole organisation needs a role in the sending account ("Create an IAM role", cross-account
+subscriptions guide), which this setting does not take. What is copied is masked as the group
+masks it: data protection masks at every egress, subscription filters included.
 """
 
 from __future__ import annotations
