@@ -1,8 +1,8 @@
 """Card data masked in a log group: a CloudWatch Logs data protection policy.
 
-Every group that may see card data is in the Standard log class: AWS documents that class as
-having every CloudWatch Logs feature, while the pages read offline do not say the Infrequent
-Access class takes a data protection policy (its Logs Insights has no ``unmask``). A second line
+Every group that may see card data is in the Standard log class. AWS's masking guide now lists
+the Infrequent Access class too, but that class's Logs Insights has no ``unmask`` ("Logs
+Insights QL commands supported in log classes"), and the card-data runbook needs it. A second line
 of defence behind the code's own masking. The audit statement sends its findings nowhere (a
 CloudWatch Logs destination would need the account-wide logs:PutResourcePolicy in every deploy
 role that masks a group); each log event with a finding counts in ``AWS/Logs``
