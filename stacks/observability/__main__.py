@@ -1,9 +1,12 @@
-"""observability: dashboard, alarms with runbooks, notifications, VPC flow logs and API SLOs."""
+"""observability: dashboard, alarms with runbooks, alerts on switching a control off,
+notifications, VPC flow logs and API SLOs."""
 
 from txn_infra.components.audit_archive import archive, same_region
 from txn_infra.components.observability import (
     AlarmsArgs,
     ApiObjectives,
+    ControlChangeAlerts,
+    ControlChangesArgs,
     DashboardArgs,
     FlowLogsArgs,
     Notifications,
@@ -81,6 +84,16 @@ alarms = ServiceAlarms(
         topic_arn=notifications.topic.arn,
         error_rate_threshold_percent=cfg.error_rate_threshold_percent,
         queue_age_threshold_seconds=cfg.queue_age_threshold_seconds,
+    ),
+    opts=ctx.opts,
+)
+
+# PCI DSS 10.3.4, 10.7.2: the API call that switches a control off, told like an alarm.
+ControlChangeAlerts(
+    "controls",
+    ControlChangesArgs(
+        rule_name=ctx.name("control-changes"),
+        topic_arn=notifications.topic.arn,
     ),
     opts=ctx.opts,
 )

@@ -408,7 +408,14 @@ def test_only_this_environments_alarms_may_publish_to_the_alarm_topic(obs: Layer
     topic = obs.one("aws:sns/topic:Topic").outputs["arn"]
     (policy,) = obs.of_type("aws:sns/topicPolicy:TopicPolicy")
     assert policy.inputs["arn"] == topic
-    allow, deny = json.loads(policy.inputs["policy"])["Statement"]
+    sids = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    # CloudWatch's, EventBridge's (test_control_changes) and the TLS deny: nobody else's
+    assert set(sids) == {
+        "ThisEnvironmentsAlarmsPublish",
+        "EventBridgeRulesOfThisAccountPublish",
+        "DenyInsecureTransport",
+    }
+    allow, deny = sids["ThisEnvironmentsAlarmsPublish"], sids["DenyInsecureTransport"]
     assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert (allow["Effect"], allow["Action"], allow["Resource"]) == ("Allow", "sns:Publish", topic)
     # the alarms the topic's key admits too (test_security): no other environment's or account's

@@ -166,7 +166,11 @@ def test_alarms_key_serves_only_this_environments_alarms_publishing_to_the_alarm
     WHEN the alarms key's policy lets it THEN only for alarms of this account named like this
     environment's, and only for that topic's messages (ADR 0009)."""
     sids = key_policy(security, "alarms")
-    assert set(sids) == {"KeyAdministration", "ThisEnvironmentsAlarmsPublishToTheAlarmTopic"}
+    assert set(sids) == {
+        "KeyAdministration",
+        "ThisEnvironmentsAlarmsPublishToTheAlarmTopic",
+        "EventBridgeRulesPublishToTheAlarmTopic",  # the test below
+    }
     alarms = sids["ThisEnvironmentsAlarmsPublishToTheAlarmTopic"]
     assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert set(alarms["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
@@ -181,10 +185,42 @@ def test_alarms_key_serves_only_this_environments_alarms_publishing_to_the_alarm
     }
 
 
+def test_alarms_key_serves_eventbridge_only_for_the_alarm_topic_of_this_environment(
+    security: LayerRun,
+) -> None:
+    """GIVEN EventBridge publishes the control-change rule's events to the SSE-KMS alarm topic
+    and calls KMS as events.amazonaws.com WHEN the alarms key's policy lets it THEN only for
+    this environment's alarm topic's messages (SNS's encryption context), and with no
+    aws:SourceAccount, aws:SourceArn or aws:SourceOrgID: the SNS guide says they are "not
+    supported for EventBridge-to-encrypted topics", and a condition the request lacks refuses
+    every delivery (ADR 0009, amendment). Which rules may publish is the topic policy's say
+    (test_control_changes)."""
+    events = key_policy(security, "alarms")["EventBridgeRulesPublishToTheAlarmTopic"]
+    assert events["Principal"] == {"Service": "events.amazonaws.com"}
+    assert set(events["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+    assert events["Resource"] == "*"
+    assert events["Condition"] == {
+        "StringEquals": {
+            "kms:EncryptionContext:aws:sns:topicArn": (
+                f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:txn-dev-alarms"
+            )
+        }
+    }
+    keys = {key.lower() for values in events["Condition"].values() for key in values}
+    assert not keys & {"aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid"}
+
+
 def test_the_alarm_pattern_follows_the_environment(prod_system: dict[str, LayerRun]) -> None:
     key = prod_system["security"].one("aws:kms/key:Key", "keys-alarms")
-    (alarms,) = [s for s in statements(policy(key)) if "Service" in s["Principal"]]
+    by_principal = {
+        s["Principal"]["Service"]: s for s in statements(policy(key)) if "Service" in s["Principal"]
+    }
+    assert set(by_principal) == {"cloudwatch.amazonaws.com", "events.amazonaws.com"}
+    alarms = by_principal["cloudwatch.amazonaws.com"]
     assert alarms["Condition"]["ArnLike"]["aws:SourceArn"].endswith(":alarm:txn-prod-*")
+    events = by_principal["events.amazonaws.com"]
+    context = events["Condition"]["StringEquals"]["kms:EncryptionContext:aws:sns:topicArn"]
+    assert context.endswith(":txn-prod-alarms")
 
 
 def test_logs_key_serves_only_this_environments_log_groups(security: LayerRun) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -17,6 +18,30 @@ from txn_spec import shapes
 FRAUD_EMAIL_FILTER_POLICY = json.dumps(
     {shapes.ALERT_SEVERITY_ATTRIBUTE: [shapes.ALERT_SEVERITY_HIGH]}, sort_keys=True
 )
+
+# The Sid of the topic policy's statement for EventBridge (control_changes.py publishes here).
+EVENTBRIDGE_SID = "EventBridgeRulesOfThisAccountPublish"
+
+
+def eventbridge_publishes(topic_arn: pulumi.Input[str]) -> dict[str, Any]:
+    """The topic policy's statement for EventBridge rules (the control-change rule), with no
+    condition: AWS's EventBridge User Guide, "Using resource-based policies for Amazon
+    EventBridge", Amazon SNS permissions: "You can't use Condition blocks in Amazon SNS topic
+    policies for EventBridge". So it cannot name the rule (aws:SourceArn) as CloudWatch's
+    statement names the alarms. What it admits is EventBridge publishing as its service
+    principal, as it does for a rule of this account whose target has no role. AWS documents a
+    rule of another account delivering to a topic only through an execution role of that
+    account ("Sending events to an AWS service in another account"), an IAM principal this
+    policy does not name. Who may point a rule of this account at the topic is whoever IAM lets
+    call events:PutTargets: of the deploy roles, observability's, on its own rule only
+    (deploy_grants.yaml)."""
+    return {
+        "Sid": EVENTBRIDGE_SID,
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": "sns:Publish",
+        "Resource": topic_arn,
+    }
 
 
 @dataclass(frozen=True)
@@ -46,8 +71,10 @@ class Notifications(pulumi.ComponentResource):
             opts=child,
         )
         # Only this environment's alarms publish (CloudWatch's "Preventing confused deputy
-        # issues": aws:SourceArn and aws:SourceAccount), the same alarms the topic's key admits;
-        # the account's IAM principals keep what their own policies grant them.
+        # issues": aws:SourceArn and aws:SourceAccount), the same alarms the topic's key admits,
+        # and EventBridge for this account's rules (the control-change rule; no condition is
+        # possible there, eventbridge_publishes); the account's IAM principals keep what their
+        # own policies grant them.
         alarm_arns = pulumi.Output.concat(
             "arn:aws:cloudwatch:", args.region, ":", args.account_id, ":alarm:", args.alarm_names
         )
@@ -67,6 +94,7 @@ class Notifications(pulumi.ComponentResource):
                         "StringEquals": {"aws:SourceAccount": args.account_id},
                     },
                 },
+                eventbridge_publishes(self.topic.arn),
             ),
             opts=child,
         )

@@ -102,7 +102,8 @@ def data_key_policy(p: Platform) -> dict[str, Any]:
 
 
 def alarms_key_policy(p: Platform) -> dict[str, Any]:
-    """The alarm topic's key: only this environment's alarms, only for that topic (ADR 0009).
+    """The alarm topic's key: this environment's alarms and EventBridge, only for that topic
+    (ADR 0009).
 
     A CloudWatch alarm publishing to an SSE-KMS topic calls KMS itself, as the service principal
     ``cloudwatch.amazonaws.com`` on the alarm's behalf, for ``kms:GenerateDataKey`` and
@@ -113,28 +114,47 @@ def alarms_key_policy(p: Platform) -> dict[str, Any]:
     ``aws:SourceArn`` in its key policy for service publishers. So another account's alarm, an
     alarm of another environment and any other ciphertext are all refused.
 
+    EventBridge publishes to the topic too (observability's control-change rule), and calls KMS
+    as ``events.amazonaws.com`` (the SNS guide's table of event sources). For it the SNS guide
+    says: "Adding the aws:SourceAccount, aws:SourceArn, and aws:SourceOrgID to a AWS KMS policy
+    is not supported for EventBridge-to-encrypted topics". So its statement cannot name this
+    environment's rule; it is held to the alarm topic's ciphertexts by the encryption context
+    alone, and which rules may publish to that topic is the topic policy's and IAM's to say
+    (ADR 0009, amendment of 2026-12-07).
+
     Its own key, not the data key: the path that says "the platform is failing" must not share
     a failure domain with the platform (a disabled or pending-deletion data key would stop
     tables and queues and silence the alarm about it), and the key that protects cardholder data
-    keeps no service principal at all. Nobody else needs it: publishers are alarms only, and
-    email delivery needs no key permission of the subscriber.
+    keeps no service principal at all. Nobody else needs it: publishers are alarms and the
+    control-change rule only, and email delivery needs no key permission of the subscriber.
     """
+    # Exactly what SNS asks KMS for on a publish; AWS's samples write GenerateDataKey*, which
+    # adds the pair and no-plaintext variants SNS never uses.
+    publish = ["kms:Decrypt", "kms:GenerateDataKey"]
+    alarm_topic = p.topic_arn(shapes.ALARMS_TOPIC)
     return key_policy(
         p,
         allow(
             "ThisEnvironmentsAlarmsPublishToTheAlarmTopic",
-            # Exactly what SNS asks KMS for on a publish; AWS's samples write
-            # GenerateDataKey*, which adds the pair and no-plaintext variants SNS never uses.
-            ["kms:Decrypt", "kms:GenerateDataKey"],
+            publish,
             "*",
             {
                 "StringEquals": {
                     "aws:SourceAccount": p.account_id,
-                    "kms:EncryptionContext:aws:sns:topicArn": p.topic_arn(shapes.ALARMS_TOPIC),
+                    "kms:EncryptionContext:aws:sns:topicArn": alarm_topic,
                 },
                 "ArnLike": {"aws:SourceArn": p.alarm_arn_pattern},
             },
             principal={"Service": "cloudwatch.amazonaws.com"},
+        ),
+        allow(
+            "EventBridgeRulesPublishToTheAlarmTopic",
+            publish,
+            "*",
+            # No aws:SourceAccount or aws:SourceArn: not supported for EventBridge (above), and a
+            # condition the request lacks refuses every delivery.
+            {"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": alarm_topic}},
+            principal={"Service": "events.amazonaws.com"},
         ),
     )
 
