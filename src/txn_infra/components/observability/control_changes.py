@@ -75,7 +75,10 @@ CONTROL_CALLS: Mapping[str, tuple[str, ...]] = {
     ),
     # the VPC flow log (observability)
     "ec2.amazonaws.com": ("DeleteFlowLogs",),
-    # the data, logs and alarms keys (security): disabled, deleted, no longer rotated, re-policed
+    # the data and logs keys (security): disabled, deleted, no longer rotated, re-policed. The
+    # alarms key encrypts the topic these alerts go to: a call that disables it or drops
+    # EventBridge from its policy also refuses the alert about itself (SNS: KMSDisabledException,
+    # KMSInvalidStateException), so it is watched from elsewhere (stacks/observability/README)
     "kms.amazonaws.com": (
         "DisableKey",
         "ScheduleKeyDeletion",
