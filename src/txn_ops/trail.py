@@ -102,14 +102,22 @@ def tables(app: str, stack: str) -> list[str]:
     return [physical_name(app, stack, shape.component) for shape in CARDHOLDER_TABLES]
 
 
-def describe(root: Path, stack: str) -> str:
-    """What the step checks, for the plan and the deploy's progress line."""
+def _target(root: Path, stack: str) -> tuple[str | None, list[str]]:
+    """The stack's region and cardholder-data tables, from data's config (read once)."""
     region = cfg.region(root, contract.DATA, stack)
-    names = ", ".join(tables(cfg.app(root, contract.DATA, stack), stack))
+    return region, tables(cfg.app(root, contract.DATA, stack), stack)
+
+
+def _what(region: str | None, names: Sequence[str]) -> str:
     return (
         f"a CloudTrail trail logging in {region} records DynamoDB data events (reads and "
-        f"writes) for {names}; warns, never stops the deploy"
+        f"writes) for {', '.join(names)}; warns, never stops the deploy"
     )
+
+
+def describe(root: Path, stack: str) -> str:
+    """What the step checks, for the plan and the deploy's progress line."""
+    return _what(*_target(root, stack))
 
 
 def run_step(
@@ -119,10 +127,10 @@ def run_step(
     if check is None:
         note("skipped: no check of the account's CloudTrail here")
         return "skipped", ""
-    region = cfg.region(root, contract.DATA, stack)
-    note(f"checking that {describe(root, stack)}")
+    region, names = _target(root, stack)
+    note(f"checking that {_what(region, names)}")
     try:
-        findings = check(tables(cfg.app(root, contract.DATA, stack), stack), region)
+        findings = check(names, region)
     except Exception as exc:  # whatever breaks in the check is a warning: it never blocks
         findings = [Finding(UNVERIFIED, f"the CloudTrail check failed ({exc!r}); {WHY}")]
     for finding in findings:

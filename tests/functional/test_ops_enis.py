@@ -5,24 +5,17 @@ from __future__ import annotations
 import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
-from moto import mock_aws
 
+from tests.conftest import MOTO_REGION
 from txn_ops.enis import lambda_interfaces, wait_for_lambda_enis
 from txn_ops.errors import OpsError
 
-REGION = "us-east-2"
+REGION = MOTO_REGION
 
 
 @pytest.fixture
-def ec2(monkeypatch: pytest.MonkeyPatch):
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        yield boto3.client("ec2", region_name=REGION)
+def ec2(mocked_aws: str):
+    return boto3.client("ec2", region_name=mocked_aws)
 
 
 @pytest.fixture

@@ -9,21 +9,20 @@ client then raises exactly as it would on AWS's error response.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import EndpointConnectionError
-from moto import mock_aws
 
+from tests.conftest import MOTO_REGION
 from tests.iam_eval import Request, decide
 from txn_infra import deploy_permissions
 from txn_ops import trail
 from txn_ops.trail import MISSING, NO_DATA_EVENTS, UNVERIFIED, WHY
 
-REGION = "us-east-2"
+REGION = MOTO_REGION
 ACCOUNT = "123456789012"  # moto's account
 BUCKET = "audit-logs"
 TRANSACTIONS, MERCHANTS = TABLES = ["txn-prod-transactions", "txn-prod-merchants"]
@@ -33,18 +32,10 @@ ORG_TRAIL = "arn:aws:cloudtrail:us-east-1:111111111111:trail/org-audit"
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        boto3.client("s3", region_name=REGION).create_bucket(
-            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
-        )
-        yield
+def aws(mocked_aws: str) -> None:
+    boto3.client("s3", region_name=REGION).create_bucket(
+        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
 
 
 @pytest.fixture

@@ -51,8 +51,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from txn_infra.components.observability.watched import runbook_link
+
 CLOUDTRAIL_API_CALL = "AWS API Call via CloudTrail"
-RUNBOOK = "docs/runbooks.md#security-control-changed"
 # EventBridge quotas, "Event pattern size".
 MAX_PATTERN_CHARACTERS = 2048
 
@@ -130,7 +131,7 @@ class ControlChangeAlerts(pulumi.ComponentResource):
             name=args.rule_name,
             description=(
                 f"A call that switches a security control off ({services}), from CloudTrail "
-                f"(PCI DSS 10.3.4, 10.7.2). Runbook: {RUNBOOK}"
+                f"(PCI DSS 10.3.4, 10.7.2). {runbook_link('security-control-changed')}"
             ),
             event_pattern=json.dumps(control_change_pattern(), separators=(",", ":")),
             state="ENABLED",
