@@ -33,9 +33,10 @@ def archive(
 
 def same_region(destination_arn: str | None, region: str) -> None:
     """Refuse, at preview, a destination in another region than the groups' (AWS refuses it)."""
-    if destination_arn and destination_arn.split(":")[3] != region:
+    elsewhere = destination_arn.split(":")[3] if destination_arn else region
+    if elsewhere != region:
         raise ValueError(
-            f"auditLogDestinationArn {destination_arn} is in {destination_arn.split(':')[3]}; "
+            f"auditLogDestinationArn {destination_arn} is in {elsewhere}; "
             f"a subscription filter delivers only to a destination in its group's region "
             f"({region}): create the archive's destination there"
         )
