@@ -48,7 +48,7 @@ pipeline = FraudPipeline(
 
 def _record_metrics(result: BatchResult) -> None:
     for outcome, count in result.reports.items():
-        # ADR 0013; outcome: counted, duplicate, transaction_unknown
+        # ADR 0013; outcome: counted, duplicate, transaction_unknown, not_permitted (ADR 0024)
         count_by(metrics, "FraudReportsByOutcome", "outcome", outcome, count)
     if not result.decided and result.reports:
         return  # a batch of fraud reports only: no transaction figures
@@ -85,6 +85,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
         logger.warning(
             "fraud report on a transaction the platform does not hold [transaction_unknown]",
             extra={"reports": result.reports["transaction_unknown"]},
+        )
+    if result.reports.get("not_permitted"):
+        # A key holder reporting another merchant's sale: a security event, not a typo (ADR 0024).
+        logger.warning(
+            "fraud report from an API key not bound to the sale's merchant [not_permitted]",
+            extra={"reports": result.reports["not_permitted"]},
         )
     for message_id, exc in result.failures.items():
         logger.warning(

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from fraud_detector.messages import by_transaction, parse
-from fraud_detector.reports import is_report, take_reports
+from fraud_detector.reports import Merchants, is_report, take_reports
 from txn_adapters.aws import backoff, from_item
 from txn_adapters.partiql import ROUNDS, Outcome, Statement
 from txn_domain.errors import WriteFailedError
@@ -49,10 +49,6 @@ from txn_domain.models import AcceptedTransaction, MerchantConfig, Status
 from txn_domain.risk import Risk
 from txn_domain.rules.engine import RuleSet
 from txn_domain.velocity import MERCHANT_SHARDS, Contribution, Counter, guard_digest, guarded
-
-
-class Merchants(Protocol):
-    def get_many(self, ids: Sequence[str]) -> Mapping[str, MerchantConfig | None]: ...
 
 
 class Velocity(Protocol):
@@ -133,7 +129,9 @@ class FraudPipeline:
             (reports if is_report(record) else transactions).append(record)
         result = self._transactions(transactions)
         if reports:
-            taken = take_reports(reports, self._store, self._velocity, int(self._clock()))
+            taken = take_reports(
+                reports, self._store, self._merchants, self._velocity, int(self._clock())
+            )
             result.failures.update(taken.failures)
             result.reports = taken.outcomes
         return result

@@ -3,7 +3,9 @@ passed in.
 
 Per batch of reports, three DynamoDB calls when nothing races: a ``Query`` per report for the
 stored transaction (the report names it by id; the table's key also holds its timestamp), one
-``BatchGetItem`` for the cards' counter items and the merchants' risk items, one
+``BatchGetItem`` for the cards' counter items and the merchants' risk items (the merchants'
+configurations, which say whether the reporting API key may act for the merchant (ADR 0024),
+come from the container's cache, else one more ``BatchGetItem``), one
 ``BatchExecuteStatement`` replacing each item's risk on the condition that it is still the one
 read. A statement that loses to a concurrent report is rebuilt from the item as it now is, up to
 :data:`~txn_adapters.partiql.ROUNDS` attempts; a report still not counted fails its message
@@ -22,7 +24,7 @@ from txn_adapters.partiql import ROUNDS, Outcome, Statement
 from txn_domain.errors import WriteFailedError
 from txn_domain.feedback import Outcome as ReportOutcome
 from txn_domain.feedback import ReportedSale, plan, plan_item
-from txn_domain.models import QueuedReport
+from txn_domain.models import MerchantConfig, QueuedReport
 from txn_domain.risk import Risk
 from txn_domain.velocity import Counter
 from txn_spec.shapes import FRAUD_REPORT_KIND, MESSAGE_KIND_ATTRIBUTE
@@ -30,6 +32,10 @@ from txn_spec.shapes import FRAUD_REPORT_KIND, MESSAGE_KIND_ATTRIBUTE
 
 class Records(Protocol):
     def find(self, transaction_id: str) -> dict[str, Any] | None: ...
+
+
+class Merchants(Protocol):
+    def get_many(self, ids: Sequence[str]) -> Mapping[str, MerchantConfig | None]: ...
 
 
 class RiskItems(Protocol):
@@ -58,12 +64,30 @@ class ReportsResult:
     outcomes: dict[ReportOutcome, int] = field(default_factory=dict)
 
 
+def _permitted(keys: set[str | None], merchant: MerchantConfig | None) -> bool:
+    """Whether one of the API keys that reported a sale may act for its merchant. No key (None):
+    queued by a validator from before keys were bound to merchants, as that one admitted it."""
+    return None in keys or (merchant is not None and any(merchant.admits(k) for k in keys))
+
+
 def take_reports(
-    records: Sequence[Mapping[str, Any]], store: Records, velocity: RiskItems, now: int
+    records: Sequence[Mapping[str, Any]],
+    store: Records,
+    merchants: Merchants,
+    velocity: RiskItems,
+    now: int,
 ) -> ReportsResult:
-    """Count each report of ``records`` into its card's and merchant's risk, once."""
+    """Count each report of ``records`` into its card's and merchant's risk, once, if an API
+    key that sent it may act for the sale's merchant."""
     result = ReportsResult()
-    _, messages = by_transaction(records, parse_report, result.failures)
+    senders: dict[str, set[str | None]] = {}  # transaction id -> the keys that reported it
+
+    def read(body: str) -> QueuedReport:
+        report = parse_report(body)
+        senders.setdefault(report.transaction_id, set()).add(report.api_key_id)
+        return report
+
+    _, messages = by_transaction(records, read, result.failures)
 
     def fail(transaction_id: str, exc: Exception) -> None:
         for message_id in messages[transaction_id]:
@@ -83,6 +107,21 @@ def take_reports(
             seen("transaction_unknown")
         else:
             sales.append(ReportedSale.from_record(found))
+    if sales:
+        try:
+            configs = merchants.get_many([sale.merchant_id for sale in sales])
+        except Exception as exc:
+            for sale in sales:
+                fail(sale.transaction_id, exc)
+            return result
+        permitted = [
+            sale
+            for sale in sales
+            if _permitted(senders[sale.transaction_id], configs.get(sale.merchant_id))
+        ]
+        for _ in range(len(sales) - len(permitted)):
+            seen("not_permitted")
+        sales = permitted
     if not sales:
         return result
     keys = list(dict.fromkeys(k for sale in sales for k in sale.item_keys()))

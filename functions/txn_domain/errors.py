@@ -41,6 +41,13 @@ class PanDetectedError(BadRequestError):
     default_code = "pan_not_allowed"
 
 
+class ForbiddenError(DomainError):
+    """The caller's API key may not act for what the request names (ADR 0024)."""
+
+    status = 403
+    default_code = "forbidden"
+
+
 class MerchantRejectedError(DomainError):
     """The request is well formed but the merchant cannot take it."""
 

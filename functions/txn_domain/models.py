@@ -177,6 +177,9 @@ class QueuedReport(FraudReport):
     model_config = ConfigDict(strict=False, extra="forbid", frozen=True)
 
     received_at: str
+    # The id of the API key that sent it: the report counts only if that key may act for the
+    # reported sale's merchant (ADR 0024). None: queued before keys were bound to merchants.
+    api_key_id: str | None = None
     schema_version: str = SCHEMA_VERSION
 
 
@@ -207,6 +210,13 @@ class MerchantConfig(BaseModel):
     mcc: str = Field(pattern=r"^[0-9]{4}$")
     country: Country
     risk_overrides: RiskOverrides = RiskOverrides()
+    # The API keys (API Gateway key ids) that may post for this merchant (ADR 0024); none: no
+    # key may, so a merchant written without any is refused, never open to every caller.
+    api_key_ids: frozenset[str] = frozenset()
+
+    def admits(self, api_key_id: str | None) -> bool:
+        """Whether the API key ``api_key_id`` may act for this merchant."""
+        return api_key_id is not None and api_key_id in self.api_key_ids
 
 
 class Status(StrEnum):

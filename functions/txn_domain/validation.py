@@ -18,7 +18,12 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from txn_domain.currencies import to_major
-from txn_domain.errors import BadRequestError, MerchantRejectedError, PanDetectedError
+from txn_domain.errors import (
+    BadRequestError,
+    ForbiddenError,
+    MerchantRejectedError,
+    PanDetectedError,
+)
 from txn_domain.models import FraudReport, MerchantConfig, TransactionRequest
 from txn_domain.pan import contains_pan
 
@@ -153,6 +158,18 @@ def check_reported_at(report: FraudReport, now: datetime) -> None:
 
 def check_timestamp(txn: TransactionRequest, now: datetime) -> None:
     _not_in_future(txn.timestamp, "timestamp", now)
+
+
+def check_caller(merchant: MerchantConfig | None, api_key_id: str | None) -> None:
+    """Refuse a caller whose API key is not bound to the merchant (ADR 0024): before any other
+    term, so such a caller learns nothing of the merchant's. An unknown merchant (``None``) is
+    left to :func:`check_merchant`."""
+    if merchant is not None and not merchant.admits(api_key_id):
+        raise ForbiddenError(
+            "this API key may not post for this merchant",
+            code="merchant_not_permitted",
+            field="merchant_id",
+        )
 
 
 def check_merchant(txn: TransactionRequest, merchant: MerchantConfig | None) -> None:

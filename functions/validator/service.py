@@ -16,6 +16,7 @@ from txn_domain.errors import BadRequestError, DomainError, IdempotencyConflictE
 from txn_domain.ids import new_transaction_id
 from txn_domain.models import AcceptedTransaction, MerchantConfig, QueuedReport, utc_millis
 from txn_domain.validation import (
+    check_caller,
     check_merchant,
     check_reported_at,
     check_timestamp,
@@ -69,6 +70,12 @@ def request_body(event: dict[str, Any]) -> str | bytes | None:
         raise BadRequestError("the body is not valid base64", code="malformed_body") from None
 
 
+def api_key_id(event: dict[str, Any]) -> str | None:
+    """The id of the API key the request was sent with (API Gateway checked the key)."""
+    identity = (event.get("requestContext") or {}).get("identity") or {}
+    return identity.get("apiKeyId") or None
+
+
 def idempotency_key(event: dict[str, Any]) -> str | None:
     """The ``Idempotency-Key`` header (any case), scoped by the caller's API key id.
 
@@ -98,8 +105,7 @@ def idempotency_key(event: dict[str, Any]) -> str | None:
                     code="invalid_header",
                     field="Idempotency-Key",
                 )
-            identity = (event.get("requestContext") or {}).get("identity") or {}
-            return f"{identity.get('apiKeyId') or 'anonymous'}#{value}"
+            return f"{api_key_id(event) or 'anonymous'}#{value}"
     return None
 
 
@@ -136,7 +142,9 @@ class Validator:
         request = parse_request(request_body(event))
         now = self._clock()
         check_timestamp(request, now)
-        check_merchant(request, self._merchants.get(request.merchant_id))
+        merchant = self._merchants.get(request.merchant_id)
+        check_caller(merchant, api_key_id(event))
+        check_merchant(request, merchant)
 
         # Already validated: construct without validating the same fields a second time (from
         # the fields' values as stored: iterating the model is twice the cost of the copy).
@@ -180,7 +188,9 @@ class Validator:
         report = parse_report(request_body(event))
         now = self._clock()
         check_reported_at(report, now)
-        queued = QueuedReport.model_construct(**dict(report), received_at=utc_millis(now))
+        queued = QueuedReport.model_construct(
+            **dict(report), received_at=utc_millis(now), api_key_id=api_key_id(event)
+        )
         self._queue.send_report(queued)
         body = json.dumps(
             {

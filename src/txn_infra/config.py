@@ -46,6 +46,23 @@ JOB_SUBJECTS: dict[RoleKind, dict[str, tuple[str, ...]]] = {
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$", max_length=20)]
 
 
+def _from_pulumi_config(value: object) -> object:
+    # Pulumi hands a structured config value (YAML list or map) to the program as JSON text.
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            raise ValueError(f"must be YAML structured config, not {value!r}") from None
+    return value
+
+
+def _distinct(value: tuple[str, ...]) -> tuple[str, ...]:
+    twice = sorted({v for v in value if value.count(v) > 1})
+    if twice:
+        raise ValueError(f"lists {', '.join(twice)} more than once")
+    return value
+
+
 class ConfigError(ValueError):
     """Configuration that does not validate; the message names every bad key."""
 
@@ -153,18 +170,9 @@ class AccountConfig(CommonConfig):
             return configured
         return tuple(subject for env in self.environments for subject in JOB_SUBJECTS[kind][env])
 
-    @field_validator(
+    _structured = field_validator(
         "environments", "deployers", "github_subjects", "github_preview_subjects", mode="before"
-    )
-    @classmethod
-    def _from_pulumi_config(cls, value: object) -> object:
-        # Pulumi hands a structured config value (YAML list or map) to the program as JSON text.
-        if isinstance(value, str):
-            try:
-                return json.loads(value)
-            except json.JSONDecodeError:
-                raise ValueError(f"must be YAML structured config, not {value!r}") from None
-        return value
+    )(_from_pulumi_config)
 
     @field_validator("github_repository", mode="before")
     @classmethod
@@ -186,12 +194,7 @@ class AccountConfig(CommonConfig):
             raise ValueError(f"names no layer: {unknown}; layers are {list(contract.LAYERS)}")
         return value
 
-    @field_validator("environments")
-    @classmethod
-    def _distinct(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if len(set(value)) != len(value):
-            raise ValueError(f"lists an environment twice: {list(value)}")
-        return value
+    _distinct_environments = field_validator("environments")(_distinct)
 
     @model_validator(mode="after")
     def _ci_in_a_shared_account_is_a_choice(self) -> AccountConfig:
@@ -327,8 +330,13 @@ class EdgeConfig(AuditLogsConfig):
     audit_log_retention_days: int = Field(ge=365)
     # The API's OpenAPI document, relative to the stack folder; the request model comes from it.
     openapi_document: str = Field(min_length=1)
+    # One API key per payment provider, by name (ADR 0024); a merchant item names the ids of
+    # those that may post for it. Rotation: list the new name beside the old, then drop the old.
+    api_keys: tuple[Slug, ...] = Field(min_length=1)
 
     _audit_retention = field_validator("audit_log_retention_days")(_retention)
+    _structured = field_validator("api_keys", mode="before")(_from_pulumi_config)
+    _distinct_keys = field_validator("api_keys")(_distinct)
 
 
 class ObservabilityConfig(AuditLogsConfig):

@@ -30,6 +30,7 @@ from botocore.config import Config
 from txn_local.callcount import OBSERVER_AGENT, Calls
 from txn_local.errors import LocalError
 from txn_local.motoserver import Forward, MotoServer
+from txn_local.traffic import UNBOUND_KEY_VALUE
 from txn_spec import shapes
 from txn_spec.naming import physical_name
 
@@ -40,6 +41,10 @@ REGION = "us-east-2"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 KMS_KEY_COMPONENT = "data"
 DEFAULT_AWS_PORT = 4566
+# The local API key, named as the one key of edge's default config (``apiKeys``), and another
+# provider's, which no merchant names (the demo's ``unbound_key`` requests)
+LOCAL_KEY = "provider"
+OTHER_KEY = "other-provider"
 
 _CLIENT_CONFIG = Config(
     max_pool_connections=64,
@@ -185,8 +190,12 @@ class EmbeddedAws:
             tables = {component: future.result() for component, future in table_futures.items()}
             queue_urls, queue_arns = queues.result()
             topic_arn = topic.result()
-            rest_api_id, key_value = api.result()
-        merchants = load_merchants(merchants_file) if merchants_file else ()
+            rest_api_id, key_value, key_id = api.result()
+        # The local key may post for every merchant that names no keys of its own (ADR 0024)
+        merchants = tuple(
+            {"api_key_ids": {key_id}, **merchant}
+            for merchant in (load_merchants(merchants_file) if merchants_file else ())
+        )
         self._seed(tables[shapes.MERCHANTS_TABLE.component], merchants)
         return Resources(
             tables=tables,
@@ -264,8 +273,9 @@ class EmbeddedAws:
             )["Attributes"]["QueueArn"]
         return urls, arns
 
-    def _create_api(self, key_value: str) -> tuple[str, str]:
-        """The REST API, ``POST /transaction`` (API key required), stage, usage plan and key."""
+    def _create_api(self, key_value: str) -> tuple[str, str, str]:
+        """The REST API, ``POST /transaction`` (API key required), stage, usage plan and key:
+        the API's id, the key's value and id."""
         apigateway = self.client("apigateway")
         api_id = apigateway.create_rest_api(
             name=name(shapes.API_COMPONENT), endpointConfiguration={"types": ["REGIONAL"]}
@@ -299,11 +309,17 @@ class EmbeddedAws:
             name=name(shapes.USAGE_PLAN_COMPONENT),
             apiStages=[{"apiId": api_id, "stage": shapes.API_STAGE}],
         )["id"]
-        key = apigateway.create_api_key(
-            name=name(shapes.API_KEY_COMPONENT), enabled=True, value=key_value
-        )
-        apigateway.create_usage_plan_key(usagePlanId=plan_id, keyId=key["id"], keyType="API_KEY")
-        return api_id, key["value"]
+        keys = {
+            provider: apigateway.create_api_key(
+                name=name(shapes.api_key_component(provider)), enabled=True, value=value
+            )
+            for provider, value in ((LOCAL_KEY, key_value), (OTHER_KEY, UNBOUND_KEY_VALUE))
+        }
+        for key in keys.values():
+            apigateway.create_usage_plan_key(
+                usagePlanId=plan_id, keyId=key["id"], keyType="API_KEY"
+            )
+        return api_id, keys[LOCAL_KEY]["value"], keys[LOCAL_KEY]["id"]
 
     def _seed(self, table_name: str, merchants: tuple[dict[str, Any], ...]) -> None:
         dynamodb = self.client("dynamodb")

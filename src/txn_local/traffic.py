@@ -28,12 +28,17 @@ _ZERO_DECIMAL = frozenset({"JPY", "KRW", "VND", "CLP", "ISK"})
 class SampleRequest:
     """One request of the burst and what the demo expects of it."""
 
-    kind: str  # valid, invalid_body, missing_key, wrong_key, unknown_merchant, pan, ...
+    kind: str  # valid, invalid_body, missing_key, wrong_key, unbound_key, unknown_merchant, ...
     body: bytes
     expect: int  # the HTTP status the demo expects
     headers: dict[str, str] = field(default_factory=dict)
     use_api_key: bool = True
     api_key: str | None = None  # overrides the runtime's key (wrong-key case)
+
+
+# The local API key of another payment provider: valid at the gateway, bound to no merchant, so
+# the validator refuses it (ADR 0024). A local value, like moto's "testing" credentials.
+UNBOUND_KEY_VALUE = "local-key-of-another-provider-0000"
 
 
 def _timestamp() -> str:
@@ -118,6 +123,7 @@ def build(
     add(SampleRequest("missing_key", _encode(good), 403, use_api_key=False))
     add(SampleRequest("wrong_key", _encode(good), 403, api_key="not-the-key-" + "x" * 20))
     # Refused by the validator.
+    add(SampleRequest("unbound_key", _encode(good), 403, api_key=UNBOUND_KEY_VALUE))
     add(
         SampleRequest("unknown_merchant", _encode({**good, "merchant_id": "m_does_not_exist"}), 422)
     )

@@ -121,13 +121,14 @@ EDGE = Layer(
             "stage_name",
             "stage_arn",
             "transaction_endpoint_url",
-            "api_key_id",
-            "api_key_value",
+            # API key name (a payment provider) -> its id, and -> its value
+            "api_key_ids",
+            "api_key_values",
             "web_acl_arn",
             "access_log_group_name",
         }
     ),
-    secret_outputs=frozenset({"api_key_value"}),
+    secret_outputs=frozenset({"api_key_values"}),
 )
 
 OBSERVABILITY = Layer(

@@ -316,6 +316,13 @@ EVENT_SOURCES = (FRAUD_DETECTOR_SOURCE, FAILED_TRANSACTIONS_SOURCE)
 
 API_COMPONENT = "transactions-api"
 API_KEY_COMPONENT = "transactions-api-key"
+
+
+def api_key_component(key: str) -> str:
+    """The component of the API key named ``key`` in edge's config (``apiKeys``)."""
+    return f"{API_KEY_COMPONENT}-{key}"
+
+
 USAGE_PLAN_COMPONENT = "transactions-api-plan"
 API_STAGE = "v1"
 # The stage's web ACL: its name is also its CloudWatch metric name (the WebACL dimension).

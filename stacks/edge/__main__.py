@@ -50,7 +50,7 @@ keys = ApiKeyPlan(
     "keys",
     ApiKeyPlanArgs(
         plan_name=ctx.name(shapes.USAGE_PLAN_COMPONENT),
-        key_name=ctx.name(shapes.API_KEY_COMPONENT),
+        key_names={key: ctx.name(shapes.api_key_component(key)) for key in cfg.api_keys},
         rest_api_id=api.api.id,
         stage_name=api.stage.stage_name,
         rate_limit=cfg.throttle_rate_limit,
@@ -89,8 +89,8 @@ ctx.export(
     stage_name=api.stage.stage_name,
     stage_arn=api.stage.arn,
     transaction_endpoint_url=api.endpoint_url,
-    api_key_id=keys.key.id,
-    api_key_value=keys.key.value,
+    api_key_ids=keys.key_ids,
+    api_key_values=keys.key_values,
     web_acl_arn=waf.acl.arn,
     access_log_group_name=api.access_logs.name,
 )

@@ -25,6 +25,7 @@ from txn_local import callcount
 from txn_local.demo import USER_AGENT as DEMO_USER_AGENT
 from txn_local.demo import Demo
 from txn_local.runtime import LocalRuntime, RuntimeConfig
+from txn_local.traffic import UNBOUND_KEY_VALUE
 from txn_spec import shapes
 
 pytestmark = pytest.mark.e2e
@@ -192,6 +193,17 @@ def test_bad_input_gets_a_4xx_with_a_code_and_is_never_enqueued(
     assert answer["error"]["code"] == code
     assert runtime.wait_idle(10)
     assert enqueued(runtime) == before
+
+
+def test_a_key_the_gateway_admits_but_the_merchant_does_not_name_gets_403_never_enqueued(runtime):
+    # ADR 0024: another provider's valid key, bound to no merchant
+    assert runtime.wait_idle(30)
+    before = enqueued(runtime)
+    answered, answer = post(runtime, body(), api_key=UNBOUND_KEY_VALUE)
+    assert (answered, answer["error"]["code"]) == (403, "merchant_not_permitted")
+    assert post(runtime, body())[0] == 202  # the same body with the merchant's own key
+    assert runtime.wait_idle(10)
+    assert enqueued(runtime) == before + 1
 
 
 def test_a_replayed_idempotency_key_gets_the_first_answer(runtime):

@@ -297,7 +297,7 @@ def test_usage_plan_throttles_and_quotas_the_bound_api_key(edge: LayerRun) -> No
     binding = edge.one("aws:apigateway/usagePlanKey:UsagePlanKey")
     api = edge.one("aws:apigateway/restApi:RestApi")
     assert plan.inputs["name"] == "txn-dev-transactions-api-plan"
-    assert key.inputs["name"] == "txn-dev-transactions-api-key"
+    assert key.inputs["name"] == "txn-dev-transactions-api-key-provider"
     assert plan.inputs["apiStages"] == [{"apiId": api.id, "stage": "v1"}]
     assert plan.inputs["throttleSettings"] == {"rateLimit": 100, "burstLimit": 200}
     assert plan.inputs["quotaSettings"] == {"limit": 1_000_000, "period": "DAY"}
@@ -419,9 +419,36 @@ def test_exports_the_endpoint_url_and_the_key_value_only_as_a_secret(edge: Layer
     stage = edge.one("aws:apigateway/stage:Stage")
     assert edge.exports["transaction_endpoint_url"] == f"{stage.outputs['invokeUrl']}/transaction"
     assert edge.exports["transaction_endpoint_url"].startswith("https://")
-    assert edge.exports["api_key_id"] == edge.one("aws:apigateway/apiKey:ApiKey").id
-    assert edge.secret_exports == {"api_key_value"}
+    assert edge.exports["api_key_ids"] == {"provider": edge.one("aws:apigateway/apiKey:ApiKey").id}
+    assert edge.secret_exports == {"api_key_values"}
     assert set(edge.exports) == contract.EDGE.outputs
+
+
+def test_each_listed_provider_gets_its_own_key_on_the_plan_and_the_first_key_keeps_its_state(
+    references: dict[str, dict],
+) -> None:
+    # ADR 0024: rotation lists the new key beside the old one
+    edge = run_layer(
+        "edge", config={"txn-edge:apiKeys": '["provider", "acme-pay"]'}, references=references
+    )
+    keys = {k.inputs["name"]: k for k in edge.of_type("aws:apigateway/apiKey:ApiKey")}
+    assert set(keys) == {
+        "txn-dev-transactions-api-key-provider",
+        "txn-dev-transactions-api-key-acme-pay",
+    }
+    bound = {b.inputs["keyId"] for b in edge.of_type("aws:apigateway/usagePlanKey:UsagePlanKey")}
+    assert bound == {key.id for key in keys.values()}
+    assert edge.exports["api_key_ids"] == {
+        "provider": keys["txn-dev-transactions-api-key-provider"].id,
+        "acme-pay": keys["txn-dev-transactions-api-key-acme-pay"].id,
+    }
+    assert set(edge.exports["api_key_values"]) == {"provider", "acme-pay"}
+    # the one key of a stack deployed before keys were listed ("keys-key") keeps its state, so
+    # its value, under its provider's name; a replacement would cut that provider off
+    assert edge.aliases == {
+        "keys-provider-key": {"keys-key"},
+        "keys-provider-plan-key": {"keys-plan-key"},
+    }
 
 
 def test_prod_keeps_audit_logs_past_twelve_months(prod_system: dict[str, LayerRun]) -> None:

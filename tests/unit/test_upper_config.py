@@ -25,6 +25,7 @@ EDGE = {
     "wafRateLimitPer5Min": "300000",
     "auditLogRetentionDays": "365",
     "openapiDocument": "../../api/openapi.yaml",
+    "apiKeys": '["provider"]',  # structured config reaches the program as JSON text
 }
 OBSERVABILITY = {
     "owner": "t",
@@ -76,6 +77,21 @@ def test_an_xray_sampling_rate_outside_0_to_1_is_refused(rate: str) -> None:
 def test_audit_logs_are_kept_a_year_in_a_retention_cloudwatch_accepts(days: str) -> None:
     with pytest.raises(ConfigError, match="auditLogRetentionDays"):
         parse(EdgeConfig, EDGE | {"auditLogRetentionDays": days}, "txn-edge")
+
+
+@pytest.mark.parametrize(
+    ("keys", "problem"),
+    [
+        ('["provider", "provider"]', "lists provider more than once"),
+        ("[]", "at least 1 item"),
+        ('["Provider A"]', "should match pattern"),
+        ("provider", "must be YAML structured config"),
+    ],
+)
+def test_api_keys_are_distinct_names_and_at_least_one(keys: str, problem: str) -> None:
+    assert parse(EdgeConfig, EDGE | {"apiKeys": '["old", "new"]'}, "e").api_keys == ("old", "new")
+    with pytest.raises(ConfigError, match=f"txn-edge:apiKeys.*{problem}"):
+        parse(EdgeConfig, EDGE | {"apiKeys": keys}, "txn-edge")
 
 
 def test_a_daily_quota_create_usage_plan_cannot_hold_is_refused() -> None:

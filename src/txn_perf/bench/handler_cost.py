@@ -55,6 +55,7 @@ BODY = api_schema.request_example(ROOT / api_schema.OPENAPI_PATH)  # the documen
 MERCHANT = {
     "merchant_id": "m_1001", "active": True, "allowed_currencies": ["USD"],
     "per_transaction_limit": 5000, "daily_limit": 200000, "mcc": "5942", "country": "US",
+    "api_key_ids": ["k1"],
 }  # fmt: skip
 MERCHANT_ITEM = to_item(MERCHANT)
 
@@ -141,7 +142,12 @@ def validator_case(iterations: int) -> dict:
     )
     raws = [json.dumps(b) for b in _bodies()]
     events = [
-        {"body": raw, "isBase64Encoded": False, "headers": {"Content-Type": "application/json"}}
+        {
+            "body": raw,
+            "isBase64Encoded": False,
+            "headers": {"Content-Type": "application/json"},
+            "requestContext": {"identity": {"apiKeyId": "k1"}},  # bound to the merchant
+        }
         for raw in raws
     ]
     assert all(validator.handle(e).status_code == 202 for e in events)

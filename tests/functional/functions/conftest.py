@@ -37,6 +37,8 @@ partiql.apply()
 REGION = "us-east-2"
 ACCOUNT = "123456789012"
 ROOT = Path(__file__).resolve().parents[3]
+# The API key every event here is sent with; every fixture merchant is bound to it (ADR 0024).
+API_KEY_ID = "key-123"
 SERVICE_PREFIX = "txn-test-"  # + the package: each handler's POWERTOOLS_SERVICE_NAME
 NAMES = {
     Env.TRANSACTIONS_TABLE: "transactions",
@@ -123,7 +125,7 @@ def provisioned(names: Mapping[str, str]) -> Iterator[Aws]:
             )
         table = boto3.resource("dynamodb", region_name=REGION).Table(names[Env.MERCHANTS_TABLE])
         for merchant in json.loads((ROOT / "fixtures" / "merchants.json").read_text()):
-            table.put_item(Item=merchant)
+            table.put_item(Item={**merchant, "api_key_ids": {API_KEY_ID}})
         sqs = boto3.client("sqs", region_name=REGION)
         queue_url = names[Env.TRANSACTIONS_QUEUE_URL]
         url = sqs.create_queue(QueueName=queue_url.rsplit("/", 1)[1])["QueueUrl"]
@@ -219,8 +221,15 @@ def make_body() -> Callable[..., dict[str, Any]]:
     return body_now
 
 
-def make_api_event(body: Any, *, b64: bool = False, headers: dict[str, str] | None = None) -> dict:
-    """An API Gateway REST (v1) Lambda proxy event for ``POST /transaction``."""
+def make_api_event(
+    body: Any,
+    *,
+    b64: bool = False,
+    headers: dict[str, str] | None = None,
+    api_key_id: str = API_KEY_ID,
+) -> dict:
+    """An API Gateway REST (v1) Lambda proxy event for ``POST /transaction``, sent with the
+    API key ``api_key_id``."""
     raw = body if isinstance(body, str | None) else json.dumps(body)
     if b64 and raw is not None:
         raw = base64.b64encode(raw.encode()).decode()
@@ -239,7 +248,7 @@ def make_api_event(body: Any, *, b64: bool = False, headers: dict[str, str] | No
             "httpMethod": "POST",
             "stage": "v1",
             "requestId": str(uuid.uuid4()),
-            "identity": {"apiKeyId": "key-123", "sourceIp": "203.0.113.7"},
+            "identity": {"apiKeyId": api_key_id, "sourceIp": "203.0.113.7"},
             "accountId": ACCOUNT,
             "apiId": "abc123",
         },
@@ -267,12 +276,14 @@ def make_report_event(body: Any, **kw: Any) -> dict[str, Any]:
     return event
 
 
-def reported(transaction_id: str) -> str:
-    """The message the validator queues for a report on ``transaction_id``."""
+def reported(transaction_id: str, api_key_id: str | None = API_KEY_ID) -> str:
+    """The message the validator queues for a report on ``transaction_id`` sent with the API key
+    ``api_key_id`` (None: as a validator from before ADR 0024 queued it, without)."""
     received = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    return json.dumps(
-        {**report_body(transaction_id), "received_at": received, "schema_version": "1"}
-    )
+    message = {**report_body(transaction_id), "received_at": received, "schema_version": "1"}
+    if api_key_id is not None:
+        message["api_key_id"] = api_key_id
+    return json.dumps(message)
 
 
 def report_record(make: Callable[..., dict[str, Any]], body: str, **kw: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from tests.functional.functions.conftest import (
+    API_KEY_ID,
     REGION,
     make_report_event,
     report_body,
@@ -58,7 +59,15 @@ def test_given_a_report_when_posted_then_202_and_queued_marked_as_a_report(
         FRAUD_REPORT_KIND
     )
     queued = json.loads(message["Body"])
-    assert set(queued) == {"transaction_id", "kind", "reported_at", "received_at", "schema_version"}
+    assert set(queued) == {
+        "transaction_id",
+        "kind",
+        "reported_at",
+        "received_at",
+        "api_key_id",
+        "schema_version",
+    }
+    assert queued["api_key_id"] == API_KEY_ID  # whose report it is, checked when it is taken
 
 
 @pytest.mark.parametrize(
@@ -130,3 +139,28 @@ def test_given_a_report_on_an_unknown_transaction_then_acknowledged_and_nothing_
     assert response == {"batchItemFailures": []}
     assert aws.items("velocity") == []
     assert "transaction_unknown" in logs.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("sender", "counted"),
+    [
+        ("key-of-another-provider", False),  # not bound to m_1001: dropped, said, counted never
+        (None, True),  # queued before ADR 0024 by a validator that had admitted it: counted
+    ],
+)
+def test_given_a_report_on_a_sale_then_it_counts_only_from_a_key_bound_to_its_merchant(
+    decided, fraud_app, aws, sqs_record, context, log_stream, capsys, sender, counted
+):
+    logs = log_stream(fraud_app)
+    record = report_record(sqs_record, reported(decided, api_key_id=sender))
+
+    response = fraud_app.lambda_handler({"Records": [record]}, context)
+
+    assert response == {"batchItemFailures": []}  # acknowledged either way: a retry is no use
+    card = velocity_item("card#tok_reported")
+    assert card is not None  # the sale's own windows
+    assert ("rk" in card) is counted  # the card's confirmed fraud
+    assert (velocity_item("risk#m_1001") is not None) is counted  # the shop's and terminal's
+    assert ("[not_permitted]" in logs.getvalue()) is not counted
+    outcome = "counted" if counted else "not_permitted"
+    assert f'"outcome":"{outcome}"' in capsys.readouterr().out.replace(" ", "")

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import json
 
+import boto3
 import pytest
+
+from tests.functional.functions.conftest import REGION
 
 PAN = "4111111111111111"
 
@@ -90,6 +93,39 @@ def test_given_merchant_terms_broken_when_posted_then_422(
     assert response["statusCode"] == 422
     assert body_of(response)["error"]["code"] == code
     assert body_of(response)["error"]["field"] == field
+    assert aws.messages() == []
+
+
+@pytest.mark.parametrize("merchant_id", ["m_1001", "m_9001"])  # active, and inactive
+def test_given_a_key_not_bound_to_the_merchant_then_403_and_nothing_of_the_merchant_is_told(
+    validator_app, api_event, make_body, aws, context, merchant_id
+):
+    # the body breaks the merchant's terms too (amount over m_1001's limit; m_9001 inactive):
+    # the key's binding is judged first, so another provider's key learns none of them
+    body = make_body(merchant_id=merchant_id, amount=500_001)
+    response = validator_app.lambda_handler(
+        api_event(body, api_key_id="key-of-another-provider"), context
+    )
+
+    assert response["statusCode"] == 403
+    assert body_of(response)["error"] == {
+        "code": "merchant_not_permitted",
+        "message": "this API key may not post for this merchant",
+        "field": "merchant_id",
+    }
+    assert aws.messages() == []
+
+
+def test_given_a_merchant_bound_to_no_key_then_every_key_is_refused(
+    validator_app, api_event, make_body, aws, context
+):
+    merchants = boto3.resource("dynamodb", region_name=REGION).Table("merchants")
+    merchants.update_item(Key={"merchant_id": "m_1001"}, UpdateExpression="REMOVE api_key_ids")
+
+    response = validator_app.lambda_handler(api_event(make_body()), context)
+
+    assert response["statusCode"] == 403
+    assert body_of(response)["error"]["code"] == "merchant_not_permitted"
     assert aws.messages() == []
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from txn_local.traffic import UNBOUND_KEY_VALUE
 from txn_spec import shapes
 
 pytestmark = pytest.mark.e2e
@@ -105,15 +106,21 @@ def test_a_replayed_idempotency_key_gets_the_first_answer(client, make_body):
     assert second == first
 
 
-def test_the_api_key_is_the_one_the_embedded_api_gateway_holds(runtime):
+def test_the_api_key_is_the_one_the_embedded_api_gateway_holds_and_the_merchants_name(runtime):
     assert runtime.resources is not None
     apigateway = runtime.aws.client("apigateway")
     plans = apigateway.get_usage_plans()["items"]
     assert [p["apiStages"] for p in plans] == [
         [{"apiId": runtime.resources.rest_api_id, "stage": shapes.API_STAGE}]
     ]
-    keys = apigateway.get_usage_plan_keys(usagePlanId=plans[0]["id"])["items"]
-    assert [k["value"] for k in keys] == [runtime.api_key]
+    keys = {
+        k["value"]: k["id"]
+        for k in apigateway.get_usage_plan_keys(usagePlanId=plans[0]["id"])["items"]
+    }
+    # the runtime's key, and another provider's that no merchant names (ADR 0024)
+    assert set(keys) == {runtime.api_key, UNBOUND_KEY_VALUE}
+    bound = [set(m["api_key_ids"]) for m in runtime.resources.merchants]
+    assert bound == [{keys[runtime.api_key]}] * len(runtime.resources.merchants) != []
 
 
 @pytest.mark.parametrize("shape", shapes.TABLES, ids=lambda s: s.component)

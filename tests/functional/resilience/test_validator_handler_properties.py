@@ -30,6 +30,7 @@ from txn_spec.shapes import IDEMPOTENCY_TABLE, MERCHANTS_TABLE, Env
 
 REGION, ACCOUNT = "us-east-2", "123456789012"
 ROOT = Path(__file__).resolve().parents[3]
+API_KEY_ID = "key-1"  # every event's key; the fixture merchants are bound to it (ADR 0024)
 QUEUE_URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/transactions"
 ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -74,7 +75,7 @@ def app() -> Iterator[Any]:
         _table(ddb, "idempotency", IDEMPOTENCY_TABLE.hash_key)
         merchants = boto3.resource("dynamodb", region_name=REGION).Table("merchants")
         for merchant in json.loads((ROOT / "fixtures" / "merchants.json").read_text()):
-            merchants.put_item(Item=merchant)
+            merchants.put_item(Item={**merchant, "api_key_ids": {API_KEY_ID}})
         assert boto3.client("sqs", region_name=REGION).create_queue(QueueName="transactions")
         module = importlib.import_module("validator.app")
         module.validator._merchants._cache.clear()
@@ -112,7 +113,7 @@ def event(body: str | bytes | None, *, b64: bool, headers: dict[str, str]) -> di
         "headers": {"Content-Type": "application/json", **headers},
         "requestContext": {
             "requestId": str(uuid.uuid4()),
-            "identity": {"apiKeyId": "key-1", "sourceIp": "203.0.113.7"},
+            "identity": {"apiKeyId": API_KEY_ID, "sourceIp": "203.0.113.7"},
         },
         "body": body,
         "isBase64Encoded": b64,

@@ -5,9 +5,15 @@ import pytest
 from hypothesis import given
 
 from tests.factories import transaction_body
-from txn_domain.errors import BadRequestError, MerchantRejectedError, PanDetectedError
+from txn_domain.errors import (
+    BadRequestError,
+    ForbiddenError,
+    MerchantRejectedError,
+    PanDetectedError,
+)
 from txn_domain.validation import (
     MAX_BODY_BYTES,
+    check_caller,
     check_merchant,
     check_reported_at,
     check_timestamp,
@@ -224,6 +230,29 @@ def test_given_merchant_terms_broken_when_checked_then_422(
     with pytest.raises(MerchantRejectedError) as err:
         check_merchant(txn, merchant)
     assert (err.value.status, err.value.code) == (422, code)
+
+
+@pytest.mark.parametrize(
+    ("bound", "caller", "admitted"),
+    [
+        (["k-acme", "k-next"], "k-next", True),  # either of two keys, as during a rotation
+        (["k-acme"], "k-other", False),  # another provider's key
+        (["k-acme"], None, False),  # no key at all (never, behind API Gateway)
+        ([], "k-acme", False),  # a merchant that names no key: refused for every key
+    ],
+)
+def test_a_caller_may_act_only_for_a_merchant_that_names_its_key(
+    make_merchant, bound, caller, admitted
+):
+    merchant = make_merchant(api_key_ids=bound)
+    assert merchant.admits(caller) is admitted
+    if admitted:
+        check_caller(merchant, caller)
+    else:
+        with pytest.raises(ForbiddenError) as err:
+            check_caller(merchant, caller)
+        assert (err.value.status, err.value.code) == (403, "merchant_not_permitted")
+    check_caller(None, caller)  # an unknown merchant is check_merchant's (422 merchant_unknown)
 
 
 def test_given_amount_exactly_at_limit_when_checked_then_allowed(make_json, make_merchant):

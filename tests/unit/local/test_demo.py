@@ -41,6 +41,7 @@ def test_the_burst_has_every_case_and_the_requested_size():
         "invalid_body",
         "missing_key",
         "wrong_key",
+        "unbound_key",
         "unknown_merchant",
         "pan",
         "card_testing",

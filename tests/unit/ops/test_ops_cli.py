@@ -362,9 +362,9 @@ def test_outputs_hide_secret_values_unless_asked(fake, repo, lines) -> None:
         )
         return "\n".join(lines)
 
-    assert "api_key_value                      [secret]" in outputs()
-    assert "edge.api_key_value.v1" in outputs("--show-secrets")
-    assert '"api_key_value": "[secret]"' in outputs("--json")
+    assert "api_key_values                     [secret]" in outputs()
+    assert "edge.api_key_values.v1" in outputs("--show-secrets")
+    assert '"api_key_values": "[secret]"' in outputs("--json")
 
 
 def test_a_deploy_into_an_account_too_small_for_the_reservations_stops_before_compute(

@@ -44,7 +44,7 @@ class RecordedStack:
     def outputs(self) -> dict[str, auto.OutputValue]:
         return {
             "vpc_id": auto.OutputValue("vpc-123", False),
-            "api_key_value": auto.OutputValue("k", True),
+            "api_key_values": auto.OutputValue({"provider": "k"}, True),
         }
 
     def export_stack(self) -> auto.Deployment:
@@ -121,7 +121,7 @@ def test_state_reads_outputs_with_their_secret_flag_and_the_resource_count(
     assert state is not None
     assert state.resource_count == 7
     assert state.outputs["vpc_id"] == "vpc-123"
-    assert state.secret_outputs == {"api_key_value"}
+    assert state.secret_outputs == {"api_key_values"}
     assert state.protected == {
         "aws:kms/key:Key security-data",
         "aws:dynamodb/table:Table store-table",
