@@ -31,6 +31,8 @@ from txn_spec.shapes import FRAUD_REPORT_KIND, MESSAGE_KIND_ATTRIBUTE
 
 BATCH = 10
 BATCH_SPAN_S = 60
+# The risk team's API key: the replay binds every merchant to it, so its reports count (ADR 0024)
+REPORTER_KEY = "fraud-eval-reporter"
 # The pipeline, and the confirmations due: (arrival time, transaction id, pattern).
 FeedbackSink = Callable[[FraudPipeline, list[tuple[float, str, str]]], None]
 # Transactions replayed so far, of how many: called every tenth of the way.
@@ -103,7 +105,7 @@ def replay(
     feedback: FeedbackSink | None = None,
     progress: Progress | None = None,
 ) -> Replay:
-    aws = MemoryAws([to_item(m) for m in traffic.merchants])
+    aws = MemoryAws([to_item({**m, "api_key_ids": [REPORTER_KEY]}) for m in traffic.merchants])
     clock = [traffic.events[0].at if traffic.events else 0.0]
     pipeline = memory_pipeline(aws, clock, rules)
     pending = list(traffic.feedback)
@@ -201,6 +203,7 @@ def report_records(due: list[tuple[float, str, str]]) -> list[dict[str, object]]
                     "kind": "chargeback",
                     "reported_at": stamp(at),
                     "received_at": stamp(at),
+                    "api_key_id": REPORTER_KEY,
                     "schema_version": SCHEMA_VERSION,
                 }
             ),
