@@ -23,7 +23,12 @@ from txn_adapters.transactions import TransactionsStore
 from txn_adapters.velocity import VelocityStore
 from txn_domain.models import Status
 from txn_domain.rules import load_default_rules
-from txn_spec.shapes import FLAGGED_TRANSACTIONS_METRIC, Env
+from txn_spec.shapes import (
+    FLAGGED_TRANSACTIONS_METRIC,
+    KEY_NOT_PERMITTED_OUTCOME,
+    REPORTS_BY_OUTCOME_METRIC,
+    Env,
+)
 
 logger = make_logger()
 tracer = make_tracer()
@@ -49,7 +54,7 @@ pipeline = FraudPipeline(
 def _record_metrics(result: BatchResult) -> None:
     for outcome, count in result.reports.items():
         # ADR 0013; outcome: counted, duplicate, transaction_unknown, not_permitted (ADR 0024)
-        count_by(metrics, "FraudReportsByOutcome", "outcome", outcome, count)
+        count_by(metrics, REPORTS_BY_OUTCOME_METRIC, "outcome", outcome, count)
     if not result.decided and result.reports:
         return  # a batch of fraud reports only: no transaction figures
     approved = sum(a.decision.status is Status.APPROVED for a in result.decided)
@@ -86,11 +91,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
             "fraud report on a transaction the platform does not hold [transaction_unknown]",
             extra={"reports": result.reports["transaction_unknown"]},
         )
-    if result.reports.get("not_permitted"):
+    if result.reports.get(KEY_NOT_PERMITTED_OUTCOME):
         # A key holder reporting another merchant's sale: a security event, not a typo (ADR 0024).
         logger.warning(
             "fraud report from an API key not bound to the sale's merchant [not_permitted]",
-            extra={"reports": result.reports["not_permitted"]},
+            extra={"reports": result.reports[KEY_NOT_PERMITTED_OUTCOME]},
         )
     for message_id, exc in result.failures.items():
         logger.warning(

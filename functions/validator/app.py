@@ -13,7 +13,12 @@ from txn_adapters.merchants import MerchantsRepository
 from txn_adapters.queue import QueuePublisher
 from txn_adapters.telemetry import count_by, make_logger, make_metrics, make_tracer
 from txn_domain.errors import ServiceUnavailableError
-from txn_spec.shapes import REJECTED_REPORTS_METRIC, REJECTED_TRANSACTIONS_METRIC, Env
+from txn_spec.shapes import (
+    REJECTED_BY_CODE_METRIC,
+    REJECTED_REPORTS_METRIC,
+    REJECTED_TRANSACTIONS_METRIC,
+    Env,
+)
 from validator.service import Result, Validator, error_result
 
 logger = make_logger()
@@ -49,7 +54,7 @@ def _record(result: Result, report: bool, event: dict[str, Any]) -> None:
         log("fraud report refused", extra=extra)
         return
     metrics.add_metric(name=REJECTED_TRANSACTIONS_METRIC, unit=MetricUnit.Count, value=1)
-    count_by(metrics, "TransactionsRejectedByCode", "code", result.outcome)
+    count_by(metrics, REJECTED_BY_CODE_METRIC, "code", result.outcome)
     log("transaction refused", extra=extra)
 
 

@@ -93,12 +93,12 @@ ASSUMPTIONS: dict[str, tuple[float, str]] = {
         "are not billed",
     ),
     "custom_metrics_besides_rules": (
-        29.0,
+        31.0,
         "EMF metric x dimension combinations other than FlaggedByRule (one per rule of the "
         "rule document, added by the capacity tool): validator 3 (TransactionsRejected, "
         "FraudReportsRejected, IdempotentReplays) + TransactionsRejectedByCode per code it can "
-        "answer behind the gateway's schema check (11), fraud detector 6 (approved, flagged, "
-        "duplicates, merchant drift, RecordsProcessed/Failed) + FraudReportsByOutcome (3), "
+        "answer behind the gateway's schema check (12), fraud detector 6 (approved, flagged, "
+        "duplicates, merchant drift, RecordsProcessed/Failed) + FraudReportsByOutcome (4), "
         "failed-transaction 6; never per id",
     ),
     "high_severity_share": (

@@ -244,6 +244,13 @@ FAILED_TRANSACTIONS_METRIC = "FailedTransactions"
 REJECTED_TRANSACTIONS_METRIC = "TransactionsRejected"
 # Likewise for every fraud report (POST /fraud-reports) it refuses.
 REJECTED_REPORTS_METRIC = "FraudReportsRejected"
+# The validator's refusals by error code (dimension ``code``), and the fraud detector's reports
+# by outcome (dimension ``outcome``); an API key acting for a merchant that does not name it is
+# code KEY_NOT_PERMITTED_CODE, or outcome KEY_NOT_PERMITTED_OUTCOME for a report (ADR 0024).
+REJECTED_BY_CODE_METRIC = "TransactionsRejectedByCode"
+REPORTS_BY_OUTCOME_METRIC = "FraudReportsByOutcome"
+KEY_NOT_PERMITTED_CODE = "merchant_not_permitted"
+KEY_NOT_PERMITTED_OUTCOME = "not_permitted"
 # Emitted by each queue consumer per batch: the records it received, and those it reported back
 # to SQS as failed (retried, not raised: Lambda's Errors never counts them). Their ratio is the
 # consumer's error rate.

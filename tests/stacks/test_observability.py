@@ -232,6 +232,33 @@ def test_every_alarm_notifies_the_alarm_topic_and_names_an_existing_runbook(obs:
         assert anchor.group(1) in anchors
 
 
+def test_a_key_acting_for_a_merchant_that_does_not_name_it_pages_on_call(
+    obs: LayerRun, upstream: dict[str, dict]
+) -> None:
+    """ADR 0024: a sale refused or a report not counted for the key, either one, pages; the
+    metrics are those the functions emit (tests/functional/functions: test_validator's metric
+    line, test_fraud_reports' outcome)."""
+    alarm = alarms(obs)["api-key-not-permitted"]
+    assert queried_metrics(alarm) == {
+        "sales": ("TxnPlatform", "TransactionsRejectedByCode", "Sum"),
+        "reports": ("TxnPlatform", "FraudReportsByOutcome", "Sum"),
+    }
+    assert queried_dimensions(alarm) == {
+        "sales": {
+            "service": upstream["compute"]["validator_function_name"],
+            "code": "merchant_not_permitted",
+        },
+        "reports": {
+            "service": upstream["compute"]["fraud_detector_function_name"],
+            "outcome": "not_permitted",
+        },
+    }
+    assert (alarm.inputs["threshold"], alarm.inputs["evaluationPeriods"]) == (0, 1)
+    assert alarm_value(alarm, sales=1, reports=None) == 1  # a report-less minute still pages
+    assert alarm_value(alarm, sales=None, reports=2) == 2
+    assert alarm_value(alarm, sales=None, reports=None) == 0
+
+
 def test_alarm_topic_is_encrypted_and_both_topics_email(
     obs: LayerRun, upstream: dict[str, dict]
 ) -> None:
@@ -389,7 +416,13 @@ def test_a_card_number_found_in_any_masked_log_pages_on_call(obs: LayerRun) -> N
 
 @pytest.mark.parametrize(
     "key",
-    ["waf-not-inspecting", "api-access-log-silent", "vpc-flow-logs-silent", "card-data-in-logs"],
+    [
+        "waf-not-inspecting",
+        "api-access-log-silent",
+        "vpc-flow-logs-silent",
+        "card-data-in-logs",
+        "api-key-not-permitted",
+    ],
 )
 def test_a_failed_security_control_pages_on_call_and_back_with_its_runbook(
     obs: LayerRun, key: str

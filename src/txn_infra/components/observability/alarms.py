@@ -156,6 +156,7 @@ class ServiceAlarms(pulumi.ComponentResource):
         self._access_log_silent()
         self._flow_logs_silent()
         self._card_data_in_logs()
+        self._key_not_permitted()
         for component, table in w.table_names.items():
             # The TableName dimension alone leaves out the indexes' throttles, and an index that
             # throttles (above its warm throughput) throttles its table's writes too.
@@ -343,6 +344,33 @@ class ServiceAlarms(pulumi.ComponentResource):
                     label="Log events with card data",
                     return_data=True,
                 )
+            ],
+            threshold=0,
+            evaluation_periods=1,
+        )
+
+    def _key_not_permitted(self) -> None:
+        """An API key used for a merchant that does not name it (ADR 0024): a transaction refused
+        ``merchant_not_permitted``, or a fraud report not counted. A provider's key probing
+        other merchants is a leaked or misused credential; a merchant onboarded without its
+        binding refuses every sale. Either is someone's to look at now, so any one pages."""
+        names = self._args.watched.function_names
+        validator = {
+            "service": names[shapes.VALIDATOR.component],
+            "code": shapes.KEY_NOT_PERMITTED_CODE,
+        }
+        detector = {
+            "service": names[shapes.FRAUD_DETECTOR.component],
+            "outcome": shapes.KEY_NOT_PERMITTED_OUTCOME,
+        }
+        self._alarm(
+            "api-key-not-permitted",
+            "An API key acted for a merchant that does not name it",
+            "api-key-not-permitted",
+            metric_queries=[
+                _metric("sales", NS, shapes.REJECTED_BY_CODE_METRIC, validator, "Sum"),
+                _metric("reports", NS, shapes.REPORTS_BY_OUTCOME_METRIC, detector, "Sum"),
+                _expression("refused", "FILL(sales, 0) + FILL(reports, 0)", "Refused for the key"),
             ],
             threshold=0,
             evaluation_periods=1,
