@@ -112,8 +112,10 @@ def main(
         (preflight or (lambda s: _real_preflight(s, args.stack)))(settings)
         # Every chosen layer's role is assumed before anything runs: no half deploys. Outputs
         # too: a team's own credentials may not read the state bucket or decrypt its secrets.
+        # `outputs --json` is read by scripts: its stdout holds the JSON alone
+        said = _to_stderr if args.command == "outputs" and args.json else emit
         args.credentials = roles.LayerCredentials(
-            settings, args.stack, emit, sts=sts or roles.real_sts
+            settings, args.stack, said, sts=sts or roles.real_sts
         )
         args.credentials.check(deploy.select(args.layers))
         if args.command == "destroy" and _waits_for_enis(args.layers):
@@ -285,6 +287,10 @@ def _affected(args: argparse.Namespace, emit: Callable[[str], None]) -> int:
             more = f" (+{len(paths) - 3} more)" if len(paths) > 3 else ""
             emit(f"  {owner:<32} {', '.join(paths[:3])}{more}")
     return 0
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 def _outputs(

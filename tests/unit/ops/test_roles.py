@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -233,6 +234,20 @@ def test_outputs_are_read_as_the_layers_role(repo: Path, fake, lines) -> None:
     assert code == 0
     assert [kwargs["RoleSessionName"] for _, kwargs in sts.calls] == [f"txn-edge-dev-{PERSON}"]
     assert given[0].reader(contract.EDGE)["AWS_ACCESS_KEY_ID"] == f"AKIA-txn-edge-dev-{PERSON}"
+
+
+def test_outputs_as_json_print_the_role_lines_to_stderr_and_the_json_alone(
+    repo: Path, fake, lines, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # docs/deploy.md reads edge's api_key_ids from `outputs --json` in a script
+    fake.deploy_all()
+
+    assert run_with_roles(repo, fake, lines, "outputs", "--stack", "dev", "edge", "--json") == 0
+
+    assert set(json.loads("\n".join(lines))) == {"edge"}
+    assert "edge: running as arn:aws:iam::111122223333:role/txn-us-east-2-edge-deploy" in (
+        capsys.readouterr().err
+    )
 
 
 def test_the_plan_names_the_role_of_each_layer(repo: Path, lines) -> None:
