@@ -91,11 +91,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
             "fraud report on a transaction the platform does not hold [transaction_unknown]",
             extra={"reports": result.reports["transaction_unknown"]},
         )
-    if result.reports.get(KEY_NOT_PERMITTED_OUTCOME):
-        # A key holder reporting another merchant's sale: a security event, not a typo (ADR 0024).
+    for refused in result.refused_reports:
+        # A key holder reporting another merchant's sale: a security event (ADR 0024).
         logger.warning(
-            "fraud report from an API key not bound to the sale's merchant [not_permitted]",
-            extra={"reports": result.reports[KEY_NOT_PERMITTED_OUTCOME]},
+            "fraud report from an API key the sale's merchant does not name "
+            f"[{KEY_NOT_PERMITTED_OUTCOME}]",
+            extra=refused,
         )
     for message_id, exc in result.failures.items():
         logger.warning(

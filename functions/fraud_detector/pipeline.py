@@ -93,6 +93,8 @@ class BatchResult:
     duplicates: int = 0
     merchant_drift: int = 0  # transactions whose merchant count could not be settled
     reports: dict[ReportOutcome, int] = field(default_factory=dict)  # fraud reports by outcome
+    # fraud reports not counted for their key (ADR 0024): transaction, merchant, key ids
+    refused_reports: list[dict[str, str]] = field(default_factory=list)
 
 
 def _parse(body: str) -> AcceptedTransaction:
@@ -134,6 +136,7 @@ class FraudPipeline:
             )
             result.failures.update(taken.failures)
             result.reports = taken.outcomes
+            result.refused_reports = taken.refused
         return result
 
     def _transactions(self, records: Sequence[Mapping[str, Any]]) -> BatchResult:

@@ -58,16 +58,21 @@ def parse_report(body: str) -> QueuedReport:
 
 @dataclass
 class ReportsResult:
-    """Per SQS message id the error to report; per outcome the reports seen."""
+    """Per SQS message id the error to report; per outcome the reports seen; the reports not
+    counted for their key."""
 
     failures: dict[str, Exception] = field(default_factory=dict)
     outcomes: dict[ReportOutcome, int] = field(default_factory=dict)
+    # per report not counted for its key: the transaction, its merchant and the key's id
+    refused: list[dict[str, str]] = field(default_factory=list)
 
 
-def _permitted(keys: set[str | None], merchant: MerchantConfig | None) -> bool:
-    """Whether one of the API keys that reported a sale may act for its merchant. No key (None):
-    queued by a validator from before keys were bound to merchants, as that one admitted it."""
-    return None in keys or (merchant is not None and any(merchant.admits(k) for k in keys))
+def _refused(keys: set[str | None], merchant: MerchantConfig | None) -> list[str]:
+    """The API keys among those that reported a sale that may not act for its merchant. No key
+    (None) is not refused: the validator queues none without one (it refuses a key-less
+    report), so such a message was queued by a validator from before keys were bound to
+    merchants, which had admitted it (ADR 0024)."""
+    return sorted(k for k in keys if k is not None and (merchant is None or not merchant.admits(k)))
 
 
 def take_reports(
@@ -114,13 +119,18 @@ def take_reports(
             for sale in sales:
                 fail(sale.transaction_id, exc)
             return result
-        permitted = [
-            sale
-            for sale in sales
-            if _permitted(senders[sale.transaction_id], configs.get(sale.merchant_id))
-        ]
-        for _ in range(len(sales) - len(permitted)):
-            seen("not_permitted")
+        permitted = []
+        for sale in sales:
+            keys = senders[sale.transaction_id]
+            refused = _refused(keys, configs.get(sale.merchant_id))
+            for key in refused:  # each key that may not act for the sale's merchant, said
+                seen("not_permitted")
+                result.refused.append(
+                    {"transaction_id": sale.transaction_id, "merchant_id": sale.merchant_id}
+                    | {"api_key_id": key}
+                )
+            if len(refused) < len(keys):
+                permitted.append(sale)
         sales = permitted
     if not sales:
         return result

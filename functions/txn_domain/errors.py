@@ -42,10 +42,15 @@ class PanDetectedError(BadRequestError):
 
 
 class ForbiddenError(DomainError):
-    """The caller's API key may not act for what the request names (ADR 0024)."""
+    """The caller's API key may not act for what the request names (ADR 0024); ``merchant_id``
+    names the merchant for the refusal's log line, never for the answer."""
 
     status = 403
     default_code = "forbidden"
+
+    def __init__(self, message: str, *, code: str | None = None, merchant_id: str | None = None):
+        super().__init__(message, code=code, field="merchant_id" if merchant_id else None)
+        self.merchant_id = merchant_id
 
 
 class MerchantRejectedError(DomainError):

@@ -168,7 +168,7 @@ def check_caller(merchant: MerchantConfig | None, api_key_id: str | None) -> Non
         raise ForbiddenError(
             "this API key may not post for this merchant",
             code="merchant_not_permitted",
-            field="merchant_id",
+            merchant_id=merchant.merchant_id,
         )
 
 

@@ -34,11 +34,16 @@ validator = Validator(
 
 
 def _origin(event: dict[str, Any]) -> dict[str, Any]:
-    """Who sent a refused request: the access log's request id and source IP, so the refusal's
-    code (only here) joins the access log's line (kept 400 days in prod; PCI DSS 10.2.2)."""
+    """Who sent a refused request: the access log's request id, the source IP and the API key's
+    id, so the refusal's code (only here) joins the access log's line (kept 400 days in prod;
+    PCI DSS 10.2.2)."""
     context = event.get("requestContext") or {}
     identity = context.get("identity") or {}
-    return {"request_id": context.get("requestId"), "source_ip": identity.get("sourceIp")}
+    return {
+        "request_id": context.get("requestId"),
+        "source_ip": identity.get("sourceIp"),
+        "api_key_id": identity.get("apiKeyId"),
+    }
 
 
 def _record(result: Result, report: bool, event: dict[str, Any]) -> None:
@@ -49,6 +54,8 @@ def _record(result: Result, report: bool, event: dict[str, Any]) -> None:
         return
     log = logger.error if result.status_code >= 500 else logger.info
     extra = {"status": result.status_code, "code": result.outcome, **_origin(event)}
+    if result.merchant_id is not None:  # refused for the key: which merchant it tried
+        extra["merchant_id"] = result.merchant_id
     if report:
         metrics.add_metric(name=REJECTED_REPORTS_METRIC, unit=MetricUnit.Count, value=1)
         log("fraud report refused", extra=extra)

@@ -12,7 +12,12 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from txn_adapters.idempotency import StoredAnswer
-from txn_domain.errors import BadRequestError, DomainError, IdempotencyConflictError
+from txn_domain.errors import (
+    BadRequestError,
+    DomainError,
+    ForbiddenError,
+    IdempotencyConflictError,
+)
 from txn_domain.ids import new_transaction_id
 from txn_domain.models import AcceptedTransaction, MerchantConfig, QueuedReport, utc_millis
 from txn_domain.validation import (
@@ -49,6 +54,7 @@ class Result:
     body: str
     outcome: str  # "accepted", "replayed", "report_accepted" or the error code
     transaction_id: str | None = None
+    merchant_id: str | None = None  # of a refusal for the key (ADR 0024): for the log only
 
     def to_proxy(self) -> dict[str, Any]:
         headers = {**_HEADERS, REPLAYED_HEADER: "true"} if self.outcome == "replayed" else _HEADERS
@@ -56,7 +62,8 @@ class Result:
 
 
 def error_result(err: DomainError) -> Result:
-    return Result(err.status, json.dumps(err.to_body()), err.code)
+    merchant_id = err.merchant_id if isinstance(err, ForbiddenError) else None
+    return Result(err.status, json.dumps(err.to_body()), err.code, merchant_id=merchant_id)
 
 
 def request_body(event: dict[str, Any]) -> str | bytes | None:
@@ -185,11 +192,14 @@ class Validator:
     def _report(self, event: dict[str, Any]) -> Result:
         """Validate a fraud report and queue it (ADR 0013). No Idempotency-Key: a report counts
         once however often it is sent (the fraud detector's items remember it)."""
+        sender = api_key_id(event)
+        if sender is None:  # never behind API Gateway, which requires the key: a direct invoke
+            raise ForbiddenError("a report must be sent with an API key")
         report = parse_report(request_body(event))
         now = self._clock()
         check_reported_at(report, now)
         queued = QueuedReport.model_construct(
-            **dict(report), received_at=utc_millis(now), api_key_id=api_key_id(event)
+            **dict(report), received_at=utc_millis(now), api_key_id=sender
         )
         self._queue.send_report(queued)
         body = json.dumps(

@@ -70,6 +70,18 @@ def test_given_a_report_when_posted_then_202_and_queued_marked_as_a_report(
     assert queued["api_key_id"] == API_KEY_ID  # whose report it is, checked when it is taken
 
 
+def test_given_a_report_without_an_api_key_then_403_and_nothing_queued(validator_app, aws, context):
+    # never behind API Gateway (every method requires a key): a direct invoke of the function
+    event = make_report_event(report_body("01JDZZZZZZZZZZZZZZZZZZ0001"))
+    del event["requestContext"]["identity"]["apiKeyId"]
+
+    response = validator_app.lambda_handler(event, context)
+
+    assert response["statusCode"] == 403
+    assert json.loads(response["body"])["error"]["code"] == "forbidden"
+    assert aws.messages() == []
+
+
 @pytest.mark.parametrize(
     ("change", "code", "field"),
     [
@@ -161,6 +173,27 @@ def test_given_a_report_on_a_sale_then_it_counts_only_from_a_key_bound_to_its_me
     assert card is not None  # the sale's own windows
     assert ("rk" in card) is counted  # the card's confirmed fraud
     assert (velocity_item("risk#m_1001") is not None) is counted  # the shop's and terminal's
-    assert ("[not_permitted]" in logs.getvalue()) is not counted
+    said = [json.loads(x) for x in logs.getvalue().splitlines() if "[not_permitted]" in x]
+    expected = {"transaction_id": decided, "merchant_id": "m_1001", "api_key_id": sender}
+    assert [{k: line[k] for k in expected} for line in said] == ([] if counted else [expected])
     outcome = "counted" if counted else "not_permitted"
     assert f'"outcome":"{outcome}"' in capsys.readouterr().out.replace(" ", "")
+
+
+def test_given_two_keys_report_one_sale_in_a_batch_then_it_counts_once_and_the_other_is_said(
+    decided, fraud_app, sqs_record, context, log_stream, capsys
+):
+    logs = log_stream(fraud_app)
+    records = [
+        report_record(sqs_record, reported(decided, api_key_id=key))
+        for key in ("key-of-another-provider", API_KEY_ID)
+    ]
+
+    assert fraud_app.lambda_handler({"Records": records}, context) == {"batchItemFailures": []}
+
+    card = velocity_item("card#tok_reported")
+    assert card is not None and "rk" in card  # counted, once, for the bound key
+    said = [json.loads(x) for x in logs.getvalue().splitlines() if "[not_permitted]" in x]
+    assert [line["api_key_id"] for line in said] == ["key-of-another-provider"]
+    out = capsys.readouterr().out.replace(" ", "")
+    assert '"outcome":"counted"' in out and '"outcome":"not_permitted"' in out

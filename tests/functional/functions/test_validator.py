@@ -98,8 +98,9 @@ def test_given_merchant_terms_broken_when_posted_then_422(
 
 @pytest.mark.parametrize("merchant_id", ["m_1001", "m_9001"])  # active, and inactive
 def test_given_a_key_not_bound_to_the_merchant_then_403_and_nothing_of_the_merchant_is_told(
-    validator_app, api_event, make_body, aws, context, merchant_id
+    validator_app, api_event, make_body, aws, context, log_stream, merchant_id
 ):
+    logs = log_stream(validator_app)
     # the body breaks the merchant's terms too (amount over m_1001's limit; m_9001 inactive):
     # the key's binding is judged first, so another provider's key learns none of them
     body = make_body(merchant_id=merchant_id, amount=500_001)
@@ -114,6 +115,13 @@ def test_given_a_key_not_bound_to_the_merchant_then_403_and_nothing_of_the_merch
         "field": "merchant_id",
     }
     assert aws.messages() == []
+    # the log line says which key tried which merchant (the answer does not repeat the id)
+    (line,) = [json.loads(x) for x in logs.getvalue().splitlines() if "transaction refused" in x]
+    assert (line["code"], line["api_key_id"], line["merchant_id"]) == (
+        "merchant_not_permitted",
+        "key-of-another-provider",
+        merchant_id,
+    )
 
 
 def test_given_a_merchant_bound_to_no_key_then_every_key_is_refused(
