@@ -148,8 +148,17 @@ class FraudPipeline:
 
         now = int(self._clock())
         txns = list(primaries.values())
+        invalid: dict[str, Exception] = {}  # a merchant whose item does not validate
         try:
-            merchants = self._merchants.get_many([t.merchant_id for t in txns])
+            merchants = self._merchants.get_many([t.merchant_id for t in txns], invalid)
+            if invalid:  # its records retry until the item is mended; the others go on
+                for txn in txns:
+                    if txn.merchant_id in invalid:
+                        for message_id in message_of[txn.transaction_id]:
+                            result.failures[message_id] = invalid[txn.merchant_id]
+                txns = [t for t in txns if t.merchant_id not in invalid]
+                if not txns:
+                    return result
             counters, found = self._velocity.load(
                 counter_keys(txns), now, also=self._store.keys(txns)
             )

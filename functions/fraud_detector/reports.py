@@ -35,7 +35,9 @@ class Records(Protocol):
 
 
 class Merchants(Protocol):
-    def get_many(self, ids: Sequence[str]) -> Mapping[str, MerchantConfig | None]: ...
+    def get_many(
+        self, ids: Sequence[str], invalid: dict[str, Exception] | None = None
+    ) -> Mapping[str, MerchantConfig | None]: ...
 
 
 class RiskItems(Protocol):
@@ -113,14 +115,18 @@ def take_reports(
         else:
             sales.append(ReportedSale.from_record(found))
     if sales:
+        invalid: dict[str, Exception] = {}  # a merchant whose item does not validate
         try:
-            configs = merchants.get_many([sale.merchant_id for sale in sales])
+            configs = merchants.get_many([sale.merchant_id for sale in sales], invalid)
         except Exception as exc:
             for sale in sales:
                 fail(sale.transaction_id, exc)
             return result
         permitted = []
         for sale in sales:
+            if sale.merchant_id in invalid:  # retried until the item is mended
+                fail(sale.transaction_id, invalid[sale.merchant_id])
+                continue
             keys = senders[sale.transaction_id]
             refused = _refused(keys, configs.get(sale.merchant_id))
             for key in refused:  # each key that may not act for the sale's merchant, said

@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from txn_adapters.aws import backoff, from_item, translate
-from txn_domain.errors import ServiceUnavailableError
+from txn_domain.errors import DomainError, ServiceUnavailableError
 from txn_domain.models import MerchantConfig
 
 if TYPE_CHECKING:
@@ -72,7 +72,12 @@ class MerchantsRepository:
             raise translate(exc, "reading the merchant") from exc
         return self._store(merchant_id, response.get("Item"))
 
-    def get_many(self, merchant_ids: Iterable[str]) -> dict[str, MerchantConfig | None]:
+    def get_many(
+        self, merchant_ids: Iterable[str], invalid: dict[str, Exception] | None = None
+    ) -> dict[str, MerchantConfig | None]:
+        """The merchants' configurations (None: unknown). A merchant whose item does not
+        validate raises, unless ``invalid`` is given: then it is left out of the answer and its
+        error put there, so one bad item fails its own merchant's records, not the batch's."""
         out: dict[str, MerchantConfig | None] = {}
         missing: list[str] = []
         for merchant_id in dict.fromkeys(merchant_ids):
@@ -85,7 +90,12 @@ class MerchantsRepository:
             chunk = missing[start : start + _MAX_BATCH]
             found = self._batch_get(chunk)
             for merchant_id in chunk:
-                out[merchant_id] = self._store(merchant_id, found.get(merchant_id))
+                try:
+                    out[merchant_id] = self._store(merchant_id, found.get(merchant_id))
+                except DomainError as exc:
+                    if invalid is None:
+                        raise
+                    invalid[merchant_id] = exc
         return out
 
     def _batch_get(self, merchant_ids: list[str]) -> dict[str, dict[str, Any]]:

@@ -4,6 +4,9 @@ import copy
 import json
 import time
 
+import boto3
+
+from tests.functional.functions.conftest import API_KEY_ID, REGION
 from txn_domain.velocity import PACK
 
 PAN = "4111111111111111"
@@ -29,6 +32,38 @@ def test_given_good_bad_and_duplicate_records_then_only_the_bad_one_fails(
         {json.loads(good)["transaction_id"], json.loads(other)["transaction_id"]}
     )
     assert {i["status"] for i in items} == {"APPROVED"}
+
+
+def test_given_a_merchant_item_that_does_not_validate_then_only_its_records_wait_for_the_mend(
+    fraud_app, accepted, sqs_record, aws, context
+):
+    # GIVEN a sale of each of two merchants, and one merchant's item then written wrong by hand
+    # (api_key_ids as a string, not a string set)
+    good, hurt = accepted(), accepted(merchant_id="m_1002", card_token="tok_2")
+    merchants = boto3.resource("dynamodb", region_name=REGION).Table("merchants")
+    merchants.update_item(
+        Key={"merchant_id": "m_1002"},
+        UpdateExpression="SET api_key_ids = :one",
+        ExpressionAttributeValues={":one": API_KEY_ID},
+    )
+    records = [sqs_record(good), sqs_record(hurt)]
+
+    # WHEN the fraud detector takes them in one batch
+    response = fraud_app.lambda_handler(sqs_event(*records), context)
+
+    # THEN only the broken merchant's record fails (SQS retries it); the other is stored
+    assert response == {"batchItemFailures": [{"itemIdentifier": records[1]["messageId"]}]}
+    assert [i["transaction_id"] for i in aws.items("transactions")] == [
+        json.loads(good)["transaction_id"]
+    ]
+    # and once the item is mended, the retry is stored
+    merchants.update_item(
+        Key={"merchant_id": "m_1002"},
+        UpdateExpression="SET api_key_ids = :set",
+        ExpressionAttributeValues={":set": {API_KEY_ID}},
+    )
+    assert fraud_app.lambda_handler(sqs_event(records[1]), context) == {"batchItemFailures": []}
+    assert len(aws.items("transactions")) == 2
 
 
 def test_given_a_decided_record_then_item_has_the_stored_shape(

@@ -192,8 +192,44 @@ def test_given_two_keys_report_one_sale_in_a_batch_then_it_counts_once_and_the_o
     assert fraud_app.lambda_handler({"Records": records}, context) == {"batchItemFailures": []}
 
     card = velocity_item("card#tok_reported")
-    assert card is not None and "rk" in card  # counted, once, for the bound key
+    assert card is not None
+    assert "rk" in card  # counted, once, for the bound key
     said = [json.loads(x) for x in logs.getvalue().splitlines() if "[not_permitted]" in x]
     assert [line["api_key_id"] for line in said] == ["key-of-another-provider"]
     out = capsys.readouterr().out.replace(" ", "")
-    assert '"outcome":"counted"' in out and '"outcome":"not_permitted"' in out
+    assert '"outcome":"counted"' in out
+    assert '"outcome":"not_permitted"' in out
+
+
+def test_given_a_sales_merchant_item_that_does_not_validate_then_only_its_report_waits_for_the_mend(
+    decided, accepted, fraud_app, sqs_record, context
+):
+    # GIVEN a second stored sale, of m_1002, whose item is then written wrong by hand
+    other = accepted(merchant_id="m_1002", card_token="tok_other_shop")
+    assert fraud_app.lambda_handler({"Records": [sqs_record(other)]}, context) == {
+        "batchItemFailures": []
+    }
+    merchants = boto3.resource("dynamodb", region_name=REGION).Table("merchants")
+
+    def bind(value: object) -> None:
+        merchants.update_item(
+            Key={"merchant_id": "m_1002"},
+            UpdateExpression="SET api_key_ids = :v",
+            ExpressionAttributeValues={":v": value},
+        )
+
+    bind(API_KEY_ID)  # a string, not a string set
+    fraud_app.pipeline._merchants._cache.clear()  # as a minute later (the cache's TTL)
+    hurt = report_record(sqs_record, reported(json.loads(other)["transaction_id"]))
+    fine = report_record(sqs_record, reported(decided))
+
+    # WHEN reports on both sales come in one batch
+    first = fraud_app.lambda_handler({"Records": [hurt, fine]}, context)
+
+    # THEN the sale of the mended merchant counts; the other report is retried until the mend
+    assert first == {"batchItemFailures": [{"itemIdentifier": hurt["messageId"]}]}
+    assert "rk" in (velocity_item("card#tok_reported") or {})
+    assert "rk" not in (velocity_item("card#tok_other_shop") or {})
+    bind({API_KEY_ID})
+    assert fraud_app.lambda_handler({"Records": [hurt]}, context) == {"batchItemFailures": []}
+    assert "rk" in (velocity_item("card#tok_other_shop") or {})
