@@ -59,16 +59,17 @@ RUNTIME = {
 # Insights during an investigation, not watched all the time.
 NOT_WATCHED = {
     "IdempotentReplays": "a client retry answered from the store: normal, not a fault",
-    "TransactionsRejectedByCode": "the breakdown of the graphed TransactionsRejected",
     "TransactionsApproved": "a business volume; the accepted count is the queue's",
     "FlaggedByRule": "the breakdown of TransactionsFlagged, for tuning the rules",
     "DuplicateDeliveries": "SQS at-least-once delivery, absorbed by design (ADR 0003)",
     "MerchantCountDrift": "a drifted merchant counter; its WARNING log line names it",
     "FailedAlreadyRecorded": "a redelivered DLQ message that changed nothing",
     "FraudAlertsRepublished": "an alert sent from the DLQ; the DLQ alarm already fired",
-    "FraudReportsByOutcome": "confirmed fraud taken (ADR 0013): a business volume",
     "FraudReportsFailed": "a dead-lettered fraud report; the DLQ alarm already fired",
 }
+
+# Another payment provider's API key, which no merchant names
+OTHER_KEY = "key-of-another-provider"
 
 # (namespace, metric name, sorted (dimension, value) pairs): what identifies a CloudWatch metric
 Metric = tuple[str, str, tuple[tuple[str, str], ...]]
@@ -204,6 +205,11 @@ def run_every_path(handlers: Mapping[str, Callable[[dict[str, Any]], Any]], aws:
     assert validate(make_api_event(flagged))["statusCode"] == 202
     for refused in ('{"amount": 1}', "{not json", body_now(merchant_id="m_nope")):
         assert validate(make_api_event(refused))["statusCode"] >= 400
+    # a key the merchant does not name (ADR 0024): a sale refused, a report not counted
+    assert validate(make_api_event(body_now(), api_key_id=OTHER_KEY))["statusCode"] == 403
+    sale = json.loads(validate(make_api_event(body_now(card_token="tok_reported")))["body"])
+    other = report_body(sale["transaction_id"])
+    assert validate(make_report_event(other, api_key_id=OTHER_KEY))["statusCode"] == 202
     # a fraud report (ADR 0013) on a transaction never stored, and a malformed one
     report = report_body("01JDZZZZZZZZZZZZZZZZZZ0001")
     assert validate(make_report_event(report))["statusCode"] == 202
