@@ -162,6 +162,12 @@ def outputs(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def merchants(session: nox.Session) -> None:
+    """Write merchants, bind them to API keys: -- load FILE|bind|unbind --stack dev --key NAME."""
+    run_module(session, "txn_ops", "merchants", *session.posargs)
+
+
+@nox.session(default=False)
 def affected(session: nox.Session) -> None:
     """List the layers a change touches: -- --base origin/main [--format names|json]."""
     run_module(session, "txn_ops", "affected", *session.posargs)

@@ -14,7 +14,7 @@ and SQS retries it (the items' report digests make the retry count it once).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -77,6 +77,35 @@ def _refused(keys: set[str | None], merchant: MerchantConfig | None) -> list[str
     return sorted(k for k in keys if k is not None and (merchant is None or not merchant.admits(k)))
 
 
+def _permitted(
+    sales: list[ReportedSale],
+    senders: Mapping[str, set[str | None]],
+    merchants: Merchants,
+    result: ReportsResult,
+    fail: Callable[[str, Exception], None],
+    seen: Callable[[ReportOutcome], None],
+) -> list[ReportedSale]:
+    """The sales one of whose reporting keys may act for the sale's merchant (ADR 0024). Every
+    other key is counted ``not_permitted`` and said; a sale whose merchant's item does not
+    validate fails (retried until the item is mended)."""
+    invalid: dict[str, Exception] = {}
+    configs = merchants.get_many([sale.merchant_id for sale in sales], invalid)
+    permitted = []
+    for sale in sales:
+        if sale.merchant_id in invalid:
+            fail(sale.transaction_id, invalid[sale.merchant_id])
+            continue
+        reporters = senders[sale.transaction_id]
+        refused = _refused(reporters, configs.get(sale.merchant_id))
+        for key in refused:
+            seen("not_permitted")
+            said = {"transaction_id": sale.transaction_id, "merchant_id": sale.merchant_id}
+            result.refused.append({**said, "api_key_id": key})
+        if len(refused) < len(reporters):
+            permitted.append(sale)
+    return permitted
+
+
 def take_reports(
     records: Sequence[Mapping[str, Any]],
     store: Records,
@@ -115,29 +144,12 @@ def take_reports(
         else:
             sales.append(ReportedSale.from_record(found))
     if sales:
-        invalid: dict[str, Exception] = {}  # a merchant whose item does not validate
         try:
-            configs = merchants.get_many([sale.merchant_id for sale in sales], invalid)
+            sales = _permitted(sales, senders, merchants, result, fail, seen)
         except Exception as exc:
             for sale in sales:
                 fail(sale.transaction_id, exc)
             return result
-        permitted = []
-        for sale in sales:
-            if sale.merchant_id in invalid:  # retried until the item is mended
-                fail(sale.transaction_id, invalid[sale.merchant_id])
-                continue
-            keys = senders[sale.transaction_id]
-            refused = _refused(keys, configs.get(sale.merchant_id))
-            for key in refused:  # each key that may not act for the sale's merchant, said
-                seen("not_permitted")
-                result.refused.append(
-                    {"transaction_id": sale.transaction_id, "merchant_id": sale.merchant_id}
-                    | {"api_key_id": key}
-                )
-            if len(refused) < len(keys):
-                permitted.append(sale)
-        sales = permitted
     if not sales:
         return result
     keys = list(dict.fromkeys(k for sale in sales for k in sale.item_keys()))

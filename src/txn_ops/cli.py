@@ -4,6 +4,7 @@
     python -m txn_ops deploy --stack dev             # every layer, upstream first
     python -m txn_ops destroy --stack dev --plan     # the order, without running anything
     python -m txn_ops affected --base origin/main    # layers a change touches
+    python -m txn_ops merchants load fixtures/merchants.json --stack dev --key provider
 
 Every failure the user can fix prints one line, ``txn-ops: error: <code>: <what to do>``, and
 exits 2; a failed layer exits 1 after the summary table.
@@ -19,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from txn_ops import affected, blast, deploy, owners, quotas, roles, teardown, trail
+from txn_ops import affected, blast, deploy, merchants, owners, quotas, roles, teardown, trail
 from txn_ops import settings as cfg
 from txn_ops.errors import OpsError
 from txn_ops.report import Console
@@ -79,6 +80,29 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument(
         "--changed-only", action="store_true", help="leave out downstream layers (preview only)"
     )
+    m = sub.add_parser("merchants", help="write merchant items, bind them to API keys (ADR 0024)")
+    actions = m.add_subparsers(dest="action", required=True)
+    for action, what in (
+        ("load", "write the merchants of a JSON file, checked first, bound to --key"),
+        ("bind", "add API keys to existing merchants"),
+        ("unbind", "remove API keys from existing merchants"),
+    ):
+        p = actions.add_parser(action, help=what)
+        if action == "load":
+            p.add_argument("file", type=Path, help="a JSON list of merchant items")
+        p.add_argument("--stack", required=True, choices=cfg.STACKS, help="stack to act on")
+        p.add_argument(
+            "--key",
+            action="append",
+            default=[],
+            required=action != "load",
+            metavar="NAME",
+            help="an API key by its name in txn-edge:apiKeys (repeatable)",
+        )
+        if action != "load":
+            chosen = p.add_mutually_exclusive_group(required=True)
+            chosen.add_argument("--merchant", nargs="+", metavar="ID", help="these merchants")
+            chosen.add_argument("--all", action="store_true", help="every merchant of the table")
     return top
 
 
@@ -91,11 +115,14 @@ def main(
     sts: roles.StsFactory | None = None,
     reads: Callable[[], blast.Reads] | None = None,
     trail_check: trail.TrailCheck | None = None,
+    merchant_clients: merchants.ClientFactory | None = None,
 ) -> int:
     args = parser().parse_args(argv)
     try:
         if args.command == "affected":
             return _affected(args, emit)
+        if args.command == "merchants":
+            return _merchants(args, emit, merchant_clients)
         settings = cfg.load(args.root.resolve())
         if args.plan:
             for line in render_plan(args.command, args.layers, args.stack, settings):
@@ -286,6 +313,21 @@ def _affected(args: argparse.Namespace, emit: Callable[[str], None]) -> int:
         for owner, paths in asked.items():
             more = f" (+{len(paths) - 3} more)" if len(paths) > 3 else ""
             emit(f"  {owner:<32} {', '.join(paths[:3])}{more}")
+    return 0
+
+
+def _merchants(
+    args: argparse.Namespace,
+    emit: Callable[[str], None],
+    clients: merchants.ClientFactory | None,
+) -> int:
+    table = merchants.Merchants(
+        args.root.resolve(), args.stack, emit, **({"clients": clients} if clients else {})
+    )
+    if args.action == "load":
+        table.load(args.file, args.key)
+    else:
+        table.bind(args.key, [] if args.all else args.merchant, remove=args.action == "unbind")
     return 0
 
 

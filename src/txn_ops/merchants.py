@@ -1,0 +1,181 @@
+"""``merchants``: write a stack's merchant items and bind them to API keys (ADR 0024).
+
+    python -m txn_ops merchants load fixtures/merchants.json --stack dev --key provider
+    python -m txn_ops merchants bind --stack prod --key provider-2027 --merchant m_1001 m_1002
+    python -m txn_ops merchants bind --stack prod --key provider --all      # an upgrade
+    python -m txn_ops merchants unbind --stack prod --key provider --all    # a key retired
+
+No deploy role may write data (ADR 0011): these run with the caller's own credentials, which
+need ``dynamodb:PutItem``, ``UpdateItem`` and (for ``--all``) ``Scan`` on the merchants table,
+the data key through DynamoDB, and ``apigateway:GET`` on ``/apikeys`` to find a key by name.
+
+``load`` checks every item as the functions will read it (``MerchantConfig``) before writing
+any, so an item that would fail its merchant's sales never reaches the table; it writes each
+item whole, bound to the keys its file names plus ``--key``. ``bind`` and ``unbind`` add or
+remove key ids on existing items and change nothing else of them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
+
+from txn_domain.models import MerchantConfig
+from txn_ops import settings as cfg
+from txn_ops.errors import OpsError
+from txn_spec import contract, shapes
+from txn_spec.naming import physical_name
+
+ClientFactory = Callable[[str, str | None], Any]  # (service, region) -> a boto3 client
+
+
+def _client(service: str, region: str | None) -> Any:
+    return boto3.client(service, region_name=region)  # type: ignore[call-overload]
+
+
+def read_items(path: Path) -> list[dict[str, Any]]:
+    """The merchant items of a JSON file (a list, or ``{"merchants": [...]}``), each checked
+    as the functions read it; every bad item is named, and none is returned then."""
+    try:
+        data = json.loads(path.read_text(), parse_float=Decimal)
+    except FileNotFoundError:
+        raise OpsError("merchants-file-missing", f"no file {path}") from None
+    except json.JSONDecodeError as exc:
+        raise OpsError("merchants-file-invalid", f"{path} is not JSON: {exc}") from None
+    items = data.get("merchants") if isinstance(data, dict) else data
+    if not isinstance(items, list) or not items:
+        raise OpsError("merchants-file-invalid", f"{path} must hold a non-empty list of merchants")
+    problems = []
+    for number, item in enumerate(items, 1):
+        try:
+            MerchantConfig.model_validate(item)
+        except ValidationError as exc:
+            name = item.get("merchant_id", "?") if isinstance(item, dict) else "?"
+            for err in exc.errors(include_input=False, include_url=False):
+                where = ".".join(str(part) for part in err["loc"]) or "item"
+                problems.append(f"item {number} ({name}): {where}: {err['msg']}")
+    ids = [item["merchant_id"] for item in items]
+    problems += [f"merchant {m} is listed more than once" for m in sorted(_twice(ids))]
+    if problems:
+        raise OpsError("merchants-file-invalid", f"{path}: nothing written; " + "; ".join(problems))
+    return items
+
+
+def _twice(values: Sequence[str]) -> set[str]:
+    return {v for v in values if values.count(v) > 1}
+
+
+class Merchants:
+    """One stack's merchants table and API keys, as the caller's own credentials see them."""
+
+    def __init__(
+        self,
+        root: Path,
+        stack: str,
+        emit: Callable[[str], None] = print,
+        clients: ClientFactory = _client,
+    ):
+        self.app = cfg.app(root, contract.DATA, stack)
+        self.stack, self.emit = stack, emit
+        self.region = cfg.region(root, contract.DATA, stack)
+        self.table = physical_name(self.app, stack, shapes.MERCHANTS_TABLE.component)
+        self._dynamodb = clients("dynamodb", self.region)
+        self._apigateway = clients("apigateway", self.region)
+
+    def key_ids(self, names: Sequence[str]) -> list[str]:
+        """The ids of the stack's API keys named ``names`` in edge's ``apiKeys``."""
+        ids = []
+        for key in names:
+            wanted = physical_name(self.app, self.stack, shapes.api_key_component(key))
+            try:
+                found = self._apigateway.get_api_keys(nameQuery=wanted, limit=500)["items"]
+            except (ClientError, BotoCoreError) as exc:
+                raise OpsError("aws-error", f"finding API key {wanted}: {exc}") from None
+            exact = [k["id"] for k in found if k.get("name") == wanted]
+            if len(exact) != 1:
+                raise OpsError(
+                    "api-key-unknown",
+                    f"stack {self.stack} has no API key {wanted}: is {key!r} in "
+                    "txn-edge:apiKeys, and edge deployed?",
+                )
+            ids.append(exact[0])
+        return ids
+
+    def load(self, path: Path, keys: Sequence[str]) -> int:
+        items = read_items(path)
+        ids = set(self.key_ids(keys))
+        for number, item in enumerate(items, 1):
+            bound = set(item.get("api_key_ids") or ()) | ids
+            if not bound:
+                self.emit(f"  warning: {item['merchant_id']} names no API key: every sale refused")
+            self._call(
+                "put_item",
+                TableName=self.table,
+                Item=_typed({**item, "api_key_ids": bound} if bound else item),
+            )
+            self.emit(f"  {number}/{len(items)} {item['merchant_id']}")
+        self.emit(f"loaded {len(items)} merchants into {self.table} ({self.region})")
+        return len(items)
+
+    def bind(self, keys: Sequence[str], merchants: Sequence[str], *, remove: bool = False) -> int:
+        ids = self.key_ids(keys)
+        chosen = list(merchants) or list(self._every_merchant())
+        verb = "DELETE" if remove else "ADD"
+        done = 0
+        for merchant_id in chosen:
+            try:
+                updated = self._call(
+                    "update_item",
+                    TableName=self.table,
+                    Key={"merchant_id": {"S": merchant_id}},
+                    UpdateExpression=f"{verb} api_key_ids :ids",
+                    ConditionExpression="attribute_exists(merchant_id)",
+                    ExpressionAttributeValues={":ids": {"SS": ids}},
+                    ReturnValues="UPDATED_NEW",
+                )
+            except OpsError as exc:
+                if exc.code != "merchant-unknown":
+                    raise
+                self.emit(f"  {merchant_id}: no such merchant, skipped")
+                continue
+            done += 1
+            self.emit(f"  {done}/{len(chosen)} {merchant_id}")
+            if "api_key_ids" not in updated.get("Attributes", {}):  # an empty set is removed
+                self.emit(f"  warning: {merchant_id} names no API key now: every sale refused")
+        what = "unbound from" if remove else "bound to"
+        self.emit(f"{done} of {len(chosen)} merchants {what} {', '.join(keys)} in {self.table}")
+        return done
+
+    def _every_merchant(self) -> Iterator[str]:
+        arguments: dict[str, Any] = {"TableName": self.table, "ProjectionExpression": "merchant_id"}
+        while True:
+            page = self._call("scan", **arguments)
+            yield from (item["merchant_id"]["S"] for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _call(self, operation: str, **arguments: Any) -> Any:
+        try:
+            return getattr(self._dynamodb, operation)(**arguments)
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if code == "ConditionalCheckFailedException":
+                raise OpsError("merchant-unknown", "no such merchant") from None
+            raise OpsError("aws-error", f"{operation} on {self.table}: {code}") from None
+        except BotoCoreError as exc:
+            raise OpsError("aws-error", f"{operation} on {self.table}: {exc}") from None
+
+
+def _typed(item: dict[str, Any]) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeSerializer
+
+    serializer = TypeSerializer()
+    return {name: serializer.serialize(value) for name, value in item.items()}
