@@ -61,15 +61,15 @@ def read_items(path: Path) -> list[dict[str, Any]]:
             for err in exc.errors(include_input=False, include_url=False):
                 where = ".".join(str(part) for part in err["loc"]) or "item"
                 problems.append(f"item {number} ({name}): {where}: {err['msg']}")
-    ids = [item["merchant_id"] for item in items]
+    ids = [item.get("merchant_id") for item in items if isinstance(item, dict)]
     problems += [f"merchant {m} is listed more than once" for m in sorted(_twice(ids))]
     if problems:
         raise OpsError("merchants-file-invalid", f"{path}: nothing written; " + "; ".join(problems))
     return items
 
 
-def _twice(values: Sequence[str]) -> set[str]:
-    return {v for v in values if values.count(v) > 1}
+def _twice(values: Sequence[object]) -> set[str]:
+    return {v for v in values if isinstance(v, str) and values.count(v) > 1}
 
 
 class Merchants:
@@ -92,21 +92,36 @@ class Merchants:
     def key_ids(self, names: Sequence[str]) -> list[str]:
         """The ids of the stack's API keys named ``names`` in edge's ``apiKeys``."""
         ids = []
-        for key in names:
+        for key in dict.fromkeys(names):
             wanted = physical_name(self.app, self.stack, shapes.api_key_component(key))
-            try:
-                found = self._apigateway.get_api_keys(nameQuery=wanted, limit=500)["items"]
-            except (ClientError, BotoCoreError) as exc:
-                raise OpsError("aws-error", f"finding API key {wanted}: {exc}") from None
-            exact = [k["id"] for k in found if k.get("name") == wanted]
-            if len(exact) != 1:
+            exact = [k["id"] for k in self._keys_named(wanted) if k.get("name") == wanted]
+            if not exact:
                 raise OpsError(
                     "api-key-unknown",
                     f"stack {self.stack} has no API key {wanted}: is {key!r} in "
                     "txn-edge:apiKeys, and edge deployed?",
                 )
+            if len(exact) > 1:
+                raise OpsError(
+                    "api-key-ambiguous",
+                    f"stack {self.stack} has {len(exact)} API keys named {wanted} "
+                    f"({', '.join(exact)}): delete the one edge does not manage",
+                )
             ids.append(exact[0])
         return ids
+
+    def _keys_named(self, prefix: str) -> Iterator[dict[str, Any]]:
+        """The API keys whose name starts with ``prefix`` (GetApiKeys' nameQuery), every page."""
+        arguments: dict[str, Any] = {"nameQuery": prefix, "limit": 500}
+        while True:
+            try:
+                page = self._apigateway.get_api_keys(**arguments)
+            except (ClientError, BotoCoreError) as exc:
+                raise OpsError("aws-error", f"finding API key {prefix}: {exc}") from None
+            yield from page.get("items", [])
+            if not page.get("position"):
+                return
+            arguments["position"] = page["position"]
 
     def load(self, path: Path, keys: Sequence[str]) -> int:
         items = read_items(path)
@@ -115,11 +130,16 @@ class Merchants:
             bound = set(item.get("api_key_ids") or ()) | ids
             if not bound:
                 self.emit(f"  warning: {item['merchant_id']} names no API key: every sale refused")
-            self._call(
-                "put_item",
-                TableName=self.table,
-                Item=_typed({**item, "api_key_ids": bound} if bound else item),
-            )
+            try:
+                self._call(
+                    "put_item",
+                    TableName=self.table,
+                    Item=_typed({**item, "api_key_ids": bound} if bound else item),
+                )
+            except OpsError as exc:
+                raise OpsError(
+                    exc.code, f"{item['merchant_id']} ({number - 1} written before it): {exc}"
+                ) from None
             self.emit(f"  {number}/{len(items)} {item['merchant_id']}")
         self.emit(f"loaded {len(items)} merchants into {self.table} ({self.region})")
         return len(items)
@@ -128,7 +148,7 @@ class Merchants:
         ids = self.key_ids(keys)
         chosen = list(merchants) or list(self._every_merchant())
         verb = "DELETE" if remove else "ADD"
-        done = 0
+        done, broken = 0, []
         for merchant_id in chosen:
             try:
                 updated = self._call(
@@ -141,16 +161,27 @@ class Merchants:
                     ReturnValues="UPDATED_NEW",
                 )
             except OpsError as exc:
-                if exc.code != "merchant-unknown":
+                if exc.code == "merchant-unknown":
+                    self.emit(f"  {merchant_id}: no such merchant, skipped")
+                elif exc.code == "merchant-item-invalid":  # api_key_ids not a string set
+                    broken.append(merchant_id)
+                    self.emit(f"  {merchant_id}: its api_key_ids is not a string set, skipped")
+                else:
                     raise
-                self.emit(f"  {merchant_id}: no such merchant, skipped")
                 continue
             done += 1
             self.emit(f"  {done}/{len(chosen)} {merchant_id}")
             if "api_key_ids" not in updated.get("Attributes", {}):  # an empty set is removed
                 self.emit(f"  warning: {merchant_id} names no API key now: every sale refused")
         what = "unbound from" if remove else "bound to"
-        self.emit(f"{done} of {len(chosen)} merchants {what} {', '.join(keys)} in {self.table}")
+        named = ', '.join(dict.fromkeys(keys))
+        self.emit(f"{done} of {len(chosen)} merchants {what} {named} in {self.table}")
+        if broken:
+            raise OpsError(
+                "merchant-item-invalid",
+                f"{', '.join(broken)}: api_key_ids is not a string set; rewrite each item whole "
+                "with `merchants load`",
+            )
         return done
 
     def _every_merchant(self) -> Iterator[str]:
@@ -166,10 +197,13 @@ class Merchants:
         try:
             return getattr(self._dynamodb, operation)(**arguments)
         except ClientError as exc:
-            code = exc.response["Error"]["Code"]
+            error = exc.response["Error"]
+            code, message = error.get("Code", "?"), error.get("Message", "")
             if code == "ConditionalCheckFailedException":
                 raise OpsError("merchant-unknown", "no such merchant") from None
-            raise OpsError("aws-error", f"{operation} on {self.table}: {code}") from None
+            if code == "ValidationException" and "incorrect data type" in message:
+                raise OpsError("merchant-item-invalid", message) from None
+            raise OpsError("aws-error", f"{operation} on {self.table}: {code}: {message}") from None
         except BotoCoreError as exc:
             raise OpsError("aws-error", f"{operation} on {self.table}: {exc}") from None
 

@@ -66,6 +66,7 @@ def test_load_checks_every_item_first_and_writes_nothing_when_one_is_wrong(
     merchants[1]["api_key_ids"] = "not-a-set"  # a string written by hand
     del merchants[3]["mcc"]
     merchants.append(dict(merchants[0]))
+    merchants += [{"name": "no id"}, "not an object"]
     path = tmp_path / "merchants.json"
     path.write_text(json.dumps(merchants))
 
@@ -78,6 +79,9 @@ def test_load_checks_every_item_first_and_writes_nothing_when_one_is_wrong(
     assert "item 2 (m_1002): api_key_ids:" in error
     assert "item 4 (m_2001): mcc: Field required" in error
     assert "merchant m_1001 is listed more than once" in error
+    assert "item 7 (?): merchant_id: Field required" in error
+    assert "item 8 (?): item: Input should be a valid dictionary" in error
+    assert len(error.splitlines()) == 1  # one line, no traceback
     assert stored() == {}
 
 
@@ -129,3 +133,30 @@ def test_unbinding_a_merchants_last_key_warns_that_its_sales_are_refused(aws) ->
     assert code == 0
     assert "  warning: m_1003 names no API key now: every sale refused" in lines
     assert "api_key_ids" not in stored()["m_1003"]
+
+
+def test_a_merchant_whose_keys_are_not_a_set_is_named_and_the_others_are_bound(
+    aws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN merchants loaded, one of which then had api_key_ids written by hand as a string
+    assert run("load", str(FIXTURE), "--stack", "dev", "--key", "provider")[0] == 0
+    boto3.resource("dynamodb", region_name="us-east-2").Table(TABLE).update_item(
+        Key={"merchant_id": "m_1002"},
+        UpdateExpression="SET api_key_ids = :s",
+        ExpressionAttributeValues={":s": aws["provider"]},
+    )
+
+    # WHEN a key is bound to all of them, named twice by mistake
+    code, lines = run("bind", "--stack", "dev", "--key", "acme-pay", "--key", "acme-pay", "--all")
+
+    # THEN the others are bound, and the broken one is named with what to do
+    assert code == 2
+    assert "  m_1002: its api_key_ids is not a string set, skipped" in lines
+    assert lines[-1] == f"4 of 5 merchants bound to acme-pay in {TABLE}"
+    assert capsys.readouterr().err.strip() == (
+        "txn-ops: error: merchant-item-invalid: m_1002: api_key_ids is not a string set; "
+        "rewrite each item whole with `merchants load`"
+    )
+    keys = {m: item.get("api_key_ids") for m, item in stored().items()}
+    assert keys.pop("m_1002") == aws["provider"]
+    assert list(keys.values()) == [{aws["provider"], aws["acme-pay"]}] * 4
