@@ -1,4 +1,5 @@
-"""DynamoDB recovery and billing: point-in-time recovery, on-demand capacity."""
+"""DynamoDB recovery, billing and retention: point-in-time recovery, on-demand capacity, and
+expiry where the table's shape declares it."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Iterator
 
 from txn_policies.rules.model import PCI, TABLE, policy
 from txn_policies.view import ResourceView, get
+from txn_spec import shapes
 
 
 @policy(
@@ -39,3 +41,29 @@ def _table_on_demand(table: ResourceView) -> Iterator[str]:
     mode = get(table.props, "billingMode", "PROVISIONED")  # the provider's default
     if mode != "PAY_PER_REQUEST":
         yield f"uses billing mode {mode}; fix: billing_mode='PAY_PER_REQUEST'"
+
+
+@policy(
+    name="dynamodb-expires-what-it-holds",
+    description="A table whose shape declares a TTL attribute (the transactions, velocity and "
+    "idempotency tables: card tokens, BINs, last fours, IPs) has TTL on, on that attribute.",
+    requirements=(f"{PCI} 3.2.1",),
+    enforcement="mandatory",
+    reason="mandatory: card data is kept no longer than the retention the shape states "
+    "(transactions: TRANSACTION_RETENTION_DAYS); the items carry their expiry, but only the "
+    "table's TTL deletes them, so a table without it keeps card data for ever.",
+    remediation="ttl={'enabled': True, 'attribute_name': <the shape's ttl_attribute>}",
+    types=(TABLE,),
+)
+def _table_expires(table: ResourceView) -> Iterator[str]:
+    name = str(get(table.props, "name", ""))
+    shape = next((s for s in shapes.TABLES if name.endswith(f"-{s.component}")), None)
+    if shape is None or shape.ttl_attribute is None:
+        return
+    ttl = get(table.props, "ttl") or {}
+    if ttl.get("enabled") is not True or ttl.get("attributeName") != shape.ttl_attribute:
+        yield (
+            f"does not expire its items on {shape.ttl_attribute!r} (the {shape.component} "
+            f"shape's TTL attribute); fix: ttl enabled=True, attribute_name="
+            f"{shape.ttl_attribute!r}"
+        )

@@ -1,4 +1,4 @@
-"""DynamoDB recovery and billing: point-in-time recovery, on-demand capacity."""
+"""DynamoDB recovery, billing and retention: point-in-time recovery, on-demand capacity, TTL."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import pytest
 
 from tests.unit.policies.rules.conftest import Case, case_id, fails_with_the_fix, passes, res
 from txn_policies.rules.model import TABLE
+from txn_spec import shapes
 
 ON_DEMAND = {"billingMode": "PAY_PER_REQUEST", "pointInTimeRecovery": {"enabled": True}}
+EXP = shapes.TRANSACTION_EXPIRY
 
 CASES = [
     Case(
@@ -54,6 +56,35 @@ CASES = [
         [res(TABLE, name="txn-dev-velocity", billingMode="PAY_PER_REQUEST")],
         [res(TABLE, name="txn-dev-velocity")],
         "uses billing mode PROVISIONED",
+    ),
+    Case(
+        # PCI DSS 3.2.1: a table that holds card data deletes it when its items expire
+        "dynamodb-expires-what-it-holds",
+        [
+            res(TABLE, name="txn-prod-transactions", ttl={"enabled": True, "attributeName": EXP}),
+            res(TABLE, name="txn-prod-merchants"),  # its shape declares no expiry
+            res(TABLE, name="someone-elses-table"),  # no shape of this platform's
+        ],
+        [res(TABLE, name="txn-prod-transactions")],
+        "does not expire its items on 'expires_at'",
+    ),
+    Case(
+        "dynamodb-expires-what-it-holds",
+        [
+            res(
+                TABLE,
+                name="txn-dev-idempotency",
+                ttl={"enabled": True, "attributeName": "expiration"},
+            )
+        ],
+        [res(TABLE, name="txn-dev-idempotency", ttl={"enabled": True, "attributeName": EXP})],
+        "does not expire its items on 'expiration'",
+    ),
+    Case(
+        "dynamodb-expires-what-it-holds",
+        [res(TABLE, name="txn-dev-velocity", ttl={"enabled": True, "attributeName": EXP})],
+        [res(TABLE, name="txn-dev-velocity", ttl={"enabled": False, "attributeName": EXP})],
+        "does not expire its items on 'expires_at'",
     ),
 ]
 
