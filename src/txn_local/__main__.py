@@ -27,6 +27,7 @@ from typing import NoReturn, TextIO
 from txn_local import embedded, gateway
 from txn_local.errors import LocalError
 from txn_local.runtime import API_KEY_ENV, LocalRuntime, RuntimeConfig
+from txn_local.traffic import UNBOUND_KEY_VALUE
 from txn_spec.api_responses import MISSING_AUTHENTICATION_TOKEN
 
 EXIT_PROBLEMS = 1
@@ -117,6 +118,7 @@ def serve(runtime: LocalRuntime, out: TextIO) -> int:
         "The pipeline is running. Ctrl-C stops it.",
         f"  API        POST {runtime.api_url}",
         f"  API key    {runtime.api_key}",
+        f"  other key  {UNBOUND_KEY_VALUE}  (another provider's: no merchant names it, 403)",
         f"  AWS        {url}  (every service)",
         "",
         "  Point boto3 (AWS_ENDPOINT_URL) or the AWS CLI (--endpoint-url) at it:",

@@ -174,7 +174,7 @@ class Merchants:
             if "api_key_ids" not in updated.get("Attributes", {}):  # an empty set is removed
                 self.emit(f"  warning: {merchant_id} names no API key now: every sale refused")
         what = "unbound from" if remove else "bound to"
-        named = ', '.join(dict.fromkeys(keys))
+        named = ", ".join(dict.fromkeys(keys))
         self.emit(f"{done} of {len(chosen)} merchants {what} {named} in {self.table}")
         if broken:
             raise OpsError(

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -59,7 +60,9 @@ def served() -> Iterator[dict[str, str]]:
         assert "".join(output[-1:]).startswith("ready "), "".join(output[-20:])
         assert sum(line.startswith("ready") for line in output) == 1
         threading.Thread(target=process.stdout.read, daemon=True).start()  # keep it draining
-        yield dict(field.split("=", 1) for field in output[-1].split()[1:])
+        ready = dict(field.split("=", 1) for field in output[-1].split()[1:])
+        other = [line.split()[2] for line in output if line.strip().startswith("other key")]
+        yield ready | {"other_key": other[0] if other else ""}
     finally:
         watchdog.cancel()
         process.send_signal(signal.SIGINT)
@@ -84,7 +87,10 @@ def aws(served: dict[str, str], *arguments: str) -> Any:
     return json.loads(result.stdout) if result.stdout.strip() else None
 
 
-def post(served: dict[str, str], **overrides: Any) -> dict[str, Any]:
+def post(
+    served: dict[str, str], key: str = API_KEY, **overrides: Any
+) -> tuple[int, dict[str, Any]]:
+    """The status and body of a ``POST /transaction`` sent with ``key``."""
     body = {
         "merchant_id": "m_1001",
         "amount": 1999,
@@ -99,11 +105,20 @@ def post(served: dict[str, str], **overrides: Any) -> dict[str, Any]:
     request = urllib.request.Request(  # noqa: S310 - the served loopback API
         served["api"],
         data=json.dumps(body).encode(),
-        headers={"x-api-key": API_KEY, "Content-Type": "application/json"},
+        headers={"x-api-key": key, "Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-        assert response.status == 202
-        return json.loads(response.read())
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())
+
+
+def test_the_printed_key_of_another_provider_is_refused_for_the_demo_merchants(served):
+    # ADR 0024: a key the gateway admits, which no merchant names
+    assert served["other_key"]
+    status, answer = post(served, key=served["other_key"])
+    assert (status, answer["error"]["code"]) == (403, "merchant_not_permitted")
 
 
 def test_one_endpoint_answers_every_service_on_the_aws_cli(served):
@@ -131,7 +146,9 @@ def test_boto3_needs_only_aws_endpoint_url(served, monkeypatch):
 
 
 def test_the_aws_cli_scans_a_transaction_the_api_accepted(served):
-    transaction_id = post(served)["transaction_id"]
+    status, accepted = post(served)
+    assert status == 202
+    transaction_id = accepted["transaction_id"]
     table = embedded.name(shapes.TRANSACTIONS_TABLE.component)
     mine: list[dict[str, Any]] = []
     deadline = time.monotonic() + 60
@@ -166,7 +183,9 @@ def test_a_queue_subscribed_to_the_fraud_alerts_topic_receives_an_alert(served):
         "--notification-endpoint", arn)  # fmt: skip
     # a card on the BIN blocklist is FLAGGED (merchant risk alone no longer flags: issue 17),
     # and a flag is an alert on the topic
-    transaction_id = post(served, card_bin="510510")["transaction_id"]
+    status, accepted = post(served, card_bin="510510")
+    assert status == 202
+    transaction_id = accepted["transaction_id"]
     received: list[str] = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not any(transaction_id in m for m in received):
