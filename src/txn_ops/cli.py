@@ -86,11 +86,15 @@ def parser() -> argparse.ArgumentParser:
         ("load", "write the merchants of a JSON file, checked first, bound to --key"),
         ("bind", "add API keys to existing merchants"),
         ("unbind", "remove API keys from existing merchants"),
+        ("review", "list each API key's merchants, the merchants of none, stale bindings"),
     ):
         p = actions.add_parser(action, help=what)
         if action == "load":
             p.add_argument("file", type=Path, help="a JSON list of merchant items")
         p.add_argument("--stack", required=True, choices=cfg.STACKS, help="stack to act on")
+        if action == "review":
+            p.add_argument("--json", action="store_true", help="print JSON")
+            continue
         p.add_argument(
             "--key",
             action="append",
@@ -321,10 +325,18 @@ def _merchants(
     emit: Callable[[str], None],
     clients: merchants.ClientFactory | None,
 ) -> int:
+    as_json = args.action == "review" and args.json  # the JSON alone on stdout, for scripts
     table = merchants.Merchants(
-        args.root.resolve(), args.stack, emit, **({"clients": clients} if clients else {})
+        args.root.resolve(),
+        args.stack,
+        _to_stderr if as_json else emit,
+        **({"clients": clients} if clients else {}),
     )
-    if args.action == "load":
+    if args.action == "review":
+        report = table.review()
+        if as_json:
+            emit(json.dumps(report, indent=2))
+    elif args.action == "load":
         table.load(args.file, args.key)
     else:
         table.bind(args.key, [] if args.all else args.merchant, remove=args.action == "unbind")

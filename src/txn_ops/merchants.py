@@ -4,6 +4,7 @@
     python -m txn_ops merchants bind --stack prod --key provider-2027 --merchant m_1001 m_1002
     python -m txn_ops merchants bind --stack prod --key provider --all      # an upgrade
     python -m txn_ops merchants unbind --stack prod --key provider --all    # a key retired
+    python -m txn_ops merchants review --stack prod                         # who may act for whom
 
 No deploy role may write data (ADR 0011): these run with the caller's own credentials, which
 need ``dynamodb:PutItem``, ``UpdateItem`` and (for ``--all``) ``Scan`` on the merchants table,
@@ -12,7 +13,7 @@ the data key through DynamoDB, and ``apigateway:GET`` on ``/apikeys`` to find a 
 ``load`` checks every item as the functions will read it (``MerchantConfig``) before writing
 any, so an item that would fail its merchant's sales never reaches the table; it writes each
 item whole, bound to the keys its file names plus ``--key``. ``bind`` and ``unbind`` add or
-remove key ids on existing items and change nothing else of them.
+remove key ids on existing items and change nothing else of them. ``review`` reads only.
 """
 
 from __future__ import annotations
@@ -184,11 +185,48 @@ class Merchants:
             )
         return done
 
+    def review(self) -> dict[str, Any]:
+        """Which merchants each of the stack's API keys may act for, the merchants no key may,
+        and bindings to ids no key of the stack has: the access review of PCI DSS 7.2.4 for
+        the providers' keys, and a rotation's check that the old key is unbound."""
+        prefix = physical_name(self.app, self.stack, shapes.API_KEY_COMPONENT) + "-"
+        keys = {k["id"]: k for k in self._keys_named(prefix)}
+        named = {i: k["name"].removeprefix(prefix) for i, k in keys.items()}
+        bound: dict[str, list[str]] = {i: [] for i in keys}
+        unbound, stale = [], {}
+        for item in self._scan("merchant_id, api_key_ids"):
+            merchant_id = item["merchant_id"]["S"]
+            ids = item.get("api_key_ids", {}).get("SS", [])
+            if not ids:
+                unbound.append(merchant_id)
+            for key_id in ids:
+                (bound if key_id in keys else stale).setdefault(key_id, []).append(merchant_id)
+        report = {
+            "keys": {
+                named[i]: {"id": i, "enabled": keys[i].get("enabled"), "merchants": sorted(m)}
+                for i, m in bound.items()
+            },
+            "merchants_without_key": sorted(unbound),
+            "unknown_key_ids": {i: sorted(m) for i, m in stale.items()},
+        }
+        self.emit(f"API keys of stack {self.stack} and the merchants each may act for:")
+        for name, key in sorted(report["keys"].items()):
+            state = "enabled" if key["enabled"] else "disabled"
+            listed = ", ".join(key["merchants"]) or "none"
+            self.emit(f"  {name} ({key['id']}, {state}): {len(key['merchants'])}: {listed}")
+        self.emit(f"Merchants no key may act for: {', '.join(unbound) or 'none'}")
+        for key_id, merchants in report["unknown_key_ids"].items():
+            self.emit(f"  warning: {key_id}, no API key of this stack, is bound to {merchants}")
+        return report
+
     def _every_merchant(self) -> Iterator[str]:
-        arguments: dict[str, Any] = {"TableName": self.table, "ProjectionExpression": "merchant_id"}
+        yield from (item["merchant_id"]["S"] for item in self._scan("merchant_id"))
+
+    def _scan(self, projection: str) -> Iterator[dict[str, Any]]:
+        arguments: dict[str, Any] = {"TableName": self.table, "ProjectionExpression": projection}
         while True:
             page = self._call("scan", **arguments)
-            yield from (item["merchant_id"]["S"] for item in page.get("Items", []))
+            yield from page.get("Items", [])
             if "LastEvaluatedKey" not in page:
                 return
             arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]

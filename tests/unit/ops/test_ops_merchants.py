@@ -160,3 +160,41 @@ def test_a_merchant_whose_keys_are_not_a_set_is_named_and_the_others_are_bound(
     keys = {m: item.get("api_key_ids") for m, item in stored().items()}
     assert keys.pop("m_1002") == aws["provider"]
     assert list(keys.values()) == [{aws["provider"], aws["acme-pay"]}] * 4
+
+
+def test_review_lists_each_keys_merchants_the_unbound_and_the_stale(
+    aws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN the merchants bound to provider, acme-pay bound to one, m_1003 left with no key, and
+    # m_2001 bound to the id of a key deleted since
+    assert run("load", str(FIXTURE), "--stack", "dev", "--key", "provider")[0] == 0
+    assert run("bind", "--stack", "dev", "--key", "acme-pay", "--merchant", "m_1002")[0] == 0
+    assert run("unbind", "--stack", "dev", "--key", "provider", "--merchant", "m_1003")[0] == 0
+    boto3.client("dynamodb", region_name="us-east-2").update_item(
+        TableName=TABLE,
+        Key={"merchant_id": {"S": "m_2001"}},
+        UpdateExpression="ADD api_key_ids :gone",
+        ExpressionAttributeValues={":gone": {"SS": ["deleted-key-id"]}},
+    )
+
+    code, lines = run("review", "--stack", "dev")
+
+    assert code == 0
+    assert lines == [
+        "API keys of stack dev and the merchants each may act for:",
+        f"  acme-pay ({aws['acme-pay']}, enabled): 1: m_1002",
+        f"  provider ({aws['provider']}, enabled): 4: m_1001, m_1002, m_2001, m_9001",
+        "Merchants no key may act for: m_1003",
+        "  warning: deleted-key-id, no API key of this stack, is bound to ['m_2001']",
+    ]
+    capsys.readouterr()
+    code, lines = run("review", "--stack", "dev", "--json")
+    report = json.loads("\n".join(lines))  # stdout holds the JSON alone
+    assert report["keys"]["acme-pay"] == {
+        "id": aws["acme-pay"],
+        "enabled": True,
+        "merchants": ["m_1002"],
+    }
+    assert report["merchants_without_key"] == ["m_1003"]
+    assert report["unknown_key_ids"] == {"deleted-key-id": ["m_2001"]}
+    assert "API keys of stack dev" in capsys.readouterr().err
