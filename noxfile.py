@@ -163,7 +163,8 @@ def outputs(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def merchants(session: nox.Session) -> None:
-    """Write merchants, bind them to API keys: -- load FILE|bind|unbind --stack dev --key NAME."""
+    """Merchants and their API keys (ADR 0024): -- load FILE --stack dev --key NAME;
+    bind|unbind --stack dev --key NAME (--merchant ID ... | --all); review --stack dev [--json]."""
     run_module(session, "txn_ops", "merchants", *session.posargs)
 
 
