@@ -327,10 +327,7 @@ def _merchants(
 ) -> int:
     as_json = args.action == "review" and args.json  # the JSON alone on stdout, for scripts
     table = merchants.Merchants(
-        args.root.resolve(),
-        args.stack,
-        _to_stderr if as_json else emit,
-        **({"clients": clients} if clients else {}),
+        args.root.resolve(), args.stack, _to_stderr if as_json else emit, clients
     )
     if args.action == "review":
         report = table.review()

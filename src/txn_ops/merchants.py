@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
@@ -81,8 +82,9 @@ class Merchants:
         root: Path,
         stack: str,
         emit: Callable[[str], None] = print,
-        clients: ClientFactory = _client,
+        clients: ClientFactory | None = None,
     ):
+        clients = clients or _client
         self.app = cfg.app(root, contract.DATA, stack)
         self.stack, self.emit = stack, emit
         self.region = cfg.region(root, contract.DATA, stack)
@@ -247,7 +249,5 @@ class Merchants:
 
 
 def _typed(item: dict[str, Any]) -> dict[str, Any]:
-    from boto3.dynamodb.types import TypeSerializer
-
     serializer = TypeSerializer()
     return {name: serializer.serialize(value) for name, value in item.items()}

@@ -43,10 +43,18 @@ def _route_problem(route: object) -> str | None:
     for key in ("natGatewayId", "egressOnlyGatewayId"):
         if get(route, key) not in (None, ""):
             return f"routes through {key} {get(route, key)}"
-    for key in ("destinationCidrBlock", "cidrBlock", "destinationIpv6CidrBlock", "ipv6CidrBlock"):
-        cidr = get(route, key)
-        if isinstance(cidr, str) and ipaddress.ip_network(cidr, strict=False).prefixlen == 0:
-            return f"has a default route {cidr}"
+    cidr = _anywhere(
+        route, ("destinationCidrBlock", "cidrBlock", "destinationIpv6CidrBlock", "ipv6CidrBlock")
+    )
+    return f"has a default route {cidr}" if cidr else None
+
+
+def _anywhere(props: object, keys: tuple[str, ...]) -> str | None:
+    """The first CIDR under ``keys`` (one value or a list) that is all addresses (/0), or None."""
+    for key in keys:
+        for cidr in as_list(get(props, key)):
+            if isinstance(cidr, str) and ipaddress.ip_network(cidr, strict=False).prefixlen == 0:
+                return cidr
     return None
 
 
@@ -100,10 +108,9 @@ def _rule_problem(rule: object) -> str | None:
     beyond HTTPS between known parties, or None."""
     if not hasattr(rule, "get"):
         return None
-    for key in _ANYWHERE:
-        for cidr in as_list(get(rule, key)):
-            if isinstance(cidr, str) and ipaddress.ip_network(cidr, strict=False).prefixlen == 0:
-                return f"opens {cidr} (anywhere)"
+    cidr = _anywhere(rule, _ANYWHERE)
+    if cidr:
+        return f"opens {cidr} (anywhere)"
     protocol = str(get(rule, "ipProtocol", get(rule, "protocol", "")))
     ports = (get(rule, "fromPort"), get(rule, "toPort"))
     if protocol.lower() not in ("tcp", "6") or ports != (HTTPS, HTTPS):
