@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from typing import Annotated, Any, Literal, TypeVar, get_args
+from typing import Annotated, Any, Literal, NamedTuple, TypeVar, get_args
 
 from pydantic import (
     BaseModel,
@@ -319,8 +319,27 @@ class ComputeConfig(CommonConfig):
         return value
 
 
+class PlanLimits(NamedTuple):
+    """What one API key's usage plan allows."""
+
+    rate_limit: float  # requests per second, steady
+    burst_limit: int
+    quota_per_day: int
+
+
+class KeyLimits(_Config):
+    """One API key's own usage-plan limits (``apiKeyLimits``); what it leaves unset is the
+    stage's. A typo in a limit's name is refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")  # merged with _Config's
+
+    rate_limit: float | None = Field(default=None, gt=0, le=10_000)
+    burst_limit: int | None = Field(default=None, gt=0, le=5_000)
+    quota_per_day: int | None = Field(default=None, gt=0, le=2**31 - 1)
+
+
 class EdgeConfig(AuditLogsConfig):
-    # Stage-wide (all clients) and per-API-key (usage plan) steady rate and burst.
+    # Stage-wide (all clients) steady rate and burst, and each API key's unless it has its own.
     throttle_rate_limit: float = Field(gt=0, le=10_000)
     throttle_burst_limit: int = Field(gt=0, le=5_000)
     # CreateUsagePlan's quota limit is a 32-bit integer in AWS's API model: 24,855 req/s all day.
@@ -333,10 +352,36 @@ class EdgeConfig(AuditLogsConfig):
     # One API key per payment provider, by name (ADR 0024); a merchant item names the ids of
     # those that may post for it. Rotation: list the new name beside the old, then drop the old.
     api_keys: tuple[Slug, ...] = Field(min_length=1)
+    # Each key is on a usage plan of its own (ADR 0025): its rate, burst and daily quota, where
+    # they are not the stage's. A map, set in the stack file (Pulumi.yaml cannot type a map).
+    api_key_limits: dict[str, KeyLimits] = Field(default_factory=dict)
 
     _audit_retention = field_validator("audit_log_retention_days")(_retention)
-    _structured = field_validator("api_keys", mode="before")(_from_pulumi_config)
+    _structured = field_validator("api_keys", "api_key_limits", mode="before")(_from_pulumi_config)
     _distinct_keys = field_validator("api_keys")(_distinct)
+
+    @model_validator(mode="after")
+    def _limits_fit(self) -> EdgeConfig:
+        unlisted = sorted(set(self.api_key_limits) - set(self.api_keys))
+        if unlisted:
+            raise ValueError(f"apiKeyLimits names {', '.join(unlisted)}, not in apiKeys")
+        for key, own in self.api_key_limits.items():
+            # The stage throttles each method at its rate for everyone: above it, a key's own
+            # rate is never reached on the one route that carries the sales.
+            if (own.rate_limit or 0) > self.throttle_rate_limit:
+                raise ValueError(f"apiKeyLimits.{key}.rateLimit exceeds throttleRateLimit")
+            if (own.burst_limit or 0) > self.throttle_burst_limit:
+                raise ValueError(f"apiKeyLimits.{key}.burstLimit exceeds throttleBurstLimit")
+        return self
+
+    def limits_of(self, key: str) -> PlanLimits:
+        """What ``key``'s usage plan allows: its ``apiKeyLimits``, else the stage's."""
+        own = self.api_key_limits.get(key) or KeyLimits()
+        return PlanLimits(
+            own.rate_limit or self.throttle_rate_limit,
+            own.burst_limit or self.throttle_burst_limit,
+            own.quota_per_day or self.quota_per_day,
+        )
 
 
 class ObservabilityConfig(AuditLogsConfig):
@@ -370,7 +415,8 @@ def parse(model: type[C], values: dict[str, Any], namespace: str) -> C:
         return model.model_validate(values)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{namespace}:{to_camel(str(err['loc'][0]))} {err['msg']}"
+            f"{namespace}:{'.'.join([to_camel(str(err['loc'][0])), *map(str, err['loc'][1:])])}"
+            f" {err['msg']}"
             if err["loc"]
             else f"{namespace}: {err['msg']}"  # a rule across keys: the message names them
             for err in exc.errors()

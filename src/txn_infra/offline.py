@@ -77,6 +77,8 @@ class LayerRun:
     ignore_changes: dict[str, set[str]] = field(default_factory=dict)
     # resource name -> the earlier names its ``aliases`` carry its state over from
     aliases: dict[str, set[str]] = field(default_factory=dict)
+    # names of the resources registered with ``delete_before_replace=True``
+    deleted_before_replaced: set[str] = field(default_factory=set)
 
     def of_type(self, type_: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_]
@@ -295,8 +297,8 @@ def _recording_reads(run: LayerRun) -> Iterator[None]:
 
 
 def _record_dependencies(run: LayerRun) -> None:
-    """Record each resource's explicit ``depends_on``, ``protect``, ``ignore_changes`` and
-    ``aliases`` by name (the mocks do not see options)."""
+    """Record each resource's explicit ``depends_on``, ``protect``, ``ignore_changes``,
+    ``aliases`` and ``delete_before_replace`` by name (the mocks do not see options)."""
     names: dict[int, str] = {}
 
     def transformation(
@@ -314,6 +316,8 @@ def _record_dependencies(run: LayerRun) -> None:
             run.protected.add(args.name)
         if args.opts is not None and args.opts.ignore_changes:
             run.ignore_changes[args.name] = set(args.opts.ignore_changes)
+        if args.opts is not None and args.opts.delete_before_replace:
+            run.deleted_before_replaced.add(args.name)
         if args.opts is not None and args.opts.aliases:
             run.aliases[args.name] = {
                 str(a.name) for a in args.opts.aliases if isinstance(a, pulumi.Alias) and a.name

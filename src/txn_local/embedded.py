@@ -274,8 +274,8 @@ class EmbeddedAws:
         return urls, arns
 
     def _create_api(self, key_value: str) -> tuple[str, str, str]:
-        """The REST API, ``POST /transaction`` (API key required), stage, usage plan and key:
-        the API's id, the key's value and id."""
+        """The REST API, ``POST /transaction`` (API key required), stage, two API keys each on
+        a usage plan of its own: the API's id, the runtime's key's value and id."""
         apigateway = self.client("apigateway")
         api_id = apigateway.create_rest_api(
             name=name(shapes.API_COMPONENT), endpointConfiguration={"types": ["REGIONAL"]}
@@ -305,17 +305,17 @@ class EmbeddedAws:
             uri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function_arn}/invocations",
         )
         apigateway.create_deployment(restApiId=api_id, stageName=shapes.API_STAGE)
-        plan_id = apigateway.create_usage_plan(
-            name=name(shapes.USAGE_PLAN_COMPONENT),
-            apiStages=[{"apiId": api_id, "stage": shapes.API_STAGE}],
-        )["id"]
         keys = {
             provider: apigateway.create_api_key(
                 name=name(shapes.api_key_component(provider)), enabled=True, value=value
             )
             for provider, value in ((LOCAL_KEY, key_value), (OTHER_KEY, UNBOUND_KEY_VALUE))
         }
-        for key in keys.values():
+        for provider, key in keys.items():  # each on a plan of its own, as edge makes them
+            plan_id = apigateway.create_usage_plan(
+                name=name(shapes.usage_plan_component(provider)),
+                apiStages=[{"apiId": api_id, "stage": shapes.API_STAGE}],
+            )["id"]
             apigateway.create_usage_plan_key(
                 usagePlanId=plan_id, keyId=key["id"], keyType="API_KEY"
             )

@@ -72,7 +72,8 @@ def _event_source(
 
 def burst(d: Deployment, w: Workload, start_tps: float, end_tps: float, ramp_s: float) -> Burst:
     req = w.requests_per_accepted
-    api_limit = min(quota("apigw_account_rps"), d.api_rate_limit, d.api_key_rate_limit)
+    # the burst comes from one provider: its key's plan is the limit
+    api_limit = min(quota("apigw_account_rps"), d.api_rate_limit, max(d.api_key_rate_limits))
     top = end_tps * req
     # what the API lets through is what the stages behind it see
     start_tps, end_tps = (min(rate, api_limit / req) for rate in (start_tps, end_tps))

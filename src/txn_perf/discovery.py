@@ -123,6 +123,8 @@ def deployment(stack: str, runs: dict[str, offline.LayerRun] | None = None) -> m
     other_sources = [
         s for s in shapes.EVENT_SOURCES if s.function.reserved_concurrency is None
     ]  # their executions come out of the unreserved pool the validator uses
+    plans = [edge.limits_of(key) for key in edge.api_keys]
+    busiest = max(plans, key=lambda plan: plan.rate_limit)
     return model.Deployment(
         architecture=compute.architecture,
         validator_memory_mb=shapes.VALIDATOR.memory_mb,
@@ -133,9 +135,8 @@ def deployment(stack: str, runs: dict[str, offline.LayerRun] | None = None) -> m
         fraud_reserved_concurrency=shapes.FRAUD_DETECTOR.reserved_concurrency or 0,
         other_unreserved_concurrency=sum(s.maximum_concurrency or 0 for s in other_sources),
         api_rate_limit=edge.throttle_rate_limit,
-        api_key_rate_limit=edge.throttle_rate_limit,
-        api_key_quota_per_day=edge.quota_per_day,
-        api_keys=len(runs["edge"].of_type("aws:apigateway/apiKey:ApiKey")),
+        api_key_rate_limits=tuple(plan.rate_limit for plan in plans),
+        api_key_quota_per_day=busiest.quota_per_day,
         waf_rate_limit_per_ip_5min=edge.waf_rate_limit_per_5min,
         interface_endpoints=len(interface),
         availability_zones=max(len(e.inputs.get("subnetIds") or []) for e in interface),

@@ -46,8 +46,7 @@ class Deployment:
     fraud_reserved_concurrency: int
     other_unreserved_concurrency: int  # e.g. the DLQ consumer's event-source maximum
     api_rate_limit: float  # stage-wide steady rate
-    api_key_rate_limit: float  # per API key (usage plan)
-    api_keys: int
+    api_key_rate_limits: tuple[float, ...]  # each API key's, on its own usage plan
     waf_rate_limit_per_ip_5min: int
     # fixed monthly
     interface_endpoints: int
@@ -62,7 +61,7 @@ class Deployment:
     xray_fixed_rate: float  # share of the rest recorded
     function_memory_gb: float = 0.0  # all functions' memory: what SnapStart would cache
     snapstart: bool = False  # compute's snapStart key (ADR 0008)
-    api_key_quota_per_day: float = math.inf  # usage plan daily quota per API key
+    api_key_quota_per_day: float = math.inf  # daily quota of the key with the highest rate
     api_detailed_metrics: int = 0  # API Gateway's per-method metrics (detailed metrics on)
 
 
@@ -149,7 +148,7 @@ def capacity(d: Deployment, w: Workload) -> list[Component]:
     api_limits = {
         "account quota": quota("apigw_account_rps"),
         "stage throttle": d.api_rate_limit,
-        f"usage plan x {d.api_keys} key(s)": d.api_key_rate_limit * d.api_keys,
+        f"usage plans of {len(d.api_key_rate_limits)} key(s)": sum(d.api_key_rate_limits),
     }
     api_name, api_rps = min(api_limits.items(), key=lambda kv: kv[1])
     components = [

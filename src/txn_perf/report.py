@@ -119,8 +119,8 @@ def report(stack: str, bench: Path | None, plots: Path | None = None) -> tuple[s
         out.append(f"  {comp.name:<52}{_tps(comp.max_tps):>8}  {comp.basis}")
     out.append(
         f"  one client IP at WAF: {d.waf_rate_limit_per_ip_5min / 300:,.0f} req/s "
-        f"(rate rule over 5 minutes); one API key: {d.api_key_rate_limit:,.0f} req/s, "
-        f"{d.api_key_quota_per_day / 86_400:,.0f} req/s all day (usage plan's daily quota)"
+        f"(rate rule over 5 minutes); one API key: {max(d.api_key_rate_limits):,.0f} req/s, "
+        f"{d.api_key_quota_per_day / 86_400:,.0f} req/s all day (the plan with the highest rate)"
     )
     out.append("")
     start, end, ramp = BURST

@@ -331,6 +331,13 @@ def api_key_component(key: str) -> str:
 
 
 USAGE_PLAN_COMPONENT = "transactions-api-plan"
+
+
+def usage_plan_component(key: str) -> str:
+    """The component of the usage plan of the API key named ``key`` (its own: ADR 0025)."""
+    return f"{USAGE_PLAN_COMPONENT}-{key}"
+
+
 API_STAGE = "v1"
 # The stage's web ACL: its name is also its CloudWatch metric name (the WebACL dimension).
 WAF_COMPONENT = "waf"

@@ -8,6 +8,7 @@ from txn_infra.components.edge import (
     ApiFirewallArgs,
     ApiKeyPlan,
     ApiKeyPlanArgs,
+    ProviderKey,
     TransactionApi,
     TransactionApiArgs,
 )
@@ -46,16 +47,24 @@ api = TransactionApi(
     opts=ctx.opts,
 )
 
+
+def provider(key: str) -> ProviderKey:
+    limits = cfg.limits_of(key)
+    return ProviderKey(
+        key_name=ctx.name(shapes.api_key_component(key)),
+        plan_name=ctx.name(shapes.usage_plan_component(key)),
+        rate_limit=limits.rate_limit,
+        burst_limit=limits.burst_limit,
+        quota_per_day=limits.quota_per_day,
+    )
+
+
 keys = ApiKeyPlan(
     "keys",
     ApiKeyPlanArgs(
-        plan_name=ctx.name(shapes.USAGE_PLAN_COMPONENT),
-        key_names={key: ctx.name(shapes.api_key_component(key)) for key in cfg.api_keys},
+        providers={key: provider(key) for key in cfg.api_keys},
         rest_api_id=api.api.id,
         stage_name=api.stage.stage_name,
-        rate_limit=cfg.throttle_rate_limit,
-        burst_limit=cfg.throttle_burst_limit,
-        quota_per_day=cfg.quota_per_day,
     ),
     opts=ctx.opts,
 )

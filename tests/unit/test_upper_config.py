@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from txn_infra.config import ComputeConfig, ConfigError, EdgeConfig, ObservabilityConfig, parse
+from txn_infra.config import (
+    ComputeConfig,
+    ConfigError,
+    EdgeConfig,
+    ObservabilityConfig,
+    PlanLimits,
+    parse,
+)
 from txn_spec.lambda_runtime import powertools_layer_arn
 
 COMPUTE = {
@@ -92,6 +99,30 @@ def test_api_keys_are_distinct_names_and_at_least_one(keys: str, problem: str) -
     assert parse(EdgeConfig, EDGE | {"apiKeys": '["old", "new"]'}, "e").api_keys == ("old", "new")
     with pytest.raises(ConfigError, match=f"txn-edge:apiKeys.*{problem}"):
         parse(EdgeConfig, EDGE | {"apiKeys": keys}, "txn-edge")
+
+
+def test_a_key_has_the_limits_it_is_given_and_the_stages_for_the_rest() -> None:
+    own = parse(EdgeConfig, EDGE | {"apiKeyLimits": '{"provider": {"rateLimit": 50}}'}, "e")
+    assert own.limits_of("provider") == PlanLimits(50, 3000, 200_000_000)
+    assert parse(EdgeConfig, EDGE, "e").limits_of("provider") == PlanLimits(1500, 3000, 200_000_000)
+
+
+@pytest.mark.parametrize(
+    ("limits", "problem"),
+    [
+        ('{"other": {"rateLimit": 10}}', "apiKeyLimits names other, not in apiKeys"),
+        ('{"provider": {"rateLimit": 1600}}', "provider.rateLimit exceeds throttleRateLimit"),
+        ('{"provider": {"burstLimit": 3001}}', "provider.burstLimit exceeds throttleBurstLimit"),
+        ('{"provider": {"rate": 10}}', "apiKeyLimits.provider.rate Extra inputs"),
+        ('{"provider": {"quotaPerDay": 0}}', "apiKeyLimits.provider.quotaPerDay Input should be"),
+        ("provider: 10", "must be YAML structured config"),
+    ],
+)
+def test_a_keys_own_limits_name_a_listed_key_and_fit_in_the_stage(
+    limits: str, problem: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"txn-edge:.*{problem}"):
+        parse(EdgeConfig, EDGE | {"apiKeyLimits": limits}, "txn-edge")
 
 
 def test_a_daily_quota_create_usage_plan_cannot_hold_is_refused() -> None:

@@ -110,13 +110,12 @@ def test_the_api_key_is_the_one_the_embedded_api_gateway_holds_and_the_merchants
     assert runtime.resources is not None
     apigateway = runtime.aws.client("apigateway")
     plans = apigateway.get_usage_plans()["items"]
-    assert [p["apiStages"] for p in plans] == [
-        [{"apiId": runtime.resources.rest_api_id, "stage": shapes.API_STAGE}]
-    ]
-    keys = {
-        k["value"]: k["id"]
-        for k in apigateway.get_usage_plan_keys(usagePlanId=plans[0]["id"])["items"]
-    }
+    stage = [{"apiId": runtime.resources.rest_api_id, "stage": shapes.API_STAGE}]
+    assert [p["apiStages"] for p in plans] == [stage, stage]
+    # each key on a plan of its own (ADR 0025)
+    on_plans = [apigateway.get_usage_plan_keys(usagePlanId=p["id"])["items"] for p in plans]
+    assert [len(plan_keys) for plan_keys in on_plans] == [1, 1]
+    keys = {k["value"]: k["id"] for plan_keys in on_plans for k in plan_keys}
     # the runtime's key, and another provider's that no merchant names (ADR 0024)
     assert set(keys) == {runtime.api_key, UNBOUND_KEY_VALUE}
     bound = [set(m["api_key_ids"]) for m in runtime.resources.merchants]

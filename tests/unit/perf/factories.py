@@ -11,7 +11,7 @@ def deployment(**overrides: object) -> model.Deployment:
     base = model.Deployment(
         architecture="arm64", validator_memory_mb=512, fraud_memory_mb=512, fraud_batch_size=10,
         fraud_batching_window_s=0, fraud_max_concurrency=100, fraud_reserved_concurrency=100,
-        other_unreserved_concurrency=5, api_rate_limit=5000, api_key_rate_limit=5000, api_keys=1,
+        other_unreserved_concurrency=5, api_rate_limit=5000, api_key_rate_limits=(5000,),
         waf_rate_limit_per_ip_5min=1_500_000, interface_endpoints=7, availability_zones=3,
         waf_web_acls=1, waf_rules=5, kms_keys=2, alarm_metrics=22, dashboards=1,
         custom_metrics=40, xray_reservoir_per_s=1, xray_fixed_rate=0.05,

@@ -18,7 +18,7 @@ def test_a_warm_deployment_takes_the_burst_without_throttling_or_dlq() -> None:
         tables={"velocity": model.TableLoad(wru=1.6, rru=1.0, warm_wru=16_000)},
         requests_per_accepted=1.05,
     )
-    b = burst(deployment(api_rate_limit=10_000, api_key_rate_limit=10_000), w, 100, 5_000, 60)
+    b = burst(deployment(api_rate_limit=10_000, api_key_rate_limits=(10_000,)), w, 100, 5_000, 60)
     assert not [s for s in b.stages if s.throttles]
     assert b.dlq.startswith("nothing")
     assert b.steady_after_s < 5
@@ -55,6 +55,13 @@ def test_the_queue_waits_while_pollers_are_added_then_drains() -> None:
 
 def test_the_stages_behind_a_throttled_api_see_only_what_it_lets_through() -> None:
     w = workload(tables={"velocity": model.TableLoad(wru=1.6)})
-    b = burst(deployment(api_rate_limit=100, api_key_rate_limit=100), w, 100, 5_000, 60)
+    b = burst(deployment(api_rate_limit=100, api_key_rate_limits=(100,)), w, 100, 5_000, 60)
     assert (b.start_tps, b.end_tps) == (pytest.approx(100), pytest.approx(100))
     assert [s.component for s in b.stages if s.throttles] == ["API Gateway"]
+
+
+def test_a_burst_comes_from_one_provider_whose_own_plan_is_the_limit() -> None:
+    # ADR 0025: each key on its own plan; a burst from the busiest provider passes its plan
+    two = deployment(api_rate_limit=10_000, api_key_rate_limits=(3000, 500))
+    b = burst(two, workload(), 100, 5_000, 60)
+    assert (b.start_tps, b.end_tps) == (pytest.approx(100), pytest.approx(3000))

@@ -44,9 +44,17 @@ def test_api_gateway_takes_the_lowest_of_account_stage_and_usage_plan() -> None:
     api = by_name(model.capacity(deployment(api_rate_limit=2000), workload()))["API Gateway"]
     assert api.max_tps == pytest.approx(2000)
     assert "stage throttle" in api.basis
-    unthrottled = deployment(api_rate_limit=20_000, api_key_rate_limit=20_000)
+    unthrottled = deployment(api_rate_limit=20_000, api_key_rate_limits=(20_000,))
     api = by_name(model.capacity(unthrottled, workload()))["API Gateway"]
     assert api.max_tps == pytest.approx(quota("apigw_account_rps"))
+
+
+def test_api_gateway_passes_at_most_what_the_keys_plans_allow_together() -> None:
+    # ADR 0025: each provider's key on its own plan; together they may pass their sum
+    two = deployment(api_rate_limit=10_000, api_key_rate_limits=(3000, 2000))
+    api = by_name(model.capacity(two, workload()))["API Gateway"]
+    assert api.max_tps == pytest.approx(5000)
+    assert "usage plans of 2 key(s)" in api.basis
 
 
 def test_rejected_requests_use_api_capacity_without_being_accepted() -> None:

@@ -6,8 +6,8 @@ to the validator. The default endpoint speaks TLS 1.2 or later only. The stage t
 X-Ray, writes JSON access logs (no bodies, no headers) to a CMK-encrypted audit log group, and
 never enables data tracing, which would log card data. WAF sits in front of the stage.
 
-One module per component: ``api`` (the REST API and its stage), ``api_keys`` (the key and its
-usage plan) and ``firewall`` (WAF).
+One module per component: ``api`` (the REST API and its stage), ``api_keys`` (the keys and their
+usage plans) and ``firewall`` (WAF).
 """
 
 from txn_infra.components.edge.api import (
@@ -17,7 +17,7 @@ from txn_infra.components.edge.api import (
     TransactionApi,
     TransactionApiArgs,
 )
-from txn_infra.components.edge.api_keys import ApiKeyPlan, ApiKeyPlanArgs
+from txn_infra.components.edge.api_keys import ApiKeyPlan, ApiKeyPlanArgs, ProviderKey
 from txn_infra.components.edge.firewall import (
     MANAGED_RULE_GROUPS,
     WAF_LOGGED_ACTIONS,
@@ -36,6 +36,7 @@ __all__ = [
     "ApiFirewallArgs",
     "ApiKeyPlan",
     "ApiKeyPlanArgs",
+    "ProviderKey",
     "TransactionApi",
     "TransactionApiArgs",
     "waf_logging_filter",
