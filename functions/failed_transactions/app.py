@@ -36,7 +36,7 @@ from txn_adapters.transactions import TransactionsStore
 from txn_domain.fraud import alert_from_record
 from txn_domain.models import AcceptedTransaction, Status, utc_millis
 from txn_domain.pan import redact_pans
-from txn_spec.shapes import FRAUD_REPORT_KIND, MESSAGE_KIND_ATTRIBUTE, Env
+from txn_spec.shapes import FRAUD_REPORT_KIND, MESSAGE_KIND_ATTRIBUTE, POSTED_BY_ATTRIBUTE, Env
 
 logger = make_logger()
 tracer = make_tracer()
@@ -83,6 +83,7 @@ def failed_record(record: SQSRecord, now: str, recorded_by: str | None = None) -
             "body_sha256": digest,
             **base,
         }
+    posted_by = record.message_attributes[POSTED_BY_ATTRIBUTE]
     return {
         "transaction_id": txn.transaction_id,
         "timestamp": txn.timestamp,
@@ -94,6 +95,7 @@ def failed_record(record: SQSRecord, now: str, recorded_by: str | None = None) -
         "card_last4": txn.card_last4,
         "received_at": txn.received_at,
         "reason": f"not processed after {receive_count} receives on the transactions queue",
+        **({"api_key_id": posted_by.string_value} if posted_by and posted_by.string_value else {}),
         **base,
     }
 

@@ -1,6 +1,7 @@
 """What the fraud detector does with every SQS batch before its own work: parse each message
-body into its model and group the message ids by transaction (a sale and a fraud report alike
-name one), so a transaction sent twice in a batch is handled once and acknowledged twice."""
+(its body, and the attributes the model takes) into its model and group the message ids by
+transaction (a sale and a fraud report alike name one), so a transaction sent twice in a batch
+is handled once and acknowledged twice."""
 
 from __future__ import annotations
 
@@ -21,6 +22,11 @@ M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T", bound=Named)
 
 
+def message_attribute(record: Mapping[str, Any], name: str) -> str | None:
+    """The string message attribute ``name`` of an SQS record, or None."""
+    return ((record.get("messageAttributes") or {}).get(name) or {}).get("stringValue")
+
+
 def parse(model: type[M], body: str, what: str) -> M:
     """``body`` as ``model``; a coded 400 naming the first bad field otherwise."""
     try:
@@ -32,7 +38,7 @@ def parse(model: type[M], body: str, what: str) -> M:
 
 def by_transaction(
     records: Sequence[Mapping[str, Any]],
-    read: Callable[[str], T],
+    read: Callable[[Mapping[str, Any]], T],
     failures: dict[str, Exception],
 ) -> tuple[dict[str, T], dict[str, list[str]]]:
     """(the first parsed message per transaction id, every message id per transaction id);
@@ -41,7 +47,7 @@ def by_transaction(
     message_ids: dict[str, list[str]] = {}
     for record in records:
         try:
-            parsed = read(record["body"])
+            parsed = read(record)
         except BadRequestError as exc:
             failures[record["messageId"]] = exc
             continue

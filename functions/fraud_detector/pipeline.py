@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from fraud_detector.messages import by_transaction, parse
+from fraud_detector.messages import by_transaction, message_attribute, parse
 from fraud_detector.reports import Merchants, is_report, take_reports
 from txn_adapters.aws import backoff, from_item
 from txn_adapters.partiql import ROUNDS, Outcome, Statement
@@ -49,6 +49,7 @@ from txn_domain.models import AcceptedTransaction, MerchantConfig, Status
 from txn_domain.risk import Risk
 from txn_domain.rules.engine import RuleSet
 from txn_domain.velocity import MERCHANT_SHARDS, Contribution, Counter, guard_digest, guarded
+from txn_spec.shapes import POSTED_BY_ATTRIBUTE
 
 
 class Velocity(Protocol):
@@ -97,8 +98,11 @@ class BatchResult:
     refused_reports: list[dict[str, str]] = field(default_factory=list)
 
 
-def _parse(body: str) -> AcceptedTransaction:
-    return parse(AcceptedTransaction, body, "a transaction")
+def _parse(record: Mapping[str, Any]) -> AcceptedTransaction:
+    """The queued transaction, with the API key that posted it (a message attribute)."""
+    txn = parse(AcceptedTransaction, record["body"], "a transaction")
+    posted_by = message_attribute(record, POSTED_BY_ATTRIBUTE)
+    return txn if posted_by is None else txn.model_copy(update={"api_key_id": posted_by})
 
 
 class FraudPipeline:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from fraud_detector.messages import by_transaction, parse
+from fraud_detector.messages import by_transaction, message_attribute, parse
 from txn_adapters.aws import backoff
 from txn_adapters.partiql import ROUNDS, Outcome, Statement
 from txn_domain.errors import WriteFailedError
@@ -50,8 +50,7 @@ class RiskItems(Protocol):
 
 def is_report(record: Mapping[str, Any]) -> bool:
     """Whether an SQS record is a fraud report (its ``kind`` message attribute says so)."""
-    kind = (record.get("messageAttributes") or {}).get(MESSAGE_KIND_ATTRIBUTE) or {}
-    return kind.get("stringValue") == FRAUD_REPORT_KIND
+    return message_attribute(record, MESSAGE_KIND_ATTRIBUTE) == FRAUD_REPORT_KIND
 
 
 def parse_report(body: str) -> QueuedReport:
@@ -69,12 +68,18 @@ class ReportsResult:
     refused: list[dict[str, str]] = field(default_factory=list)
 
 
-def _refused(keys: set[str | None], merchant: MerchantConfig | None) -> list[str]:
-    """The API keys among those that reported a sale that may not act for its merchant. No key
-    (None) is not refused: the validator queues none without one (it refuses a key-less
-    report), so such a message was queued by a validator from before keys were bound to
-    merchants, which had admitted it (ADR 0024)."""
-    return sorted(k for k in keys if k is not None and (merchant is None or not merchant.admits(k)))
+def _refused(
+    keys: set[str | None], sale: ReportedSale, merchant: MerchantConfig | None
+) -> list[str]:
+    """The API keys among those that reported ``sale`` that neither posted it nor may act for its
+    merchant now (ADR 0024). No key (None) is not refused: the validator queues none without one
+    (it refuses a key-less report), so such a message was queued by a validator from before keys
+    were bound to merchants, which had admitted it."""
+
+    def may_report(key: str) -> bool:
+        return key == sale.posted_by or (merchant is not None and merchant.admits(key))
+
+    return sorted(k for k in keys if k is not None and not may_report(k))
 
 
 def _permitted(
@@ -85,7 +90,8 @@ def _permitted(
     fail: Callable[[str, Exception], None],
     seen: Callable[[ReportOutcome], None],
 ) -> list[ReportedSale]:
-    """The sales one of whose reporting keys may act for the sale's merchant (ADR 0024). Every
+    """The sales one of whose reporting keys posted the sale or may act for its merchant now
+    (ADR 0024). Every
     other key is counted ``not_permitted`` and said; a sale whose merchant's item does not
     validate fails (retried until the item is mended)."""
     invalid: dict[str, Exception] = {}
@@ -96,7 +102,7 @@ def _permitted(
             fail(sale.transaction_id, invalid[sale.merchant_id])
             continue
         reporters = senders[sale.transaction_id]
-        refused = _refused(reporters, configs.get(sale.merchant_id))
+        refused = _refused(reporters, sale, configs.get(sale.merchant_id))
         for key in refused:
             seen("not_permitted")
             said = {"transaction_id": sale.transaction_id, "merchant_id": sale.merchant_id}
@@ -118,8 +124,8 @@ def take_reports(
     result = ReportsResult()
     senders: dict[str, set[str | None]] = {}  # transaction id -> the keys that reported it
 
-    def read(body: str) -> QueuedReport:
-        report = parse_report(body)
+    def read(record: Mapping[str, Any]) -> QueuedReport:
+        report = parse_report(record["body"])
         senders.setdefault(report.transaction_id, set()).add(report.api_key_id)
         return report
 

@@ -8,7 +8,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from txn_adapters.aws import translate
 from txn_domain.models import AcceptedTransaction, QueuedReport
-from txn_spec.shapes import FRAUD_REPORT_KIND, MESSAGE_KIND_ATTRIBUTE
+from txn_spec.shapes import FRAUD_REPORT_KIND, MESSAGE_KIND_ATTRIBUTE, POSTED_BY_ATTRIBUTE
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -29,7 +29,10 @@ class QueuePublisher:
             "schema_version": txn.schema_version,
             "transaction_id": txn.transaction_id,
         }
-        return self._send(txn.model_dump_json(exclude_none=True), attributes, "the transaction")
+        if txn.api_key_id is not None:
+            attributes[POSTED_BY_ATTRIBUTE] = txn.api_key_id
+        body = txn.model_dump_json(exclude_none=True, exclude={"api_key_id"})
+        return self._send(body, attributes, "the transaction")
 
     def send_report(self, report: QueuedReport) -> str:
         """Enqueue a fraud report (ADR 0013), marked as one by its ``kind`` attribute."""

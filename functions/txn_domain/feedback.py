@@ -36,6 +36,7 @@ class ReportedSale:
     merchant_id: str
     terminal_id: str | None  # card present at a terminal only
     at: int  # received_at, epoch seconds: when the fraud happened
+    posted_by: str | None = None  # the API key that posted it, if the record says (ADR 0024)
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> ReportedSale:
@@ -46,6 +47,7 @@ class ReportedSale:
             merchant_id=record["merchant_id"],
             terminal_id=terminal,
             at=epoch_seconds(record["received_at"]),
+            posted_by=record.get("api_key_id"),
         )
 
     @property

@@ -409,7 +409,15 @@ def transaction_record(
         "received_at": txn.received_at,
         "processed_at": processed_at,
     }
-    for name in ("card_country", "ip_address", "ip_country", "external_id", "terminal_id"):
+    optional = (
+        "card_country",
+        "ip_address",
+        "ip_country",
+        "external_id",
+        "terminal_id",
+        "api_key_id",
+    )
+    for name in optional:
         value = getattr(txn, name)
         if value is not None:
             record[name] = value

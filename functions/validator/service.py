@@ -150,7 +150,8 @@ class Validator:
         now = self._clock()
         check_timestamp(request, now)
         merchant = self._merchants.get(request.merchant_id)
-        check_caller(merchant, api_key_id(event))
+        caller = api_key_id(event)
+        check_caller(merchant, caller)
         check_merchant(request, merchant)
 
         # Already validated: construct without validating the same fields a second time (from
@@ -159,6 +160,7 @@ class Validator:
             **vars(request),
             transaction_id=self._new_id(),
             received_at=utc_millis(now),
+            api_key_id=caller,
         )
         body = json.dumps(
             {

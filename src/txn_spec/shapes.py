@@ -210,6 +210,9 @@ ALARMS_TOPIC = TopicShape(component="alarms")
 # a fraud report (ADR 0013). The queue consumers dispatch on it without parsing the body.
 MESSAGE_KIND_ATTRIBUTE = "kind"
 FRAUD_REPORT_KIND = "fraud_report"
+# A queued transaction's API key (a message attribute, not in the body, so a consumer from before
+# it ignores it rather than refusing the message): stored with the record (ADR 0024).
+POSTED_BY_ATTRIBUTE = "api_key_id"
 
 # --- Lambda -------------------------------------------------------------------------------------
 

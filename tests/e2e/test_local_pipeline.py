@@ -102,12 +102,15 @@ def test_every_accepted_transaction_is_stored_once_with_a_final_status(runtime):
         answers = list(pool.map(lambda i: post(runtime, body(amount=1000 + i)), range(60)))
     # WHEN the pipeline drains
     assert runtime.wait_idle(30)
-    # THEN each was accepted and is in the table exactly once, with a final status
+    # THEN each was accepted and is in the table exactly once, with a final status and the id
+    # of the API key that posted it (the queued message's attribute, ADR 0024)
     assert [a for a in answers if a[0] != 202] == []
     ids = [answer["transaction_id"] for _, answer in answers]
     stored = [r for r in rows(runtime) if r["transaction_id"] in set(ids)]
     assert sorted(r["transaction_id"] for r in stored) == sorted(ids)
     assert {r["status"] for r in stored} <= {"APPROVED", "FLAGGED"}
+    assert runtime.resources is not None
+    assert {r["api_key_id"] for r in stored} == set(runtime.resources.merchants[0]["api_key_ids"])
 
 
 def test_the_functions_reach_dynamodb_directly_and_each_call_is_counted_once(runtime):

@@ -301,9 +301,15 @@ def report_record(make: Callable[..., dict[str, Any]], body: str, **kw: Any) -> 
 
 
 def make_sqs_record(
-    body: str, *, message_id: str | None = None, receive_count: int = 1, queue: str = "transactions"
+    body: str,
+    *,
+    message_id: str | None = None,
+    receive_count: int = 1,
+    queue: str = "transactions",
+    attributes: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """One record of an SQS event as Lambda delivers it."""
+    """One record of an SQS event as Lambda delivers it; ``attributes``: its string message
+    attributes."""
     sent = str(int(time.time() * 1000) - 60_000)
     return {
         "messageId": message_id or str(uuid.uuid4()),
@@ -315,7 +321,10 @@ def make_sqs_record(
             "SenderId": "AIDAEXAMPLE",
             "ApproximateFirstReceiveTimestamp": sent,
         },
-        "messageAttributes": {},
+        "messageAttributes": {
+            name: {"stringValue": value, "dataType": "String"}
+            for name, value in (attributes or {}).items()
+        },
         "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # noqa: S324 - SQS's own digest
         "eventSource": "aws:sqs",
         "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}",
@@ -338,5 +347,21 @@ def accepted(validator_app, api_event, make_body, aws, context) -> Callable[...,
         (message,) = aws.messages()
         aws.sqs.delete_message(QueueUrl=aws.queue_url, ReceiptHandle=message["ReceiptHandle"])
         return message["Body"]
+
+    return make
+
+
+@pytest.fixture
+def posted(validator_app, api_event, make_body, aws, context) -> Callable[..., dict[str, Any]]:
+    """Run a body through the real validator and return the queued message as the fraud
+    detector receives it: its body and its message attributes."""
+
+    def make(**overrides: Any) -> dict[str, Any]:
+        response = validator_app.lambda_handler(api_event(make_body(**overrides)), context)
+        assert response["statusCode"] == 202, response["body"]
+        (message,) = aws.messages()
+        aws.sqs.delete_message(QueueUrl=aws.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+        return make_sqs_record(message["Body"], attributes=attributes)
 
     return make

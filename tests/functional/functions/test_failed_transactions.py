@@ -4,6 +4,7 @@ import hashlib
 import json
 from dataclasses import replace
 
+from tests.functional.functions.conftest import API_KEY_ID
 from txn_domain.pan import redact_pans
 
 PAN = "4111111111111111"
@@ -14,11 +15,17 @@ def sqs_event(*records):
 
 
 def test_given_a_dead_lettered_transaction_then_recorded_failed_with_reason_and_counts(
-    failed_app, accepted, sqs_record, aws, context, capsys, log_stream
+    failed_app, posted, sqs_record, aws, context, capsys, log_stream
 ):
     logs = log_stream(failed_app)
-    body = accepted()
-    record = sqs_record(body, receive_count=6, queue="transactions-dlq")
+    queued = posted()
+    body = queued["body"]
+    record = sqs_record(
+        body,
+        receive_count=6,
+        queue="transactions-dlq",
+        attributes={k: v["stringValue"] for k, v in queued["messageAttributes"].items()},
+    )
     capsys.readouterr()
 
     response = failed_app.lambda_handler(sqs_event(record), context)
@@ -32,6 +39,7 @@ def test_given_a_dead_lettered_transaction_then_recorded_failed_with_reason_and_
         "FAILED",
     )
     assert item["receive_count"] == 6
+    assert item["api_key_id"] == API_KEY_ID  # who posted it, from the message's attribute
     assert item["enqueued_at"].endswith("Z")
     assert "6 receives" in item["reason"]
     assert '"FailedTransactions"' in capsys.readouterr().out

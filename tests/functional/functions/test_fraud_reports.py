@@ -38,12 +38,13 @@ def velocity_item(key: str) -> dict | None:
 
 
 @pytest.fixture
-def decided(accepted, fraud_app, sqs_record, context) -> str:
-    """A card-present sale at terminal T-42, stored by the fraud detector: its id."""
-    body = accepted(**CARD_PRESENT)
-    response = fraud_app.lambda_handler({"Records": [sqs_record(body)]}, context)
+def decided(posted, fraud_app, context) -> str:
+    """A card-present sale at terminal T-42, posted with API_KEY_ID and stored by the fraud
+    detector: its id."""
+    record = posted(**CARD_PRESENT)
+    response = fraud_app.lambda_handler({"Records": [record]}, context)
     assert response == {"batchItemFailures": []}
-    return json.loads(body)["transaction_id"]
+    return json.loads(record["body"])["transaction_id"]
 
 
 def test_given_a_report_when_posted_then_202_and_queued_marked_as_a_report(
@@ -178,6 +179,34 @@ def test_given_a_report_on_a_sale_then_it_counts_only_from_a_key_bound_to_its_me
     assert [{k: line[k] for k in expected} for line in said] == ([] if counted else [expected])
     outcome = "counted" if counted else "not_permitted"
     assert f'"outcome":"{outcome}"' in capsys.readouterr().out.replace(" ", "")
+
+
+def test_given_the_merchant_left_the_provider_that_posted_a_sale_then_its_report_still_counts(
+    decided, fraud_app, aws, sqs_record, context, log_stream
+):
+    # GIVEN the sale was stored with the key that posted it, and the merchant has since moved
+    # to another provider (its item names only the new provider's key)
+    (stored,) = [i for i in aws.items("transactions") if i["transaction_id"] == decided]
+    assert stored["api_key_id"] == API_KEY_ID
+    boto3.resource("dynamodb", region_name=REGION).Table("merchants").update_item(
+        Key={"merchant_id": "m_1001"},
+        UpdateExpression="SET api_key_ids = :v",
+        ExpressionAttributeValues={":v": {"key-of-the-new-provider"}},
+    )
+    fraud_app.pipeline._merchants._cache.clear()  # as a minute later (the cache's TTL)
+    logs = log_stream(fraud_app)
+
+    # WHEN the old provider reports the chargeback it received, and a third key reports it too
+    records = [
+        report_record(sqs_record, reported(decided, api_key_id=key))
+        for key in (API_KEY_ID, "key-of-another-provider")
+    ]
+    assert fraud_app.lambda_handler({"Records": records}, context) == {"batchItemFailures": []}
+
+    # THEN the poster's report counts; the third key, which neither posted nor is named, is said
+    assert "rk" in (velocity_item("card#tok_reported") or {})
+    said = [json.loads(x) for x in logs.getvalue().splitlines() if "[not_permitted]" in x]
+    assert [line["api_key_id"] for line in said] == ["key-of-another-provider"]
 
 
 def test_given_two_keys_report_one_sale_in_a_batch_then_it_counts_once_and_the_other_is_said(

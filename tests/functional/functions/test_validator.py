@@ -5,7 +5,7 @@ import json
 import boto3
 import pytest
 
-from tests.functional.functions.conftest import REGION
+from tests.functional.functions.conftest import API_KEY_ID, REGION
 
 PAN = "4111111111111111"
 
@@ -25,6 +25,7 @@ def test_given_a_plain_body_when_posted_then_202_and_one_message_queued(
     queued = json.loads(message["Body"])
     assert queued["transaction_id"] == answer["transaction_id"]
     assert queued["received_at"] == answer["received_at"]
+    assert "api_key_id" not in queued  # an attribute: a consumer from before it ignores it
     assert queued["timestamp"].endswith("Z")
     attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
     assert attributes == {
@@ -33,6 +34,7 @@ def test_given_a_plain_body_when_posted_then_202_and_one_message_queued(
         "channel": "ecommerce",
         "schema_version": "1",
         "transaction_id": answer["transaction_id"],
+        "api_key_id": API_KEY_ID,  # stored with the record: who posted it (ADR 0024)
     }
 
 
