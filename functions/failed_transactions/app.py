@@ -83,7 +83,12 @@ def failed_record(record: SQSRecord, now: str, recorded_by: str | None = None) -
             "body_sha256": digest,
             **base,
         }
-    posted_by = record.message_attributes[POSTED_BY_ATTRIBUTE]
+    # the string attribute's value; a binary one (not the validator's) has none
+    posted_by = (
+        (record.raw_event.get("messageAttributes") or {})
+        .get(POSTED_BY_ATTRIBUTE, {})
+        .get("stringValue")
+    )
     return {
         "transaction_id": txn.transaction_id,
         "timestamp": txn.timestamp,
@@ -95,7 +100,7 @@ def failed_record(record: SQSRecord, now: str, recorded_by: str | None = None) -
         "card_last4": txn.card_last4,
         "received_at": txn.received_at,
         "reason": f"not processed after {receive_count} receives on the transactions queue",
-        **({"api_key_id": posted_by.string_value} if posted_by and posted_by.string_value else {}),
+        **({"api_key_id": posted_by} if posted_by else {}),
         **base,
     }
 

@@ -94,8 +94,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     for refused in result.refused_reports:
         # A key holder reporting another merchant's sale: a security event (ADR 0024).
         logger.warning(
-            "fraud report from an API key the sale's merchant does not name "
-            f"[{KEY_NOT_PERMITTED_OUTCOME}]",
+            "fraud report from an API key that neither posted the sale nor is named by its "
+            f"merchant [{KEY_NOT_PERMITTED_OUTCOME}]",
             extra=refused,
         )
     for message_id, exc in result.failures.items():

@@ -99,10 +99,11 @@ class BatchResult:
 
 
 def _parse(record: Mapping[str, Any]) -> AcceptedTransaction:
-    """The queued transaction, with the API key that posted it (a message attribute)."""
+    """The queued transaction, with the API key that posted it: the message attribute only (a
+    body field of that name is not the validator's and is ignored)."""
     txn = parse(AcceptedTransaction, record["body"], "a transaction")
     posted_by = message_attribute(record, POSTED_BY_ATTRIBUTE)
-    return txn if posted_by is None else txn.model_copy(update={"api_key_id": posted_by})
+    return txn.model_copy(update={"api_key_id": posted_by})
 
 
 class FraudPipeline:

@@ -120,7 +120,7 @@ def take_reports(
     now: int,
 ) -> ReportsResult:
     """Count each report of ``records`` into its card's and merchant's risk, once, if an API
-    key that sent it may act for the sale's merchant."""
+    key that sent it posted the sale or may act for the sale's merchant now."""
     result = ReportsResult()
     senders: dict[str, set[str | None]] = {}  # transaction id -> the keys that reported it
 

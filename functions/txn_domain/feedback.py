@@ -23,7 +23,8 @@ from txn_domain.fraud import epoch_seconds
 from txn_domain.risk import CARD_KEEP, MERCHANT_KEEP, OWN, Risk
 from txn_domain.velocity import Counter, card_key, guard_digest, risk_key
 
-# not_permitted: no API key that reported the sale may act for its merchant (ADR 0024)
+# not_permitted: no API key that reported the sale posted it or may act for its merchant now
+# (ADR 0024)
 Outcome = Literal["counted", "duplicate", "transaction_unknown", "not_permitted"]
 
 

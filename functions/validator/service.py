@@ -173,7 +173,10 @@ class Validator:
             # The hash of the validated request, not of the raw body: "the same body" means the
             # same request, so reordered keys or "+00:00" for "Z" replay; other values get 422.
             request_hash = hashlib.sha256(request.model_dump_json().encode()).hexdigest()
-            answer = StoredAnswer(request_hash, 202, body, txn.model_dump_json(exclude_none=True))
+            # Stored without the key (a validator from before it must still read the record);
+            # the key is scoped by the caller, so a replay's caller is the original poster.
+            message = txn.model_dump_json(exclude_none=True, exclude={"api_key_id"})
+            answer = StoredAnswer(request_hash, 202, body, message)
             stored = self._idempotency.claim(key, answer)
             if stored is not None:
                 if stored.body_hash != request_hash:
@@ -184,7 +187,7 @@ class Validator:
                 # Send again: the first attempt may have died before its SendMessage; the fraud
                 # detector drops the copy if not.
                 replay = AcceptedTransaction.model_validate_json(stored.message)
-                self._queue.send(replay)
+                self._queue.send(replay.model_copy(update={"api_key_id": caller}))
                 return Result(
                     stored.status_code, stored.response, "replayed", replay.transaction_id
                 )

@@ -37,9 +37,9 @@ ASSUMPTIONS: dict[str, tuple[float, str]] = {
     ),
     "merchant_counter_bytes": (1_000.0, "a busy merchant's shard item (~1 KB)"),
     "idempotency_item_bytes": (
-        775.0,
-        "idempotency record: key, body hash, the answer and the queued message (about 771 bytes "
-        "for the sample body with a 32-character card token and its API key's id)",
+        750.0,
+        "idempotency record: key, body hash, the answer and the queued message (745 bytes for "
+        "the sample body with a 32-character card token)",
     ),
     "distinct_merchants_per_batch": (1.0, "merchants in one batch of 10 (worst case for reads)"),
     "fraud_report_share": (

@@ -41,7 +41,7 @@ class Wrapped:
         self.stats = stats
         self.on_delivery = on_delivery
         self._handler: Callable[..., Any] | None = None
-        self.resend: Callable[[str], None] | None = None
+        self.resend: Callable[[str, dict[str, Any]], None] | None = None
         self._rng = random.Random(f"{seed}:{shape.component}")  # noqa: S311
         self._lock = threading.Lock()
 
@@ -79,11 +79,21 @@ class Wrapped:
         with self._lock:
             self.stats["duplicate deliveries"] += 2
         if self.resend is not None and _is_transaction(records[-1]["body"]):
-            self.resend(records[-1]["body"])  # and once more later, as a message of its own
+            # and once more later, as a message of its own, with its attributes (SQS keeps them)
+            self.resend(records[-1]["body"], _send_attributes(records[-1]))
         return {"Records": [*records, copy]}
 
 
 DUP = "-dup"
+
+
+def _send_attributes(record: dict[str, Any]) -> dict[str, Any]:
+    """A Lambda SQS record's string message attributes as SendMessage takes them."""
+    return {
+        name: {"DataType": value["dataType"], "StringValue": value["stringValue"]}
+        for name, value in (record.get("messageAttributes") or {}).items()
+        if "stringValue" in value
+    }
 
 
 def _is_transaction(body: str) -> bool:

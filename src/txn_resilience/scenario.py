@@ -219,9 +219,11 @@ def run(spec: Spec, progress: Callable[[str], None] = lambda _: None) -> dict[st
             faults.install(client_for)
         assert runtime.resources is not None
         queue_url = runtime.resources.queue_url(shapes.TRANSACTIONS_QUEUE)
-        handlers[shapes.FRAUD_DETECTOR.component].resend = lambda body: runtime.aws.client(
-            "sqs"
-        ).send_message(QueueUrl=queue_url, MessageBody=body)
+        handlers[shapes.FRAUD_DETECTOR.component].resend = lambda body, attributes: (
+            runtime.aws.client("sqs").send_message(
+                QueueUrl=queue_url, MessageBody=body, MessageAttributes=attributes
+            )
+        )
         faults.started = time.monotonic()
         if spec.bad_input:
             progress("bad input: schemathesis from the OpenAPI document")

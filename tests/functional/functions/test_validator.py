@@ -178,6 +178,23 @@ def test_given_same_idempotency_key_and_body_when_replayed_then_first_answer(
     assert len(aws.items("idempotency")) == 1
 
 
+def test_given_a_replay_then_it_is_queued_with_the_posting_key_as_the_first_was(
+    validator_app, api_event, make_body, aws, context
+):
+    body = make_body()
+    validator_app.lambda_handler(api_event(body, headers={"Idempotency-Key": "k-4"}), context)
+    (record,) = aws.items("idempotency")
+    # stored without the key, as before keys were kept: either validator reads the other's record
+    assert "api_key_id" not in json.loads(record["message"])
+
+    validator_app.lambda_handler(api_event(body, headers={"Idempotency-Key": "k-4"}), context)
+
+    first, again = aws.messages()
+    assert first["Body"] == again["Body"]
+    for message in (first, again):
+        assert message["MessageAttributes"]["api_key_id"]["StringValue"] == API_KEY_ID
+
+
 def test_given_a_replay_then_the_first_answer_carries_idempotent_replayed(
     validator_app, api_event, make_body, context
 ):
