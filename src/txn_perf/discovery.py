@@ -14,7 +14,7 @@ from txn_domain.rules import load_default_rules
 from txn_infra import config, offline
 from txn_perf import model
 from txn_perf.assumptions import assumption
-from txn_spec import contract, shapes
+from txn_spec import api_responses, contract, shapes
 
 
 def layer_config(name: str, stack: str, model_type: type[config.C]) -> config.C:
@@ -106,6 +106,17 @@ def _api_detailed_metrics(edge: offline.LayerRun) -> int:
     return methods * int(assumption("api_metrics_per_method"))
 
 
+def _log_metrics(edge: offline.LayerRun, keys: int) -> int:
+    """The metrics edge's metric filters can publish: one without dimensions, and one per API
+    key and refusal type (THROTTLED, QUOTA_EXCEEDED) with them (ADR 0025)."""
+    return sum(
+        keys * len(api_responses.THROTTLE_RESPONSES)
+        if f.inputs["metricTransformation"].get("dimensions")
+        else 1
+        for f in edge.of_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")
+    )
+
+
 def _alarm_metrics(alarm: offline.Resource) -> int:
     queries = alarm.inputs.get("metricQueries") or []
     return sum(1 for q in queries if q.get("metric")) or 1
@@ -151,7 +162,8 @@ def deployment(stack: str, runs: dict[str, offline.LayerRun] | None = None) -> m
         dashboards=sum(len(r.of_type("aws:cloudwatch/dashboard:Dashboard")) for r in runs.values()),
         # FlaggedByRule has one series per rule id the fraud detector can flag with
         custom_metrics=int(assumption("custom_metrics_besides_rules"))
-        + len(load_default_rules().rules),
+        + len(load_default_rules().rules)
+        + _log_metrics(runs["edge"], len(edge.api_keys)),
         api_detailed_metrics=_api_detailed_metrics(runs["edge"]),
         xray_reservoir_per_s=xray_reservoir,
         xray_fixed_rate=xray_rate,

@@ -145,7 +145,12 @@ def costs(d: Deployment, w: Workload, reference_tps: float) -> Costs:
             "lambda_snapstart_cache_gb_second",
         )
     fixed("CloudWatch", "dashboards", d.dashboards, "cw_dashboard_month")
-    fixed("CloudWatch", "custom metrics (EMF)", d.custom_metrics, "cw_custom_metric_month")
+    fixed(
+        "CloudWatch",
+        "custom metrics (EMF, log filters)",
+        d.custom_metrics,
+        "cw_custom_metric_month",
+    )
     fixed(
         "CloudWatch",
         "API Gateway detailed (per-method) metrics",

@@ -50,6 +50,8 @@ REQUEST_TOO_LARGE = GatewayResponse(
 )
 THROTTLED = GatewayResponse("THROTTLED", 429, "throttled", "Too many requests: slow down")
 QUOTA_EXCEEDED = GatewayResponse("QUOTA_EXCEEDED", 429, "quota_exceeded", "Usage quota exceeded")
+# The refusals of a key's usage plan or the stage's throttle: edge counts them (ADR 0025).
+THROTTLE_RESPONSES = (THROTTLED, QUOTA_EXCEEDED)
 # AWS WAF blocked the request (deployed only: the local gateway has no WAF in front of it).
 WAF_FILTERED = GatewayResponse("WAF_FILTERED", 403, "forbidden", "The request was blocked")
 # Every 5XX API Gateway answers itself, in the error shape but with its own status: 502 for a

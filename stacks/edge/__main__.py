@@ -43,6 +43,7 @@ api = TransactionApi(
         audit_log_deletion_protection=cfg.deletion_protection,
         throttle_rate_limit=cfg.throttle_rate_limit,
         throttle_burst_limit=cfg.throttle_burst_limit,
+        throttled_metric_name=ctx.name(shapes.THROTTLED_REQUESTS_COMPONENT),
     ),
     opts=ctx.opts,
 )

@@ -46,6 +46,7 @@ watched = Watched(
     web_acl_name=ctx.name(shapes.WAF_COMPONENT),
     stage_name=edge["stage_name"],
     access_log_group_name=edge["access_log_group_name"],
+    throttled_metric_name=ctx.name(shapes.THROTTLED_REQUESTS_COMPONENT),
     flow_log_group_name=flow_log_group,
     queue_name=data["transactions_queue_name"],
     dead_letter_queue_names={

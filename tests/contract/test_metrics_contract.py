@@ -5,8 +5,9 @@ Each handler is imported and run with exactly the environment ``compute`` gives 
 the region and credentials Lambda's runtime adds), on moto resources with the names those
 variables hold, through the paths that count something: accepted, replayed and refused
 requests, approved and flagged transactions, a record that fails, dead-lettered messages. The
-EMF lines they print are compared with every metric the observability program alarms on,
-graphs or sets an objective on (its registered alarms, dashboard body and SLOs):
+EMF lines they print, and the metrics edge's log metric filters publish, are compared with every
+metric the observability program alarms on, graphs or sets an objective on (its registered
+alarms, dashboard body and SLOs):
 
 - every watched ``TxnPlatform`` metric (namespace, name and dimensions) is emitted by a path;
 - every emitted metric is watched, or listed in :data:`NOT_WATCHED` with the reason.
@@ -45,6 +46,7 @@ from txn_spec import shapes
 NS = shapes.METRICS_NAMESPACE
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+METRIC_FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
 FUNCTION = "aws:lambda/function:Function"
 # What Lambda's runtime adds to a function's own variables (the ones the code reads).
 RUNTIME = {
@@ -245,7 +247,18 @@ def emitted(system: dict[str, LayerRun]) -> set[Metric]:
         redirect_stdout(stdout),
     ):
         run_every_path(handlers, aws)
-    return emitted_metrics(stdout.getvalue())
+    return emitted_metrics(stdout.getvalue()) | filtered_metrics(system["edge"])
+
+
+def filtered_metrics(edge: LayerRun) -> set[Metric]:
+    """The metrics edge's log metric filters publish (ADR 0025): a dimension's value is read from
+    each log line, so it stands as the field it is read from (``$.apiKeyId``)."""
+    found: set[Metric] = set()
+    for metric_filter in edge.of_type(METRIC_FILTER):
+        transformation = metric_filter.inputs["metricTransformation"]
+        dimensions = tuple(sorted((transformation.get("dimensions") or {}).items()))
+        found.add((transformation["namespace"], transformation["name"], dimensions))
+    return found
 
 
 @pytest.fixture(scope="module")

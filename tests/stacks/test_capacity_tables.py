@@ -103,7 +103,9 @@ def test_custom_metrics_are_priced_with_one_flagged_by_rule_series_per_rule(
     rules = len(load_default_rules().rules)
     assert rules >= 30  # the shipped document, not an empty one
     besides = assumptions.assumption("custom_metrics_besides_rules")
-    assert d.custom_metrics == besides + rules
+    # edge's count of the requests refused 429: one in all, one per key (prod: 1) and refusal
+    # type (THROTTLED, QUOTA_EXCEEDED): ADR 0025
+    assert d.custom_metrics == besides + rules + 1 + 1 * 2
 
 
 def test_detailed_api_metrics_are_priced_per_method(

@@ -10,9 +10,11 @@ import pytest
 
 from tests.stacks.conftest import upstream_exports
 from tests.stacks.test_synth import doctored_program
-from txn_infra.components.edge import MANAGED_RULE_GROUPS
+from txn_infra.components.edge import ACCESS_LOG_FORMAT, MANAGED_RULE_GROUPS
 from txn_infra.offline import LayerRun, reference_name, run_layer
 from txn_spec import api_responses, api_schema, contract, shapes
+
+METRIC_FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
 
 OPENAPI_DOCUMENT = Path(__file__).resolve().parents[2] / api_schema.OPENAPI_PATH
 DEPLOYMENT = "aws:apigateway/deployment:Deployment"
@@ -465,6 +467,41 @@ def test_each_listed_provider_gets_its_own_key_and_plan_and_the_first_key_keeps_
         "keys-provider-plan": {"keys-plan"},
         "keys-provider-plan-key": {"keys-plan-key"},
     }
+
+
+def test_the_requests_refused_429_are_counted_in_all_and_per_key_from_the_access_log(
+    edge: LayerRun,
+) -> None:
+    # ADR 0025: the stage has no metric for its 429s; observability's api-key-throttled alarm
+    # reads the count without dimensions, an operator the one per key and reason
+    group = edge.one("aws:cloudwatch/logGroup:LogGroup", "access-logs")
+    filters = {f.inputs["name"]: f.inputs for f in edge.of_type(METRIC_FILTER)}
+    assert set(filters) == {
+        "txn-dev-api-requests-throttled-all",
+        "txn-dev-api-requests-throttled-by-key",
+    }
+    logged = json.loads(ACCESS_LOG_FORMAT)
+    for name, dimensions in (
+        ("all", None),
+        ("by-key", {"api_key_id": "$.apiKeyId", "error_type": "$.errorType"}),
+    ):
+        spec = filters[f"txn-dev-api-requests-throttled-{name}"]
+        assert spec["logGroupName"] == group.outputs["name"]
+        assert spec["pattern"] == (
+            '{ ($.errorType = "THROTTLED") || ($.errorType = "QUOTA_EXCEEDED") }'
+        )
+        transformation = spec["metricTransformation"]
+        assert (transformation["namespace"], transformation["name"]) == (
+            "TxnPlatform",
+            "txn-dev-api-requests-throttled",
+        )
+        assert transformation.get("dimensions") == dimensions
+        assert "defaultValue" not in transformation  # no refusal, no datapoint: the alarm fills
+        # every field the filter reads is one the stage writes, from the context it names
+        for field in ("errorType", *(v.removeprefix("$.") for v in (dimensions or {}).values())):
+            assert field in logged
+    assert logged["errorType"] == "$context.error.responseType"
+    assert logged["apiKeyId"] == "$context.identity.apiKeyId"
 
 
 def test_a_provider_with_its_own_limits_spends_them_and_leaves_the_others_the_stage(

@@ -259,6 +259,28 @@ def test_a_key_acting_for_a_merchant_that_does_not_name_it_pages_on_call(
     assert alarm_value(alarm, sales=None, reports=None) == 0
 
 
+def test_a_provider_held_to_its_plan_or_quota_pages_on_call(
+    obs: LayerRun, upstream: dict[str, dict]
+) -> None:
+    """ADR 0025: the requests refused 429, counted from the access log by edge's metric filter
+    under the same name (tests/stacks/test_edge.py), over what the stage served: a burst's few
+    refusals stay quiet, a provider held to its plan or out of quota pages."""
+    alarm = alarms(obs)["api-key-throttled"]
+    assert queried_metrics(alarm) == {
+        "requests": ("AWS/ApiGateway", "Count", "SampleCount"),
+        "throttled": ("TxnPlatform", "txn-dev-api-requests-throttled", "Sum"),
+    }
+    stage = {"ApiName": "txn-dev-transactions-api", "Stage": upstream["edge"]["stage_name"]}
+    assert queried_dimensions(alarm) == {"requests": stage, "throttled": {}}
+    threshold = alarm.inputs["threshold"]
+    assert alarm_value(alarm, requests=6000, throttled=120) > threshold  # 2%
+    assert alarm_value(alarm, requests=6000, throttled=30) <= threshold  # a burst: 0.5%
+    assert alarm_value(alarm, requests=40, throttled=40) > threshold  # a quota spent at night
+    assert alarm_value(alarm, requests=6000, throttled=None) <= threshold
+    assert alarm_value(alarm, requests=None, throttled=None) <= threshold
+    assert (alarm.inputs["datapointsToAlarm"], alarm.inputs["evaluationPeriods"]) == (3, 5)
+
+
 def test_alarm_topic_is_encrypted_and_both_topics_email(
     obs: LayerRun, upstream: dict[str, dict]
 ) -> None:

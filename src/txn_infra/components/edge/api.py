@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from txn_infra.components.masking import mask_card_data
-from txn_spec import api_responses
+from txn_spec import api_responses, shapes
 from txn_spec.api_responses import IDEMPOTENCY_KEY_HEADER, REPLAYED_HEADER
 from txn_spec.api_schema import REPORT_SCHEMA, REQUEST_SCHEMA
 
@@ -98,6 +98,7 @@ class TransactionApiArgs:
     audit_log_deletion_protection: bool
     throttle_rate_limit: float
     throttle_burst_limit: int
+    throttled_metric_name: str  # the requests refused 429, from the access log (ADR 0025)
 
 
 class TransactionApi(pulumi.ComponentResource):
@@ -295,6 +296,7 @@ class TransactionApi(pulumi.ComponentResource):
             opts=child,
         )
         masking = [mask_card_data(f"{name}-access-logs-masking", self.access_logs, child)]
+        self._count_throttled(name, args.throttled_metric_name)
         # API Gateway would create this group itself, unencrypted and kept forever.
         self.execution_logs = execution_logs = aws.cloudwatch.LogGroup(
             f"{name}-execution-logs",
@@ -341,3 +343,29 @@ class TransactionApi(pulumi.ComponentResource):
         self.register_outputs(
             {"rest_api_id": self.api.id, "stage_arn": self.stage.arn, "url": self.endpoint_url}
         )
+
+    def _count_throttled(self, name: str, metric_name: str) -> None:
+        """Count the requests API Gateway refused 429 (a key's usage plan, the stage's throttle,
+        a daily quota), in all and per API key and error type, from the access log's fields:
+        the stage has no metric of its own for them, and its 4XXError mixes them with refusals.
+        No default value: a minute without one has no datapoint (the alarm fills it with 0)."""
+        refused = " || ".join(
+            f'($.errorType = "{response.response_type}")'
+            for response in api_responses.THROTTLE_RESPONSES
+        )
+        by_key = dict(zip(shapes.THROTTLE_DIMENSIONS, ("$.apiKeyId", "$.errorType"), strict=True))
+        for suffix, dimensions in (("all", None), ("by-key", by_key)):
+            aws.cloudwatch.LogMetricFilter(
+                f"{name}-throttled-{suffix}",
+                name=f"{metric_name}-{suffix}",
+                log_group_name=self.access_logs.name,
+                pattern=f"{{ {refused} }}",
+                metric_transformation=aws.cloudwatch.LogMetricFilterMetricTransformationArgs(
+                    name=metric_name,
+                    namespace=shapes.METRICS_NAMESPACE,
+                    value="1",
+                    unit="Count",
+                    dimensions=dimensions,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )

@@ -20,6 +20,9 @@ QUEUE_CONSUMERS = frozenset(source.function.component for source in shapes.EVENT
 # nor whether WAF inspected the requests and the access log received them.
 WAF_BLOCKED_PERCENT = 5.0
 WAF_MIN_REQUESTS = 100
+# The share of the served requests refused 429 (a key's usage plan, the stage's throttle, a daily
+# quota) above which on-call is told: a burst's few refusals are the token bucket at work.
+THROTTLED_PERCENT = 1.0
 # Flow logs arrive in batches minutes apart: their silence is judged in 5-minute windows.
 FLOW_LOGS_PERIOD = 300
 # What CloudWatch Logs data protection counts: log events in which it found sensitive data;
@@ -157,6 +160,7 @@ class ServiceAlarms(pulumi.ComponentResource):
         self._flow_logs_silent()
         self._card_data_in_logs()
         self._key_not_permitted()
+        self._key_throttled()
         for component, table in w.table_names.items():
             # The TableName dimension alone leaves out the indexes' throttles, and an index that
             # throttles (above its warm throughput) throttles its table's writes too.
@@ -374,6 +378,31 @@ class ServiceAlarms(pulumi.ComponentResource):
             ],
             threshold=0,
             evaluation_periods=1,
+        )
+
+    def _key_throttled(self) -> None:
+        """Requests refused 429 by a key's usage plan, the stage's throttle or a daily quota
+        (ADR 0025), counted from the access log: a provider held to its plan (a runaway retry
+        loop, a leaked key, or a plan too small for its sales: its payments are refused either
+        way), or a quota spent, which refuses every request of that key until 00:00 UTC. Its
+        few refusals in a burst are the token bucket at work; more than THROTTLED_PERCENT of
+        what the stage served, in 3 of 5 minutes, is not. The refusals come only when there are
+        some: filled with 0, as is a minute the stage served nothing."""
+        metric = self._args.watched.throttled_metric_name
+        share = "IF(FILL(requests, 0) > 0, 100 * FILL(throttled, 0) / FILL(requests, 1), 0)"
+        self._alarm(
+            "api-key-throttled",
+            f"More than {THROTTLED_PERCENT:g}% of the API's requests are refused 429 (a key's "
+            "usage plan, the stage's throttle or a daily quota)",
+            "api-key-throttled",
+            metric_queries=[
+                self._served(),
+                _metric("throttled", NS, metric, {}, "Sum"),
+                _expression("share", share, "Refused 429 (%)"),
+            ],
+            threshold=THROTTLED_PERCENT,
+            evaluation_periods=5,
+            datapoints_to_alarm=3,
         )
 
     def _error_rate(self, component: str, function_name: pulumi.Input[str]) -> None:

@@ -27,6 +27,8 @@ class Watched:
     stage_name: pulumi.Input[str]
     # The stage's access log group, the API's audit trail: its IncomingLogEvents say it is fed.
     access_log_group_name: pulumi.Input[str]
+    # The requests refused 429, counted from the access log by edge (METRICS_NAMESPACE).
+    throttled_metric_name: str
     # The VPC's flow log group (this layer's own), the network's audit trail.
     flow_log_group_name: str
     queue_name: pulumi.Input[str]
