@@ -99,11 +99,7 @@ class BatchResult:
 
 
 def _parse(record: Mapping[str, Any]) -> AcceptedTransaction:
-    """The queued transaction, with the API key that posted it: the message attribute only (a
-    body field of that name is not the validator's and is ignored)."""
-    txn = parse(AcceptedTransaction, record["body"], "a transaction")
-    posted_by = message_attribute(record, POSTED_BY_ATTRIBUTE)
-    return txn.model_copy(update={"api_key_id": posted_by})
+    return parse(AcceptedTransaction, record["body"], "a transaction")
 
 
 class FraudPipeline:
@@ -178,8 +174,13 @@ class FraudPipeline:
         fresh = [t for t in txns if t.transaction_id not in stored]
         errors: dict[str, Exception] = {}
         if fresh:
+            by_id = {record["messageId"]: record for record in records}
+            posted_by = {  # the API key that posted each (a message attribute, ADR 0024)
+                txn_id: message_attribute(by_id[ids[0]], POSTED_BY_ATTRIBUTE)
+                for txn_id, ids in message_of.items()
+            }
             result.decided = self._write(
-                fresh, merchants, counters, now, errors, duplicates, result
+                fresh, merchants, counters, now, errors, duplicates, result, posted_by
             )
         result.duplicates = len(duplicates)
 
@@ -212,6 +213,7 @@ class FraudPipeline:
         errors: dict[str, Exception],
         duplicates: list[dict[str, Any]],
         result: BatchResult,
+        posted_by: Mapping[str, str | None],
     ) -> list[Assessment]:
         """Count, record and decide ``fresh`` (none of them stored when read)."""
         shard = secrets.randbelow(MERCHANT_SHARDS) if self._shard is None else self._shard
@@ -236,7 +238,12 @@ class FraudPipeline:
             return []
         processed_at = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         statements = [
-            self._store.insert(transaction_record(a.txn, a.decision, processed_at)) for a in ready
+            self._store.insert(
+                transaction_record(
+                    a.txn, a.decision, processed_at, posted_by.get(a.txn.transaction_id)
+                )
+            )
+            for a in ready
         ]
         ready_ids = {a.txn.transaction_id for a in ready}
         shards: list[tuple[Counter, list[Contribution]]] = []

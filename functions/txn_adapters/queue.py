@@ -20,8 +20,10 @@ class QueuePublisher:
         self._sqs = sqs
         self._url = queue_url
 
-    def send(self, txn: AcceptedTransaction) -> str:
-        """Enqueue; returns the SQS message id. Attributes let consumers route without parsing."""
+    def send(self, txn: AcceptedTransaction, posted_by: str | None = None) -> str:
+        """Enqueue; returns the SQS message id. Attributes let consumers route without parsing;
+        ``posted_by``, the id of the API key that posted it, is one (not in the body, which a
+        consumer from before it would refuse), stored with the record (ADR 0024)."""
         attributes = {
             "merchant_id": txn.merchant_id,
             "currency": txn.currency,
@@ -29,10 +31,9 @@ class QueuePublisher:
             "schema_version": txn.schema_version,
             "transaction_id": txn.transaction_id,
         }
-        if txn.api_key_id is not None:
-            attributes[POSTED_BY_ATTRIBUTE] = txn.api_key_id
-        body = txn.model_dump_json(exclude_none=True, exclude={"api_key_id"})
-        return self._send(body, attributes, "the transaction")
+        if posted_by is not None:
+            attributes[POSTED_BY_ATTRIBUTE] = posted_by
+        return self._send(txn.model_dump_json(exclude_none=True), attributes, "the transaction")
 
     def send_report(self, report: QueuedReport) -> str:
         """Enqueue a fraud report (ADR 0013), marked as one by its ``kind`` attribute."""

@@ -388,10 +388,10 @@ def assess(
 
 
 def transaction_record(
-    txn: AcceptedTransaction, decision: Decision, processed_at: str
+    txn: AcceptedTransaction, decision: Decision, processed_at: str, posted_by: str | None = None
 ) -> dict[str, Any]:
     """The transactions-table item (plain values) for a decided transaction. Card data: token,
-    BIN and last four only."""
+    BIN and last four only. ``posted_by``: the id of the API key that posted it (ADR 0024)."""
     record: dict[str, Any] = {
         "transaction_id": txn.transaction_id,
         "timestamp": txn.timestamp,
@@ -409,18 +409,12 @@ def transaction_record(
         "received_at": txn.received_at,
         "processed_at": processed_at,
     }
-    optional = (
-        "card_country",
-        "ip_address",
-        "ip_country",
-        "external_id",
-        "terminal_id",
-        "api_key_id",
-    )
-    for name in optional:
+    for name in ("card_country", "ip_address", "ip_country", "external_id", "terminal_id"):
         value = getattr(txn, name)
         if value is not None:
             record[name] = value
+    if posted_by is not None:
+        record["api_key_id"] = posted_by
     return record
 
 

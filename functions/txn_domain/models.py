@@ -157,10 +157,6 @@ class AcceptedTransaction(TransactionRequest):
 
     transaction_id: str = Field(pattern=TRANSACTION_ID_PATTERN)
     received_at: str
-    # The id of the API key that posted it, stored with the record: its provider may report the
-    # sale later even if the merchant has left it (ADR 0024). Queued as a message attribute
-    # (txn_spec.shapes.POSTED_BY_ATTRIBUTE), not in the body. None: queued before it was kept.
-    api_key_id: str | None = None
     schema_version: str = SCHEMA_VERSION
 
 

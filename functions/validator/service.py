@@ -40,7 +40,7 @@ class Merchants(Protocol):
 
 
 class Queue(Protocol):
-    def send(self, txn: AcceptedTransaction) -> str: ...
+    def send(self, txn: AcceptedTransaction, posted_by: str | None = None) -> str: ...
     def send_report(self, report: QueuedReport) -> str: ...
 
 
@@ -160,7 +160,6 @@ class Validator:
             **vars(request),
             transaction_id=self._new_id(),
             received_at=utc_millis(now),
-            api_key_id=caller,
         )
         body = json.dumps(
             {
@@ -173,10 +172,7 @@ class Validator:
             # The hash of the validated request, not of the raw body: "the same body" means the
             # same request, so reordered keys or "+00:00" for "Z" replay; other values get 422.
             request_hash = hashlib.sha256(request.model_dump_json().encode()).hexdigest()
-            # Stored without the key (a validator from before it must still read the record);
-            # the key is scoped by the caller, so a replay's caller is the original poster.
-            message = txn.model_dump_json(exclude_none=True, exclude={"api_key_id"})
-            answer = StoredAnswer(request_hash, 202, body, message)
+            answer = StoredAnswer(request_hash, 202, body, txn.model_dump_json(exclude_none=True))
             stored = self._idempotency.claim(key, answer)
             if stored is not None:
                 if stored.body_hash != request_hash:
@@ -187,11 +183,12 @@ class Validator:
                 # Send again: the first attempt may have died before its SendMessage; the fraud
                 # detector drops the copy if not.
                 replay = AcceptedTransaction.model_validate_json(stored.message)
-                self._queue.send(replay.model_copy(update={"api_key_id": caller}))
+                # the key is scoped by the caller: the caller is the one that posted it first
+                self._queue.send(replay, posted_by=caller)
                 return Result(
                     stored.status_code, stored.response, "replayed", replay.transaction_id
                 )
-        self._queue.send(txn)
+        self._queue.send(txn, posted_by=caller)
         return Result(202, body, "accepted", txn.transaction_id)
 
     def _report(self, event: dict[str, Any]) -> Result:

@@ -209,21 +209,19 @@ def test_given_the_merchant_left_the_provider_that_posted_a_sale_then_its_report
     assert [line["api_key_id"] for line in said] == ["key-of-another-provider"]
 
 
-def test_given_a_sale_queued_without_the_attribute_then_no_poster_is_kept_whatever_its_body_says(
+def test_given_a_sale_queued_without_the_attribute_then_its_merchants_binding_alone_judges(
     accepted, fraud_app, aws, sqs_record, context
 ):
-    # GIVEN a sale queued by a validator from before keys were kept (no attribute), whose body
-    # carries a key id of its own (not the validator's: ignored)
-    body = {**json.loads(accepted(**CARD_PRESENT)), "api_key_id": "key-in-the-body"}
+    # GIVEN a sale queued by a validator from before keys were kept: no attribute
+    body = json.loads(accepted(**CARD_PRESENT))
     sale = sqs_record(json.dumps(body))
     assert fraud_app.lambda_handler({"Records": [sale]}, context) == {"batchItemFailures": []}
     (stored,) = aws.items("transactions")
     assert "api_key_id" not in stored
 
-    # WHEN that key reports it, THEN the merchant's binding alone judges: not counted
-    report = report_record(
-        sqs_record, reported(body["transaction_id"], api_key_id="key-in-the-body")
-    )
+    # WHEN a key the merchant does not name reports it, THEN it is not counted
+    reporter = "key-of-another-provider"
+    report = report_record(sqs_record, reported(body["transaction_id"], api_key_id=reporter))
     assert fraud_app.lambda_handler({"Records": [report]}, context) == {"batchItemFailures": []}
     assert "rk" not in (velocity_item("card#tok_reported") or {})
 
