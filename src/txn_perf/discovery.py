@@ -8,6 +8,7 @@ programs declare when run offline (:mod:`txn_infra.offline`), so nothing here re
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 
 from txn_domain.rules import load_default_rules
@@ -107,12 +108,15 @@ def _api_detailed_metrics(edge: offline.LayerRun) -> int:
 
 
 def _log_metrics(edge: offline.LayerRun, keys: int) -> int:
-    """The metrics edge's metric filters can publish: one without dimensions, and one per API
-    key and refusal type (THROTTLED, QUOTA_EXCEEDED) with them (ADR 0025)."""
+    """The series edge's metric filters can publish (ADR 0025): one per value of each dimension,
+    multiplied: an error type is THROTTLED or QUOTA_EXCEEDED, an API key one of the stage's, or
+    ``-`` (API Gateway's empty value) for a request throttled before a key was matched."""
+    values = {
+        shapes.ERROR_TYPE_DIMENSION: len(api_responses.THROTTLE_RESPONSES),
+        "api_key_id": keys + 1,
+    }
     return sum(
-        keys * len(api_responses.THROTTLE_RESPONSES)
-        if f.inputs["metricTransformation"].get("dimensions")
-        else 1
+        math.prod(values[d] for d in f.inputs["metricTransformation"].get("dimensions") or {})
         for f in edge.of_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")
     )
 

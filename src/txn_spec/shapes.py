@@ -256,11 +256,12 @@ KEY_NOT_PERMITTED_CODE = "merchant_not_permitted"
 KEY_NOT_PERMITTED_OUTCOME = "not_permitted"
 # Requests API Gateway refused 429 for a key's usage plan or the stage's throttle (error types
 # THROTTLED, QUOTA_EXCEEDED), counted from the stage's access log by edge's metric filters, in
-# METRICS_NAMESPACE under the physical name of this component: one series in all, and one per
-# API key and error type (THROTTLE_DIMENSIONS). A provider held to its plan is told apart from
-# the others (ADR 0025).
+# METRICS_NAMESPACE under the physical name of this component: one series per error type
+# (ERROR_TYPE_DIMENSION, the API Gateway response type), and one per API key and error type
+# (THROTTLE_DIMENSIONS). A provider held to its plan is told apart from the others (ADR 0025).
 THROTTLED_REQUESTS_COMPONENT = "api-requests-throttled"
-THROTTLE_DIMENSIONS = ("api_key_id", "error_type")
+ERROR_TYPE_DIMENSION = "error_type"
+THROTTLE_DIMENSIONS = ("api_key_id", ERROR_TYPE_DIMENSION)
 # Emitted by each queue consumer per batch: the records it received, and those it reported back
 # to SQS as failed (retried, not raised: Lambda's Errors never counts them). Their ratio is the
 # consumer's error rate.

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import itertools
 import json
 import os
 import sys
@@ -41,7 +42,7 @@ from tests.functional.functions.conftest import (
 )
 from txn_infra.offline import REPO_ROOT, LayerRun, Resource
 from txn_local.invoke import FUNCTIONS_ROOT, unload_function_modules
-from txn_spec import shapes
+from txn_spec import api_responses, shapes
 
 NS = shapes.METRICS_NAMESPACE
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -251,13 +252,21 @@ def emitted(system: dict[str, LayerRun]) -> set[Metric]:
 
 
 def filtered_metrics(edge: LayerRun) -> set[Metric]:
-    """The metrics edge's log metric filters publish (ADR 0025): a dimension's value is read from
-    each log line, so it stands as the field it is read from (``$.apiKeyId``)."""
+    """The metrics edge's log metric filters publish (ADR 0025). A dimension's value is read from
+    each log line: the error type is one of the response types the pattern admits (each must be
+    in the pattern); any other field stands as itself (``$.apiKeyId``)."""
     found: set[Metric] = set()
     for metric_filter in edge.of_type(METRIC_FILTER):
         transformation = metric_filter.inputs["metricTransformation"]
-        dimensions = tuple(sorted((transformation.get("dimensions") or {}).items()))
-        found.add((transformation["namespace"], transformation["name"], dimensions))
+        choices = []
+        for dimension, field in sorted((transformation.get("dimensions") or {}).items()):
+            values = [field]
+            if field == "$.errorType":
+                values = [r.response_type for r in api_responses.THROTTLE_RESPONSES]
+                assert all(f'"{v}"' in metric_filter.inputs["pattern"] for v in values)
+            choices.append([(dimension, value) for value in values])
+        for dimensions in itertools.product(*choices):
+            found.add((transformation["namespace"], transformation["name"], dimensions))
     return found
 
 

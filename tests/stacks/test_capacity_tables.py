@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from txn_infra import config
 from txn_infra.offline import LayerRun
 from txn_perf import assumptions, discovery, goals, model, pricing, report, workload
 from txn_perf.prices import price, quota
@@ -103,9 +104,10 @@ def test_custom_metrics_are_priced_with_one_flagged_by_rule_series_per_rule(
     rules = len(load_default_rules().rules)
     assert rules >= 30  # the shipped document, not an empty one
     besides = assumptions.assumption("custom_metrics_besides_rules")
-    # edge's count of the requests refused 429: one in all, one per key (prod: 1) and refusal
-    # type (THROTTLED, QUOTA_EXCEEDED): ADR 0025
-    assert d.custom_metrics == besides + rules + 1 + 1 * 2
+    # edge's count of the requests refused 429 (ADR 0025): per refusal type (THROTTLED,
+    # QUOTA_EXCEEDED), and per key (prod's, and "-" before a key is matched) and type
+    keys = len(discovery.layer_config("edge", "prod", config.EdgeConfig).api_keys)
+    assert d.custom_metrics == besides + rules + 2 + (keys + 1) * 2
 
 
 def test_detailed_api_metrics_are_priced_per_method(

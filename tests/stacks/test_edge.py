@@ -477,12 +477,12 @@ def test_the_requests_refused_429_are_counted_in_all_and_per_key_from_the_access
     group = edge.one("aws:cloudwatch/logGroup:LogGroup", "access-logs")
     filters = {f.inputs["name"]: f.inputs for f in edge.of_type(METRIC_FILTER)}
     assert set(filters) == {
-        "txn-dev-api-requests-throttled-all",
+        "txn-dev-api-requests-throttled-by-type",
         "txn-dev-api-requests-throttled-by-key",
     }
     logged = json.loads(ACCESS_LOG_FORMAT)
     for name, dimensions in (
-        ("all", None),
+        ("by-type", {"error_type": "$.errorType"}),
         ("by-key", {"api_key_id": "$.apiKeyId", "error_type": "$.errorType"}),
     ):
         spec = filters[f"txn-dev-api-requests-throttled-{name}"]
@@ -498,7 +498,7 @@ def test_the_requests_refused_429_are_counted_in_all_and_per_key_from_the_access
         assert transformation.get("dimensions") == dimensions
         assert "defaultValue" not in transformation  # no refusal, no datapoint: the alarm fills
         # every field the filter reads is one the stage writes, from the context it names
-        for field in ("errorType", *(v.removeprefix("$.") for v in (dimensions or {}).values())):
+        for field in ("errorType", *(v.removeprefix("$.") for v in dimensions.values())):
             assert field in logged
     assert logged["errorType"] == "$context.error.responseType"
     assert logged["apiKeyId"] == "$context.identity.apiKeyId"

@@ -4,6 +4,7 @@ SLOs and the two URLs."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from fnmatch import fnmatch
@@ -263,21 +264,28 @@ def test_a_provider_held_to_its_plan_or_quota_pages_on_call(
     obs: LayerRun, upstream: dict[str, dict]
 ) -> None:
     """ADR 0025: the requests refused 429, counted from the access log by edge's metric filter
-    under the same name (tests/stacks/test_edge.py), over what the stage served: a burst's few
-    refusals stay quiet, a provider held to its plan or out of quota pages."""
+    under the same name and error types (tests/stacks/test_edge.py): throttled over what the
+    stage received, a burst's few stay quiet; a key's daily quota spent pages at once."""
     alarm = alarms(obs)["api-key-throttled"]
+    counted = ("TxnPlatform", "txn-dev-api-requests-throttled", "Sum")
     assert queried_metrics(alarm) == {
         "requests": ("AWS/ApiGateway", "Count", "SampleCount"),
-        "throttled": ("TxnPlatform", "txn-dev-api-requests-throttled", "Sum"),
+        "throttled": counted,
+        "quota": counted,
     }
     stage = {"ApiName": "txn-dev-transactions-api", "Stage": upstream["edge"]["stage_name"]}
-    assert queried_dimensions(alarm) == {"requests": stage, "throttled": {}}
+    assert queried_dimensions(alarm) == {
+        "requests": stage,
+        "throttled": {"error_type": "THROTTLED"},
+        "quota": {"error_type": "QUOTA_EXCEEDED"},
+    }
     threshold = alarm.inputs["threshold"]
-    assert alarm_value(alarm, requests=6000, throttled=120) > threshold  # 2%
-    assert alarm_value(alarm, requests=6000, throttled=30) <= threshold  # a burst: 0.5%
-    assert alarm_value(alarm, requests=40, throttled=40) > threshold  # a quota spent at night
-    assert alarm_value(alarm, requests=6000, throttled=None) <= threshold
-    assert alarm_value(alarm, requests=None, throttled=None) <= threshold
+    value = functools.partial(alarm_value, alarm, throttled=None, quota=None)
+    assert value(requests=6000, throttled=120) > threshold  # 2%
+    assert value(requests=6000, throttled=30) <= threshold  # a burst: 0.5%
+    assert value(requests=6000, quota=3) > threshold  # a small provider's quota spent
+    assert value(requests=6000) <= threshold
+    assert value(requests=None) <= threshold
     assert (alarm.inputs["datapointsToAlarm"], alarm.inputs["evaluationPeriods"]) == (3, 5)
 
 

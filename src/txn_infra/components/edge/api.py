@@ -345,16 +345,18 @@ class TransactionApi(pulumi.ComponentResource):
         )
 
     def _count_throttled(self, name: str, metric_name: str) -> None:
-        """Count the requests API Gateway refused 429 (a key's usage plan, the stage's throttle,
-        a daily quota), in all and per API key and error type, from the access log's fields:
-        the stage has no metric of its own for them, and its 4XXError mixes them with refusals.
-        No default value: a minute without one has no datapoint (the alarm fills it with 0)."""
+        """Count the requests API Gateway refused 429 (a key's usage plan, the stage's or the
+        account's throttle, a daily quota) from the access log's fields, by error type (what
+        the alarm reads: the types are known) and by API key and error type (who): the stage
+        has no metric of its own for them, and its 4XXError mixes them with other refusals. No
+        default value: a minute without one has no datapoint (the alarm fills it with 0)."""
         refused = " || ".join(
             f'($.errorType = "{response.response_type}")'
             for response in api_responses.THROTTLE_RESPONSES
         )
-        by_key = dict(zip(shapes.THROTTLE_DIMENSIONS, ("$.apiKeyId", "$.errorType"), strict=True))
-        for suffix, dimensions in (("all", None), ("by-key", by_key)):
+        fields = dict(zip(shapes.THROTTLE_DIMENSIONS, ("$.apiKeyId", "$.errorType"), strict=True))
+        by_type = {shapes.ERROR_TYPE_DIMENSION: fields[shapes.ERROR_TYPE_DIMENSION]}
+        for suffix, dimensions in (("by-type", by_type), ("by-key", fields)):
             aws.cloudwatch.LogMetricFilter(
                 f"{name}-throttled-{suffix}",
                 name=f"{metric_name}-{suffix}",

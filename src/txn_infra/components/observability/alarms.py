@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from txn_infra.components.observability.watched import PERIOD, Watched, runbook_link
-from txn_spec import shapes
+from txn_spec import api_responses, shapes
 
 NS = shapes.METRICS_NAMESPACE
 # The functions fed by a queue, which report failed records instead of raising.
@@ -20,8 +20,9 @@ QUEUE_CONSUMERS = frozenset(source.function.component for source in shapes.EVENT
 # nor whether WAF inspected the requests and the access log received them.
 WAF_BLOCKED_PERCENT = 5.0
 WAF_MIN_REQUESTS = 100
-# The share of the served requests refused 429 (a key's usage plan, the stage's throttle, a daily
-# quota) above which on-call is told: a burst's few refusals are the token bucket at work.
+# The share of the requests received that were throttled 429 (a key's usage plan, the stage's or
+# the account's throttle) above which on-call is told: a burst's few are the token bucket at
+# work. A daily quota spent pages at once, whatever the share.
 THROTTLED_PERCENT = 1.0
 # Flow logs arrive in batches minutes apart: their silence is judged in 5-minute windows.
 FLOW_LOGS_PERIOD = 300
@@ -381,24 +382,33 @@ class ServiceAlarms(pulumi.ComponentResource):
         )
 
     def _key_throttled(self) -> None:
-        """Requests refused 429 by a key's usage plan, the stage's throttle or a daily quota
-        (ADR 0025), counted from the access log: a provider held to its plan (a runaway retry
-        loop, a leaked key, or a plan too small for its sales: its payments are refused either
-        way), or a quota spent, which refuses every request of that key until 00:00 UTC. Its
-        few refusals in a burst are the token bucket at work; more than THROTTLED_PERCENT of
-        what the stage served, in 3 of 5 minutes, is not. The refusals come only when there are
-        some: filled with 0, as is a minute the stage served nothing."""
+        """Requests refused 429 (ADR 0025), counted from the access log by error type: throttled
+        by a key's usage plan, the stage or the account (a runaway retry loop, a leaked key, or
+        a plan too small for its sales: that provider's payments are refused either way), or
+        over a key's daily quota, which refuses every request of that key until 00:00 UTC. A
+        burst's few throttled requests are the token bucket at work; more than
+        THROTTLED_PERCENT of the requests received, in 3 of 5 minutes, is not. A quota spent
+        pages however small its provider's share (the value is then 100). The counts come only
+        when there are some: filled with 0, as is a minute without requests."""
         metric = self._args.watched.throttled_metric_name
+        by_type = {
+            query: {shapes.ERROR_TYPE_DIMENSION: response.response_type}
+            for query, response in (
+                ("throttled", api_responses.THROTTLED),
+                ("quota", api_responses.QUOTA_EXCEEDED),
+            )
+        }
         share = "IF(FILL(requests, 0) > 0, 100 * FILL(throttled, 0) / FILL(requests, 1), 0)"
         self._alarm(
             "api-key-throttled",
-            f"More than {THROTTLED_PERCENT:g}% of the API's requests are refused 429 (a key's "
-            "usage plan, the stage's throttle or a daily quota)",
+            f"More than {THROTTLED_PERCENT:g}% of the API's requests are throttled 429 (a key's "
+            "usage plan, the stage or the account), or a key's daily quota is spent",
             "api-key-throttled",
             metric_queries=[
                 self._served(),
-                _metric("throttled", NS, metric, {}, "Sum"),
-                _expression("share", share, "Refused 429 (%)"),
+                *(_metric(query, NS, metric, dims, "Sum") for query, dims in by_type.items()),
+                _expression("share", share),
+                _expression("refused", "IF(FILL(quota, 0) > 0, 100, share)", "Refused 429 (%)"),
             ],
             threshold=THROTTLED_PERCENT,
             evaluation_periods=5,
