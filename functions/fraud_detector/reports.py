@@ -91,9 +91,8 @@ def _permitted(
     seen: Callable[[ReportOutcome], None],
 ) -> list[ReportedSale]:
     """The sales one of whose reporting keys posted the sale or may act for its merchant now
-    (ADR 0024). Every
-    other key is counted ``not_permitted`` and said; a sale whose merchant's item does not
-    validate fails (retried until the item is mended)."""
+    (ADR 0024). Every other key is counted ``not_permitted`` and said; a sale whose merchant's
+    item does not validate fails (retried until the item is mended)."""
     invalid: dict[str, Exception] = {}
     configs = merchants.get_many([sale.merchant_id for sale in sales], invalid)
     permitted = []

@@ -113,7 +113,7 @@ def _log_metrics(edge: offline.LayerRun, keys: int) -> int:
     ``-`` (API Gateway's empty value) for a request throttled before a key was matched."""
     values = {
         shapes.ERROR_TYPE_DIMENSION: len(api_responses.THROTTLE_RESPONSES),
-        "api_key_id": keys + 1,
+        shapes.API_KEY_DIMENSION: keys + 1,
     }
     return sum(
         math.prod(values[d] for d in f.inputs["metricTransformation"].get("dimensions") or {})

@@ -261,7 +261,8 @@ KEY_NOT_PERMITTED_OUTCOME = "not_permitted"
 # (THROTTLE_DIMENSIONS). A provider held to its plan is told apart from the others (ADR 0025).
 THROTTLED_REQUESTS_COMPONENT = "api-requests-throttled"
 ERROR_TYPE_DIMENSION = "error_type"
-THROTTLE_DIMENSIONS = ("api_key_id", ERROR_TYPE_DIMENSION)
+API_KEY_DIMENSION = "api_key_id"
+THROTTLE_DIMENSIONS = (API_KEY_DIMENSION, ERROR_TYPE_DIMENSION)
 # Emitted by each queue consumer per batch: the records it received, and those it reported back
 # to SQS as failed (retried, not raised: Lambda's Errors never counts them). Their ratio is the
 # consumer's error rate.

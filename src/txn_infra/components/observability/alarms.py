@@ -22,7 +22,7 @@ WAF_BLOCKED_PERCENT = 5.0
 WAF_MIN_REQUESTS = 100
 # The share of the requests received that were throttled 429 (a key's usage plan, the stage's or
 # the account's throttle) above which on-call is told: a burst's few are the token bucket at
-# work. A daily quota spent pages at once, whatever the share.
+# work. A daily quota spent pages whatever the share.
 THROTTLED_PERCENT = 1.0
 # Flow logs arrive in batches minutes apart: their silence is judged in 5-minute windows.
 FLOW_LOGS_PERIOD = 300
