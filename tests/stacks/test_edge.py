@@ -469,11 +469,11 @@ def test_each_listed_provider_gets_its_own_key_and_plan_and_the_first_key_keeps_
     }
 
 
-def test_the_requests_refused_429_are_counted_in_all_and_per_key_from_the_access_log(
+def test_the_requests_refused_429_are_counted_by_type_and_per_key_from_the_access_log(
     edge: LayerRun,
 ) -> None:
     # ADR 0025: the stage has no metric for its 429s; observability's api-key-throttled alarm
-    # reads the count without dimensions, an operator the one per key and reason
+    # reads the count per error type, an operator the one per key and error type
     group = edge.one("aws:cloudwatch/logGroup:LogGroup", "access-logs")
     filters = {f.inputs["name"]: f.inputs for f in edge.of_type(METRIC_FILTER)}
     assert set(filters) == {
