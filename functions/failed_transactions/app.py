@@ -31,6 +31,7 @@ from pydantic import ValidationError
 
 from txn_adapters.alerts import AlertsPublisher
 from txn_adapters.aws import client, require_env
+from txn_adapters.queue import message_attribute
 from txn_adapters.telemetry import count_records, make_logger, make_metrics, make_tracer
 from txn_adapters.transactions import TransactionsStore
 from txn_domain.fraud import alert_from_record
@@ -83,12 +84,7 @@ def failed_record(record: SQSRecord, now: str, recorded_by: str | None = None) -
             "body_sha256": digest,
             **base,
         }
-    # the string attribute's value; a binary one (not the validator's) has none
-    posted_by = (
-        (record.raw_event.get("messageAttributes") or {})
-        .get(POSTED_BY_ATTRIBUTE, {})
-        .get("stringValue")
-    )
+    posted_by = message_attribute(record.raw_event, POSTED_BY_ATTRIBUTE)
     return {
         "transaction_id": txn.transaction_id,
         "timestamp": txn.timestamp,
@@ -106,8 +102,7 @@ def failed_record(record: SQSRecord, now: str, recorded_by: str | None = None) -
 
 
 def is_report(record: SQSRecord) -> bool:
-    kind = record.message_attributes[MESSAGE_KIND_ATTRIBUTE]
-    return kind is not None and kind.string_value == FRAUD_REPORT_KIND
+    return message_attribute(record.raw_event, MESSAGE_KIND_ATTRIBUTE) == FRAUD_REPORT_KIND
 
 
 def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:

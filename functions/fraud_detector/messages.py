@@ -1,7 +1,6 @@
 """What the fraud detector does with every SQS batch before its own work: parse each message
-(its body, and the attributes the model takes) into its model and group the message ids by
-transaction (a sale and a fraud report alike name one), so a transaction sent twice in a batch
-is handled once and acknowledged twice."""
+body into its model and group the message ids by transaction (a sale and a fraud report alike
+name one), so a transaction sent twice in a batch is handled once and acknowledged twice."""
 
 from __future__ import annotations
 
@@ -22,11 +21,6 @@ M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T", bound=Named)
 
 
-def message_attribute(record: Mapping[str, Any], name: str) -> str | None:
-    """The string message attribute ``name`` of an SQS record, or None."""
-    return ((record.get("messageAttributes") or {}).get(name) or {}).get("stringValue")
-
-
 def parse(model: type[M], body: str, what: str) -> M:
     """``body`` as ``model``; a coded 400 naming the first bad field otherwise."""
     try:
@@ -38,7 +32,7 @@ def parse(model: type[M], body: str, what: str) -> M:
 
 def by_transaction(
     records: Sequence[Mapping[str, Any]],
-    read: Callable[[Mapping[str, Any]], T],
+    read: Callable[[str], T],
     failures: dict[str, Exception],
 ) -> tuple[dict[str, T], dict[str, list[str]]]:
     """(the first parsed message per transaction id, every message id per transaction id);
@@ -47,7 +41,7 @@ def by_transaction(
     message_ids: dict[str, list[str]] = {}
     for record in records:
         try:
-            parsed = read(record)
+            parsed = read(record["body"])
         except BadRequestError as exc:
             failures[record["messageId"]] = exc
             continue

@@ -30,10 +30,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from fraud_detector.messages import by_transaction, message_attribute, parse
+from fraud_detector.messages import by_transaction, parse
 from fraud_detector.reports import Merchants, is_report, take_reports
 from txn_adapters.aws import backoff, from_item
 from txn_adapters.partiql import ROUNDS, Outcome, Statement
+from txn_adapters.queue import message_attribute
 from txn_domain.errors import WriteFailedError
 from txn_domain.feedback import Outcome as ReportOutcome
 from txn_domain.fraud import (
@@ -98,8 +99,8 @@ class BatchResult:
     refused_reports: list[dict[str, str]] = field(default_factory=list)
 
 
-def _parse(record: Mapping[str, Any]) -> AcceptedTransaction:
-    return parse(AcceptedTransaction, record["body"], "a transaction")
+def _parse(body: str) -> AcceptedTransaction:
+    return parse(AcceptedTransaction, body, "a transaction")
 
 
 class FraudPipeline:

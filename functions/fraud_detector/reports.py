@@ -18,9 +18,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from fraud_detector.messages import by_transaction, message_attribute, parse
+from fraud_detector.messages import by_transaction, parse
 from txn_adapters.aws import backoff
 from txn_adapters.partiql import ROUNDS, Outcome, Statement
+from txn_adapters.queue import message_attribute
 from txn_domain.errors import WriteFailedError
 from txn_domain.feedback import Outcome as ReportOutcome
 from txn_domain.feedback import ReportedSale, plan, plan_item
@@ -123,8 +124,8 @@ def take_reports(
     result = ReportsResult()
     senders: dict[str, set[str | None]] = {}  # transaction id -> the keys that reported it
 
-    def read(record: Mapping[str, Any]) -> QueuedReport:
-        report = parse_report(record["body"])
+    def read(body: str) -> QueuedReport:
+        report = parse_report(body)
         senders.setdefault(report.transaction_id, set()).add(report.api_key_id)
         return report
 

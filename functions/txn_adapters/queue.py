@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -13,6 +14,12 @@ from txn_spec.shapes import FRAUD_REPORT_KIND, MESSAGE_KIND_ATTRIBUTE, POSTED_BY
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
+
+
+def message_attribute(record: Mapping[str, Any], name: str) -> str | None:
+    """The string message attribute ``name`` of a record of a Lambda SQS event, or None (also
+    for a binary attribute, which has no string value)."""
+    return ((record.get("messageAttributes") or {}).get(name) or {}).get("stringValue")
 
 
 class QueuePublisher:

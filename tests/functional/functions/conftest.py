@@ -338,17 +338,9 @@ def sqs_record() -> Callable[..., dict[str, Any]]:
 
 
 @pytest.fixture
-def accepted(validator_app, api_event, make_body, aws, context) -> Callable[..., str]:
+def accepted(posted) -> Callable[..., str]:
     """Run a body through the real validator and return the queued message body."""
-
-    def make(**overrides: Any) -> str:
-        response = validator_app.lambda_handler(api_event(make_body(**overrides)), context)
-        assert response["statusCode"] == 202, response["body"]
-        (message,) = aws.messages()
-        aws.sqs.delete_message(QueueUrl=aws.queue_url, ReceiptHandle=message["ReceiptHandle"])
-        return message["Body"]
-
-    return make
+    return lambda **overrides: posted(**overrides)["body"]
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ def test_a_transaction_twice_in_a_batch_is_kept_once_and_both_messages_are_named
         {"messageId": "m4", "body": report("01JDAAAAAAAAAAAAAAAAAAAAAA")},
     ]
     failures: dict[str, Exception] = {}
-    first, message_ids = by_transaction(records, lambda r: parse_report(r["body"]), failures)
+    first, message_ids = by_transaction(records, parse_report, failures)
 
     assert list(first) == ["01JDAAAAAAAAAAAAAAAAAAAAAA", "01JDBBBBBBBBBBBBBBBBBBBBBB"]
     assert message_ids == {
@@ -45,7 +45,7 @@ def test_a_transaction_twice_in_a_batch_is_kept_once_and_both_messages_are_named
 
 @pytest.mark.parametrize(
     ("read", "what"),
-    [(lambda body: _parse({"body": body}), "a transaction"), (parse_report, "a fraud report")],
+    [(_parse, "a transaction"), (parse_report, "a fraud report")],
 )
 def test_a_body_of_the_wrong_shape_is_a_coded_error_naming_the_field(read, what):
     with pytest.raises(BadRequestError) as caught:
