@@ -4,6 +4,7 @@
                                   [--without geo|ip ...] [--fraud-from DAY]
                                   [--rate-median N] [--online-share LOW HIGH] [--out DIR]
                                   [--save-traffic]
+    python -m txn_perf.fraud_eval --handbook [--seed 1] [--cards 2000] [--days 60] [--out DIR]
     python -m txn_perf.fraud_eval --traffic FILE [--out DIR]
     ... [--rules FILE]: either, judged by that rules document instead of the shipped one
     python -m txn_perf.fraud_eval --compare BEFORE.json AFTER.json
@@ -18,6 +19,8 @@ field out of every transaction, to see how the rules do on traffic that does not
 ``--rate-median`` (purchases a day, default 1.1) and ``--online-share`` (each cardholder's share
 of purchases online is drawn between LOW and HIGH, default 0.15 0.5) reshape the cardholders, as
 docs/fraud-eval.md and ADR 0021 measured cards used less often and cardholders who shop in person.
+``--handbook`` generates the public reference simulator's shape instead
+(:mod:`txn_perf.fraud_eval.handbook`: ``--cards`` customers, twice as many terminals).
 ``--save-traffic`` also writes each run's traffic as a file (``traffic-<seed>.jsonl``);
 ``--traffic FILE`` replays such a file, or a risk team's own labelled history in that format
 (:mod:`txn_perf.fraud_eval.traffic_file`), instead of generating: its faults are refused with
@@ -39,7 +42,7 @@ from typing import Any
 
 from txn_domain.rules import RuleSet, compile_rules
 from txn_perf.bench import RESULTS
-from txn_perf.fraud_eval import compare, evaluate, evaluate_traffic, traffic_file
+from txn_perf.fraud_eval import compare, evaluate, evaluate_traffic, handbook, traffic_file
 from txn_perf.fraud_eval.generator import ALT, Params, sized
 
 
@@ -65,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cards", type=int, default=None)
     parser.add_argument("--days", type=int, default=None)
     parser.add_argument("--alt", action="store_true", help="the differently-shaped population")
+    parser.add_argument(
+        "--handbook",
+        action="store_true",
+        help="the public reference simulator's shape (Le Borgne et al.; docs/fraud-eval.md)",
+    )
     parser.add_argument(
         "--without",
         choices=("geo", "ip"),
@@ -127,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--cards needs at least 1 card")
     if args.days is not None and args.days < 1:
         parser.error("--days needs at least 1 day")
+    if args.handbook:
+        return _handbook(parser, args, rules)
     if args.fraud_from is not None and args.fraud_from < 0:
         parser.error("--fraud-from needs a day from 0 on")
     params = replace(
@@ -173,6 +183,7 @@ SHAPING = (
     "cards",
     "days",
     "alt",
+    "handbook",
     "without",
     "fraud_from",
     "rate_median",
@@ -214,6 +225,29 @@ def _compare(parser: argparse.ArgumentParser, before: Path, after: Path) -> int:
         parser.error(f"--compare: {exc}")
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         parser.error(f"--compare: not a report of this version ({type(exc).__name__}: {exc})")
+    return 0
+
+
+def _handbook(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, rules: RuleSet | None
+) -> int:
+    """``--handbook``: the reference simulator's traffic (its own shape: the project's shaping
+    options other than the size do not apply)."""
+    given = _given(args, ("alt", "without", "fraud_from", "rate_median", "online_share"))
+    if given:
+        parser.error(f"--handbook has its own shape; these do not apply: {', '.join(given)}")
+    sizes = {}
+    if args.cards is not None:
+        sizes = {"customers": args.cards, "terminals": 2 * args.cards}
+    params = replace(handbook.HandbookParams(), **sizes, days=args.days or 60)
+    for seed in args.seed or [1]:
+        print(f"generating and replaying handbook seed {seed} ...", file=sys.stderr)
+        traffic = handbook.generate(params, seed)
+        stem = f"handbook-{seed}"
+        if args.save_traffic:
+            traffic_file.write(traffic, args.out / f"traffic-{stem}.jsonl")
+        report, text, png = evaluate_traffic(traffic, args.out, stem, _printer(), rules)
+        _show(report, text, png, saved=args.save_traffic)
     return 0
 
 
