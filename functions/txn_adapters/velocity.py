@@ -21,6 +21,7 @@ from txn_adapters.aws import backoff, translate
 from txn_adapters.partiql import Outcome, Statement, execute, insert_text, quote
 from txn_domain.errors import ThrottledError
 from txn_domain.profile import ATTRIBUTE as PROFILE
+from txn_domain.profile import EXPLORE_ATTRIBUTE as EXPLORE
 from txn_domain.risk import ATTRIBUTE as RISK
 from txn_domain.risk import Risk
 from txn_domain.velocity import (
@@ -159,7 +160,9 @@ class VelocityStore:
                 at, (lat, lon) = max(located, key=lambda fix: fix[0])
                 plain.update(lat=_n(lat), lon=_n(lon), lts=_n(at))
             if sign > 0:
-                plain[PROFILE] = {"S": counter.profile_after(added).text()}
+                profile = counter.profile_after(added)
+                plain[PROFILE] = {"S": profile.text()}
+                plain[EXPLORE] = {"N": f"{profile.explore:.3f}"}
                 versioned = True
 
         if not counter.exists:

@@ -271,6 +271,9 @@ def features(
         or ip_pending
         or (seasoned and txn.channel == "ecommerce" and ip_mark is None),
         "recent_new_places": profile.recent_novelty(now) if seasoned else None,
+        # the share of the card's recent visits to shops that were first ones: a card that
+        # often tries a new shop is not on a spree when it tries two (ADR 0026)
+        "new_place_share": profile.explore if seasoned else None,
         "home_km": home_km,
         # moving fast away from every usual place (not back home after a fraudulent sale)
         "away_kmh": travel_kmh if home_km is not None and home_km >= PLACE_KM else None,

@@ -26,6 +26,10 @@ as one string attribute (:data:`ATTRIBUTE`, ``pr``: one parameter to write, one 
   then it is held as ``CC~day``, the day first used;
 - ``novelty``: recent first uses of shops, card present, with coordinates or without (decaying
   with a half-life of :data:`NOVELTY_HALF_LIFE_S`): a spree at shops the card never visited;
+- ``explore`` (its own attribute, :data:`EXPLORE_ATTRIBUTE`): the share of the card's recent
+  visits to shops (card present, learned sales) that were first ones, each visit weighing
+  :data:`EXPLORE_RATE`: a card that often tries a new shop is not on a spree when it tries two
+  (ADR 0026);
 - ``flagged``: where and when the card was last flagged in a sale with coordinates (the rules'
   own decision, not a confirmed fraud): a cloned card's next purchases where it was caught are
   :meth:`Profile.near_flagged` for :data:`FLAGGED_PLACE_S`; the genuine cardholder's, at home,
@@ -47,6 +51,10 @@ from functools import lru_cache
 from typing import NamedTuple
 
 ATTRIBUTE = "pr"
+# The share of first visits lives in an attribute of its own, so a build that reads ``pr`` as
+# exactly its sections still reads a profile written by this one (ADR 0026).
+EXPLORE_ATTRIBUTE = "px"
+EXPLORE_RATE = 0.1  # each visit's weight in the share: about the last ten visits count
 HALF_LIFE_S = 30 * 86400
 NOVELTY_HALF_LIFE_S = 2 * 3600
 MAX_PLACES = 4
@@ -100,10 +108,12 @@ class Profile(NamedTuple):
     countries: tuple[str, ...] = ()
     novelty: float = 0.0
     flagged: tuple[float, float, int] | None = None  # lat, lon, when
+    explore: float = 0.0  # the share of its visits to shops that are first ones (EXPLORE_ATTRIBUTE)
 
     @classmethod
-    def parse(cls, text: str) -> Profile:
-        """From the item's one profile attribute (:data:`ATTRIBUTE`, see :meth:`text`)."""
+    def parse(cls, text: str, explore: str | None = None) -> Profile:
+        """From the item's profile attribute (:data:`ATTRIBUTE`, see :meth:`text`) and its share
+        of first visits (:data:`EXPLORE_ATTRIBUTE`, a number; absent on an older item: 0)."""
         # four sections before ``flagged`` existed or while it is unset; later ones are ignored
         numbers, places_text, known, countries, *rest = text.split("|")
         updated, first, mean, var, weight, novelty = numbers.split(",")
@@ -124,6 +134,7 @@ class Profile(NamedTuple):
             tuple(countries.split(",")) if countries else (),
             float(novelty),
             _flagged(rest[0]) if rest else None,
+            float(explore) if explore is not None else 0.0,
         )
 
     def text(self) -> str:
@@ -275,7 +286,9 @@ def fold(
 
     novelty_decay: float = 0.5 ** (dt / NOVELTY_HALF_LIFE_S)
     novelty = p.novelty * novelty_decay
-    if p.weight > 0 and present and marks and marks[0] not in p.known:
+    visit = p.weight > 0 and present and bool(marks)
+    first_visit = visit and marks[0] not in p.known
+    if first_visit:
         novelty += 1.0  # a shop (card present) the card never used, with coordinates or not
     flagged = p.flagged
     if flagged is not None and at - flagged[2] > FLAGGED_PLACE_S:
@@ -318,4 +331,5 @@ def fold(
         countries=countries,
         novelty=novelty,
         flagged=flagged,
+        explore=p.explore + EXPLORE_RATE * (first_visit - p.explore) if visit else p.explore,
     )

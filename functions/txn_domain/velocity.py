@@ -9,7 +9,8 @@ as numbered bucket attributes, so one transaction touches one item per dimension
 - ``d<n>``: 3600 s bucket ``n`` (kept 25 buckets), packed count and sum
 - ``hn``/``hs``: lifetime count and sum (the card's history; on merchant shards, the typical
   sale of a quiet shop, ADR 0016; IP items hold windows only), ``lat``/``lon``/``lts``: last
-  place
+  place; on card items ``pr``/``px``: the profile and its share of first visits
+  (:mod:`txn_domain.profile`)
 
 ``n`` is the bucket number (epoch seconds // width) in base 36. Packing count and sum as
 ``count * 10**15 + sum`` in one number halves the attributes, keeping a busy merchant's item
@@ -36,6 +37,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from txn_domain.profile import ATTRIBUTE as PROFILE
+from txn_domain.profile import EXPLORE_ATTRIBUTE as EXPLORE
 from txn_domain.profile import NEW_CARD, Profile, fold
 from txn_domain.risk import ATTRIBUTE as RISK
 from txn_domain.risk import NO_RISK, Risk
@@ -234,7 +236,8 @@ class Counter:
         if "lts" in item:
             counter.last = (float(item["lat"]["N"]), float(item["lon"]["N"]), int(item["lts"]["N"]))
         if PROFILE in item:
-            counter.read_profile = counter.profile = Profile.parse(item[PROFILE]["S"])
+            explore = item[EXPLORE]["N"] if EXPLORE in item else None
+            counter.read_profile = counter.profile = Profile.parse(item[PROFILE]["S"], explore)
         if RISK in item:
             counter.risk_text = item[RISK]["S"]
             counter.risk = Risk.parse(counter.risk_text)

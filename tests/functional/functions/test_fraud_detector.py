@@ -5,6 +5,7 @@ import json
 import time
 
 import boto3
+import pytest
 
 from tests.functional.functions.conftest import API_KEY_ID, REGION
 from txn_domain.velocity import PACK
@@ -261,6 +262,26 @@ def test_given_a_redelivered_batch_then_the_card_profile_learns_each_sale_once(
     fraud_app.lambda_handler(batch, context)  # redelivered whole
     again = {i["pk"]: i for i in aws.items("velocity")}["card#tok_9f8e7d"]
     assert again == card
+
+
+def test_given_visits_to_new_shops_then_the_card_item_keeps_their_share_beside_the_profile(
+    fraud_app, accepted, sqs_record, aws, context
+):
+    # ADR 0026: in an attribute of its own (px), so a build that reads pr as exactly its
+    # sections still reads the card; an item written before it (no px) reads a share of 0
+    def visit(merchant_id):
+        body = accepted(merchant_id=merchant_id, channel="card_present", currency="USD")
+        fraud_app.lambda_handler(sqs_event(sqs_record(body)), context)
+        return {i["pk"]: i for i in aws.items("velocity")}["card#tok_9f8e7d"]
+
+    assert visit("m_1001")["px"] == 0  # a card's first sale: nothing to be new to yet
+    card = visit("m_1002")  # a first visit
+    assert float(card["px"]) == pytest.approx(0.1)
+    assert card["pr"].count("|") == 3
+
+    table = boto3.resource("dynamodb", region_name=REGION).Table("velocity")
+    table.update_item(Key={"pk": "card#tok_9f8e7d", "sk": "v"}, UpdateExpression="REMOVE px")
+    assert float(visit("m_2001")["px"]) == pytest.approx(0.1)  # from 0: one more first visit
 
 
 def test_given_another_writer_updated_the_card_then_the_profile_is_folded_from_its_item(

@@ -235,3 +235,34 @@ def test_a_flagged_sale_from_a_new_ip_leaves_it_unknown():
     p = online(spend(Profile(), 3), T0 + 4 * DAY, HOME_IP)
     p = online(p, T0 + 5 * DAY, OTHER_IP, learn=False)
     assert p.ip_standing(OTHER_IP, T0 + 5 * DAY) is None
+
+
+def test_a_card_that_returns_to_its_shops_rarely_visits_a_new_one_and_an_explorer_often():
+    # ADR 0026: the spree rules leave a card alone whose visits are often first ones
+    loyal = spend(Profile(), 30)  # three shops, over and over
+    explorer = Profile()
+    for i in range(30):
+        shop = (mark("m", f"shop-{i}"),)
+        explorer = fold(explorer, T0 + i * DAY, 2000, NY, shop, None, present=True)
+    assert loyal.explore < 0.1
+    assert explorer.explore > 0.9
+
+
+def test_only_a_learned_visit_moves_the_share_of_first_visits():
+    p = spend(Profile(), 6)
+    now = T0 + 7 * DAY
+    new_shop = (mark("m", "new"),)
+    learned = fold(p, now, 2000, NY, new_shop, None, present=True)
+    flagged = fold(p, now, 2000, NY, new_shop, None, learn=False, present=True)
+    online = fold(p, now, 2000, None, (mark("m", "web"),), "US", present=False)
+    assert learned.explore == pytest.approx(p.explore + 0.1 * (1 - p.explore))
+    assert flagged.explore == online.explore == p.explore
+
+
+def test_the_share_of_first_visits_has_its_own_attribute_and_an_older_item_reads_none():
+    p = spend(Profile(), 6)
+    assert p.explore > 0
+    stored = p.text()
+    assert stored.count("|") == 3  # the profile attribute an older build reads, unchanged
+    assert Profile.parse(stored, f"{p.explore:.3f}").explore == pytest.approx(p.explore, abs=1e-3)
+    assert Profile.parse(stored).explore == 0.0  # written by a build before the share

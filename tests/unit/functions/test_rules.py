@@ -465,6 +465,30 @@ def test_given_a_card_seen_for_under_three_days_then_spree_and_frequency_rules_w
     assert rule_id in settled.matched_rules
 
 
+# twelve days, a shop the card never used each day: a card whose visits are mostly first ones
+EXPLORER_NY = [(at(days=i - 13), {**CP_NY, "merchant_id": f"m_3{i:03d}"}) for i in range(12)]
+EXPLORER_SPREES = [
+    ("new-places-spree", [(at(minutes=-30), NEW_SHOP_1), (at(), NEW_SHOP_2)]),
+    ("new-places-spree-3", NEW_SHOPS_NOW),
+    ("spree-known-shop", NEW_SHOPS_NOW[:2]),  # then a shop the card knows
+]
+
+
+@pytest.mark.parametrize(("rule_id", "then"), EXPLORER_SPREES, ids=[e[0] for e in EXPLORER_SPREES])
+def test_given_a_card_that_often_tries_a_new_shop_then_new_shops_within_the_hour_are_no_spree(
+    rule_id, then, rules, make_txn, make_merchant
+):
+    # ADR 0026: the same sales after a loyal card's history (SETTLED_NY, one shop) are a spree
+    def last(history, known_shop):
+        sales = then if rule_id != "spree-known-shop" else [*then, (at(), known_shop)]
+        return run({"txns": [*history, *sales]}, rules, make_txn, make_merchant)
+
+    assert rule_id in last(SETTLED_NY, CP_NY).matched_rules
+    explorer = last(EXPLORER_NY, EXPLORER_NY[0][1])
+    assert rule_id not in explorer.matched_rules
+    assert explorer.status is Status.APPROVED
+
+
 def test_given_an_ordinary_transaction_then_approved_with_zero_score(
     rules, make_txn, make_merchant
 ):
