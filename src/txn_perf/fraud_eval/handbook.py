@@ -11,11 +11,14 @@ measured on. This is that simulator's shape, written here from its description:
 - each customer a mean amount uniform in 5-100 (here EUR) with a spread of half of it, normal
   amounts (a negative draw is redrawn uniform below twice the mean), and a rate of purchases
   uniform in 0-4 a day, Poisson each day, at times normal around noon (sd 20,000 s);
-- fraud, in three scenarios applied in order: (1) every sale over 220 (``large_amount``); (2)
-  each day a few terminals are compromised for 28 days and **every** sale at them is fraud
-  (``compromised_terminal``); (3) each day a few customers' data leaks and a third of their
-  sales over the next 14 days are fraud at five times the amount (``compromised_card``);
-- every fraud is known ``feedback_delay_days`` (7) after the sale.
+- fraud, in three scenarios applied in order: (1) every sale over 220 (``large_amount``; the
+  book's own words: not inspired by real-world fraud, an obvious pattern any baseline detector
+  should catch); (2) each day a few terminals are compromised for 28 days and **every** sale at
+  them is fraud (``compromised_terminal``); (3) each day a few customers' data leaks and a
+  third of their sales over the next 14 days are fraud at five times the amount
+  (``compromised_card``: the book calls it card-not-present fraud, but its sales carry no
+  channel and stay at the customer's terminals, so here too);
+- every fraud is known ``feedback_delay_days`` (7, the book's delay period) after the sale.
 
 Every sale is card present at its terminal, with the terminal's coordinates, in one currency,
 one merchant per terminal. The shape differs from the project's own generator on purpose: its
