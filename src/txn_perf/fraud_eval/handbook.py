@@ -48,7 +48,8 @@ MCCS = ("5411", "5812", "5814", "5541", "5912", "5311", "5999", "5691")
 @dataclass(frozen=True)
 class HandbookParams:
     """The simulator's knobs; rates of compromise are the book's (2 of 10,000 terminals and 3
-    of 5,000 customers a day), as shares so that a smaller run keeps them."""
+    of 5,000 customers a day), as shares so that a smaller run keeps them: each day's count is
+    the share times the population, rounded up or down at random to keep its mean."""
 
     customers: int = 2000
     terminals: int = 4000
@@ -132,11 +133,17 @@ def _label(p: HandbookParams, rng: random.Random, sales: list[_Sale]) -> None:
                     sale.label = "compromised_terminal"
     for day in range(p.days):
         hit = _count(rng, p.customers * p.customers_compromised_per_day)
-        for customer in rng.sample(range(p.customers), hit):
-            window = [s for s in by_customer.get(customer, []) if day <= s.day < day + p.card_days]
-            for sale in rng.sample(window, int(len(window) * p.card_share)):
-                sale.amount = round(sale.amount * p.card_factor, 2)
-                sale.label = "compromised_card"
+        # the day's leaked cards' sales of the next days, pooled; a third of the pool is fraud
+        # (a sale in two windows may be picked twice, and multiplied twice, as in the book)
+        pool = [
+            s
+            for customer in rng.sample(range(p.customers), hit)
+            for s in by_customer.get(customer, [])
+            if day <= s.day < day + p.card_days
+        ]
+        for sale in rng.sample(pool, int(len(pool) * p.card_share)):
+            sale.amount = round(sale.amount * p.card_factor, 2)
+            sale.label = "compromised_card"
 
 
 def generate(p: HandbookParams = HandbookParams(), seed: int = 1) -> Traffic:

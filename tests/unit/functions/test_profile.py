@@ -259,7 +259,7 @@ def test_only_a_learned_visit_moves_the_share_of_first_visits():
     assert flagged.explore == online.explore == p.explore
 
 
-def test_the_share_of_first_visits_has_its_own_attribute_and_an_older_item_reads_none():
+def test_the_share_of_first_visits_has_its_own_attribute_and_an_older_item_reads_zero():
     p = spend(Profile(), 6)
     assert p.explore > 0
     stored = p.text()

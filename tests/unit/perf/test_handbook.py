@@ -4,6 +4,7 @@ and the command that replays it. What the rules catch on it: docs/fraud-eval.md.
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import replace
 
 import pytest
@@ -50,6 +51,39 @@ def test_each_scenario_labels_its_sales(traffic):
             "compromised_terminal",
             "compromised_card",
         }
+
+
+def sales_of(customers: int, terminals: int, days: int) -> list:
+    """One sale of 10.00 a day per customer, customer c at terminal c % terminals."""
+    return [
+        handbook._Sale(c, c % terminals, d, 0, 10.0) for c in range(customers) for d in range(days)
+    ]
+
+
+def test_a_compromised_terminal_makes_every_sale_there_fraud_for_28_days():
+    # one compromise, on day 0 (the labelling's days; the sales run 30)
+    p = replace(SMALL, customers=2, terminals=2, days=1, customers_compromised_per_day=0.0)
+    p = replace(p, terminals_compromised_per_day=0.5)  # 2 x 0.5: exactly one a day
+    sales = sales_of(2, 2, 30)
+    handbook._label(p, random.Random(1), sales)
+    hit = {s.terminal for s in sales if s.label == "compromised_terminal"}
+    assert len(hit) == 1
+    for s in sales:
+        fraud = s.terminal in hit and s.day < 28
+        assert s.label == ("compromised_terminal" if fraud else "legit")
+
+
+def test_a_third_of_the_days_leaked_cards_sales_pooled_are_fraud_at_five_times_the_amount():
+    # both customers leak on day 0: 2 x 14 sales in their window, pooled, a third of them
+    # (9, where each card's third apart would give 4 + 4)
+    p = replace(SMALL, customers=2, terminals=2, days=1, terminals_compromised_per_day=0.0)
+    p = replace(p, customers_compromised_per_day=1.0)
+    sales = sales_of(2, 2, 20)
+    handbook._label(p, random.Random(1), sales)
+    leaked = [s for s in sales if s.label == "compromised_card"]
+    assert len(leaked) == 9
+    assert all(s.day < 14 and s.amount == 50.0 for s in leaked)
+    assert all(s.amount == 10.0 for s in sales if s.label == "legit")
 
 
 def test_every_fraud_is_known_a_week_later_and_nothing_else(traffic):
