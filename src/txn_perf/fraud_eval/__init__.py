@@ -32,9 +32,7 @@ def evaluate(
     document."""
     traffic = generator.generate(params, seed)
     stem = f"{name}-{seed}" if name else str(seed)
-    if save_traffic and out is not None:
-        traffic_file.write(traffic, out / f"traffic-{stem}.jsonl")
-    return evaluate_traffic(traffic, out, stem, progress, rules)
+    return evaluate_traffic(traffic, out, stem, progress, rules, save_traffic)
 
 
 def evaluate_traffic(
@@ -43,9 +41,12 @@ def evaluate_traffic(
     stem: str = "",
     progress: replay.Progress | None = None,
     rules: RuleSet | None = None,
+    save_traffic: bool = False,
 ) -> tuple[dict[str, Any], str, Path | None]:
     """As :func:`evaluate`, for traffic generated or read from a file (``report-<stem>.json``
-    and ``scores-<stem>.png`` in ``out``)."""
+    and ``scores-<stem>.png`` in ``out``; ``save_traffic``: also ``traffic-<stem>.jsonl``)."""
+    if save_traffic and out is not None:
+        traffic_file.write(traffic, out / f"traffic-{stem}.jsonl")
     run = replay.replay(traffic, rules, feedback=replay.default_feedback(), progress=progress)
     built = report.build(traffic, run)
     png = None

@@ -243,10 +243,9 @@ def _handbook(
     for seed in args.seed or [1]:
         print(f"generating and replaying handbook seed {seed} ...", file=sys.stderr)
         traffic = handbook.generate(params, seed)
-        stem = f"handbook-{seed}"
-        if args.save_traffic:
-            traffic_file.write(traffic, args.out / f"traffic-{stem}.jsonl")
-        report, text, png = evaluate_traffic(traffic, args.out, stem, _printer(), rules)
+        report, text, png = evaluate_traffic(
+            traffic, args.out, f"handbook-{seed}", _printer(), rules, args.save_traffic
+        )
         _show(report, text, png, saved=args.save_traffic)
     return 0
 

@@ -297,7 +297,7 @@ class Gen:
             day = self.t0 + d * DAY
             weekend = 1.25 if (START.weekday() + d) % 7 >= 5 else 1.0
             away = trip is not None and trip[0] <= day + DAY / 2 < trip[1]
-            n = _poisson(r, card.rate * weekend * (1.3 if away else 1.0))
+            n = poisson(r, card.rate * weekend * (1.3 if away else 1.0))
             for _ in range(n):
                 city = trip[2] if away and trip is not None else card.city
                 at = self.local_time(day, CITIES[city][5])
@@ -331,7 +331,8 @@ class Gen:
                     self.emit(at, card, m, self.amount(m.category, card.spend, mult), "legit")
 
 
-def _poisson(r: random.Random, lam: float) -> int:
+def poisson(r: random.Random, lam: float) -> int:
+    """A Poisson draw of mean ``lam`` by inversion (the means here are small)."""
     n, p, limit = 0, 1.0, math.exp(-lam)
     while True:
         p *= r.random()

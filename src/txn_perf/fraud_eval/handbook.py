@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from txn_domain.models import MerchantConfig, utc_millis
-from txn_perf.fraud_eval.generator import Traffic, ulid
+from txn_perf.fraud_eval.generator import Traffic, poisson, ulid
 from txn_perf.fraud_eval.world import DAY, Event
 
 START = datetime(2026, 4, 1, tzinfo=UTC)
@@ -74,15 +74,6 @@ class _Sale:
     label: str = "legit"
 
 
-def _poisson(rng: random.Random, mean: float) -> int:
-    """A Poisson draw by inversion (means here are at most 4)."""
-    limit, k, product = math.exp(-mean), 0, rng.random()
-    while product > limit:
-        k += 1
-        product *= rng.random()
-    return k
-
-
 def _count(rng: random.Random, expected: float) -> int:
     """``expected`` rounded up or down at random, keeping its mean."""
     whole = int(expected)
@@ -102,7 +93,7 @@ def _sales(p: HandbookParams, rng: random.Random) -> tuple[list[_Sale], list[tup
         if not near:
             continue
         for day in range(p.days):
-            for _ in range(_poisson(rng, rate)):
+            for _ in range(poisson(rng, rate)):
                 second = int(rng.gauss(DAY / 2, 20_000))
                 if not 0 <= second < DAY:
                     continue
