@@ -127,7 +127,7 @@ def test_data_key_is_used_only_through_the_platform_services_of_this_account(
     security: LayerRun,
 ) -> None:
     sids = key_policy(security, "data")
-    use = sids["UseThroughAwsServicesInThisAccount"]
+    use = sids["UseThroughTablesAndLambdaInThisAccount"]
     assert use["Principal"] == {"AWS": ROOT}
     assert set(use["Action"]) == {
         "kms:Decrypt",
@@ -141,9 +141,18 @@ def test_data_key_is_used_only_through_the_platform_services_of_this_account(
     assert use["Condition"] == {
         "StringEquals": {
             "kms:CallerAccount": ACCOUNT_ID,
-            "kms:ViaService": [
-                f"{s}.{REGION}.amazonaws.com" for s in ("dynamodb", "sqs", "sns", "lambda")
-            ],
+            "kms:ViaService": [f"{s}.{REGION}.amazonaws.com" for s in ("dynamodb", "lambda")],
+        }
+    }
+    # A queue's or the topic's sender asks for a data key and its receiver decrypts it (SQS and
+    # SNS "Key management"): nothing more of the key through them
+    messages = sids["MessagesThroughQueuesAndTopicsInThisAccount"]
+    assert messages["Principal"] == {"AWS": ROOT}
+    assert set(messages["Action"]) == {"kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"}
+    assert messages["Condition"] == {
+        "StringEquals": {
+            "kms:CallerAccount": ACCOUNT_ID,
+            "kms:ViaService": [f"{s}.{REGION}.amazonaws.com" for s in ("sqs", "sns")],
         }
     }
     grant = sids["GrantsForAwsResourcesOnly"]
@@ -153,7 +162,8 @@ def test_data_key_is_used_only_through_the_platform_services_of_this_account(
     # No service principal on the key that protects cardholder data (ADR 0009).
     assert set(sids) == {
         "KeyAdministration",
-        "UseThroughAwsServicesInThisAccount",
+        "UseThroughTablesAndLambdaInThisAccount",
+        "MessagesThroughQueuesAndTopicsInThisAccount",
         "GrantsForAwsResourcesOnly",
     }
     assert all("AWS" in s["Principal"] for s in sids.values())

@@ -45,8 +45,14 @@ KEY_USAGE_ACTIONS = (
 # What CloudWatch Logs does with the logs key: every usage action but DescribeKey, whose
 # requests carry no encryption context for the logs key's conditions to match.
 LOGS_KEY_CRYPTO = tuple(a for a in KEY_USAGE_ACTIONS if a != "kms:DescribeKey")
-# Services that encrypt with the data key on a caller's behalf (kms:ViaService).
-DATA_KEY_SERVICES = ("dynamodb", "sqs", "sns", "lambda")
+# Services that encrypt with the data key on a caller's behalf (kms:ViaService): the tables and
+# the functions' environment variables with every usage action (DynamoDB's own minimum, "How
+# Amazon DynamoDB uses AWS KMS"), ...
+DATA_KEY_SERVICES = ("dynamodb", "lambda")
+# ... the queues and the topic with what their producers and consumers call: GenerateDataKey
+# and Decrypt (SQS "Key management", SNS "Key management"), and DescribeKey, which reads no data.
+MESSAGE_KEY_SERVICES = ("sqs", "sns")
+MESSAGE_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
 # DynamoDB (tables) and Lambda (environment variables) create grants on the key for the
 # resources they encrypt; nobody else may.
 GRANTING_SERVICES = ("dynamodb", "lambda")
@@ -74,13 +80,27 @@ def data_key_policy(p: Platform) -> dict[str, Any]:
     return key_policy(
         p,
         allow(
-            "UseThroughAwsServicesInThisAccount",
+            "UseThroughTablesAndLambdaInThisAccount",
             KEY_USAGE_ACTIONS,
             "*",
             {
                 "StringEquals": {
                     "kms:CallerAccount": p.account_id,
                     "kms:ViaService": [p.service(s) for s in DATA_KEY_SERVICES],
+                }
+            },
+            principal={"AWS": p.root},
+        ),
+        # No Encrypt, ReEncrypt* or GenerateDataKeyWithoutPlaintext through SQS and SNS: a
+        # sender asks for a data key, a receiver decrypts it, and nothing else uses the key there.
+        allow(
+            "MessagesThroughQueuesAndTopicsInThisAccount",
+            MESSAGE_KEY_ACTIONS,
+            "*",
+            {
+                "StringEquals": {
+                    "kms:CallerAccount": p.account_id,
+                    "kms:ViaService": [p.service(s) for s in MESSAGE_KEY_SERVICES],
                 }
             },
             principal={"AWS": p.root},
