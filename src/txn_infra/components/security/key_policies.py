@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from txn_infra.components.security.platform import Platform, Statement, allow
@@ -71,6 +72,19 @@ def key_policy(p: Platform, *statements: Statement) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": [key_admin(p), *statements]}
 
 
+def _through(
+    p: Platform,
+    sid: str,
+    actions: Sequence[str],
+    services: Sequence[str],
+    more: dict[str, Any] | None = None,
+) -> Statement:
+    """``actions`` on the key for this account's principals, only through ``services``."""
+    via = {"kms:CallerAccount": p.account_id, "kms:ViaService": [p.service(s) for s in services]}
+    condition = {"StringEquals": via, **(more or {})}
+    return allow(sid, actions, "*", condition, principal={"AWS": p.root})
+
+
 def data_key_policy(p: Platform) -> dict[str, Any]:
     """The data key: tables, queues, the fraud-alerts topic and Lambda environment variables.
 
@@ -79,44 +93,21 @@ def data_key_policy(p: Platform) -> dict[str, Any]:
     """
     return key_policy(
         p,
-        allow(
-            "UseThroughTablesAndLambdaInThisAccount",
-            KEY_USAGE_ACTIONS,
-            "*",
-            {
-                "StringEquals": {
-                    "kms:CallerAccount": p.account_id,
-                    "kms:ViaService": [p.service(s) for s in DATA_KEY_SERVICES],
-                }
-            },
-            principal={"AWS": p.root},
-        ),
+        _through(p, "UseThroughTablesAndLambdaInThisAccount", KEY_USAGE_ACTIONS, DATA_KEY_SERVICES),
         # No Encrypt, ReEncrypt* or GenerateDataKeyWithoutPlaintext through SQS and SNS: a
         # sender asks for a data key, a receiver decrypts it, and nothing else uses the key there.
-        allow(
+        _through(
+            p,
             "MessagesThroughQueuesAndTopicsInThisAccount",
             MESSAGE_KEY_ACTIONS,
-            "*",
-            {
-                "StringEquals": {
-                    "kms:CallerAccount": p.account_id,
-                    "kms:ViaService": [p.service(s) for s in MESSAGE_KEY_SERVICES],
-                }
-            },
-            principal={"AWS": p.root},
+            MESSAGE_KEY_SERVICES,
         ),
-        allow(
+        _through(
+            p,
             "GrantsForAwsResourcesOnly",
             ["kms:CreateGrant"],
-            "*",
-            {
-                "StringEquals": {
-                    "kms:CallerAccount": p.account_id,
-                    "kms:ViaService": [p.service(s) for s in GRANTING_SERVICES],
-                },
-                "Bool": {"kms:GrantIsForAWSResource": "true"},
-            },
-            principal={"AWS": p.root},
+            GRANTING_SERVICES,
+            {"Bool": {"kms:GrantIsForAWSResource": "true"}},
         ),
     )
 
