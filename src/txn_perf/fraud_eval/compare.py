@@ -80,6 +80,11 @@ def compare(before: dict[str, Any], after: dict[str, Any]) -> str:
     bc_a = len(before["merchants_over_target_beyond_chance"])
     bc_b = len(after["merchants_over_target_beyond_chance"])
     lines.append(_row("  of them beyond chance", str(bc_a), str(bc_b), _count(bc_a, bc_b)))
+    # a report from before the figure existed shows "-"
+    chance = [r.get("merchants_over_target_by_chance") for r in (before, after)]
+    lines.append(
+        _row("  as many by chance alone", *("-" if c is None else f"{c:.1f}" for c in chance), "")
+    )
     worst = [r["fpr_worst_merchant"] for r in (before, after)]
     lines.append(
         _row(

@@ -73,6 +73,21 @@ def beyond_chance(counts: dict[str, tuple[int, int]], target: float = FPR_TARGET
     return sorted(m for _, m in p_values[:cut])
 
 
+def over_by_chance(counts: dict[str, tuple[int, int]], rate: float | None) -> float:
+    """How many of the merchants (id -> (false positives, legitimate sales)) would be over
+    :data:`FPR_TARGET` were each one's false positives drawn at ``rate``, the overall rate: the
+    count that says whether the merchants over it are chance or a concentration."""
+    if rate is None or not 0.0 < rate < 1.0:
+        return 0.0
+    return sum(binomial_tail(_first_over(n), n, rate) for _, n in counts.values() if n)
+
+
+def _first_over(n: int) -> int:
+    """The fewest false positives of ``n`` legitimate sales over the target, as the report
+    counts a merchant over it (``fp / n > FPR_TARGET``)."""
+    return next((k for k in range(n + 1) if k / n > FPR_TARGET), n + 1)
+
+
 def _ratio(a: int, b: int) -> float | None:
     return a / b if b else None
 
@@ -107,13 +122,15 @@ def _merchant_rates(
     over = [k for k, v in measured.items() if (v["fpr"] or 0.0) > FPR_TARGET]
     counts = {k: (v["false_positives"], v["legit"]) for k, v in measured.items()}
     legit = sum(m["legit"] for m in merchants.values())
+    fpr = _ratio(sum(m["legit_flagged"] for m in merchants.values()), legit)
     return per_merchant, {
-        "fpr": _ratio(sum(m["legit_flagged"] for m in merchants.values()), legit),
+        "fpr": fpr,
         "worst_merchant": worst[0],
         "worst_fpr": worst[1].get("fpr"),
         "high_risk_max": max(high_risk, default=None),
         "measured": len(measured),
         "over": len(over),
+        "over_by_chance": over_by_chance(counts, fpr),
         "beyond_chance": beyond_chance(counts),
     }
 
@@ -223,6 +240,8 @@ def build(traffic: Traffic, run: Replay) -> dict[str, Any]:
         "fpr_high_risk_merchants_max": by_merchant["high_risk_max"],
         "merchants_measured": by_merchant["measured"],
         "merchants_over_target": by_merchant["over"],
+        # as many would be over were every merchant's false positives drawn at the overall rate
+        "merchants_over_target_by_chance": by_merchant["over_by_chance"],
         "merchants_over_target_beyond_chance": by_merchant["beyond_chance"],
         "per_merchant": per_merchant,
         # the same figures without the launch week (diagnostic: the targets are the whole run's)
@@ -281,7 +300,8 @@ def table(report: dict[str, Any]) -> str:
         f"worst merchant (>= 50 legit)  {_pct(w.get('fpr'))}  {w.get('merchant')} "
         f"mcc {w.get('mcc')} (<= 3% {_verdict(worst_t['met'])})",
         f"merchants over 3%             {report['merchants_over_target']} of "
-        f"{report['merchants_measured']} (>= 50 legit), "
+        f"{report['merchants_measured']} (>= 50 legit; "
+        f"{report['merchants_over_target_by_chance']:.1f} by chance at the overall rate), "
         f"{len(report['merchants_over_target_beyond_chance'])} beyond chance "
         f"(binomial at 3%, false discovery rate {FDR:.0%})",
         f"high-risk merchants, worst    {_pct(report['fpr_high_risk_merchants_max'])}",

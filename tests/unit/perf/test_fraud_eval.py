@@ -144,6 +144,8 @@ def test_the_report_has_every_figure(small):
     over = built["merchants_over_target_beyond_chance"]
     assert len(over) <= built["merchants_over_target"] <= built["merchants_measured"]
     assert all(built["per_merchant"][m]["fpr"] > report.FPR_TARGET for m in over)
+    assert 0 <= built["merchants_over_target_by_chance"] <= built["merchants_measured"]
+    assert "by chance at the overall rate" in text
     assert built["rules"], "some rule fired"
     assert set(built["targets"]) == {*report.RECALL_TARGETS, "fpr_overall", "fpr_worst_merchant"}
     assert built["replay"]["dynamodb_calls_per_transaction"] > 0
@@ -294,6 +296,20 @@ def test_a_merchant_is_over_the_target_beyond_chance_only_when_its_count_is_unli
     assert report.beyond_chance(counts) == ["busy", "hotel"]
     # alone, a borderline merchant is not swept in by the correction's ranks either
     assert report.beyond_chance({"noise": (2, 50), "fine": (1, 300)}) == []
+
+
+def test_the_merchants_over_the_target_by_chance_alone_are_counted_at_the_overall_rate():
+    # ten shops of 50 honest sales at a true 3%: over (2 or more, 4%) with P = 1 - P(0) - P(1)
+    tail = 1 - 0.97**50 - 50 * 0.03 * 0.97**49
+    shops = {f"s{i}": (0, 50) for i in range(10)}  # what they were flagged does not matter
+    assert report.over_by_chance(shops, 0.03) == pytest.approx(10 * tail)
+    # exactly 3% is not over: 100 sales need 4 false positives, so a rate near 0 puts none there
+    assert report.over_by_chance({"s": (3, 100)}, 1e-9) == pytest.approx(0.0, abs=1e-20)
+    assert report.over_by_chance({"s": (3, 100)}, 0.03) == pytest.approx(
+        report.binomial_tail(4, 100, 0.03)
+    )
+    assert report.over_by_chance(shops, 0.0) == 0.0
+    assert report.over_by_chance(shops, None) == 0.0
 
 
 def test_a_replay_tells_how_far_it_is_and_ends_at_every_transaction():

@@ -292,6 +292,16 @@ def test_the_command_judges_by_another_rules_document_to_compare_two(tmp_path, c
     matched = before["rules"]  # every rule the shipped document matched is gone
     assert all(f"  {rule} " in table for rule in matched)
     assert "false positives by merchant" in table
+    chance = next(line for line in table.splitlines() if "as many by chance alone" in line)
+    assert chance.split()[-2:] == [
+        f"{r['merchants_over_target_by_chance']:.1f}" for r in (before, after)
+    ]
+    # a report from before that figure: shown as "-", not refused
+    older = tmp_path / "older.json"
+    older.write_text(json.dumps({k: v for k, v in before.items() if "by_chance" not in k}))
+    assert main(["--compare", str(older), str(candidate_report)]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if "by chance alone" in line)
+    assert row.split()[-2] == "-"
 
     with pytest.raises(SystemExit):
         main(["--compare", str(shipped_report), str(candidate_report), "--rules", str(rules)])
