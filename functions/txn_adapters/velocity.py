@@ -201,9 +201,12 @@ class VelocityStore:
                 sets.append(clauses.assign)
                 fresh.append(clauses.missing)
             params.append({"SS": digests})
-        if counter.stale:
-            written = plain.keys() | delta.keys() | guards.keys()
-            sets += [_clauses(name).remove for name in sorted(counter.stale - written)]
+        if counter.stale:  # what the write does not set again (all of an expired item's)
+            sets += [
+                _clauses(name).remove
+                for name in sorted(counter.stale)
+                if name not in plain and name not in delta and name not in guards
+            ]
         params += [{"S": counter.key}, _V]
         where = _KEY_MATCHES
         if counter.reset:

@@ -31,6 +31,7 @@ from txn_domain.velocity import (
     GUARD_WIDTH,
     PACK,
     Counter,
+    bucket_sum,
     card_key,
     guard_digest,
     ip_key,
@@ -129,10 +130,8 @@ def _velocity_features(
         if group is not None:
             first = (now - window[2]) // width
             total = 0
-            for counter in group:  # Counter.since, inlined: 17 windows and shards a sale
-                for n, stored in counter.buckets[prefix].items():
-                    if n >= first:
-                        total += stored
+            for counter in group:  # 17 windows and shards a sale
+                total += bucket_sum(counter.buckets[prefix], first)
             raw[window] = total
     out: dict[str, Any] = {}
     for name, window, metric in reads:
@@ -225,16 +224,19 @@ def features(
     usual_per_day = history_count / max(age_days, MIN_AGE_DAYS) if seasoned else None
 
     digest = guard_digest(txn.transaction_id)
+    kept = rules.buckets  # the buckets something reads, per kind of item
     if now // GUARD_WIDTH > (now if clock is None else clock) // GUARD_WIDTH - GUARD_HOURS:
         if not card.counted(digest, now):
             country = cnp_country or shop_country
             if country is None and ip_mark is not None:
                 country = UNKNOWN_IP_COUNTRY  # used online all the same (Profile.used_online)
-            card.add(now, amount_ref, small, geo, digest, marks, country, present, ip_mark)
+            card.add(
+                now, amount_ref, small, geo, digest, marks, country, present, ip_mark, kept["card"]
+            )
         # not into an IP whose current buckets are past every threshold (rules.saturation)
         if ip is not None and not ip.counted(digest, now) and not saturated(ip, rules.ip_caps, now):
-            ip.add(now, amount_ref, small, None, digest)
-    merchant_shard.add(now, amount_ref, small, None, digest)
+            ip.add(now, amount_ref, small, None, digest, kept=kept["ip"])
+    merchant_shard.add(now, amount_ref, small, None, digest, kept=kept["merchant"])
 
     f: dict[str, Any] = {
         "amount": txn.amount,

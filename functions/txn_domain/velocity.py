@@ -1,7 +1,9 @@
 """Velocity counters: bucket arithmetic and the in-memory view of one counter item. Pure.
 
 One DynamoDB item per dimension value (a card token, an IP, a merchant shard) holds every window
-as numbered bucket attributes, so one transaction touches one item per dimension:
+as numbered bucket attributes, so one transaction touches one item per dimension. Of these kinds
+of bucket an item keeps only those something reads (:func:`kept_buckets`: the rules' windows on
+that dimension, and the features' own 24-hour reads):
 
 - ``a<n>``: 60 s bucket ``n`` (kept 11 buckets), packed count and amount sum
 - ``k<n>``: 60 s bucket ``n``, count of small amounts (card testing)
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -51,10 +53,14 @@ GRANULARITIES: dict[str, tuple[int, int]] = {
     "b": (300, 13),
     "d": (3600, 25),
 }
-# The buckets holding packed counts and sums, with their widths: every transaction adds to one
-# of each.
+# The buckets holding packed counts and sums, with their widths: a transaction adds to one of
+# each its item keeps.
 _PACKED = tuple((prefix, GRANULARITIES[prefix][0]) for prefix in ("a", "b", "d"))
+EVERY_BUCKET = frozenset(GRANULARITIES)
 WINDOWS: dict[str, int] = {"1m": 60, "10m": 600, "1h": 3600, "24h": 86400}
+# Windows read whatever the rules say (txn_domain.fraud): a card's sales of the last 24 hours
+# against its usual rate, and a merchant's (its typical sale).
+ALWAYS_READ: dict[str, frozenset[str]] = {"card": frozenset("d"), "merchant": frozenset("d")}
 CARD_TTL = 90 * 86400  # the card's history lives this long after its last use
 SHORT_TTL = 26 * 3600  # IP items only hold windows
 # A merchant shard lives eight days past its last write: its lifetime count and sum (hn/hs) are
@@ -99,6 +105,16 @@ def _numbered(name: str) -> tuple[str, int] | None:
     return None
 
 
+@lru_cache(maxsize=256)  # a batch's sales fall in a minute or two
+def _packed_buckets(minute: int) -> tuple[tuple[str, int, str], ...]:
+    """The packed buckets a sale in ``minute`` (epoch seconds // 60) joins, one per width:
+    ``(prefix, number, attribute name)`` (every width is a whole number of minutes)."""
+    return tuple(
+        (prefix, minute * 60 // width, prefix + b36(minute * 60 // width))
+        for prefix, width in _PACKED
+    )
+
+
 def _window_prefix(window_s: int, metric: str) -> str:
     if metric == "small":
         return "k"
@@ -112,6 +128,21 @@ def window_buckets(window_s: int, metric: str) -> tuple[str, int]:
     """The bucket prefix a window of ``metric`` is summed from, and that bucket's width."""
     prefix = _window_prefix(window_s, metric)
     return prefix, GRANULARITIES[prefix][0]
+
+
+def kept_buckets(specs: Iterable[tuple[str, str, str, int]]) -> dict[str, frozenset[str]]:
+    """Per dimension (``card``, ``ip``, ``merchant``), the kinds of bucket its items keep:
+    those the windows in ``specs`` (``(feature, dimension, metric, seconds)``, as
+    ``RuleSet.velocity_specs``) are summed from, and :data:`ALWAYS_READ`.
+
+    A kind nothing reads is neither counted nor written: with the default rules a card keeps no
+    5-minute buckets, an IP no minute or small-amount ones, a merchant no 5-minute ones. Rules
+    that come to read one start counting it when they are deployed (its windows fill within
+    their length); buckets of a kind no longer kept are left to expire and removed then."""
+    kept = {dimension: set(always) for dimension, always in ALWAYS_READ.items()}
+    for _, dimension, metric, seconds in specs:
+        kept.setdefault(dimension, set()).add(window_buckets(seconds, metric)[0])
+    return {dim: frozenset(kept.get(dim, ())) for dim in ("card", "ip", "merchant")}
 
 
 @lru_cache(maxsize=1024)  # asked for by the rules pass and the write of the same batch
@@ -167,6 +198,7 @@ class Contribution(NamedTuple):
     learn: bool = True  # folded into the card's profile (a flagged sale is not)
     present: bool = False  # card present: a visit to a shop (card profile)
     ip: str | None = None  # the customer IP's mark, also in marks (card profile)
+    kept: frozenset[str] = EVERY_BUCKET  # the kinds of bucket counted (kept_buckets)
 
 
 @dataclass(slots=True)
@@ -259,15 +291,17 @@ class Counter:
         country: str | None = None,
         present: bool = False,
         ip: str | None = None,
+        kept: frozenset[str] = EVERY_BUCKET,
     ) -> None:
-        """Count one transaction received at ``now`` (in memory, and pending for the write);
-        ``marks`` and ``country`` feed a card's profile."""
+        """Count one transaction received at ``now`` (in memory, and pending for the write)
+        into the ``kept`` kinds of bucket; ``marks`` and ``country`` feed a card's profile."""
         packed = PACK + amount
-        for prefix, width in _PACKED:
-            n = now // width
-            bucket = self.buckets[prefix]
-            bucket[n] = bucket.get(n, 0) + packed
-        if small:
+        buckets = self.buckets
+        for prefix, n, _ in _packed_buckets(now // 60):
+            if prefix in kept:
+                bucket = buckets[prefix]
+                bucket[n] = bucket.get(n, 0) + packed
+        if small and "k" in kept:
             n = now // 60
             self.buckets["k"][n] = self.buckets["k"].get(n, 0) + 1
         self.history_count += 1
@@ -275,7 +309,9 @@ class Counter:
         if geo is not None:
             self.last = (geo[0], geo[1], now)
         self.added.append(
-            Contribution(digest, now, amount, small, geo, marks, country, present=present, ip=ip)
+            Contribution(
+                digest, now, amount, small, geo, marks, country, present=present, ip=ip, kept=kept
+            )
         )
 
     def learn(self, flagged: bool) -> None:
@@ -310,8 +346,9 @@ class Counter:
     def delta(
         self, added: list[Contribution] | None = None, sign: int = 1, now: int | None = None
     ) -> dict[str, int]:
-        """Attribute name -> increment for ``added`` (default: everything this batch added);
-        ``sign=-1`` gives the decrement that takes them out again.
+        """Attribute name -> increment for ``added`` (default: everything this batch added), in
+        the kinds of bucket each was counted into; ``sign=-1`` gives the decrement that takes
+        them out again.
 
         With ``now`` (the processing time), buckets already past their retention are left out:
         a sale processed late (a redelivery, a queue drained after an outage) still counts in
@@ -322,13 +359,13 @@ class Counter:
         lifetime = not self.key.startswith("ip#")  # nothing reads an IP's lifetime count
         for c in self.added if added is None else added:
             packed = (PACK + c.amount) * sign
-            for prefix, width in _PACKED:
-                n = c.at // width
-                if expired is None or n > expired[prefix]:
-                    name = prefix + b36(n)
+            minute = c.at // 60
+            kept = c.kept
+            for prefix, n, name in _packed_buckets(minute):
+                if prefix in kept and (expired is None or n > expired[prefix]):
                     out[name] = out.get(name, 0) + packed
-            if c.small and (expired is None or c.at // 60 > expired["k"]):
-                name = "k" + b36(c.at // 60)
+            if c.small and "k" in kept and (expired is None or minute > expired["k"]):
+                name = "k" + b36(minute)
                 out[name] = out.get(name, 0) + sign
             if lifetime:
                 out["hn"] = out.get("hn", 0) + sign
@@ -337,11 +374,7 @@ class Counter:
 
     def since(self, prefix: str, first: int) -> int:
         """The sum of the ``prefix`` buckets numbered ``first`` or later."""
-        total = 0
-        for n, value in self.buckets[prefix].items():
-            if n >= first:
-                total += value
-        return total
+        return bucket_sum(self.buckets[prefix], first)
 
     def window(self, metric: str, window_s: int, now: int) -> int:
         """``count``, ``sum`` (minor units), ``small`` (count) or ``packed`` (count and sum as
@@ -353,6 +386,21 @@ class Counter:
         if metric == "sum":
             return total % PACK
         return total
+
+
+def bucket_sum(buckets: dict[int, int], first: int) -> int:
+    """The sum of ``buckets`` numbered ``first`` or later. Most windows hold every bucket an item
+    keeps (a day's 25 hourly buckets, an hour's 13 of five minutes), so that case is summed
+    without a Python loop."""
+    if not buckets:
+        return 0
+    if min(buckets) >= first:
+        return sum(buckets.values())
+    total = 0
+    for n, value in buckets.items():
+        if n >= first:
+            total += value
+    return total
 
 
 def window_total(counters: tuple[Counter, ...], metric: str, window_s: int, now: int) -> int:

@@ -33,7 +33,7 @@ from typing import Any
 from txn_domain.models import Decision, MerchantConfig, Status
 from txn_domain.money import Rates, RatesError, load_rates
 from txn_domain.rules.saturation import Caps, ip_caps
-from txn_domain.velocity import WINDOWS
+from txn_domain.velocity import WINDOWS, kept_buckets
 
 Features = Mapping[str, Any]
 Predicate = Callable[[Features], bool]
@@ -94,12 +94,16 @@ class RuleSet:
     # None: the rules read an IP's counts in a way that leaves them uncapped.
     ip_caps: Caps | None = None
     source: str = field(default="", repr=False)  # what ``match`` and the predicates run
+    # Per dimension, the kinds of bucket its items count and keep: what the rules' windows and
+    # the features read (txn_domain.velocity.kept_buckets), worked out from velocity_specs.
+    buckets: Mapping[str, frozenset[str]] = field(init=False, repr=False)
     # (id, weight, flags, predicate) of each rule in order: for a merchant that disables some
     _plan: tuple[tuple[str, int, bool, Predicate], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         plan = tuple((r.id, r.weight, r.flags, r.predicate) for r in self.rules)
         object.__setattr__(self, "_plan", plan)
+        object.__setattr__(self, "buckets", kept_buckets(self.velocity_specs))
 
     def merchant_scale(self, merchant: MerchantConfig | None, confirmed: float = 0.0) -> float:
         """What a sale's score is multiplied by at this merchant: the larger of its configured

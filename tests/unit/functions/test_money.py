@@ -42,7 +42,7 @@ def test_a_cards_sums_add_reference_units_never_two_currencies_minor_units(
     counters: dict = {}
     assess([usd, jpy], {merchant.merchant_id: merchant}, counters, rules, shard=0)
     card = counters[card_key(usd.card_token)]
-    total = card.window("sum", 3600, 1_796_040_001)
+    total = card.window("sum", 86400, 1_796_040_001)
     assert total == 5000 + rules.rates.to_reference_minor(5000, "JPY")
     assert total < 10_000  # not 5000 cents + 5000 yen
 

@@ -1,3 +1,4 @@
+from txn_domain.rules import compile_rules, load_default_rules
 from txn_domain.velocity import MERCHANT_TTL, PACK, SHORT_TTL, Counter, b36, counter_ttl
 
 NOW = 1_796_040_000  # 2026-12-01T...
@@ -87,3 +88,31 @@ def test_a_late_sale_writes_only_the_buckets_still_kept_at_processing_time():
             delta = counter.delta(sign=sign, now=NOW + late_s)
             assert _prefixes(delta, NOW) == kept, (late_s, sign)
             assert (delta["hn"], delta["hs"]) == (sign, 100 * sign)  # the history counts it
+
+
+def test_each_kind_of_item_keeps_the_buckets_something_reads():
+    # the default rules: a card's 1 and 10 minutes and day, an IP's hour and day, a
+    # merchant's minute and day; a card's and a merchant's day whatever the rules say
+    assert load_default_rules().buckets == {
+        "card": frozenset("adk"),
+        "ip": frozenset("bd"),
+        "merchant": frozenset("adk"),
+    }
+    doc = {"version": "t", "flag_score": 60, "small_amount": 2, "rules": []}
+    assert compile_rules(doc).buckets == {
+        "card": frozenset("d"),
+        "ip": frozenset(),
+        "merchant": frozenset("d"),
+    }
+    hour = {"kind": "compare", "feature": "v.card.count.1h", "op": ">=", "value": 9}
+    rule = {"id": "r", "action": "review", "weight": 10, "condition": hour}
+    assert compile_rules({**doc, "rules": [rule]}).buckets["card"] == frozenset("bd")
+
+
+def test_a_sale_is_counted_and_written_only_into_the_buckets_kept():
+    counter = Counter(key="ip#203.0.113.7")
+    counter.add(NOW, 100, True, None, "dg", kept=frozenset("bd"))
+    assert counter.window("count", 3600, NOW) == counter.window("count", 86400, NOW) == 1
+    assert counter.window("count", 600, NOW) == counter.window("small", 600, NOW) == 0
+    for sign in (1, -1):  # a correction takes out exactly the buckets the write put in
+        assert _prefixes(counter.delta(sign=sign, now=NOW), NOW) == {"b", "d"}
