@@ -193,12 +193,14 @@ class Contribution(NamedTuple):
     amount: int
     small: bool
     geo: tuple[float, float] | None
+    # the kinds of bucket it was counted into (kept_buckets): a correction or a retry writes
+    # exactly these, so no default
+    kept: frozenset[str]
     marks: tuple[str, ...] = ()  # merchant and terminal marks (card profile)
     country: str | None = None  # the customer IP's country, or a shop's (card profile)
     learn: bool = True  # folded into the card's profile (a flagged sale is not)
     present: bool = False  # card present: a visit to a shop (card profile)
     ip: str | None = None  # the customer IP's mark, also in marks (card profile)
-    kept: frozenset[str] = EVERY_BUCKET  # the kinds of bucket counted (kept_buckets)
 
 
 @dataclass(slots=True)
@@ -310,7 +312,7 @@ class Counter:
             self.last = (geo[0], geo[1], now)
         self.added.append(
             Contribution(
-                digest, now, amount, small, geo, marks, country, present=present, ip=ip, kept=kept
+                digest, now, amount, small, geo, kept, marks, country, present=present, ip=ip
             )
         )
 
@@ -389,9 +391,9 @@ class Counter:
 
 
 def bucket_sum(buckets: dict[int, int], first: int) -> int:
-    """The sum of ``buckets`` numbered ``first`` or later. Most windows hold every bucket an item
-    keeps (a day's 25 hourly buckets, an hour's 13 of five minutes), so that case is summed
-    without a Python loop."""
+    """The sum of ``buckets`` numbered ``first`` or later. Many windows hold every bucket an item
+    keeps (a day's 25 hourly buckets, an hour's 13 of five minutes, ten minutes of small
+    amounts), so that case is summed without a Python loop."""
     if not buckets:
         return 0
     if min(buckets) >= first:
