@@ -81,3 +81,21 @@ def test_given_batches_of_one_merchant_then_each_writes_a_shard_drawn_at_random(
     items = [i for i in aws.items("velocity") if i["pk"].startswith("merchant#m_1001#")]
     assert len(items) > 1
     assert sum(i["hn"] for i in items) == 12
+
+
+def test_each_item_holds_only_the_kinds_of_bucket_something_reads(aws, accepted, sqs_record):
+    # GIVEN small and ordinary sales online, on two cards, from one customer IP
+    bodies = [
+        accepted(card_token=f"tok_kept_{i % 2}", amount=amount, channel="ecommerce",
+                 ip_address="203.0.113.77")
+        for i, amount in enumerate((100, 150, 5000))
+    ]  # fmt: skip
+    # WHEN the fraud detector processes them
+    assert container(aws, 0).process([sqs_record(b) for b in bodies]).failures == {}
+    # THEN each item holds the buckets the default rules and the features read, and no others:
+    # no 5-minute buckets on a card or a merchant, no minute or small-amount ones on an IP
+    kinds: dict[str, set[str]] = {}
+    for item in aws.items("velocity"):
+        buckets = {name[0] for name in item if name[0] in "abdk" and name[1:].isalnum()}
+        kinds.setdefault(item["pk"].split("#")[0], set()).update(buckets)
+    assert kinds == {"card": {"a", "d", "k"}, "ip": {"b", "d"}, "merchant": {"a", "d", "k"}}
